@@ -1,0 +1,575 @@
+//! Builders as `docker buildx ls` shows them: the store's builders plus one docker-driver builder per
+//! docker context, each node inspected through its driver; and the actions on them (create, boot,
+//! use, stop, rm) with buildx's semantics.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use futures_util::future::join_all;
+use serde::{Deserialize, Serialize};
+use tracing::instrument;
+use ts_rs::TS;
+
+use crate::buildkit::control::GcPolicy;
+use crate::context::{ContextError, Contexts, DockerContext, DEFAULT_CONTEXT};
+use crate::docker_config::Environment;
+use crate::drivers::docker_container::{self, ContainerOptions};
+use crate::drivers::{self, DriverError, DriverKind, NodeStatus, Progress};
+use crate::engine::{Engine, EngineError};
+use crate::platform::{self, Platform, PlatformError};
+use crate::store::{Node, NodeGroup, Store, StoreError, StoredBuilder};
+
+/// A builder, as the Builders view and `buildlane ls` show it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct Builder {
+    pub name: String,
+    pub driver: String,
+    /// The builder `docker buildx build` would use now.
+    pub current: bool,
+    /// The docker-driver builder of a context: it exists as long as the context does.
+    pub context_builder: bool,
+    pub dynamic: bool,
+    /// RFC 3339 time of the last save or build, when buildx recorded it.
+    pub last_activity: Option<String>,
+    pub nodes: Vec<BuilderNode>,
+    /// Why the builder could not be read (a corrupt store file, say); its nodes are then empty.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct BuilderNode {
+    pub name: String,
+    pub endpoint: String,
+    pub status: NodeStatus,
+    pub buildkit_version: Option<String>,
+    /// Pinned platforms first, then the workers' own; never truncated.
+    pub platforms: Vec<NodePlatform>,
+    pub flags: Vec<String>,
+    pub driver_opts: BTreeMap<String, String>,
+    /// Files copied into /etc/buildkit (names only).
+    pub files: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub gc_policy: Vec<GcPolicy>,
+    pub worker_ids: Vec<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct NodePlatform {
+    /// `linux/arm/v7`
+    pub platform: String,
+    /// Run through QEMU rather than on the engine's own CPU.
+    pub emulated: bool,
+    /// Pinned by the user with `--platform` (buildx marks these `*`).
+    pub pinned: bool,
+}
+
+/// The Builders view's whole list, with what could not be read reported beside it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct BuilderList {
+    pub context: String,
+    pub builders: Vec<Builder>,
+    pub problems: Vec<String>,
+}
+
+/// The create-builder form (`docker buildx create`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+#[ts(export)]
+pub struct CreateBuilderRequest {
+    pub name: String,
+    pub driver: String,
+    /// `key=value` items, as `--driver-opt` takes them.
+    pub driver_opts: Vec<String>,
+    /// `--buildkitd-flags`, one shell-quoted string.
+    pub buildkitd_flags: String,
+    /// `--buildkitd-config`: a buildkitd.toml to copy into the builder.
+    pub buildkitd_config: Option<String>,
+    pub platforms: Vec<String>,
+    /// `--use`
+    pub use_builder: bool,
+    /// `--bootstrap`
+    pub bootstrap: bool,
+}
+
+/// `docker buildx rm` options.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+#[ts(export)]
+pub struct RemoveOptions {
+    pub keep_state: bool,
+    pub keep_daemon: bool,
+}
+
+/// `docker buildx use` options.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+#[ts(export)]
+pub struct UseOptions {
+    pub global: bool,
+    pub default: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuilderError {
+    #[error("builder name \"default\" is reserved for the engine's own builder")]
+    ReservedName,
+    #[error("a builder name is required")]
+    MissingName,
+    #[error("builder \"{0}\" already exists")]
+    AlreadyExists(String),
+    #[error("builder \"{0}\" not found")]
+    NotFound(String),
+    #[error("\"{0}\" is the docker builder of a context: it exists as long as the engine does and cannot be {1}")]
+    ContextBuilder(String, &'static str),
+    #[error(
+        "the docker driver is the engine's own builder, one per context; create a docker-container builder instead"
+    )]
+    CannotCreateDockerDriver,
+    #[error("\"{0}\" is the builder of docker context \"{0}\": switch to that context to use it")]
+    OtherContext(String),
+    #[error("invalid buildkitd flags: {0}")]
+    InvalidFlags(String),
+    #[error("cannot read buildkitd config {path}: {reason}")]
+    BuildkitdConfig { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Context(#[from] ContextError),
+    #[error(transparent)]
+    Driver(#[from] DriverError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// Builders of one docker environment (config folder, contexts, buildx store).
+#[derive(Debug, Clone)]
+pub struct Builders {
+    contexts: Contexts,
+    store: Store,
+}
+
+impl Builders {
+    pub fn new(env: Environment) -> Self {
+        let store = Store::new(env.buildx_store_dir());
+        Self { contexts: Contexts::new(env), store }
+    }
+
+    pub fn contexts(&self) -> &Contexts {
+        &self.contexts
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// `docker buildx ls` for the given (or current) context: every builder, every node inspected
+    /// concurrently. An unreachable engine makes its nodes `error`, never the whole list fail.
+    #[instrument(skip(self))]
+    pub async fn list(&self, context: Option<&str>) -> Result<BuilderList, BuilderError> {
+        let current_ctx = self.contexts.resolve(context)?;
+        let (contexts, context_problems) = self.contexts.list(Some(&current_ctx.name))?;
+        let mut problems: Vec<String> = context_problems.iter().map(ToString::to_string).collect();
+
+        let (stored, current_name) = {
+            let store = self.store.clone();
+            let key = current_ctx.store_key().to_owned();
+            tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+                let txn = store.txn()?;
+                let stored: Vec<(StoredBuilder, Option<String>)> = txn
+                    .list()?
+                    .into_iter()
+                    .map(|b| {
+                        let activity = match &b {
+                            StoredBuilder::Ok(ng) => {
+                                txn.activity(&ng.name).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                            }
+                            StoredBuilder::Corrupt { .. } => None,
+                        };
+                        (b, activity)
+                    })
+                    .collect();
+                Ok((stored, txn.current(&key)?))
+            })
+            .await
+            .expect("store task does not panic")?
+        };
+
+        let mut builders = Vec::new();
+        let mut pending = Vec::new();
+        for (entry, activity) in stored {
+            match entry {
+                StoredBuilder::Ok(ng) => {
+                    let current = current_name.as_deref() == Some(ng.name.as_str());
+                    pending.push((ng, activity, current, false));
+                }
+                StoredBuilder::Corrupt { name, error } => {
+                    problems.push(error.to_string());
+                    builders.push(Builder {
+                        name,
+                        driver: String::new(),
+                        current: false,
+                        context_builder: false,
+                        dynamic: false,
+                        last_activity: None,
+                        nodes: Vec::new(),
+                        error: Some(error.to_string()),
+                    });
+                }
+            }
+        }
+        let stored_names: Vec<String> = pending.iter().map(|(ng, ..)| ng.name.clone()).collect();
+        for ctx in &contexts {
+            if stored_names.contains(&ctx.name) {
+                continue;
+            }
+            let current = current_name.is_none() && ctx.name == current_ctx.name;
+            pending.push((context_node_group(ctx), None, current, true));
+        }
+
+        let inspected = join_all(pending.iter().map(|(ng, ..)| self.inspect_group(ng, &contexts))).await;
+        for ((ng, activity, current, context_builder), nodes) in pending.into_iter().zip(inspected) {
+            builders.push(Builder {
+                name: ng.name,
+                driver: ng.driver,
+                current,
+                context_builder,
+                dynamic: ng.dynamic,
+                last_activity: activity,
+                nodes,
+                error: None,
+            });
+        }
+        builders.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(BuilderList { context: current_ctx.name, builders, problems })
+    }
+
+    async fn inspect_group(&self, ng: &NodeGroup, contexts: &[DockerContext]) -> Vec<BuilderNode> {
+        join_all(ng.nodes.iter().map(|node| self.inspect_node(&ng.driver, node, contexts))).await
+    }
+
+    async fn inspect_node(&self, driver: &str, node: &Node, contexts: &[DockerContext]) -> BuilderNode {
+        let mut out = BuilderNode {
+            name: node.name.clone(),
+            endpoint: node.endpoint.clone(),
+            status: NodeStatus::Error,
+            buildkit_version: None,
+            platforms: node
+                .platforms
+                .iter()
+                .map(|p| NodePlatform { platform: p.to_string(), emulated: false, pinned: true })
+                .collect(),
+            flags: node.flags.clone(),
+            driver_opts: node.driver_opts.clone(),
+            files: node.files.keys().cloned().collect(),
+            labels: BTreeMap::new(),
+            gc_policy: Vec::new(),
+            worker_ids: Vec::new(),
+            error: None,
+        };
+        // The status stays what the driver reported (or `error` when even that failed), as in buildx.
+        if let Err(e) = self.fill_node(driver, node, contexts, &mut out).await {
+            out.error = Some(e.to_string());
+        }
+        out
+    }
+
+    async fn fill_node(
+        &self,
+        driver: &str,
+        node: &Node,
+        contexts: &[DockerContext],
+        out: &mut BuilderNode,
+    ) -> Result<(), BuilderError> {
+        let kind = DriverKind::parse(driver)?;
+        let engine = Engine::connect(&endpoint_context(&node.endpoint, contexts)).await?;
+        let control = match kind {
+            DriverKind::Docker => {
+                out.status = drivers::docker::status(&engine).await?;
+                drivers::docker::control(&engine).await?
+            }
+            DriverKind::DockerContainer => {
+                out.status = docker_container::status(&engine, &node.name).await?;
+                if out.status != NodeStatus::Running {
+                    return Ok(());
+                }
+                docker_container::control(&engine, &node.name).await?
+            }
+        };
+        let info = engine.info().await?;
+        let (workers, version) = tokio::join!(control.list_workers(), control.version());
+        let workers = workers.map_err(DriverError::from)?;
+        out.buildkit_version = match version.map_err(DriverError::from)? {
+            Some(v) => Some(v),
+            None => Some(info.version.clone()),
+        };
+        let mut seen: Vec<Platform> = node.platforms.clone();
+        for p in &mut out.platforms {
+            let parsed: Platform = p.platform.parse()?;
+            p.emulated = !parsed.is_native_on(&info.os, &info.arch);
+        }
+        for worker in &workers {
+            out.worker_ids.push(worker.id.clone());
+            out.labels.extend(worker.labels.clone());
+            out.gc_policy.extend(worker.gc_policy.clone());
+            for p in &worker.platforms {
+                let p = p.clone().normalized();
+                if !seen.contains(&p) {
+                    out.platforms.push(NodePlatform {
+                        platform: p.to_string(),
+                        emulated: !p.is_native_on(&info.os, &info.arch),
+                        pinned: false,
+                    });
+                    seen.push(p);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `docker buildx create`: validates everything first, writes the store entry (byte-compatible
+    /// with buildx), optionally makes it current and boots it.
+    #[instrument(skip(self, request, progress), fields(name = %request.name))]
+    pub async fn create(
+        &self,
+        request: &CreateBuilderRequest,
+        context: Option<&str>,
+        progress: Progress<'_>,
+    ) -> Result<String, BuilderError> {
+        let ctx = self.contexts.resolve(context)?;
+        let ng = self.node_group_for(request, &ctx)?;
+        let name = ng.name.clone();
+        let key = ctx.store_key().to_owned();
+        let use_builder = request.use_builder;
+        let store = self.store.clone();
+        let to_save = ng.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), BuilderError> {
+            let txn = store.txn()?;
+            if txn.exists(&to_save.name)? {
+                return Err(BuilderError::AlreadyExists(to_save.name.clone()));
+            }
+            txn.save(&to_save)?;
+            if use_builder {
+                txn.set_current(&key, &to_save.name, false, false)?;
+            }
+            Ok(())
+        })
+        .await
+        .expect("store task does not panic")?;
+        if request.bootstrap {
+            self.boot_group(&ng, progress).await?;
+        }
+        Ok(name)
+    }
+
+    /// Checks a create request and turns it into the store entry buildx would write.
+    pub fn node_group_for(
+        &self,
+        request: &CreateBuilderRequest,
+        ctx: &DockerContext,
+    ) -> Result<NodeGroup, BuilderError> {
+        let raw_name = request.name.trim();
+        if raw_name.is_empty() {
+            return Err(BuilderError::MissingName);
+        }
+        let name = crate::store::validate_name(raw_name)?;
+        if name == DEFAULT_CONTEXT {
+            return Err(BuilderError::ReservedName);
+        }
+        let driver = if request.driver.is_empty() { drivers::DOCKER_CONTAINER } else { request.driver.as_str() };
+        match DriverKind::parse(driver)? {
+            DriverKind::Docker => return Err(BuilderError::CannotCreateDockerDriver),
+            DriverKind::DockerContainer => {}
+        }
+        let mut driver_opts = BTreeMap::new();
+        for item in request.driver_opts.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+            let (k, v) = item.split_once('=').ok_or_else(|| DriverError::MalformedOption(item.to_owned()))?;
+            if k.trim().is_empty() {
+                return Err(DriverError::MalformedOption(item.to_owned()).into());
+            }
+            driver_opts.insert(k.trim().to_owned(), v.to_owned());
+        }
+        ContainerOptions::parse(&driver_opts)?;
+        let mut flags =
+            shell_words::split(&request.buildkitd_flags).map_err(|e| BuilderError::InvalidFlags(e.to_string()))?;
+        // Since buildx 0.13 new container builders allow `--network host` RUN steps unless the user set entitlements.
+        if !flags.iter().any(|f| f.starts_with("--allow-insecure-entitlement")) {
+            flags.push("--allow-insecure-entitlement=network.host".into());
+        }
+        let mut files = BTreeMap::new();
+        if let Some(path) = request.buildkitd_config.as_deref().filter(|p| !p.trim().is_empty()) {
+            let bytes = std::fs::read(path).map_err(|e| BuilderError::BuildkitdConfig {
+                path: path.into(),
+                reason: crate::engine::io_reason(&e),
+            })?;
+            files.insert("buildkitd.toml".to_owned(), bytes);
+        }
+        let platforms = platform::parse_list(request.platforms.iter().map(String::as_str))?;
+        Ok(NodeGroup {
+            name: name.clone(),
+            driver: driver.to_owned(),
+            nodes: vec![Node {
+                name: format!("{name}0"),
+                endpoint: ctx.node_endpoint().to_owned(),
+                platforms,
+                driver_opts,
+                flags,
+                files,
+            }],
+            dynamic: false,
+        })
+    }
+
+    /// `docker buildx inspect --bootstrap NAME`.
+    #[instrument(skip(self, progress))]
+    pub async fn boot(&self, name: &str, progress: Progress<'_>) -> Result<(), BuilderError> {
+        let ng = self.stored(name).await?;
+        self.boot_group(&ng, progress).await
+    }
+
+    async fn boot_group(&self, ng: &NodeGroup, progress: Progress<'_>) -> Result<(), BuilderError> {
+        let (contexts, _) = self.contexts.list(None)?;
+        for node in &ng.nodes {
+            let engine = Engine::connect(&endpoint_context(&node.endpoint, &contexts)).await?;
+            match DriverKind::parse(&ng.driver)? {
+                DriverKind::Docker => {
+                    drivers::docker::status(&engine).await?;
+                }
+                DriverKind::DockerContainer => docker_container::boot(&engine, node, progress).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// `docker buildx stop NAME`.
+    #[instrument(skip(self, progress))]
+    pub async fn stop(&self, name: &str, progress: Progress<'_>) -> Result<(), BuilderError> {
+        let ng = match self.stored(name).await {
+            Err(BuilderError::NotFound(_)) if self.is_context(name)? => return Ok(()),
+            other => other?,
+        };
+        let (contexts, _) = self.contexts.list(None)?;
+        for node in &ng.nodes {
+            if DriverKind::parse(&ng.driver)? == DriverKind::DockerContainer {
+                let engine = Engine::connect(&endpoint_context(&node.endpoint, &contexts)).await?;
+                docker_container::stop(&engine, &node.name, progress).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `docker buildx rm [--keep-state] [--keep-daemon] NAME`: the daemon first, then the store entry.
+    #[instrument(skip(self, progress))]
+    pub async fn remove(&self, name: &str, options: RemoveOptions, progress: Progress<'_>) -> Result<(), BuilderError> {
+        let ng = match self.stored(name).await {
+            Err(BuilderError::NotFound(n)) if self.is_context(&n)? => {
+                return Err(BuilderError::ContextBuilder(n, "removed"))
+            }
+            other => other?,
+        };
+        if !options.keep_daemon {
+            let (contexts, _) = self.contexts.list(None)?;
+            for node in &ng.nodes {
+                if DriverKind::parse(&ng.driver)? == DriverKind::DockerContainer {
+                    let engine = Engine::connect(&endpoint_context(&node.endpoint, &contexts)).await?;
+                    docker_container::remove(&engine, &node.name, options.keep_state, progress).await?;
+                }
+            }
+        }
+        let store = self.store.clone();
+        let name = ng.name.clone();
+        tokio::task::spawn_blocking(move || store.txn()?.remove(&name)).await.expect("store task does not panic")?;
+        Ok(())
+    }
+
+    /// `docker buildx use [--global] [--default] NAME` for the given (or current) context.
+    #[instrument(skip(self))]
+    pub async fn use_builder(
+        &self,
+        name: &str,
+        options: UseOptions,
+        context: Option<&str>,
+    ) -> Result<(), BuilderError> {
+        let ctx = self.contexts.resolve(context)?;
+        let key = ctx.store_key().to_owned();
+        let store = self.store.clone();
+        let name = name.to_owned();
+        let is_context = self.is_context(&name)?;
+        let ctx_name = ctx.name.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), BuilderError> {
+            let txn = store.txn()?;
+            match txn.node_group(&name) {
+                Ok(ng) => Ok(txn.set_current(&key, &ng.name, options.global, options.default)?),
+                Err(StoreError::NotFound(_)) | Err(StoreError::InvalidName(_)) if is_context => {
+                    if name != ctx_name {
+                        return Err(BuilderError::OtherContext(name));
+                    }
+                    Ok(txn.set_current(&key, "", false, false)?)
+                }
+                Err(StoreError::NotFound(n)) => Err(BuilderError::NotFound(n)),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
+        .expect("store task does not panic")
+    }
+
+    async fn stored(&self, name: &str) -> Result<NodeGroup, BuilderError> {
+        let store = self.store.clone();
+        let name = name.to_owned();
+        tokio::task::spawn_blocking(move || match store.txn()?.node_group(&name) {
+            Ok(ng) => Ok(ng),
+            Err(StoreError::NotFound(n)) => Err(BuilderError::NotFound(n)),
+            Err(StoreError::InvalidName(n)) => Err(BuilderError::NotFound(n)),
+            Err(e) => Err(e.into()),
+        })
+        .await
+        .expect("store task does not panic")
+    }
+
+    fn is_context(&self, name: &str) -> Result<bool, BuilderError> {
+        let (contexts, _) = self.contexts.list(None)?;
+        Ok(contexts.iter().any(|c| c.name == name))
+    }
+}
+
+/// The docker-driver builder every context has: one node named after the context.
+fn context_node_group(ctx: &DockerContext) -> NodeGroup {
+    NodeGroup {
+        name: ctx.name.clone(),
+        driver: drivers::DOCKER.to_owned(),
+        nodes: vec![Node {
+            name: ctx.name.clone(),
+            endpoint: ctx.name.clone(),
+            platforms: Vec::new(),
+            driver_opts: BTreeMap::new(),
+            flags: Vec::new(),
+            files: BTreeMap::new(),
+        }],
+        dynamic: false,
+    }
+}
+
+/// A node's endpoint is a context name, or an engine address (what buildx writes for `default`).
+fn endpoint_context(endpoint: &str, contexts: &[DockerContext]) -> DockerContext {
+    if let Some(ctx) = contexts.iter().find(|c| c.name == endpoint) {
+        return ctx.clone();
+    }
+    DockerContext {
+        name: DEFAULT_CONTEXT.to_owned(),
+        description: String::new(),
+        host: endpoint.to_owned(),
+        tls: None,
+        current: false,
+    }
+}

@@ -1,0 +1,7 @@
+//! The BuildKit client: a gRPC channel to a builder node's BuildKit, however it is reached, and the
+//! Control calls made over it.
+
+pub mod control;
+pub mod transport;
+
+pub use control::{BuildkitError, Control, WorkerInfo};

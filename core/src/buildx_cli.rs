@@ -1,0 +1,112 @@
+//! "Copy as CLI": the `docker buildx …` command line equivalent to each builder action.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::builders::{CreateBuilderRequest, RemoveOptions, UseOptions};
+
+/// An action the Builders view can take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "action")]
+#[ts(export)]
+pub enum BuilderAction {
+    List,
+    Create { request: CreateBuilderRequest },
+    Boot { name: String },
+    Use { name: String, options: UseOptions },
+    Stop { name: String },
+    Remove { name: String, options: RemoveOptions },
+}
+
+/// The command line, shell-quoted so that it can be pasted as is.
+pub fn command_line(action: &BuilderAction) -> String {
+    let mut args: Vec<String> = vec!["docker".into(), "buildx".into()];
+    let mut push = |items: &[&str]| args.extend(items.iter().map(|s| s.to_string()));
+    match action {
+        BuilderAction::List => push(&["ls"]),
+        BuilderAction::Create { request } => {
+            push(&["create", "--name", request.name.trim()]);
+            if !request.driver.is_empty() {
+                push(&["--driver", &request.driver]);
+            }
+            for opt in request.driver_opts.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+                push(&["--driver-opt", opt]);
+            }
+            if !request.buildkitd_flags.trim().is_empty() {
+                push(&["--buildkitd-flags", request.buildkitd_flags.trim()]);
+            }
+            if let Some(config) = request.buildkitd_config.as_deref().filter(|c| !c.trim().is_empty()) {
+                push(&["--buildkitd-config", config]);
+            }
+            let platforms: Vec<&str> = request.platforms.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
+            if !platforms.is_empty() {
+                push(&["--platform", &platforms.join(",")]);
+            }
+            if request.use_builder {
+                push(&["--use"]);
+            }
+            if request.bootstrap {
+                push(&["--bootstrap"]);
+            }
+        }
+        BuilderAction::Boot { name } => push(&["inspect", "--bootstrap", name]),
+        BuilderAction::Use { name, options } => {
+            push(&["use"]);
+            if options.global {
+                push(&["--global"]);
+            }
+            if options.default {
+                push(&["--default"]);
+            }
+            push(&[name]);
+        }
+        BuilderAction::Stop { name } => push(&["stop", name]),
+        BuilderAction::Remove { name, options } => {
+            push(&["rm"]);
+            if options.keep_state {
+                push(&["--keep-state"]);
+            }
+            if options.keep_daemon {
+                push(&["--keep-daemon"]);
+            }
+            push(&[name]);
+        }
+    }
+    shell_words::join(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_is_written_with_every_option_the_form_set() {
+        let request = CreateBuilderRequest {
+            name: "arm".into(),
+            driver: "docker-container".into(),
+            driver_opts: vec!["image=moby/buildkit:v0.13.1".into(), "env.A=b c".into()],
+            buildkitd_flags: "--debug".into(),
+            buildkitd_config: None,
+            platforms: vec!["linux/arm64".into(), "linux/arm/v7".into()],
+            use_builder: true,
+            bootstrap: true,
+        };
+        assert_eq!(
+            command_line(&BuilderAction::Create { request }),
+            "docker buildx create --name arm --driver docker-container --driver-opt 'image=moby/buildkit:v0.13.1' \
+             --driver-opt 'env.A=b c' --buildkitd-flags --debug --platform linux/arm64,linux/arm/v7 --use --bootstrap"
+        );
+    }
+
+    #[test]
+    fn rm_use_stop_and_boot() {
+        let rm =
+            BuilderAction::Remove { name: "b".into(), options: RemoveOptions { keep_state: true, keep_daemon: false } };
+        assert_eq!(command_line(&rm), "docker buildx rm --keep-state b");
+        let use_ = BuilderAction::Use { name: "b".into(), options: UseOptions { global: true, default: true } };
+        assert_eq!(command_line(&use_), "docker buildx use --global --default b");
+        assert_eq!(command_line(&BuilderAction::Stop { name: "b".into() }), "docker buildx stop b");
+        assert_eq!(command_line(&BuilderAction::Boot { name: "b".into() }), "docker buildx inspect --bootstrap b");
+        assert_eq!(command_line(&BuilderAction::List), "docker buildx ls");
+    }
+}

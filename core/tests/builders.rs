@@ -1,0 +1,209 @@
+//! Builder management against the real test engine, with `docker buildx` 0.13.1 as the peer that
+//! must agree with us about the store.
+
+mod support;
+
+use buildlane_core::builders::{BuilderError, CreateBuilderRequest, RemoveOptions, UseOptions};
+use buildlane_core::drivers::{DriverError, NodeStatus};
+use support::{no_progress, World};
+
+fn request(name: &str) -> CreateBuilderRequest {
+    CreateBuilderRequest { name: name.into(), driver: "docker-container".into(), ..Default::default() }
+}
+
+#[tokio::test]
+async fn the_engines_own_builder_is_listed_with_native_and_emulated_platforms() {
+    let world = World::new();
+    let list = world.builders().list(None).await.unwrap();
+    let default = list.builders.iter().find(|b| b.name == "default").expect("context builder listed");
+    assert_eq!(default.driver, "docker");
+    assert!(default.current && default.context_builder);
+    let node = &default.nodes[0];
+    assert_eq!(node.status, NodeStatus::Running, "node error: {:?}", node.error);
+    assert!(node.buildkit_version.as_deref().is_some_and(|v| !v.is_empty()));
+    let platform = |name: &str| node.platforms.iter().find(|p| p.platform == name);
+    assert_eq!(platform("linux/amd64").map(|p| p.emulated), Some(false), "{:?}", node.platforms);
+    assert_eq!(platform("linux/arm64").map(|p| p.emulated), Some(true), "{:?}", node.platforms);
+    assert!(node.labels.contains_key("org.mobyproject.buildkit.worker.snapshotter"), "{:?}", node.labels);
+}
+
+#[tokio::test]
+async fn a_builder_created_here_is_what_buildx_would_have_written() {
+    let world = World::new();
+    let mut ours = request("made-here");
+    ours.driver_opts = vec!["image=moby/buildkit:v0.13.1".into(), "env.BUILDKIT_STEP_LOG_MAX_SIZE=1048576".into()];
+    ours.platforms = vec!["linux/arm64".into(), "linux/arm/v7".into()];
+    ours.buildkitd_flags = "--debug".into();
+    world.builders().create(&ours, None, &no_progress).await.unwrap();
+    world.docker_ok(&[
+        "buildx",
+        "create",
+        "--name",
+        "made-there",
+        "--driver",
+        "docker-container",
+        "--driver-opt",
+        "image=moby/buildkit:v0.13.1",
+        "--driver-opt",
+        "env.BUILDKIT_STEP_LOG_MAX_SIZE=1048576",
+        "--platform",
+        "linux/arm64,linux/arm/v7",
+        "--buildkitd-flags",
+        "--debug",
+    ]);
+    let here = std::fs::read_to_string(world.store_dir().join("instances/made-here")).unwrap();
+    let there = std::fs::read_to_string(world.store_dir().join("instances/made-there")).unwrap();
+    assert_eq!(here.replace("made-here", "NAME"), there.replace("made-there", "NAME"));
+
+    let listed = world.buildx_ls();
+    let peer = listed.iter().find(|b| b["Name"] == "made-here").expect("buildx ls shows our builder");
+    assert_eq!(peer["Driver"], "docker-container");
+    assert_eq!(peer["Nodes"][0]["Name"], "made-here0");
+    assert_eq!(peer["Nodes"][0]["Endpoint"], world.host.as_str());
+    assert_eq!(peer["Nodes"][0]["Status"], "inactive");
+    assert_eq!(peer["Nodes"][0]["DriverOpts"]["image"], "moby/buildkit:v0.13.1");
+}
+
+#[tokio::test]
+async fn a_builder_created_with_the_cli_is_listed_here() {
+    let world = World::new();
+    world.docker_ok(&[
+        "buildx",
+        "create",
+        "--name",
+        "from-cli",
+        "--driver",
+        "docker-container",
+        "--platform",
+        "linux/arm64",
+    ]);
+    let list = world.builders().list(None).await.unwrap();
+    let b = list.builders.iter().find(|b| b.name == "from-cli").expect("listed");
+    assert_eq!(b.driver, "docker-container");
+    assert!(!b.context_builder && !b.current);
+    assert!(b.last_activity.is_some());
+    let node = &b.nodes[0];
+    assert_eq!((node.name.as_str(), node.status), ("from-cli0", NodeStatus::Inactive));
+    assert_eq!(node.platforms[0].platform, "linux/arm64");
+    assert!(node.platforms[0].pinned);
+    assert_eq!(node.flags, ["--allow-insecure-entitlement=network.host"]);
+}
+
+#[tokio::test]
+async fn use_then_remove_round_trips_with_the_cli() {
+    let world = World::new();
+    let builders = world.builders();
+    let mut req = request("roundtrip");
+    req.use_builder = true;
+    builders.create(&req, None, &no_progress).await.unwrap();
+    assert_eq!(world.buildx_current().as_deref(), Some("roundtrip"));
+
+    builders.use_builder("default", UseOptions::default(), None).await.unwrap();
+    assert_eq!(world.buildx_current().as_deref(), Some("default"));
+    builders.use_builder("roundtrip", UseOptions { global: false, default: true }, None).await.unwrap();
+    assert_eq!(world.buildx_current().as_deref(), Some("roundtrip"));
+
+    builders.remove("roundtrip", RemoveOptions::default(), &no_progress).await.unwrap();
+    assert!(!world.buildx_ls().iter().any(|b| b["Name"] == "roundtrip"));
+    let list = builders.list(None).await.unwrap();
+    assert!(!list.builders.iter().any(|b| b.name == "roundtrip"));
+    assert!(list.builders.iter().any(|b| b.name == "default" && b.current));
+}
+
+#[tokio::test]
+async fn the_container_matches_the_one_buildx_creates() {
+    let world = World::new();
+    let image = world.stand_in_image();
+    let opt = format!("image={image}");
+    // Neither can finish booting (the stand-in has no buildctl), but both leave their container behind.
+    let cli = world.docker(&[
+        "buildx",
+        "create",
+        "--name",
+        "spec-cli",
+        "--driver",
+        "docker-container",
+        "--driver-opt",
+        &opt,
+        "--bootstrap",
+    ]);
+    assert!(!cli.status.success(), "the stand-in cannot boot with buildx either");
+    let mut ours = request("spec-app");
+    ours.driver_opts = vec![opt.clone()];
+    ours.bootstrap = true;
+    let err = world.builders().create(&ours, None, &no_progress).await.unwrap_err();
+    assert!(matches!(err, BuilderError::Driver(DriverError::BootFailed { .. })), "{err}");
+    assert!(err.to_string().contains("buildx_buildkit_spec-app0"), "{err}");
+
+    let inspect = |name: &str| -> serde_json::Value {
+        serde_json::from_str::<Vec<serde_json::Value>>(&world.docker_ok(&["inspect", name])).unwrap().remove(0)
+    };
+    let (app, cli) = (inspect("buildx_buildkit_spec-app0"), inspect("buildx_buildkit_spec-cli0"));
+    for key in ["Image", "Cmd", "Env", "Entrypoint", "Labels", "User", "WorkingDir"] {
+        assert_eq!(app["Config"][key], cli["Config"][key], "Config.{key}");
+    }
+    for key in [
+        "Privileged",
+        "Init",
+        "RestartPolicy",
+        "NetworkMode",
+        "CgroupParent",
+        "UsernsMode",
+        "Memory",
+        "CpuQuota",
+        "Binds",
+    ] {
+        assert_eq!(app["HostConfig"][key], cli["HostConfig"][key], "HostConfig.{key}");
+    }
+    let mounts = |v: &serde_json::Value| -> String {
+        v["HostConfig"]["Mounts"].to_string().replace("spec-app0", "N").replace("spec-cli0", "N")
+    };
+    assert_eq!(mounts(&app), mounts(&cli));
+    world.cleanup_node("spec-app0");
+    world.cleanup_node("spec-cli0");
+}
+
+#[tokio::test]
+async fn stop_and_remove_handle_the_container_and_its_state_volume() {
+    let world = World::new();
+    let builders = world.builders();
+    let image = world.stand_in_image();
+    for name in ["keeper", "cleaner"] {
+        let mut req = request(name);
+        req.driver_opts = vec![format!("image={image}")];
+        builders.create(&req, None, &no_progress).await.unwrap();
+        let booted = builders.boot(name, &no_progress).await;
+        assert!(matches!(booted, Err(BuilderError::Driver(DriverError::BootFailed { .. }))), "{booted:?}");
+    }
+    let status = |list: &buildlane_core::builders::BuilderList, name: &str| {
+        list.builders.iter().find(|b| b.name == name).unwrap().nodes[0].status
+    };
+    let list = builders.list(None).await.unwrap();
+    let keeper = &list.builders.iter().find(|b| b.name == "keeper").unwrap().nodes[0];
+    assert_eq!(keeper.status, NodeStatus::Running, "{:?}", keeper.error);
+
+    builders.stop("keeper", &no_progress).await.unwrap();
+    assert_eq!(status(&builders.list(None).await.unwrap(), "keeper"), NodeStatus::Stopped);
+
+    builders.remove("keeper", RemoveOptions { keep_state: true, keep_daemon: false }, &no_progress).await.unwrap();
+    builders.remove("cleaner", RemoveOptions::default(), &no_progress).await.unwrap();
+    let volumes = world.docker_ok(&["volume", "ls", "--format", "{{.Name}}"]);
+    assert!(volumes.lines().any(|v| v == "buildx_buildkit_keeper0_state"), "{volumes}");
+    assert!(!volumes.lines().any(|v| v == "buildx_buildkit_cleaner0_state"), "{volumes}");
+    let containers = world.docker_ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert!(!containers.contains("buildx_buildkit_keeper0") && !containers.contains("buildx_buildkit_cleaner0"));
+    world.cleanup_node("keeper0");
+}
+
+#[tokio::test]
+async fn booting_without_the_buildkit_image_says_which_image_is_missing() {
+    let world = World::new();
+    let builders = world.builders();
+    let mut req = request("no-image");
+    req.bootstrap = true;
+    let err = builders.create(&req, None, &no_progress).await.unwrap_err();
+    assert!(err.to_string().starts_with("image moby/buildkit:buildx-stable-1 is not available: "), "{err}");
+    // The builder stays in the store, as with buildx, and can be removed.
+    assert!(world.buildx_ls().iter().any(|b| b["Name"] == "no-image"));
+    builders.remove("no-image", RemoveOptions::default(), &no_progress).await.unwrap();
+}

@@ -1,0 +1,131 @@
+//! Arranges the real services for a test: the project's engine (scripts/engine.sh), a private docker
+//! config folder with buildx 0.13.1 as its CLI plugin, and the engine's own docker CLI as the peer.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use buildlane_core::builders::Builders;
+use buildlane_core::docker_config::Environment;
+
+/// One test's docker world: its own DOCKER_CONFIG (so its own buildx store), the shared test engine.
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub host: String,
+    pub registry: String,
+    docker_cli: PathBuf,
+}
+
+fn required(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: start the test engine with `scripts/engine.sh start` and `eval \"$(scripts/engine.sh env)\"` (scripts/test.sh does both)")
+    })
+}
+
+impl World {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let plugins = dir.path().join("cli-plugins");
+        std::fs::create_dir_all(&plugins).unwrap();
+        std::os::unix::fs::symlink(required("BUILDLANE_BUILDX"), plugins.join("docker-buildx")).unwrap();
+        World {
+            host: required("DOCKER_HOST"),
+            registry: required("BUILDLANE_REGISTRY"),
+            docker_cli: Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker"),
+            dir,
+        }
+    }
+
+    pub fn config_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn store_dir(&self) -> PathBuf {
+        self.dir.path().join("buildx")
+    }
+
+    pub fn env(&self) -> Environment {
+        Environment {
+            home: Some(self.dir.path().to_owned()),
+            docker_config: Some(self.dir.path().to_owned()),
+            buildx_config: None,
+            docker_host: Some(self.host.clone()),
+            docker_context: None,
+        }
+    }
+
+    pub fn builders(&self) -> Builders {
+        Builders::new(self.env())
+    }
+
+    /// Runs the engine's docker CLI in this world.
+    pub fn docker(&self, args: &[&str]) -> Output {
+        Command::new(&self.docker_cli)
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("DOCKER_CONFIG", self.dir.path())
+            .env("DOCKER_HOST", &self.host)
+            .output()
+            .expect("docker CLI runs")
+    }
+
+    /// Runs the docker CLI and returns stdout, failing the test with stderr when it fails.
+    pub fn docker_ok(&self, args: &[&str]) -> String {
+        let out = self.docker(args);
+        assert!(out.status.success(), "docker {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// `docker buildx ls --format json`, one builder per line (0.13.1 prints each twice: deduplicated).
+    pub fn buildx_ls(&self) -> Vec<serde_json::Value> {
+        let mut builders: Vec<serde_json::Value> = Vec::new();
+        for line in self.docker_ok(&["buildx", "ls", "--format", "json"]).lines().filter(|l| !l.trim().is_empty()) {
+            let builder: serde_json::Value = serde_json::from_str(line).expect("buildx prints JSON lines");
+            if !builders.iter().any(|b| b["Name"] == builder["Name"]) {
+                builders.push(builder);
+            }
+        }
+        builders
+    }
+
+    /// The builder `docker buildx ls` marks current (`name*`; 0.13.1's JSON has no such field).
+    pub fn buildx_current(&self) -> Option<String> {
+        self.docker_ok(&["buildx", "ls"])
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().next())
+            .find_map(|name| name.strip_suffix('*').map(|n| n.trim().to_owned()))
+    }
+
+    /// A locally built image standing in for moby/buildkit, which cannot be pulled here: it keeps
+    /// running like buildkitd would, but has no buildctl, so a builder using it never gets ready.
+    pub fn stand_in_image(&self) -> String {
+        let tag = "buildlane-test/buildkit-stand-in:1".to_owned();
+        if self.docker(&["image", "inspect", &tag]).status.success() {
+            return tag;
+        }
+        let ctx = tempfile::tempdir().unwrap();
+        std::fs::write(
+            ctx.path().join("Dockerfile"),
+            format!(
+                "FROM {}/busybox:latest\nENTRYPOINT [\"/bin/sh\", \"-c\", \"trap 'exit 0' TERM; while :; do sleep 1; done\", \"buildkitd\"]\n",
+                self.registry
+            ),
+        )
+        .unwrap();
+        self.docker_ok(&["build", "-q", "-t", &tag, ctx.path().to_str().unwrap()]);
+        tag
+    }
+
+    /// Removes whatever a test left in the engine for a builder node.
+    pub fn cleanup_node(&self, node: &str) {
+        let container = format!("buildx_buildkit_{node}");
+        let _ = self.docker(&["rm", "-f", "-v", &container]);
+        let _ = self.docker(&["volume", "rm", "-f", &format!("{container}_state")]);
+    }
+}
+
+pub fn no_progress(_: buildlane_core::drivers::LifecycleEvent) {}
