@@ -250,7 +250,8 @@ impl Builders {
                 error: None,
             });
         }
-        builders.sort_by(|a, b| a.name.cmp(&b.name));
+        // As buildx lists them: stored builders by name, then the contexts' builders by name.
+        builders.sort_by(|a, b| (a.context_builder, &a.name).cmp(&(b.context_builder, &b.name)));
         Ok(BuilderList { context: current_ctx.name, builders, problems })
     }
 
