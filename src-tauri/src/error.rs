@@ -1,0 +1,133 @@
+//! The one place core errors become what the UI shows: a code it can act on and the core's message.
+
+use buildlane_core::builders::BuilderError;
+use buildlane_core::context::ContextError;
+use buildlane_core::drivers::DriverError;
+use buildlane_core::engine::EngineError;
+use buildlane_core::store::StoreError;
+use serde::Serialize;
+use ts_rs::TS;
+
+/// What the UI does differently per kind of failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum ErrorCode {
+    InvalidInput,
+    NotFound,
+    AlreadyExists,
+    EngineUnreachable,
+    StoreLocked,
+    StoreCorrupt,
+    ImageUnavailable,
+    BootFailed,
+    Cancelled,
+    Internal,
+}
+
+/// Every command rejects with this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, thiserror::Error)]
+#[error("{message}")]
+#[ts(export)]
+pub struct AppError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl AppError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+
+    pub fn cancelled(what: &str) -> Self {
+        Self::new(ErrorCode::Cancelled, format!("{what} was cancelled"))
+    }
+}
+
+fn store_code(e: &StoreError) -> ErrorCode {
+    match e {
+        StoreError::InvalidName(_) => ErrorCode::InvalidInput,
+        StoreError::NotFound(_) => ErrorCode::NotFound,
+        StoreError::Locked { .. } => ErrorCode::StoreLocked,
+        StoreError::Corrupt { .. } => ErrorCode::StoreCorrupt,
+        StoreError::Io { .. } => ErrorCode::Internal,
+    }
+}
+
+fn engine_code(e: &EngineError) -> ErrorCode {
+    match e {
+        EngineError::Unreachable { .. } => ErrorCode::EngineUnreachable,
+        EngineError::UnsupportedHost { .. } => ErrorCode::InvalidInput,
+        EngineError::Api { status: 404, .. } => ErrorCode::NotFound,
+        EngineError::Api { .. } | EngineError::Other { .. } => ErrorCode::Internal,
+    }
+}
+
+fn driver_code(e: &DriverError) -> ErrorCode {
+    match e {
+        DriverError::UnknownDriver(_)
+        | DriverError::MalformedOption(_)
+        | DriverError::UnsupportedOption { .. }
+        | DriverError::InvalidOptionValue { .. } => ErrorCode::InvalidInput,
+        DriverError::ImageUnavailable { .. } => ErrorCode::ImageUnavailable,
+        DriverError::BootFailed { .. } => ErrorCode::BootFailed,
+        DriverError::Engine(e) => engine_code(e),
+        DriverError::Buildkit(_) => ErrorCode::EngineUnreachable,
+    }
+}
+
+impl From<BuilderError> for AppError {
+    fn from(e: BuilderError) -> Self {
+        let code = match &e {
+            BuilderError::ReservedName
+            | BuilderError::MissingName
+            | BuilderError::CannotCreateDockerDriver
+            | BuilderError::OtherContext(_)
+            | BuilderError::ContextBuilder(..)
+            | BuilderError::InvalidFlags(_)
+            | BuilderError::BuildkitdConfig { .. }
+            | BuilderError::Platform(_) => ErrorCode::InvalidInput,
+            BuilderError::AlreadyExists(_) => ErrorCode::AlreadyExists,
+            BuilderError::NotFound(_) => ErrorCode::NotFound,
+            BuilderError::Store(e) => store_code(e),
+            BuilderError::Context(ContextError::NotFound(_)) => ErrorCode::NotFound,
+            BuilderError::Context(_) => ErrorCode::InvalidInput,
+            BuilderError::Driver(e) => driver_code(e),
+            BuilderError::Engine(e) => engine_code(e),
+        };
+        AppError::new(code, e.to_string())
+    }
+}
+
+impl From<ContextError> for AppError {
+    fn from(e: ContextError) -> Self {
+        AppError::from(BuilderError::from(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_mistakes_are_invalid_input_with_the_core_message() {
+        let e = AppError::from(BuilderError::ReservedName);
+        assert_eq!(e.code, ErrorCode::InvalidInput);
+        assert_eq!(e.message, "builder name \"default\" is reserved for the engine's own builder");
+        let e = AppError::from(BuilderError::Driver(DriverError::MalformedOption("image".into())));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (ErrorCode::InvalidInput, "invalid driver option \"image\": expected key=value")
+        );
+    }
+
+    #[test]
+    fn an_unreachable_engine_is_its_own_code() {
+        let e = AppError::from(BuilderError::Engine(EngineError::Unreachable {
+            host: "unix:///var/run/docker.sock".into(),
+            reason: "connection refused".into(),
+        }));
+        assert_eq!(e.code, ErrorCode::EngineUnreachable);
+        assert_eq!(e.message, "engine at unix:///var/run/docker.sock unreachable: connection refused");
+    }
+}

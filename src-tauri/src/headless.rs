@@ -1,0 +1,177 @@
+//! `buildlane ls`: the Builders view on stdout, for scripts and benchmarks. It calls the same core
+//! function as the window; `--format json` follows `docker buildx ls --format json` where fields overlap.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::ExitCode;
+
+use buildlane_core::builders::{Builder, BuilderList, Builders};
+use buildlane_core::docker_config::Environment;
+use serde::Serialize;
+
+#[derive(clap::Args)]
+pub struct LsArgs {
+    /// `table` (default) or `json` (one builder per line, like buildx).
+    #[arg(long, default_value = "table")]
+    format: Format,
+    /// Docker context to list (default: the docker CLI's current one).
+    #[arg(long)]
+    context: Option<String>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+pub fn ls(env: Environment, args: LsArgs) -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime starts");
+    let builders = Builders::new(env);
+    let list = match runtime.block_on(builders.list(args.context.as_deref())) {
+        Ok(list) => list,
+        Err(e) => {
+            eprintln!("buildlane: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let text = match args.format {
+        Format::Table => table(&list),
+        Format::Json => list.builders.iter().map(|b| json_line(b) + "\n").collect(),
+    };
+    let mut stdout = std::io::stdout().lock();
+    if stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()).is_err() {
+        return ExitCode::FAILURE;
+    }
+    for problem in &list.problems {
+        eprintln!("warning: {problem}");
+    }
+    ExitCode::SUCCESS
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct JsonBuilder<'a> {
+    name: &'a str,
+    driver: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_activity: Option<&'a str>,
+    dynamic: bool,
+    nodes: Vec<JsonNode<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    err: Option<&'a str>,
+    current: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct JsonNode<'a> {
+    name: &'a str,
+    endpoint: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    flags: &'a Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    driver_opts: &'a BTreeMap<String, String>,
+    status: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    err: Option<&'a str>,
+    #[serde(rename = "IDs", skip_serializing_if = "Vec::is_empty")]
+    ids: &'a Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    platforms: Vec<&'a str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    labels: &'a BTreeMap<String, String>,
+}
+
+fn json_line(b: &Builder) -> String {
+    let out = JsonBuilder {
+        name: &b.name,
+        driver: &b.driver,
+        last_activity: b.last_activity.as_deref(),
+        dynamic: b.dynamic,
+        nodes: b
+            .nodes
+            .iter()
+            .map(|n| JsonNode {
+                name: &n.name,
+                endpoint: &n.endpoint,
+                flags: &n.flags,
+                driver_opts: &n.driver_opts,
+                status: n.status.as_str(),
+                version: n.buildkit_version.as_deref(),
+                err: n.error.as_deref(),
+                ids: &n.worker_ids,
+                platforms: n.platforms.iter().map(|p| p.platform.as_str()).collect(),
+                labels: &n.labels,
+            })
+            .collect(),
+        err: b.error.as_deref(),
+        current: b.current,
+    };
+    serde_json::to_string(&out).expect("plain data serialises")
+}
+
+/// buildx's table, without its truncation: every platform is listed; emulated ones are marked.
+fn table(list: &BuilderList) -> String {
+    let mut rows = vec![[
+        "NAME/NODE".to_owned(),
+        "DRIVER/ENDPOINT".into(),
+        "STATUS".into(),
+        "BUILDKIT".into(),
+        "PLATFORMS".into(),
+    ]];
+    for b in &list.builders {
+        let name = if b.current { format!("{}*", b.name) } else { b.name.clone() };
+        let status = if b.error.is_some() { "error" } else { "" };
+        rows.push([name, b.driver.clone(), status.into(), String::new(), String::new()]);
+        for n in &b.nodes {
+            let platforms = n
+                .platforms
+                .iter()
+                .map(|p| {
+                    let mut s = p.platform.clone();
+                    if p.pinned {
+                        s.push('*');
+                    }
+                    if p.emulated {
+                        s.push_str(" (emulated)");
+                    }
+                    s
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            rows.push([
+                format!(" \\_ {}", n.name),
+                format!(" \\_ {}", n.endpoint),
+                n.status.as_str().into(),
+                n.buildkit_version.clone().unwrap_or_default(),
+                platforms,
+            ]);
+        }
+    }
+    let widths: Vec<usize> = (0..5).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for row in &rows {
+        let line: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
+        out.push_str(line.join("   ").trim_end());
+        out.push('\n');
+    }
+    let mut errors = String::new();
+    for b in &list.builders {
+        if let Some(e) = &b.error {
+            errors.push_str(&format!("Cannot load builder {}: {e}\n", b.name));
+        }
+        for n in &b.nodes {
+            if let Some(e) = &n.error {
+                errors.push_str(&format!("Failed to get status for {} ({}): {e}\n", b.name, n.name));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        out.push('\n');
+        out.push_str(&errors);
+    }
+    out
+}

@@ -1,0 +1,63 @@
+//! `buildlane` opens the window; `buildlane ls` prints the Builders view without one (no DISPLAY needed).
+
+mod commands;
+mod error;
+mod headless;
+mod state;
+
+use std::process::ExitCode;
+
+use buildlane_core::docker_config::Environment;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "buildlane", version, about = "BuildKit builders, builds and images")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List builders and nodes, like `docker buildx ls`.
+    Ls(headless::LsArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BUILDLANE_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let env = Environment::from_process();
+    match cli.command {
+        Some(Command::Ls(args)) => headless::ls(env, args),
+        None => run_window(env),
+    }
+}
+
+fn run_window(env: Environment) -> ExitCode {
+    let result = tauri::Builder::default()
+        .manage(state::AppState::new(env))
+        .invoke_handler(tauri::generate_handler![
+            commands::list_contexts,
+            commands::select_context,
+            commands::watch_engine,
+            commands::list_builders,
+            commands::create_builder,
+            commands::boot_builder,
+            commands::stop_builder,
+            commands::remove_builder,
+            commands::use_builder,
+            commands::cancel_operation,
+            commands::cli_command,
+        ])
+        .run(tauri::generate_context!());
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("buildlane: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! What the window's commands share: the builders of the user's docker environment, the context the
+//! user picked, the engine watcher and the long operations that can still be cancelled.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use buildlane_core::builders::Builders;
+use buildlane_core::docker_config::Environment;
+use tokio::task::AbortHandle;
+
+pub struct AppState {
+    pub builders: Builders,
+    /// The context chosen in the UI; `None` follows the docker CLI's own choice.
+    selected_context: Mutex<Option<String>>,
+    operations: Mutex<HashMap<String, AbortHandle>>,
+    engine_watch: Mutex<Option<AbortHandle>>,
+}
+
+impl AppState {
+    pub fn new(env: Environment) -> Self {
+        Self {
+            builders: Builders::new(env),
+            selected_context: Mutex::new(None),
+            operations: Mutex::new(HashMap::new()),
+            engine_watch: Mutex::new(None),
+        }
+    }
+
+    pub fn selected_context(&self) -> Option<String> {
+        self.selected_context.lock().expect("lock is never poisoned").clone()
+    }
+
+    pub fn select_context(&self, name: String) {
+        *self.selected_context.lock().expect("lock is never poisoned") = Some(name);
+    }
+
+    pub fn track(&self, operation: String, handle: AbortHandle) {
+        self.operations.lock().expect("lock is never poisoned").insert(operation, handle);
+    }
+
+    pub fn finish(&self, operation: &str) {
+        self.operations.lock().expect("lock is never poisoned").remove(operation);
+    }
+
+    /// Aborts a running operation; false when it already ended or never existed.
+    pub fn cancel(&self, operation: &str) -> bool {
+        match self.operations.lock().expect("lock is never poisoned").remove(operation) {
+            Some(handle) => {
+                handle.abort();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Replaces the engine watcher (one at a time: the selected context's).
+    pub fn replace_engine_watch(&self, handle: AbortHandle) {
+        if let Some(old) = self.engine_watch.lock().expect("lock is never poisoned").replace(handle) {
+            old.abort();
+        }
+    }
+}
