@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { cliActions, currentBuilder, driverOptItems, hasNodeDetails, relativeTime, rowActions, statusTone } from './builders';
+import type { Builder, BuilderNode, NodeStatus } from './types';
+
+function node(status: NodeStatus, extra: Partial<BuilderNode> = {}): BuilderNode {
+  return {
+    name: 'n0',
+    endpoint: 'unix:///var/run/docker.sock',
+    status,
+    buildkitVersion: null,
+    platforms: [],
+    flags: [],
+    driverOpts: {},
+    files: [],
+    labels: {},
+    gcPolicy: [],
+    workerIds: [],
+    error: null,
+    ...extra,
+  };
+}
+
+function builder(extra: Partial<Builder>): Builder {
+  return {
+    name: 'b',
+    driver: 'docker-container',
+    current: false,
+    contextBuilder: false,
+    dynamic: false,
+    lastActivity: null,
+    nodes: [node('inactive')],
+    error: null,
+    ...extra,
+  };
+}
+
+describe('row actions', () => {
+  it('offers Boot for a container builder that is not running', () => {
+    expect(rowActions(builder({}))).toEqual({ use: true, boot: true, stop: false, remove: true });
+    expect(rowActions(builder({ nodes: [node('stopped')] })).boot).toBe(true);
+  });
+
+  it('offers Stop, not Boot, for a running container builder', () => {
+    expect(rowActions(builder({ nodes: [node('running')] }))).toEqual({ use: true, boot: false, stop: true, remove: true });
+  });
+
+  it('offers both for a multi-node builder with one node down', () => {
+    const a = rowActions(builder({ nodes: [node('running'), node('stopped')] }));
+    expect(a.boot).toBe(true);
+    expect(a.stop).toBe(true);
+  });
+
+  it('never offers Stop or Remove for a context builder', () => {
+    const a = rowActions(builder({ driver: 'docker', contextBuilder: true, nodes: [node('running')] }));
+    expect(a).toEqual({ use: true, boot: false, stop: false, remove: false });
+  });
+
+  it('offers neither Boot nor Stop for other drivers', () => {
+    const a = rowActions(builder({ driver: 'remote', nodes: [node('inactive')] }));
+    expect(a.boot).toBe(false);
+    expect(a.stop).toBe(false);
+    expect(a.remove).toBe(true);
+  });
+
+  it('lets an unreadable builder be removed but not booted', () => {
+    const a = rowActions(builder({ nodes: [], error: 'corrupt store file' }));
+    expect(a).toEqual({ use: true, boot: false, stop: false, remove: true });
+  });
+});
+
+describe('status', () => {
+  it('maps each status to a tone', () => {
+    expect(statusTone('running')).toBe('ok');
+    expect(statusTone('inactive')).toBe('idle');
+    expect(statusTone('stopped')).toBe('warn');
+    expect(statusTone('error')).toBe('bad');
+  });
+});
+
+describe('list helpers', () => {
+  it('finds the current builder', () => {
+    const list = { context: 'default', problems: [], builders: [builder({ name: 'a' }), builder({ name: 'b', current: true })] };
+    expect(currentBuilder(list)?.name).toBe('b');
+    expect(currentBuilder({ ...list, builders: [] })).toBeNull();
+    expect(currentBuilder(null)).toBeNull();
+  });
+
+  it('lists driver options sorted by key and knows when a node has details', () => {
+    const n = node('running', { driverOpts: { 'network': 'host', 'image': 'moby/buildkit:v0.17.0' } });
+    expect(driverOptItems(n)).toEqual(['image=moby/buildkit:v0.17.0', 'network=host']);
+    expect(hasNodeDetails(n)).toBe(true);
+    expect(hasNodeDetails(node('running'))).toBe(false);
+    expect(hasNodeDetails(node('running', { flags: ['--debug'] }))).toBe(true);
+  });
+});
+
+describe('relative time', () => {
+  const now = new Date('2026-11-30T12:00:00Z');
+  it('reads like a person would say it', () => {
+    expect(relativeTime(null, now)).toBeNull();
+    expect(relativeTime('not a date', now)).toBeNull();
+    expect(relativeTime('2026-11-30T11:59:50Z', now)).toBe('just now');
+    expect(relativeTime('2026-11-30T11:55:00Z', now)).toBe('5 min ago');
+    expect(relativeTime('2026-11-30T09:00:00Z', now)).toBe('3 h ago');
+    expect(relativeTime('2026-11-28T12:00:00Z', now)).toBe('2 d ago');
+    expect(relativeTime('2026-01-02T08:00:00Z', now)).toBe('2026-01-02');
+  });
+});
+
+describe('copy as CLI entries', () => {
+  it('follows the row actions', () => {
+    expect(cliActions(builder({ name: 'x' })).map((e) => e.action)).toEqual([
+      { action: 'use', name: 'x', options: { global: false, default: false } },
+      { action: 'boot', name: 'x' },
+      { action: 'remove', name: 'x', options: { keepState: false, keepDaemon: false } },
+    ]);
+    const ctx = builder({ name: 'default', driver: 'docker', contextBuilder: true, nodes: [node('running')] });
+    expect(cliActions(ctx).map((e) => e.label)).toEqual(['Use']);
+    expect(cliActions(builder({ nodes: [node('running')] })).map((e) => e.label)).toEqual(['Use', 'Stop', 'Remove']);
+  });
+});

@@ -1,0 +1,68 @@
+// The create-builder form's fields and their translation to a CreateBuilderRequest. Only parsing
+// happens here; whether a value is valid is the core's decision (its errors are shown inline).
+import type { CreateBuilderRequest } from './types';
+
+export interface CreateForm {
+  name: string;
+  driver: string;
+  /** Textarea: one key=value per line. */
+  driverOpts: string;
+  buildkitdFlags: string;
+  buildkitdConfig: string;
+  /** Checked common platforms. */
+  platformChoices: string[];
+  /** Free text: more platforms, separated by commas or whitespace. */
+  platformsText: string;
+  useBuilder: boolean;
+  bootstrap: boolean;
+}
+
+export function emptyCreateForm(): CreateForm {
+  return {
+    name: '',
+    driver: 'docker-container',
+    driverOpts: '',
+    buildkitdFlags: '',
+    buildkitdConfig: '',
+    platformChoices: [],
+    platformsText: '',
+    useBuilder: false,
+    bootstrap: true,
+  };
+}
+
+/** One item per non-blank line, trimmed; lines starting with `#` are comments. */
+export function parseDriverOpts(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+/** Checked platforms first (in the order given), then the free text's; each platform once. */
+export function parsePlatforms(choices: readonly string[], text: string): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const p of [...choices, ...text.split(/[\s,]+/)]) {
+    const t = p.trim();
+    if (t !== '' && !seen.has(t)) {
+      seen.add(t);
+      out.push(t);
+    }
+  }
+  return out;
+}
+
+export function toCreateRequest(form: CreateForm): CreateBuilderRequest {
+  const config = form.buildkitdConfig.trim();
+  return {
+    name: form.name.trim(),
+    driver: form.driver,
+    driverOpts: parseDriverOpts(form.driverOpts),
+    buildkitdFlags: form.buildkitdFlags.trim(),
+    buildkitdConfig: config === '' ? null : config,
+    platforms: parsePlatforms(form.platformChoices, form.platformsText),
+    useBuilder: form.useBuilder,
+    bootstrap: form.bootstrap,
+  };
+}

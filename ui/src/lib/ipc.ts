@@ -1,0 +1,85 @@
+// The only module that talks to Tauri. Each function wraps exactly one command of the core; every
+// rejection is normalised to an AppError ({ code, message }) so callers can present it.
+import { Channel, invoke } from '@tauri-apps/api/core';
+import { toAppError } from './errors';
+import type {
+  BuilderAction,
+  BuilderList,
+  ContextList,
+  CreateBuilderRequest,
+  EngineStatus,
+  LifecycleEvent,
+  RemoveOptions,
+  UseOptions,
+} from './types';
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (reason) {
+    throw toAppError(reason);
+  }
+}
+
+/** A fresh id for a long operation, so it can be cancelled. */
+export function newOperationId(): string {
+  return crypto.randomUUID();
+}
+
+export function listContexts(): Promise<ContextList> {
+  return call('list_contexts');
+}
+
+export function selectContext(name: string): Promise<ContextList> {
+  return call('select_context', { name });
+}
+
+/** Starts streaming the selected context's engine status; replaces any earlier watch. */
+export function watchEngine(onStatus: (status: EngineStatus) => void): Promise<void> {
+  return call('watch_engine', { onStatus: new Channel<EngineStatus>(onStatus) });
+}
+
+export function listBuilders(): Promise<BuilderList> {
+  return call('list_builders');
+}
+
+export type ProgressHandler = (event: LifecycleEvent) => void;
+
+export function createBuilder(
+  request: CreateBuilderRequest,
+  operation: string,
+  onProgress: ProgressHandler,
+): Promise<string> {
+  return call('create_builder', { request, operation, onProgress: new Channel<LifecycleEvent>(onProgress) });
+}
+
+export function bootBuilder(name: string, operation: string, onProgress: ProgressHandler): Promise<void> {
+  return call('boot_builder', { name, operation, onProgress: new Channel<LifecycleEvent>(onProgress) });
+}
+
+export function stopBuilder(name: string, operation: string, onProgress: ProgressHandler): Promise<void> {
+  return call('stop_builder', { name, operation, onProgress: new Channel<LifecycleEvent>(onProgress) });
+}
+
+export function removeBuilder(
+  name: string,
+  options: RemoveOptions,
+  operation: string,
+  onProgress: ProgressHandler,
+): Promise<void> {
+  return call('remove_builder', { name, options, operation, onProgress: new Channel<LifecycleEvent>(onProgress) });
+}
+
+export function useBuilder(name: string, options: UseOptions): Promise<void> {
+  return call('use_builder', { name, options });
+}
+
+/** Aborts a running create/boot/stop/remove; false when it had already ended. */
+export function cancelOperation(operation: string): Promise<boolean> {
+  return call('cancel_operation', { operation });
+}
+
+/** The equivalent `docker buildx …` command line. */
+export function cliCommand(action: BuilderAction): Promise<string> {
+  return call('cli_command', { action });
+}

@@ -1,0 +1,221 @@
+// The app's state and the order things happen in: load contexts and builders, watch the engine,
+// run long operations with progress and cancel, re-list afterwards. It calls the core only
+// through the functions of ipc.ts, handed in so tests can stand in for them.
+import type * as Ipc from './ipc';
+import { cameBack } from './engine';
+import { applyEvent, startProgress, type OperationKind, type OperationProgress } from './progress';
+import type {
+  AppError,
+  BuilderAction,
+  BuilderList,
+  ContextList,
+  CreateBuilderRequest,
+  EngineStatus,
+  RemoveOptions,
+  UseOptions,
+} from './types';
+
+export type Api = typeof Ipc;
+
+/** What went wrong with the last action on a builder, and how to try it again. */
+export interface ActionFailure {
+  action: string;
+  error: AppError;
+  retry: (() => void) | null;
+}
+
+export class AppModel {
+  contexts = $state<ContextList | null>(null);
+  contextError = $state<AppError | null>(null);
+  switchingContext = $state(false);
+
+  engine = $state<EngineStatus | null>(null);
+  engineError = $state<AppError | null>(null);
+
+  list = $state<BuilderList | null>(null);
+  listError = $state<AppError | null>(null);
+  /** True once the first list_builders call has settled. */
+  loaded = $state(false);
+  listing = $state(false);
+
+  /** Running operations by builder name. */
+  operations = $state<Record<string, OperationProgress>>({});
+  /** The last failed action by builder name. */
+  failures = $state<Record<string, ActionFailure>>({});
+
+  creating = $state<OperationProgress | null>(null);
+  createError = $state<AppError | null>(null);
+
+  #api: Api;
+  #watchGeneration = 0;
+  #listGeneration = 0;
+
+  constructor(api: Api) {
+    this.#api = api;
+  }
+
+  async start(): Promise<void> {
+    this.watchEngine();
+    await Promise.all([this.loadContexts(), this.refresh()]);
+  }
+
+  async loadContexts(): Promise<void> {
+    try {
+      this.contexts = await this.#api.listContexts();
+      this.contextError = null;
+    } catch (e) {
+      this.contextError = e as AppError;
+    }
+  }
+
+  /** (Re)starts the engine watch for the selected context; statuses of earlier watches are dropped. */
+  watchEngine(): void {
+    const generation = ++this.#watchGeneration;
+    this.engine = null;
+    this.engineError = null;
+    this.#api
+      .watchEngine((status) => {
+        if (generation !== this.#watchGeneration) return;
+        const previous = this.engine;
+        this.engine = status;
+        if (cameBack(previous, status)) void this.refresh();
+      })
+      .catch((e: AppError) => {
+        if (generation === this.#watchGeneration) this.engineError = e;
+      });
+  }
+
+  async selectContext(name: string): Promise<void> {
+    if (this.contexts?.selected === name) return;
+    this.switchingContext = true;
+    try {
+      this.contexts = await this.#api.selectContext(name);
+      this.contextError = null;
+    } catch (e) {
+      this.contextError = e as AppError;
+      return;
+    } finally {
+      this.switchingContext = false;
+    }
+    this.failures = {};
+    this.watchEngine();
+    await this.refresh();
+  }
+
+  /** Fetches the builder list; an answer overtaken by a later request is dropped. */
+  async refresh(): Promise<void> {
+    const generation = ++this.#listGeneration;
+    this.listing = true;
+    try {
+      const list = await this.#api.listBuilders();
+      if (generation !== this.#listGeneration) return;
+      this.list = list;
+      this.listError = null;
+    } catch (e) {
+      if (generation !== this.#listGeneration) return;
+      this.listError = e as AppError;
+    } finally {
+      if (generation === this.#listGeneration) {
+        this.listing = false;
+        this.loaded = true;
+      }
+    }
+  }
+
+  busy(name: string): boolean {
+    return name in this.operations;
+  }
+
+  dismissFailure(name: string): void {
+    delete this.failures[name];
+  }
+
+  async #run(
+    name: string,
+    kind: OperationKind,
+    work: (operation: string, onProgress: Ipc.ProgressHandler) => Promise<unknown>,
+    retry: () => void,
+  ): Promise<void> {
+    if (this.busy(name)) return;
+    const id = this.#api.newOperationId();
+    this.operations[name] = startProgress(kind, name, id);
+    delete this.failures[name];
+    try {
+      await work(id, (event) => {
+        const current = this.operations[name];
+        if (current && current.id === id) this.operations[name] = applyEvent(current, event);
+      });
+    } catch (e) {
+      this.failures[name] = { action: kind, error: e as AppError, retry };
+    } finally {
+      delete this.operations[name];
+    }
+    await this.refresh();
+  }
+
+  boot(name: string): Promise<void> {
+    return this.#run(name, 'boot', (op, on) => this.#api.bootBuilder(name, op, on), () => void this.boot(name));
+  }
+
+  stop(name: string): Promise<void> {
+    return this.#run(name, 'stop', (op, on) => this.#api.stopBuilder(name, op, on), () => void this.stop(name));
+  }
+
+  remove(name: string, options: RemoveOptions): Promise<void> {
+    return this.#run(
+      name,
+      'remove',
+      (op, on) => this.#api.removeBuilder(name, options, op, on),
+      () => void this.remove(name, options),
+    );
+  }
+
+  async use(name: string, options: UseOptions): Promise<void> {
+    delete this.failures[name];
+    try {
+      await this.#api.useBuilder(name, options);
+    } catch (e) {
+      this.failures[name] = { action: 'use', error: e as AppError, retry: () => void this.use(name, options) };
+    }
+    await this.refresh();
+  }
+
+  /** Cancels a running operation by its id; the operation's own promise then reports "cancelled". */
+  async cancel(operation: string): Promise<void> {
+    try {
+      await this.#api.cancelOperation(operation);
+    } catch {
+      // It ended on its own meanwhile; its own outcome is what the user sees.
+    }
+  }
+
+  /** Creates a builder; resolves to its name, or null when it failed (see createError). */
+  async create(request: CreateBuilderRequest): Promise<string | null> {
+    if (this.creating) return null;
+    const id = this.#api.newOperationId();
+    this.creating = startProgress('create', request.name, id);
+    this.createError = null;
+    let created: string | null = null;
+    try {
+      created = await this.#api.createBuilder(request, id, (event) => {
+        if (this.creating && this.creating.id === id) this.creating = applyEvent(this.creating, event);
+      });
+    } catch (e) {
+      this.createError = e as AppError;
+    } finally {
+      this.creating = null;
+    }
+    // A cancelled or failed bootstrap may still have left the builder behind: show what exists.
+    await this.refresh();
+    return created;
+  }
+
+  clearCreateError(): void {
+    this.createError = null;
+  }
+
+  /** The equivalent `docker buildx …` command line. */
+  cliCommand(action: BuilderAction): Promise<string> {
+    return this.#api.cliCommand(action);
+  }
+}
