@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Every test Buildlane has, against real services: installs what is missing, starts the project's
+# engine (Docker 26 + BuildKit, registry, QEMU), then runs formatting and lint checks, the core's unit
+# and integration tests, the UI's checks and unit tests, the TypeScript bindings drift check, and the
+# end-to-end tests that drive the real window under Xvfb.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "setup"
+scripts/setup.sh
+step "test engine"
+scripts/engine.sh start
+eval "$(scripts/engine.sh env)"
+
+step "rustfmt"
+cargo fmt --all --check
+
+step "UI: type check, unit tests, build"
+(cd ui && npm run check && npm test && npm run build)
+
+step "clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "Rust unit and integration tests (core against the real engine)"
+cargo test --workspace --exclude buildlane-e2e
+
+step "TypeScript bindings are what the Rust types generate"
+if [ -n "$(git status --porcelain -- ui/src/lib/bindings)" ]; then
+  git status --porcelain -- ui/src/lib/bindings >&2
+  git diff -- ui/src/lib/bindings >&2
+  echo "ui/src/lib/bindings differs from what cargo test generated: commit the regenerated files" >&2
+  exit 1
+fi
+
+step "end-to-end: the real window under Xvfb"
+cargo build -p buildlane
+xvfb-run -a -s "-screen 0 1280x800x24" cargo test -p buildlane-e2e -- --test-threads=1
+echo "screenshots: $root/target/screenshots" >&2

@@ -1,0 +1,133 @@
+//! Drives the real Buildlane window: tauri-driver starts the app under the current X display
+//! (Xvfb in CI) and WebKitWebDriver answers WebDriver calls for its web view.
+//!
+//! tauri-driver listens on fixed ports, so these tests run one at a time (`--test-threads=1`).
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+const DRIVER_PORT: u16 = 4444;
+const NATIVE_PORT: u16 = 4445;
+
+fn required(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: run the end-to-end tests through scripts/test.sh"))
+}
+
+/// The app binary under test: `BUILDLANE_APP`, else the workspace's debug build.
+fn app_binary() -> PathBuf {
+    std::env::var_os("BUILDLANE_APP").map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../target/debug/buildlane")
+            .canonicalize()
+            .expect("target/debug/buildlane exists (cargo build -p buildlane)")
+    })
+}
+
+/// Where screenshots go for people to look at.
+pub fn screenshot_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    dir
+}
+
+/// A running app window with its own docker config folder, on the project's test engine.
+pub struct App {
+    pub client: Client,
+    driver: Child,
+    world: tempfile::TempDir,
+    host: String,
+}
+
+impl App {
+    pub async fn launch() -> App {
+        assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: run under xvfb-run (scripts/test.sh does)");
+        let host = required("DOCKER_HOST");
+        let world = tempfile::tempdir().unwrap();
+        let plugins = world.path().join("cli-plugins");
+        std::fs::create_dir_all(&plugins).unwrap();
+        std::os::unix::fs::symlink(required("BUILDLANE_BUILDX"), plugins.join("docker-buildx")).unwrap();
+        let driver = Command::new("tauri-driver")
+            .args(["--port", &DRIVER_PORT.to_string(), "--native-port", &NATIVE_PORT.to_string()])
+            .env("DOCKER_CONFIG", world.path())
+            .env("DOCKER_HOST", &host)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("tauri-driver is installed (scripts/setup.sh)");
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", DRIVER_PORT)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(20), "tauri-driver did not listen on {DRIVER_PORT}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), "wry".into());
+        caps.insert("tauri:options".into(), serde_json::json!({ "application": app_binary() }));
+        let client = ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{DRIVER_PORT}"))
+            .await
+            .expect("WebDriver session with the app");
+        App { client, driver, world, host }
+    }
+
+    /// The element with `data-testid`, waiting up to `secs` for it.
+    pub async fn wait_for(&self, css: &str, secs: u64) -> Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(secs))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} did not appear within {secs} s: {e}"))
+    }
+
+    /// Waits until no element matches `css`.
+    pub async fn wait_gone(&self, css: &str, secs: u64) {
+        let started = Instant::now();
+        while !self.client.find_all(Locator::Css(css)).await.unwrap().is_empty() {
+            assert!(started.elapsed() < Duration::from_secs(secs), "{css} still shown after {secs} s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self.client.screenshot().await.expect("screenshot");
+        let path = screenshot_dir().join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+
+    /// The engine's docker CLI, seeing the same builder store as the app.
+    pub fn docker(&self, args: &[&str]) -> Output {
+        Command::new(Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker"))
+            .args(args)
+            .env("DOCKER_CONFIG", self.world.path())
+            .env("DOCKER_HOST", &self.host)
+            .output()
+            .expect("docker CLI runs")
+    }
+
+    /// Builder names `docker buildx ls --format json` reports.
+    pub fn buildx_ls_names(&self) -> Vec<String> {
+        let out = self.docker(&["buildx", "ls", "--format", "json"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|b| b["Name"].as_str().map(str::to_owned))
+            .collect();
+        names.dedup();
+        names
+    }
+
+    /// Closes the window and stops tauri-driver with SIGTERM, so that it also stops WebKitWebDriver.
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = Command::new("kill").args(["-TERM", &self.driver.id().to_string()]).status();
+        let _ = self.driver.wait();
+    }
+}
