@@ -43,14 +43,14 @@ fn run_window(env: Environment) -> ExitCode {
             commands::list_contexts,
             commands::select_context,
             commands::watch_engine,
-            commands::list_builders,
-            commands::create_builder,
-            commands::boot_builder,
-            commands::stop_builder,
-            commands::remove_builder,
-            commands::use_builder,
+            commands::builders::list_builders,
+            commands::builders::create_builder,
+            commands::builders::boot_builder,
+            commands::builders::stop_builder,
+            commands::builders::remove_builder,
+            commands::builders::use_builder,
             commands::cancel_operation,
-            commands::cli_command,
+            commands::builders::cli_command,
         ])
         .run(tauri::generate_context!());
     match result {

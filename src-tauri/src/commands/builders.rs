@@ -1,0 +1,91 @@
+//! The Builders view's commands.
+
+use buildlane_core::builders::{BuilderList, CreateBuilderRequest, RemoveOptions, UseOptions};
+use buildlane_core::buildx_cli::{self, BuilderAction};
+use buildlane_core::drivers::LifecycleEvent;
+use tauri::ipc::Channel;
+use tauri::State;
+
+use super::cancellable;
+use crate::error::AppError;
+use crate::state::AppState;
+
+#[tauri::command]
+pub async fn list_builders(state: State<'_, AppState>) -> Result<BuilderList, AppError> {
+    Ok(state.builders.list(state.selected_context().as_deref()).await?)
+}
+
+fn sender(channel: Channel<LifecycleEvent>) -> impl Fn(LifecycleEvent) + Send + Sync {
+    move |event| {
+        // A closed window only means nobody watches any more; the operation itself goes on.
+        let _ = channel.send(event);
+    }
+}
+
+#[tauri::command]
+pub async fn create_builder(
+    state: State<'_, AppState>,
+    request: CreateBuilderRequest,
+    operation: String,
+    on_progress: Channel<LifecycleEvent>,
+) -> Result<String, AppError> {
+    let builders = state.builders.clone();
+    let context = state.selected_context();
+    cancellable(&state, operation, "creating the builder", async move {
+        Ok(builders.create(&request, context.as_deref(), &sender(on_progress)).await?)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn boot_builder(
+    state: State<'_, AppState>,
+    name: String,
+    operation: String,
+    on_progress: Channel<LifecycleEvent>,
+) -> Result<(), AppError> {
+    let builders = state.builders.clone();
+    cancellable(&state, operation, "booting the builder", async move {
+        Ok(builders.boot(&name, &sender(on_progress)).await?)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn stop_builder(
+    state: State<'_, AppState>,
+    name: String,
+    operation: String,
+    on_progress: Channel<LifecycleEvent>,
+) -> Result<(), AppError> {
+    let builders = state.builders.clone();
+    cancellable(&state, operation, "stopping the builder", async move {
+        Ok(builders.stop(&name, &sender(on_progress)).await?)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn remove_builder(
+    state: State<'_, AppState>,
+    name: String,
+    options: RemoveOptions,
+    operation: String,
+    on_progress: Channel<LifecycleEvent>,
+) -> Result<(), AppError> {
+    let builders = state.builders.clone();
+    cancellable(&state, operation, "removing the builder", async move {
+        Ok(builders.remove(&name, options, &sender(on_progress)).await?)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn use_builder(state: State<'_, AppState>, name: String, options: UseOptions) -> Result<(), AppError> {
+    Ok(state.builders.use_builder(&name, options, state.selected_context().as_deref()).await?)
+}
+
+#[tauri::command]
+pub fn cli_command(action: BuilderAction) -> String {
+    buildx_cli::command_line(&action)
+}

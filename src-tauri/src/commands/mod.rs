@@ -1,0 +1,89 @@
+//! The window's commands, one module per view: validate, call the core, map errors once. Long
+//! operations stream their progress through a typed `Channel` and can be cancelled by id.
+
+pub mod builders;
+
+use std::future::Future;
+
+use buildlane_core::context::DockerContext;
+use buildlane_core::engine::{self, EngineStatus, WatchTiming};
+use futures_util::StreamExt;
+use serde::Serialize;
+use tauri::ipc::Channel;
+use tauri::State;
+use ts_rs::TS;
+
+use crate::error::{AppError, ErrorCode};
+use crate::state::AppState;
+
+/// The context switcher's content.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ContextList {
+    pub contexts: Vec<DockerContext>,
+    pub selected: String,
+    pub problems: Vec<String>,
+}
+
+fn context_list(state: &AppState) -> Result<ContextList, AppError> {
+    let contexts = state.builders.contexts();
+    let selected = state.selected_context();
+    let (list, problems) = contexts.list(selected.as_deref())?;
+    Ok(ContextList {
+        selected: contexts.current_name(selected.as_deref())?,
+        contexts: list,
+        problems: problems.iter().map(ToString::to_string).collect(),
+    })
+}
+
+#[tauri::command]
+pub fn list_contexts(state: State<'_, AppState>) -> Result<ContextList, AppError> {
+    context_list(&state)
+}
+
+#[tauri::command]
+pub fn select_context(state: State<'_, AppState>, name: String) -> Result<ContextList, AppError> {
+    state.builders.contexts().resolve(Some(&name))?;
+    state.select_context(name);
+    context_list(&state)
+}
+
+/// Streams the selected context's engine status until the window asks for another context.
+/// Async so that it runs on the runtime its watcher task is spawned on.
+#[tauri::command]
+pub async fn watch_engine(state: State<'_, AppState>, on_status: Channel<EngineStatus>) -> Result<(), AppError> {
+    let context = state.builders.contexts().resolve(state.selected_context().as_deref())?;
+    let task = tokio::spawn(async move {
+        let mut statuses = std::pin::pin!(engine::watch(context, WatchTiming::default()));
+        while let Some(status) = statuses.next().await {
+            if on_status.send(status).is_err() {
+                break;
+            }
+        }
+    });
+    state.replace_engine_watch(task.abort_handle());
+    Ok(())
+}
+
+/// Runs a long operation as its own task so `cancel_operation` can abort it.
+pub(crate) async fn cancellable<T, F>(state: &AppState, operation: String, what: &str, work: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T, AppError>> + Send + 'static,
+{
+    let task = tokio::spawn(work);
+    state.track(operation.clone(), task.abort_handle());
+    let outcome = task.await;
+    state.finish(&operation);
+    match outcome {
+        Ok(result) => result,
+        Err(e) if e.is_cancelled() => Err(AppError::cancelled(what)),
+        Err(e) => Err(AppError::new(ErrorCode::Internal, format!("{what} failed unexpectedly: {e}"))),
+    }
+}
+
+#[tauri::command]
+pub fn cancel_operation(state: State<'_, AppState>, operation: String) -> bool {
+    state.cancel(&operation)
+}
