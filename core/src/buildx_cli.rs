@@ -75,6 +75,11 @@ pub fn command_line(action: &BuilderAction) -> String {
     shell_words::join(args)
 }
 
+/// `docker buildx imagetools inspect REF`, the peer of the Images view's inspector.
+pub fn imagetools_inspect(reference: &str) -> String {
+    shell_words::join(["docker", "buildx", "imagetools", "inspect", reference])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +113,14 @@ mod tests {
         assert_eq!(command_line(&BuilderAction::Stop { name: "b".into() }), "docker buildx stop b");
         assert_eq!(command_line(&BuilderAction::Boot { name: "b".into() }), "docker buildx inspect --bootstrap b");
         assert_eq!(command_line(&BuilderAction::List), "docker buildx ls");
+    }
+
+    #[test]
+    fn imagetools_inspect_quotes_the_reference() {
+        assert_eq!(
+            imagetools_inspect("docker.io/library/alpine:latest"),
+            "docker buildx imagetools inspect docker.io/library/alpine:latest"
+        );
+        assert_eq!(imagetools_inspect("a b"), "docker buildx imagetools inspect 'a b'");
     }
 }

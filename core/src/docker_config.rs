@@ -1,6 +1,7 @@
 //! The docker CLI's configuration folder (`$DOCKER_CONFIG` or `~/.docker`) and the parts of its
 //! `config.json` that Buildlane reads.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -56,7 +57,35 @@ pub enum DockerConfigError {
 pub struct DockerConfigFile {
     #[serde(rename = "currentContext", default)]
     pub current_context: Option<String>,
+    /// Registry credentials stored in the file itself, keyed by server (`https://index.docker.io/v1/`, `127.0.0.1:5056`).
+    #[serde(default)]
+    pub auths: BTreeMap<String, AuthEntry>,
+    /// The credential helper for every registry without its own (`docker-credential-<name>`).
+    #[serde(rename = "credsStore", default)]
+    pub creds_store: Option<String>,
+    /// A credential helper per registry.
+    #[serde(rename = "credHelpers", default)]
+    pub cred_helpers: BTreeMap<String, String>,
 }
+
+/// One `auths` entry: base64 `user:password` and/or an identity token (never logged: Debug redacts).
+#[derive(Clone, Default, Deserialize)]
+pub struct AuthEntry {
+    #[serde(default)]
+    pub auth: Option<String>,
+    #[serde(rename = "identitytoken", default)]
+    pub identity_token: Option<String>,
+}
+
+impl std::fmt::Debug for AuthEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthEntry")
+            .field("auth", &self.auth.as_ref().map(|_| "<redacted>"))
+            .field("identity_token", &self.identity_token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
 
 impl DockerConfigFile {
     /// Reads `<dir>/config.json`; a missing file is an empty configuration, as for the CLI.

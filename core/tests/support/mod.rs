@@ -129,3 +129,56 @@ impl World {
 }
 
 pub fn no_progress(_: buildlane_core::drivers::LifecycleEvent) {}
+
+impl World {
+    /// A registry client with this world's credentials (helpers searched in `helper_path` if given).
+    pub fn registry_client(&self) -> buildlane_core::registry::RegistryClient {
+        let store = buildlane_core::credentials::CredentialStore::new(&self.env()).with_helper_path(format!(
+            "{}:{}",
+            self.dir.path().display(),
+            std::env::var("PATH").unwrap_or_default()
+        ));
+        buildlane_core::registry::RegistryClient::new(store)
+    }
+
+    /// Writes config.json in this world's docker config folder.
+    pub fn write_docker_config(&self, json: &serde_json::Value) {
+        std::fs::write(self.dir.path().join("config.json"), serde_json::to_vec_pretty(json).unwrap()).unwrap();
+    }
+
+    /// Builds and pushes a 3-platform image (linux/amd64, linux/arm64, linux/arm/v7) with buildx's default
+    /// provenance attestations, once per test binary run; returns its reference.
+    pub fn pushed_multi_platform_image(&self, repository: &str) -> String {
+        let reference = format!("{}/{repository}:v1", self.registry);
+        let ctx = tempfile::tempdir().unwrap();
+        // The COPY layer has the same bytes on every platform: the one layer they all share.
+        std::fs::write(ctx.path().join("shared.txt"), "same on every platform\n").unwrap();
+        std::fs::write(
+            ctx.path().join("Dockerfile"),
+            format!(
+                "FROM {}/busybox:latest\nCOPY shared.txt /shared.txt\nARG TARGETPLATFORM\nRUN echo $TARGETPLATFORM > /platform.txt\nENV GREETING=hello\nWORKDIR /srv\nLABEL org.example.test=images\nCMD [\"cat\", \"/platform.txt\"]\n",
+                self.registry
+            ),
+        )
+        .unwrap();
+        self.docker_ok(&[
+            "buildx",
+            "build",
+            "--platform",
+            "linux/amd64,linux/arm64,linux/arm/v7",
+            "--push",
+            "-t",
+            &reference,
+            ctx.path().to_str().unwrap(),
+        ]);
+        reference
+    }
+
+    /// `docker buildx imagetools inspect ARGS… REF` stdout.
+    pub fn imagetools(&self, args: &[&str], reference: &str) -> String {
+        let mut all = vec!["buildx", "imagetools", "inspect"];
+        all.extend_from_slice(args);
+        all.push(reference);
+        self.docker_ok(&all)
+    }
+}

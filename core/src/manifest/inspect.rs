@@ -1,0 +1,578 @@
+//! Inspecting a reference: its manifest, and for an index every platform's manifest and config and
+//! every attestation, fetched concurrently. Attestations are folded under the platform named by their
+//! `vnd.docker.reference.digest`; nested indexes are followed up to [`MAX_DEPTH`] levels.
+
+use std::collections::BTreeMap;
+
+use futures_util::future::{join_all, BoxFuture, FutureExt};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use super::attestation::{self, Attestation, AttestationStatement, PREDICATE_TYPE};
+use super::compare::{mark_shared_layers, size_matrix, SizeMatrix};
+use super::{
+    media_type_of, Descriptor, ImageDoc, IndexDoc, ManifestKind, RawPlatform, ATTESTATION_MANIFEST, REFERENCE_DIGEST,
+    REFERENCE_TYPE,
+};
+use crate::buildx_cli;
+use crate::reference::ImageReference;
+use crate::registry::{Referrer, RegistryClient, RegistryError, MAX_BLOB_BYTES};
+
+/// How deep indexes may nest (an index listing indexes listing …).
+pub const MAX_DEPTH: usize = 8;
+/// In-toto statements larger than this are listed but not read (SBOMs of big images can be huge).
+const MAX_STATEMENT_BYTES: usize = 16 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("refused index {digest}: it lists itself")]
+    SelfListing { digest: String },
+    #[error("refused index {digest}: indexes nest deeper than {MAX_DEPTH} levels")]
+    TooDeep { digest: String },
+    #[error("malformed {what}: {reason}")]
+    Malformed { what: String, reason: String },
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InspectOptions {
+    /// Also ask the registry for OCI referrers of the index and of each platform.
+    pub referrers: bool,
+}
+
+/// Everything the inspector shows for one reference.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct Inspection {
+    /// The normalised reference, as `imagetools inspect` prints it in `Name:`.
+    pub name: String,
+    pub reference: ImageReference,
+    pub digest: String,
+    pub media_type: String,
+    pub size: i64,
+    pub kind: ManifestKind,
+    /// Why the manifest is shown raw only, for schema 1 and unknown kinds.
+    pub note: Option<String>,
+    /// The exact manifest bytes (UTF-8; manifests are JSON).
+    pub raw: String,
+    pub annotations: BTreeMap<String, String>,
+    pub platforms: Vec<PlatformImage>,
+    /// Index entries that are neither a platform image nor an attestation of one.
+    pub others: Vec<OtherEntry>,
+    pub referrers: Vec<Referrer>,
+    pub size_matrix: SizeMatrix,
+    /// `name@digest`.
+    pub pull_by_digest: String,
+    /// The `docker buildx imagetools inspect` command for the same reference.
+    pub cli: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct OtherEntry {
+    pub digest: String,
+    pub media_type: String,
+    pub artifact_type: Option<String>,
+    pub size: i64,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// One platform's image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct PlatformImage {
+    /// `linux/arm/v7`; `unknown/unknown` only when neither the index nor the config says.
+    pub platform: String,
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+    pub os_version: Option<String>,
+    pub os_features: Vec<String>,
+    pub digest: String,
+    pub media_type: String,
+    /// Size of the manifest itself, as the index lists it.
+    pub manifest_size: i64,
+    pub annotations: BTreeMap<String, String>,
+    /// Sum of the compressed layer sizes.
+    pub compressed_size: i64,
+    pub config_digest: Option<String>,
+    pub config_size: i64,
+    pub config: Option<ImageConfig>,
+    /// The config's exact bytes.
+    pub config_raw: Option<String>,
+    pub layers: Vec<Layer>,
+    pub history: Vec<HistoryStep>,
+    pub attestations: Vec<Attestation>,
+    pub referrers: Vec<Referrer>,
+    /// The manifest's exact bytes.
+    pub raw: Option<String>,
+    /// Why this platform could not be read in full; the others are still shown.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct Layer {
+    pub digest: String,
+    pub media_type: String,
+    pub size: i64,
+    /// How many platforms of the index carry this same layer.
+    pub shared_by: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ImageConfig {
+    pub created: Option<String>,
+    pub author: Option<String>,
+    pub env: Vec<String>,
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub exposed_ports: Vec<String>,
+    pub volumes: Vec<String>,
+    pub stop_signal: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct HistoryStep {
+    pub created: Option<String>,
+    pub created_by: String,
+    pub comment: Option<String>,
+    pub empty_layer: bool,
+    /// The layer this step made (history and layers pair up in order, skipping empty steps).
+    pub layer_digest: Option<String>,
+}
+
+/// The image config JSON, the fields the inspector shows.
+#[derive(Debug, Default, Deserialize)]
+struct ConfigDoc {
+    #[serde(default)]
+    created: Option<String>,
+    #[serde(default)]
+    author: Option<String>,
+    #[serde(default)]
+    architecture: String,
+    #[serde(default)]
+    os: String,
+    #[serde(default)]
+    variant: Option<String>,
+    #[serde(rename = "os.version", default)]
+    os_version: Option<String>,
+    #[serde(default)]
+    config: Option<RunConfig>,
+    #[serde(default)]
+    history: Vec<HistoryDoc>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RunConfig {
+    #[serde(default)]
+    env: Option<Vec<String>>,
+    #[serde(default)]
+    entrypoint: Option<Vec<String>>,
+    #[serde(default)]
+    cmd: Option<Vec<String>>,
+    #[serde(default)]
+    working_dir: Option<String>,
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    labels: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    exposed_ports: Option<BTreeMap<String, serde_json::Value>>,
+    #[serde(default)]
+    volumes: Option<BTreeMap<String, serde_json::Value>>,
+    #[serde(default)]
+    stop_signal: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct HistoryDoc {
+    #[serde(default)]
+    created: Option<String>,
+    #[serde(default)]
+    created_by: Option<String>,
+    #[serde(default)]
+    comment: Option<String>,
+    #[serde(default)]
+    empty_layer: bool,
+}
+
+fn lossless_text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.is_empty())
+}
+
+fn platform_name(os: &str, arch: &str, variant: Option<&str>) -> String {
+    let os = if os.is_empty() { "unknown" } else { os };
+    let arch = if arch.is_empty() { "unknown" } else { arch };
+    match variant.filter(|v| !v.is_empty()) {
+        Some(v) => format!("{os}/{arch}/{v}"),
+        None => format!("{os}/{arch}"),
+    }
+}
+
+fn malformed(what: String, e: serde_json::Error) -> InspectError {
+    InspectError::Malformed { what, reason: e.to_string() }
+}
+
+/// Inspects `reference` the way `docker buildx imagetools inspect` would, and more.
+#[tracing::instrument(skip(client), fields(reference = %reference), err)]
+pub async fn inspect(
+    client: &RegistryClient,
+    reference: &ImageReference,
+    options: InspectOptions,
+) -> Result<Inspection, InspectError> {
+    let fetched = client.manifest(reference).await?;
+    let what = format!("manifest {reference}");
+    let media_type =
+        media_type_of(&fetched.bytes, fetched.content_type.as_deref()).map_err(|e| malformed(what.clone(), e))?;
+    let kind = ManifestKind::of_media_type(&media_type);
+    let mut inspection = Inspection {
+        name: reference.to_string(),
+        reference: reference.clone(),
+        digest: fetched.digest.clone(),
+        size: fetched.bytes.len() as i64,
+        kind,
+        note: None,
+        raw: lossless_text(&fetched.bytes),
+        annotations: BTreeMap::new(),
+        platforms: Vec::new(),
+        others: Vec::new(),
+        referrers: Vec::new(),
+        size_matrix: SizeMatrix::default(),
+        pull_by_digest: reference.pinned(&fetched.digest),
+        cli: buildx_cli::imagetools_inspect(&reference.to_string()),
+        media_type: media_type.clone(),
+    };
+    let referrers = async {
+        if options.referrers {
+            // A registry without the referrers API (or its tag schema) simply has none to show.
+            client.referrers(reference, &fetched.digest).await.unwrap_or_default()
+        } else {
+            Vec::new()
+        }
+    };
+    match kind {
+        ManifestKind::Schema1 => {
+            inspection.note = Some("Docker schema 1 manifest: deprecated and not inspected, shown raw".into());
+            inspection.referrers = referrers.await;
+        }
+        ManifestKind::Unknown => {
+            inspection.note = Some(format!("unknown media type {media_type}: shown raw"));
+            inspection.referrers = referrers.await;
+        }
+        ManifestKind::Image => {
+            let doc: ImageDoc = serde_json::from_slice(&fetched.bytes).map_err(|e| malformed(what, e))?;
+            inspection.annotations = doc.annotations.clone();
+            let descriptor = Descriptor {
+                media_type: media_type.clone(),
+                digest: fetched.digest.clone(),
+                size: fetched.bytes.len() as i64,
+                ..Default::default()
+            };
+            let (platform, referrers) = futures_util::join!(
+                image_from_doc(client, reference, &descriptor, doc, lossless_text(&fetched.bytes)),
+                referrers
+            );
+            inspection.platforms.push(platform);
+            inspection.referrers = referrers;
+        }
+        ManifestKind::Index => {
+            let doc: IndexDoc = serde_json::from_slice(&fetched.bytes).map_err(|e| malformed(what, e))?;
+            inspection.annotations = doc.annotations.clone();
+            let chain = vec![fetched.digest.clone()];
+            let (walked, referrers) = futures_util::join!(walk_index(client, reference, doc, chain), referrers);
+            let (platforms, others) = walked?;
+            inspection.platforms = platforms;
+            inspection.others = others;
+            inspection.referrers = referrers;
+        }
+    }
+    if options.referrers && kind == ManifestKind::Index {
+        let found = join_all(inspection.platforms.iter().map(|p| client.referrers(reference, &p.digest))).await;
+        for (platform, referrers) in inspection.platforms.iter_mut().zip(found) {
+            platform.referrers = referrers.unwrap_or_default();
+        }
+    }
+    mark_shared_layers(&mut inspection.platforms);
+    inspection.size_matrix = size_matrix(&inspection.platforms);
+    Ok(inspection)
+}
+
+/// What an index holds: its platform images and the entries that are neither image nor attestation.
+type Walked = (Vec<PlatformImage>, Vec<OtherEntry>);
+
+/// The entries of an index: platform images (nested indexes flattened), attestations folded under
+/// their subject, anything else kept aside.
+fn walk_index<'a>(
+    client: &'a RegistryClient,
+    reference: &'a ImageReference,
+    doc: IndexDoc,
+    chain: Vec<String>,
+) -> BoxFuture<'a, Result<Walked, InspectError>> {
+    async move {
+        let own = chain.last().cloned().unwrap_or_default();
+        if chain.len() > MAX_DEPTH {
+            return Err(InspectError::TooDeep { digest: own });
+        }
+        let mut images = Vec::new();
+        let mut attestations = Vec::new();
+        let mut nested = Vec::new();
+        let mut others = Vec::new();
+        for entry in doc.manifests {
+            if chain.contains(&entry.digest) {
+                return Err(InspectError::SelfListing { digest: entry.digest });
+            }
+            let is_attestation = entry.annotations.get(REFERENCE_TYPE).map(String::as_str)
+                == Some(ATTESTATION_MANIFEST)
+                || entry.annotations.contains_key(REFERENCE_DIGEST);
+            match ManifestKind::of_media_type(&entry.media_type) {
+                _ if is_attestation => attestations.push(entry),
+                ManifestKind::Image => images.push(entry),
+                ManifestKind::Index => nested.push(entry),
+                _ => others.push(OtherEntry {
+                    digest: entry.digest,
+                    media_type: entry.media_type,
+                    artifact_type: entry.artifact_type,
+                    size: entry.size,
+                    annotations: entry.annotations,
+                }),
+            }
+        }
+        let image_futures = join_all(images.iter().map(|d| platform_image(client, reference, d)));
+        let attestation_futures = join_all(attestations.iter().map(|d| read_attestation(client, reference, d)));
+        let nested_futures = join_all(nested.iter().map(|d| {
+            let mut chain = chain.clone();
+            chain.push(d.digest.clone());
+            async move {
+                let fetched = client.manifest(&reference.by_digest(&d.digest)).await?;
+                let child: IndexDoc =
+                    serde_json::from_slice(&fetched.bytes).map_err(|e| malformed(format!("index {}", d.digest), e))?;
+                walk_index(client, reference, child, chain).await
+            }
+        }));
+        let (mut platforms, read, children) = futures_util::join!(image_futures, attestation_futures, nested_futures);
+        for child in children {
+            let (child_platforms, child_others) = child?;
+            platforms.extend(child_platforms);
+            others.extend(child_others);
+        }
+        for (descriptor, attestation) in attestations.iter().zip(read) {
+            let subject = descriptor.annotations.get(REFERENCE_DIGEST);
+            match platforms.iter_mut().find(|p| Some(&p.digest) == subject) {
+                Some(platform) => platform.attestations.push(attestation),
+                // An attestation whose subject is not in this index is not a platform either.
+                None => others.push(OtherEntry {
+                    digest: descriptor.digest.clone(),
+                    media_type: descriptor.media_type.clone(),
+                    artifact_type: descriptor.artifact_type.clone(),
+                    size: descriptor.size,
+                    annotations: descriptor.annotations.clone(),
+                }),
+            }
+        }
+        Ok((platforms, others))
+    }
+    .boxed()
+}
+
+fn empty_platform(descriptor: &Descriptor) -> PlatformImage {
+    let p = descriptor.platform.clone().unwrap_or_default();
+    PlatformImage {
+        platform: platform_name(&p.os, &p.architecture, p.variant.as_deref()),
+        os: p.os,
+        architecture: p.architecture,
+        variant: non_empty(p.variant),
+        os_version: non_empty(p.os_version),
+        os_features: p.os_features,
+        digest: descriptor.digest.clone(),
+        media_type: descriptor.media_type.clone(),
+        manifest_size: descriptor.size,
+        annotations: descriptor.annotations.clone(),
+        compressed_size: 0,
+        config_digest: None,
+        config_size: 0,
+        config: None,
+        config_raw: None,
+        layers: Vec::new(),
+        history: Vec::new(),
+        attestations: Vec::new(),
+        referrers: Vec::new(),
+        raw: None,
+        error: None,
+    }
+}
+
+/// One index entry's image; a failure is kept on the platform so the other platforms still show.
+async fn platform_image(client: &RegistryClient, reference: &ImageReference, descriptor: &Descriptor) -> PlatformImage {
+    let fetched = match client.manifest(&reference.by_digest(&descriptor.digest)).await {
+        Ok(f) => f,
+        Err(e) => {
+            let mut image = empty_platform(descriptor);
+            image.error = Some(e.to_string());
+            return image;
+        }
+    };
+    match serde_json::from_slice::<ImageDoc>(&fetched.bytes) {
+        Ok(doc) => image_from_doc(client, reference, descriptor, doc, lossless_text(&fetched.bytes)).await,
+        Err(e) => {
+            let mut image = empty_platform(descriptor);
+            image.raw = Some(lossless_text(&fetched.bytes));
+            image.error = Some(format!("malformed manifest {}: {e}", descriptor.digest));
+            image
+        }
+    }
+}
+
+async fn image_from_doc(
+    client: &RegistryClient,
+    reference: &ImageReference,
+    descriptor: &Descriptor,
+    doc: ImageDoc,
+    raw: String,
+) -> PlatformImage {
+    let mut image = empty_platform(descriptor);
+    image.raw = Some(raw);
+    if image.annotations.is_empty() {
+        image.annotations = doc.annotations.clone();
+    }
+    image.compressed_size = doc.layers.iter().map(|l| l.size).sum();
+    image.config_digest = Some(doc.config.digest.clone());
+    image.config_size = doc.config.size;
+    image.layers = doc
+        .layers
+        .iter()
+        .map(|l| Layer { digest: l.digest.clone(), media_type: l.media_type.clone(), size: l.size, shared_by: 1 })
+        .collect();
+    let config_bytes = match client.blob(reference, &doc.config.digest, MAX_BLOB_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            image.error = Some(e.to_string());
+            return image;
+        }
+    };
+    image.config_raw = Some(lossless_text(&config_bytes));
+    let config: ConfigDoc = match serde_json::from_slice(&config_bytes) {
+        Ok(c) => c,
+        Err(e) => {
+            image.error = Some(format!("malformed config {}: {e}", doc.config.digest));
+            return image;
+        }
+    };
+    // A manifest without a platform in its index entry (or no index at all) takes it from its config.
+    if descriptor.platform.is_none() {
+        let p = RawPlatform {
+            architecture: config.architecture.clone(),
+            os: config.os.clone(),
+            os_version: config.os_version.clone(),
+            os_features: Vec::new(),
+            variant: config.variant.clone(),
+        };
+        image.platform = platform_name(&p.os, &p.architecture, p.variant.as_deref());
+        image.os = p.os;
+        image.architecture = p.architecture;
+        image.variant = non_empty(p.variant);
+        image.os_version = non_empty(p.os_version);
+    }
+    let mut layer_digests = doc.layers.iter().map(|l| l.digest.clone());
+    image.history = config
+        .history
+        .iter()
+        .map(|h| HistoryStep {
+            created: h.created.clone(),
+            created_by: h.created_by.clone().unwrap_or_default(),
+            comment: non_empty(h.comment.clone()),
+            empty_layer: h.empty_layer,
+            layer_digest: if h.empty_layer { None } else { layer_digests.next() },
+        })
+        .collect();
+    let run = config.config.unwrap_or_default();
+    image.config = Some(ImageConfig {
+        created: config.created,
+        author: non_empty(config.author),
+        env: run.env.unwrap_or_default(),
+        entrypoint: run.entrypoint.unwrap_or_default(),
+        cmd: run.cmd.unwrap_or_default(),
+        working_dir: non_empty(run.working_dir),
+        user: non_empty(run.user),
+        labels: run.labels.unwrap_or_default(),
+        exposed_ports: run.exposed_ports.map(|p| p.into_keys().collect()).unwrap_or_default(),
+        volumes: run.volumes.map(|v| v.into_keys().collect()).unwrap_or_default(),
+        stop_signal: non_empty(run.stop_signal),
+    });
+    image
+}
+
+/// Reads an attestation manifest and its in-toto statements (provenance and SBOM summarised).
+async fn read_attestation(client: &RegistryClient, reference: &ImageReference, descriptor: &Descriptor) -> Attestation {
+    let mut attestation = Attestation {
+        digest: descriptor.digest.clone(),
+        media_type: descriptor.media_type.clone(),
+        size: descriptor.size,
+        annotations: descriptor.annotations.clone(),
+        statements: Vec::new(),
+        provenance: None,
+        sbom: None,
+        error: None,
+    };
+    let doc = match client.manifest(&reference.by_digest(&descriptor.digest)).await {
+        Ok(f) => {
+            serde_json::from_slice::<ImageDoc>(&f.bytes).map_err(|e| format!("malformed attestation manifest: {e}"))
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    let doc = match doc {
+        Ok(doc) => doc,
+        Err(e) => {
+            attestation.error = Some(e);
+            return attestation;
+        }
+    };
+    attestation.statements = doc
+        .layers
+        .iter()
+        .map(|l| AttestationStatement {
+            predicate_type: l.annotations.get(PREDICATE_TYPE).cloned().unwrap_or_default(),
+            media_type: l.media_type.clone(),
+            digest: l.digest.clone(),
+            size: l.size,
+        })
+        .collect();
+    let wanted = attestation.statements.iter().filter(|s| {
+        (attestation::is_provenance(&s.predicate_type) || attestation::is_sbom(&s.predicate_type))
+            && s.size <= MAX_STATEMENT_BYTES as i64
+    });
+    let read = join_all(wanted.map(|s| async move {
+        let bytes = client.blob(reference, &s.digest, MAX_STATEMENT_BYTES).await.map_err(|e| e.to_string())?;
+        let statement: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| format!("malformed in-toto statement {}: {e}", s.digest))?;
+        Ok::<_, String>((s.predicate_type.clone(), statement))
+    }))
+    .await;
+    for result in read {
+        match result {
+            Ok((predicate_type, statement)) if attestation::is_provenance(&predicate_type) => {
+                attestation.provenance = Some(attestation::provenance(&statement));
+            }
+            Ok((_, statement)) => attestation.sbom = Some(attestation::sbom(&statement)),
+            Err(e) => attestation.error = Some(e),
+        }
+    }
+    attestation
+}

@@ -1,0 +1,66 @@
+//! The one request Buildlane makes itself: GET a manifest. oci-client's `pull_manifest_raw` reads any
+//! body whole and drops the response headers, so it can neither refuse an oversized manifest before
+//! holding it, nor report the Content-Type `imagetools` shows, nor the `Retry-After` of a 429.
+//! Authentication is the same as oci-client's: credentials first, then its bearer flow on a challenge.
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+
+use super::error::{transport, RegistryError, Target};
+
+/// What a GET brought back.
+pub(crate) struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Response {
+    pub fn content_type(&self) -> Option<String> {
+        let value = self.headers.get(CONTENT_TYPE)?.to_str().ok()?;
+        Some(value.split(';').next().unwrap_or(value).trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    /// `Retry-After` in seconds (only the delta form: registries do not send dates in practice).
+    pub fn retry_after(&self) -> Option<u64> {
+        self.headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()
+    }
+
+    /// Whether the registry asked for a bearer token (rather than basic auth).
+    pub fn bearer_challenge(&self) -> bool {
+        self.headers
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("bearer"))
+    }
+}
+
+/// GETs `url`, refusing a body over `limit` bytes as soon as it is known to be larger.
+pub(crate) async fn get_limited(
+    client: &reqwest::Client,
+    url: &str,
+    accept: &str,
+    authorization: Option<&HeaderValue>,
+    limit: usize,
+    target: &Target<'_>,
+) -> Result<Response, RegistryError> {
+    let mut request = client.get(url).header(ACCEPT, accept);
+    if let Some(auth) = authorization {
+        request = request.header(AUTHORIZATION, auth.clone());
+    }
+    let mut response = request.send().await.map_err(|e| transport(target.registry, &e))?;
+    let status = response.status().as_u16();
+    let too_large = || RegistryError::TooLarge { what: target.describe(), limit };
+    if response.content_length().is_some_and(|len| len > limit as u64) {
+        return Err(too_large());
+    }
+    let headers = response.headers().clone();
+    let mut body = BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| transport(target.registry, &e))? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Response { status, headers, body: body.freeze() })
+}

@@ -1,0 +1,438 @@
+//! A registry client on oci-client: repositories (catalog), tags, manifests, blobs and referrers, with
+//! the user's docker credentials, plain http for loopback registries (as the engine does) or any
+//! registry the user marks insecure, and every byte fetched by digest checked against that digest.
+
+mod error;
+mod http;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::secrets::RegistryAuth;
+use oci_client::RegistryOperation;
+use reqwest::header::HeaderValue;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use ts_rs::TS;
+
+pub use error::RegistryError;
+use error::{Subject, Target};
+
+use crate::credentials::{Credential, CredentialStore};
+use crate::reference::{is_loopback, registry_api_host, ImageReference};
+
+/// Manifests larger than this are refused (containerd's own limit): no real one comes near it.
+pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+/// Configs and attestation documents are read whole; anything beyond this is not one.
+pub const MAX_BLOB_BYTES: usize = 64 * 1024 * 1024;
+
+/// Every manifest kind Buildlane can show, in the order a registry should prefer.
+pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
+    application/vnd.docker.distribution.manifest.list.v2+json, \
+    application/vnd.oci.image.manifest.v1+json, \
+    application/vnd.docker.distribution.manifest.v2+json, \
+    application/vnd.docker.distribution.manifest.v1+prettyjws, \
+    application/vnd.docker.distribution.manifest.v1+json";
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One page of a paginated list; `next` is what to pass as `last` for the following page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct Page {
+    pub items: Vec<String>,
+    pub next: Option<String>,
+}
+
+impl Page {
+    /// oci-client drops the `Link` header, so a page of exactly `n` is taken to mean there may be more.
+    /// A registry that ignores `n` (distribution 2.8 does for tags) sent everything at once.
+    fn from_items(items: Vec<String>, n: usize) -> Self {
+        let next = if items.len() == n { items.last().cloned() } else { None };
+        Page { items, next }
+    }
+}
+
+/// A manifest's exact bytes, with the Content-Type the registry served it as and its digest (verified).
+#[derive(Debug, Clone)]
+pub struct FetchedManifest {
+    pub bytes: Bytes,
+    pub content_type: Option<String>,
+    pub digest: String,
+}
+
+/// A referrer (OCI 1.1 `subject`) of a manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct Referrer {
+    pub digest: String,
+    pub media_type: String,
+    pub artifact_type: Option<String>,
+    pub size: i64,
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Clone)]
+pub struct RegistryClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    credentials: CredentialStore,
+    /// The user's choice per registry; without one, loopback is plain http and the rest HTTPS.
+    plain_http: Mutex<HashMap<String, bool>>,
+    oci_http: OnceLock<oci_client::Client>,
+    oci_https: OnceLock<oci_client::Client>,
+    http: OnceLock<reqwest::Client>,
+    credential_cache: Mutex<HashMap<String, Option<Credential>>>,
+    /// Bearer tokens got through oci-client's token flow, per registry and repository.
+    bearer: Mutex<HashMap<(String, String), HeaderValue>>,
+}
+
+fn oci_client(protocol: ClientProtocol) -> oci_client::Client {
+    oci_client::Client::new(ClientConfig {
+        protocol,
+        connect_timeout: Some(CONNECT_TIMEOUT),
+        read_timeout: Some(READ_TIMEOUT),
+        platform_resolver: None,
+        ..Default::default()
+    })
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// Checks `bytes` against `digest`; algorithms other than sha256 are compared as sha512.
+fn verify(bytes: &[u8], digest: &str, what: impl Fn() -> String) -> Result<(), RegistryError> {
+    let actual = match digest.split_once(':') {
+        Some(("sha512", _)) => format!("sha512:{}", hex::encode(sha2::Sha512::digest(bytes))),
+        _ => sha256(bytes),
+    };
+    if actual == digest {
+        Ok(())
+    } else {
+        Err(RegistryError::DigestMismatch { what: what(), expected: digest.to_owned(), actual })
+    }
+}
+
+impl RegistryClient {
+    pub fn new(credentials: CredentialStore) -> Self {
+        // reqwest is built without a default TLS provider (see Cargo.toml); a second install is a no-op.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        RegistryClient {
+            inner: Arc::new(Inner {
+                credentials,
+                plain_http: Mutex::new(HashMap::new()),
+                oci_http: OnceLock::new(),
+                oci_https: OnceLock::new(),
+                http: OnceLock::new(),
+                credential_cache: Mutex::new(HashMap::new()),
+                bearer: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn credentials(&self) -> &CredentialStore {
+        &self.inner.credentials
+    }
+
+    /// Marks a registry as plain http (insecure) or HTTPS, overriding the loopback default.
+    pub fn set_plain_http(&self, registry: &str, plain: bool) {
+        self.inner.plain_http.lock().expect("lock is never poisoned").insert(registry.to_owned(), plain);
+    }
+
+    pub fn is_plain_http(&self, registry: &str) -> bool {
+        let chosen = self.inner.plain_http.lock().expect("lock is never poisoned").get(registry).copied();
+        chosen.unwrap_or_else(|| is_loopback(registry))
+    }
+
+    /// Forgets cached credentials and tokens, so that a `docker login` made meanwhile is used.
+    pub fn forget_credentials(&self) {
+        self.inner.credential_cache.lock().expect("lock is never poisoned").clear();
+        self.inner.bearer.lock().expect("lock is never poisoned").clear();
+    }
+
+    fn oci(&self, registry: &str) -> &oci_client::Client {
+        if self.is_plain_http(registry) {
+            self.inner.oci_http.get_or_init(|| oci_client(ClientProtocol::Http))
+        } else {
+            self.inner.oci_https.get_or_init(|| oci_client(ClientProtocol::Https))
+        }
+    }
+
+    fn http(&self) -> &reqwest::Client {
+        self.inner.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .read_timeout(READ_TIMEOUT)
+                .build()
+                .unwrap_or_default()
+        })
+    }
+
+    fn scheme(&self, registry: &str) -> &'static str {
+        if self.is_plain_http(registry) {
+            "http"
+        } else {
+            "https"
+        }
+    }
+
+    async fn credential(&self, registry: &str) -> Result<Option<Credential>, RegistryError> {
+        if let Some(cached) = self.inner.credential_cache.lock().expect("lock is never poisoned").get(registry) {
+            return Ok(cached.clone());
+        }
+        let credential = self.inner.credentials.get(registry).await?;
+        self.inner.credential_cache.lock().expect("lock is never poisoned").insert(registry.into(), credential.clone());
+        Ok(credential)
+    }
+
+    async fn oci_auth(&self, registry: &str) -> Result<(RegistryAuth, bool), RegistryError> {
+        match self.credential(registry).await? {
+            None => Ok((RegistryAuth::Anonymous, false)),
+            Some(Credential::Basic { username, password }) => Ok((RegistryAuth::Basic(username, password), true)),
+            Some(Credential::IdentityToken(_)) => {
+                Err(RegistryError::IdentityTokenUnsupported { registry: registry.to_owned() })
+            }
+        }
+    }
+
+    fn oci_reference(reference: &ImageReference) -> oci_client::Reference {
+        let host = registry_api_host(&reference.registry).to_owned();
+        match &reference.digest {
+            Some(digest) => oci_client::Reference::with_digest(host, reference.repository.clone(), digest.clone()),
+            None => oci_client::Reference::with_tag(
+                host,
+                reference.repository.clone(),
+                reference.tag.clone().unwrap_or_else(|| "latest".into()),
+            ),
+        }
+    }
+
+    /// One page of the registry's repositories (`/v2/_catalog`).
+    #[tracing::instrument(skip(self), err)]
+    pub async fn catalog(&self, registry: &str, n: usize, last: Option<&str>) -> Result<Page, RegistryError> {
+        let target = Target { registry, repository: "", what: Subject::Catalog };
+        let (auth, had) = self.oci_auth(registry).await?;
+        let reference =
+            oci_client::Reference::with_tag(registry_api_host(registry).into(), "catalog".into(), "x".into());
+        let response = self.oci(registry).catalog(&reference, &auth, Some(n), last).await;
+        let response = response.map_err(|e| target.oci(e, had))?;
+        Ok(Page::from_items(response.repositories, n))
+    }
+
+    /// One page of a repository's tags (`/v2/<name>/tags/list`).
+    #[tracing::instrument(skip(self), err)]
+    pub async fn tags(
+        &self,
+        registry: &str,
+        repository: &str,
+        n: usize,
+        last: Option<&str>,
+    ) -> Result<Page, RegistryError> {
+        let target = Target { registry, repository, what: Subject::Tags };
+        let (auth, had) = self.oci_auth(registry).await?;
+        let reference =
+            oci_client::Reference::with_tag(registry_api_host(registry).into(), repository.into(), "latest".into());
+        let response = self.oci(registry).list_tags(&reference, &auth, Some(n), last).await;
+        Ok(Page::from_items(response.map_err(|e| target.oci(e, had))?.tags, n))
+    }
+
+    /// The exact bytes of a manifest, verified against its digest (the requested one, or the one the
+    /// registry names in `Docker-Content-Digest`), refused over [`MAX_MANIFEST_BYTES`].
+    #[tracing::instrument(skip(self), fields(reference = %reference), err)]
+    pub async fn manifest(&self, reference: &ImageReference) -> Result<FetchedManifest, RegistryError> {
+        let (registry, repository) = (reference.registry.as_str(), reference.repository.as_str());
+        let selector = reference.manifest_selector();
+        let target = Target { registry, repository, what: Subject::Manifest { selector } };
+        let url = format!(
+            "{}://{}/v2/{}/manifests/{}",
+            self.scheme(registry),
+            registry_api_host(registry),
+            repository,
+            selector
+        );
+        let response = self.get_authorized(reference, &url, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, &target).await?;
+        let content_type = response.content_type();
+        let header_digest =
+            response.headers.get("docker-content-digest").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let bytes = response.body;
+        let digest = match (&reference.digest, header_digest) {
+            (Some(wanted), _) => {
+                verify(&bytes, wanted, || target.describe())?;
+                wanted.clone()
+            }
+            (None, Some(named)) => {
+                verify(&bytes, &named, || target.describe())?;
+                named
+            }
+            (None, None) => sha256(&bytes),
+        };
+        Ok(FetchedManifest { bytes, content_type, digest })
+    }
+
+    /// GET with the registry's credentials; on a bearer challenge, oci-client's token flow once.
+    async fn get_authorized(
+        &self,
+        reference: &ImageReference,
+        url: &str,
+        accept: &str,
+        limit: usize,
+        target: &Target<'_>,
+    ) -> Result<http::Response, RegistryError> {
+        let key = (reference.registry.clone(), reference.repository.clone());
+        let credential = self.credential(&reference.registry).await?;
+        let had = credential.is_some();
+        let cached = self.inner.bearer.lock().expect("lock is never poisoned").get(&key).cloned();
+        let basic = match &credential {
+            Some(Credential::Basic { username, password }) => {
+                let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+                let mut value =
+                    HeaderValue::from_str(&format!("Basic {encoded}")).map_err(|_| RegistryError::Other {
+                        registry: target.registry(),
+                        reason: "credentials contain invalid characters".into(),
+                    })?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            _ => None,
+        };
+        let authorization = cached.or(basic);
+        let response = http::get_limited(self.http(), url, accept, authorization.as_ref(), limit, target).await?;
+        let response = if response.status == 401 && response.bearer_challenge() {
+            let (auth, _) = self.oci_auth(&reference.registry).await?;
+            let oci_reference = Self::oci_reference(reference);
+            let token = self
+                .oci(&reference.registry)
+                .auth(&oci_reference, &auth, RegistryOperation::Pull)
+                .await
+                .map_err(|e| target.oci(e, had))?;
+            let Some(token) = token else {
+                return Err(target.status(401, b"", None, had));
+            };
+            let mut value =
+                HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| RegistryError::Malformed {
+                    registry: target.registry(),
+                    what: "token".into(),
+                    reason: "not a valid header value".into(),
+                })?;
+            value.set_sensitive(true);
+            self.inner.bearer.lock().expect("lock is never poisoned").insert(key, value.clone());
+            http::get_limited(self.http(), url, accept, Some(&value), limit, target).await?
+        } else {
+            response
+        };
+        match response.status {
+            200 => Ok(response),
+            404 if matches!(target.what, Subject::Manifest { .. }) => {
+                Err(self.manifest_not_found(reference, target).await)
+            }
+            status => Err(target.status(status, &response.body, response.retry_after(), had)),
+        }
+    }
+
+    /// A distribution registry says MANIFEST_UNKNOWN for a missing repository too: ask its tag list.
+    async fn manifest_not_found(&self, reference: &ImageReference, target: &Target<'_>) -> RegistryError {
+        match self.tags(&reference.registry, &reference.repository, 1, None).await {
+            Err(RegistryError::RepositoryNotFound { registry, repository }) => {
+                RegistryError::RepositoryNotFound { registry, repository }
+            }
+            _ => target.not_found(None),
+        }
+    }
+
+    /// A blob of `reference`'s repository, read whole (at most `limit` bytes) and verified by oci-client
+    /// against `digest`.
+    #[tracing::instrument(skip(self), fields(reference = %reference), err)]
+    pub async fn blob(&self, reference: &ImageReference, digest: &str, limit: usize) -> Result<Bytes, RegistryError> {
+        let target =
+            Target { registry: &reference.registry, repository: &reference.repository, what: Subject::Blob { digest } };
+        let (auth, had) = self.oci_auth(&reference.registry).await?;
+        let oci = self.oci(&reference.registry);
+        let oci_reference = Self::oci_reference(reference);
+        oci.store_auth_if_needed(oci_reference.resolve_registry(), &auth).await;
+        let descriptor = oci_client::manifest::OciDescriptor { digest: digest.to_owned(), ..Default::default() };
+        let mut stream = oci.pull_blob_stream(&oci_reference, &descriptor).await.map_err(|e| target.oci(e, had))?;
+        if stream.content_length.is_some_and(|len| len > limit as u64) {
+            return Err(RegistryError::TooLarge { what: target.describe(), limit });
+        }
+        let mut body = BytesMut::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| stream_error(&target, e))?;
+            if body.len() + chunk.len() > limit {
+                return Err(RegistryError::TooLarge { what: target.describe(), limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        // oci-client verifies at the end of the stream; checked here too so no path skips it.
+        verify(&body, digest, || target.describe())?;
+        Ok(body.freeze())
+    }
+
+    /// Artifacts whose `subject` is `digest`: the referrers API, else the tag schema (oci-client falls back).
+    #[tracing::instrument(skip(self), fields(reference = %reference), err)]
+    pub async fn referrers(&self, reference: &ImageReference, digest: &str) -> Result<Vec<Referrer>, RegistryError> {
+        let target =
+            Target { registry: &reference.registry, repository: &reference.repository, what: Subject::Referrers };
+        let (auth, had) = self.oci_auth(&reference.registry).await?;
+        let oci = self.oci(&reference.registry);
+        let oci_reference = Self::oci_reference(&reference.by_digest(digest));
+        oci.store_auth_if_needed(oci_reference.resolve_registry(), &auth).await;
+        let index = oci.pull_referrers(&oci_reference, None).await.map_err(|e| target.oci(e, had))?;
+        Ok(index
+            .manifests
+            .into_iter()
+            .map(|m| Referrer {
+                digest: m.digest,
+                media_type: m.media_type,
+                artifact_type: m.artifact_type,
+                size: m.size,
+                annotations: m.annotations.map(|a| a.into_iter().collect()).unwrap_or_default(),
+            })
+            .collect())
+    }
+}
+
+/// oci-client's blob stream reports a digest mismatch as an io::Error wrapping its DigestError.
+fn stream_error(target: &Target<'_>, e: std::io::Error) -> RegistryError {
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<oci_client::errors::DigestError>()) {
+        Some(oci_client::errors::DigestError::VerificationError { expected, actual }) => {
+            RegistryError::DigestMismatch {
+                what: target.describe(),
+                expected: expected.clone(),
+                actual: actual.clone(),
+            }
+        }
+        _ => RegistryError::Other { registry: target.registry(), reason: e.to_string() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_page_may_have_a_next_one() {
+        assert_eq!(Page::from_items(vec!["a".into(), "b".into()], 2).next.as_deref(), Some("b"));
+        assert_eq!(Page::from_items(vec!["a".into()], 2).next, None);
+        assert_eq!(Page::from_items(vec!["a".into(), "b".into(), "c".into()], 2).next, None);
+    }
+
+    #[test]
+    fn verification_names_both_digests() {
+        let good = sha256(b"x");
+        assert!(verify(b"x", &good, || "m".into()).is_ok());
+        let err = verify(b"y", &good, || "manifest r/a@d".into()).unwrap_err().to_string();
+        assert!(err.starts_with("refused manifest r/a@d: its content has digest sha256:"), "{err}");
+        assert!(err.contains(&good));
+    }
+}

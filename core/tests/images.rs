@@ -1,0 +1,132 @@
+//! The inspector against the real local registry, checked against `docker buildx imagetools inspect`
+//! on the same references: an image pushed by a real 3-platform build, and the busybox index.
+
+mod support;
+
+use buildlane_core::manifest::{inspect, InspectOptions, Inspection, ManifestKind};
+use buildlane_core::reference::ImageReference;
+use serde_json::Value;
+use support::World;
+
+async fn inspected(world: &World, reference: &str) -> Inspection {
+    let reference: ImageReference = reference.parse().unwrap();
+    inspect(&world.registry_client(), &reference, InspectOptions::default()).await.unwrap()
+}
+
+/// Platforms, digests, media types, sizes and annotations of the index equal imagetools' `--raw` and
+/// `{{json .}}`; attestation entries are folded under the platform their annotation names.
+fn assert_matches_imagetools(world: &World, reference: &str, ours: &Inspection) {
+    let raw = world.imagetools(&["--raw"], reference);
+    assert_eq!(ours.raw.trim_end(), raw.trim_end(), "raw bytes differ");
+    let json: Value = serde_json::from_str(&world.imagetools(&["--format", "{{json .}}"], reference)).unwrap();
+    assert_eq!(json["name"], ours.name);
+    assert_eq!(json["manifest"]["digest"], ours.digest);
+    assert_eq!(json["manifest"]["mediaType"], ours.media_type);
+    assert_eq!(json["manifest"]["size"], ours.size);
+    let entries = json["manifest"]["manifests"].as_array().unwrap();
+    let mut platforms = 0;
+    for entry in entries {
+        let digest = entry["digest"].as_str().unwrap();
+        let annotations = entry["annotations"].as_object();
+        let subject = annotations.and_then(|a| a.get("vnd.docker.reference.digest")).and_then(Value::as_str);
+        match subject {
+            Some(subject) => {
+                let owner = ours.platforms.iter().find(|p| p.digest == subject).expect("attested platform is listed");
+                let att = owner.attestations.iter().find(|a| a.digest == digest).expect("attestation folded under it");
+                assert_eq!(att.size, entry["size"]);
+                assert_eq!(att.media_type, entry["mediaType"]);
+                assert!(!ours.platforms.iter().any(|p| p.digest == digest), "an attestation is not a platform");
+            }
+            None => {
+                platforms += 1;
+                let p = ours.platforms.iter().find(|p| p.digest == digest).expect("platform listed");
+                assert_eq!(p.media_type, entry["mediaType"]);
+                assert_eq!(p.manifest_size, entry["size"]);
+                let plat = &entry["platform"];
+                let mut name = format!("{}/{}", plat["os"].as_str().unwrap(), plat["architecture"].as_str().unwrap());
+                if let Some(v) = plat["variant"].as_str() {
+                    name = format!("{name}/{v}");
+                }
+                assert_eq!(p.platform, name);
+                let theirs: serde_json::Map<String, Value> = annotations.cloned().unwrap_or_default();
+                assert_eq!(serde_json::to_value(&p.annotations).unwrap(), Value::Object(theirs));
+                // imagetools' `image` map holds each platform's config.
+                let config = &json["image"][&name];
+                let ours_config: Value = serde_json::from_str(p.config_raw.as_deref().unwrap()).unwrap();
+                assert_eq!(config["created"], ours_config["created"]);
+                assert_eq!(config["config"], ours_config["config"]);
+            }
+        }
+    }
+    assert_eq!(ours.platforms.len(), platforms);
+    assert!(ours.platforms.iter().all(|p| p.platform != "unknown/unknown"));
+}
+
+#[tokio::test]
+async fn a_real_three_platform_build_is_inspected_as_imagetools_sees_it_and_more() {
+    let world = World::new();
+    let reference = world.pushed_multi_platform_image("images-test/app");
+    let ours = inspected(&world, &reference).await;
+    assert_eq!(ours.kind, ManifestKind::Index);
+    assert_matches_imagetools(&world, &reference, &ours);
+    let names: Vec<&str> = ours.platforms.iter().map(|p| p.platform.as_str()).collect();
+    assert_eq!(names, ["linux/amd64", "linux/arm64", "linux/arm/v7"]);
+
+    for p in &ours.platforms {
+        assert!(p.error.is_none(), "{}: {:?}", p.platform, p.error);
+        assert_eq!(p.attestations.len(), 1, "{} has its provenance", p.platform);
+        let provenance = p.attestations[0].provenance.as_ref().expect("provenance readable");
+        assert!(provenance.predicate_type.starts_with("https://slsa.dev/provenance/"));
+        assert!(
+            provenance.materials.iter().any(|m| m.uri.contains("busybox")),
+            "the base image is a material: {:?}",
+            provenance.materials
+        );
+        let config = p.config.as_ref().unwrap();
+        assert!(config.env.contains(&"GREETING=hello".to_owned()));
+        assert_eq!(config.working_dir.as_deref(), Some("/srv"));
+        assert_eq!(config.cmd, ["cat", "/platform.txt"]);
+        assert_eq!(config.labels.get("org.example.test").map(String::as_str), Some("images"));
+        assert_eq!(p.compressed_size, p.layers.iter().map(|l| l.size).sum::<i64>());
+        assert!(p.history.iter().any(|h| h.empty_layer), "ENV/WORKDIR/CMD steps are empty layers");
+        assert!(p.history.iter().any(|h| h.created_by.contains("platform.txt")));
+        // busybox differs per architecture and so does the RUN output; the COPY layer and WORKDIR's
+        // empty /srv are the same bytes everywhere.
+        let shared: Vec<u32> = p.layers.iter().map(|l| l.shared_by).collect();
+        assert_eq!(shared, [1, 3, 1, 3], "{}: {:?}", p.platform, p.layers);
+    }
+    let first = &ours.platforms[0].layers;
+    assert!(ours
+        .platforms
+        .iter()
+        .all(|p| p.layers[1].digest == first[1].digest && p.layers[3].digest == first[3].digest));
+    let matrix = &ours.size_matrix;
+    assert_eq!(matrix.rows.len(), 3);
+    assert_eq!(matrix.shared_by_all, first[1].size + first[3].size);
+    for (row, p) in matrix.rows.iter().zip(&ours.platforms) {
+        assert_eq!(row.shared, matrix.shared_by_all);
+        assert_eq!(row.unique, p.layers[0].size + p.layers[2].size);
+        assert_eq!(row.total, p.compressed_size);
+    }
+    assert!(ours.cli.starts_with("docker buildx imagetools inspect 127.0.0.1:"));
+    assert_eq!(ours.pull_by_digest, format!("{}/images-test/app@{}", world.registry, ours.digest));
+}
+
+#[tokio::test]
+async fn the_busybox_index_and_a_single_platform_manifest() {
+    let world = World::new();
+    let reference = format!("{}/busybox:latest", world.registry);
+    let ours = inspected(&world, &reference).await;
+    assert_matches_imagetools(&world, &reference, &ours);
+    assert_eq!(ours.platforms.len(), 3);
+
+    // One platform by digest: no index, the platform comes from its config.
+    let arm64 = ours.platforms.iter().find(|p| p.platform == "linux/arm64").unwrap();
+    let single = inspected(&world, &format!("{}/busybox@{}", world.registry, arm64.digest)).await;
+    assert_eq!(single.kind, ManifestKind::Image);
+    assert_eq!(single.platforms.len(), 1);
+    assert_eq!(single.platforms[0].platform, "linux/arm64");
+    assert_eq!(single.platforms[0].layers, arm64.layers);
+    let raw = world.imagetools(&["--raw"], &format!("{}/busybox@{}", world.registry, arm64.digest));
+    assert_eq!(single.raw.trim_end(), raw.trim_end());
+}
