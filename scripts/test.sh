@@ -9,6 +9,10 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+# Every cargo test summary goes to $results too, for the closing count.
+cargo_test() { cargo test "$@" 2>&1 | tee -a "$results"; }
 
 step "setup"
 scripts/setup.sh
@@ -26,7 +30,7 @@ step "clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
 step "Rust unit and integration tests (core against the real engine)"
-cargo test --workspace --exclude buildlane-e2e
+cargo_test --workspace --exclude buildlane-e2e
 
 step "TypeScript bindings are what the Rust types generate"
 if [ -n "$(git status --porcelain -- ui/src/lib/bindings)" ]; then
@@ -38,5 +42,6 @@ fi
 
 step "end-to-end: the real window under Xvfb"
 cargo build -p buildlane
-xvfb-run -a -s "-screen 0 1280x800x24" cargo test -p buildlane-e2e -- --test-threads=1
+xvfb-run -a -s "-screen 0 1280x800x24" cargo test -p buildlane-e2e -- --test-threads=1 2>&1 | tee -a "$results"
 echo "screenshots: $root/target/screenshots" >&2
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "rust: %d passed, %d failed\n", passed, failed }' "$results"

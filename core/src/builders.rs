@@ -525,6 +525,54 @@ impl Builders {
         .expect("store task does not panic")
     }
 
+    /// Stamps `activity/<name>` after a build, as buildx does.
+    pub async fn record_activity(&self, name: &str) -> Result<(), BuilderError> {
+        let store = self.store.clone();
+        let name = name.to_owned();
+        tokio::task::spawn_blocking(move || -> Result<(), BuilderError> {
+            let txn = store.txn()?;
+            if txn.exists(&name)? {
+                txn.update_activity(&name)?;
+            }
+            Ok(())
+        })
+        .await
+        .expect("store task does not panic")
+    }
+
+    /// The builder a build goes to (the named one, else the current one) and the docker context of
+    /// its first node.
+    pub async fn for_build(
+        &self,
+        name: Option<&str>,
+        context: Option<&str>,
+    ) -> Result<(NodeGroup, DockerContext), BuilderError> {
+        let ctx = self.contexts.resolve(context)?;
+        let (contexts, _) = self.contexts.list(Some(&ctx.name))?;
+        let chosen = match name.filter(|n| !n.is_empty()) {
+            Some(n) => Some(n.to_owned()),
+            None => {
+                let store = self.store.clone();
+                let key = ctx.store_key().to_owned();
+                tokio::task::spawn_blocking(move || store.txn()?.current(&key))
+                    .await
+                    .expect("store task does not panic")?
+            }
+        };
+        let ng = match chosen {
+            None => context_node_group(&ctx),
+            Some(n) => match self.stored(&n).await {
+                Err(BuilderError::NotFound(_)) if contexts.iter().any(|c| c.name == n) => {
+                    context_node_group(contexts.iter().find(|c| c.name == n).expect("checked above"))
+                }
+                other => other?,
+            },
+        };
+        let node = ng.nodes.first().ok_or_else(|| BuilderError::NotFound(ng.name.clone()))?;
+        let node_ctx = endpoint_context(&node.endpoint, &contexts);
+        Ok((ng, node_ctx))
+    }
+
     async fn stored(&self, name: &str) -> Result<NodeGroup, BuilderError> {
         let store = self.store.clone();
         let name = name.to_owned();

@@ -15,6 +15,7 @@ pub struct Environment {
     pub buildx_config: Option<PathBuf>,
     pub docker_host: Option<String>,
     pub docker_context: Option<String>,
+    pub xdg_data_home: Option<PathBuf>,
 }
 
 impl Environment {
@@ -26,6 +27,7 @@ impl Environment {
             buildx_config: var("BUILDX_CONFIG").map(PathBuf::from),
             docker_host: var("DOCKER_HOST"),
             docker_context: var("DOCKER_CONTEXT"),
+            xdg_data_home: var("XDG_DATA_HOME").map(PathBuf::from),
         }
     }
 
@@ -35,6 +37,15 @@ impl Environment {
             (Some(dir), _) => dir.clone(),
             (None, Some(home)) => home.join(".docker"),
             (None, None) => PathBuf::from(".docker"),
+        }
+    }
+
+    /// Buildlane's own data (build records): `$XDG_DATA_HOME/buildlane`, else `~/.local/share/buildlane`.
+    pub fn data_dir(&self) -> PathBuf {
+        match (&self.xdg_data_home, &self.home) {
+            (Some(dir), _) => dir.join("buildlane"),
+            (None, Some(home)) => home.join(".local/share/buildlane"),
+            (None, None) => PathBuf::from(".buildlane"),
         }
     }
 
@@ -85,7 +96,6 @@ impl std::fmt::Debug for AuthEntry {
             .finish()
     }
 }
-
 
 impl DockerConfigFile {
     /// Reads `<dir>/config.json`; a missing file is an empty configuration, as for the CLI.

@@ -3,14 +3,20 @@
 
 pub mod builders;
 pub mod buildkit;
+pub mod builds;
 pub mod buildx_cli;
 pub mod context;
 pub mod credentials;
 pub mod docker_config;
+pub mod dockerfile;
 pub mod drivers;
 pub mod engine;
+pub mod history;
 pub mod manifest;
+pub mod patterns;
 pub mod platform;
+pub mod progress;
 pub mod reference;
 pub mod registry;
+pub mod session;
 pub mod store;

@@ -8,6 +8,7 @@ use buildlane_core::builders::{BuilderError, CreateBuilderRequest, RemoveOptions
 use buildlane_core::docker_config::Environment;
 use buildlane_core::engine::{self, EngineStatus, WatchTiming};
 use futures_util::StreamExt;
+use support::proxy::EngineProxy;
 use support::{no_progress, World};
 
 fn request(name: &str) -> CreateBuilderRequest {
@@ -114,23 +115,6 @@ async fn the_context_builder_cannot_be_removed() {
     assert!(matches!(err, BuilderError::ContextBuilder(..)), "{err}");
 }
 
-/// A unix-socket proxy to the real engine that the test can switch off and on, standing for an
-/// engine that stops and comes back while the app watches it.
-async fn proxy(listen: std::path::PathBuf, engine_socket: String) -> tokio::task::JoinHandle<()> {
-    let _ = std::fs::remove_file(&listen);
-    let listener = tokio::net::UnixListener::bind(&listen).unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut inbound, _)) = listener.accept().await {
-            let target = engine_socket.clone();
-            tokio::spawn(async move {
-                if let Ok(mut outbound) = tokio::net::UnixStream::connect(target).await {
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                }
-            });
-        }
-    })
-}
-
 async fn next<S: futures_util::Stream + Unpin>(statuses: &mut S) -> Option<S::Item> {
     tokio::time::timeout(Duration::from_secs(20), statuses.next()).await.expect("a status within 20 s")
 }
@@ -138,9 +122,8 @@ async fn next<S: futures_util::Stream + Unpin>(statuses: &mut S) -> Option<S::It
 #[tokio::test]
 async fn an_engine_that_stops_and_returns_is_noticed() {
     let world = World::new();
-    let socket = world.dir.path().join("engine.sock");
-    let engine_socket = world.host.trim_start_matches("unix://").to_owned();
-    let env = Environment { docker_host: Some(format!("unix://{}", socket.display())), ..world.env() };
+    let mut proxy = EngineProxy::new(&world.dir.path().join("engine.sock"), &world.host);
+    let env = Environment { docker_host: Some(proxy.host()), ..world.env() };
     let context = buildlane_core::context::Contexts::new(env).resolve(None).unwrap();
     let timing = WatchTiming {
         poll: Duration::from_millis(100),
@@ -149,16 +132,15 @@ async fn an_engine_that_stops_and_returns_is_noticed() {
     };
     let mut statuses = std::pin::pin!(engine::watch(context, timing));
 
-    let running = proxy(socket.clone(), engine_socket.clone()).await;
+    proxy.start();
     assert!(matches!(next(&mut statuses).await, Some(EngineStatus::Reachable { .. })));
-    running.abort();
-    std::fs::remove_file(&socket).unwrap();
+    proxy.stop();
     match next(&mut statuses).await {
         Some(EngineStatus::Unreachable { message, .. }) => {
-            assert_eq!(message, format!("engine at unix://{} unreachable: no such file or directory", socket.display()))
+            assert_eq!(message, format!("engine at {} unreachable: no such file or directory", proxy.host()))
         }
         other => panic!("expected unreachable, got {other:?}"),
     }
-    let _back = proxy(socket.clone(), engine_socket).await;
+    proxy.start();
     assert!(matches!(next(&mut statuses).await, Some(EngineStatus::Reachable { .. })));
 }

@@ -62,7 +62,16 @@ impl Control {
         Ok(Self::new(host, transport::engine_channel(host).await?))
     }
 
-    fn call_error(&self, call: &'static str, status: tonic::Status) -> BuildkitError {
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The raw client, for the calls of `solve` that stream.
+    pub(crate) fn client(&self) -> ControlClient<Channel> {
+        self.client.clone()
+    }
+
+    pub(crate) fn call_error(&self, call: &'static str, status: tonic::Status) -> BuildkitError {
         BuildkitError::Call {
             endpoint: self.endpoint.clone(),
             call,

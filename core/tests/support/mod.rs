@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod build;
+pub mod proxy;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -52,6 +55,7 @@ impl World {
             buildx_config: None,
             docker_host: Some(self.host.clone()),
             docker_context: None,
+            xdg_data_home: None,
         }
     }
 

@@ -1,0 +1,82 @@
+//! `Control.Solve` with the Dockerfile frontend, and the `Status` stream that reports its progress.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bollard::moby::buildkit::v1::{SolveRequest, StatusRequest, StatusResponse};
+use futures_util::{Stream, StreamExt};
+use tracing::instrument;
+
+use super::{BuildkitError, Control};
+
+/// One exporter: `moby` (the engine's image store, optionally pushing), `image`, `oci`, `docker`, `tar`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exporter {
+    pub kind: String,
+    pub attrs: BTreeMap<String, String>,
+}
+
+/// Everything Solve needs for a Dockerfile build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DockerfileSolve {
+    /// The build ref: also the key of the Status stream and of BuildKit's history record.
+    pub build_ref: String,
+    pub session_id: String,
+    pub frontend_attrs: BTreeMap<String, String>,
+    pub exporter: Option<Exporter>,
+    pub entitlements: Vec<String>,
+}
+
+impl DockerfileSolve {
+    fn request(&self) -> SolveRequest {
+        let to_map =
+            |m: &BTreeMap<String, String>| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<HashMap<_, _>>();
+        // Older daemons know only the single exporter fields, and newer ones still honour them.
+        let (exporter, exporter_attrs) = match &self.exporter {
+            Some(e) => (e.kind.clone(), to_map(&e.attrs)),
+            None => (String::new(), HashMap::new()),
+        };
+        SolveRequest {
+            r#ref: self.build_ref.clone(),
+            session: self.session_id.clone(),
+            frontend: "dockerfile.v0".into(),
+            frontend_attrs: to_map(&self.frontend_attrs),
+            exporter_deprecated: exporter,
+            exporter_attrs_deprecated: exporter_attrs,
+            entitlements: self.entitlements.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+impl Control {
+    /// Runs the solve; resolves to BuildKit's exporter response (`containerimage.digest`, …).
+    #[instrument(skip_all, fields(endpoint = %self.endpoint(), build_ref = %solve.build_ref))]
+    pub async fn solve(&self, solve: &DockerfileSolve) -> Result<BTreeMap<String, String>, BuildkitError> {
+        let response = self.client().solve(solve.request()).await.map_err(|s| self.call_error("Solve", s))?;
+        Ok(response.into_inner().exporter_response.into_iter().collect())
+    }
+
+    /// The progress of the build `build_ref`: open it right after starting the solve (BuildKit
+    /// waits a few seconds for the job to appear); it ends when the build does.
+    #[instrument(skip(self), fields(endpoint = %self.endpoint()))]
+    pub async fn status(
+        &self,
+        build_ref: &str,
+    ) -> Result<impl Stream<Item = Result<StatusResponse, BuildkitError>> + use<>, BuildkitError> {
+        let stream = self
+            .client()
+            .status(StatusRequest { r#ref: build_ref.to_owned() })
+            .await
+            .map_err(|s| self.call_error("Status", s))?
+            .into_inner();
+        let endpoint = self.endpoint().to_owned();
+        Ok(stream.map(move |item| {
+            item.map_err(|s| BuildkitError::Call {
+                endpoint: endpoint.clone(),
+                call: "Status",
+                message: s.message().to_owned(),
+                code: s.code(),
+            })
+        }))
+    }
+}

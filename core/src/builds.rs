@@ -1,0 +1,601 @@
+//! A Dockerfile build as the Build view and `buildlane build` start it: validate the request, pick
+//! the builder, open a session that serves the context, solve, fold the progress into lanes, and
+//! say how it ended (digest, or which platform and step failed, or that it was cancelled).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use tracing::instrument;
+use ts_rs::TS;
+
+use crate::builders::{BuilderError, Builders, NodePlatform};
+use crate::buildkit::solve::{DockerfileSolve, Exporter};
+use crate::buildkit::{BuildkitError, Control};
+use crate::drivers::DriverKind;
+use crate::engine::{Engine, EngineError};
+use crate::history::{BuildRecord, History};
+use crate::platform::{Platform, PlatformError};
+use crate::progress::{ProgressModel, ProgressUpdate, Step, StepState};
+use crate::reference::{ImageReference, ReferenceError};
+use crate::session::{self, Session, SessionServices};
+
+/// How often progress is handed to the UI at most: BuildKit can send thousands of updates a second.
+pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Where the result goes (`--push`, `--load`, `--output type=oci,dest=…`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "type")]
+#[ts(export)]
+pub enum BuildOutput {
+    /// Build only; the result stays in BuildKit's cache.
+    #[default]
+    CacheOnly,
+    Push,
+    Load,
+    Oci {
+        dest: String,
+    },
+    Docker {
+        dest: String,
+    },
+}
+
+/// Provenance attestation mode (`--provenance`); buildx's default is `min`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum ProvenanceMode {
+    #[default]
+    Min,
+    Max,
+    Off,
+}
+
+/// The Build view's form, and `buildlane build`'s flags.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+#[ts(export)]
+pub struct BuildRequest {
+    /// The context folder.
+    pub context: String,
+    /// The Dockerfile; empty means `Dockerfile` in the context, a relative path is taken from the context.
+    pub dockerfile: String,
+    pub platforms: Vec<String>,
+    pub tags: Vec<String>,
+    /// `KEY=VALUE`
+    pub build_args: Vec<String>,
+    /// `KEY=VALUE`
+    pub labels: Vec<String>,
+    pub target: String,
+    pub no_cache: bool,
+    pub output: BuildOutput,
+    pub provenance: ProvenanceMode,
+    /// Empty: the current builder.
+    pub builder: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum BuildState {
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+/// Why a build failed, failure first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct BuildFailure {
+    pub message: String,
+    /// The lane of the failed step (`linux/arm64`, or `shared`).
+    pub platform: Option<String>,
+    pub step: Option<Step>,
+    /// 1-based line of the Dockerfile the failure points at, when it can be told.
+    pub dockerfile_line: Option<u32>,
+    pub last_lines: Vec<String>,
+    /// Platforms whose steps all finished.
+    pub succeeded_platforms: Vec<String>,
+}
+
+/// How a build ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct BuildOutcome {
+    pub build_ref: String,
+    pub builder: String,
+    pub state: BuildState,
+    /// The image (or index) digest, `containerimage.digest`.
+    pub digest: Option<String>,
+    pub platforms: Vec<String>,
+    pub tags: Vec<String>,
+    pub duration_ms: u64,
+    pub failure: Option<BuildFailure>,
+    pub steps: Vec<Step>,
+    pub exporter_response: BTreeMap<String, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("context folder {0} does not exist")]
+    ContextMissing(PathBuf),
+    #[error("context {0} is not a folder")]
+    ContextNotFolder(PathBuf),
+    #[error("context folder {path} is unreadable: {reason}")]
+    ContextUnreadable { path: PathBuf, reason: String },
+    #[error("Dockerfile {0} does not exist")]
+    DockerfileMissing(PathBuf),
+    #[error("invalid platform \"\": a platform is os/arch[/variant], e.g. linux/arm64")]
+    EmptyPlatform,
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+    #[error("builder {builder} cannot build {platform}: it runs {available}")]
+    PlatformUnavailable { builder: String, platform: String, available: String },
+    #[error("invalid tag \"{tag}\": {source}")]
+    Tag { tag: String, source: ReferenceError },
+    #[error("invalid {what} \"{item}\": expected KEY=VALUE")]
+    KeyValue { what: &'static str, item: String },
+    #[error("{0} needs at least one tag (-t)")]
+    TagRequired(&'static str),
+    #[error("output path {0} is in a folder that does not exist")]
+    OutputFolderMissing(PathBuf),
+    #[error("builder {builder} uses the {driver} driver; Buildlane builds on docker-driver builders so far")]
+    DriverUnsupported { builder: String, driver: String },
+    #[error(transparent)]
+    Builder(#[from] BuilderError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Buildkit(#[from] BuildkitError),
+    #[error("cannot open a build session: {0}")]
+    Session(#[from] crate::buildkit::transport::TransportError),
+}
+
+/// A request that passed validation.
+#[derive(Debug, Clone)]
+struct Checked {
+    context: PathBuf,
+    dockerfile_dir: PathBuf,
+    dockerfile_name: String,
+    dockerfile: PathBuf,
+    platforms: Vec<Platform>,
+}
+
+fn key_values(items: &[String], what: &'static str) -> Result<Vec<(String, String)>, BuildError> {
+    items
+        .iter()
+        .map(|i| i.trim())
+        .filter(|i| !i.is_empty())
+        .map(|item| match item.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+            _ => Err(BuildError::KeyValue { what, item: item.to_owned() }),
+        })
+        .collect()
+}
+
+fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
+    let context = PathBuf::from(request.context.trim());
+    let meta = std::fs::metadata(&context).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => BuildError::ContextMissing(context.clone()),
+        _ => BuildError::ContextUnreadable { path: context.clone(), reason: crate::engine::io_reason(&e) },
+    })?;
+    if !meta.is_dir() {
+        return Err(BuildError::ContextNotFolder(context));
+    }
+    std::fs::read_dir(&context)
+        .map_err(|e| BuildError::ContextUnreadable { path: context.clone(), reason: crate::engine::io_reason(&e) })?;
+    let context = context
+        .canonicalize()
+        .map_err(|e| BuildError::ContextUnreadable { path: context.clone(), reason: e.to_string() })?;
+    let dockerfile = match request.dockerfile.trim() {
+        "" => context.join("Dockerfile"),
+        path if Path::new(path).is_absolute() => PathBuf::from(path),
+        path => context.join(path),
+    };
+    if !dockerfile.is_file() {
+        return Err(BuildError::DockerfileMissing(dockerfile));
+    }
+    let mut platforms = Vec::new();
+    for raw in &request.platforms {
+        for item in raw.split(',') {
+            if item.trim().is_empty() {
+                return Err(BuildError::EmptyPlatform);
+            }
+            let p: Platform = item.parse()?;
+            if !platforms.contains(&p) {
+                platforms.push(p);
+            }
+        }
+    }
+    for tag in request.tags.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        tag.parse::<ImageReference>().map_err(|source| BuildError::Tag { tag: tag.to_owned(), source })?;
+    }
+    key_values(&request.build_args, "build arg")?;
+    key_values(&request.labels, "label")?;
+    match &request.output {
+        BuildOutput::Push if tags(request).is_empty() => return Err(BuildError::TagRequired("push")),
+        BuildOutput::Oci { dest } | BuildOutput::Docker { dest } => {
+            let parent = Path::new(dest).parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            if !parent.is_dir() {
+                return Err(BuildError::OutputFolderMissing(PathBuf::from(dest)));
+            }
+        }
+        _ => {}
+    }
+    Ok(Checked {
+        dockerfile_dir: dockerfile.parent().map(Path::to_path_buf).unwrap_or_else(|| context.clone()),
+        dockerfile_name: dockerfile
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "Dockerfile".into()),
+        dockerfile,
+        context,
+        platforms,
+    })
+}
+
+fn tags(request: &BuildRequest) -> Vec<String> {
+    request.tags.iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect()
+}
+
+/// The Dockerfile frontend's attributes, as buildx sets them.
+fn frontend_attrs(request: &BuildRequest, checked: &Checked) -> Result<BTreeMap<String, String>, BuildError> {
+    let mut attrs = BTreeMap::new();
+    attrs.insert("filename".to_owned(), checked.dockerfile_name.clone());
+    if !checked.platforms.is_empty() {
+        attrs
+            .insert("platform".into(), checked.platforms.iter().map(ToString::to_string).collect::<Vec<_>>().join(","));
+    }
+    if checked.platforms.len() > 1 {
+        attrs.insert("multi-platform".into(), "true".into());
+    }
+    if !request.target.trim().is_empty() {
+        attrs.insert("target".into(), request.target.trim().to_owned());
+    }
+    if request.no_cache {
+        attrs.insert("no-cache".into(), String::new());
+    }
+    for (k, v) in key_values(&request.build_args, "build arg")? {
+        attrs.insert(format!("build-arg:{k}"), v);
+    }
+    for (k, v) in key_values(&request.labels, "label")? {
+        attrs.insert(format!("label:{k}"), v);
+    }
+    match request.provenance {
+        ProvenanceMode::Min => attrs.insert("attest:provenance".into(), "mode=min,inline-only=true".into()),
+        ProvenanceMode::Max => attrs.insert("attest:provenance".into(), "mode=max,inline-only=true".into()),
+        ProvenanceMode::Off => None,
+    };
+    attrs.insert("image-resolve-mode".into(), "default".into());
+    Ok(attrs)
+}
+
+/// The exporter for the docker driver: the engine's own `moby` exporter for images (as buildx
+/// rewrites `image` to it), BuildKit's tarball exporters for files.
+fn exporter(request: &BuildRequest) -> Option<Exporter> {
+    let names = tags(request).join(",");
+    let with = |kind: &str, pairs: &[(&str, &str)]| {
+        let mut attrs: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        if !names.is_empty() {
+            attrs.insert("name".into(), names.clone());
+        }
+        Some(Exporter { kind: kind.into(), attrs })
+    };
+    match &request.output {
+        BuildOutput::CacheOnly => None,
+        BuildOutput::Push => with("moby", &[("push", "true")]),
+        BuildOutput::Load => with("moby", &[]),
+        BuildOutput::Oci { .. } => with("oci", &[]),
+        BuildOutput::Docker { .. } => with("docker", &[]),
+    }
+}
+
+/// Platforms a worker can run: the ones it lists, and 32-bit arm where it lists arm64 (arm64
+/// machines and QEMU's arm handler run it though BuildKit does not list it).
+fn runnable(workers: &[crate::buildkit::WorkerInfo], wanted: &Platform) -> bool {
+    workers.iter().flat_map(|w| &w.platforms).any(|p| {
+        let p = p.clone().normalized();
+        p == *wanted
+            || (p.os == wanted.os && p.architecture == wanted.architecture && wanted.architecture == "amd64")
+            || (p.os == wanted.os && p.architecture == "arm64" && wanted.architecture == "arm")
+    })
+}
+
+fn dockerfile_line(message: &str, step: Option<&Step>, dockerfile: &Path) -> Option<u32> {
+    if let Some(at) = message.find("line ") {
+        let digits: String = message[at + 5..].chars().take_while(char::is_ascii_digit).collect();
+        if let Ok(n) = digits.parse() {
+            return Some(n);
+        }
+    }
+    // A failing step names its instruction; find that instruction in the Dockerfile.
+    let step = step?;
+    let source = std::fs::read_to_string(dockerfile).ok()?;
+    let wanted = step.name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    source
+        .lines()
+        .position(|line| line.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase() == wanted)
+        .map(|i| i as u32 + 1)
+}
+
+fn failure(message: String, model: &ProgressModel, steps: &[Step], dockerfile: &Path) -> BuildFailure {
+    let failed = steps.iter().find(|s| s.state == StepState::Failed).cloned();
+    let mut lanes: Vec<&str> =
+        steps.iter().map(|s| s.lane.as_str()).filter(|l| *l != crate::progress::SHARED_LANE).collect();
+    lanes.sort();
+    lanes.dedup();
+    let succeeded_platforms = lanes
+        .into_iter()
+        .filter(|lane| {
+            steps.iter().filter(|s| s.lane == *lane).all(|s| matches!(s.state, StepState::Done | StepState::Cached))
+        })
+        .map(str::to_owned)
+        .collect();
+    let last_lines = failed
+        .as_ref()
+        .map(|s| {
+            model.log(&s.id).lines().rev().take(10).collect::<Vec<_>>().into_iter().rev().map(str::to_owned).collect()
+        })
+        .unwrap_or_default();
+    BuildFailure {
+        dockerfile_line: dockerfile_line(&message, failed.as_ref(), dockerfile),
+        platform: failed.as_ref().map(|s| s.lane.clone()),
+        step: failed,
+        last_lines,
+        succeeded_platforms,
+        message,
+    }
+}
+
+/// Runs a build to its end. Progress goes to `progress` at most every [`PROGRESS_INTERVAL`];
+/// cancelling `cancel` stops the solve and returns a `Cancelled` outcome with what was seen.
+#[instrument(skip_all, fields(context = %request.context))]
+pub async fn run(
+    builders: &Builders,
+    request: &BuildRequest,
+    docker_context: Option<&str>,
+    progress: &(dyn Fn(ProgressUpdate) + Send + Sync),
+    cancel: CancellationToken,
+) -> Result<BuildOutcome, BuildError> {
+    let checked = check(request)?;
+    let (group, node_context) = builders.for_build(Some(request.builder.trim()), docker_context).await?;
+    if DriverKind::parse(&group.driver).map_err(BuilderError::from)? != DriverKind::Docker {
+        return Err(BuildError::DriverUnsupported { builder: group.name, driver: group.driver });
+    }
+    let engine = Engine::connect(&node_context).await?;
+    let control = Control::engine(engine.host()).await?;
+    let workers = control.list_workers().await?;
+    for platform in &checked.platforms {
+        if !runnable(&workers, platform) {
+            let available =
+                workers.iter().flat_map(|w| &w.platforms).map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            return Err(BuildError::PlatformUnavailable {
+                builder: group.name,
+                platform: platform.to_string(),
+                available,
+            });
+        }
+    }
+
+    let mut dirs = std::collections::HashMap::new();
+    dirs.insert("context".to_owned(), checked.context.clone());
+    dirs.insert("dockerfile".to_owned(), checked.dockerfile_dir.clone());
+    let tarball = match &request.output {
+        BuildOutput::Oci { dest } | BuildOutput::Docker { dest } => Some(PathBuf::from(dest)),
+        _ => None,
+    };
+    let shared_key = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(checked.context.to_string_lossy().as_bytes()));
+    let session_name = checked.context.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let session =
+        Session::attach_engine(engine.host(), &session_name, &shared_key, SessionServices { dirs, tarball }).await?;
+
+    let platforms: Vec<String> = checked.platforms.iter().map(ToString::to_string).collect();
+    let solve = DockerfileSolve {
+        build_ref: session::new_id(),
+        session_id: session.id().to_owned(),
+        frontend_attrs: frontend_attrs(request, &checked)?,
+        exporter: exporter(request),
+        entitlements: Vec::new(),
+    };
+    let started = Instant::now();
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let history = History::new(builders.contexts().environment());
+    let mut recorder = match history.start(&solve.build_ref) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::warn!(error = %e, "this build will not be recorded");
+            None
+        }
+    };
+    let mut emit = |update: ProgressUpdate| {
+        if let Some(r) = recorder.as_mut() {
+            r.logs(&update.logs);
+        }
+        progress(update);
+    };
+    let mut model = ProgressModel::new(&platforms);
+    let solving = control.solve(&solve);
+    tokio::pin!(solving);
+    let mut status = Box::pin(control.status(&solve.build_ref).await?);
+    let mut status_open = true;
+    let mut tick = tokio::time::interval(PROGRESS_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let result = loop {
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => break None,
+            result = &mut solving => break Some(result),
+            item = status.next(), if status_open => match item {
+                Some(Ok(response)) => model.apply(&response),
+                Some(Err(_)) | None => status_open = false,
+            },
+            _ = tick.tick() => {
+                if let Some(update) = model.take_update() {
+                    emit(update);
+                }
+            }
+        }
+    };
+    // The last statuses arrive just after Solve returns; wait briefly for the stream to end.
+    if result.is_some() {
+        let drain = async {
+            while let Some(Ok(response)) = status.next().await {
+                model.apply(&response);
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+    } else {
+        model.cancel_unfinished();
+    }
+    drop(session);
+    if let Some(update) = model.take_update() {
+        emit(update);
+    }
+    let steps = model.steps();
+    let mut outcome = BuildOutcome {
+        build_ref: solve.build_ref.clone(),
+        builder: group.name.clone(),
+        state: BuildState::Succeeded,
+        digest: None,
+        platforms,
+        tags: tags(request),
+        duration_ms: started.elapsed().as_millis() as u64,
+        failure: None,
+        steps: steps.clone(),
+        exporter_response: BTreeMap::new(),
+    };
+    match result {
+        None => outcome.state = BuildState::Cancelled,
+        Some(Ok(response)) => {
+            outcome.digest = response.get("containerimage.digest").cloned();
+            outcome.exporter_response = response;
+        }
+        Some(Err(BuildkitError::Call { message, .. })) => {
+            outcome.state = BuildState::Failed;
+            outcome.failure = Some(failure(message, &model, &steps, &checked.dockerfile));
+        }
+        Some(Err(e)) => return Err(e.into()),
+    }
+    if outcome.state != BuildState::Cancelled {
+        if let Err(e) = builders.record_activity(&group.name).await {
+            tracing::warn!(error = %e, "cannot stamp the builder's activity");
+        }
+    }
+    if let Some(recorder) = recorder {
+        let record = BuildRecord { request: request.clone(), outcome: outcome.clone(), started_at };
+        if let Err(e) = recorder.finish(&record) {
+            tracing::warn!(error = %e, "cannot record the build");
+        }
+    }
+    Ok(outcome)
+}
+
+/// The platforms the Build view offers for a builder: its nodes' own (pinned first, never
+/// truncated) plus 32-bit arm where arm64 runs, which BuildKit runs without listing it.
+#[instrument(skip(builders))]
+pub async fn offered_platforms(
+    builders: &Builders,
+    builder: &str,
+    docker_context: Option<&str>,
+) -> Result<Vec<NodePlatform>, BuildError> {
+    let (group, _) = builders.for_build(Some(builder.trim()), docker_context).await?;
+    let list = builders.list(docker_context).await?;
+    let mut offered: Vec<NodePlatform> = Vec::new();
+    let nodes = list.builders.into_iter().filter(|b| b.name == group.name).flat_map(|b| b.nodes);
+    for platform in nodes.flat_map(|n| n.platforms) {
+        if !offered.iter().any(|p| p.platform == platform.platform) {
+            offered.push(platform);
+        }
+    }
+    if let Some(arm64) = offered.iter().find(|p| p.platform == "linux/arm64").cloned() {
+        for extra in ["linux/arm/v7", "linux/arm/v6"] {
+            if !offered.iter().any(|p| p.platform == extra) {
+                offered.push(NodePlatform { platform: extra.into(), emulated: arm64.emulated, pinned: false });
+            }
+        }
+    }
+    Ok(offered)
+}
+
+/// The `docker buildx build …` command equivalent to a request.
+pub fn command_line(request: &BuildRequest) -> String {
+    let mut args: Vec<String> = vec!["docker".into(), "buildx".into(), "build".into()];
+    let mut push = |items: &[&str]| args.extend(items.iter().map(|s| s.to_string()));
+    if !request.builder.trim().is_empty() {
+        push(&["--builder", request.builder.trim()]);
+    }
+    let platforms: Vec<&str> = request.platforms.iter().map(|p| p.trim()).filter(|p| !p.is_empty()).collect();
+    if !platforms.is_empty() {
+        push(&["--platform", &platforms.join(",")]);
+    }
+    if !request.dockerfile.trim().is_empty() {
+        push(&["-f", request.dockerfile.trim()]);
+    }
+    for tag in tags(request) {
+        push(&["-t", &tag]);
+    }
+    for arg in request.build_args.iter().filter(|a| !a.trim().is_empty()) {
+        push(&["--build-arg", arg.trim()]);
+    }
+    for label in request.labels.iter().filter(|a| !a.trim().is_empty()) {
+        push(&["--label", label.trim()]);
+    }
+    if !request.target.trim().is_empty() {
+        push(&["--target", request.target.trim()]);
+    }
+    if request.no_cache {
+        push(&["--no-cache"]);
+    }
+    match request.provenance {
+        ProvenanceMode::Min => {}
+        ProvenanceMode::Max => push(&["--provenance", "mode=max"]),
+        ProvenanceMode::Off => push(&["--provenance", "false"]),
+    }
+    match &request.output {
+        BuildOutput::CacheOnly => {}
+        BuildOutput::Push => push(&["--push"]),
+        BuildOutput::Load => push(&["--load"]),
+        BuildOutput::Oci { dest } => push(&["--output", &format!("type=oci,dest={dest}")]),
+        BuildOutput::Docker { dest } => push(&["--output", &format!("type=docker,dest={dest}")]),
+    }
+    push(&[if request.context.trim().is_empty() { "." } else { request.context.trim() }]);
+    shell_words::join(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cli_equivalent_names_every_option() {
+        let request = BuildRequest {
+            context: "/src/app".into(),
+            platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
+            tags: vec!["127.0.0.1:5055/app:1".into()],
+            build_args: vec!["GREETING=hi there".into()],
+            target: "final".into(),
+            output: BuildOutput::Push,
+            ..Default::default()
+        };
+        assert_eq!(
+            command_line(&request),
+            "docker buildx build --platform linux/amd64,linux/arm64 -t 127.0.0.1:5055/app:1 --build-arg 'GREETING=hi there' --target final --push /src/app"
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_points_at_its_line() {
+        let line = dockerfile_line(
+            "dockerfile parse error on line 3: unknown instruction: FORM",
+            None,
+            Path::new("/nonexistent"),
+        );
+        assert_eq!(line, Some(3));
+    }
+}

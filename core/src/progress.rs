@@ -1,0 +1,313 @@
+//! The build progress model: BuildKit's Status stream folded into one lane per platform plus a
+//! shared lane, each step with its state, times on a common axis, bytes and bounded logs.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bollard::moby::buildkit::v1::StatusResponse;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// The lane of steps that belong to no single platform (loading the context, exporting).
+pub const SHARED_LANE: &str = "shared";
+/// Log bytes kept in memory per step; older output is dropped (and counted) past this.
+const LOG_BYTES_PER_STEP: usize = 256 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum StepState {
+    Queued,
+    Running,
+    Cached,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+/// One build step (a BuildKit vertex), as a lane shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct Step {
+    pub id: String,
+    /// `shared` or a platform such as `linux/arm64`.
+    pub lane: String,
+    /// The step's text without its `[platform stage n/m]` prefix, e.g. `RUN uname -a > /os.txt`.
+    pub name: String,
+    pub stage: Option<String>,
+    /// `2/4` within its stage, when the frontend numbers it.
+    pub position: Option<String>,
+    pub state: StepState,
+    /// Milliseconds since the build's first step started.
+    pub started_ms: Option<u64>,
+    pub completed_ms: Option<u64>,
+    pub error: Option<String>,
+    pub bytes_current: u64,
+    pub bytes_total: u64,
+    /// Lines of output the step printed so far.
+    pub log_lines: u64,
+}
+
+/// A chunk of a step's output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct LogChunk {
+    pub step: String,
+    /// 1 stdout, 2 stderr.
+    pub stream: u8,
+    pub text: String,
+}
+
+/// What changed since the last update: the changed steps in full, and new output.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ProgressUpdate {
+    pub steps: Vec<Step>,
+    pub logs: Vec<LogChunk>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+struct StepLog {
+    text: String,
+    dropped_bytes: u64,
+}
+
+/// Folds Status responses; cheap to feed, drained by `take_update` at the pace the UI renders.
+#[derive(Debug, Default)]
+pub struct ProgressModel {
+    single_platform: Option<String>,
+    epoch_ns: Option<i128>,
+    order: Vec<String>,
+    steps: HashMap<String, Step>,
+    /// Per step: status id → (current, total).
+    transfers: HashMap<String, BTreeMap<String, (u64, u64)>>,
+    logs: HashMap<String, StepLog>,
+    dirty: Vec<String>,
+    pending_logs: Vec<LogChunk>,
+    pending_warnings: Vec<String>,
+}
+
+/// A protobuf timestamp in nanoseconds (bollard does not re-export the Timestamp type itself).
+macro_rules! timestamp_ns {
+    ($ts:expr) => {
+        $ts.as_ref().map(|t| i128::from(t.seconds) * 1_000_000_000 + i128::from(t.nanos))
+    };
+}
+
+/// Splits `[linux/amd64 builder 2/4] RUN make` into (lane, stage, position, name).
+pub fn parse_vertex_name(
+    name: &str,
+    single_platform: Option<&str>,
+) -> (String, Option<String>, Option<String>, String) {
+    let Some(rest) = name.strip_prefix('[') else {
+        return (SHARED_LANE.into(), None, None, name.to_owned());
+    };
+    let Some((inner, text)) = rest.split_once("] ") else {
+        return (SHARED_LANE.into(), None, None, name.to_owned());
+    };
+    let mut tokens: Vec<&str> = inner.split_whitespace().collect();
+    let mut lane = None;
+    if let Some(first) = tokens.first() {
+        if let Some((from, to)) = first.split_once("->") {
+            // A cross-compiling step runs on the build platform for the target platform's lane.
+            let os = from.split('/').next().unwrap_or("linux");
+            lane = Some(format!("{os}/{to}"));
+            tokens.remove(0);
+        } else if first.contains('/') && first.parse::<crate::platform::Platform>().is_ok() {
+            lane = Some(first.to_string());
+            tokens.remove(0);
+        }
+    }
+    let position = tokens
+        .last()
+        .filter(|t| t.contains('/') && t.split('/').all(|n| n.parse::<u32>().is_ok()))
+        .map(|t| t.to_string());
+    if position.is_some() {
+        tokens.pop();
+    }
+    let internal = tokens.first() == Some(&"internal");
+    let stage = (!internal && !tokens.is_empty()).then(|| tokens.join(" "));
+    let lane = match lane {
+        Some(lane) => lane,
+        None if internal || tokens.first().is_some_and(|t| *t == "auth") => SHARED_LANE.into(),
+        None => single_platform.map(str::to_owned).unwrap_or_else(|| SHARED_LANE.into()),
+    };
+    (lane, stage, position, text.to_owned())
+}
+
+impl ProgressModel {
+    /// `platforms` are the build's target platforms; with exactly one, unprefixed stage steps go to its lane.
+    pub fn new(platforms: &[String]) -> Self {
+        Self { single_platform: (platforms.len() == 1).then(|| platforms[0].clone()), ..Self::default() }
+    }
+
+    fn ms(&mut self, ns: Option<i128>) -> Option<u64> {
+        let ns = ns?;
+        let epoch = *self.epoch_ns.get_or_insert(ns);
+        Some(((ns - epoch).max(0) / 1_000_000) as u64)
+    }
+
+    fn mark(&mut self, id: &str) {
+        if !self.dirty.iter().any(|d| d == id) {
+            self.dirty.push(id.to_owned());
+        }
+    }
+
+    pub fn apply(&mut self, response: &StatusResponse) {
+        for v in &response.vertexes {
+            let started = timestamp_ns!(v.started);
+            if self.epoch_ns.is_none_or(|e| started.is_some_and(|s| s < e)) && started.is_some() {
+                self.epoch_ns = started;
+            }
+        }
+        for v in &response.vertexes {
+            let (lane, stage, position, name) = parse_vertex_name(&v.name, self.single_platform.as_deref());
+            let started_ms = self.ms(timestamp_ns!(v.started));
+            let completed_ms = self.ms(timestamp_ns!(v.completed));
+            let state = if !v.error.is_empty() {
+                if v.error.contains("context canceled") {
+                    StepState::Cancelled
+                } else {
+                    StepState::Failed
+                }
+            } else if completed_ms.is_some() {
+                if v.cached {
+                    StepState::Cached
+                } else {
+                    StepState::Done
+                }
+            } else if started_ms.is_some() {
+                StepState::Running
+            } else {
+                StepState::Queued
+            };
+            let previous = self.steps.get(&v.digest);
+            let step = Step {
+                id: v.digest.clone(),
+                lane,
+                name,
+                stage,
+                position,
+                state,
+                started_ms,
+                completed_ms,
+                error: (!v.error.is_empty()).then(|| v.error.clone()),
+                bytes_current: previous.map_or(0, |p| p.bytes_current),
+                bytes_total: previous.map_or(0, |p| p.bytes_total),
+                log_lines: previous.map_or(0, |p| p.log_lines),
+            };
+            if !self.steps.contains_key(&v.digest) {
+                self.order.push(v.digest.clone());
+            }
+            if previous != Some(&step) {
+                self.steps.insert(v.digest.clone(), step);
+                self.mark(&v.digest);
+            }
+        }
+        for s in &response.statuses {
+            let transfers = self.transfers.entry(s.vertex.clone()).or_default();
+            transfers.insert(s.id.clone(), (s.current.max(0) as u64, s.total.max(0) as u64));
+            let (current, total) = transfers.values().fold((0, 0), |(c, t), (sc, st)| (c + sc, t + st));
+            if let Some(step) = self.steps.get_mut(&s.vertex) {
+                if (step.bytes_current, step.bytes_total) != (current, total) {
+                    step.bytes_current = current;
+                    step.bytes_total = total;
+                    let id = s.vertex.clone();
+                    self.mark(&id);
+                }
+            }
+        }
+        for log in &response.logs {
+            let text = String::from_utf8_lossy(&log.msg).into_owned();
+            let lines = text.matches('\n').count() as u64;
+            let kept = self.logs.entry(log.vertex.clone()).or_default();
+            kept.text.push_str(&text);
+            if kept.text.len() > LOG_BYTES_PER_STEP {
+                let mut cut = kept.text.len() - LOG_BYTES_PER_STEP;
+                while !kept.text.is_char_boundary(cut) {
+                    cut += 1;
+                }
+                kept.dropped_bytes += cut as u64;
+                kept.text.drain(..cut);
+            }
+            if let Some(step) = self.steps.get_mut(&log.vertex) {
+                step.log_lines += lines;
+                let id = log.vertex.clone();
+                self.mark(&id);
+            }
+            self.pending_logs.push(LogChunk { step: log.vertex.clone(), stream: log.stream.clamp(0, 2) as u8, text });
+        }
+        for w in &response.warnings {
+            self.pending_warnings.push(String::from_utf8_lossy(&w.short).into_owned());
+        }
+    }
+
+    /// Everything that changed since the last call; `None` when nothing did.
+    pub fn take_update(&mut self) -> Option<ProgressUpdate> {
+        if self.dirty.is_empty() && self.pending_logs.is_empty() && self.pending_warnings.is_empty() {
+            return None;
+        }
+        let steps = std::mem::take(&mut self.dirty).iter().filter_map(|id| self.steps.get(id).cloned()).collect();
+        Some(ProgressUpdate {
+            steps,
+            logs: std::mem::take(&mut self.pending_logs),
+            warnings: std::mem::take(&mut self.pending_warnings),
+        })
+    }
+
+    /// Every step in the order BuildKit first reported it.
+    pub fn steps(&self) -> Vec<Step> {
+        self.order.iter().filter_map(|id| self.steps.get(id).cloned()).collect()
+    }
+
+    /// The output kept for a step (the newest part when it printed more than the bound).
+    pub fn log(&self, step: &str) -> &str {
+        self.logs.get(step).map_or("", |l| l.text.as_str())
+    }
+
+    /// Marks steps still queued or running as cancelled (the build was stopped).
+    pub fn cancel_unfinished(&mut self) {
+        let ids: Vec<String> = self
+            .steps
+            .values()
+            .filter(|s| matches!(s.state, StepState::Queued | StepState::Running))
+            .map(|s| s.id.clone())
+            .collect();
+        for id in ids {
+            if let Some(step) = self.steps.get_mut(&id) {
+                step.state = StepState::Cancelled;
+            }
+            self.mark(&id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vertex_names_are_split_into_lane_stage_and_position() {
+        let p = |n: &str| parse_vertex_name(n, None);
+        assert_eq!(
+            p("[linux/arm64 2/2] RUN uname -a > /os.txt"),
+            ("linux/arm64".into(), None, Some("2/2".into()), "RUN uname -a > /os.txt".into())
+        );
+        assert_eq!(
+            p("[linux/arm/v7 builder 1/3] FROM x"),
+            ("linux/arm/v7".into(), Some("builder".into()), Some("1/3".into()), "FROM x".into())
+        );
+        assert_eq!(
+            p("[linux/amd64->arm/v7 build 3/5] RUN go build"),
+            ("linux/arm/v7".into(), Some("build".into()), Some("3/5".into()), "RUN go build".into())
+        );
+        assert_eq!(p("[linux/amd64 internal] load metadata for r/busybox:latest").0, "linux/amd64");
+        assert_eq!(p("[internal] load build context"), ("shared".into(), None, None, "load build context".into()));
+        assert_eq!(p("exporting to image").0, "shared");
+        assert_eq!(parse_vertex_name("[2/2] RUN make", Some("linux/arm64")).0, "linux/arm64");
+        assert_eq!(parse_vertex_name("[internal] load .dockerignore", Some("linux/arm64")).0, "shared");
+    }
+}

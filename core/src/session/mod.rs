@@ -1,0 +1,167 @@
+//! A BuildKit session: the gRPC services the client serves for the duration of a build (health,
+//! the build context, outputs). With the docker driver the engine's `/session` upgrade carries it,
+//! and after the upgrade the client is the HTTP/2 server.
+
+pub mod filesend;
+pub mod filesync;
+pub mod walk;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bollard::health::health_check_response::ServingStatus;
+use bollard::health::health_server::{Health, HealthServer};
+use bollard::health::{HealthCheckRequest, HealthCheckResponse, HealthListRequest, HealthListResponse};
+use bollard::moby::filesync::packet::file_sync_server::FileSyncServer;
+use bollard::moby::filesync::v1::file_send_server::FileSendServer;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::server::Connected;
+use tonic::{Request, Response, Status};
+use tracing::{instrument, warn};
+
+use crate::buildkit::transport::{self, BoxedConnection, TransportError, MAX_MESSAGE_BYTES};
+use filesend::TarballDestination;
+use filesync::LocalDirs;
+
+const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
+const FILESYNC_DIFFCOPY: &str = "/moby.filesync.v1.FileSync/DiffCopy";
+const FILESEND_DIFFCOPY: &str = "/moby.filesync.v1.FileSend/DiffCopy";
+const SESSION_CONNECTION_WINDOW: u32 = 1 << 30;
+const SESSION_STREAM_WINDOW: u32 = 16 << 20;
+
+/// What the session offers BuildKit.
+#[derive(Debug, Clone, Default)]
+pub struct SessionServices {
+    /// Local folders by name (`context`, `dockerfile`).
+    pub dirs: HashMap<String, PathBuf>,
+    /// Where a tarball output goes, if the build has one.
+    pub tarball: Option<PathBuf>,
+}
+
+/// A running session; dropping it closes it.
+#[derive(Debug)]
+pub struct Session {
+    id: String,
+    server: JoinHandle<()>,
+}
+
+impl Session {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Opens a session with the engine at `host` through its `/session` upgrade and serves it.
+    #[instrument(skip(services))]
+    pub async fn attach_engine(
+        host: &str,
+        name: &str,
+        shared_key: &str,
+        services: SessionServices,
+    ) -> Result<Session, TransportError> {
+        let id = new_id();
+        let mut methods = vec![HEALTH_CHECK, FILESYNC_DIFFCOPY];
+        if services.tarball.is_some() {
+            methods.push(FILESEND_DIFFCOPY);
+        }
+        let mut headers = vec![
+            ("X-Docker-Expose-Session-Uuid".to_owned(), id.clone()),
+            ("X-Docker-Expose-Session-Name".to_owned(), name.to_owned()),
+            ("X-Docker-Expose-Session-Sharedkey".to_owned(), shared_key.to_owned()),
+        ];
+        headers.extend(methods.iter().map(|m| ("X-Docker-Expose-Session-Grpc-Method".to_owned(), m.to_string())));
+        let connection = transport::upgrade(host, "/session", &headers).await?;
+        let server = tokio::spawn(serve(connection, services));
+        Ok(Session { id, server })
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn serve(connection: BoxedConnection, services: SessionServices) {
+    let dirs = LocalDirs(Arc::new(services.dirs));
+    let filesync = FileSyncServer::new(dirs)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let router =
+        tonic::transport::Server::builder()
+            // BuildKit asks for every file of a context in its own small message; h2 budgets small
+            // DATA frames against half the connection window, so a large window lets a context of
+            // tens of thousands of files through (and speeds up the transfer).
+            .initial_connection_window_size(SESSION_CONNECTION_WINDOW)
+            .initial_stream_window_size(SESSION_STREAM_WINDOW)
+            .add_service(HealthServer::new(Serving))
+            .add_service(filesync)
+            .add_optional_service(services.tarball.map(|dest| {
+                FileSendServer::new(TarballDestination(dest)).max_decoding_message_size(MAX_MESSAGE_BYTES)
+            }));
+    let incoming = tokio_stream::once(Ok::<_, std::io::Error>(SessionIo(connection)));
+    if let Err(e) = router.serve_with_incoming(incoming).await {
+        warn!(error = %e, "session ended with an error");
+    }
+}
+
+/// A 25-character base36 id, the shape BuildKit uses for sessions and build refs.
+pub fn new_id() -> String {
+    let mut n: u128 = rand::random();
+    let mut id = String::with_capacity(25);
+    for _ in 0..25 {
+        id.push(char::from_digit((n % 36) as u32, 36).expect("digit below 36"));
+        n /= 36;
+    }
+    id
+}
+
+/// The health service BuildKit polls every few seconds; the session is healthy while it runs.
+struct Serving;
+
+#[tonic::async_trait]
+impl Health for Serving {
+    type WatchStream = ReceiverStream<Result<HealthCheckResponse, Status>>;
+
+    async fn check(&self, _: Request<HealthCheckRequest>) -> Result<Response<HealthCheckResponse>, Status> {
+        Ok(Response::new(HealthCheckResponse { status: ServingStatus::Serving as i32 }))
+    }
+
+    async fn list(&self, _: Request<HealthListRequest>) -> Result<Response<HealthListResponse>, Status> {
+        Err(Status::unimplemented("only Check is served"))
+    }
+
+    async fn watch(&self, _: Request<HealthCheckRequest>) -> Result<Response<Self::WatchStream>, Status> {
+        Err(Status::unimplemented("only Check is served"))
+    }
+}
+
+/// The upgraded connection, as tonic's server wants its connections.
+struct SessionIo(BoxedConnection);
+
+impl Connected for SessionIo {
+    type ConnectInfo = ();
+    fn connect_info(&self) -> Self::ConnectInfo {}
+}
+
+impl AsyncRead for SessionIo {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        self.0.as_mut().poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for SessionIo {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        self.0.as_mut().poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.0.as_mut().poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.0.as_mut().poll_shutdown(cx)
+    }
+}

@@ -1,0 +1,110 @@
+//! Build options and outputs: args, target, labels, load into the engine, OCI tarball, a large
+//! context, and the local build record.
+
+mod support;
+
+use buildlane_core::builds::{BuildOutput, BuildRequest, BuildState};
+use buildlane_core::history::History;
+use support::build::{build, context, request, Seen};
+use support::World;
+
+#[tokio::test]
+async fn args_target_and_labels_reach_the_image_loaded_into_the_engine() {
+    let world = World::new();
+    let ctx = context(&[(
+        "Dockerfile",
+        &format!(
+            "FROM {r}/busybox:latest AS base\nARG GREETING=hello\nRUN echo \"greeting: $GREETING\" | tee /greeting\n\nFROM base AS final\nRUN echo never-built\n",
+            r = world.registry
+        ),
+    )]);
+    let tag = format!("buildlane-test/loaded:{}", std::process::id());
+    let seen = Seen::default();
+    let outcome = build(
+        &world,
+        BuildRequest {
+            tags: vec![tag.clone()],
+            build_args: vec!["GREETING=bonjour".into()],
+            labels: vec!["org.example.team=builds".into()],
+            target: "base".into(),
+            no_cache: true,
+            output: BuildOutput::Load,
+            ..request(&ctx)
+        },
+        &seen,
+    )
+    .await;
+    assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
+    assert!(seen.get().logs.values().any(|l| l.contains("greeting: bonjour")));
+    assert!(!seen.get().steps.values().any(|s| s.name.contains("never-built")), "the target stops at base");
+    let label =
+        world.docker_ok(&["image", "inspect", "--format", "{{index .Config.Labels \"org.example.team\"}}", &tag]);
+    assert_eq!(label.trim(), "builds");
+    assert_eq!(world.docker_ok(&["run", "--rm", &tag, "cat", "/greeting"]).trim(), "greeting: bonjour");
+    let _ = world.docker(&["image", "rm", &tag]);
+}
+
+#[tokio::test]
+async fn an_oci_tarball_is_written_where_asked() {
+    let world = World::new();
+    let ctx = context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo tar > /t\n", world.registry))]);
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("image.tar");
+    let outcome = build(
+        &world,
+        BuildRequest {
+            platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
+            output: BuildOutput::Oci { dest: dest.to_string_lossy().into_owned() },
+            ..request(&ctx)
+        },
+        &Seen::default(),
+    )
+    .await;
+    assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
+    let listing = std::process::Command::new("tar").arg("-tf").arg(&dest).output().unwrap();
+    let names = String::from_utf8_lossy(&listing.stdout);
+    assert!(names.lines().any(|n| n == "index.json") && names.contains("oci-layout"), "{names}");
+}
+
+#[tokio::test]
+async fn a_context_of_twenty_thousand_files_arrives_whole() {
+    let world = World::new();
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            &format!("FROM {}/busybox:latest\nCOPY files /files\nRUN find /files -type f | wc -l\n", world.registry),
+        ),
+        (".dockerignore", "ignored\n"),
+        ("ignored/big", "not sent"),
+    ]);
+    for dir in 0..100 {
+        let d = ctx.path().join(format!("files/d{dir:03}"));
+        std::fs::create_dir_all(&d).unwrap();
+        for file in 0..200 {
+            std::fs::write(d.join(format!("f{file:03}.txt")), format!("{dir}-{file}")).unwrap();
+        }
+    }
+    let seen = Seen::default();
+    let outcome = build(&world, BuildRequest { no_cache: true, ..request(&ctx) }, &seen).await;
+    assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
+    let seen = seen.get();
+    let count =
+        seen.steps.values().find(|s| s.name.starts_with("RUN find")).and_then(|s| seen.logs.get(&s.id)).cloned();
+    assert_eq!(count.as_deref().map(str::trim), Some("20000"));
+}
+
+#[tokio::test]
+async fn every_build_is_recorded_with_its_request_outcome_and_logs() {
+    let world = World::new();
+    let ctx =
+        context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo recorded-output\n", world.registry))]);
+    let req = BuildRequest { no_cache: true, ..request(&ctx) };
+    let outcome = build(&world, req.clone(), &Seen::default()).await;
+    let history = History::new(&world.env());
+    let records = history.recent(10);
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].request, req);
+    assert_eq!(records[0].outcome.build_ref, outcome.build_ref);
+    let logs = history.logs(&outcome.build_ref).unwrap();
+    assert!(logs.iter().any(|l| l.text.contains("recorded-output")));
+}
