@@ -287,7 +287,103 @@ impl ProgressModel {
 
 #[cfg(test)]
 mod tests {
+    use prost::Message;
+
     use super::*;
+
+    /// Status responses recorded from real builds on the test engine, framed as BuildKit frames its
+    /// own history logs: `[u32 little-endian length][StatusResponse]`.
+    fn recorded(bytes: &[u8]) -> Vec<StatusResponse> {
+        let mut out = Vec::new();
+        let mut rest = bytes;
+        while rest.len() >= 4 {
+            let len = u32::from_le_bytes(rest[..4].try_into().unwrap()) as usize;
+            out.push(StatusResponse::decode(&rest[4..4 + len]).unwrap());
+            rest = &rest[4 + len..];
+        }
+        out
+    }
+
+    fn fold(bytes: &[u8], platforms: &[&str]) -> ProgressModel {
+        let platforms: Vec<String> = platforms.iter().map(|p| p.to_string()).collect();
+        let mut model = ProgressModel::new(&platforms);
+        for response in recorded(bytes) {
+            model.apply(&response);
+        }
+        model
+    }
+
+    #[test]
+    fn a_recorded_three_platform_build_folds_into_three_lanes_and_a_shared_one() {
+        let model = fold(
+            include_bytes!("../tests/fixtures/cross-three-platforms.status"),
+            &["linux/amd64", "linux/arm64", "linux/arm/v7"],
+        );
+        let steps = model.steps();
+        let mut lanes: Vec<&str> = steps.iter().map(|s| s.lane.as_str()).collect();
+        lanes.sort();
+        lanes.dedup();
+        assert_eq!(lanes, ["linux/amd64", "linux/arm/v7", "linux/arm64", "shared"]);
+        assert!(steps.iter().all(|s| matches!(s.state, StepState::Done | StepState::Cached)), "{steps:#?}");
+        for (lane, machine) in [("linux/amd64", "x86_64"), ("linux/arm64", "aarch64"), ("linux/arm/v7", "armv7l")] {
+            let run = steps.iter().find(|s| s.lane == lane && s.name.starts_with("RUN cat")).unwrap();
+            assert!(model.log(&run.id).contains(machine), "{lane}: {}", model.log(&run.id));
+            assert!(run.log_lines >= 2);
+            let cross = steps
+                .iter()
+                .find(|s| s.lane == lane && s.stage.as_deref() == Some("builder") && s.name.starts_with("RUN"));
+            assert!(cross.is_some(), "{lane} has its builder-stage step");
+        }
+        // Times share one axis: every step starts at or after zero and ends after it starts.
+        assert!(steps.iter().any(|s| s.started_ms == Some(0)));
+        assert!(steps.iter().all(|s| s.completed_ms >= s.started_ms));
+    }
+
+    #[test]
+    fn a_recorded_one_platform_failure_marks_that_lane_only() {
+        let model = fold(include_bytes!("../tests/fixtures/fails-on-arm64.status"), &["linux/amd64", "linux/arm64"]);
+        let failed: Vec<Step> = model.steps().into_iter().filter(|s| s.state == StepState::Failed).collect();
+        assert_eq!(failed.len(), 1, "{failed:#?}");
+        assert_eq!(failed[0].lane, "linux/arm64");
+        assert!(failed[0].error.as_deref().unwrap().contains("exit code: 1"));
+    }
+
+    #[test]
+    fn updates_carry_only_what_changed_since_the_last_one() {
+        // BuildKit resends a vertex whenever it changes, but never resends output.
+        let mut response = recorded(include_bytes!("../tests/fixtures/cross-three-platforms.status")).remove(0);
+        response.logs.clear();
+        let mut model = ProgressModel::new(&["linux/amd64".into(), "linux/arm64".into(), "linux/arm/v7".into()]);
+        model.apply(&response);
+        let first = model.take_update().unwrap();
+        assert!(!first.steps.is_empty());
+        assert_eq!(model.take_update(), None);
+        model.apply(&response);
+        assert_eq!(model.take_update(), None, "a resent vertex that did not change is not an update");
+    }
+
+    #[test]
+    fn logs_are_bounded_per_step_keeping_the_newest_output() {
+        let mut model = ProgressModel::default();
+        let vertex = bollard::moby::buildkit::v1::Vertex {
+            digest: "sha256:a".into(),
+            name: "RUN yes".into(),
+            ..Default::default()
+        };
+        model.apply(&StatusResponse { vertexes: vec![vertex], ..Default::default() });
+        let line = "y".repeat(1023) + "\n";
+        for _ in 0..(2 * LOG_BYTES_PER_STEP / 1024) {
+            let log = bollard::moby::buildkit::v1::VertexLog {
+                vertex: "sha256:a".into(),
+                stream: 1,
+                msg: line.clone().into_bytes(),
+                ..Default::default()
+            };
+            model.apply(&StatusResponse { logs: vec![log], ..Default::default() });
+        }
+        assert!(model.log("sha256:a").len() <= LOG_BYTES_PER_STEP);
+        assert_eq!(model.steps()[0].log_lines as usize, 2 * LOG_BYTES_PER_STEP / 1024);
+    }
 
     #[test]
     fn vertex_names_are_split_into_lane_stage_and_position() {
