@@ -86,6 +86,8 @@ pub struct ProgressModel {
     transfers: HashMap<String, BTreeMap<String, (u64, u64)>>,
     logs: HashMap<String, StepLog>,
     dirty: Vec<String>,
+    /// Each step as last handed out, so a change undone within one interval is not sent.
+    emitted: HashMap<String, Step>,
     pending_logs: Vec<LogChunk>,
     pending_warnings: Vec<String>,
 }
@@ -247,10 +249,18 @@ impl ProgressModel {
 
     /// Everything that changed since the last call; `None` when nothing did.
     pub fn take_update(&mut self) -> Option<ProgressUpdate> {
-        if self.dirty.is_empty() && self.pending_logs.is_empty() && self.pending_warnings.is_empty() {
+        let mut steps = Vec::new();
+        for id in std::mem::take(&mut self.dirty) {
+            if let Some(step) = self.steps.get(&id) {
+                if self.emitted.get(&id) != Some(step) {
+                    self.emitted.insert(id, step.clone());
+                    steps.push(step.clone());
+                }
+            }
+        }
+        if steps.is_empty() && self.pending_logs.is_empty() && self.pending_warnings.is_empty() {
             return None;
         }
-        let steps = std::mem::take(&mut self.dirty).iter().filter_map(|id| self.steps.get(id).cloned()).collect();
         Some(ProgressUpdate {
             steps,
             logs: std::mem::take(&mut self.pending_logs),
