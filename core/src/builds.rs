@@ -15,6 +15,7 @@ use ts_rs::TS;
 use crate::builders::{BuilderError, Builders, NodePlatform};
 use crate::buildkit::solve::{DockerfileSolve, Exporter};
 use crate::buildkit::{BuildkitError, Control};
+use crate::credentials::CredentialStore;
 use crate::drivers::DriverKind;
 use crate::engine::{Engine, EngineError};
 use crate::history::{BuildRecord, History};
@@ -392,8 +393,13 @@ pub async fn run(
     };
     let shared_key = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(checked.context.to_string_lossy().as_bytes()));
     let session_name = checked.context.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let session =
-        Session::attach_engine(engine.host(), &session_name, &shared_key, SessionServices { dirs, tarball }).await?;
+    let session = Session::attach_engine(
+        engine.host(),
+        &session_name,
+        &shared_key,
+        SessionServices { dirs, tarball, credentials: Some(CredentialStore::new(builders.contexts().environment())) },
+    )
+    .await?;
 
     let platforms: Vec<String> = checked.platforms.iter().map(ToString::to_string).collect();
     let solve = DockerfileSolve {

@@ -3,6 +3,7 @@
 
 mod support;
 
+use base64::Engine as _;
 use buildlane_core::builds::{BuildOutput, BuildRequest, BuildState};
 use buildlane_core::history::History;
 use support::build::{build, context, request, Seen};
@@ -107,4 +108,22 @@ async fn every_build_is_recorded_with_its_request_outcome_and_logs() {
     assert_eq!(records[0].outcome.build_ref, outcome.build_ref);
     let logs = history.logs(&outcome.build_ref).unwrap();
     assert!(logs.iter().any(|l| l.text.contains("recorded-output")));
+}
+
+#[tokio::test]
+async fn a_push_to_a_registry_that_needs_a_login_uses_the_docker_config() {
+    let world = World::new();
+    let registry = std::env::var("BUILDLANE_AUTH_REGISTRY").unwrap();
+    let user = std::env::var("BUILDLANE_AUTH_HTPASSWD_USER").unwrap();
+    let password = std::env::var("BUILDLANE_AUTH_HTPASSWD_PASSWORD").unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    std::fs::write(world.config_dir().join("config.json"), format!(r#"{{"auths":{{"{registry}":{{"auth":"{auth}"}}}}}}"#)).unwrap();
+    let ctx = context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo private > /p\n", world.registry))]);
+    let tag = format!("{registry}/private/app:{}", std::process::id());
+    let outcome =
+        build(&world, BuildRequest { tags: vec![tag.clone()], output: BuildOutput::Push, ..request(&ctx) }, &Seen::default()).await;
+    assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
+    // The peer, logged in through the same config, finds the pushed image.
+    let inspected = world.docker_ok(&["buildx", "imagetools", "inspect", &tag]);
+    assert!(inspected.contains(&outcome.digest.unwrap()), "{inspected}");
 }

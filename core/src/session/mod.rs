@@ -2,6 +2,7 @@
 //! the build context, outputs). With the docker driver the engine's `/session` upgrade carries it,
 //! and after the upgrade the client is the HTTP/2 server.
 
+pub mod auth;
 pub mod filesend;
 pub mod filesync;
 pub mod walk;
@@ -16,6 +17,7 @@ use bollard::health::health_check_response::ServingStatus;
 use bollard::health::health_server::{Health, HealthServer};
 use bollard::health::{HealthCheckRequest, HealthCheckResponse, HealthListRequest, HealthListResponse};
 use bollard::moby::filesync::packet::file_sync_server::FileSyncServer;
+use bollard::moby::filesync::v1::auth_server::AuthServer;
 use bollard::moby::filesync::v1::file_send_server::FileSendServer;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::task::JoinHandle;
@@ -25,12 +27,19 @@ use tonic::{Request, Response, Status};
 use tracing::{instrument, warn};
 
 use crate::buildkit::transport::{self, BoxedConnection, TransportError, MAX_MESSAGE_BYTES};
+use crate::credentials::CredentialStore;
 use filesend::TarballDestination;
 use filesync::LocalDirs;
 
 const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
 const FILESYNC_DIFFCOPY: &str = "/moby.filesync.v1.FileSync/DiffCopy";
 const FILESEND_DIFFCOPY: &str = "/moby.filesync.v1.FileSend/DiffCopy";
+const AUTH_METHODS: [&str; 4] = [
+    "/moby.filesync.v1.Auth/Credentials",
+    "/moby.filesync.v1.Auth/FetchToken",
+    "/moby.filesync.v1.Auth/GetTokenAuthority",
+    "/moby.filesync.v1.Auth/VerifyTokenAuthority",
+];
 const SESSION_CONNECTION_WINDOW: u32 = 1 << 30;
 const SESSION_STREAM_WINDOW: u32 = 16 << 20;
 
@@ -41,6 +50,8 @@ pub struct SessionServices {
     pub dirs: HashMap<String, PathBuf>,
     /// Where a tarball output goes, if the build has one.
     pub tarball: Option<PathBuf>,
+    /// Registry credentials to answer BuildKit's Auth requests with.
+    pub credentials: Option<CredentialStore>,
 }
 
 /// A running session; dropping it closes it.
@@ -67,6 +78,9 @@ impl Session {
         let mut methods = vec![HEALTH_CHECK, FILESYNC_DIFFCOPY];
         if services.tarball.is_some() {
             methods.push(FILESEND_DIFFCOPY);
+        }
+        if services.credentials.is_some() {
+            methods.extend(AUTH_METHODS);
         }
         let mut headers = vec![
             ("X-Docker-Expose-Session-Uuid".to_owned(), id.clone()),
@@ -100,6 +114,7 @@ async fn serve(connection: BoxedConnection, services: SessionServices) {
             .initial_stream_window_size(SESSION_STREAM_WINDOW)
             .add_service(HealthServer::new(Serving))
             .add_service(filesync)
+            .add_optional_service(services.credentials.map(|store| AuthServer::new(auth::Credentials(store))))
             .add_optional_service(services.tarball.map(|dest| {
                 FileSendServer::new(TarballDestination(dest)).max_decoding_message_size(MAX_MESSAGE_BYTES)
             }));
