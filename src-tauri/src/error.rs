@@ -4,6 +4,9 @@ use buildlane_core::builders::BuilderError;
 use buildlane_core::context::ContextError;
 use buildlane_core::drivers::DriverError;
 use buildlane_core::engine::EngineError;
+use buildlane_core::manifest::InspectError;
+use buildlane_core::reference::ReferenceError;
+use buildlane_core::registry::RegistryError;
 use buildlane_core::store::StoreError;
 use serde::Serialize;
 use ts_rs::TS;
@@ -23,6 +26,12 @@ pub enum ErrorCode {
     BootFailed,
     Cancelled,
     Internal,
+    AuthRequired,
+    Forbidden,
+    RateLimited,
+    DigestMismatch,
+    Malformed,
+    RegistryUnreachable,
 }
 
 /// Every command rejects with this.
@@ -105,6 +114,55 @@ impl From<ContextError> for AppError {
     }
 }
 
+fn registry_code(e: &RegistryError) -> ErrorCode {
+    match e {
+        RegistryError::InvalidReference(_) => ErrorCode::InvalidInput,
+        RegistryError::Credentials(_)
+        | RegistryError::AuthRequired { .. }
+        | RegistryError::AuthRejected { .. }
+        | RegistryError::IdentityTokenUnsupported { .. } => ErrorCode::AuthRequired,
+        RegistryError::UnknownHost { .. }
+        | RegistryError::Unreachable { .. }
+        | RegistryError::Timeout { .. }
+        | RegistryError::PlainHttpRegistry { .. }
+        | RegistryError::HttpsRegistry { .. }
+        | RegistryError::Tls { .. } => ErrorCode::RegistryUnreachable,
+        RegistryError::Forbidden { .. } => ErrorCode::Forbidden,
+        RegistryError::RepositoryNotFound { .. }
+        | RegistryError::TagNotFound { .. }
+        | RegistryError::DigestNotFound { .. }
+        | RegistryError::Unsupported { .. } => ErrorCode::NotFound,
+        RegistryError::RateLimited { .. } => ErrorCode::RateLimited,
+        RegistryError::DigestMismatch { .. } => ErrorCode::DigestMismatch,
+        RegistryError::Malformed { .. } | RegistryError::TooLarge { .. } => ErrorCode::Malformed,
+        RegistryError::Server { .. } | RegistryError::Other { .. } => ErrorCode::Internal,
+    }
+}
+
+impl From<RegistryError> for AppError {
+    fn from(e: RegistryError) -> Self {
+        AppError::new(registry_code(&e), e.to_string())
+    }
+}
+
+impl From<InspectError> for AppError {
+    fn from(e: InspectError) -> Self {
+        let code = match &e {
+            InspectError::Registry(inner) => registry_code(inner),
+            InspectError::SelfListing { .. } | InspectError::TooDeep { .. } | InspectError::Malformed { .. } => {
+                ErrorCode::Malformed
+            }
+        };
+        AppError::new(code, e.to_string())
+    }
+}
+
+impl From<ReferenceError> for AppError {
+    fn from(e: ReferenceError) -> Self {
+        AppError::new(ErrorCode::InvalidInput, e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +177,16 @@ mod tests {
             (e.code, e.message.as_str()),
             (ErrorCode::InvalidInput, "invalid driver option \"image\": expected key=value")
         );
+    }
+
+    #[test]
+    fn registry_faults_get_codes_the_ui_acts_on() {
+        let e = AppError::from(RegistryError::AuthRequired { registry: "r".into(), repository: "a".into() });
+        assert_eq!(e.code, ErrorCode::AuthRequired);
+        assert_eq!(e.message, "authentication required for r/a: log in with `docker login r`");
+        let limited = RegistryError::RateLimited { registry: "r".into(), retry_after_secs: Some(3) };
+        assert_eq!(AppError::from(InspectError::Registry(limited)).code, ErrorCode::RateLimited);
+        assert_eq!(AppError::from(InspectError::TooDeep { digest: "d".into() }).code, ErrorCode::Malformed);
     }
 
     #[test]

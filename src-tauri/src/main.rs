@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// List builders and nodes, like `docker buildx ls`.
     Ls(headless::LsArgs),
+    /// Inspect an image in a registry, like `docker buildx imagetools inspect`.
+    Inspect(headless::inspect::InspectArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,12 +34,14 @@ fn main() -> ExitCode {
     let env = Environment::from_process();
     match cli.command {
         Some(Command::Ls(args)) => headless::ls(env, args),
+        Some(Command::Inspect(args)) => headless::inspect::run(env, args),
         None => run_window(env),
     }
 }
 
 fn run_window(env: Environment) -> ExitCode {
     let result = tauri::Builder::default()
+        .manage(commands::images::ImagesState::new(&env))
         .manage(state::AppState::new(env))
         .invoke_handler(tauri::generate_handler![
             commands::list_contexts,
@@ -51,6 +55,12 @@ fn run_window(env: Environment) -> ExitCode {
             commands::builders::use_builder,
             commands::cancel_operation,
             commands::builders::cli_command,
+            commands::images::list_registries,
+            commands::images::add_registry,
+            commands::images::list_repositories,
+            commands::images::list_tags,
+            commands::images::inspect_image,
+            commands::images::compare_platforms,
         ])
         .run(tauri::generate_context!());
     match result {

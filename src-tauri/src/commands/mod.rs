@@ -2,6 +2,7 @@
 //! operations stream their progress through a typed `Channel` and can be cancelled by id.
 
 pub mod builders;
+pub mod images;
 
 use std::future::Future;
 

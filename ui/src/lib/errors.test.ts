@@ -42,3 +42,14 @@ describe('presentError', () => {
     expect(isCancelled({ code: 'internal', message: '' })).toBe(false);
   });
 });
+
+describe('registry error codes', () => {
+  it('keeps the core code and offers retry where waiting or logging in can help', () => {
+    const limited = toAppError({ code: 'rateLimited', message: 'registry r is rate limiting requests (429): retry after 7 s' });
+    expect(limited.code).toBe('rateLimited');
+    expect(presentError(limited).retry).toBe(true);
+    const mismatch = presentError({ code: 'digestMismatch', message: 'refused manifest' });
+    expect(mismatch.retry).toBe(false);
+    expect(mismatch.hint).toContain('do not trust');
+  });
+});

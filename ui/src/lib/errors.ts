@@ -13,6 +13,12 @@ const CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'bootFailed',
   'cancelled',
   'internal',
+  'authRequired',
+  'forbidden',
+  'rateLimited',
+  'digestMismatch',
+  'malformed',
+  'registryUnreachable',
 ]);
 
 function isErrorCode(value: unknown): value is ErrorCode {
@@ -61,6 +67,12 @@ const HINTS: Record<ErrorCode, string | null> = {
   bootFailed: null,
   cancelled: null,
   internal: null,
+  authRequired: null,
+  forbidden: 'Log in with an account that may read this repository.',
+  rateLimited: null,
+  digestMismatch: 'The registry served other bytes than the digest names: do not trust this copy.',
+  malformed: null,
+  registryUnreachable: 'Check the registry address, the network, and the insecure (plain http) switch.',
 };
 
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -71,6 +83,9 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'bootFailed',
   'cancelled',
   'internal',
+  'registryUnreachable',
+  'rateLimited',
+  'authRequired',
 ]);
 
 export function presentError(error: AppError): ErrorPresentation {

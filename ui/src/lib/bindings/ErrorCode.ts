@@ -3,4 +3,4 @@
 /**
  * What the UI does differently per kind of failure.
  */
-export type ErrorCode = "invalidInput" | "notFound" | "alreadyExists" | "engineUnreachable" | "storeLocked" | "storeCorrupt" | "imageUnavailable" | "bootFailed" | "cancelled" | "internal";
+export type ErrorCode = "invalidInput" | "notFound" | "alreadyExists" | "engineUnreachable" | "storeLocked" | "storeCorrupt" | "imageUnavailable" | "bootFailed" | "cancelled" | "internal" | "authRequired" | "forbidden" | "rateLimited" | "digestMismatch" | "malformed" | "registryUnreachable";

@@ -1,0 +1,157 @@
+//! `buildlane inspect REF`: the inspector on stdout, for scripts and the benchmark. Text follows
+//! `docker buildx imagetools inspect` (plus sizes and folded attestations); `--raw` prints the exact
+//! manifest bytes; `--format json` adds per-platform sizes, annotations, attestations and configs.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use buildlane_core::credentials::CredentialStore;
+use buildlane_core::docker_config::Environment;
+use buildlane_core::manifest::{self, InspectOptions, Inspection};
+use buildlane_core::reference::ImageReference;
+use buildlane_core::registry::RegistryClient;
+use serde_json::{json, Map, Value};
+
+#[derive(clap::Args)]
+pub struct InspectArgs {
+    /// Image reference (`alpine`, `ghcr.io/o/r:tag`, `…@sha256:…`).
+    reference: String,
+    /// `text` (default) or `json`.
+    #[arg(long, default_value = "text")]
+    format: Format,
+    /// Print the manifest's exact bytes.
+    #[arg(long, conflicts_with = "format")]
+    raw: bool,
+    /// Use plain http for this registry (loopback registries already do).
+    #[arg(long)]
+    insecure: bool,
+    /// Also list OCI referrers.
+    #[arg(long)]
+    referrers: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("buildlane: {message}");
+    ExitCode::FAILURE
+}
+
+pub fn run(env: Environment, args: InspectArgs) -> ExitCode {
+    let reference: ImageReference = match args.reference.parse() {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    // One reference, a handful of concurrent requests: a single thread starts fastest.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime starts");
+    let client = RegistryClient::new(CredentialStore::new(&env));
+    if args.insecure {
+        client.set_plain_http(&reference.registry, true);
+    }
+    let out = if args.raw {
+        match runtime.block_on(client.manifest(&reference)) {
+            Ok(fetched) => fetched.bytes.to_vec(),
+            Err(e) => return fail(e),
+        }
+    } else {
+        let options = InspectOptions { referrers: args.referrers };
+        let inspection = match runtime.block_on(manifest::inspect(&client, &reference, options)) {
+            Ok(i) => i,
+            Err(e) => return fail(e),
+        };
+        match args.format {
+            Format::Text => text(&inspection).into_bytes(),
+            Format::Json => {
+                let mut s = serde_json::to_string_pretty(&json_view(&inspection)).expect("plain data serialises");
+                s.push('\n');
+                s.into_bytes()
+            }
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    if stdout.write_all(&out).and_then(|_| stdout.flush()).is_err() {
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+fn text(i: &Inspection) -> String {
+    let mut out = format!("Name:      {}\nMediaType: {}\nDigest:    {}\n", i.name, i.media_type, i.digest);
+    if let Some(note) = &i.note {
+        out.push_str(&format!("Note:      {note}\n"));
+    }
+    if i.kind == manifest::ManifestKind::Index {
+        out.push_str("\nManifests:\n");
+        for p in &i.platforms {
+            out.push_str(&format!("  Name:        {}@{}\n", i.reference.name(), p.digest));
+            out.push_str(&format!("  MediaType:   {}\n", p.media_type));
+            out.push_str(&format!("  Platform:    {}\n", p.platform));
+            if let Some(v) = &p.os_version {
+                out.push_str(&format!("  OSVersion:   {v}\n"));
+            }
+            out.push_str(&format!("  Size:        {} bytes in {} layers\n", p.compressed_size, p.layers.len()));
+            for a in &p.attestations {
+                let kinds: Vec<&str> = a.statements.iter().map(|s| s.predicate_type.as_str()).collect();
+                out.push_str(&format!("  Attestation: {} ({})\n", a.digest, kinds.join(", ")));
+            }
+            if let Some(e) = &p.error {
+                out.push_str(&format!("  Error:       {e}\n"));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `{"name","manifest","image"}` as imagetools' `{{json .}}` has them, plus `platforms` with sizes,
+/// annotations and attestations.
+fn json_view(i: &Inspection) -> Value {
+    let manifest = serde_json::from_str::<Value>(&i.raw).unwrap_or_else(|_| Value::String(i.raw.clone()));
+    let mut manifest = match manifest {
+        Value::Object(m) => m,
+        other => return json!({"name": i.name, "manifest": other}),
+    };
+    manifest.insert("digest".into(), json!(i.digest));
+    manifest.insert("size".into(), json!(i.size));
+    let config = |raw: &Option<String>| raw.as_deref().and_then(|c| serde_json::from_str::<Value>(c).ok());
+    let image = if i.kind == manifest::ManifestKind::Index {
+        let mut images = Map::new();
+        for p in &i.platforms {
+            if let Some(c) = config(&p.config_raw) {
+                images.insert(p.platform.clone(), c);
+            }
+        }
+        Value::Object(images)
+    } else {
+        i.platforms.first().and_then(|p| config(&p.config_raw)).unwrap_or(Value::Null)
+    };
+    let platforms: Vec<Value> = i
+        .platforms
+        .iter()
+        .map(|p| {
+            json!({
+                "platform": p.platform,
+                "digest": p.digest,
+                "mediaType": p.media_type,
+                "manifestSize": p.manifest_size,
+                "compressedSize": p.compressed_size,
+                "annotations": p.annotations,
+                "layers": p.layers,
+                "attestations": p.attestations,
+                "error": p.error,
+            })
+        })
+        .collect();
+    json!({
+        "name": i.name,
+        "manifest": Value::Object(manifest),
+        "image": image,
+        "platforms": platforms,
+        "sizeMatrix": i.size_matrix,
+        "note": i.note,
+    })
+}
