@@ -134,6 +134,8 @@ pub enum BuilderError {
         "the docker driver is the engine's own builder, one per context; create a docker-container builder instead"
     )]
     CannotCreateDockerDriver,
+    #[error("remote builders are created with `docker buildx create --driver remote ADDRESS`; Buildlane lists, uses and builds on them")]
+    CannotCreateRemote,
     #[error("\"{0}\" is the builder of docker context \"{0}\": switch to that context to use it")]
     OtherContext(String),
     #[error("invalid buildkitd flags: {0}")]
@@ -293,31 +295,48 @@ impl Builders {
         out: &mut BuilderNode,
     ) -> Result<(), BuilderError> {
         let kind = DriverKind::parse(driver)?;
-        let engine = Engine::connect(&endpoint_context(&node.endpoint, contexts)).await?;
-        let control = match kind {
-            DriverKind::Docker => {
-                out.status = drivers::docker::status(&engine).await?;
-                drivers::docker::control(&engine).await?
-            }
-            DriverKind::DockerContainer => {
-                out.status = docker_container::status(&engine, &node.name).await?;
-                if out.status != NodeStatus::Running {
-                    return Ok(());
+        // The machine BuildKit runs on decides which platforms are native; for a remote daemon
+        // only its first (native) worker platform tells.
+        let (control, host) = match kind {
+            DriverKind::Remote => {
+                let (status, control) = drivers::remote::status(&node.endpoint).await?;
+                out.status = status;
+                match control {
+                    Some(control) => (control, None),
+                    None => return Ok(()),
                 }
-                docker_container::control(&engine, &node.name).await?
+            }
+            DriverKind::Docker | DriverKind::DockerContainer => {
+                let engine = Engine::connect(&endpoint_context(&node.endpoint, contexts)).await?;
+                let control = if kind == DriverKind::Docker {
+                    out.status = drivers::docker::status(&engine).await?;
+                    drivers::docker::control(&engine).await?
+                } else {
+                    out.status = docker_container::status(&engine, &node.name).await?;
+                    if out.status != NodeStatus::Running {
+                        return Ok(());
+                    }
+                    docker_container::control(&engine, &node.name).await?
+                };
+                (control, Some(engine.info().await?))
             }
         };
-        let info = engine.info().await?;
         let (workers, version) = tokio::join!(control.list_workers(), control.version());
         let workers = workers.map_err(DriverError::from)?;
         out.buildkit_version = match version.map_err(DriverError::from)? {
             Some(v) => Some(v),
-            None => Some(info.version.clone()),
+            None => host.as_ref().map(|info| info.version.clone()),
+        };
+        let native = workers.first().and_then(|w| w.platforms.first()).map(|p| p.clone().normalized());
+        let (host_os, host_arch) = match (&host, &native) {
+            (Some(info), _) => (info.os.clone(), info.arch.clone()),
+            (None, Some(p)) => (p.os.clone(), p.architecture.clone()),
+            (None, None) => (String::new(), String::new()),
         };
         let mut seen: Vec<Platform> = node.platforms.clone();
         for p in &mut out.platforms {
             let parsed: Platform = p.platform.parse()?;
-            p.emulated = !parsed.is_native_on(&info.os, &info.arch);
+            p.emulated = !parsed.is_native_on(&host_os, &host_arch);
         }
         for worker in &workers {
             out.worker_ids.push(worker.id.clone());
@@ -328,7 +347,7 @@ impl Builders {
                 if !seen.contains(&p) {
                     out.platforms.push(NodePlatform {
                         platform: p.to_string(),
-                        emulated: !p.is_native_on(&info.os, &info.arch),
+                        emulated: !p.is_native_on(&host_os, &host_arch),
                         pinned: false,
                     });
                     seen.push(p);
@@ -390,6 +409,7 @@ impl Builders {
         let driver = if request.driver.is_empty() { drivers::DOCKER_CONTAINER } else { request.driver.as_str() };
         match DriverKind::parse(driver)? {
             DriverKind::Docker => return Err(BuilderError::CannotCreateDockerDriver),
+            DriverKind::Remote => return Err(BuilderError::CannotCreateRemote),
             DriverKind::DockerContainer => {}
         }
         let mut driver_opts = BTreeMap::new();
@@ -441,12 +461,18 @@ impl Builders {
     async fn boot_group(&self, ng: &NodeGroup, progress: Progress<'_>) -> Result<(), BuilderError> {
         let (contexts, _) = self.contexts.list(None)?;
         for node in &ng.nodes {
-            let engine = Engine::connect(&endpoint_context(&node.endpoint, &contexts)).await?;
             match DriverKind::parse(&ng.driver)? {
                 DriverKind::Docker => {
+                    let engine = Engine::connect(&endpoint_context(&node.endpoint, &contexts)).await?;
                     drivers::docker::status(&engine).await?;
                 }
-                DriverKind::DockerContainer => docker_container::boot(&engine, node, progress).await?,
+                DriverKind::DockerContainer => {
+                    let engine = Engine::connect(&endpoint_context(&node.endpoint, &contexts)).await?;
+                    docker_container::boot(&engine, node, progress).await?
+                }
+                DriverKind::Remote => {
+                    drivers::remote::control(&node.endpoint).await?;
+                }
             }
         }
         Ok(())

@@ -16,7 +16,8 @@ use crate::builders::{BuilderError, Builders, NodePlatform};
 use crate::buildkit::solve::{DockerfileSolve, Exporter};
 use crate::buildkit::{BuildkitError, Control};
 use crate::credentials::CredentialStore;
-use crate::drivers::DriverKind;
+use crate::drivers::docker_container;
+use crate::drivers::{remote, DriverKind};
 use crate::engine::{Engine, EngineError};
 use crate::history::{BuildRecord, History};
 use crate::platform::{Platform, PlatformError};
@@ -146,8 +147,8 @@ pub enum BuildError {
     TagRequired(&'static str),
     #[error("output path {0} is in a folder that does not exist")]
     OutputFolderMissing(PathBuf),
-    #[error("builder {builder} uses the {driver} driver; Buildlane builds on docker-driver builders so far")]
-    DriverUnsupported { builder: String, driver: String },
+    #[error("builder {builder} uses the {driver} driver: loading into the engine needs a docker-driver builder so far (push, or write an OCI tarball)")]
+    LoadUnsupported { builder: String, driver: String },
     #[error(transparent)]
     Builder(#[from] BuilderError),
     #[error(transparent)]
@@ -277,9 +278,10 @@ fn frontend_attrs(request: &BuildRequest, checked: &Checked) -> Result<BTreeMap<
     Ok(attrs)
 }
 
-/// The exporter for the docker driver: the engine's own `moby` exporter for images (as buildx
-/// rewrites `image` to it), BuildKit's tarball exporters for files.
-fn exporter(request: &BuildRequest) -> Option<Exporter> {
+/// The exporter: for the docker driver the engine's own `moby` exporter for images (as buildx
+/// rewrites `image` to it), BuildKit's `image` exporter elsewhere, its tarball exporters for files.
+fn exporter(request: &BuildRequest, kind: DriverKind) -> Option<Exporter> {
+    let image = if kind == DriverKind::Docker { "moby" } else { "image" };
     let names = tags(request).join(",");
     let with = |kind: &str, pairs: &[(&str, &str)]| {
         let mut attrs: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -290,8 +292,8 @@ fn exporter(request: &BuildRequest) -> Option<Exporter> {
     };
     match &request.output {
         BuildOutput::CacheOnly => None,
-        BuildOutput::Push => with("moby", &[("push", "true")]),
-        BuildOutput::Load => with("moby", &[]),
+        BuildOutput::Push => with(image, &[("push", "true")]),
+        BuildOutput::Load => with(image, &[]),
         BuildOutput::Oci { .. } => with("oci", &[]),
         BuildOutput::Docker { .. } => with("docker", &[]),
     }
@@ -366,11 +368,25 @@ pub async fn run(
 ) -> Result<BuildOutcome, BuildError> {
     let checked = check(request)?;
     let (group, node_context) = builders.for_build(Some(request.builder.trim()), docker_context).await?;
-    if DriverKind::parse(&group.driver).map_err(BuilderError::from)? != DriverKind::Docker {
-        return Err(BuildError::DriverUnsupported { builder: group.name, driver: group.driver });
+    let kind = DriverKind::parse(&group.driver).map_err(BuilderError::from)?;
+    if kind != DriverKind::Docker && request.output == BuildOutput::Load {
+        return Err(BuildError::LoadUnsupported { builder: group.name, driver: group.driver });
     }
-    let engine = Engine::connect(&node_context).await?;
-    let control = Control::engine(engine.host()).await?;
+    let node = group.nodes.first().ok_or_else(|| BuilderError::NotFound(group.name.clone()))?.clone();
+    // The docker driver's session rides the engine's /session upgrade; the others' rides Control.Session.
+    let (control, engine_host) = match kind {
+        DriverKind::Docker => {
+            let engine = Engine::connect(&node_context).await?;
+            (Control::engine(engine.host()).await?, Some(engine.host().to_owned()))
+        }
+        DriverKind::DockerContainer => {
+            // As buildx does, the first build boots a builder that is not running.
+            builders.boot(&group.name, &|_| {}).await?;
+            let engine = Engine::connect(&node_context).await?;
+            (docker_container::control(&engine, &node.name).await.map_err(BuilderError::from)?, None)
+        }
+        DriverKind::Remote => (remote::control(&node.endpoint).await.map_err(BuilderError::from)?, None),
+    };
     let workers = control.list_workers().await?;
     for platform in &checked.platforms {
         if !runnable(&workers, platform) {
@@ -393,20 +409,19 @@ pub async fn run(
     };
     let shared_key = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(checked.context.to_string_lossy().as_bytes()));
     let session_name = checked.context.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let session = Session::attach_engine(
-        engine.host(),
-        &session_name,
-        &shared_key,
-        SessionServices { dirs, tarball, credentials: Some(CredentialStore::new(builders.contexts().environment())) },
-    )
-    .await?;
+    let services =
+        SessionServices { dirs, tarball, credentials: Some(CredentialStore::new(builders.contexts().environment())) };
+    let session = match &engine_host {
+        Some(host) => Session::attach_engine(host, &session_name, &shared_key, services).await?,
+        None => Session::attach_control(&control, &session_name, &shared_key, services).await?,
+    };
 
     let platforms: Vec<String> = checked.platforms.iter().map(ToString::to_string).collect();
     let solve = DockerfileSolve {
         build_ref: session::new_id(),
         session_id: session.id().to_owned(),
         frontend_attrs: frontend_attrs(request, &checked)?,
-        exporter: exporter(request),
+        exporter: exporter(request, kind),
         entitlements: Vec::new(),
     };
     let started = Instant::now();

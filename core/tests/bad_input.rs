@@ -44,7 +44,7 @@ async fn unknown_drivers_and_malformed_options_are_refused_before_anything_is_wr
     req.driver = "kubernetes".into();
     assert_eq!(
         create_err(&world, req).await,
-        "unknown driver \"kubernetes\": Buildlane manages docker and docker-container builders"
+        "unknown driver \"kubernetes\": Buildlane manages docker, docker-container and remote builders"
     );
     let mut req = request("dock");
     req.driver = "docker".into();

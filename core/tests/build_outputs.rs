@@ -117,11 +117,19 @@ async fn a_push_to_a_registry_that_needs_a_login_uses_the_docker_config() {
     let user = std::env::var("BUILDLANE_AUTH_HTPASSWD_USER").unwrap();
     let password = std::env::var("BUILDLANE_AUTH_HTPASSWD_PASSWORD").unwrap();
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    std::fs::write(world.config_dir().join("config.json"), format!(r#"{{"auths":{{"{registry}":{{"auth":"{auth}"}}}}}}"#)).unwrap();
+    std::fs::write(
+        world.config_dir().join("config.json"),
+        format!(r#"{{"auths":{{"{registry}":{{"auth":"{auth}"}}}}}}"#),
+    )
+    .unwrap();
     let ctx = context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo private > /p\n", world.registry))]);
     let tag = format!("{registry}/private/app:{}", std::process::id());
-    let outcome =
-        build(&world, BuildRequest { tags: vec![tag.clone()], output: BuildOutput::Push, ..request(&ctx) }, &Seen::default()).await;
+    let outcome = build(
+        &world,
+        BuildRequest { tags: vec![tag.clone()], output: BuildOutput::Push, ..request(&ctx) },
+        &Seen::default(),
+    )
+    .await;
     assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
     // The peer, logged in through the same config, finds the pushed image.
     let inspected = world.docker_ok(&["buildx", "imagetools", "inspect", &tag]);

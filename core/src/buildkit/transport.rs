@@ -28,6 +28,8 @@ pub enum TransportError {
     UnsupportedHost(String),
     #[error("BuildKit at {host}: {reason}")]
     Grpc { host: String, reason: String },
+    #[error("BuildKit at {address} unreachable: {reason}")]
+    BuildkitUnreachable { address: String, reason: String },
 }
 
 /// Opens a connection to the engine at `host` (`unix://…` or `tcp://…`).
@@ -101,6 +103,20 @@ pub async fn engine_channel(host: &str) -> Result<Channel, TransportError> {
             },
             _ => TransportError::Grpc { host: host.to_owned(), reason: crate::engine::transport_reason(&e) },
         }
+    })
+}
+
+/// A gRPC channel straight to a BuildKit daemon listening on `unix://…` or `tcp://…` (the remote
+/// driver). TLS endpoints are not supported yet.
+#[instrument]
+pub async fn remote_channel(address: &str) -> Result<Channel, TransportError> {
+    let target = address.to_owned();
+    let connector = tower::service_fn(move |_: Uri| {
+        let target = target.clone();
+        async move { dial(&target).await.map(TokioIo::new) }
+    });
+    Endpoint::from_static("http://buildkit.remote").connect_with_connector(connector).await.map_err(|e| {
+        TransportError::BuildkitUnreachable { address: address.to_owned(), reason: crate::engine::transport_reason(&e) }
     })
 }
 

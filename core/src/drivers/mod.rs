@@ -4,6 +4,7 @@
 pub mod docker;
 pub mod docker_container;
 pub mod exec_stdio;
+pub mod remote;
 
 use serde::Serialize;
 use ts_rs::TS;
@@ -13,12 +14,15 @@ use crate::engine::EngineError;
 
 pub const DOCKER: &str = "docker";
 pub const DOCKER_CONTAINER: &str = "docker-container";
+pub const REMOTE: &str = "remote";
 
 /// The drivers Buildlane knows, by buildx's names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DriverKind {
     Docker,
     DockerContainer,
+    /// A BuildKit daemon reached at an address (`unix://…`, `tcp://…`) that something else runs.
+    Remote,
 }
 
 impl DriverKind {
@@ -26,6 +30,7 @@ impl DriverKind {
         match name {
             DOCKER => Ok(DriverKind::Docker),
             DOCKER_CONTAINER => Ok(DriverKind::DockerContainer),
+            REMOTE => Ok(DriverKind::Remote),
             other => Err(DriverError::UnknownDriver(other.to_owned())),
         }
     }
@@ -34,6 +39,7 @@ impl DriverKind {
         match self {
             DriverKind::Docker => DOCKER,
             DriverKind::DockerContainer => DOCKER_CONTAINER,
+            DriverKind::Remote => REMOTE,
         }
     }
 }
@@ -82,7 +88,7 @@ pub type Progress<'a> = &'a (dyn Fn(LifecycleEvent) + Send + Sync);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
-    #[error("unknown driver \"{0}\": Buildlane manages docker and docker-container builders")]
+    #[error("unknown driver \"{0}\": Buildlane manages docker, docker-container and remote builders")]
     UnknownDriver(String),
     #[error("invalid driver option \"{0}\": expected key=value")]
     MalformedOption(String),

@@ -16,17 +16,21 @@ use std::task::{Context, Poll};
 use bollard::health::health_check_response::ServingStatus;
 use bollard::health::health_server::{Health, HealthServer};
 use bollard::health::{HealthCheckRequest, HealthCheckResponse, HealthListRequest, HealthListResponse};
+use bollard::moby::buildkit::v1::BytesMessage;
 use bollard::moby::filesync::packet::file_sync_server::FileSyncServer;
 use bollard::moby::filesync::v1::auth_server::AuthServer;
 use bollard::moby::filesync::v1::file_send_server::FileSendServer;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::task::JoinHandle;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::metadata::MetadataValue;
 use tonic::transport::server::Connected;
 use tonic::{Request, Response, Status};
 use tracing::{instrument, warn};
 
 use crate::buildkit::transport::{self, BoxedConnection, TransportError, MAX_MESSAGE_BYTES};
+use crate::buildkit::{BuildkitError, Control};
 use crate::credentials::CredentialStore;
 use filesend::TarballDestination;
 use filesync::LocalDirs;
@@ -40,6 +44,8 @@ const AUTH_METHODS: [&str; 4] = [
     "/moby.filesync.v1.Auth/GetTokenAuthority",
     "/moby.filesync.v1.Auth/VerifyTokenAuthority",
 ];
+/// Bytes buffered between the Session stream and the session's HTTP/2 server.
+const PIPE_BYTES: usize = 256 * 1024;
 const SESSION_CONNECTION_WINDOW: u32 = 1 << 30;
 const SESSION_STREAM_WINDOW: u32 = 16 << 20;
 
@@ -58,7 +64,7 @@ pub struct SessionServices {
 #[derive(Debug)]
 pub struct Session {
     id: String,
-    server: JoinHandle<()>,
+    stop: CancellationToken,
 }
 
 impl Session {
@@ -75,13 +81,7 @@ impl Session {
         services: SessionServices,
     ) -> Result<Session, TransportError> {
         let id = new_id();
-        let mut methods = vec![HEALTH_CHECK, FILESYNC_DIFFCOPY];
-        if services.tarball.is_some() {
-            methods.push(FILESEND_DIFFCOPY);
-        }
-        if services.credentials.is_some() {
-            methods.extend(AUTH_METHODS);
-        }
+        let methods = exposed_methods(&services);
         let mut headers = vec![
             ("X-Docker-Expose-Session-Uuid".to_owned(), id.clone()),
             ("X-Docker-Expose-Session-Name".to_owned(), name.to_owned()),
@@ -89,18 +89,86 @@ impl Session {
         ];
         headers.extend(methods.iter().map(|m| ("X-Docker-Expose-Session-Grpc-Method".to_owned(), m.to_string())));
         let connection = transport::upgrade(host, "/session", &headers).await?;
-        let server = tokio::spawn(serve(connection, services));
-        Ok(Session { id, server })
+        let stop = CancellationToken::new();
+        tokio::spawn(serve(connection, services, stop.clone()));
+        Ok(Session { id, stop })
+    }
+}
+
+impl Session {
+    /// Opens a session inside BuildKit's own `Control.Session` stream (docker-container and remote
+    /// builders): the stream's messages carry the raw HTTP/2 bytes, the session headers go as
+    /// gRPC metadata.
+    #[instrument(skip(control, services), fields(endpoint = %control.endpoint()))]
+    pub async fn attach_control(
+        control: &Control,
+        name: &str,
+        shared_key: &str,
+        services: SessionServices,
+    ) -> Result<Session, BuildkitError> {
+        let id = new_id();
+        let (to_buildkit, outbound) = mpsc::channel::<BytesMessage>(64);
+        let mut request = Request::new(ReceiverStream::new(outbound));
+        let metadata = request.metadata_mut();
+        let value = |v: &str| {
+            MetadataValue::try_from(v)
+                .map_err(|e| control.call_error("Session", Status::invalid_argument(e.to_string())))
+        };
+        metadata.insert("x-docker-expose-session-uuid", value(&id)?);
+        metadata.insert("x-docker-expose-session-name", value(name)?);
+        metadata.insert("x-docker-expose-session-sharedkey", value(shared_key)?);
+        for method in exposed_methods(&services) {
+            metadata.append("x-docker-expose-session-grpc-method", value(method)?);
+        }
+        let mut from_buildkit =
+            control.client().session(request).await.map_err(|s| control.call_error("Session", s))?.into_inner();
+        let (ours, theirs) = tokio::io::duplex(PIPE_BYTES);
+        let (mut theirs_read, mut theirs_write) = tokio::io::split(theirs);
+        let pump_in = tokio::spawn(async move {
+            while let Ok(Some(message)) = from_buildkit.message().await {
+                if theirs_write.write_all(&message.data).await.is_err() {
+                    break;
+                }
+            }
+            let _ = theirs_write.shutdown().await;
+        });
+        let pump_out = tokio::spawn(async move {
+            let mut buf = vec![0u8; PIPE_BYTES];
+            while let Ok(n) = theirs_read.read(&mut buf).await {
+                if n == 0 || to_buildkit.send(BytesMessage { data: buf[..n].to_vec() }).await.is_err() {
+                    break;
+                }
+            }
+        });
+        // The pumps end on their own once the server closes the connection.
+        drop((pump_in, pump_out));
+        let stop = CancellationToken::new();
+        tokio::spawn(serve(Box::pin(ours), services, stop.clone()));
+        Ok(Session { id, stop })
     }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        self.server.abort();
+        self.stop.cancel();
     }
 }
 
-async fn serve(connection: BoxedConnection, services: SessionServices) {
+/// The gRPC methods the session announces, by what it serves.
+fn exposed_methods(services: &SessionServices) -> Vec<&'static str> {
+    let mut methods = vec![HEALTH_CHECK, FILESYNC_DIFFCOPY];
+    if services.tarball.is_some() {
+        methods.push(FILESEND_DIFFCOPY);
+    }
+    if services.credentials.is_some() {
+        methods.extend(AUTH_METHODS);
+    }
+    methods
+}
+
+/// Serves the session on its one connection until `stop`, then closes it gracefully (BuildKit then
+/// forgets the session).
+async fn serve(connection: BoxedConnection, services: SessionServices, stop: CancellationToken) {
     let dirs = LocalDirs(Arc::new(services.dirs));
     let filesync = FileSyncServer::new(dirs)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
@@ -118,8 +186,12 @@ async fn serve(connection: BoxedConnection, services: SessionServices) {
             .add_optional_service(services.tarball.map(|dest| {
                 FileSendServer::new(TarballDestination(dest)).max_decoding_message_size(MAX_MESSAGE_BYTES)
             }));
-    let incoming = tokio_stream::once(Ok::<_, std::io::Error>(SessionIo(connection)));
-    if let Err(e) = router.serve_with_incoming(incoming).await {
+    // One connection, then nothing: the server must not read the end of `incoming` as its own end.
+    let incoming = tokio_stream::StreamExt::chain(
+        tokio_stream::once(Ok::<_, std::io::Error>(SessionIo(connection))),
+        tokio_stream::pending(),
+    );
+    if let Err(e) = router.serve_with_incoming_shutdown(incoming, stop.cancelled_owned()).await {
         warn!(error = %e, "session ended with an error");
     }
 }
