@@ -1,6 +1,7 @@
 //! The one place core errors become what the UI shows: a code it can act on and the core's message.
 
 use buildlane_core::builders::BuilderError;
+use buildlane_core::builds::BuildError;
 use buildlane_core::context::ContextError;
 use buildlane_core::drivers::DriverError;
 use buildlane_core::engine::EngineError;
@@ -85,24 +86,40 @@ fn driver_code(e: &DriverError) -> ErrorCode {
     }
 }
 
+fn builder_code(e: &BuilderError) -> ErrorCode {
+    match e {
+        BuilderError::ReservedName
+        | BuilderError::MissingName
+        | BuilderError::CannotCreateDockerDriver
+        | BuilderError::CannotCreateRemote
+        | BuilderError::OtherContext(_)
+        | BuilderError::ContextBuilder(..)
+        | BuilderError::InvalidFlags(_)
+        | BuilderError::BuildkitdConfig { .. }
+        | BuilderError::Platform(_) => ErrorCode::InvalidInput,
+        BuilderError::AlreadyExists(_) => ErrorCode::AlreadyExists,
+        BuilderError::NotFound(_) => ErrorCode::NotFound,
+        BuilderError::Store(e) => store_code(e),
+        BuilderError::Context(ContextError::NotFound(_)) => ErrorCode::NotFound,
+        BuilderError::Context(_) => ErrorCode::InvalidInput,
+        BuilderError::Driver(e) => driver_code(e),
+        BuilderError::Engine(e) => engine_code(e),
+    }
+}
+
 impl From<BuilderError> for AppError {
     fn from(e: BuilderError) -> Self {
+        AppError::new(builder_code(&e), e.to_string())
+    }
+}
+
+impl From<BuildError> for AppError {
+    fn from(e: BuildError) -> Self {
         let code = match &e {
-            BuilderError::ReservedName
-            | BuilderError::MissingName
-            | BuilderError::CannotCreateDockerDriver
-            | BuilderError::OtherContext(_)
-            | BuilderError::ContextBuilder(..)
-            | BuilderError::InvalidFlags(_)
-            | BuilderError::BuildkitdConfig { .. }
-            | BuilderError::Platform(_) => ErrorCode::InvalidInput,
-            BuilderError::AlreadyExists(_) => ErrorCode::AlreadyExists,
-            BuilderError::NotFound(_) => ErrorCode::NotFound,
-            BuilderError::Store(e) => store_code(e),
-            BuilderError::Context(ContextError::NotFound(_)) => ErrorCode::NotFound,
-            BuilderError::Context(_) => ErrorCode::InvalidInput,
-            BuilderError::Driver(e) => driver_code(e),
-            BuilderError::Engine(e) => engine_code(e),
+            BuildError::Builder(inner) => return AppError::new(builder_code(inner), e.to_string()),
+            BuildError::Engine(inner) => engine_code(inner),
+            BuildError::Buildkit(_) | BuildError::Session(_) => ErrorCode::EngineUnreachable,
+            _ => ErrorCode::InvalidInput,
         };
         AppError::new(code, e.to_string())
     }

@@ -20,7 +20,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// List builders and nodes, like `docker buildx ls`.
-    Ls(headless::LsArgs),
+    Ls(headless::ls::LsArgs),
+    /// Build a Dockerfile, like `docker buildx build`; prints the image digest.
+    Build(Box<headless::build::BuildArgs>),
     /// Inspect an image in a registry, like `docker buildx imagetools inspect`.
     Inspect(headless::inspect::InspectArgs),
 }
@@ -33,7 +35,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let env = Environment::from_process();
     match cli.command {
-        Some(Command::Ls(args)) => headless::ls(env, args),
+        Some(Command::Ls(args)) => headless::ls::run(env, args),
+        Some(Command::Build(args)) => headless::build::run(env, *args),
         Some(Command::Inspect(args)) => headless::inspect::run(env, args),
         None => run_window(env),
     }
@@ -55,6 +58,12 @@ fn run_window(env: Environment) -> ExitCode {
             commands::builders::use_builder,
             commands::cancel_operation,
             commands::builders::cli_command,
+            commands::builds::start_build,
+            commands::builds::build_cli_command,
+            commands::builds::offered_platforms,
+            commands::builds::dockerfile_outline,
+            commands::builds::recent_builds,
+            commands::builds::build_logs,
             commands::images::list_registries,
             commands::images::add_registry,
             commands::images::list_repositories,

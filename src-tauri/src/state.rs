@@ -7,12 +7,13 @@ use std::sync::Mutex;
 use buildlane_core::builders::Builders;
 use buildlane_core::docker_config::Environment;
 use tokio::task::AbortHandle;
+use tokio_util::sync::CancellationToken;
 
 pub struct AppState {
     pub builders: Builders,
     /// The context chosen in the UI; `None` follows the docker CLI's own choice.
     selected_context: Mutex<Option<String>>,
-    operations: Mutex<HashMap<String, AbortHandle>>,
+    operations: Mutex<HashMap<String, CancellationToken>>,
     engine_watch: Mutex<Option<AbortHandle>>,
 }
 
@@ -34,19 +35,22 @@ impl AppState {
         *self.selected_context.lock().expect("lock is never poisoned") = Some(name);
     }
 
-    pub fn track(&self, operation: String, handle: AbortHandle) {
-        self.operations.lock().expect("lock is never poisoned").insert(operation, handle);
+    /// Registers a long operation; cancelling the returned token is how `cancel` reaches it.
+    pub fn track(&self, operation: String) -> CancellationToken {
+        let token = CancellationToken::new();
+        self.operations.lock().expect("lock is never poisoned").insert(operation, token.clone());
+        token
     }
 
     pub fn finish(&self, operation: &str) {
         self.operations.lock().expect("lock is never poisoned").remove(operation);
     }
 
-    /// Aborts a running operation; false when it already ended or never existed.
+    /// Cancels a running operation; false when it already ended or never existed.
     pub fn cancel(&self, operation: &str) -> bool {
         match self.operations.lock().expect("lock is never poisoned").remove(operation) {
-            Some(handle) => {
-                handle.abort();
+            Some(token) => {
+                token.cancel();
                 true
             }
             None => false,

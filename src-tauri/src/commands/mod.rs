@@ -2,6 +2,7 @@
 //! operations stream their progress through a typed `Channel` and can be cancelled by id.
 
 pub mod builders;
+pub mod builds;
 pub mod images;
 
 use std::future::Future;
@@ -73,9 +74,15 @@ where
     T: Send + 'static,
     F: Future<Output = Result<T, AppError>> + Send + 'static,
 {
-    let task = tokio::spawn(work);
-    state.track(operation.clone(), task.abort_handle());
-    let outcome = task.await;
+    let cancel = state.track(operation.clone());
+    let mut task = tokio::spawn(work);
+    let outcome = tokio::select! {
+        outcome = &mut task => outcome,
+        _ = cancel.cancelled() => {
+            task.abort();
+            task.await
+        }
+    };
     state.finish(&operation);
     match outcome {
         Ok(result) => result,

@@ -25,8 +25,8 @@ enum Format {
     Json,
 }
 
-pub fn ls(env: Environment, args: LsArgs) -> ExitCode {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime starts");
+pub fn run(env: Environment, args: LsArgs) -> ExitCode {
+    let runtime = super::runtime();
     let builders = Builders::new(env);
     let list = match runtime.block_on(builders.list(args.context.as_deref())) {
         Ok(list) => list,

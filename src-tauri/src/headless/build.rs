@@ -1,0 +1,217 @@
+//! `buildlane build`: the Build view's build from a terminal, with buildx's flag names. Progress goes
+//! to stderr (`plain` like buildx's, or `json` updates); the digest goes to stdout.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use buildlane_core::builders::Builders;
+use buildlane_core::builds::{self, BuildOutput, BuildRequest, BuildState, ProvenanceMode};
+use buildlane_core::docker_config::Environment;
+use buildlane_core::progress::{ProgressUpdate, StepState};
+use tokio_util::sync::CancellationToken;
+
+#[derive(clap::Args)]
+pub struct BuildArgs {
+    /// The context folder.
+    context: String,
+    #[arg(long)]
+    builder: Option<String>,
+    /// Comma-separated target platforms, e.g. linux/amd64,linux/arm64.
+    #[arg(long)]
+    platform: Vec<String>,
+    #[arg(short = 't', long = "tag")]
+    tags: Vec<String>,
+    #[arg(long = "build-arg")]
+    build_args: Vec<String>,
+    #[arg(long = "label")]
+    labels: Vec<String>,
+    #[arg(long)]
+    target: Option<String>,
+    #[arg(short = 'f', long = "file")]
+    file: Option<String>,
+    #[arg(long)]
+    push: bool,
+    #[arg(long)]
+    load: bool,
+    /// `type=oci,dest=FILE` or `type=docker,dest=FILE`.
+    #[arg(short = 'o', long)]
+    output: Option<String>,
+    #[arg(long)]
+    no_cache: bool,
+    /// `min` (default), `max` or `false`.
+    #[arg(long, default_value = "min")]
+    provenance: String,
+    /// `plain` (default) or `json`.
+    #[arg(long, default_value = "plain")]
+    progress: String,
+    #[arg(long)]
+    context_name: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ArgsError {
+    #[error("--push, --load and --output are exclusive")]
+    TooManyOutputs,
+    #[error("invalid --output \"{0}\": expected type=oci,dest=FILE or type=docker,dest=FILE")]
+    Output(String),
+    #[error("invalid --provenance \"{0}\": expected min, max or false")]
+    Provenance(String),
+    #[error("invalid --progress \"{0}\": expected plain or json")]
+    Progress(String),
+}
+
+fn output(args: &BuildArgs) -> Result<BuildOutput, ArgsError> {
+    match (args.push, args.load, &args.output) {
+        (false, false, None) => Ok(BuildOutput::CacheOnly),
+        (true, false, None) => Ok(BuildOutput::Push),
+        (false, true, None) => Ok(BuildOutput::Load),
+        (false, false, Some(spec)) => {
+            let fields: HashMap<&str, &str> = spec.split(',').filter_map(|kv| kv.split_once('=')).collect();
+            match (fields.get("type"), fields.get("dest")) {
+                (Some(&"oci"), Some(dest)) => Ok(BuildOutput::Oci { dest: dest.to_string() }),
+                (Some(&"docker"), Some(dest)) => Ok(BuildOutput::Docker { dest: dest.to_string() }),
+                _ => Err(ArgsError::Output(spec.clone())),
+            }
+        }
+        _ => Err(ArgsError::TooManyOutputs),
+    }
+}
+
+fn request(args: &BuildArgs) -> Result<BuildRequest, ArgsError> {
+    let provenance = match args.provenance.as_str() {
+        "min" | "mode=min" | "true" => ProvenanceMode::Min,
+        "max" | "mode=max" => ProvenanceMode::Max,
+        "false" | "off" => ProvenanceMode::Off,
+        other => return Err(ArgsError::Provenance(other.to_owned())),
+    };
+    if !matches!(args.progress.as_str(), "plain" | "json") {
+        return Err(ArgsError::Progress(args.progress.clone()));
+    }
+    Ok(BuildRequest {
+        context: args.context.clone(),
+        dockerfile: args.file.clone().unwrap_or_default(),
+        platforms: args.platform.clone(),
+        tags: args.tags.clone(),
+        build_args: args.build_args.clone(),
+        labels: args.labels.clone(),
+        target: args.target.clone().unwrap_or_default(),
+        no_cache: args.no_cache,
+        output: output(args)?,
+        provenance,
+        builder: args.builder.clone().unwrap_or_default(),
+    })
+}
+
+/// Prints progress as buildx's `plain` mode does: one number per step, its start, output and end.
+#[derive(Default)]
+struct PlainPrinter {
+    numbers: HashMap<String, usize>,
+    shown: HashMap<String, StepState>,
+}
+
+impl PlainPrinter {
+    fn print(&mut self, update: &ProgressUpdate, out: &mut impl Write) {
+        for step in &update.steps {
+            let next = self.numbers.len() + 1;
+            let n = *self.numbers.entry(step.id.clone()).or_insert(next);
+            let inner: Vec<&str> = [
+                (step.lane != "shared").then_some(step.lane.as_str()),
+                step.stage.as_deref(),
+                step.position.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            let label =
+                if inner.is_empty() { step.name.clone() } else { format!("[{}] {}", inner.join(" "), step.name) };
+            if !self.shown.contains_key(&step.id) {
+                let _ = writeln!(out, "#{n} {label}");
+            }
+            if self.shown.get(&step.id) != Some(&step.state) {
+                let secs = match (step.started_ms, step.completed_ms) {
+                    (Some(s), Some(c)) => format!(" {:.1}s", c.saturating_sub(s) as f64 / 1000.0),
+                    _ => String::new(),
+                };
+                let _ = match step.state {
+                    StepState::Done => writeln!(out, "#{n} DONE{secs}"),
+                    StepState::Cached => writeln!(out, "#{n} CACHED"),
+                    StepState::Failed => writeln!(out, "#{n} ERROR: {}", step.error.as_deref().unwrap_or("failed")),
+                    StepState::Cancelled => writeln!(out, "#{n} CANCELED"),
+                    StepState::Queued | StepState::Running => Ok(()),
+                };
+                self.shown.insert(step.id.clone(), step.state);
+            }
+        }
+        for log in &update.logs {
+            let n = self.numbers.get(&log.step).copied().unwrap_or(0);
+            for line in log.text.lines() {
+                let _ = writeln!(out, "#{n} {line}");
+            }
+        }
+        for warning in &update.warnings {
+            let _ = writeln!(out, "WARNING: {warning}");
+        }
+    }
+}
+
+pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
+    let request = match request(&args) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("buildlane: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let json = args.progress == "json";
+    let printer = Mutex::new(PlainPrinter::default());
+    let on_progress = move |update: ProgressUpdate| {
+        let mut err = std::io::stderr().lock();
+        if json {
+            let _ = writeln!(err, "{}", serde_json::to_string(&update).expect("progress serialises"));
+        } else {
+            printer.lock().expect("printer lock").print(&update, &mut err);
+        }
+    };
+    let builders = Builders::new(env);
+    let cancel = CancellationToken::new();
+    let outcome = super::runtime().block_on(async {
+        let on_ctrl_c = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                on_ctrl_c.cancel();
+            }
+        });
+        builds::run(&builders, &request, args.context_name.as_deref(), &on_progress, cancel).await
+    });
+    match outcome {
+        Ok(outcome) => match outcome.state {
+            BuildState::Succeeded => {
+                if let Some(digest) = &outcome.digest {
+                    println!("{digest}");
+                }
+                ExitCode::SUCCESS
+            }
+            BuildState::Cancelled => {
+                eprintln!("buildlane: build cancelled");
+                ExitCode::from(130)
+            }
+            BuildState::Failed => {
+                let failure = outcome.failure.expect("a failed build says why");
+                let place = match (&failure.platform, failure.dockerfile_line) {
+                    (Some(p), Some(line)) => format!(" ({p}, Dockerfile line {line})"),
+                    (Some(p), None) => format!(" ({p})"),
+                    (None, Some(line)) => format!(" (Dockerfile line {line})"),
+                    (None, None) => String::new(),
+                };
+                eprintln!("buildlane: build failed{place}: {}", failure.message);
+                ExitCode::FAILURE
+            }
+        },
+        Err(e) => {
+            eprintln!("buildlane: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
