@@ -11,8 +11,7 @@ runs=${RUNS:-20}
 scripts/setup.sh >/dev/null
 scripts/engine.sh start
 eval "$(scripts/engine.sh env)"
-(cd ui && npm run build >/dev/null)
-cargo build --release -p buildlane --quiet
+cargo build --release -p buildlane-cli --quiet
 app="$root/target/release/buildlane"
 
 config=$(mktemp -d)

@@ -10,8 +10,7 @@ runs=${RUNS:-20}
 scripts/setup.sh >/dev/null
 scripts/engine.sh start
 eval "$(scripts/engine.sh env)"
-(cd ui && npm run build >/dev/null)
-cargo build --release -p buildlane --quiet
+cargo build --release -p buildlane-cli --quiet
 app="$root/target/release/buildlane"
 
 # A private docker config with buildx as its plugin and two builders in the store, like a real user's.

@@ -8,7 +8,7 @@ cd "$root"
 
 scripts/setup.sh
 (cd ui && npm run build)
-cargo build -p buildlane
+cargo build -p buildlane -p buildlane-cli
 
 if ! docker info >/dev/null 2>&1; then
   echo "run-app: no engine answers for your docker CLI; starting the project's engine" >&2

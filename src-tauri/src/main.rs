@@ -1,45 +1,23 @@
-//! `buildlane` opens the window; `buildlane ls` prints the Builders view without one (no DISPLAY needed).
+//! The Buildlane window. `buildlane` (the CLI) starts it when called without a subcommand.
 
 mod commands;
 mod error;
-mod headless;
 mod state;
 
 use std::process::ExitCode;
 
 use buildlane_core::docker_config::Environment;
-use clap::{Parser, Subcommand};
-
-#[derive(Parser)]
-#[command(name = "buildlane", version, about = "BuildKit builders, builds and images")]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// List builders and nodes, like `docker buildx ls`.
-    Ls(headless::ls::LsArgs),
-    /// Build a Dockerfile, like `docker buildx build`; prints the image digest.
-    Build(Box<headless::build::BuildArgs>),
-    /// Inspect an image in a registry, like `docker buildx imagetools inspect`.
-    Inspect(headless::inspect::InspectArgs),
-}
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BUILDLANE_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    let env = Environment::from_process();
-    match cli.command {
-        Some(Command::Ls(args)) => headless::ls::run(env, args),
-        Some(Command::Build(args)) => headless::build::run(env, *args),
-        Some(Command::Inspect(args)) => headless::inspect::run(env, args),
-        None => run_window(env),
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        eprintln!("buildlane: no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset); `buildlane ls`, `buildlane build` and `buildlane inspect` work without one");
+        return ExitCode::FAILURE;
     }
+    run_window(Environment::from_process())
 }
 
 fn run_window(env: Environment) -> ExitCode {

@@ -22,9 +22,9 @@ fn required(var: &str) -> String {
 fn app_binary() -> PathBuf {
     std::env::var_os("BUILDLANE_APP").map(PathBuf::from).unwrap_or_else(|| {
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../target/debug/buildlane")
+            .join("../target/debug/buildlane-window")
             .canonicalize()
-            .expect("target/debug/buildlane exists (cargo build -p buildlane)")
+            .expect("target/debug/buildlane-window exists (cargo build -p buildlane)")
     })
 }
 

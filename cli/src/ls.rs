@@ -26,7 +26,7 @@ enum Format {
 }
 
 pub fn run(env: Environment, args: LsArgs) -> ExitCode {
-    let runtime = super::runtime();
+    let runtime = crate::runtime();
     let builders = Builders::new(env);
     let list = match runtime.block_on(builders.list(args.context.as_deref())) {
         Ok(list) => list,

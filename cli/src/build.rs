@@ -176,7 +176,7 @@ pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
     };
     let builders = Builders::new(env);
     let cancel = CancellationToken::new();
-    let outcome = super::runtime().block_on(async {
+    let outcome = crate::runtime().block_on(async {
         let on_ctrl_c = cancel.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {

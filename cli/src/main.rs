@@ -1,0 +1,65 @@
+//! `buildlane`: with a subcommand it works without a window (no DISPLAY needed) through the same core
+//! calls as the window; without one it opens the window (`buildlane-window`, installed beside it).
+
+mod build;
+mod inspect;
+mod ls;
+
+use std::os::unix::process::CommandExt;
+use std::process::ExitCode;
+
+use buildlane_core::docker_config::Environment;
+use clap::{Parser, Subcommand};
+
+/// The window's binary, next to this one.
+const WINDOW_BINARY: &str = "buildlane-window";
+
+#[derive(Parser)]
+#[command(name = "buildlane", version, about = "BuildKit builders, builds and images")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List builders and nodes, like `docker buildx ls`.
+    Ls(ls::LsArgs),
+    /// Build a Dockerfile, like `docker buildx build`; prints the image digest.
+    Build(Box<build::BuildArgs>),
+    /// Inspect an image in a registry, like `docker buildx imagetools inspect`.
+    Inspect(inspect::InspectArgs),
+}
+
+/// A runtime for one command.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime starts")
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BUILDLANE_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let env = Environment::from_process();
+    match cli.command {
+        Some(Command::Ls(args)) => ls::run(env, args),
+        Some(Command::Build(args)) => build::run(env, *args),
+        Some(Command::Inspect(args)) => inspect::run(env, args),
+        None => open_window(),
+    }
+}
+
+fn open_window() -> ExitCode {
+    let beside = std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join(WINDOW_BINARY)));
+    let Some(window) = beside.filter(|path| path.is_file()) else {
+        eprintln!(
+            "buildlane: {WINDOW_BINARY} is not installed next to buildlane (build it with `cargo build -p buildlane`)"
+        );
+        return ExitCode::FAILURE;
+    };
+    let error = std::process::Command::new(&window).exec();
+    eprintln!("buildlane: cannot start {}: {error}", window.display());
+    ExitCode::FAILURE
+}
