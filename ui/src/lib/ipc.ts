@@ -3,12 +3,19 @@
 import { Channel, invoke } from '@tauri-apps/api/core';
 import { toAppError } from './errors';
 import type {
+  BuildOutcome,
+  BuildRecord,
+  BuildRequest,
   BuilderAction,
   BuilderList,
   ContextList,
   CreateBuilderRequest,
+  DockerfileOutline,
   EngineStatus,
   LifecycleEvent,
+  LogChunk,
+  NodePlatform,
+  ProgressUpdate,
   RemoveOptions,
   UseOptions,
 } from './types';
@@ -82,4 +89,40 @@ export function cancelOperation(operation: string): Promise<boolean> {
 /** The equivalent `docker buildx …` command line. */
 export function cliCommand(action: BuilderAction): Promise<string> {
   return call('cli_command', { action });
+}
+
+// The Build view.
+
+/** Runs a build, streaming coalesced progress; resolves with how it ended (cancel with cancelOperation). */
+export function startBuild(
+  request: BuildRequest,
+  operation: string,
+  onProgress: (update: ProgressUpdate) => void,
+): Promise<BuildOutcome> {
+  return call('start_build', { request, operation, onProgress: new Channel<ProgressUpdate>(onProgress) });
+}
+
+/** The equivalent `docker buildx build …` command line. */
+export function buildCliCommand(request: BuildRequest): Promise<string> {
+  return call('build_cli_command', { request });
+}
+
+/** The platforms a builder can build for ('' = the current builder), each marked native or emulated. */
+export function offeredPlatforms(builder: string): Promise<NodePlatform[]> {
+  return call('offered_platforms', { builder });
+}
+
+/** The Dockerfile's stages, ARGs and source text. */
+export function dockerfileOutline(context: string, dockerfile: string): Promise<DockerfileOutline> {
+  return call('dockerfile_outline', { context, dockerfile });
+}
+
+/** Recorded builds, newest first. */
+export function recentBuilds(): Promise<BuildRecord[]> {
+  return call('recent_builds');
+}
+
+/** The full logs of a recorded build. */
+export function buildLogs(buildRef: string): Promise<LogChunk[]> {
+  return call('build_logs', { buildRef });
 }

@@ -16,3 +16,19 @@ export type { NodePlatform } from './bindings/NodePlatform';
 export type { NodeStatus } from './bindings/NodeStatus';
 export type { RemoveOptions } from './bindings/RemoveOptions';
 export type { UseOptions } from './bindings/UseOptions';
+
+// The Build view.
+export type { BuildFailure } from './bindings/BuildFailure';
+export type { BuildOutcome } from './bindings/BuildOutcome';
+export type { BuildOutput } from './bindings/BuildOutput';
+export type { BuildRecord } from './bindings/BuildRecord';
+export type { BuildRequest } from './bindings/BuildRequest';
+export type { BuildState } from './bindings/BuildState';
+export type { DockerfileOutline } from './bindings/DockerfileOutline';
+export type { LogChunk } from './bindings/LogChunk';
+export type { OutlineArg } from './bindings/OutlineArg';
+export type { OutlineStage } from './bindings/OutlineStage';
+export type { ProgressUpdate } from './bindings/ProgressUpdate';
+export type { ProvenanceMode } from './bindings/ProvenanceMode';
+export type { Step } from './bindings/Step';
+export type { StepState } from './bindings/StepState';

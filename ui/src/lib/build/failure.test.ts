@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import type { BuildOutcome } from '../types';
+import { failureView, instructions, sourceWindow, stepLine } from './failure';
+import { step } from './testSteps';
+
+const DOCKERFILE = [
+  '# syntax=docker/dockerfile:1',
+  'FROM --platform=$TARGETPLATFORM 127.0.0.1:5055/busybox:latest AS base',
+  'ARG X=1',
+  'RUN echo one && \\',
+  '    echo two',
+  '',
+  'RUN [ "$(uname -m)" != "aarch64" ]',
+].join('\n');
+
+const failedRun = step({
+  id: 'v3',
+  lane: 'linux/arm64',
+  name: 'RUN [ "$(uname -m)" != "aarch64" ]',
+  position: '3/3',
+  state: 'failed',
+});
+
+function outcome(partial: Partial<BuildOutcome['failure']> = {}): BuildOutcome {
+  return {
+    buildRef: 'ref',
+    builder: 'default',
+    state: 'failed',
+    digest: null,
+    platforms: [],
+    tags: [],
+    durationMs: 1000,
+    steps: [failedRun],
+    exporterResponse: {},
+    failure: {
+      message: 'process "/bin/sh -c [ ... ]" did not complete successfully: exit code: 1',
+      platform: 'linux/arm64',
+      step: failedRun,
+      dockerfileLine: 7,
+      lastLines: ['boom'],
+      succeededPlatforms: ['linux/amd64'],
+      ...partial,
+    },
+  };
+}
+
+describe('failure summary', () => {
+  it('names the platform and step, marks the line in the source and says how the others ended', () => {
+    const view = failureView(outcome(), DOCKERFILE, ['linux/amd64', 'linux/arm64', 'linux/arm/v7'])!;
+    expect(view.platform).toBe('linux/arm64');
+    expect(view.stepLabel).toBe('3/3 RUN [ "$(uname -m)" != "aarch64" ]');
+    expect(view.line).toBe(7);
+    expect(view.source.filter((l) => l.marked)).toEqual([{ n: 7, text: 'RUN [ "$(uname -m)" != "aarch64" ]', marked: true }]);
+    expect(view.platforms).toEqual([
+      { platform: 'linux/amd64', state: 'succeeded' },
+      { platform: 'linux/arm64', state: 'failed' },
+      { platform: 'linux/arm/v7', state: 'unfinished' },
+    ]);
+    expect(view.lastLines).toEqual(['boom']);
+  });
+
+  it('finds the line from the step when the core could not tell, and works without source', () => {
+    expect(failureView(outcome({ dockerfileLine: null }), DOCKERFILE, [])!.line).toBe(7);
+    const bare = failureView(outcome(), null, [])!;
+    expect(bare.source).toEqual([]);
+    expect(bare.line).toBe(7);
+    const succeeded = { ...outcome(), state: 'succeeded' as const, failure: null };
+    expect(failureView(succeeded, DOCKERFILE, [])).toBeNull();
+  });
+
+  it('shows a window around the line of a long file', () => {
+    const long = Array.from({ length: 100 }, (_, i) => `RUN echo ${i + 1}`).join('\n');
+    const w = sourceWindow(long, 50, 3);
+    expect(w.map((l) => l.n)).toEqual([47, 48, 49, 50, 51, 52, 53]);
+    expect(sourceWindow(long, 99, 3).map((l) => l.n)).toEqual([94, 95, 96, 97, 98, 99, 100]);
+    expect(sourceWindow('', 1)).toEqual([]);
+  });
+});
+
+describe('step lines', () => {
+  it('joins continuation lines and skips comments', () => {
+    expect(instructions(DOCKERFILE).map((i) => i.line)).toEqual([2, 3, 4, 7]);
+    expect(instructions(DOCKERFILE)[2].text).toBe('RUN echo one && echo two');
+  });
+
+  it('matches steps to their instruction, FROM by image without flags, digest or stage name', () => {
+    expect(stepLine(failedRun, DOCKERFILE)).toBe(7);
+    expect(stepLine(step({ id: 'a', lane: 'linux/amd64', name: 'RUN echo one &&     echo two', position: '2/3' }), DOCKERFILE)).toBe(4);
+    const from = step({ id: 'f', lane: 'linux/amd64', name: 'FROM 127.0.0.1:5055/busybox:latest@sha256:abc', position: '1/3' });
+    expect(stepLine(from, DOCKERFILE)).toBe(2);
+    expect(stepLine(step({ id: 'i', name: 'load build context' }), DOCKERFILE)).toBeNull();
+    expect(stepLine(step({ id: 'x', lane: 'linux/amd64', name: 'RUN other', position: '1/1' }), DOCKERFILE)).toBeNull();
+  });
+});

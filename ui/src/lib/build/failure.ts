@@ -1,0 +1,123 @@
+// The failure-first summary: which platform and step failed, the Dockerfile source around the
+// failing line with that line marked, the last output lines, and how every other platform ended.
+// Also finds a step's Dockerfile line in the source, for the step detail.
+import type { BuildOutcome, Step } from '../types';
+import { SHARED_LANE } from './lanes';
+
+export interface SourceLine {
+  n: number;
+  text: string;
+  marked: boolean;
+}
+
+export interface PlatformEnd {
+  platform: string;
+  state: 'succeeded' | 'failed' | 'unfinished';
+}
+
+export interface FailureView {
+  message: string;
+  /** `linux/arm64`, `shared`, or null when the core could not tell. */
+  platform: string | null;
+  stepLabel: string | null;
+  stepId: string | null;
+  line: number | null;
+  /** The source around the line (or all of a short file), empty without source. */
+  source: SourceLine[];
+  lastLines: string[];
+  platforms: PlatformEnd[];
+}
+
+/** Lines shown above and below the marked one. */
+export const CONTEXT_LINES = 6;
+
+/** Source lines `line ± around` (the whole file when it is short), the line marked. */
+export function sourceWindow(source: string, line: number | null, around = CONTEXT_LINES): SourceLine[] {
+  if (source === '') return [];
+  const all = source.replace(/\r\n/g, '\n').replace(/\n$/, '').split('\n');
+  let from = 0;
+  let to = all.length;
+  if (line !== null && all.length > around * 2 + 1) {
+    from = Math.max(0, Math.min(line - 1 - around, all.length - (around * 2 + 1)));
+    to = Math.min(all.length, from + around * 2 + 1);
+  }
+  return all.slice(from, to).map((text, i) => ({ n: from + i + 1, text, marked: from + i + 1 === line }));
+}
+
+export function failureView(outcome: BuildOutcome, source: string | null, requested: readonly string[]): FailureView | null {
+  const f = outcome.failure;
+  if (!f) return null;
+  const platforms: PlatformEnd[] = [];
+  for (const p of requested.length ? requested : outcome.platforms) {
+    let state: PlatformEnd['state'] = 'unfinished';
+    if (f.succeededPlatforms.includes(p)) state = 'succeeded';
+    else if (f.platform === p) state = 'failed';
+    platforms.push({ platform: p, state });
+  }
+  const step = f.step;
+  const line = f.dockerfileLine ?? (step && source ? stepLine(step, source) : null);
+  return {
+    message: f.message,
+    platform: f.platform,
+    stepLabel: step ? [step.stage, step.position, step.name].filter((x) => x).join(' ') : null,
+    stepId: step?.id ?? null,
+    line,
+    source: source ? sourceWindow(source, line) : [],
+    lastLines: f.lastLines,
+    platforms,
+  };
+}
+
+/** Dockerfile instructions with the line they start on; continuation lines joined, comments skipped. */
+export function instructions(source: string): Array<{ line: number; text: string }> {
+  const out: Array<{ line: number; text: string }> = [];
+  const all = source.replace(/\r\n/g, '\n').split('\n');
+  let current: { line: number; text: string } | null = null;
+  all.forEach((raw, i) => {
+    const t = raw.trim();
+    if (current === null) {
+      if (t === '' || t.startsWith('#')) return;
+      current = { line: i + 1, text: '' };
+    } else if (t.startsWith('#')) {
+      return;
+    }
+    const continued = t.endsWith('\\');
+    current.text += (current.text ? ' ' : '') + (continued ? t.slice(0, -1).trim() : t);
+    if (!continued) {
+      out.push(current);
+      current = null;
+    }
+  });
+  if (current) out.push(current);
+  return out;
+}
+
+const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
+/** The instruction's arguments without `--flag=…` options (BuildKit leaves `--platform` out of names). */
+const args = (s: string) =>
+  s
+    .split(' ')
+    .slice(1)
+    .filter((t) => !t.startsWith('--'))
+    .join(' ');
+
+/**
+ * The 1-based Dockerfile line a step came from, matched by its instruction text (BuildKit names a
+ * step after it: `RUN make`, `FROM base@sha256:…`); null for internal steps or when nothing matches.
+ */
+export function stepLine(step: Step, source: string): number | null {
+  if (step.lane === SHARED_LANE && step.position === null) return null;
+  const name = squash(step.name);
+  if (!/^[A-Z]+\s/.test(name)) return null;
+  const keyword = name.split(' ')[0];
+  const nameArgs = args(name);
+  for (const ins of instructions(source)) {
+    const text = squash(ins.text);
+    if (text.split(' ')[0].toUpperCase() !== keyword) continue;
+    let body = args(text);
+    if (keyword === 'FROM') body = body.replace(/ as \S+$/i, '');
+    if (body === '') continue;
+    if (body === nameArgs || nameArgs.startsWith(body) || body.startsWith(nameArgs)) return ins.line;
+  }
+  return null;
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import type { DockerfileOutline } from '../types';
+import { addLine, argSuggestions, emptyBuildForm, fromBuildRequest, hints, lines, targets, toBuildRequest } from './form';
+
+describe('build form', () => {
+  it('turns one-per-line boxes into lists, skipping blanks and comments', () => {
+    expect(lines(' a \n\n# note\nb=1\r\n')).toEqual(['a', 'b=1']);
+  });
+
+  it('makes a BuildRequest with the output the radio names', () => {
+    const form = {
+      ...emptyBuildForm(),
+      context: ' /src/app ',
+      platforms: ['linux/amd64', 'linux/arm64'],
+      tags: 'r/app:1\nr/app:latest\n',
+      buildArgs: 'A=1\nB',
+      labels: 'team=x',
+      target: ' final ',
+      output: 'push' as const,
+    };
+    expect(toBuildRequest(form)).toEqual({
+      context: '/src/app',
+      dockerfile: '',
+      platforms: ['linux/amd64', 'linux/arm64'],
+      tags: ['r/app:1', 'r/app:latest'],
+      buildArgs: ['A=1', 'B'],
+      labels: ['team=x'],
+      target: 'final',
+      noCache: false,
+      output: { type: 'push' },
+      provenance: 'min',
+      builder: '',
+    });
+    expect(toBuildRequest({ ...form, output: 'oci', dest: ' /tmp/a.tar ' }).output).toEqual({ type: 'oci', dest: '/tmp/a.tar' });
+  });
+
+  it('round-trips a recorded request back into the form (re-run)', () => {
+    const request = toBuildRequest({
+      ...emptyBuildForm(),
+      context: '/c',
+      dockerfile: 'build/Dockerfile',
+      builder: 'multi',
+      platforms: ['linux/arm/v7'],
+      tags: 'a\nb',
+      buildArgs: 'X=1',
+      output: 'docker',
+      dest: '/tmp/x.tar',
+      noCache: true,
+      provenance: 'off',
+    });
+    expect(toBuildRequest(fromBuildRequest(request))).toEqual(request);
+  });
+
+  it('hints without refusing anything', () => {
+    expect(hints({ ...emptyBuildForm(), context: '/c' })).toEqual([]);
+    const h = hints({ ...emptyBuildForm(), buildArgs: 'A\nB=2', output: 'push' });
+    expect(h).toEqual(['Pick a context folder.', 'Build args need KEY=VALUE: A', 'Pushing needs at least one tag.']);
+    expect(hints({ ...emptyBuildForm(), context: '/c', output: 'oci' })).toEqual(['Name the file to write.']);
+  });
+
+  it('offers the outline’s ARGs not set yet, once each, and its named stages as targets', () => {
+    const outline: DockerfileOutline = {
+      source: '',
+      stages: [
+        { name: 'builder', base: 'golang', line: 1, platform: '$BUILDPLATFORM' },
+        { name: null, base: 'busybox', line: 5, platform: null },
+      ],
+      args: [
+        { name: 'VERSION', default: '1.0', line: 2 },
+        { name: 'TARGETARCH', default: null, line: 3 },
+        { name: 'VERSION', default: '1.0', line: 6 },
+      ],
+    };
+    expect(argSuggestions(outline, 'TARGETARCH=arm64')).toEqual([{ name: 'VERSION', line: 'VERSION=1.0' }]);
+    expect(argSuggestions(null, '')).toEqual([]);
+    expect(targets(outline)).toEqual(['builder']);
+    expect(addLine('A=1\n', 'B=2')).toBe('A=1\nB=2');
+    expect(addLine('', 'B=2')).toBe('B=2');
+  });
+});

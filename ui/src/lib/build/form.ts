@@ -1,0 +1,147 @@
+// The Build form's fields and their translation to a BuildRequest (and back, to re-run a past
+// build). Only parsing happens here: the hints are cosmetic, the core validates and its
+// invalidInput message is what counts.
+import type { BuildOutput, BuildRequest, DockerfileOutline, ProvenanceMode } from '../types';
+
+export type OutputKind = BuildOutput['type'];
+
+export const OUTPUT_KINDS: ReadonlyArray<{ kind: OutputKind; label: string; note: string }> = [
+  { kind: 'cacheOnly', label: 'Build only', note: 'result stays in the build cache' },
+  { kind: 'push', label: 'Push', note: 'to the registry of each tag' },
+  { kind: 'load', label: 'Load', note: 'into the engine’s images' },
+  { kind: 'oci', label: 'OCI tarball', note: 'to a file' },
+  { kind: 'docker', label: 'Docker tarball', note: 'to a file' },
+];
+
+export interface BuildForm {
+  context: string;
+  dockerfile: string;
+  /** Empty: the current builder. */
+  builder: string;
+  platforms: string[];
+  /** Textareas: one item per line. */
+  tags: string;
+  buildArgs: string;
+  labels: string;
+  target: string;
+  output: OutputKind;
+  /** The file of an oci/docker output. */
+  dest: string;
+  noCache: boolean;
+  provenance: ProvenanceMode;
+}
+
+export function emptyBuildForm(): BuildForm {
+  return {
+    context: '',
+    dockerfile: '',
+    builder: '',
+    platforms: [],
+    tags: '',
+    buildArgs: '',
+    labels: '',
+    target: '',
+    output: 'cacheOnly',
+    dest: '',
+    noCache: false,
+    provenance: 'min',
+  };
+}
+
+/** One item per non-blank line, trimmed; lines starting with `#` are comments. */
+export function lines(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+export function outputOf(form: BuildForm): BuildOutput {
+  switch (form.output) {
+    case 'oci':
+    case 'docker':
+      return { type: form.output, dest: form.dest.trim() };
+    default:
+      return { type: form.output };
+  }
+}
+
+export function toBuildRequest(form: BuildForm): BuildRequest {
+  return {
+    context: form.context.trim(),
+    dockerfile: form.dockerfile.trim(),
+    platforms: [...form.platforms],
+    tags: lines(form.tags),
+    buildArgs: lines(form.buildArgs),
+    labels: lines(form.labels),
+    target: form.target.trim(),
+    noCache: form.noCache,
+    output: outputOf(form),
+    provenance: form.provenance,
+    builder: form.builder,
+  };
+}
+
+/** The form that makes `request` again (re-run). */
+export function fromBuildRequest(request: BuildRequest): BuildForm {
+  const dest = request.output.type === 'oci' || request.output.type === 'docker' ? request.output.dest : '';
+  return {
+    context: request.context,
+    dockerfile: request.dockerfile,
+    builder: request.builder,
+    platforms: [...request.platforms],
+    tags: request.tags.join('\n'),
+    buildArgs: request.buildArgs.join('\n'),
+    labels: request.labels.join('\n'),
+    target: request.target,
+    output: request.output.type,
+    dest,
+    noCache: request.noCache,
+    provenance: request.provenance,
+  };
+}
+
+/** Whether the output writes a file and so needs `dest`. */
+export function needsDest(kind: OutputKind): boolean {
+  return kind === 'oci' || kind === 'docker';
+}
+
+/** Gentle notes shown beside the form while typing; never a reason to refuse a build. */
+export function hints(form: BuildForm): string[] {
+  const out: string[] = [];
+  if (form.context.trim() === '') out.push('Pick a context folder.');
+  const bad = lines(form.buildArgs).filter((a) => !a.includes('='));
+  if (bad.length) out.push(`Build args need KEY=VALUE: ${bad.join(', ')}`);
+  const badLabels = lines(form.labels).filter((a) => !a.includes('='));
+  if (badLabels.length) out.push(`Labels need KEY=VALUE: ${badLabels.join(', ')}`);
+  if (form.output === 'push' && lines(form.tags).length === 0) out.push('Pushing needs at least one tag.');
+  if (needsDest(form.output) && form.dest.trim() === '') out.push('Name the file to write.');
+  if (form.output === 'load' && form.platforms.length > 1)
+    out.push('The engine may not load a multi-platform result; push or write a tarball instead.');
+  return out;
+}
+
+/** The ARGs an outline declares that the build-arg box does not set yet, as `NAME=default` lines to add. */
+export function argSuggestions(outline: DockerfileOutline | null, buildArgs: string): Array<{ name: string; line: string }> {
+  if (!outline) return [];
+  const set = new Set(lines(buildArgs).map((a) => a.split('=')[0]));
+  const seen = new Set<string>();
+  const out: Array<{ name: string; line: string }> = [];
+  for (const a of outline.args) {
+    if (set.has(a.name) || seen.has(a.name)) continue;
+    seen.add(a.name);
+    out.push({ name: a.name, line: `${a.name}=${a.default ?? ''}` });
+  }
+  return out;
+}
+
+/** Adds a line to a one-per-line textarea's text. */
+export function addLine(text: string, line: string): string {
+  const t = text.replace(/\s+$/, '');
+  return t === '' ? line : `${t}\n${line}`;
+}
+
+/** The named stages an outline offers as targets, in file order. */
+export function targets(outline: DockerfileOutline | null): string[] {
+  return (outline?.stages ?? []).map((s) => s.name).filter((n): n is string => n !== null && n !== '');
+}

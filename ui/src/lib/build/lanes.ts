@@ -1,0 +1,209 @@
+// The build's lanes: steps grouped by platform (the "shared" lane first, then the request's
+// platforms in its order, then any lane the core reported that the request did not name), each
+// with a state and elapsed time, all drawn against one time axis.
+import type { Step, StepState } from '../types';
+
+export const SHARED_LANE = 'shared';
+
+export type LaneState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface Lane {
+  /** `shared` or a platform. */
+  id: string;
+  steps: Step[];
+  state: LaneState;
+  /** From the lane's first start to its last end (or now, while it runs); null before it starts. */
+  elapsedMs: number | null;
+  /** Steps that ended (done, cached or failed) out of all seen. */
+  finished: number;
+  cached: number;
+}
+
+const ENDED: ReadonlySet<StepState> = new Set<StepState>(['cached', 'done', 'failed', 'cancelled']);
+
+export function isEnded(state: StepState): boolean {
+  return ENDED.has(state);
+}
+
+/** Lane ids in display order. */
+export function laneOrder(platforms: readonly string[], steps: readonly Step[]): string[] {
+  const out = [SHARED_LANE];
+  for (const p of platforms) if (!out.includes(p)) out.push(p);
+  for (const s of steps) if (!out.includes(s.lane)) out.push(s.lane);
+  return out;
+}
+
+/**
+ * What a step shows as once the build is over: a step BuildKit never finished (the build failed
+ * elsewhere or was cancelled) reads as cancelled rather than as running forever.
+ */
+export function shownState(step: Step, active: boolean): StepState {
+  if (!active && (step.state === 'running' || step.state === 'queued')) return 'cancelled';
+  return step.state;
+}
+
+function laneState(steps: readonly Step[], active: boolean, buildCancelled: boolean): LaneState {
+  const states = steps.map((s) => shownState(s, active));
+  if (states.includes('failed')) return 'failed';
+  if (active) {
+    if (steps.length === 0) return 'queued';
+    return 'running';
+  }
+  if (states.includes('cancelled') || (buildCancelled && steps.length === 0)) return 'cancelled';
+  return 'done';
+}
+
+/**
+ * The lanes of a build. `active` while the build runs; `nowMs` is the time since the build's
+ * first step (running steps and lanes extend to it).
+ */
+export function buildLanes(
+  platforms: readonly string[],
+  steps: readonly Step[],
+  active: boolean,
+  nowMs: number,
+  buildCancelled = false,
+): Lane[] {
+  const byLane = new Map<string, Step[]>();
+  for (const id of laneOrder(platforms, steps)) byLane.set(id, []);
+  for (const s of steps) byLane.get(s.lane)!.push(s);
+  const lanes: Lane[] = [];
+  for (const [id, reported] of byLane) {
+    const laneSteps = orderSteps(reported);
+    // The shared lane only shows when something ran in it, or while waiting for the first step.
+    if (id === SHARED_LANE && laneSteps.length === 0 && !active) continue;
+    let start: number | null = null;
+    let end: number | null = null;
+    for (const s of laneSteps) {
+      if (s.startedMs === null) continue;
+      start = start === null ? s.startedMs : Math.min(start, s.startedMs);
+      const e = stepEnd(s, active, nowMs);
+      end = end === null ? e : Math.max(end, e);
+    }
+    lanes.push({
+      id,
+      steps: laneSteps,
+      state: laneState(laneSteps, active, buildCancelled),
+      elapsedMs: start === null || end === null ? null : Math.max(0, end - start),
+      finished: laneSteps.filter((s) => s.state === 'done' || s.state === 'cached' || s.state === 'failed').length,
+      cached: laneSteps.filter((s) => s.state === 'cached').length,
+    });
+  }
+  return lanes;
+}
+
+const positionIndex = (p: string | null) => (p === null ? 0 : Number(p.split('/')[0]) || 0);
+
+/**
+ * A lane's steps top to bottom: by start time (not yet started last), except that the numbered
+ * steps of one stage keep the Dockerfile's order (`1/3`, `2/3`, `3/3`) in the rows they occupy —
+ * a cached FROM is often reported after the RUN that follows it.
+ */
+export function orderSteps(steps: readonly Step[]): Step[] {
+  const byStart = steps
+    .map((s, i) => ({ s, i }))
+    .sort((a, b) => (a.s.startedMs ?? Infinity) - (b.s.startedMs ?? Infinity) || a.i - b.i)
+    .map(({ s }) => s);
+  const stages = new Map<string, number[]>();
+  byStart.forEach((s, row) => {
+    if (s.position === null) return;
+    const key = s.stage ?? '';
+    stages.set(key, [...(stages.get(key) ?? []), row]);
+  });
+  const out = [...byStart];
+  for (const rows of stages.values()) {
+    const sorted = rows.map((r) => byStart[r]).sort((a, b) => positionIndex(a.position) - positionIndex(b.position));
+    rows.forEach((r, k) => (out[r] = sorted[k]));
+  }
+  return out;
+}
+
+/** Where a step's bar ends: its completion, or now while it runs. */
+export function stepEnd(step: Step, active: boolean, nowMs: number): number {
+  if (step.completedMs !== null) return step.completedMs;
+  const start = step.startedMs ?? 0;
+  return active ? Math.max(start, nowMs) : start;
+}
+
+/** The axis length: the latest moment anything is drawn at, never shorter than one second. */
+export function axisSpan(steps: readonly Step[], active: boolean, nowMs: number): number {
+  let max = active ? nowMs : 0;
+  for (const s of steps) {
+    if (s.startedMs !== null) max = Math.max(max, stepEnd(s, active, nowMs));
+  }
+  return Math.max(1000, max);
+}
+
+export interface Bar {
+  /** Percent of the axis from its start. */
+  left: number;
+  width: number;
+}
+
+/** A step's bar on an axis of `span` ms; null when the step has not started. Bars are at least 0.4 % wide. */
+export function barFor(step: Step, span: number, active: boolean, nowMs: number): Bar | null {
+  if (step.startedMs === null) return null;
+  const left = (step.startedMs / span) * 100;
+  const width = ((stepEnd(step, active, nowMs) - step.startedMs) / span) * 100;
+  return { left: Math.min(100, left), width: Math.max(0.4, Math.min(100 - Math.min(100, left), width)) };
+}
+
+/** Tick marks for the axis: 4–8 round steps (100 ms, 250 ms, 1 s, 5 s, 1 min …) inside `span`. */
+export function axisTicks(span: number): number[] {
+  const steps = [100, 250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000];
+  const step = steps.find((s) => span / s <= 8) ?? Math.ceil(span / 8 / 3_600_000) * 3_600_000;
+  const ticks: number[] = [];
+  for (let t = 0; t <= span; t += step) ticks.push(t);
+  return ticks;
+}
+
+/** "0.4s", "12.3s", "59s", "1m 05s", "1h 02m". */
+export function formatDuration(ms: number | null): string {
+  if (ms === null || !Number.isFinite(ms) || ms < 0) return '—';
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** Axis labels: "0", "500ms", "2s", "1m 30s". */
+export function formatTick(ms: number): string {
+  if (ms === 0) return '0';
+  if (ms < 1000) return `${ms}ms`;
+  if (ms < 60_000) return `${ms / 1000}s`;
+  const m = Math.floor(ms / 60_000);
+  const s = Math.round((ms % 60_000) / 1000);
+  return s ? `${m}m ${s}s` : `${m}m`;
+}
+
+/** The step's duration, or the time it has run so far. */
+export function stepDuration(step: Step, active: boolean, nowMs: number): number | null {
+  if (step.startedMs === null) return null;
+  return stepEnd(step, active, nowMs) - step.startedMs;
+}
+
+/** The step's label: `2/3 RUN make`, with the stage when it has one: `builder 2/3 RUN make`. */
+export function stepLabel(step: Step): string {
+  const prefix = [step.stage, step.position].filter((p) => p).join(' ');
+  return prefix ? `${prefix} ${step.name}` : step.name;
+}
+
+export const LANE_STATE_TEXT: Record<LaneState, string> = {
+  queued: 'waiting',
+  running: 'building',
+  done: 'done',
+  failed: 'failed',
+  cancelled: 'cancelled',
+};
+
+/** The step that best answers "what went wrong / what is happening" in a lane: failed, else running, else last. */
+export function focusStep(steps: readonly Step[]): Step | null {
+  return (
+    steps.find((s) => s.state === 'failed') ??
+    [...steps].reverse().find((s) => s.state === 'running') ??
+    steps[steps.length - 1] ??
+    null
+  );
+}

@@ -1,0 +1,278 @@
+// The Build view's state and the order things happen in: the form and what it offers (the
+// builder's platforms, the Dockerfile's outline), one build at a time with its live steps and logs,
+// the recent builds and re-running one. It calls the core only through ipc.ts functions handed in.
+import type * as Ipc from '../ipc';
+import type { AppError, BuildOutcome, BuildRecord, BuildRequest, DockerfileOutline, NodePlatform, ProgressUpdate, Step } from '../types';
+import { emptyBuildForm, fromBuildRequest, toBuildRequest, type BuildForm } from './form';
+import { LogStore } from './logs';
+
+export type BuildApi = Pick<
+  typeof Ipc,
+  | 'newOperationId'
+  | 'startBuild'
+  | 'cancelOperation'
+  | 'buildCliCommand'
+  | 'offeredPlatforms'
+  | 'dockerfileOutline'
+  | 'recentBuilds'
+  | 'buildLogs'
+>;
+
+export type RunTab = 'lanes' | 'failure';
+
+/** One build, live or recorded: its steps as they arrive, its logs, and how it ended. */
+export class BuildRun {
+  readonly operation: string;
+  readonly request: BuildRequest;
+  /** Steps in the order the core first reported them. */
+  steps = $state.raw<Step[]>([]);
+  warnings = $state.raw<string[]>([]);
+  outcome = $state.raw<BuildOutcome | null>(null);
+  /** The command itself failed (engine gone, …): nothing to show but this. */
+  error = $state.raw<AppError | null>(null);
+  cancelling = $state(false);
+  /** The Dockerfile's text, for step lines and the failure view; null until read (or unreadable). */
+  source = $state<string | null>(null);
+  /** Bumped whenever logs change, so log views redraw. */
+  logVersion = $state(0);
+  readonly logs = new LogStore();
+  /** `performance.now()` at the build's time 0, learnt from the first timed step. */
+  #epoch: number | null = null;
+  #index = new Map<string, number>();
+
+  constructor(operation: string, request: BuildRequest) {
+    this.operation = operation;
+    this.request = request;
+  }
+
+  get active(): boolean {
+    return this.outcome === null && this.error === null;
+  }
+
+  /** Folds one coalesced update in: changed steps replace their earlier selves, logs are appended. */
+  apply(update: ProgressUpdate, localNow = performance.now()): void {
+    if (update.steps.length) {
+      const next = [...this.steps];
+      let latest = 0;
+      for (const s of update.steps) {
+        const at = this.#index.get(s.id);
+        if (at === undefined) {
+          this.#index.set(s.id, next.length);
+          next.push(s);
+        } else {
+          next[at] = s;
+        }
+        latest = Math.max(latest, s.completedMs ?? 0, s.startedMs ?? 0);
+      }
+      this.steps = next;
+      // The core's times count from the first step; keep the local clock at least that far along.
+      if (latest > 0 || update.steps.some((s) => s.startedMs !== null)) {
+        const epoch = localNow - latest;
+        this.#epoch = this.#epoch === null ? epoch : Math.min(this.#epoch, epoch);
+      }
+    }
+    if (update.logs.length) {
+      this.logs.append(update.logs);
+      this.logVersion++;
+    }
+    if (update.warnings.length) this.warnings = [...this.warnings, ...update.warnings];
+  }
+
+  /** Milliseconds on the build's axis at local time `localNow`. */
+  nowMs(localNow = performance.now()): number {
+    if (!this.active) return this.outcome?.durationMs ?? 0;
+    return this.#epoch === null ? 0 : Math.max(0, localNow - this.#epoch);
+  }
+
+  finish(outcome: BuildOutcome): void {
+    // The outcome's steps are the final word (a cancel marks the unfinished ones).
+    if (outcome.steps.length) {
+      this.#index = new Map(outcome.steps.map((s, i) => [s.id, i]));
+      this.steps = outcome.steps;
+    }
+    this.outcome = outcome;
+    this.cancelling = false;
+  }
+
+  fail(error: AppError): void {
+    this.error = error;
+    this.cancelling = false;
+  }
+
+  addLogs(chunks: Parameters<LogStore['append']>[0]): void {
+    this.logs.append(chunks);
+    this.logVersion++;
+  }
+}
+
+export class BuildSession {
+  form = $state<BuildForm>(emptyBuildForm());
+  /** The command rejected the form (invalidInput): shown next to it. */
+  formError = $state.raw<AppError | null>(null);
+
+  offered = $state.raw<NodePlatform[]>([]);
+  offeredFor = $state<string | null>(null);
+  offeredError = $state.raw<AppError | null>(null);
+
+  outline = $state.raw<DockerfileOutline | null>(null);
+  outlineError = $state.raw<AppError | null>(null);
+
+  run = $state<BuildRun | null>(null);
+  tab = $state<RunTab>('lanes');
+  selectedStep = $state<string | null>(null);
+
+  recent = $state.raw<BuildRecord[]>([]);
+  recentError = $state.raw<AppError | null>(null);
+  /** The recorded build shown, when it is one (its build ref). */
+  showing = $state<string | null>(null);
+
+  #api: BuildApi;
+  #offeredGeneration = 0;
+  #outlineGeneration = 0;
+
+  constructor(api: BuildApi) {
+    this.#api = api;
+  }
+
+  get running(): boolean {
+    return this.run?.active ?? false;
+  }
+
+  /** The platforms the builder offers, each native or emulated. */
+  async loadOffered(builder: string): Promise<void> {
+    const generation = ++this.#offeredGeneration;
+    try {
+      const offered = await this.#api.offeredPlatforms(builder);
+      if (generation !== this.#offeredGeneration) return;
+      this.offered = offered;
+      this.offeredFor = builder;
+      this.offeredError = null;
+    } catch (e) {
+      if (generation !== this.#offeredGeneration) return;
+      this.offered = [];
+      this.offeredFor = builder;
+      this.offeredError = e as AppError;
+    }
+  }
+
+  /** Reads the Dockerfile's outline; a blank context clears it. Answers overtaken by later calls are dropped. */
+  async loadOutline(): Promise<void> {
+    const generation = ++this.#outlineGeneration;
+    const context = this.form.context.trim();
+    if (context === '') {
+      this.outline = null;
+      this.outlineError = null;
+      return;
+    }
+    try {
+      const outline = await this.#api.dockerfileOutline(context, this.form.dockerfile.trim());
+      if (generation !== this.#outlineGeneration) return;
+      this.outline = outline;
+      this.outlineError = null;
+    } catch (e) {
+      if (generation !== this.#outlineGeneration) return;
+      this.outline = null;
+      this.outlineError = e as AppError;
+    }
+  }
+
+  async loadRecent(): Promise<void> {
+    try {
+      this.recent = await this.#api.recentBuilds();
+      this.recentError = null;
+    } catch (e) {
+      this.recentError = e as AppError;
+    }
+  }
+
+  request(): BuildRequest {
+    return toBuildRequest(this.form);
+  }
+
+  cliCommand(): Promise<string> {
+    return this.#api.buildCliCommand(this.request());
+  }
+
+  /** Starts a build of the form as it is; one at a time. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    const request = this.request();
+    const previous = { run: this.run, tab: this.tab, step: this.selectedStep, showing: this.showing };
+    const run = new BuildRun(this.#api.newOperationId(), request);
+    this.formError = null;
+    this.run = run;
+    this.tab = 'lanes';
+    this.selectedStep = null;
+    this.showing = null;
+    void this.#readSource(run);
+    try {
+      const outcome = await this.#api.startBuild(request, run.operation, (u) => run.apply(u));
+      run.finish(outcome);
+      if (this.run === run) this.tab = outcome.state === 'failed' ? 'failure' : 'lanes';
+    } catch (e) {
+      const error = e as AppError;
+      if (error.code === 'invalidInput' && run.steps.length === 0) {
+        // The form is wrong: say so beside it and keep showing what was there.
+        this.formError = error;
+        if (this.run === run) {
+          this.run = previous.run;
+          this.tab = previous.tab;
+          this.selectedStep = previous.step;
+          this.showing = previous.showing;
+        }
+      } else {
+        run.fail(error);
+      }
+    }
+    await this.loadRecent();
+  }
+
+  async #readSource(run: BuildRun): Promise<void> {
+    try {
+      const outline = await this.#api.dockerfileOutline(run.request.context, run.request.dockerfile);
+      run.source = outline.source;
+    } catch {
+      // Without the source the failure view shows the line number alone.
+    }
+  }
+
+  async cancel(): Promise<void> {
+    const run = this.run;
+    if (!run?.active) return;
+    run.cancelling = true;
+    try {
+      await this.#api.cancelOperation(run.operation);
+    } catch {
+      // It ended on its own meanwhile; its outcome is what the user sees.
+    }
+  }
+
+  /** Shows a recorded build (its lanes, logs and result) in place of the current one. */
+  async show(record: BuildRecord): Promise<void> {
+    if (this.running) return;
+    const run = new BuildRun(record.outcome.buildRef, record.request);
+    run.finish(record.outcome);
+    this.run = run;
+    this.showing = record.outcome.buildRef;
+    this.tab = record.outcome.state === 'failed' ? 'failure' : 'lanes';
+    this.selectedStep = null;
+    void this.#readSource(run);
+    try {
+      run.addLogs(await this.#api.buildLogs(record.outcome.buildRef));
+    } catch (e) {
+      if (this.run === run) run.warnings = [...run.warnings, `Logs unavailable: ${(e as AppError).message}`];
+    }
+  }
+
+  /** Puts a recorded build's options back in the form and builds again. */
+  async rerun(record: BuildRecord): Promise<void> {
+    if (this.running) return;
+    this.form = fromBuildRequest(record.request);
+    void this.loadOutline();
+    await this.start();
+  }
+
+  selectStep(id: string | null): void {
+    this.selectedStep = id;
+  }
+}

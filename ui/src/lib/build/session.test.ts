@@ -1,0 +1,186 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { AppError, BuildOutcome, BuildRecord, DockerfileOutline, ProgressUpdate } from '../types';
+import { emptyBuildForm } from './form';
+import { BuildSession, type BuildApi } from './session.svelte';
+import { step } from './testSteps';
+
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+const outcome = (partial: Partial<BuildOutcome> = {}): BuildOutcome => ({
+  buildRef: 'ref-1',
+  builder: 'default',
+  state: 'succeeded',
+  digest: 'sha256:abc',
+  platforms: ['linux/amd64'],
+  tags: ['r/app:1'],
+  durationMs: 2000,
+  failure: null,
+  steps: [],
+  exporterResponse: {},
+  ...partial,
+});
+
+function fakeApi(overrides: Partial<BuildApi> = {}) {
+  let ids = 0;
+  const api = {
+    newOperationId: () => `op-${++ids}`,
+    startBuild: vi.fn<BuildApi['startBuild']>(async () => outcome()),
+    cancelOperation: vi.fn<BuildApi['cancelOperation']>(async () => true),
+    buildCliCommand: vi.fn<BuildApi['buildCliCommand']>(async () => 'docker buildx build .'),
+    offeredPlatforms: vi.fn<BuildApi['offeredPlatforms']>(async () => [{ platform: 'linux/amd64', emulated: false, pinned: false }]),
+    dockerfileOutline: vi.fn<BuildApi['dockerfileOutline']>(async () => ({ source: 'FROM x\nRUN make\n', stages: [], args: [] })),
+    recentBuilds: vi.fn<BuildApi['recentBuilds']>(async () => []),
+    buildLogs: vi.fn<BuildApi['buildLogs']>(async () => [{ step: 's1', stream: 1, text: 'recorded\n' }]),
+  };
+  return Object.assign(api, overrides) as typeof api;
+}
+
+describe('BuildSession', () => {
+  it('streams steps and logs into the run, then takes the outcome’s steps and opens a failure on its summary', async () => {
+    const gate = deferred<BuildOutcome>();
+    let push!: (u: ProgressUpdate) => void;
+    const api = fakeApi({
+      startBuild: vi.fn(async (_r, _op, on) => {
+        push = on;
+        return gate.promise;
+      }),
+    });
+    const session = new BuildSession(api);
+    session.form = { ...emptyBuildForm(), context: '/c', platforms: ['linux/amd64', 'linux/arm64'] };
+    const started = session.start();
+    expect(session.running).toBe(true);
+    expect(api.startBuild).toHaveBeenCalledWith(expect.objectContaining({ context: '/c' }), 'op-1', expect.any(Function));
+
+    push({ steps: [step({ id: 's1', lane: 'linux/amd64', state: 'running', completedMs: null })], logs: [], warnings: [] });
+    push({
+      steps: [step({ id: 's1', lane: 'linux/amd64', state: 'done', completedMs: 900 })],
+      logs: [{ step: 's1', stream: 1, text: 'x86_64\n' }],
+      warnings: ['w'],
+    });
+    const run = session.run!;
+    expect(run.steps).toHaveLength(1);
+    expect(run.steps[0].state).toBe('done');
+    expect(run.logs.tail('s1', 1)).toEqual(['x86_64']);
+    expect(run.warnings).toEqual(['w']);
+
+    const failed = step({ id: 's2', lane: 'linux/arm64', state: 'failed' });
+    gate.resolve(
+      outcome({
+        state: 'failed',
+        digest: null,
+        steps: [run.steps[0], failed],
+        failure: { message: 'm', platform: 'linux/arm64', step: failed, dockerfileLine: 2, lastLines: [], succeededPlatforms: ['linux/amd64'] },
+      }),
+    );
+    await started;
+    expect(session.running).toBe(false);
+    expect(session.tab).toBe('failure');
+    expect(run.steps.map((s) => s.id)).toEqual(['s1', 's2']);
+    // Logs stay after the build.
+    expect(run.logs.tail('s1', 1)).toEqual(['x86_64']);
+    expect(run.source).toBe('FROM x\nRUN make\n');
+    expect(api.recentBuilds).toHaveBeenCalled();
+  });
+
+  it('shows an invalid form beside the form and keeps the previous build on screen', async () => {
+    const bad: AppError = { code: 'invalidInput', message: 'invalid platform "foo"' };
+    const api = fakeApi();
+    const session = new BuildSession(api);
+    await session.start();
+    const first = session.run;
+    api.startBuild.mockRejectedValueOnce(bad);
+    await session.start();
+    expect(session.formError).toEqual(bad);
+    expect(session.run).toBe(first);
+    api.startBuild.mockResolvedValueOnce(outcome());
+    await session.start();
+    expect(session.formError).toBeNull();
+  });
+
+  it('keeps a build that failed to run as the run’s error', async () => {
+    const down: AppError = { code: 'engineUnreachable', message: 'engine gone' };
+    const session = new BuildSession(fakeApi({ startBuild: vi.fn(async () => Promise.reject(down)) }));
+    await session.start();
+    expect(session.run?.error).toEqual(down);
+    expect(session.running).toBe(false);
+  });
+
+  it('cancels the running build by its operation id and keeps what was seen', async () => {
+    const gate = deferred<BuildOutcome>();
+    let push!: (u: ProgressUpdate) => void;
+    const api = fakeApi({
+      startBuild: vi.fn(async (_r, _op, on) => {
+        push = on;
+        return gate.promise;
+      }),
+    });
+    const session = new BuildSession(api);
+    const started = session.start();
+    push({ steps: [step({ id: 's1', state: 'running', completedMs: null })], logs: [{ step: 's1', stream: 1, text: 'half' }], warnings: [] });
+    await session.cancel();
+    expect(api.cancelOperation).toHaveBeenCalledWith('op-1');
+    expect(session.run?.cancelling).toBe(true);
+    gate.resolve(outcome({ state: 'cancelled', digest: null, steps: [step({ id: 's1', state: 'cancelled' })] }));
+    await started;
+    expect(session.run?.cancelling).toBe(false);
+    expect(session.run?.steps[0].state).toBe('cancelled');
+    expect(session.run?.logs.tail('s1', 1)).toEqual(['half']);
+    expect(session.tab).toBe('lanes');
+  });
+
+  it('shows a recorded build with its logs and re-runs it with the same request', async () => {
+    const api = fakeApi();
+    const session = new BuildSession(api);
+    const record: BuildRecord = {
+      request: { ...session.request(), context: '/old', platforms: ['linux/arm/v7'], tags: ['r/a:1'] },
+      outcome: outcome({ buildRef: 'old-ref', steps: [step({ id: 's1' })] }),
+      startedAt: '2025-01-01T00:00:00Z',
+    };
+    await session.show(record);
+    expect(session.showing).toBe('old-ref');
+    expect(session.run?.active).toBe(false);
+    expect(api.buildLogs).toHaveBeenCalledWith('old-ref');
+    expect(session.run?.logs.tail('s1', 1)).toEqual(['recorded']);
+
+    await session.rerun(record);
+    expect(api.startBuild).toHaveBeenLastCalledWith(record.request, expect.any(String), expect.any(Function));
+    expect(session.form.context).toBe('/old');
+    expect(session.showing).toBeNull();
+  });
+
+  it('drops an outline answer overtaken by a later one, and clears it for a blank context', async () => {
+    const first = deferred<DockerfileOutline>();
+    const api = fakeApi();
+    api.dockerfileOutline.mockImplementationOnce(() => first.promise);
+    const session = new BuildSession(api);
+    session.form.context = '/a';
+    const slow = session.loadOutline();
+    session.form.context = '/b';
+    await session.loadOutline();
+    first.resolve({ source: 'FROM stale', stages: [], args: [] });
+    await slow;
+    expect(session.outline?.source).toBe('FROM x\nRUN make\n');
+    session.form.context = ' ';
+    await session.loadOutline();
+    expect(session.outline).toBeNull();
+  });
+
+  it('reads the builder’s platforms and reports why it could not', async () => {
+    const api = fakeApi();
+    const session = new BuildSession(api);
+    await session.loadOffered('');
+    expect(session.offered.map((p) => p.platform)).toEqual(['linux/amd64']);
+    api.offeredPlatforms.mockRejectedValueOnce({ code: 'notFound', message: 'no builder x' });
+    await session.loadOffered('x');
+    expect(session.offered).toEqual([]);
+    expect(session.offeredError?.message).toBe('no builder x');
+  });
+});
