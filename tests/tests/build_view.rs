@@ -1,0 +1,133 @@
+//! The Build view, used as a person would: fill the form, build three platforms through the
+//! engine's BuildKit and watch their lanes finish; a build failing on one platform opens on the
+//! failure summary with the Dockerfile line.
+
+use std::path::Path;
+
+use buildlane_e2e::App;
+use fantoccini::Locator;
+
+const PLATFORMS: [&str; 3] = ["linux/amd64", "linux/arm64", "linux/arm/v7"];
+
+fn registry() -> String {
+    std::env::var("BUILDLANE_REGISTRY").expect("BUILDLANE_REGISTRY is set (eval \"$(scripts/engine.sh env)\")")
+}
+
+fn context_with(dockerfile: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+    dir
+}
+
+/// Opens the Build view and fills in the context and the three platforms.
+async fn open_form(app: &App, context: &Path) {
+    app.wait_for("[data-testid=builders-loaded]", 30).await;
+    app.wait_for("[data-testid=rail-build]", 5).await.click().await.unwrap();
+    app.wait_for("[data-testid=build-form]", 10).await;
+    app.wait_for("input[name=context]", 5).await.send_keys(&context.display().to_string()).await.unwrap();
+    for platform in PLATFORMS {
+        let checkbox = app.wait_for(&format!("input[name=platform][value='{platform}']"), 20).await;
+        if checkbox.prop("checked").await.unwrap().as_deref() != Some("true") {
+            checkbox.click().await.unwrap();
+        }
+    }
+    // The builder's own list marks which platforms run through QEMU.
+    let arm = app.wait_for("input[name=platform][value='linux/arm64']", 5).await;
+    assert_eq!(arm.attr("data-emulated").await.unwrap().as_deref(), Some("true"));
+}
+
+async fn text(app: &App, css: &str) -> String {
+    app.client.find(Locator::Css(css)).await.unwrap().text().await.unwrap().trim().to_owned()
+}
+
+#[tokio::test]
+async fn three_platforms_pushed_from_the_form_finish_in_three_lanes_with_a_digest() {
+    let registry = registry();
+    // A RUN unique to this run, so it runs (and prints) rather than coming from the cache.
+    let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let context = context_with(&format!("FROM {registry}/busybox:latest\nRUN echo {nonce} && uname -m\n"));
+    let tag = format!("{registry}/e2e/build-view:{}", std::process::id());
+
+    let app = App::launch().await;
+    open_form(&app, context.path()).await;
+    app.wait_for("input[name=output][value=push]", 5).await.click().await.unwrap();
+    app.wait_for("textarea[name=tags]", 5).await.send_keys(&tag).await.unwrap();
+    app.wait_for("[data-testid=build-start]", 5).await.click().await.unwrap();
+
+    // Lanes appear while it runs, then the result.
+    app.wait_for("[data-testid=build-lane][data-lane='linux/arm/v7']", 30).await;
+    let result = app.wait_for("[data-testid=build-result]", 300).await;
+    let state = result.attr("data-state").await.unwrap();
+    if state.as_deref() != Some("succeeded") {
+        let errors =
+            app.client.find_all(Locator::Css("[data-testid=build-failure], [data-testid=error]")).await.unwrap();
+        let mut why = Vec::new();
+        for e in errors {
+            why.push(e.text().await.unwrap());
+        }
+        panic!("the build ended {state:?}: {why:?}");
+    }
+    for platform in PLATFORMS {
+        let lane = app.wait_for(&format!("[data-testid=build-lane][data-lane='{platform}']"), 5).await;
+        assert_eq!(lane.attr("data-state").await.unwrap().as_deref(), Some("done"), "{platform} lane");
+        let steps = lane.find_all(Locator::Css("[data-testid=build-step]")).await.unwrap();
+        assert!(!steps.is_empty(), "{platform} lane has steps");
+        for step in steps {
+            let s = step.attr("data-state").await.unwrap().unwrap_or_default();
+            assert!(s == "done" || s == "cached", "{platform} step state {s}");
+        }
+    }
+    let digest = text(&app, "[data-testid=build-digest]").await;
+    assert!(digest.starts_with("sha256:") && digest.len() == 71, "digest {digest}");
+    assert!(text(&app, "[data-testid=build-reference]").await.starts_with(&tag));
+
+    // The RUN step's log holds the machine of its platform; it stays selected for the picture.
+    let arm = app.wait_for("[data-testid=build-lane][data-lane='linux/arm64']", 5).await;
+    let mut run = None;
+    for step in arm.find_all(Locator::Css("[data-testid=build-step]")).await.unwrap() {
+        if step.text().await.unwrap().contains("RUN echo") {
+            run = Some(step);
+        }
+    }
+    run.expect("the arm64 lane has the RUN step").click().await.unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let log = text(&app, "[data-testid=build-log]").await;
+        if log.contains("aarch64") {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 10, "the arm64 RUN log shows aarch64: {log}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let shot = app.screenshot("build-lanes").await;
+    assert!(std::fs::metadata(shot).unwrap().len() > 0);
+    app.close().await;
+}
+
+#[tokio::test]
+async fn a_build_failing_on_one_platform_opens_on_the_failure_summary_with_its_line() {
+    let registry = registry();
+    let context = context_with(&format!(
+        "FROM {registry}/busybox:latest\n# only arm64 fails\nRUN [ \"$(uname -m)\" != \"aarch64\" ]\n"
+    ));
+
+    let app = App::launch().await;
+    open_form(&app, context.path()).await;
+    app.wait_for("[data-testid=build-start]", 5).await.click().await.unwrap();
+
+    let failure = app.wait_for("[data-testid=build-failure]", 300).await;
+    let result = app.wait_for("[data-testid=build-result]", 5).await;
+    assert_eq!(result.attr("data-state").await.unwrap().as_deref(), Some("failed"));
+    assert_eq!(text(&app, "[data-testid=failure-platform]").await, "linux/arm64");
+    assert_eq!(text(&app, "[data-testid=failure-line]").await, "3");
+    let source = failure.find(Locator::Css("[data-testid=failure-source]")).await.unwrap().text().await.unwrap();
+    assert!(source.contains("RUN [ \"$(uname -m)\" != \"aarch64\" ]"), "source shown: {source}");
+    let shot = app.screenshot("build-failure").await;
+    assert!(std::fs::metadata(shot).unwrap().len() > 0);
+
+    // The lanes behind the summary: arm64 failed.
+    app.wait_for("[data-testid=build-tab-lanes]", 5).await.click().await.unwrap();
+    let arm = app.wait_for("[data-testid=build-lane][data-lane='linux/arm64']", 5).await;
+    assert_eq!(arm.attr("data-state").await.unwrap().as_deref(), Some("failed"));
+    app.close().await;
+}
