@@ -35,7 +35,7 @@ pub struct BuildArgs {
     push: bool,
     #[arg(long)]
     load: bool,
-    /// `type=oci,dest=FILE` or `type=docker,dest=FILE`.
+    /// `type=oci|docker|tar,dest=FILE`.
     #[arg(short = 'o', long)]
     output: Option<String>,
     #[arg(long)]
@@ -54,7 +54,7 @@ pub struct BuildArgs {
 enum ArgsError {
     #[error("--push, --load and --output are exclusive")]
     TooManyOutputs,
-    #[error("invalid --output \"{0}\": expected type=oci,dest=FILE or type=docker,dest=FILE")]
+    #[error("invalid --output \"{0}\": expected type=oci|docker|tar,dest=FILE")]
     Output(String),
     #[error("invalid --provenance \"{0}\": expected min, max or false")]
     Provenance(String),
@@ -72,6 +72,7 @@ fn output(args: &BuildArgs) -> Result<BuildOutput, ArgsError> {
             match (fields.get("type"), fields.get("dest")) {
                 (Some(&"oci"), Some(dest)) => Ok(BuildOutput::Oci { dest: dest.to_string() }),
                 (Some(&"docker"), Some(dest)) => Ok(BuildOutput::Docker { dest: dest.to_string() }),
+                (Some(&"tar"), Some(dest)) => Ok(BuildOutput::Tar { dest: dest.to_string() }),
                 _ => Err(ArgsError::Output(spec.clone())),
             }
         }

@@ -12,6 +12,7 @@ use ts_rs::TS;
 
 use crate::buildkit::control::GcPolicy;
 use crate::context::{ContextError, Contexts, DockerContext, DEFAULT_CONTEXT};
+use crate::credentials::CredentialStore;
 use crate::docker_config::Environment;
 use crate::drivers::docker_container::{self, ContainerOptions};
 use crate::drivers::{self, DriverError, DriverKind, NodeStatus, Progress};
@@ -468,7 +469,8 @@ impl Builders {
                 }
                 DriverKind::DockerContainer => {
                     let engine = Engine::connect(&endpoint_context(&node.endpoint, &contexts)).await?;
-                    docker_container::boot(&engine, node, progress).await?
+                    let credentials = CredentialStore::new(self.contexts.environment());
+                    docker_container::boot(&engine, node, &credentials, progress).await?
                 }
                 DriverKind::Remote => {
                     drivers::remote::control(&node.endpoint).await?;

@@ -44,6 +44,10 @@ pub enum BuildOutput {
     Docker {
         dest: String,
     },
+    /// The result's filesystem as a tarball.
+    Tar {
+        dest: String,
+    },
 }
 
 /// Provenance attestation mode (`--provenance`); buildx's default is `min`.
@@ -222,7 +226,7 @@ fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
     key_values(&request.labels, "label")?;
     match &request.output {
         BuildOutput::Push if tags(request).is_empty() => return Err(BuildError::TagRequired("push")),
-        BuildOutput::Oci { dest } | BuildOutput::Docker { dest } => {
+        BuildOutput::Oci { dest } | BuildOutput::Docker { dest } | BuildOutput::Tar { dest } => {
             let parent = Path::new(dest).parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
             if !parent.is_dir() {
                 return Err(BuildError::OutputFolderMissing(PathBuf::from(dest)));
@@ -296,6 +300,7 @@ fn exporter(request: &BuildRequest, kind: DriverKind) -> Option<Exporter> {
         BuildOutput::Load => with(image, &[]),
         BuildOutput::Oci { .. } => with("oci", &[]),
         BuildOutput::Docker { .. } => with("docker", &[]),
+        BuildOutput::Tar { .. } => Some(Exporter { kind: "tar".into(), attrs: BTreeMap::new() }),
     }
 }
 
@@ -404,7 +409,9 @@ pub async fn run(
     dirs.insert("context".to_owned(), checked.context.clone());
     dirs.insert("dockerfile".to_owned(), checked.dockerfile_dir.clone());
     let tarball = match &request.output {
-        BuildOutput::Oci { dest } | BuildOutput::Docker { dest } => Some(PathBuf::from(dest)),
+        BuildOutput::Oci { dest } | BuildOutput::Docker { dest } | BuildOutput::Tar { dest } => {
+            Some(PathBuf::from(dest))
+        }
         _ => None,
     };
     let shared_key = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(checked.context.to_string_lossy().as_bytes()));
@@ -584,6 +591,7 @@ pub fn command_line(request: &BuildRequest) -> String {
         BuildOutput::Load => push(&["--load"]),
         BuildOutput::Oci { dest } => push(&["--output", &format!("type=oci,dest={dest}")]),
         BuildOutput::Docker { dest } => push(&["--output", &format!("type=docker,dest={dest}")]),
+        BuildOutput::Tar { dest } => push(&["--output", &format!("type=tar,dest={dest}")]),
     }
     push(&[if request.context.trim().is_empty() { "." } else { request.context.trim() }]);
     shell_words::join(args)

@@ -68,6 +68,20 @@ async fn an_oci_tarball_is_written_where_asked() {
 }
 
 #[tokio::test]
+async fn a_tar_output_holds_the_result_filesystem() {
+    let world = World::new();
+    let ctx =
+        context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo in-the-tar > /marker\n", world.registry))]);
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("rootfs.tar");
+    let output = BuildOutput::Tar { dest: dest.to_string_lossy().into_owned() };
+    let outcome = build(&world, BuildRequest { output, ..request(&ctx) }, &Seen::default()).await;
+    assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
+    let marker = std::process::Command::new("tar").arg("-xOf").arg(&dest).arg("marker").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&marker.stdout).trim(), "in-the-tar");
+}
+
+#[tokio::test]
 async fn a_context_of_twenty_thousand_files_arrives_whole() {
     let world = World::new();
     let ctx = context(&[

@@ -3,6 +3,7 @@
 
 mod support;
 
+use base64::Engine as _;
 use buildlane_core::builders::{BuilderError, CreateBuilderRequest, RemoveOptions, UseOptions};
 use buildlane_core::drivers::{DriverError, NodeStatus};
 use support::{no_progress, World};
@@ -206,4 +207,41 @@ async fn booting_without_the_buildkit_image_says_which_image_is_missing() {
     // The builder stays in the store, as with buildx, and can be removed.
     assert!(world.buildx_ls().iter().any(|b| b["Name"] == "no-image"));
     builders.remove("no-image", RemoveOptions::default(), &no_progress).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_buildkit_image_is_pulled_with_the_users_registry_credentials() {
+    let world = World::new();
+    let registry = std::env::var("BUILDLANE_AUTH_REGISTRY").unwrap();
+    let image = format!("{registry}/busybox:latest");
+    let _ = world.docker(&["image", "rm", "-f", &image]);
+    let mut req = request("pulls-privately");
+    req.driver_opts = vec![format!("image={image}")];
+    req.bootstrap = true;
+
+    // Without a login the registry refuses, and the error says which image.
+    let err = world.builders().create(&req, None, &no_progress).await.unwrap_err();
+    assert!(err.to_string().starts_with(&format!("image {image} is not available: ")), "{err}");
+    world.builders().remove("pulls-privately", RemoveOptions::default(), &no_progress).await.unwrap();
+
+    let user = std::env::var("BUILDLANE_AUTH_HTPASSWD_USER").unwrap();
+    let password = std::env::var("BUILDLANE_AUTH_HTPASSWD_PASSWORD").unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    std::fs::write(
+        world.config_dir().join("config.json"),
+        format!(r#"{{"auths":{{"{registry}":{{"auth":"{auth}"}}}}}}"#),
+    )
+    .unwrap();
+    let pulled = std::sync::Mutex::new(Vec::new());
+    let record = |e: buildlane_core::drivers::LifecycleEvent| pulled.lock().unwrap().push(e);
+    // busybox is no BuildKit, so booting fails after the pull; the pull is what this checks.
+    let err = world.builders().create(&req, None, &record).await.unwrap_err();
+    assert!(!matches!(err, BuilderError::Driver(DriverError::ImageUnavailable { .. })), "{err}");
+    let events = pulled.lock().unwrap().clone();
+    assert!(
+        events.iter().any(|e| matches!(e, buildlane_core::drivers::LifecycleEvent::PullingImage { .. })),
+        "{events:?}"
+    );
+    assert!(world.docker(&["image", "inspect", &image]).status.success(), "the image is in the engine now");
+    world.cleanup_node("pulls-privately0");
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use bollard::auth::DockerCredentials;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType, RestartPolicy, RestartPolicyNameEnum};
 use bollard::query_parameters::{
@@ -15,7 +16,9 @@ use tracing::instrument;
 
 use super::{exec_stdio, DriverError, LifecycleEvent, NodeStatus, Progress, DOCKER_CONTAINER};
 use crate::buildkit::Control;
+use crate::credentials::{Credential, CredentialStore};
 use crate::engine::{Engine, EngineError};
+use crate::reference::ImageReference;
 use crate::store::Node;
 
 pub const DEFAULT_IMAGE: &str = "moby/buildkit:buildx-stable-1";
@@ -228,7 +231,12 @@ pub async fn control(engine: &Engine, node: &str) -> Result<Control, DriverError
 /// Makes the node's BuildKit run: creates the container when missing, starts it when stopped, then
 /// waits until BuildKit answers.
 #[instrument(skip_all, fields(node = %node.name))]
-pub async fn boot(engine: &Engine, node: &Node, progress: Progress<'_>) -> Result<(), DriverError> {
+pub async fn boot(
+    engine: &Engine,
+    node: &Node,
+    credentials: &CredentialStore,
+    progress: Progress<'_>,
+) -> Result<(), DriverError> {
     let opts = ContainerOptions::parse(&node.driver_opts)?;
     let name = container_name(&node.name);
     match engine.docker().inspect_container(&name, None).await {
@@ -236,7 +244,7 @@ pub async fn boot(engine: &Engine, node: &Node, progress: Progress<'_>) -> Resul
             progress(LifecycleEvent::StartingContainer { container: name.clone() });
             start(engine, &name).await?;
         }
-        Err(e) if is_status(&e, 404) => create(engine, node, &opts, progress).await?,
+        Err(e) if is_status(&e, 404) => create(engine, node, &opts, credentials, progress).await?,
         Err(e) => return Err(api_err(engine, e)),
     }
     wait_ready(engine, &node.name, progress).await
@@ -254,10 +262,11 @@ async fn create(
     engine: &Engine,
     node: &Node,
     opts: &ContainerOptions,
+    credentials: &CredentialStore,
     progress: Progress<'_>,
 ) -> Result<(), DriverError> {
     let image = opts.image().to_owned();
-    if let Err(pull_error) = pull(engine, &image, progress).await {
+    if let Err(pull_error) = pull(engine, &image, credentials, progress).await {
         match engine.docker().inspect_image(&image).await {
             Ok(_) => progress(LifecycleEvent::UsingLocalImage { image: image.clone(), pull_error }),
             Err(_) => return Err(DriverError::ImageUnavailable { image, reason: pull_error }),
@@ -287,10 +296,31 @@ async fn create(
     }
 }
 
-/// Pulls with progress; returns the registry's or engine's words on failure.
-async fn pull(engine: &Engine, image: &str, progress: Progress<'_>) -> Result<(), String> {
+/// Pulls with progress and the user's registry credentials; returns the registry's or engine's
+/// words on failure.
+async fn pull(
+    engine: &Engine,
+    image: &str,
+    credentials: &CredentialStore,
+    progress: Progress<'_>,
+) -> Result<(), String> {
+    let registry = image.parse::<ImageReference>().map_err(|e| e.to_string())?.registry;
+    let auth = match credentials.get(&registry).await.map_err(|e| e.to_string())? {
+        None => None,
+        Some(Credential::Basic { username, password }) => Some(DockerCredentials {
+            username: Some(username),
+            password: Some(password),
+            serveraddress: Some(registry.clone()),
+            ..Default::default()
+        }),
+        Some(Credential::IdentityToken(token)) => Some(DockerCredentials {
+            identitytoken: Some(token),
+            serveraddress: Some(registry.clone()),
+            ..Default::default()
+        }),
+    };
     let options = CreateImageOptions { from_image: Some(image.to_owned()), ..Default::default() };
-    let mut stream = engine.docker().create_image(Some(options), None, None);
+    let mut stream = engine.docker().create_image(Some(options), None, auth);
     while let Some(item) = stream.next().await {
         let info = item.map_err(|e| match e {
             bollard::errors::Error::DockerResponseServerError { message, .. } => message,
