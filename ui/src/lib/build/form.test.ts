@@ -32,6 +32,8 @@ describe('build form', () => {
       builder: '',
     });
     expect(toBuildRequest({ ...form, output: 'oci', dest: ' /tmp/a.tar ' }).output).toEqual({ type: 'oci', dest: '/tmp/a.tar' });
+    expect(toBuildRequest({ ...form, output: 'tar', dest: '/tmp/fs.tar' }).output).toEqual({ type: 'tar', dest: '/tmp/fs.tar' });
+    expect(toBuildRequest({ ...form, output: 'load', dest: '/ignored' }).output).toEqual({ type: 'load' });
   });
 
   it('round-trips a recorded request back into the form (re-run)', () => {

@@ -4,6 +4,10 @@
 import type { BuildOutput, BuildRequest, DockerfileOutline, ProvenanceMode } from '../types';
 
 export type OutputKind = BuildOutput['type'];
+/** The outputs that write to a file or folder (`dest`). */
+type DestKind = Extract<BuildOutput, { dest: string }>['type'];
+// A Record, so a new file output in the core's BuildOutput fails the type check until listed here.
+const DEST_KINDS: Record<DestKind, true> = { oci: true, docker: true, tar: true };
 
 export const OUTPUT_KINDS: ReadonlyArray<{ kind: OutputKind; label: string; note: string }> = [
   { kind: 'cacheOnly', label: 'Build only', note: 'result stays in the build cache' },
@@ -11,6 +15,7 @@ export const OUTPUT_KINDS: ReadonlyArray<{ kind: OutputKind; label: string; note
   { kind: 'load', label: 'Load', note: 'into the engine’s images' },
   { kind: 'oci', label: 'OCI tarball', note: 'to a file' },
   { kind: 'docker', label: 'Docker tarball', note: 'to a file' },
+  { kind: 'tar', label: 'Filesystem tar', note: 'the image’s files, to a file' },
 ];
 
 export interface BuildForm {
@@ -57,13 +62,9 @@ export function lines(text: string): string[] {
 }
 
 export function outputOf(form: BuildForm): BuildOutput {
-  switch (form.output) {
-    case 'oci':
-    case 'docker':
-      return { type: form.output, dest: form.dest.trim() };
-    default:
-      return { type: form.output };
-  }
+  const kind = form.output;
+  if (needsDest(kind)) return { type: kind, dest: form.dest.trim() };
+  return { type: kind } as BuildOutput;
 }
 
 export function toBuildRequest(form: BuildForm): BuildRequest {
@@ -84,7 +85,7 @@ export function toBuildRequest(form: BuildForm): BuildRequest {
 
 /** The form that makes `request` again (re-run). */
 export function fromBuildRequest(request: BuildRequest): BuildForm {
-  const dest = request.output.type === 'oci' || request.output.type === 'docker' ? request.output.dest : '';
+  const dest = 'dest' in request.output ? request.output.dest : '';
   return {
     context: request.context,
     dockerfile: request.dockerfile,
@@ -102,8 +103,8 @@ export function fromBuildRequest(request: BuildRequest): BuildForm {
 }
 
 /** Whether the output writes a file and so needs `dest`. */
-export function needsDest(kind: OutputKind): boolean {
-  return kind === 'oci' || kind === 'docker';
+export function needsDest(kind: OutputKind): kind is DestKind {
+  return kind in DEST_KINDS;
 }
 
 /** Gentle notes shown beside the form while typing; never a reason to refuse a build. */
