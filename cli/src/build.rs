@@ -27,6 +27,9 @@ pub struct BuildArgs {
     build_args: Vec<String>,
     #[arg(long = "label")]
     labels: Vec<String>,
+    /// `id=NAME,src=FILE` or `id=NAME,env=VARIABLE`.
+    #[arg(long = "secret")]
+    secrets: Vec<String>,
     #[arg(long)]
     target: Option<String>,
     #[arg(short = 'f', long = "file")]
@@ -97,6 +100,7 @@ fn request(args: &BuildArgs) -> Result<BuildRequest, ArgsError> {
         tags: args.tags.clone(),
         build_args: args.build_args.clone(),
         labels: args.labels.clone(),
+        secrets: args.secrets.clone(),
         target: args.target.clone().unwrap_or_default(),
         no_cache: args.no_cache,
         output: output(args)?,

@@ -23,6 +23,7 @@ use crate::history::{BuildRecord, History};
 use crate::platform::{Platform, PlatformError};
 use crate::progress::{ProgressModel, ProgressUpdate, Step, StepState};
 use crate::reference::{ImageReference, ReferenceError};
+use crate::session::secrets::{SecretSource, SecretStore};
 use crate::session::{self, Session, SessionServices};
 
 /// How often progress is handed to the UI at most: BuildKit can send thousands of updates a second.
@@ -82,6 +83,8 @@ pub struct BuildRequest {
     pub provenance: ProvenanceMode,
     /// Empty: the current builder.
     pub builder: String,
+    /// `id=NAME,src=FILE` or `id=NAME,env=VARIABLE`, as `--secret` takes them.
+    pub secrets: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -147,6 +150,10 @@ pub enum BuildError {
     Tag { tag: String, source: ReferenceError },
     #[error("invalid {what} \"{item}\": expected KEY=VALUE")]
     KeyValue { what: &'static str, item: String },
+    #[error("invalid secret \"{0}\": expected id=NAME,src=FILE or id=NAME,env=VARIABLE")]
+    Secret(String),
+    #[error("secret {id}: file {path} does not exist")]
+    SecretFileMissing { id: String, path: PathBuf },
     #[error("{0} needs at least one tag (-t)")]
     TagRequired(&'static str),
     #[error("output path {0} is in a folder that does not exist")]
@@ -224,6 +231,7 @@ fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
     }
     key_values(&request.build_args, "build arg")?;
     key_values(&request.labels, "label")?;
+    secrets(&request.secrets)?;
     match &request.output {
         BuildOutput::Push if tags(request).is_empty() => return Err(BuildError::TagRequired("push")),
         BuildOutput::Oci { dest } | BuildOutput::Docker { dest } | BuildOutput::Tar { dest } => {
@@ -244,6 +252,28 @@ fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
         context,
         platforms,
     })
+}
+
+/// Parses `--secret` items; a bare `id=X` reads the environment variable X, as buildx does.
+fn secrets(items: &[String]) -> Result<SecretStore, BuildError> {
+    let mut store = SecretStore::default();
+    for item in items.iter().map(|i| i.trim()).filter(|i| !i.is_empty()) {
+        let fields: BTreeMap<&str, &str> = item.split(',').filter_map(|kv| kv.split_once('=')).collect();
+        let id = fields.get("id").filter(|id| !id.is_empty()).ok_or_else(|| BuildError::Secret(item.to_owned()))?;
+        let source = match (fields.get("src").or(fields.get("source")), fields.get("env")) {
+            (Some(src), None) => {
+                if !Path::new(src).is_file() {
+                    return Err(BuildError::SecretFileMissing { id: id.to_string(), path: PathBuf::from(src) });
+                }
+                SecretSource::File(PathBuf::from(src))
+            }
+            (None, Some(env)) => SecretSource::Env(env.to_string()),
+            (None, None) => SecretSource::Env(id.to_string()),
+            (Some(_), Some(_)) => return Err(BuildError::Secret(item.to_owned())),
+        };
+        store.0.insert(id.to_string(), source);
+    }
+    Ok(store)
 }
 
 fn tags(request: &BuildRequest) -> Vec<String> {
@@ -416,8 +446,12 @@ pub async fn run(
     };
     let shared_key = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(checked.context.to_string_lossy().as_bytes()));
     let session_name = checked.context.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let services =
-        SessionServices { dirs, tarball, credentials: Some(CredentialStore::new(builders.contexts().environment())) };
+    let services = SessionServices {
+        dirs,
+        tarball,
+        credentials: Some(CredentialStore::new(builders.contexts().environment())),
+        secrets: secrets(&request.secrets)?,
+    };
     let session = match &engine_host {
         Some(host) => Session::attach_engine(host, &session_name, &shared_key, services).await?,
         None => Session::attach_control(&control, &session_name, &shared_key, services).await?,
@@ -573,6 +607,9 @@ pub fn command_line(request: &BuildRequest) -> String {
     }
     for label in request.labels.iter().filter(|a| !a.trim().is_empty()) {
         push(&["--label", label.trim()]);
+    }
+    for secret in request.secrets.iter().filter(|a| !a.trim().is_empty()) {
+        push(&["--secret", secret.trim()]);
     }
     if !request.target.trim().is_empty() {
         push(&["--target", request.target.trim()]);

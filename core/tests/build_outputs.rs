@@ -4,10 +4,11 @@
 mod support;
 
 use base64::Engine as _;
-use buildlane_core::builds::{BuildOutput, BuildRequest, BuildState};
+use buildlane_core::builds::{self, BuildOutput, BuildRequest, BuildState};
 use buildlane_core::history::History;
 use support::build::{build, context, request, Seen};
 use support::World;
+use tokio_util::sync::CancellationToken;
 
 #[tokio::test]
 async fn args_target_and_labels_reach_the_image_loaded_into_the_engine() {
@@ -148,4 +149,31 @@ async fn a_push_to_a_registry_that_needs_a_login_uses_the_docker_config() {
     // The peer, logged in through the same config, finds the pushed image.
     let inspected = world.docker_ok(&["buildx", "imagetools", "inspect", &tag]);
     assert!(inspected.contains(&outcome.digest.unwrap()), "{inspected}");
+}
+
+#[tokio::test]
+async fn a_secret_from_a_file_is_readable_in_its_run_step_only() {
+    let world = World::new();
+    let ctx = context(&[(
+        "Dockerfile",
+        &format!(
+            "FROM {}/busybox:latest\nRUN --mount=type=secret,id=token wc -c < /run/secrets/token && ls /run/secrets\nRUN ls /run/secrets 2>&1 || echo no-secrets-here\n",
+            world.registry
+        ),
+    )]);
+    let secret = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(secret.path(), "s3cr3t-value").unwrap();
+    let seen = Seen::default();
+    let secrets = vec![format!("id=token,src={}", secret.path().display())];
+    let outcome = build(&world, BuildRequest { secrets, no_cache: true, ..request(&ctx) }, &seen).await;
+    assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
+    let logs: String = seen.get().logs.values().cloned().collect();
+    assert!(logs.contains("12\n") && logs.contains("token"), "{logs}");
+    assert!(!logs.contains("s3cr3t-value"));
+
+    let missing = BuildRequest { secrets: vec!["id=token,src=/nonexistent/secret".to_owned()], ..request(&ctx) };
+    let (builders, seen) = (world.builders(), Seen::default());
+    let record = seen.record();
+    let refused = builds::run(&builders, &missing, None, &record, CancellationToken::new()).await.unwrap_err();
+    assert_eq!(refused.to_string(), "secret token: file /nonexistent/secret does not exist");
 }

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod filesend;
 pub mod filesync;
+pub mod secrets;
 pub mod walk;
 
 use std::collections::HashMap;
@@ -16,6 +17,7 @@ use std::task::{Context, Poll};
 use bollard::health::health_check_response::ServingStatus;
 use bollard::health::health_server::{Health, HealthServer};
 use bollard::health::{HealthCheckRequest, HealthCheckResponse, HealthListRequest, HealthListResponse};
+use bollard::moby::buildkit::secrets::v1::secrets_server::SecretsServer;
 use bollard::moby::buildkit::v1::BytesMessage;
 use bollard::moby::filesync::packet::file_sync_server::FileSyncServer;
 use bollard::moby::filesync::v1::auth_server::AuthServer;
@@ -34,10 +36,12 @@ use crate::buildkit::{BuildkitError, Control};
 use crate::credentials::CredentialStore;
 use filesend::TarballDestination;
 use filesync::LocalDirs;
+use secrets::SecretStore;
 
 const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
 const FILESYNC_DIFFCOPY: &str = "/moby.filesync.v1.FileSync/DiffCopy";
 const FILESEND_DIFFCOPY: &str = "/moby.filesync.v1.FileSend/DiffCopy";
+const SECRETS_GET: &str = "/moby.buildkit.secrets.v1.Secrets/GetSecret";
 const AUTH_METHODS: [&str; 4] = [
     "/moby.filesync.v1.Auth/Credentials",
     "/moby.filesync.v1.Auth/FetchToken",
@@ -58,6 +62,8 @@ pub struct SessionServices {
     pub tarball: Option<PathBuf>,
     /// Registry credentials to answer BuildKit's Auth requests with.
     pub credentials: Option<CredentialStore>,
+    /// Secrets `RUN --mount=type=secret` may read.
+    pub secrets: SecretStore,
 }
 
 /// A running session; dropping it closes it.
@@ -163,6 +169,9 @@ fn exposed_methods(services: &SessionServices) -> Vec<&'static str> {
     if services.credentials.is_some() {
         methods.extend(AUTH_METHODS);
     }
+    if !services.secrets.0.is_empty() {
+        methods.push(SECRETS_GET);
+    }
     methods
 }
 
@@ -182,6 +191,7 @@ async fn serve(connection: BoxedConnection, services: SessionServices, stop: Can
             .initial_stream_window_size(SESSION_STREAM_WINDOW)
             .add_service(HealthServer::new(Serving))
             .add_service(filesync)
+            .add_optional_service((!services.secrets.0.is_empty()).then(|| SecretsServer::new(services.secrets)))
             .add_optional_service(services.credentials.map(|store| AuthServer::new(auth::Credentials(store))))
             .add_optional_service(services.tarball.map(|dest| {
                 FileSendServer::new(TarballDestination(dest)).max_decoding_message_size(MAX_MESSAGE_BYTES)

@@ -25,4 +25,8 @@ labels: Array<string>, target: string, noCache: boolean, output: BuildOutput, pr
 /**
  * Empty: the current builder.
  */
-builder: string, };
+builder: string, 
+/**
+ * `id=NAME,src=FILE` or `id=NAME,env=VARIABLE`, as `--secret` takes them.
+ */
+secrets: Array<string>, };
