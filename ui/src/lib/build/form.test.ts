@@ -15,6 +15,7 @@ describe('build form', () => {
       tags: 'r/app:1\nr/app:latest\n',
       buildArgs: 'A=1\nB',
       labels: 'team=x',
+      secrets: 'id=npmrc,src=/home/me/.npmrc\n\nid=token,env=TOKEN',
       target: ' final ',
       output: 'push' as const,
     };
@@ -25,6 +26,7 @@ describe('build form', () => {
       tags: ['r/app:1', 'r/app:latest'],
       buildArgs: ['A=1', 'B'],
       labels: ['team=x'],
+      secrets: ['id=npmrc,src=/home/me/.npmrc', 'id=token,env=TOKEN'],
       target: 'final',
       noCache: false,
       output: { type: 'push' },

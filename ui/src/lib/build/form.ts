@@ -28,6 +28,8 @@ export interface BuildForm {
   tags: string;
   buildArgs: string;
   labels: string;
+  /** One `id=NAME,src=FILE` or `id=NAME,env=VARIABLE` per line. */
+  secrets: string;
   target: string;
   output: OutputKind;
   /** The file of an oci/docker output. */
@@ -45,6 +47,7 @@ export function emptyBuildForm(): BuildForm {
     tags: '',
     buildArgs: '',
     labels: '',
+    secrets: '',
     target: '',
     output: 'cacheOnly',
     dest: '',
@@ -75,6 +78,7 @@ export function toBuildRequest(form: BuildForm): BuildRequest {
     tags: lines(form.tags),
     buildArgs: lines(form.buildArgs),
     labels: lines(form.labels),
+    secrets: lines(form.secrets),
     target: form.target.trim(),
     noCache: form.noCache,
     output: outputOf(form),
@@ -94,6 +98,7 @@ export function fromBuildRequest(request: BuildRequest): BuildForm {
     tags: request.tags.join('\n'),
     buildArgs: request.buildArgs.join('\n'),
     labels: request.labels.join('\n'),
+    secrets: request.secrets.join('\n'),
     target: request.target,
     output: request.output.type,
     dest,
