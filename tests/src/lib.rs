@@ -124,9 +124,16 @@ impl App {
         names
     }
 
-    /// Closes the window and stops tauri-driver with SIGTERM, so that it also stops WebKitWebDriver.
-    pub async fn close(mut self) {
+    /// Closes the window; dropping the App then stops tauri-driver with SIGTERM, so that it also
+    /// stops WebKitWebDriver.
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for App {
+    /// Also when a test panics: a tauri-driver left running would hold its ports and hang the next test.
+    fn drop(&mut self) {
         let _ = Command::new("kill").args(["-TERM", &self.driver.id().to_string()]).status();
         let _ = self.driver.wait();
     }
