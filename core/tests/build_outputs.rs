@@ -3,7 +3,6 @@
 
 mod support;
 
-use base64::Engine as _;
 use buildlane_core::builds::{self, BuildOutput, BuildRequest, BuildState};
 use buildlane_core::history::History;
 use support::build::{build, context, request, Seen};
@@ -128,15 +127,7 @@ async fn every_build_is_recorded_with_its_request_outcome_and_logs() {
 #[tokio::test]
 async fn a_push_to_a_registry_that_needs_a_login_uses_the_docker_config() {
     let world = World::new();
-    let registry = std::env::var("BUILDLANE_AUTH_REGISTRY").unwrap();
-    let user = std::env::var("BUILDLANE_AUTH_HTPASSWD_USER").unwrap();
-    let password = std::env::var("BUILDLANE_AUTH_HTPASSWD_PASSWORD").unwrap();
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    std::fs::write(
-        world.config_dir().join("config.json"),
-        format!(r#"{{"auths":{{"{registry}":{{"auth":"{auth}"}}}}}}"#),
-    )
-    .unwrap();
+    let registry = world.log_in_to_auth_registry();
     let ctx = context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo private > /p\n", world.registry))]);
     let tag = format!("{registry}/private/app:{}", std::process::id());
     let outcome = build(

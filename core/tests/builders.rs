@@ -3,7 +3,6 @@
 
 mod support;
 
-use base64::Engine as _;
 use buildlane_core::builders::{BuilderError, CreateBuilderRequest, RemoveOptions, UseOptions};
 use buildlane_core::drivers::{DriverError, NodeStatus};
 use support::{no_progress, World};
@@ -224,14 +223,7 @@ async fn the_buildkit_image_is_pulled_with_the_users_registry_credentials() {
     assert!(err.to_string().starts_with(&format!("image {image} is not available: ")), "{err}");
     world.builders().remove("pulls-privately", RemoveOptions::default(), &no_progress).await.unwrap();
 
-    let user = std::env::var("BUILDLANE_AUTH_HTPASSWD_USER").unwrap();
-    let password = std::env::var("BUILDLANE_AUTH_HTPASSWD_PASSWORD").unwrap();
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    std::fs::write(
-        world.config_dir().join("config.json"),
-        format!(r#"{{"auths":{{"{registry}":{{"auth":"{auth}"}}}}}}"#),
-    )
-    .unwrap();
+    world.log_in_to_auth_registry();
     let pulled = std::sync::Mutex::new(Vec::new());
     let record = |e: buildlane_core::drivers::LifecycleEvent| pulled.lock().unwrap().push(e);
     // busybox is no BuildKit, so booting fails after the pull; the pull is what this checks.

@@ -104,6 +104,19 @@ impl World {
             .find_map(|name| name.strip_suffix('*').map(|n| n.trim().to_owned()))
     }
 
+    /// Writes this world's config.json with a login (`auths`) for the htpasswd test registry, as
+    /// `docker login` would; returns that registry's address.
+    pub fn log_in_to_auth_registry(&self) -> String {
+        use base64::Engine as _;
+        let registry = required("BUILDLANE_AUTH_REGISTRY");
+        let pair =
+            format!("{}:{}", required("BUILDLANE_AUTH_HTPASSWD_USER"), required("BUILDLANE_AUTH_HTPASSWD_PASSWORD"));
+        let auth = base64::engine::general_purpose::STANDARD.encode(pair);
+        let config = format!(r#"{{"auths":{{"{registry}":{{"auth":"{auth}"}}}}}}"#);
+        std::fs::write(self.dir.path().join("config.json"), config).unwrap();
+        registry
+    }
+
     /// A locally built image standing in for moby/buildkit, which cannot be pulled here: it keeps
     /// running like buildkitd would, but has no buildctl, so a builder using it never gets ready.
     pub fn stand_in_image(&self) -> String {
