@@ -30,6 +30,12 @@ pub struct BuildArgs {
     /// `id=NAME,src=FILE` or `id=NAME,env=VARIABLE`.
     #[arg(long = "secret")]
     secrets: Vec<String>,
+    /// `type=registry,ref=REF` (or REF).
+    #[arg(long = "cache-from")]
+    cache_from: Vec<String>,
+    /// `type=registry,ref=REF[,mode=max]` or `type=inline`.
+    #[arg(long = "cache-to")]
+    cache_to: Vec<String>,
     #[arg(long)]
     target: Option<String>,
     #[arg(short = 'f', long = "file")]
@@ -101,6 +107,8 @@ fn request(args: &BuildArgs) -> Result<BuildRequest, ArgsError> {
         build_args: args.build_args.clone(),
         labels: args.labels.clone(),
         secrets: args.secrets.clone(),
+        cache_from: args.cache_from.clone(),
+        cache_to: args.cache_to.clone(),
         target: args.target.clone().unwrap_or_default(),
         no_cache: args.no_cache,
         output: output(args)?,

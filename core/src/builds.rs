@@ -13,7 +13,7 @@ use tracing::instrument;
 use ts_rs::TS;
 
 use crate::builders::{BuilderError, Builders, NodePlatform};
-use crate::buildkit::solve::{DockerfileSolve, Exporter};
+use crate::buildkit::solve::{CacheEntry, DockerfileSolve, Exporter};
 use crate::buildkit::{BuildkitError, Control};
 use crate::credentials::CredentialStore;
 use crate::drivers::docker_container;
@@ -85,6 +85,10 @@ pub struct BuildRequest {
     pub builder: String,
     /// `id=NAME,src=FILE` or `id=NAME,env=VARIABLE`, as `--secret` takes them.
     pub secrets: Vec<String>,
+    /// `--cache-from`: `type=registry,ref=REF` (or just `REF`).
+    pub cache_from: Vec<String>,
+    /// `--cache-to`: `type=registry,ref=REF[,mode=max]` or `type=inline`.
+    pub cache_to: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -154,6 +158,8 @@ pub enum BuildError {
     Secret(String),
     #[error("secret {id}: file {path} does not exist")]
     SecretFileMissing { id: String, path: PathBuf },
+    #[error("invalid cache {what} \"{item}\": expected type=registry,ref=REF or type=inline")]
+    Cache { what: &'static str, item: String },
     #[error("{0} needs at least one tag (-t)")]
     TagRequired(&'static str),
     #[error("output path {0} is in a folder that does not exist")]
@@ -232,6 +238,8 @@ fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
     key_values(&request.build_args, "build arg")?;
     key_values(&request.labels, "label")?;
     secrets(&request.secrets)?;
+    cache_entries(&request.cache_from, "import")?;
+    cache_entries(&request.cache_to, "export")?;
     match &request.output {
         BuildOutput::Push if tags(request).is_empty() => return Err(BuildError::TagRequired("push")),
         BuildOutput::Oci { dest } | BuildOutput::Docker { dest } | BuildOutput::Tar { dest } => {
@@ -276,6 +284,33 @@ fn secrets(items: &[String]) -> Result<SecretStore, BuildError> {
     Ok(store)
 }
 
+/// Parses `--cache-from`/`--cache-to` items as buildx does: `key=value` fields, a bare reference
+/// meaning a registry cache. Registry and inline caches are supported.
+fn cache_entries(items: &[String], what: &'static str) -> Result<Vec<CacheEntry>, BuildError> {
+    let mut entries = Vec::new();
+    for item in items.iter().map(|i| i.trim()).filter(|i| !i.is_empty()) {
+        let bad = || BuildError::Cache { what, item: item.to_owned() };
+        let mut attrs: BTreeMap<String, String> = BTreeMap::new();
+        if !item.contains('=') {
+            attrs.insert("type".into(), "registry".into());
+            attrs.insert("ref".into(), item.to_owned());
+        } else {
+            for field in item.split(',') {
+                let (k, v) = field.split_once('=').ok_or_else(bad)?;
+                attrs.insert(k.trim().to_owned(), v.trim().to_owned());
+            }
+        }
+        let kind = attrs.remove("type").unwrap_or_else(|| "registry".into());
+        match kind.as_str() {
+            "registry" if attrs.get("ref").is_some_and(|r| r.parse::<ImageReference>().is_ok()) => {}
+            "inline" if what == "export" => {}
+            _ => return Err(bad()),
+        }
+        entries.push(CacheEntry { kind, attrs });
+    }
+    Ok(entries)
+}
+
 fn tags(request: &BuildRequest) -> Vec<String> {
     request.tags.iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect()
 }
@@ -309,6 +344,13 @@ fn frontend_attrs(request: &BuildRequest, checked: &Checked) -> Result<BTreeMap<
         ProvenanceMode::Off => None,
     };
     attrs.insert("image-resolve-mode".into(), "default".into());
+    // The frontend imports cache only when told through this attribute, not from Solve's cache field.
+    let imports = cache_entries(&request.cache_from, "import")?;
+    if !imports.is_empty() {
+        let json: Vec<serde_json::Value> =
+            imports.iter().map(|e| serde_json::json!({ "Type": e.kind, "Attrs": e.attrs })).collect();
+        attrs.insert("cache-imports".into(), serde_json::Value::Array(json).to_string());
+    }
     Ok(attrs)
 }
 
@@ -464,6 +506,8 @@ pub async fn run(
         frontend_attrs: frontend_attrs(request, &checked)?,
         exporter: exporter(request, kind),
         entitlements: Vec::new(),
+        cache_imports: cache_entries(&request.cache_from, "import")?,
+        cache_exports: cache_entries(&request.cache_to, "export")?,
     };
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -610,6 +654,12 @@ pub fn command_line(request: &BuildRequest) -> String {
     }
     for secret in request.secrets.iter().filter(|a| !a.trim().is_empty()) {
         push(&["--secret", secret.trim()]);
+    }
+    for cache in request.cache_from.iter().filter(|a| !a.trim().is_empty()) {
+        push(&["--cache-from", cache.trim()]);
+    }
+    for cache in request.cache_to.iter().filter(|a| !a.trim().is_empty()) {
+        push(&["--cache-to", cache.trim()]);
     }
     if !request.target.trim().is_empty() {
         push(&["--target", request.target.trim()]);

@@ -168,3 +168,25 @@ async fn a_secret_from_a_file_is_readable_in_its_run_step_only() {
     let refused = builds::run(&builders, &missing, None, &record, CancellationToken::new()).await.unwrap_err();
     assert_eq!(refused.to_string(), "secret token: file /nonexistent/secret does not exist");
 }
+
+#[tokio::test]
+async fn build_cache_exported_to_the_registry_is_reused_once_the_local_cache_is_gone() {
+    let world = World::new();
+    let nonce = format!("{}-{:?}", std::process::id(), std::time::SystemTime::now());
+    let ctx =
+        context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo '{nonce}' > /nonce\n", world.registry))]);
+    let cache = format!("{}/buildlane-test/cache:{}", world.registry, std::process::id());
+    let exported = build(
+        &world,
+        BuildRequest { cache_to: vec![format!("type=registry,ref={cache},mode=max")], ..request(&ctx) },
+        &Seen::default(),
+    )
+    .await;
+    assert_eq!(exported.state, BuildState::Succeeded, "{:?}", exported.failure);
+    world.docker_ok(&["builder", "prune", "--all", "--force"]);
+
+    let imported = build(&world, BuildRequest { cache_from: vec![cache], ..request(&ctx) }, &Seen::default()).await;
+    assert_eq!(imported.state, BuildState::Succeeded, "{:?}", imported.failure);
+    let run = imported.steps.iter().find(|s| s.name.starts_with("RUN echo")).unwrap();
+    assert_eq!(run.state, buildlane_core::progress::StepState::Cached, "{run:?}");
+}

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use bollard::moby::buildkit::v1::{SolveRequest, StatusRequest, StatusResponse};
+use bollard::moby::buildkit::v1::{CacheOptions, CacheOptionsEntry, SolveRequest, StatusRequest, StatusResponse};
 use futures_util::{Stream, StreamExt};
 use tracing::instrument;
 
@@ -24,6 +24,25 @@ pub struct DockerfileSolve {
     pub frontend_attrs: BTreeMap<String, String>,
     pub exporter: Option<Exporter>,
     pub entitlements: Vec<String>,
+    /// Where to read build cache from (`--cache-from`) and write it to (`--cache-to`).
+    pub cache_imports: Vec<CacheEntry>,
+    pub cache_exports: Vec<CacheEntry>,
+}
+
+/// One cache backend: `registry` (attrs `ref`, `mode`), `inline`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheEntry {
+    pub kind: String,
+    pub attrs: BTreeMap<String, String>,
+}
+
+impl CacheEntry {
+    fn to_proto(&self) -> CacheOptionsEntry {
+        CacheOptionsEntry {
+            r#type: self.kind.clone(),
+            attrs: self.attrs.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        }
+    }
 }
 
 impl DockerfileSolve {
@@ -43,6 +62,11 @@ impl DockerfileSolve {
             exporter_deprecated: exporter,
             exporter_attrs_deprecated: exporter_attrs,
             entitlements: self.entitlements.clone(),
+            cache: Some(CacheOptions {
+                imports: self.cache_imports.iter().map(CacheEntry::to_proto).collect(),
+                exports: self.cache_exports.iter().map(CacheEntry::to_proto).collect(),
+                ..Default::default()
+            }),
             ..Default::default()
         }
     }

@@ -29,4 +29,12 @@ builder: string,
 /**
  * `id=NAME,src=FILE` or `id=NAME,env=VARIABLE`, as `--secret` takes them.
  */
-secrets: Array<string>, };
+secrets: Array<string>, 
+/**
+ * `--cache-from`: `type=registry,ref=REF` (or just `REF`).
+ */
+cacheFrom: Array<string>, 
+/**
+ * `--cache-to`: `type=registry,ref=REF[,mode=max]` or `type=inline`.
+ */
+cacheTo: Array<string>, };

@@ -16,6 +16,7 @@ describe('build form', () => {
       buildArgs: 'A=1\nB',
       labels: 'team=x',
       secrets: 'id=npmrc,src=/home/me/.npmrc\n\nid=token,env=TOKEN',
+      cacheTo: 'type=inline',
       target: ' final ',
       output: 'push' as const,
     };
@@ -27,6 +28,8 @@ describe('build form', () => {
       buildArgs: ['A=1', 'B'],
       labels: ['team=x'],
       secrets: ['id=npmrc,src=/home/me/.npmrc', 'id=token,env=TOKEN'],
+      cacheFrom: [],
+      cacheTo: ['type=inline'],
       target: 'final',
       noCache: false,
       output: { type: 'push' },

@@ -30,6 +30,10 @@ export interface BuildForm {
   labels: string;
   /** One `id=NAME,src=FILE` or `id=NAME,env=VARIABLE` per line. */
   secrets: string;
+  /** One `type=registry,ref=REF` per line. */
+  cacheFrom: string;
+  /** One `type=registry,ref=REF[,mode=max]` or `type=inline` per line. */
+  cacheTo: string;
   target: string;
   output: OutputKind;
   /** The file of an oci/docker output. */
@@ -48,6 +52,8 @@ export function emptyBuildForm(): BuildForm {
     buildArgs: '',
     labels: '',
     secrets: '',
+    cacheFrom: '',
+    cacheTo: '',
     target: '',
     output: 'cacheOnly',
     dest: '',
@@ -79,6 +85,8 @@ export function toBuildRequest(form: BuildForm): BuildRequest {
     buildArgs: lines(form.buildArgs),
     labels: lines(form.labels),
     secrets: lines(form.secrets),
+    cacheFrom: lines(form.cacheFrom),
+    cacheTo: lines(form.cacheTo),
     target: form.target.trim(),
     noCache: form.noCache,
     output: outputOf(form),
@@ -99,6 +107,8 @@ export function fromBuildRequest(request: BuildRequest): BuildForm {
     buildArgs: request.buildArgs.join('\n'),
     labels: request.labels.join('\n'),
     secrets: request.secrets.join('\n'),
+    cacheFrom: request.cacheFrom.join('\n'),
+    cacheTo: request.cacheTo.join('\n'),
     target: request.target,
     output: request.output.type,
     dest,
