@@ -8,14 +8,19 @@ import type {
   BuildRequest,
   BuilderAction,
   BuilderList,
+  Comparison,
   ContextList,
   CreateBuilderRequest,
   DockerfileOutline,
   EngineStatus,
+  Inspection,
   LifecycleEvent,
   LogChunk,
   NodePlatform,
+  Page,
+  PlatformImage,
   ProgressUpdate,
+  RegistryList,
   RemoveOptions,
   UseOptions,
 } from './types';
@@ -125,4 +130,36 @@ export function recentBuilds(): Promise<BuildRecord[]> {
 /** The full logs of a recorded build. */
 export function buildLogs(buildRef: string): Promise<LogChunk[]> {
   return call('build_logs', { buildRef });
+}
+
+// The Images view. Registry calls are long: each takes an operation id for cancelOperation.
+
+/** Registries from the docker config and those added in this session. */
+export function listRegistries(): Promise<RegistryList> {
+  return call('list_registries');
+}
+
+/** Adds a registry host; plainHttp null lets the core decide (loopback is plain http). */
+export function addRegistry(name: string, plainHttp: boolean | null): Promise<RegistryList> {
+  return call('add_registry', { name, plainHttp });
+}
+
+/** One page of a registry's catalog, after `last`. */
+export function listRepositories(registry: string, last: string | null, operation: string): Promise<Page> {
+  return call('list_repositories', { registry, last, operation });
+}
+
+/** One page of a repository's tags, after `last`. */
+export function listTags(registry: string, repository: string, last: string | null, operation: string): Promise<Page> {
+  return call('list_tags', { registry, repository, last, operation });
+}
+
+/** Everything the inspector shows for any reference (normalised by the core as docker does). */
+export function inspectImage(reference: string, operation: string): Promise<Inspection> {
+  return call('inspect_image', { reference, operation });
+}
+
+/** Config and layer differences between two platform images. */
+export function comparePlatforms(left: PlatformImage, right: PlatformImage): Promise<Comparison> {
+  return call('compare_platforms', { left, right });
 }

@@ -3,6 +3,7 @@
 // through the functions of ipc.ts, handed in so tests can stand in for them.
 import type * as Ipc from './ipc';
 import { cameBack } from './engine';
+import { openImage } from './images/route';
 import { applyEvent, startProgress, type OperationKind, type OperationProgress } from './progress';
 import type {
   AppError,
@@ -217,5 +218,10 @@ export class AppModel {
   /** The equivalent `docker buildx …` command line. */
   cliCommand(action: BuilderAction): Promise<string> {
     return this.#api.cliCommand(action);
+  }
+
+  /** Switches to the Images view and inspects `reference` there (how other views link to an image). */
+  openImage(reference: string): void {
+    openImage(reference);
   }
 }

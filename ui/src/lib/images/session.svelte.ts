@@ -1,0 +1,352 @@
+// The Images view's state and the order things happen in: registries, their repositories and
+// tags page by page, the inspected reference, the selected platform and compare mode. Every
+// registry call is a long operation with an id (Cancel) and its own error beside it (Retry).
+// It calls the core only through the ipc.ts functions handed in, so tests can stand in for them.
+import type * as Ipc from '../ipc';
+import type { AppError, Comparison, Inspection, Page, PlatformImage, RegistryList } from '../types';
+import { counterpart, defaultPair } from './compare';
+import { selectedPlatform } from './inspector';
+import { appendPage, filterItems, noPages, wantsMore, type Pages } from './paging';
+import { tagReference } from './registries';
+
+export type ImagesApi = Pick<
+  typeof Ipc,
+  | 'newOperationId'
+  | 'cancelOperation'
+  | 'listRegistries'
+  | 'addRegistry'
+  | 'listRepositories'
+  | 'listTags'
+  | 'inspectImage'
+  | 'comparePlatforms'
+>;
+
+/** A running registry call. */
+export interface Pending {
+  id: string;
+  text: string;
+  /** Date.now() when it started, for the elapsed time. */
+  started: number;
+}
+
+type Fetcher = (last: string | null, operation: string) => Promise<Page>;
+
+async function cancelQuietly(api: ImagesApi, pending: Pending | null): Promise<void> {
+  if (!pending) return;
+  try {
+    await api.cancelOperation(pending.id);
+  } catch {
+    // It ended on its own meanwhile; its own outcome is what the user sees.
+  }
+}
+
+/** A catalog or tag list: pages on demand, a filter over what arrived, one call at a time. */
+export class PagedList {
+  pages = $state<Pages>(noPages());
+  filter = $state('');
+  loading = $state<Pending | null>(null);
+  error = $state<AppError | null>(null);
+  /** What is listed, e.g. "repositories of 127.0.0.1:5055"; null before anything is. */
+  subject = $state<string | null>(null);
+  readonly shown = $derived(filterItems(this.pages.items, this.filter));
+
+  #api: ImagesApi;
+  #fetch: Fetcher | null = null;
+  #generation = 0;
+
+  constructor(api: ImagesApi) {
+    this.#api = api;
+  }
+
+  /** Starts listing anew with `fetch`; answers to earlier lists are dropped. */
+  reset(subject: string, fetch: Fetcher): Promise<void> {
+    void cancelQuietly(this.#api, this.loading);
+    this.#generation++;
+    this.#fetch = fetch;
+    this.subject = subject;
+    this.pages = noPages();
+    this.filter = '';
+    this.loading = null;
+    this.error = null;
+    return this.more();
+  }
+
+  clear(): void {
+    void cancelQuietly(this.#api, this.loading);
+    this.#generation++;
+    this.#fetch = null;
+    this.subject = null;
+    this.pages = noPages();
+    this.filter = '';
+    this.loading = null;
+    this.error = null;
+  }
+
+  /** Fetches the next page, unless one is on its way or the list is complete. */
+  async more(): Promise<void> {
+    const fetch = this.#fetch;
+    if (!fetch || this.loading || this.pages.complete) return;
+    const generation = this.#generation;
+    const id = this.#api.newOperationId();
+    this.loading = { id, text: `Listing ${this.subject ?? ''}`.trim(), started: Date.now() };
+    this.error = null;
+    try {
+      const page = await fetch(this.pages.next, id);
+      if (generation !== this.#generation) return;
+      this.pages = appendPage(this.pages, page);
+    } catch (e) {
+      if (generation === this.#generation) this.error = e as AppError;
+    } finally {
+      if (generation === this.#generation) this.loading = null;
+    }
+  }
+
+  /** Called as the list scrolls (and as the filter changes): fetches on when the view needs more. */
+  need(windowEnd: number): void {
+    if (wantsMore(this.pages, this.loading !== null, this.error !== null, windowEnd, this.shown.length, this.filter.trim() !== '')) {
+      void this.more();
+    }
+  }
+
+  cancel(): Promise<void> {
+    return cancelQuietly(this.#api, this.loading);
+  }
+
+  retry(): Promise<void> {
+    this.error = null;
+    return this.more();
+  }
+}
+
+export type InspectorTab = 'overview' | 'compare' | 'raw';
+export type DetailTab = 'config' | 'history' | 'layers' | 'attestations';
+
+/** Compare mode: which platform on each side; the right may come from another reference. */
+export interface CompareSide {
+  source: 'this' | 'other';
+  digest: string;
+}
+
+export class ImagesSession {
+  registries = $state<RegistryList | null>(null);
+  registriesError = $state<AppError | null>(null);
+  addError = $state<AppError | null>(null);
+
+  registry = $state<string | null>(null);
+  repository = $state<string | null>(null);
+  tag = $state<string | null>(null);
+  readonly repositories: PagedList;
+  readonly tags: PagedList;
+
+  /** The reference box's text. */
+  referenceText = $state('');
+  /** The reference last opened, as typed. */
+  opened = $state<string | null>(null);
+  inspection = $state<Inspection | null>(null);
+  inspecting = $state<Pending | null>(null);
+  inspectError = $state<AppError | null>(null);
+
+  tab = $state<InspectorTab>('overview');
+  /** The chosen platform's manifest digest. */
+  chosen = $state<string | null>(null);
+  detail = $state<DetailTab>('config');
+  rawKey = $state('top');
+
+  compareLeft = $state<string | null>(null);
+  compareRight = $state<CompareSide | null>(null);
+  otherText = $state('');
+  other = $state<Inspection | null>(null);
+  otherLoading = $state<Pending | null>(null);
+  otherError = $state<AppError | null>(null);
+  comparison = $state<Comparison | null>(null);
+  compareError = $state<AppError | null>(null);
+
+  readonly selected = $derived(selectedPlatform(this.inspection, this.chosen));
+
+  #api: ImagesApi;
+  #inspectGeneration = 0;
+  #otherGeneration = 0;
+  #compareGeneration = 0;
+
+  constructor(api: ImagesApi) {
+    this.#api = api;
+    this.repositories = new PagedList(api);
+    this.tags = new PagedList(api);
+  }
+
+  async loadRegistries(): Promise<void> {
+    try {
+      this.registries = await this.#api.listRegistries();
+      this.registriesError = null;
+    } catch (e) {
+      this.registriesError = e as AppError;
+    }
+  }
+
+  /** Adds a registry and selects it; false when the core refused it (see addError). */
+  async addRegistry(name: string, plainHttp: boolean | null): Promise<boolean> {
+    try {
+      this.registries = await this.#api.addRegistry(name, plainHttp);
+      this.addError = null;
+    } catch (e) {
+      this.addError = e as AppError;
+      return false;
+    }
+    const added = this.registries.registries.find((r) => r.name === name.trim().replace(/\/+$/, '').toLowerCase());
+    if (added) void this.selectRegistry(added.name);
+    return true;
+  }
+
+  selectRegistry(name: string): Promise<void> {
+    this.registry = name;
+    this.repository = null;
+    this.tag = null;
+    this.tags.clear();
+    return this.repositories.reset(`repositories of ${name}`, (last, op) => this.#api.listRepositories(name, last, op));
+  }
+
+  selectRepository(repository: string): Promise<void> {
+    const registry = this.registry;
+    if (!registry) return Promise.resolve();
+    this.repository = repository;
+    this.tag = null;
+    return this.tags.reset(`tags of ${repository}`, (last, op) => this.#api.listTags(registry, repository, last, op));
+  }
+
+  selectTag(tag: string): Promise<void> {
+    if (!this.registry || !this.repository) return Promise.resolve();
+    this.tag = tag;
+    return this.open(tagReference(this.registry, this.repository, tag));
+  }
+
+  /** Inspects any reference; an answer overtaken by a later open is dropped. */
+  async open(reference: string): Promise<void> {
+    const ref = reference.trim();
+    if (!ref) return;
+    void cancelQuietly(this.#api, this.inspecting);
+    const generation = ++this.#inspectGeneration;
+    const id = this.#api.newOperationId();
+    this.referenceText = ref;
+    this.opened = ref;
+    this.inspection = null;
+    this.inspectError = null;
+    this.resetCompare();
+    this.inspecting = { id, text: `Inspecting ${ref}`, started: Date.now() };
+    try {
+      const inspection = await this.#api.inspectImage(ref, id);
+      if (generation !== this.#inspectGeneration) return;
+      this.inspection = inspection;
+      this.chosen = inspection.platforms[0]?.digest ?? null;
+      this.rawKey = 'top';
+      if (this.tab === 'compare' && inspection.platforms.length < 2) this.tab = 'overview';
+    } catch (e) {
+      if (generation === this.#inspectGeneration) this.inspectError = e as AppError;
+    } finally {
+      if (generation === this.#inspectGeneration) this.inspecting = null;
+    }
+  }
+
+  retryOpen(): Promise<void> {
+    return this.open(this.opened ?? this.referenceText);
+  }
+
+  cancelOpen(): Promise<void> {
+    return cancelQuietly(this.#api, this.inspecting);
+  }
+
+  /** Shows a platform below the cards, on the given detail tab. */
+  choose(digest: string, detail?: DetailTab): void {
+    this.chosen = digest;
+    if (detail) this.detail = detail;
+    else if (this.detail === 'attestations' && !this.selected?.attestations.length) this.detail = 'config';
+  }
+
+  resetCompare(): void {
+    this.#compareGeneration++;
+    this.#otherGeneration++;
+    void cancelQuietly(this.#api, this.otherLoading);
+    this.compareLeft = null;
+    this.compareRight = null;
+    this.other = null;
+    this.otherLoading = null;
+    this.otherError = null;
+    this.comparison = null;
+    this.compareError = null;
+  }
+
+  /** Opens compare mode on the selected platform and the next one (or the same platform of another tag). */
+  startCompare(): Promise<void> {
+    this.tab = 'compare';
+    const inspection = this.inspection;
+    if (!inspection || this.compareLeft) return this.compare();
+    const pair = defaultPair(inspection, this.selected?.digest ?? null);
+    this.compareLeft = pair?.[0] ?? inspection.platforms[0]?.digest ?? null;
+    this.compareRight = pair ? { source: 'this', digest: pair[1] } : null;
+    return this.compare();
+  }
+
+  #side(side: CompareSide | null): PlatformImage | null {
+    if (!side) return null;
+    const from = side.source === 'this' ? this.inspection : this.other;
+    return from?.platforms.find((p) => p.digest === side.digest) ?? null;
+  }
+
+  get leftImage(): PlatformImage | null {
+    return this.compareLeft ? this.#side({ source: 'this', digest: this.compareLeft }) : null;
+  }
+
+  get rightImage(): PlatformImage | null {
+    return this.#side(this.compareRight);
+  }
+
+  setCompare(left: string | null, right: CompareSide | null): Promise<void> {
+    this.compareLeft = left;
+    this.compareRight = right;
+    return this.compare();
+  }
+
+  /** Asks the core for the differences between the two chosen sides. */
+  async compare(): Promise<void> {
+    const left = this.leftImage;
+    const right = this.rightImage;
+    const generation = ++this.#compareGeneration;
+    this.comparison = null;
+    this.compareError = null;
+    if (!left || !right) return;
+    try {
+      const comparison = await this.#api.comparePlatforms(left, right);
+      if (generation === this.#compareGeneration) this.comparison = comparison;
+    } catch (e) {
+      if (generation === this.#compareGeneration) this.compareError = e as AppError;
+    }
+  }
+
+  /** Inspects another reference (another tag, say) for the right side. */
+  async openOther(reference: string): Promise<void> {
+    const ref = reference.trim();
+    if (!ref) return;
+    void cancelQuietly(this.#api, this.otherLoading);
+    const generation = ++this.#otherGeneration;
+    const id = this.#api.newOperationId();
+    this.otherText = ref;
+    this.other = null;
+    this.otherError = null;
+    this.otherLoading = { id, text: `Inspecting ${ref}`, started: Date.now() };
+    try {
+      const other = await this.#api.inspectImage(ref, id);
+      if (generation !== this.#otherGeneration) return;
+      this.other = other;
+      const right = counterpart(other, this.leftImage?.platform ?? null);
+      this.compareRight = right ? { source: 'other', digest: right.digest } : null;
+    } catch (e) {
+      if (generation === this.#otherGeneration) this.otherError = e as AppError;
+    } finally {
+      if (generation === this.#otherGeneration) this.otherLoading = null;
+    }
+    if (generation === this.#otherGeneration && this.other) await this.compare();
+  }
+
+  cancelOther(): Promise<void> {
+    return cancelQuietly(this.#api, this.otherLoading);
+  }
+}

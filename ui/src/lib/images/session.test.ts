@@ -1,0 +1,201 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { Page } from '../types';
+import { singleImage, threePlatforms } from './fixtures';
+import { ImagesSession, PagedList, type ImagesApi } from './session.svelte';
+
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+const names = (prefix: string, from: number, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${String(from + i).padStart(4, '0')}`);
+
+/** A catalog of `total` repositories served `size` at a time after `last`, like the registry. */
+function catalog(total: number, size = 100) {
+  const all = names('repo', 0, total);
+  return vi.fn(async (_registry: string, last: string | null): Promise<Page> => {
+    const start = last === null ? 0 : all.indexOf(last) + 1;
+    const items = all.slice(start, start + size);
+    return { items, next: start + size < all.length ? items[items.length - 1] : null };
+  });
+}
+
+function fakeApi(overrides: Partial<ImagesApi> = {}) {
+  let ids = 0;
+  const api: ImagesApi = {
+    newOperationId: () => `op-${++ids}`,
+    cancelOperation: vi.fn(async () => true),
+    listRegistries: vi.fn(async () => ({ registries: [], problem: null })),
+    addRegistry: vi.fn(async (name: string, plainHttp: boolean | null) => ({
+      registries: [{ name, plainHttp: plainHttp ?? true, source: 'user' as const }],
+      problem: null,
+    })),
+    listRepositories: catalog(250),
+    listTags: vi.fn(async () => ({ items: ['1', '2'], next: null })),
+    inspectImage: vi.fn(async () => threePlatforms()),
+    comparePlatforms: vi.fn(async () => ({ fields: [], layers: [], sizeDifference: 0 })),
+    ...overrides,
+  };
+  return api;
+}
+
+describe('PagedList', () => {
+  it('loads pages as the window nears the end, never two at once', async () => {
+    const api = fakeApi();
+    const list = new PagedList(api);
+    await list.reset('repositories', (last, op) => api.listRepositories('r', last, op));
+    expect(list.pages.items.length).toBe(100);
+    list.need(20);
+    expect(list.loading).toBeNull();
+    list.need(90);
+    list.need(95);
+    expect(list.loading?.id).toBeTruthy();
+    await vi.waitFor(() => expect(list.loading).toBeNull());
+    expect(list.pages.items.length).toBe(200);
+    expect(api.listRepositories).toHaveBeenCalledTimes(2);
+    expect(api.listRepositories).toHaveBeenLastCalledWith('r', 'repo0099', 'op-2');
+  });
+
+  it('with a filter, searches later pages until enough match or the list ends', async () => {
+    const api = fakeApi({ listRepositories: catalog(2000) });
+    const list = new PagedList(api);
+    await list.reset('repositories', (last, op) => api.listRepositories('r', last, op));
+    list.filter = 'repo19';
+    expect(list.shown).toEqual([]);
+    for (let i = 0; i < 30 && !list.pages.complete; i++) {
+      list.need(list.shown.length);
+      await vi.waitFor(() => expect(list.loading).toBeNull(), { interval: 1 });
+    }
+    expect(list.pages.complete).toBe(true);
+    expect(list.shown.length).toBe(100);
+    expect(list.shown[0]).toBe('repo1900');
+  });
+
+  it('keeps the error beside the list and retries from where it stopped', async () => {
+    const failing = vi.fn(async (): Promise<Page> => Promise.reject({ code: 'authRequired', message: 'log in' }));
+    const api = fakeApi();
+    const list = new PagedList(api);
+    await list.reset('repositories', failing);
+    expect(list.error?.code).toBe('authRequired');
+    list.need(0);
+    expect(failing).toHaveBeenCalledTimes(1);
+    const ok = vi.fn(async () => ({ items: ['a'], next: null }));
+    await list.reset('repositories', ok);
+    expect(list.error).toBeNull();
+    expect(list.pages.items).toEqual(['a']);
+  });
+
+  it('cancels by operation id and drops the overtaken answer', async () => {
+    const slow = deferred<Page>();
+    const api = fakeApi();
+    const list = new PagedList(api);
+    void list.reset('first', () => slow.promise);
+    const id = list.loading!.id;
+    await list.cancel();
+    expect(api.cancelOperation).toHaveBeenCalledWith(id);
+    await list.reset('second', async () => ({ items: ['b'], next: null }));
+    slow.resolve({ items: ['stale'], next: null });
+    await Promise.resolve();
+    expect(list.pages.items).toEqual(['b']);
+    expect(list.subject).toBe('second');
+  });
+});
+
+describe('ImagesSession', () => {
+  it('adds a registry, selects it and lists its repositories, then tags, then opens a tag', async () => {
+    const api = fakeApi();
+    const s = new ImagesSession(api);
+    expect(await s.addRegistry('127.0.0.1:5055', null)).toBe(true);
+    expect(api.addRegistry).toHaveBeenCalledWith('127.0.0.1:5055', null);
+    expect(s.registry).toBe('127.0.0.1:5055');
+    await vi.waitFor(() => expect(s.repositories.pages.pages).toBe(1));
+    await s.selectRepository('e2e/images-view');
+    expect(api.listTags).toHaveBeenCalledWith('127.0.0.1:5055', 'e2e/images-view', null, expect.any(String));
+    expect(s.tags.pages.items).toEqual(['1', '2']);
+    await s.selectTag('2');
+    expect(api.inspectImage).toHaveBeenCalledWith('127.0.0.1:5055/e2e/images-view:2', expect.any(String));
+    expect(s.inspection?.platforms.length).toBe(3);
+    expect(s.selected?.platform).toBe('linux/amd64');
+    expect(s.referenceText).toBe('127.0.0.1:5055/e2e/images-view:2');
+  });
+
+  it('shows the add error and keeps the list', async () => {
+    const api = fakeApi({ addRegistry: vi.fn(async () => Promise.reject({ code: 'invalidInput', message: 'not a host' })) });
+    const s = new ImagesSession(api);
+    expect(await s.addRegistry('https://x', true)).toBe(false);
+    expect(s.addError?.message).toBe('not a host');
+    expect(s.registry).toBeNull();
+  });
+
+  it('opens any reference; a later open wins over a slower earlier one', async () => {
+    const first = deferred<ReturnType<typeof threePlatforms>>();
+    const api = fakeApi({
+      inspectImage: vi.fn(async (ref: string) => (ref === 'slow' ? first.promise : singleImage())),
+    });
+    const s = new ImagesSession(api);
+    void s.open('slow');
+    expect(s.inspecting?.text).toBe('Inspecting slow');
+    await s.open(' alpine ');
+    expect(api.cancelOperation).toHaveBeenCalledWith('op-1');
+    first.resolve(threePlatforms());
+    await Promise.resolve();
+    expect(s.inspection?.kind).toBe('image');
+    expect(s.opened).toBe('alpine');
+    expect(s.inspecting).toBeNull();
+  });
+
+  it('keeps an inspect error for Retry', async () => {
+    let fail = true;
+    const api = fakeApi({
+      inspectImage: vi.fn(async () => (fail ? Promise.reject({ code: 'registryUnreachable', message: 'refused' }) : threePlatforms())),
+    });
+    const s = new ImagesSession(api);
+    await s.open('127.0.0.1:1/x:y');
+    expect(s.inspectError?.code).toBe('registryUnreachable');
+    expect(s.inspection).toBeNull();
+    fail = false;
+    await s.retryOpen();
+    expect(s.inspectError).toBeNull();
+    expect(s.inspection).not.toBeNull();
+  });
+
+  it('an attestation badge opens its platform on the attestations tab', async () => {
+    const s = new ImagesSession(fakeApi());
+    await s.open('x');
+    const arm = s.inspection!.platforms[2];
+    s.choose(arm.digest, 'attestations');
+    expect(s.selected?.platform).toBe('linux/arm/v7');
+    expect(s.detail).toBe('attestations');
+  });
+
+  it('compares two platforms, then the same platform of another tag', async () => {
+    const api = fakeApi();
+    const s = new ImagesSession(api);
+    await s.open('a:1');
+    const [amd, arm] = s.inspection!.platforms;
+    await s.startCompare();
+    expect(s.tab).toBe('compare');
+    expect(api.comparePlatforms).toHaveBeenLastCalledWith(amd, arm);
+    expect(s.comparison).not.toBeNull();
+    await s.setCompare(arm.digest, { source: 'this', digest: amd.digest });
+    expect(api.comparePlatforms).toHaveBeenLastCalledWith(arm, amd);
+    await s.openOther('a:2');
+    expect(s.compareRight?.source).toBe('other');
+    expect(s.rightImage?.platform).toBe('linux/arm64');
+    expect(api.comparePlatforms).toHaveBeenCalledTimes(3);
+  });
+
+  it('a new reference drops the comparison', async () => {
+    const s = new ImagesSession(fakeApi());
+    await s.open('a:1');
+    await s.startCompare();
+    await s.open('b');
+    expect(s.comparison).toBeNull();
+    expect(s.compareLeft).toBeNull();
+  });
+});
