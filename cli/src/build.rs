@@ -44,7 +44,7 @@ pub struct BuildArgs {
     push: bool,
     #[arg(long)]
     load: bool,
-    /// `type=oci|docker|tar,dest=FILE`.
+    /// `type=oci|docker|tar,dest=FILE` or `type=local,dest=DIR`.
     #[arg(short = 'o', long)]
     output: Option<String>,
     #[arg(long)]
@@ -63,7 +63,7 @@ pub struct BuildArgs {
 enum ArgsError {
     #[error("--push, --load and --output are exclusive")]
     TooManyOutputs,
-    #[error("invalid --output \"{0}\": expected type=oci|docker|tar,dest=FILE")]
+    #[error("invalid --output \"{0}\": expected type=oci|docker|tar,dest=FILE or type=local,dest=DIR")]
     Output(String),
     #[error("invalid --provenance \"{0}\": expected min, max or false")]
     Provenance(String),
@@ -82,6 +82,7 @@ fn output(args: &BuildArgs) -> Result<BuildOutput, ArgsError> {
                 (Some(&"oci"), Some(dest)) => Ok(BuildOutput::Oci { dest: dest.to_string() }),
                 (Some(&"docker"), Some(dest)) => Ok(BuildOutput::Docker { dest: dest.to_string() }),
                 (Some(&"tar"), Some(dest)) => Ok(BuildOutput::Tar { dest: dest.to_string() }),
+                (Some(&"local"), Some(dest)) => Ok(BuildOutput::Local { dest: dest.to_string() }),
                 _ => Err(ArgsError::Output(spec.clone())),
             }
         }

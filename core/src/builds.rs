@@ -49,6 +49,10 @@ pub enum BuildOutput {
     Tar {
         dest: String,
     },
+    /// The result's filesystem written into a folder.
+    Local {
+        dest: String,
+    },
 }
 
 /// Provenance attestation mode (`--provenance`); buildx's default is `min`.
@@ -242,7 +246,10 @@ fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
     cache_entries(&request.cache_to, "export")?;
     match &request.output {
         BuildOutput::Push if tags(request).is_empty() => return Err(BuildError::TagRequired("push")),
-        BuildOutput::Oci { dest } | BuildOutput::Docker { dest } | BuildOutput::Tar { dest } => {
+        BuildOutput::Oci { dest }
+        | BuildOutput::Docker { dest }
+        | BuildOutput::Tar { dest }
+        | BuildOutput::Local { dest } => {
             let parent = Path::new(dest).parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
             if !parent.is_dir() {
                 return Err(BuildError::OutputFolderMissing(PathBuf::from(dest)));
@@ -373,6 +380,7 @@ fn exporter(request: &BuildRequest, kind: DriverKind) -> Option<Exporter> {
         BuildOutput::Oci { .. } => with("oci", &[]),
         BuildOutput::Docker { .. } => with("docker", &[]),
         BuildOutput::Tar { .. } => Some(Exporter { kind: "tar".into(), attrs: BTreeMap::new() }),
+        BuildOutput::Local { .. } => Some(Exporter { kind: "local".into(), attrs: BTreeMap::new() }),
     }
 }
 
@@ -480,17 +488,19 @@ pub async fn run(
     let mut dirs = std::collections::HashMap::new();
     dirs.insert("context".to_owned(), checked.context.clone());
     dirs.insert("dockerfile".to_owned(), checked.dockerfile_dir.clone());
-    let tarball = match &request.output {
+    let (tarball, folder) = match &request.output {
         BuildOutput::Oci { dest } | BuildOutput::Docker { dest } | BuildOutput::Tar { dest } => {
-            Some(PathBuf::from(dest))
+            (Some(PathBuf::from(dest)), None)
         }
-        _ => None,
+        BuildOutput::Local { dest } => (None, Some(PathBuf::from(dest))),
+        _ => (None, None),
     };
     let shared_key = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(checked.context.to_string_lossy().as_bytes()));
     let session_name = checked.context.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let services = SessionServices {
         dirs,
         tarball,
+        folder,
         credentials: Some(CredentialStore::new(builders.contexts().environment())),
         secrets: secrets(&request.secrets)?,
     };
@@ -679,6 +689,7 @@ pub fn command_line(request: &BuildRequest) -> String {
         BuildOutput::Oci { dest } => push(&["--output", &format!("type=oci,dest={dest}")]),
         BuildOutput::Docker { dest } => push(&["--output", &format!("type=docker,dest={dest}")]),
         BuildOutput::Tar { dest } => push(&["--output", &format!("type=tar,dest={dest}")]),
+        BuildOutput::Local { dest } => push(&["--output", &format!("type=local,dest={dest}")]),
     }
     push(&[if request.context.trim().is_empty() { "." } else { request.context.trim() }]);
     shell_words::join(args)

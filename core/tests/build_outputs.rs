@@ -82,6 +82,28 @@ async fn a_tar_output_holds_the_result_filesystem() {
 }
 
 #[tokio::test]
+async fn a_local_output_writes_the_result_into_a_folder() {
+    let world = World::new();
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM scratch AS files\nCOPY tree /\n",
+        ),
+        ("tree/top.txt", "top"),
+        ("tree/sub/deep.txt", "deep"),
+    ]);
+    std::os::unix::fs::symlink("top.txt", ctx.path().join("tree/link")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("result");
+    let output = BuildOutput::Local { dest: dest.to_string_lossy().into_owned() };
+    let outcome = build(&world, BuildRequest { output, ..request(&ctx) }, &Seen::default()).await;
+    assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
+    assert_eq!(std::fs::read_to_string(dest.join("top.txt")).unwrap(), "top");
+    assert_eq!(std::fs::read_to_string(dest.join("sub/deep.txt")).unwrap(), "deep");
+    assert_eq!(std::fs::read_link(dest.join("link")).unwrap(), std::path::Path::new("top.txt"));
+}
+
+#[tokio::test]
 async fn a_context_of_twenty_thousand_files_arrives_whole() {
     let world = World::new();
     let ctx = context(&[

@@ -19,6 +19,7 @@ use bollard::health::health_server::{Health, HealthServer};
 use bollard::health::{HealthCheckRequest, HealthCheckResponse, HealthListRequest, HealthListResponse};
 use bollard::moby::buildkit::secrets::v1::secrets_server::SecretsServer;
 use bollard::moby::buildkit::v1::BytesMessage;
+use bollard::moby::filesync::packet::file_send_server::FileSendServer as PacketFileSendServer;
 use bollard::moby::filesync::packet::file_sync_server::FileSyncServer;
 use bollard::moby::filesync::v1::auth_server::AuthServer;
 use bollard::moby::filesync::v1::file_send_server::FileSendServer;
@@ -34,7 +35,7 @@ use tracing::{instrument, warn};
 use crate::buildkit::transport::{self, BoxedConnection, TransportError, MAX_MESSAGE_BYTES};
 use crate::buildkit::{BuildkitError, Control};
 use crate::credentials::CredentialStore;
-use filesend::TarballDestination;
+use filesend::{FolderDestination, TarballDestination};
 use filesync::LocalDirs;
 use secrets::SecretStore;
 
@@ -60,6 +61,8 @@ pub struct SessionServices {
     pub dirs: HashMap<String, PathBuf>,
     /// Where a tarball output goes, if the build has one.
     pub tarball: Option<PathBuf>,
+    /// Where a folder (`local`) output goes, if the build has one.
+    pub folder: Option<PathBuf>,
     /// Registry credentials to answer BuildKit's Auth requests with.
     pub credentials: Option<CredentialStore>,
     /// Secrets `RUN --mount=type=secret` may read.
@@ -163,7 +166,7 @@ impl Drop for Session {
 /// The gRPC methods the session announces, by what it serves.
 fn exposed_methods(services: &SessionServices) -> Vec<&'static str> {
     let mut methods = vec![HEALTH_CHECK, FILESYNC_DIFFCOPY];
-    if services.tarball.is_some() {
+    if services.tarball.is_some() || services.folder.is_some() {
         methods.push(FILESEND_DIFFCOPY);
     }
     if services.credentials.is_some() {
@@ -193,6 +196,9 @@ async fn serve(connection: BoxedConnection, services: SessionServices, stop: Can
             .add_service(filesync)
             .add_optional_service((!services.secrets.0.is_empty()).then(|| SecretsServer::new(services.secrets)))
             .add_optional_service(services.credentials.map(|store| AuthServer::new(auth::Credentials(store))))
+            .add_optional_service(services.folder.map(|dest| {
+                PacketFileSendServer::new(FolderDestination(dest)).max_decoding_message_size(MAX_MESSAGE_BYTES)
+            }))
             .add_optional_service(services.tarball.map(|dest| {
                 FileSendServer::new(TarballDestination(dest)).max_decoding_message_size(MAX_MESSAGE_BYTES)
             }));

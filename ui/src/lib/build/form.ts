@@ -7,7 +7,7 @@ export type OutputKind = BuildOutput['type'];
 /** The outputs that write to a file or folder (`dest`). */
 type DestKind = Extract<BuildOutput, { dest: string }>['type'];
 // A Record, so a new file output in the core's BuildOutput fails the type check until listed here.
-const DEST_KINDS: Record<DestKind, true> = { oci: true, docker: true, tar: true };
+const DEST_KINDS: Record<DestKind, true> = { oci: true, docker: true, tar: true, local: true };
 
 export const OUTPUT_KINDS: ReadonlyArray<{ kind: OutputKind; label: string; note: string }> = [
   { kind: 'cacheOnly', label: 'Build only', note: 'result stays in the build cache' },
@@ -16,6 +16,7 @@ export const OUTPUT_KINDS: ReadonlyArray<{ kind: OutputKind; label: string; note
   { kind: 'oci', label: 'OCI tarball', note: 'to a file' },
   { kind: 'docker', label: 'Docker tarball', note: 'to a file' },
   { kind: 'tar', label: 'Filesystem tar', note: 'the image’s files, to a file' },
+  { kind: 'local', label: 'Folder', note: 'the image’s files, into a folder' },
 ];
 
 export interface BuildForm {
