@@ -85,10 +85,7 @@ async fn a_tar_output_holds_the_result_filesystem() {
 async fn a_local_output_writes_the_result_into_a_folder() {
     let world = World::new();
     let ctx = context(&[
-        (
-            "Dockerfile",
-            "FROM scratch AS files\nCOPY tree /\n",
-        ),
+        ("Dockerfile", "FROM scratch AS files\nCOPY tree /\n"),
         ("tree/top.txt", "top"),
         ("tree/sub/deep.txt", "deep"),
     ]);
