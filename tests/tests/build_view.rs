@@ -101,6 +101,13 @@ async fn three_platforms_pushed_from_the_form_finish_in_three_lanes_with_a_diges
     }
     let shot = app.screenshot("build-lanes").await;
     assert!(std::fs::metadata(shot).unwrap().len() > 0);
+
+    // The result opens in the manifest inspector: the pushed index with its three platforms.
+    app.wait_for("[data-testid=build-open-image]", 5).await.click().await.unwrap();
+    app.wait_for("[data-testid=images-view]", 10).await;
+    for platform in PLATFORMS {
+        app.wait_for(&format!("[data-testid=platform-card][data-platform='{platform}']"), 30).await;
+    }
     app.close().await;
 }
 
