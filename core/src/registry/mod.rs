@@ -91,7 +91,10 @@ struct Inner {
     plain_http: Mutex<HashMap<String, bool>>,
     oci_http: OnceLock<oci_client::Client>,
     oci_https: OnceLock<oci_client::Client>,
-    http: OnceLock<reqwest::Client>,
+    /// reqwest clients for the requests oci-client cannot make; the plain-http one has no TLS roots,
+    /// because loading the system's certificates costs more than a whole loopback inspect.
+    http_plain: OnceLock<reqwest::Client>,
+    http_tls: OnceLock<reqwest::Client>,
     credential_cache: Mutex<HashMap<String, Option<Credential>>>,
     /// Bearer tokens got through oci-client's token flow, per registry and repository.
     bearer: Mutex<HashMap<(String, String), HeaderValue>>,
@@ -134,7 +137,8 @@ impl RegistryClient {
                 plain_http: Mutex::new(HashMap::new()),
                 oci_http: OnceLock::new(),
                 oci_https: OnceLock::new(),
-                http: OnceLock::new(),
+                http_plain: OnceLock::new(),
+                http_tls: OnceLock::new(),
                 credential_cache: Mutex::new(HashMap::new()),
                 bearer: Mutex::new(HashMap::new()),
             }),
@@ -169,14 +173,15 @@ impl RegistryClient {
         }
     }
 
-    fn http(&self) -> &reqwest::Client {
-        self.inner.http.get_or_init(|| {
-            reqwest::Client::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .read_timeout(READ_TIMEOUT)
-                .build()
-                .unwrap_or_default()
-        })
+    fn http(&self, registry: &str) -> &reqwest::Client {
+        let builder = || reqwest::Client::builder().connect_timeout(CONNECT_TIMEOUT).read_timeout(READ_TIMEOUT);
+        if self.is_plain_http(registry) {
+            self.inner.http_plain.get_or_init(|| {
+                builder().tls_certs_only(std::iter::empty()).build().expect("a plain-http client always builds")
+            })
+        } else {
+            self.inner.http_tls.get_or_init(|| builder().build().unwrap_or_default())
+        }
     }
 
     fn scheme(&self, registry: &str) -> &'static str {
@@ -307,7 +312,9 @@ impl RegistryClient {
             _ => None,
         };
         let authorization = cached.or(basic);
-        let response = http::get_limited(self.http(), url, accept, authorization.as_ref(), limit, target).await?;
+        let response =
+            http::get_limited(self.http(&reference.registry), url, accept, authorization.as_ref(), limit, target)
+                .await?;
         let response = if response.status == 401 && response.bearer_challenge() {
             let (auth, _) = self.oci_auth(&reference.registry).await?;
             let oci_reference = Self::oci_reference(reference);
@@ -327,7 +334,7 @@ impl RegistryClient {
                 })?;
             value.set_sensitive(true);
             self.inner.bearer.lock().expect("lock is never poisoned").insert(key, value.clone());
-            http::get_limited(self.http(), url, accept, Some(&value), limit, target).await?
+            http::get_limited(self.http(&reference.registry), url, accept, Some(&value), limit, target).await?
         } else {
             response
         };
