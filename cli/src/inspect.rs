@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use buildlane_core::credentials::CredentialStore;
 use buildlane_core::docker_config::Environment;
-use buildlane_core::manifest::{self, InspectOptions, Inspection};
+use buildlane_core::manifest::{self, Depth, InspectOptions, Inspection};
 use buildlane_core::reference::ImageReference;
 use buildlane_core::registry::RegistryClient;
 use serde_json::{json, Map, Value};
@@ -58,7 +58,12 @@ pub fn run(env: Environment, args: InspectArgs) -> ExitCode {
             Err(e) => return fail(e),
         }
     } else {
-        let options = InspectOptions { referrers: args.referrers };
+        // The text lists what manifests say; configs and statements are only read for json.
+        let depth = match args.format {
+            Format::Text => Depth::Manifests,
+            Format::Json => Depth::Full,
+        };
+        let options = InspectOptions { referrers: args.referrers, depth };
         let inspection = match runtime.block_on(manifest::inspect(&client, &reference, options)) {
             Ok(i) => i,
             Err(e) => return fail(e),

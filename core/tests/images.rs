@@ -3,7 +3,7 @@
 
 mod support;
 
-use buildlane_core::manifest::{inspect, InspectOptions, Inspection, ManifestKind};
+use buildlane_core::manifest::{inspect, Depth, InspectOptions, Inspection, ManifestKind};
 use buildlane_core::reference::ImageReference;
 use serde_json::Value;
 use support::World;
@@ -110,6 +110,17 @@ async fn a_real_three_platform_build_is_inspected_as_imagetools_sees_it_and_more
     }
     assert!(ours.cli.starts_with("docker buildx imagetools inspect 127.0.0.1:"));
     assert_eq!(ours.pull_by_digest, format!("{}/images-test/app@{}", world.registry, ours.digest));
+
+    // The listing `buildlane inspect` prints needs manifests only: same platforms, sizes and
+    // attestation kinds, no config or statement read.
+    let options = InspectOptions { depth: Depth::Manifests, ..InspectOptions::default() };
+    let listing = inspect(&world.registry_client(), &reference.parse().unwrap(), options).await.unwrap();
+    assert_eq!(listing.size_matrix, ours.size_matrix);
+    for (quick, full) in listing.platforms.iter().zip(&ours.platforms) {
+        assert_eq!((&quick.platform, &quick.digest, &quick.layers), (&full.platform, &full.digest, &full.layers));
+        assert_eq!(quick.attestations[0].statements, full.attestations[0].statements);
+        assert!(quick.config_raw.is_none() && quick.attestations[0].provenance.is_none());
+    }
 }
 
 #[tokio::test]

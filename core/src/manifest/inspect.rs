@@ -39,6 +39,19 @@ pub enum InspectError {
 pub struct InspectOptions {
     /// Also ask the registry for OCI referrers of the index and of each platform.
     pub referrers: bool,
+    pub depth: Depth,
+}
+
+/// How far below the manifests the inspector reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Depth {
+    /// Manifests only: platforms, sizes, layers and attestation kinds, in one wave of requests after
+    /// the index. Enough for a listing like `imagetools inspect`'s text.
+    Manifests,
+    /// Also each platform's config (and with it history, and the platform of a bare manifest) and the
+    /// provenance and SBOM statements.
+    #[default]
+    Full,
 }
 
 /// Everything the inspector shows for one reference.
@@ -287,7 +300,7 @@ pub async fn inspect(
                 ..Default::default()
             };
             let (platform, referrers) = futures_util::join!(
-                image_from_doc(client, reference, &descriptor, doc, lossless_text(&fetched.bytes)),
+                image_from_doc(client, reference, &descriptor, doc, lossless_text(&fetched.bytes), options.depth),
                 referrers
             );
             inspection.platforms.push(platform);
@@ -297,7 +310,8 @@ pub async fn inspect(
             let doc: IndexDoc = serde_json::from_slice(&fetched.bytes).map_err(|e| malformed(what, e))?;
             inspection.annotations = doc.annotations.clone();
             let chain = vec![fetched.digest.clone()];
-            let (walked, referrers) = futures_util::join!(walk_index(client, reference, doc, chain), referrers);
+            let (walked, referrers) =
+                futures_util::join!(walk_index(client, reference, doc, chain, options.depth), referrers);
             let (platforms, others) = walked?;
             inspection.platforms = platforms;
             inspection.others = others;
@@ -325,6 +339,7 @@ fn walk_index<'a>(
     reference: &'a ImageReference,
     doc: IndexDoc,
     chain: Vec<String>,
+    depth: Depth,
 ) -> BoxFuture<'a, Result<Walked, InspectError>> {
     async move {
         let own = chain.last().cloned().unwrap_or_default();
@@ -355,8 +370,8 @@ fn walk_index<'a>(
                 }),
             }
         }
-        let image_futures = join_all(images.iter().map(|d| platform_image(client, reference, d)));
-        let attestation_futures = join_all(attestations.iter().map(|d| read_attestation(client, reference, d)));
+        let image_futures = join_all(images.iter().map(|d| platform_image(client, reference, d, depth)));
+        let attestation_futures = join_all(attestations.iter().map(|d| read_attestation(client, reference, d, depth)));
         let nested_futures = join_all(nested.iter().map(|d| {
             let mut chain = chain.clone();
             chain.push(d.digest.clone());
@@ -364,7 +379,7 @@ fn walk_index<'a>(
                 let fetched = client.manifest(&reference.by_digest(&d.digest)).await?;
                 let child: IndexDoc =
                     serde_json::from_slice(&fetched.bytes).map_err(|e| malformed(format!("index {}", d.digest), e))?;
-                walk_index(client, reference, child, chain).await
+                walk_index(client, reference, child, chain, depth).await
             }
         }));
         let (mut platforms, read, children) = futures_util::join!(image_futures, attestation_futures, nested_futures);
@@ -420,7 +435,12 @@ fn empty_platform(descriptor: &Descriptor) -> PlatformImage {
 }
 
 /// One index entry's image; a failure is kept on the platform so the other platforms still show.
-async fn platform_image(client: &RegistryClient, reference: &ImageReference, descriptor: &Descriptor) -> PlatformImage {
+async fn platform_image(
+    client: &RegistryClient,
+    reference: &ImageReference,
+    descriptor: &Descriptor,
+    depth: Depth,
+) -> PlatformImage {
     let fetched = match client.manifest(&reference.by_digest(&descriptor.digest)).await {
         Ok(f) => f,
         Err(e) => {
@@ -430,7 +450,7 @@ async fn platform_image(client: &RegistryClient, reference: &ImageReference, des
         }
     };
     match serde_json::from_slice::<ImageDoc>(&fetched.bytes) {
-        Ok(doc) => image_from_doc(client, reference, descriptor, doc, lossless_text(&fetched.bytes)).await,
+        Ok(doc) => image_from_doc(client, reference, descriptor, doc, lossless_text(&fetched.bytes), depth).await,
         Err(e) => {
             let mut image = empty_platform(descriptor);
             image.raw = Some(lossless_text(&fetched.bytes));
@@ -446,6 +466,7 @@ async fn image_from_doc(
     descriptor: &Descriptor,
     doc: ImageDoc,
     raw: String,
+    depth: Depth,
 ) -> PlatformImage {
     let mut image = empty_platform(descriptor);
     image.raw = Some(raw);
@@ -460,6 +481,9 @@ async fn image_from_doc(
         .iter()
         .map(|l| Layer { digest: l.digest.clone(), media_type: l.media_type.clone(), size: l.size, shared_by: 1 })
         .collect();
+    if depth == Depth::Manifests {
+        return image;
+    }
     let config_bytes = match client.blob(reference, &doc.config.digest, MAX_BLOB_BYTES).await {
         Ok(bytes) => bytes,
         Err(e) => {
@@ -520,7 +544,12 @@ async fn image_from_doc(
 }
 
 /// Reads an attestation manifest and its in-toto statements (provenance and SBOM summarised).
-async fn read_attestation(client: &RegistryClient, reference: &ImageReference, descriptor: &Descriptor) -> Attestation {
+async fn read_attestation(
+    client: &RegistryClient,
+    reference: &ImageReference,
+    descriptor: &Descriptor,
+    depth: Depth,
+) -> Attestation {
     let mut attestation = Attestation {
         digest: descriptor.digest.clone(),
         media_type: descriptor.media_type.clone(),
@@ -554,6 +583,9 @@ async fn read_attestation(client: &RegistryClient, reference: &ImageReference, d
             size: l.size,
         })
         .collect();
+    if depth == Depth::Manifests {
+        return attestation;
+    }
     let wanted = attestation.statements.iter().filter(|s| {
         (attestation::is_provenance(&s.predicate_type) || attestation::is_sbom(&s.predicate_type))
             && s.size <= MAX_STATEMENT_BYTES as i64

@@ -13,7 +13,7 @@ use ts_rs::TS;
 
 pub use attestation::{Attestation, AttestationStatement, Material, Provenance, Sbom, SbomPackage};
 pub use compare::{compare, Comparison, FieldDiff, LayerPair, SizeMatrix, SizeRow};
-pub use inspect::{inspect, InspectError, InspectOptions, Inspection, PlatformImage};
+pub use inspect::{inspect, Depth, InspectError, InspectOptions, Inspection, PlatformImage};
 
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";

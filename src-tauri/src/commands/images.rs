@@ -162,7 +162,8 @@ pub async fn inspect_image(
     // A retry after `docker login` should see the new credentials.
     client.forget_credentials();
     cancellable(&state, operation, "inspecting the image", async move {
-        Ok(manifest::inspect(&client, &reference, InspectOptions { referrers: true }).await?)
+        Ok(manifest::inspect(&client, &reference, InspectOptions { referrers: true, depth: manifest::Depth::Full })
+            .await?)
     })
     .await
 }
