@@ -40,7 +40,8 @@ impl Environment {
         }
     }
 
-    /// Buildlane's own data (build records): `$XDG_DATA_HOME/buildlane`, else `~/.local/share/buildlane`.
+    /// Buildlane's own data (build records, added registries): `$XDG_DATA_HOME/buildlane`, else
+    /// `~/.local/share/buildlane`.
     pub fn data_dir(&self) -> PathBuf {
         match (&self.xdg_data_home, &self.home) {
             (Some(dir), _) => dir.join("buildlane"),

@@ -17,6 +17,7 @@ pub mod patterns;
 pub mod platform;
 pub mod progress;
 pub mod reference;
+pub mod registries;
 pub mod registry;
 pub mod session;
 pub mod store;

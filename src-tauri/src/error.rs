@@ -7,6 +7,7 @@ use buildlane_core::drivers::DriverError;
 use buildlane_core::engine::EngineError;
 use buildlane_core::manifest::InspectError;
 use buildlane_core::reference::ReferenceError;
+use buildlane_core::registries::RegistriesError;
 use buildlane_core::registry::RegistryError;
 use buildlane_core::store::StoreError;
 use serde::Serialize;
@@ -177,6 +178,18 @@ impl From<InspectError> for AppError {
 impl From<ReferenceError> for AppError {
     fn from(e: ReferenceError) -> Self {
         AppError::new(ErrorCode::InvalidInput, e.to_string())
+    }
+}
+
+impl From<RegistriesError> for AppError {
+    fn from(e: RegistriesError) -> Self {
+        let code = match &e {
+            RegistriesError::InvalidName(_) => ErrorCode::InvalidInput,
+            RegistriesError::NotAdded(_) => ErrorCode::NotFound,
+            RegistriesError::Corrupt { .. } => ErrorCode::Malformed,
+            RegistriesError::Io { .. } => ErrorCode::Internal,
+        };
+        AppError::new(code, e.to_string())
     }
 }
 

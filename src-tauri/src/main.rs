@@ -44,6 +44,7 @@ fn run_window(env: Environment) -> ExitCode {
             commands::builds::build_logs,
             commands::images::list_registries,
             commands::images::add_registry,
+            commands::images::remove_registry,
             commands::images::list_repositories,
             commands::images::list_tags,
             commands::images::inspect_image,

@@ -55,6 +55,8 @@ impl App {
             .args(["--port", &DRIVER_PORT.to_string(), "--native-port", &NATIVE_PORT.to_string()])
             .env("DOCKER_CONFIG", world.path())
             .env("DOCKER_HOST", &host)
+            // Build records and added registries stay in the test's world, not the user's.
+            .env("XDG_DATA_HOME", world.path().join("data"))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

@@ -134,7 +134,7 @@ export function buildLogs(buildRef: string): Promise<LogChunk[]> {
 
 // The Images view. Registry calls are long: each takes an operation id for cancelOperation.
 
-/** Registries from the docker config and those added in this session. */
+/** Registries from the docker config and those the user added (kept between runs). */
 export function listRegistries(): Promise<RegistryList> {
   return call('list_registries');
 }
@@ -142,6 +142,11 @@ export function listRegistries(): Promise<RegistryList> {
 /** Adds a registry host; plainHttp null lets the core decide (loopback is plain http). */
 export function addRegistry(name: string, plainHttp: boolean | null): Promise<RegistryList> {
   return call('add_registry', { name, plainHttp });
+}
+
+/** Forgets a registry the user added. */
+export function removeRegistry(name: string): Promise<RegistryList> {
+  return call('remove_registry', { name });
 }
 
 /** One page of a registry's catalog, after `last`. */

@@ -3,6 +3,6 @@ import type { RegistryEntry } from "./RegistryEntry";
 
 export type RegistryList = { registries: Array<RegistryEntry>, 
 /**
- * Why the docker config could not be read, when it could not.
+ * Why the docker config or the saved registries could not be read, when they could not.
  */
 problem: string | null, };

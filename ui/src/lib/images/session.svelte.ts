@@ -15,6 +15,7 @@ export type ImagesApi = Pick<
   | 'cancelOperation'
   | 'listRegistries'
   | 'addRegistry'
+  | 'removeRegistry'
   | 'listRepositories'
   | 'listTags'
   | 'inspectImage'
@@ -195,6 +196,24 @@ export class ImagesSession {
     const added = this.registries.registries.find((r) => r.name === name.trim().replace(/\/+$/, '').toLowerCase());
     if (added) void this.selectRegistry(added.name);
     return true;
+  }
+
+  /** Forgets an added registry; the listing it showed goes with it. */
+  async removeRegistry(name: string): Promise<void> {
+    try {
+      this.registries = await this.#api.removeRegistry(name);
+      this.registriesError = null;
+    } catch (e) {
+      this.registriesError = e as AppError;
+      return;
+    }
+    if (this.registry === name) {
+      this.registry = null;
+      this.repository = null;
+      this.tag = null;
+      this.repositories.clear();
+      this.tags.clear();
+    }
   }
 
   selectRegistry(name: string): Promise<void> {

@@ -35,6 +35,7 @@ function fakeApi(overrides: Partial<ImagesApi> = {}) {
       registries: [{ name, plainHttp: plainHttp ?? true, source: 'user' as const }],
       problem: null,
     })),
+    removeRegistry: vi.fn(async () => ({ registries: [], problem: null })),
     listRepositories: catalog(250),
     listTags: vi.fn(async () => ({ items: ['1', '2'], next: null })),
     inspectImage: vi.fn(async () => threePlatforms()),
@@ -130,6 +131,32 @@ describe('ImagesSession', () => {
     expect(await s.addRegistry('https://x', true)).toBe(false);
     expect(s.addError?.message).toBe('not a host');
     expect(s.registry).toBeNull();
+  });
+
+  it('removing the selected registry clears its repositories and tags', async () => {
+    const api = fakeApi();
+    const s = new ImagesSession(api);
+    await s.addRegistry('127.0.0.1:5055', null);
+    await vi.waitFor(() => expect(s.repositories.pages.pages).toBe(1));
+    await s.selectRepository('repo-001');
+    await s.removeRegistry('127.0.0.1:5055');
+    expect(api.removeRegistry).toHaveBeenCalledWith('127.0.0.1:5055');
+    expect(s.registries?.registries).toEqual([]);
+    expect(s.registry).toBeNull();
+    expect(s.repositories.pages.items).toEqual([]);
+    expect(s.tags.pages.items).toEqual([]);
+  });
+
+  it('a refused removal is shown and the list stays', async () => {
+    const api = fakeApi({
+      removeRegistry: vi.fn(async () => Promise.reject({ code: 'notFound', message: 'ghcr.io is not in the added registries' })),
+    });
+    const s = new ImagesSession(api);
+    await s.addRegistry('ghcr.io', false);
+    await s.removeRegistry('ghcr.io');
+    expect(s.registriesError?.message).toBe('ghcr.io is not in the added registries');
+    expect(s.registries?.registries.map((r) => r.name)).toEqual(['ghcr.io']);
+    expect(s.registry).toBe('ghcr.io');
   });
 
   it('opens any reference; a later open wins over a slower earlier one', async () => {
