@@ -13,6 +13,7 @@ use tracing::instrument;
 use ts_rs::TS;
 
 use crate::builders::{BuilderError, Builders, NodePlatform};
+use crate::buildkit::error_details::ErrorDetails;
 use crate::buildkit::solve::{CacheEntry, DockerfileSolve, Exporter};
 use crate::buildkit::{BuildkitError, Control};
 use crate::credentials::CredentialStore;
@@ -113,8 +114,19 @@ pub struct BuildFailure {
     /// The lane of the failed step (`linux/arm64`, or `shared`).
     pub platform: Option<String>,
     pub step: Option<Step>,
-    /// 1-based line of the Dockerfile the failure points at, when it can be told.
+    /// 1-based line of the Dockerfile the failure points at, when it can be told: from the source
+    /// location BuildKit attaches to the error, else from the message or the step's instruction.
     pub dockerfile_line: Option<u32>,
+    /// The last line of that span (an instruction continued over several lines); BuildKit's only.
+    pub dockerfile_end_line: Option<u32>,
+    /// The file BuildKit's source location names, e.g. `Dockerfile`.
+    pub dockerfile_name: Option<String>,
+    /// The Dockerfile as the frontend read it, sent by BuildKit with the location.
+    pub dockerfile_source: Option<String>,
+    /// The failing vertex (step id) BuildKit named.
+    pub vertex: Option<String>,
+    /// The failing process's exit code, when BuildKit sent it.
+    pub exit_code: Option<u32>,
     pub last_lines: Vec<String>,
     /// Platforms whose steps all finished.
     pub succeeded_platforms: Vec<String>,
@@ -395,14 +407,15 @@ fn runnable(workers: &[crate::buildkit::WorkerInfo], wanted: &Platform) -> bool 
     })
 }
 
-fn dockerfile_line(message: &str, step: Option<&Step>, dockerfile: &Path) -> Option<u32> {
+/// The Dockerfile line of a failure BuildKit sent no source location for: a `line N` in the
+/// message, else the first line whose text is the failed step's instruction.
+fn guessed_line(message: &str, step: Option<&Step>, dockerfile: &Path) -> Option<u32> {
     if let Some(at) = message.find("line ") {
         let digits: String = message[at + 5..].chars().take_while(char::is_ascii_digit).collect();
         if let Ok(n) = digits.parse() {
             return Some(n);
         }
     }
-    // A failing step names its instruction; find that instruction in the Dockerfile.
     let step = step?;
     let source = std::fs::read_to_string(dockerfile).ok()?;
     let wanted = step.name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
@@ -412,8 +425,20 @@ fn dockerfile_line(message: &str, step: Option<&Step>, dockerfile: &Path) -> Opt
         .map(|i| i as u32 + 1)
 }
 
-fn failure(message: String, model: &ProgressModel, steps: &[Step], dockerfile: &Path) -> BuildFailure {
-    let failed = steps.iter().find(|s| s.state == StepState::Failed).cloned();
+fn failure(
+    message: String,
+    details: &ErrorDetails,
+    model: &ProgressModel,
+    steps: &[Step],
+    dockerfile: &Path,
+) -> BuildFailure {
+    // The vertex BuildKit names is the failed step; without it, the first step marked failed.
+    let failed = details
+        .vertex
+        .as_ref()
+        .and_then(|v| steps.iter().find(|s| &s.id == v))
+        .or_else(|| steps.iter().find(|s| s.state == StepState::Failed))
+        .cloned();
     let mut lanes: Vec<&str> =
         steps.iter().map(|s| s.lane.as_str()).filter(|l| *l != crate::progress::SHARED_LANE).collect();
     lanes.sort();
@@ -431,8 +456,18 @@ fn failure(message: String, model: &ProgressModel, steps: &[Step], dockerfile: &
             model.log(&s.id).lines().rev().take(10).collect::<Vec<_>>().into_iter().rev().map(str::to_owned).collect()
         })
         .unwrap_or_default();
+    let location = details.location();
+    let range = location.and_then(|l| l.span());
     BuildFailure {
-        dockerfile_line: dockerfile_line(&message, failed.as_ref(), dockerfile),
+        dockerfile_line: match &range {
+            Some(r) => Some(r.start),
+            None => guessed_line(&message, failed.as_ref(), dockerfile),
+        },
+        dockerfile_end_line: range.as_ref().map(|r| r.end),
+        dockerfile_name: location.map(|l| l.filename.clone()).filter(|f| !f.is_empty()),
+        dockerfile_source: location.and_then(|l| l.data.clone()),
+        vertex: details.vertex.clone(),
+        exit_code: details.exit_code,
         platform: failed.as_ref().map(|s| s.lane.clone()),
         step: failed,
         last_lines,
@@ -592,9 +627,9 @@ pub async fn run(
             outcome.digest = response.get("containerimage.digest").cloned();
             outcome.exporter_response = response;
         }
-        Some(Err(BuildkitError::Call { message, .. })) => {
+        Some(Err(BuildkitError::Call { message, details, .. })) => {
             outcome.state = BuildState::Failed;
-            outcome.failure = Some(failure(message, &model, &steps, &checked.dockerfile));
+            outcome.failure = Some(failure(message, &details, &model, &steps, &checked.dockerfile));
         }
         Some(Err(e)) => return Err(e.into()),
     }
@@ -718,7 +753,7 @@ mod tests {
 
     #[test]
     fn a_syntax_error_points_at_its_line() {
-        let line = dockerfile_line(
+        let line = guessed_line(
             "dockerfile parse error on line 3: unknown instruction: FORM",
             None,
             Path::new("/nonexistent"),

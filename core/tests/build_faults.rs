@@ -55,12 +55,18 @@ async fn requests_that_cannot_build_are_refused_before_anything_runs() {
 #[tokio::test]
 async fn a_dockerfile_syntax_error_points_at_its_line() {
     let world = World::new();
-    let ctx = context(&[("Dockerfile", &busybox(&world, "FORM nothing\n"))]);
+    let ctx = context(&[("Dockerfile", &busybox(&world, "RUN true\n\n# a comment\nFORM nothing\n"))]);
     let outcome = build(&world, request(&ctx), &Seen::default()).await;
     assert_eq!(outcome.state, BuildState::Failed);
     let failure = outcome.failure.unwrap();
-    assert_eq!(failure.dockerfile_line, Some(2), "{}", failure.message);
     assert!(failure.message.contains("FORM"), "{}", failure.message);
+    // The location is BuildKit's: the file it read, the span, and the text.
+    assert_eq!((failure.dockerfile_line, failure.dockerfile_end_line), (Some(5), Some(5)), "{failure:?}");
+    assert_eq!(failure.dockerfile_name.as_deref(), Some("Dockerfile"));
+    assert_eq!(
+        failure.dockerfile_source.as_deref(),
+        std::fs::read_to_string(ctx.path().join("Dockerfile")).ok().as_deref()
+    );
 }
 
 #[tokio::test]
@@ -69,7 +75,33 @@ async fn an_unknown_target_stage_is_named() {
     let ctx = context(&[("Dockerfile", &busybox(&world, "RUN true\n"))]);
     let outcome = build(&world, BuildRequest { target: "nope".into(), ..request(&ctx) }, &Seen::default()).await;
     assert_eq!(outcome.state, BuildState::Failed);
-    assert!(outcome.failure.unwrap().message.contains("nope"));
+    let failure = outcome.failure.unwrap();
+    assert!(failure.message.contains("target stage \"nope\" could not be found"), "{}", failure.message);
+    // No step ran and no line is to blame.
+    assert_eq!((failure.step, failure.dockerfile_line), (None, None), "{}", failure.message);
+}
+
+#[tokio::test]
+async fn a_failing_step_is_located_by_buildkit_not_by_its_text() {
+    let world = World::new();
+    // Lines 2-3 and 5-6 are the same instruction; only the second one fails.
+    let ctx = context(&[(
+        "Dockerfile",
+        &busybox(
+            &world,
+            "RUN test ! -e /flag \\\n    || exit 3\nRUN touch /flag\nRUN test ! -e /flag \\\n    || exit 3\nRUN echo never\n",
+        ),
+    )]);
+    let outcome = build(&world, request(&ctx), &Seen::default()).await;
+    assert_eq!(outcome.state, BuildState::Failed);
+    let failure = outcome.failure.unwrap();
+    assert_eq!((failure.dockerfile_line, failure.dockerfile_end_line), (Some(5), Some(6)), "{failure:?}");
+    assert_eq!(failure.dockerfile_name.as_deref(), Some("Dockerfile"));
+    assert_eq!(failure.exit_code, Some(3));
+    let step = failure.step.unwrap();
+    assert_eq!(failure.vertex.as_deref(), Some(step.id.as_str()));
+    assert_eq!(step.state, StepState::Failed);
+    assert_eq!(step.position.as_deref(), Some("4/5"));
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ use tonic::transport::Channel;
 use tracing::instrument;
 use ts_rs::TS;
 
+use super::error_details::ErrorDetails;
 use super::transport::{self, TransportError, MAX_MESSAGE_BYTES};
 use crate::platform::Platform;
 
@@ -17,7 +18,26 @@ pub enum BuildkitError {
     #[error(transparent)]
     Transport(#[from] TransportError),
     #[error("BuildKit at {endpoint}: {call} failed: {message}")]
-    Call { endpoint: String, call: &'static str, message: String, code: tonic::Code },
+    Call {
+        endpoint: String,
+        call: &'static str,
+        message: String,
+        code: tonic::Code,
+        /// The typed details BuildKit attached (failing vertex, Dockerfile location, exit code).
+        details: Box<ErrorDetails>,
+    },
+}
+
+impl BuildkitError {
+    pub(crate) fn call(endpoint: &str, call: &'static str, status: &tonic::Status) -> Self {
+        BuildkitError::Call {
+            endpoint: endpoint.to_owned(),
+            call,
+            message: status.message().to_owned(),
+            code: status.code(),
+            details: Box::new(ErrorDetails::from_status(status)),
+        }
+    }
 }
 
 /// A BuildKit worker: what it can build and how it collects garbage.
@@ -72,12 +92,7 @@ impl Control {
     }
 
     pub(crate) fn call_error(&self, call: &'static str, status: tonic::Status) -> BuildkitError {
-        BuildkitError::Call {
-            endpoint: self.endpoint.clone(),
-            call,
-            message: status.message().to_owned(),
-            code: status.code(),
-        }
+        BuildkitError::call(&self.endpoint, call, &status)
     }
 
     #[instrument(skip(self), fields(endpoint = %self.endpoint))]

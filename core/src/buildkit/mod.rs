@@ -2,6 +2,7 @@
 //! Control calls made over it.
 
 pub mod control;
+pub mod error_details;
 pub mod solve;
 pub mod transport;
 

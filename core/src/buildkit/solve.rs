@@ -94,13 +94,6 @@ impl Control {
             .map_err(|s| self.call_error("Status", s))?
             .into_inner();
         let endpoint = self.endpoint().to_owned();
-        Ok(stream.map(move |item| {
-            item.map_err(|s| BuildkitError::Call {
-                endpoint: endpoint.clone(),
-                call: "Status",
-                message: s.message().to_owned(),
-                code: s.code(),
-            })
-        }))
+        Ok(stream.map(move |item| item.map_err(|s| BuildkitError::call(&endpoint, "Status", &s))))
     }
 }

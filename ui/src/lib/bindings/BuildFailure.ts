@@ -10,9 +10,30 @@ export type BuildFailure = { message: string,
  */
 platform: string | null, step: Step | null, 
 /**
- * 1-based line of the Dockerfile the failure points at, when it can be told.
+ * 1-based line of the Dockerfile the failure points at, when it can be told: from the source
+ * location BuildKit attaches to the error, else from the message or the step's instruction.
  */
-dockerfileLine: number | null, lastLines: Array<string>, 
+dockerfileLine: number | null, 
+/**
+ * The last line of that span (an instruction continued over several lines); BuildKit's only.
+ */
+dockerfileEndLine: number | null, 
+/**
+ * The file BuildKit's source location names, e.g. `Dockerfile`.
+ */
+dockerfileName: string | null, 
+/**
+ * The Dockerfile as the frontend read it, sent by BuildKit with the location.
+ */
+dockerfileSource: string | null, 
+/**
+ * The failing vertex (step id) BuildKit named.
+ */
+vertex: string | null, 
+/**
+ * The failing process's exit code, when BuildKit sent it.
+ */
+exitCode: number | null, lastLines: Array<string>, 
 /**
  * Platforms whose steps all finished.
  */

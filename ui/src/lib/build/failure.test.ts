@@ -37,6 +37,11 @@ function outcome(partial: Partial<BuildOutcome['failure']> = {}): BuildOutcome {
       platform: 'linux/arm64',
       step: failedRun,
       dockerfileLine: 7,
+      dockerfileEndLine: null,
+      dockerfileName: null,
+      dockerfileSource: null,
+      vertex: null,
+      exitCode: null,
       lastLines: ['boom'],
       succeededPlatforms: ['linux/amd64'],
       ...partial,
@@ -57,6 +62,17 @@ describe('failure summary', () => {
       { platform: 'linux/arm/v7', state: 'unfinished' },
     ]);
     expect(view.lastLines).toEqual(['boom']);
+  });
+
+  it("shows BuildKit's location: its copy of the Dockerfile, the file name, the whole span and the exit code", () => {
+    const sent = 'FROM x\nRUN false \\\n    || exit 3\n';
+    const view = failureView(
+      outcome({ dockerfileLine: 2, dockerfileEndLine: 3, dockerfileName: 'app.Dockerfile', dockerfileSource: sent, exitCode: 3 }),
+      DOCKERFILE,
+      [],
+    )!;
+    expect([view.line, view.endLine, view.file, view.exitCode]).toEqual([2, 3, 'app.Dockerfile', 3]);
+    expect(view.source.filter((l) => l.marked).map((l) => l.text)).toEqual(['RUN false \\', '    || exit 3']);
   });
 
   it('finds the line from the step when the core could not tell, and works without source', () => {

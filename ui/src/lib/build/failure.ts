@@ -22,6 +22,11 @@ export interface FailureView {
   stepLabel: string | null;
   stepId: string | null;
   line: number | null;
+  /** The last line of the failing span (an instruction continued over lines), `line` when one. */
+  endLine: number | null;
+  /** The file BuildKit named, e.g. `Dockerfile`; null when the core could not tell. */
+  file: string | null;
+  exitCode: number | null;
   /** The source around the line (or all of a short file), empty without source. */
   source: SourceLine[];
   lastLines: string[];
@@ -31,17 +36,21 @@ export interface FailureView {
 /** Lines shown above and below the marked one. */
 export const CONTEXT_LINES = 6;
 
-/** Source lines `line ± around` (the whole file when it is short), the line marked. */
-export function sourceWindow(source: string, line: number | null, around = CONTEXT_LINES): SourceLine[] {
+/** Source lines `line ± around` (the whole file when it is short), lines `line..endLine` marked. */
+export function sourceWindow(source: string, line: number | null, around = CONTEXT_LINES, endLine: number | null = null): SourceLine[] {
   if (source === '') return [];
   const all = source.replace(/\r\n/g, '\n').replace(/\n$/, '').split('\n');
+  const last = line === null ? null : Math.max(line, endLine ?? line);
   let from = 0;
   let to = all.length;
   if (line !== null && all.length > around * 2 + 1) {
     from = Math.max(0, Math.min(line - 1 - around, all.length - (around * 2 + 1)));
     to = Math.min(all.length, from + around * 2 + 1);
   }
-  return all.slice(from, to).map((text, i) => ({ n: from + i + 1, text, marked: from + i + 1 === line }));
+  return all.slice(from, to).map((text, i) => {
+    const n = from + i + 1;
+    return { n, text, marked: line !== null && last !== null && n >= line && n <= last };
+  });
 }
 
 export function failureView(outcome: BuildOutcome, source: string | null, requested: readonly string[]): FailureView | null {
@@ -55,14 +64,20 @@ export function failureView(outcome: BuildOutcome, source: string | null, reques
     platforms.push({ platform: p, state });
   }
   const step = f.step;
-  const line = f.dockerfileLine ?? (step && source ? stepLine(step, source) : null);
+  // The Dockerfile BuildKit read when it failed beats the file read again now.
+  const text = f.dockerfileSource ?? source;
+  const line = f.dockerfileLine ?? (step && text ? stepLine(step, text) : null);
+  const endLine = line === null ? null : (f.dockerfileEndLine ?? line);
   return {
     message: f.message,
     platform: f.platform,
     stepLabel: step ? [step.stage, step.position, step.name].filter((x) => x).join(' ') : null,
     stepId: step?.id ?? null,
     line,
-    source: source ? sourceWindow(source, line) : [],
+    endLine,
+    file: f.dockerfileName,
+    exitCode: f.exitCode,
+    source: text ? sourceWindow(text, line, CONTEXT_LINES, endLine) : [],
     lastLines: f.lastLines,
     platforms,
   };

@@ -77,7 +77,19 @@ describe('BuildSession', () => {
         state: 'failed',
         digest: null,
         steps: [run.steps[0], failed],
-        failure: { message: 'm', platform: 'linux/arm64', step: failed, dockerfileLine: 2, lastLines: [], succeededPlatforms: ['linux/amd64'] },
+        failure: {
+          message: 'm',
+          platform: 'linux/arm64',
+          step: failed,
+          dockerfileLine: 2,
+          dockerfileEndLine: null,
+          dockerfileName: null,
+          dockerfileSource: null,
+          vertex: null,
+          exitCode: null,
+          lastLines: [],
+          succeededPlatforms: ['linux/amd64'],
+        },
       }),
     );
     await started;
