@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { compareView, counterpart, defaultPair } from './compare';
+import type { HistoryStep } from '../types';
+import { compareView, counterpart, defaultPair, historyPairRows } from './compare';
 import { layer, threePlatforms } from './fixtures';
+
+const step = (createdBy: string, layerDigest: string | null): HistoryStep => ({
+  created: null,
+  createdBy,
+  comment: null,
+  emptyLayer: layerDigest === null,
+  layerDigest,
+});
 
 describe('compareView', () => {
   it('marks fields and layers as same, changed, added or removed', () => {
@@ -15,6 +24,7 @@ describe('compareView', () => {
         { left: layer('sha256:bbbbbbbbbbbbbbbb', 10, 1), right: layer('sha256:cccccccccccccccc', 2000, 1), same: false },
         { left: layer('sha256:dddddddddddddddd', 5, 1), right: null, same: false },
       ],
+      history: [],
       sizeDifference: 1990,
     });
     expect(v.fields.map((f) => f.mark)).toEqual(['changed', 'same', 'added']);
@@ -24,6 +34,52 @@ describe('compareView', () => {
     expect(v.changedFields).toBe(2);
     expect(v.changedLayers).toBe(2);
     expect(v.sizeDifference).toBe('+2.0 kB');
+  });
+});
+
+describe('history in compare', () => {
+  const base = step('ADD rootfs.tar /', 'sha256:base');
+  const cmd = step('/bin/sh -c #(nop)  CMD ["sh"]', null);
+
+  it('reads each aligned step as same, changed, only left or only right, with its layer size', () => {
+    const rows = historyPairRows([
+      { left: base, right: base, leftSize: 2_000_000, rightSize: 2_000_000, mark: 'same' },
+      { left: step('RUN make a', 'sha256:a'), right: step('RUN make b', 'sha256:b'), leftSize: 10, rightSize: 2000, mark: 'changed' },
+      { left: step('RUN apk add curl', 'sha256:c'), right: null, leftSize: 3000, rightSize: null, mark: 'onlyLeft' },
+      { left: null, right: cmd, leftSize: null, rightSize: null, mark: 'onlyRight' },
+    ]);
+    expect(rows.map((r) => [r.mark, r.label])).toEqual([
+      ['same', 'same'],
+      ['changed', 'changed'],
+      ['removed', 'only left'],
+      ['added', 'only right'],
+    ]);
+    expect(rows[0]).toMatchObject({ left: 'ADD rootfs.tar /', leftSize: '2.0 MB', rightSize: '2.0 MB', layerChanged: false });
+    expect(rows[1]).toMatchObject({ left: 'RUN make a', right: 'RUN make b', leftSize: '10 B', rightSize: '2.0 kB' });
+    // No step on one side: no command and no size there; an empty step says it made no layer.
+    expect(rows[2]).toMatchObject({ right: null, rightSize: '' });
+    expect(rows[3]).toMatchObject({ left: null, leftSize: '', right: 'CMD ["sh"]', rightSize: 'no layer' });
+  });
+
+  it('tells a rerun command with another layer from another command', () => {
+    const [rerun] = historyPairRows([
+      { left: step('COPY . /app', 'sha256:1'), right: step('COPY . /app', 'sha256:2'), leftSize: 5, rightSize: 6, mark: 'changed' },
+    ]);
+    expect(rerun.layerChanged).toBe(true);
+  });
+
+  it('counts the differing steps in the summary', () => {
+    const v = compareView({
+      fields: [],
+      layers: [],
+      history: [
+        { left: base, right: base, leftSize: 1, rightSize: 1, mark: 'same' },
+        { left: null, right: cmd, leftSize: null, rightSize: null, mark: 'onlyRight' },
+      ],
+      sizeDifference: 0,
+    });
+    expect(v.history).toHaveLength(2);
+    expect(v.changedSteps).toBe(1);
   });
 });
 

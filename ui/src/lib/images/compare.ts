@@ -1,8 +1,9 @@
 // Compare mode: two platform images side by side (two platforms of one index, or the same
-// platform of two tags), differences highlighted. The core pairs fields and layers; this decides
-// nothing but how each row is marked.
+// platform of two tags), differences highlighted. The core pairs fields and layers and aligns the
+// history steps; this decides nothing but how each row is marked and reads.
 import { formatBytes, shortDigest, signedBytes } from './format';
-import type { Comparison, Inspection, PlatformImage } from '../types';
+import { stepCommand } from './inspector';
+import type { Comparison, HistoryPair, HistoryStep, Inspection, PlatformImage, StepMark } from '../types';
 
 export type RowMark = 'same' | 'changed' | 'added' | 'removed';
 
@@ -24,11 +25,28 @@ export interface LayerPairRow {
   mark: RowMark;
 }
 
+export interface HistoryPairRow {
+  index: number;
+  /** The step's command on each side; null where that side has no step here. */
+  left: string | null;
+  right: string | null;
+  /** The size of the layer the step made, "no layer" for an empty step, '' for no step. */
+  leftSize: string;
+  rightSize: string;
+  mark: RowMark;
+  /** "same", "changed", "only left", "only right". */
+  label: string;
+  /** Both sides ran the same command but made different layers. */
+  layerChanged: boolean;
+}
+
 export interface CompareView {
   fields: FieldRow[];
   layers: LayerPairRow[];
+  history: HistoryPairRow[];
   changedFields: number;
   changedLayers: number;
+  changedSteps: number;
   /** Right minus left, signed. */
   sizeDifference: string;
 }
@@ -38,6 +56,36 @@ function mark(same: boolean, left: unknown, right: unknown): RowMark {
   if (left === null || left === '') return 'added';
   if (right === null || right === '') return 'removed';
   return 'changed';
+}
+
+const STEP_MARKS: Record<StepMark, [RowMark, string]> = {
+  same: ['same', 'same'],
+  changed: ['changed', 'changed'],
+  onlyLeft: ['removed', 'only left'],
+  onlyRight: ['added', 'only right'],
+};
+
+function stepSize(step: HistoryStep | null, size: number | null): string {
+  if (!step) return '';
+  if (step.emptyLayer) return 'no layer';
+  return size === null ? '' : formatBytes(size);
+}
+
+/** One row per aligned history step, as the core aligned them. */
+export function historyPairRows(history: readonly HistoryPair[]): HistoryPairRow[] {
+  return history.map((p, index) => {
+    const [mark, label] = STEP_MARKS[p.mark];
+    return {
+      index,
+      left: p.left ? stepCommand(p.left.createdBy) : null,
+      right: p.right ? stepCommand(p.right.createdBy) : null,
+      leftSize: stepSize(p.left, p.leftSize),
+      rightSize: stepSize(p.right, p.rightSize),
+      mark,
+      label,
+      layerChanged: p.mark === 'changed' && !!p.left && !!p.right && p.left.createdBy === p.right.createdBy,
+    };
+  });
 }
 
 export function compareView(c: Comparison): CompareView {
@@ -52,11 +100,14 @@ export function compareView(c: Comparison): CompareView {
     rightSize: p.right ? formatBytes(p.right.size) : '',
     mark: mark(p.same, p.left, p.right),
   }));
+  const history = historyPairRows(c.history);
   return {
     fields,
     layers,
+    history,
     changedFields: fields.filter((f) => f.mark !== 'same').length,
     changedLayers: layers.filter((l) => l.mark !== 'same').length,
+    changedSteps: history.filter((h) => h.mark !== 'same').length,
     sizeDifference: signedBytes(c.sizeDifference),
   };
 }

@@ -145,6 +145,11 @@ export interface HistoryRow {
 
 const NOP = /^\/bin\/sh -c #\(nop\)\s+/;
 
+/** A history step's command as shown: the classic builder's `/bin/sh -c #(nop)` prefix dropped. */
+export function stepCommand(createdBy: string): string {
+  return createdBy.replace(NOP, '');
+}
+
 /** History steps in order; `#(nop)` prefixes of the classic builder are dropped, sizes come from the layer made. */
 export function historyRows(image: PlatformImage): HistoryRow[] {
   const sizes = new Map(image.layers.map((l) => [l.digest, l.size]));
@@ -153,7 +158,7 @@ export function historyRows(image: PlatformImage): HistoryRow[] {
     return {
       index,
       created: formatCreated(step.created),
-      createdBy: step.createdBy.replace(NOP, ''),
+      createdBy: stepCommand(step.createdBy),
       comment: step.comment,
       empty: step.emptyLayer,
       sizeLabel: size === undefined ? null : formatBytes(size),

@@ -39,7 +39,7 @@ function fakeApi(overrides: Partial<ImagesApi> = {}) {
     listRepositories: catalog(250),
     listTags: vi.fn(async () => ({ items: ['1', '2'], next: null })),
     inspectImage: vi.fn(async () => threePlatforms()),
-    comparePlatforms: vi.fn(async () => ({ fields: [], layers: [], sizeDifference: 0 })),
+    comparePlatforms: vi.fn(async () => ({ fields: [], layers: [], history: [], sizeDifference: 0 })),
     ...overrides,
   };
   return api;
