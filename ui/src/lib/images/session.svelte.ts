@@ -146,6 +146,8 @@ export class ImagesSession {
   inspection = $state<Inspection | null>(null);
   inspecting = $state<Pending | null>(null);
   inspectError = $state<AppError | null>(null);
+  /** References left by following a link (a referrer), newest last: Back returns along them. */
+  trail = $state<string[]>([]);
 
   tab = $state<InspectorTab>('overview');
   /** The chosen platform's manifest digest. */
@@ -243,6 +245,7 @@ export class ImagesSession {
     const ref = reference.trim();
     if (!ref) return;
     void cancelQuietly(this.#api, this.inspecting);
+    this.trail = [];
     const generation = ++this.#inspectGeneration;
     const id = this.#api.newOperationId();
     this.referenceText = ref;
@@ -263,6 +266,24 @@ export class ImagesSession {
     } finally {
       if (generation === this.#inspectGeneration) this.inspecting = null;
     }
+  }
+
+  /** Opens a manifest linked from the one shown (a referrer, by digest), remembering the way back. */
+  follow(reference: string): Promise<void> {
+    const trail = this.opened ? [...this.trail, this.opened] : this.trail;
+    const opening = this.open(reference);
+    this.trail = trail;
+    return opening;
+  }
+
+  /** Reopens the reference the last follow left. */
+  back(): Promise<void> {
+    const previous = this.trail.at(-1);
+    if (!previous) return Promise.resolve();
+    const trail = this.trail.slice(0, -1);
+    const opening = this.open(previous);
+    this.trail = trail;
+    return opening;
   }
 
   retryOpen(): Promise<void> {
