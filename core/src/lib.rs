@@ -11,6 +11,7 @@ pub mod docker_config;
 pub mod dockerfile;
 pub mod drivers;
 pub mod engine;
+pub mod engine_images;
 pub mod history;
 pub mod manifest;
 pub mod patterns;

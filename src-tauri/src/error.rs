@@ -5,6 +5,7 @@ use buildlane_core::builds::BuildError;
 use buildlane_core::context::ContextError;
 use buildlane_core::drivers::DriverError;
 use buildlane_core::engine::EngineError;
+use buildlane_core::engine_images::EngineImagesError;
 use buildlane_core::manifest::InspectError;
 use buildlane_core::reference::ReferenceError;
 use buildlane_core::registries::RegistriesError;
@@ -185,6 +186,17 @@ impl From<RegistriesError> for AppError {
     fn from(e: RegistriesError) -> Self {
         let code = match &e {
             RegistriesError::InvalidName(_) => ErrorCode::InvalidInput,
+impl From<EngineImagesError> for AppError {
+    fn from(e: EngineImagesError) -> Self {
+        let code = match &e {
+            EngineImagesError::NotFound { .. } => ErrorCode::NotFound,
+            EngineImagesError::Reference(_) => ErrorCode::InvalidInput,
+            EngineImagesError::Engine(inner) => engine_code(inner),
+        };
+        AppError::new(code, e.to_string())
+    }
+}
+
             RegistriesError::NotAdded(_) => ErrorCode::NotFound,
             RegistriesError::Corrupt { .. } => ErrorCode::Malformed,
             RegistriesError::Io { .. } => ErrorCode::Internal,

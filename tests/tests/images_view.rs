@@ -1,6 +1,7 @@
 //! The Images view, used as a person would: a real 3-platform image pushed by buildx to the local
 //! registry, found through the registry browser, inspected into three platform cards with sizes
-//! and their provenance folded under each, one platform's layers opened.
+//! and their provenance folded under each, one platform's layers opened; and an image loaded into the
+//! engine, found under "Engine images".
 
 use buildlane_e2e::App;
 use fantoccini::Locator;
@@ -137,5 +138,36 @@ async fn a_pushed_three_platform_image_shows_three_cards_with_sizes_attestations
         assert!(started.elapsed().as_secs() < 30, "the typed reference opens: shows {shown:?}");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+    app.close().await;
+}
+
+#[tokio::test]
+async fn an_image_loaded_into_the_engine_is_found_under_engine_images_and_opens() {
+    let registry = registry();
+    let tag = std::process::id().to_string();
+    let app = App::launch().await;
+    let context = tempfile::tempdir().unwrap();
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        format!("FROM {registry}/busybox:latest\nLABEL org.example.view=engine\n"),
+    )
+    .unwrap();
+    let reference = format!("e2e/engine-view:{tag}");
+    let out = app.docker(&["buildx", "build", "--load", "-t", &reference, &context.path().display().to_string()]);
+    assert!(out.status.success(), "buildx build --load failed: {}", String::from_utf8_lossy(&out.stderr));
+
+    app.wait_for("[data-testid=rail-images]", 30).await.click().await.unwrap();
+    app.wait_for("[data-testid=engine-images]", 10).await.click().await.unwrap();
+    app.wait_for("input[name=repository-filter]", 5).await.send_keys("e2e/engine-view").await.unwrap();
+    app.wait_for("[data-testid=repository][data-repository='e2e/engine-view']", 30).await.click().await.unwrap();
+    app.wait_for(&format!("[data-testid=tag][data-tag='{tag}']"), 30).await.click().await.unwrap();
+
+    // One card, the engine's platform; the label from the Dockerfile in its config.
+    app.wait_for("[data-testid=platform-card][data-platform='linux/amd64']", 30).await;
+    let name = app.wait_for("[data-testid=inspection-name]", 5).await.text().await.unwrap();
+    assert_eq!(name.trim(), reference);
+    let config = app.wait_for("[data-testid=config]", 5).await.text().await.unwrap();
+    assert!(config.contains("org.example.view"), "the label shows in the config: {config}");
+    app.docker(&["image", "rm", &reference]);
     app.close().await;
 }

@@ -12,8 +12,11 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 pub use attestation::{Attestation, AttestationStatement, Material, Provenance, Sbom, SbomPackage};
+pub(crate) use compare::size_matrix;
 pub use compare::{compare, Comparison, FieldDiff, LayerPair, SizeMatrix, SizeRow};
-pub use inspect::{inspect, Depth, InspectError, InspectOptions, Inspection, PlatformImage};
+pub use inspect::{
+    inspect, Depth, HistoryStep, ImageConfig, InspectError, InspectOptions, Inspection, Layer, PlatformImage,
+};
 
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";

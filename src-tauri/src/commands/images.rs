@@ -3,6 +3,8 @@
 
 use buildlane_core::credentials::CredentialStore;
 use buildlane_core::docker_config::Environment;
+use buildlane_core::engine::Engine;
+use buildlane_core::engine_images::{self, EngineImagesError};
 use buildlane_core::manifest::{self, Comparison, InspectOptions, Inspection, PlatformImage};
 use buildlane_core::reference::ImageReference;
 use buildlane_core::registries::{registry_host, Registries, RegistryList};
@@ -81,6 +83,49 @@ pub async fn list_tags(
     let client = images.client();
     cancellable(&state, operation, "listing tags", async move {
         Ok(client.tags(&registry, repository.trim(), PAGE_SIZE, last.as_deref()).await?)
+    })
+    .await
+}
+
+/// The selected context's engine, for its image store.
+async fn selected_engine(state: &AppState) -> Result<Engine, AppError> {
+    let context = state.builders.contexts().resolve(state.selected_context().as_deref())?;
+    Engine::connect(&context).await.map_err(|e| EngineImagesError::from(e).into())
+}
+
+/// The repositories of the engine's tagged images (all in one page).
+#[tauri::command]
+pub async fn list_engine_repositories(state: State<'_, AppState>, operation: String) -> Result<Page, AppError> {
+    let engine = selected_engine(&state).await?;
+    cancellable(&state, operation, "listing the engine's images", async move {
+        Ok(engine_images::repositories(&engine).await?)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn list_engine_tags(
+    state: State<'_, AppState>,
+    repository: String,
+    operation: String,
+) -> Result<Page, AppError> {
+    let engine = selected_engine(&state).await?;
+    cancellable(&state, operation, "listing the engine's tags", async move {
+        Ok(engine_images::tags(&engine, repository.trim()).await?)
+    })
+    .await
+}
+
+/// An image of the engine's store (`repo:tag`), shown like a single-platform registry image.
+#[tauri::command]
+pub async fn inspect_engine_image(
+    state: State<'_, AppState>,
+    reference: String,
+    operation: String,
+) -> Result<Inspection, AppError> {
+    let engine = selected_engine(&state).await?;
+    cancellable(&state, operation, "inspecting the engine's image", async move {
+        Ok(engine_images::inspect(&engine, reference.trim()).await?)
     })
     .await
 }

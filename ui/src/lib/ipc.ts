@@ -159,6 +159,21 @@ export function listTags(registry: string, repository: string, last: string | nu
   return call('list_tags', { registry, repository, last, operation });
 }
 
+/** The repositories of the selected context's engine's tagged images (one page: all of them). */
+export function listEngineRepositories(operation: string): Promise<Page> {
+  return call('list_engine_repositories', { operation });
+}
+
+/** The tags of one repository in the engine's image store. */
+export function listEngineTags(repository: string, operation: string): Promise<Page> {
+  return call('list_engine_tags', { repository, operation });
+}
+
+/** An image of the engine's store (`repo:tag`), as the inspector shows it. */
+export function inspectEngineImage(reference: string, operation: string): Promise<Inspection> {
+  return call('inspect_engine_image', { reference, operation });
+}
+
 /** Everything the inspector shows for any reference (normalised by the core as docker does). */
 export function inspectImage(reference: string, operation: string): Promise<Inspection> {
   return call('inspect_image', { reference, operation });

@@ -16,6 +16,9 @@ export type ImagesApi = Pick<
   | 'listRegistries'
   | 'addRegistry'
   | 'removeRegistry'
+  | 'listEngineRepositories'
+  | 'listEngineTags'
+  | 'inspectEngineImage'
   | 'listRepositories'
   | 'listTags'
   | 'inspectImage'
@@ -120,6 +123,8 @@ export class PagedList {
 }
 
 export type InspectorTab = 'overview' | 'compare' | 'raw';
+/** Where an opened reference lives: a registry, or the engine's own image store. */
+export type ImageSource = 'registry' | 'engine';
 export type DetailTab = 'config' | 'history' | 'layers' | 'attestations';
 
 /** Compare mode: which platform on each side; the right may come from another reference. */
@@ -134,6 +139,8 @@ export class ImagesSession {
   addError = $state<AppError | null>(null);
 
   registry = $state<string | null>(null);
+  /** The lists show the engine's image store (then `registry` is null). */
+  engine = $state(false);
   repository = $state<string | null>(null);
   tag = $state<string | null>(null);
   readonly repositories: PagedList;
@@ -141,8 +148,9 @@ export class ImagesSession {
 
   /** The reference box's text. */
   referenceText = $state('');
-  /** The reference last opened, as typed. */
+  /** The reference last opened, as typed, and where from. */
   opened = $state<string | null>(null);
+  openedFrom = $state<ImageSource>('registry');
   inspection = $state<Inspection | null>(null);
   inspecting = $state<Pending | null>(null);
   inspectError = $state<AppError | null>(null);
@@ -220,13 +228,29 @@ export class ImagesSession {
 
   selectRegistry(name: string): Promise<void> {
     this.registry = name;
+    this.engine = false;
     this.repository = null;
     this.tag = null;
     this.tags.clear();
     return this.repositories.reset(`repositories of ${name}`, (last, op) => this.#api.listRepositories(name, last, op));
   }
 
+  /** Lists the engine's own images (all at once: the engine does not page). */
+  selectEngine(): Promise<void> {
+    this.engine = true;
+    this.registry = null;
+    this.repository = null;
+    this.tag = null;
+    this.tags.clear();
+    return this.repositories.reset("the engine's images", (_last, op) => this.#api.listEngineRepositories(op));
+  }
+
   selectRepository(repository: string): Promise<void> {
+    if (this.engine) {
+      this.repository = repository;
+      this.tag = null;
+      return this.tags.reset(`tags of ${repository}`, (_last, op) => this.#api.listEngineTags(repository, op));
+    }
     const registry = this.registry;
     if (!registry) return Promise.resolve();
     this.repository = repository;
@@ -235,13 +259,18 @@ export class ImagesSession {
   }
 
   selectTag(tag: string): Promise<void> {
-    if (!this.registry || !this.repository) return Promise.resolve();
+    if (!this.repository) return Promise.resolve();
+    if (this.engine) {
+      this.tag = tag;
+      return this.open(`${this.repository}:${tag}`, 'engine');
+    }
+    if (!this.registry) return Promise.resolve();
     this.tag = tag;
     return this.open(tagReference(this.registry, this.repository, tag));
   }
 
   /** Inspects any reference; an answer overtaken by a later open is dropped. */
-  async open(reference: string): Promise<void> {
+  async open(reference: string, from: ImageSource = 'registry'): Promise<void> {
     const ref = reference.trim();
     if (!ref) return;
     void cancelQuietly(this.#api, this.inspecting);
@@ -250,12 +279,14 @@ export class ImagesSession {
     const id = this.#api.newOperationId();
     this.referenceText = ref;
     this.opened = ref;
+    this.openedFrom = from;
     this.inspection = null;
     this.inspectError = null;
     this.resetCompare();
     this.inspecting = { id, text: `Inspecting ${ref}`, started: Date.now() };
     try {
-      const inspection = await this.#api.inspectImage(ref, id);
+      const inspection =
+        from === 'engine' ? await this.#api.inspectEngineImage(ref, id) : await this.#api.inspectImage(ref, id);
       if (generation !== this.#inspectGeneration) return;
       this.inspection = inspection;
       this.chosen = inspection.platforms[0]?.digest ?? null;
@@ -287,7 +318,7 @@ export class ImagesSession {
   }
 
   retryOpen(): Promise<void> {
-    return this.open(this.opened ?? this.referenceText);
+    return this.open(this.opened ?? this.referenceText, this.opened ? this.openedFrom : 'registry');
   }
 
   cancelOpen(): Promise<void> {

@@ -36,6 +36,9 @@ function fakeApi(overrides: Partial<ImagesApi> = {}) {
       problem: null,
     })),
     removeRegistry: vi.fn(async () => ({ registries: [], problem: null })),
+    listEngineRepositories: vi.fn(async () => ({ items: ['app', 'tools/base'], next: null })),
+    listEngineTags: vi.fn(async () => ({ items: ['dev', 'latest'], next: null })),
+    inspectEngineImage: vi.fn(async () => singleImage()),
     listRepositories: catalog(250),
     listTags: vi.fn(async () => ({ items: ['1', '2'], next: null })),
     inspectImage: vi.fn(async () => threePlatforms()),
@@ -131,6 +134,34 @@ describe('ImagesSession', () => {
     expect(await s.addRegistry('https://x', true)).toBe(false);
     expect(s.addError?.message).toBe('not a host');
     expect(s.registry).toBeNull();
+  });
+
+  it("browses the engine's own images and opens one from the engine, not a registry", async () => {
+    const api = fakeApi();
+    const s = new ImagesSession(api);
+    await s.addRegistry('127.0.0.1:5055', null);
+    await s.selectEngine();
+    expect(s.engine).toBe(true);
+    expect(s.registry).toBeNull();
+    expect(s.repositories.pages.items).toEqual(['app', 'tools/base']);
+    expect(s.repositories.pages.complete).toBe(true);
+    await s.selectRepository('tools/base');
+    expect(api.listEngineTags).toHaveBeenCalledWith('tools/base', expect.any(String));
+    await s.selectTag('dev');
+    expect(api.inspectEngineImage).toHaveBeenCalledWith('tools/base:dev', expect.any(String));
+    expect(api.inspectImage).not.toHaveBeenCalled();
+    expect(s.openedFrom).toBe('engine');
+    expect(s.inspection?.platforms.length).toBe(1);
+
+    // A failed open from the engine is retried against the engine; picking a registry leaves it.
+    vi.mocked(api.inspectEngineImage).mockRejectedValueOnce({ code: 'notFound', message: 'no image tools/base:dev' });
+    await s.retryOpen();
+    expect(s.inspectError?.message).toBe('no image tools/base:dev');
+    await s.retryOpen();
+    expect(api.inspectEngineImage).toHaveBeenCalledTimes(3);
+    expect(s.inspection).not.toBeNull();
+    await s.selectRegistry('127.0.0.1:5055');
+    expect(s.engine).toBe(false);
   });
 
   it('removing the selected registry clears its repositories and tags', async () => {
