@@ -88,6 +88,8 @@ pub struct BuilderList {
 pub struct CreateBuilderRequest {
     pub name: String,
     pub driver: String,
+    /// The remote driver's daemon address (`tcp://HOST:PORT`, `unix:///PATH`), buildx's ENDPOINT argument.
+    pub endpoint: String,
     /// `key=value` items, as `--driver-opt` takes them.
     pub driver_opts: Vec<String>,
     /// `--buildkitd-flags`, one shell-quoted string.
@@ -135,8 +137,12 @@ pub enum BuilderError {
         "the docker driver is the engine's own builder, one per context; create a docker-container builder instead"
     )]
     CannotCreateDockerDriver,
-    #[error("remote builders are created with `docker buildx create --driver remote ADDRESS`; Buildlane lists, uses and builds on them")]
-    CannotCreateRemote,
+    #[error("a remote builder needs the address of its BuildKit daemon (tcp://HOST:PORT or unix:///PATH)")]
+    MissingEndpoint,
+    #[error("an endpoint is taken by the remote driver only; a {0} builder runs on the selected context's engine")]
+    UnexpectedEndpoint(String),
+    #[error("setting {0} is not supported for the remote driver: the daemon's own configuration applies")]
+    RemoteDaemonSettings(&'static str),
     #[error("\"{0}\" is the builder of docker context \"{0}\": switch to that context to use it")]
     OtherContext(String),
     #[error("invalid buildkitd flags: {0}")]
@@ -300,7 +306,7 @@ impl Builders {
         // only its first (native) worker platform tells.
         let (control, host) = match kind {
             DriverKind::Remote => {
-                let (status, control) = drivers::remote::status(&node.endpoint).await?;
+                let (status, control) = drivers::remote::status(&node.endpoint, &node.driver_opts).await?;
                 out.status = status;
                 match control {
                     Some(control) => (control, None),
@@ -408,11 +414,11 @@ impl Builders {
             return Err(BuilderError::ReservedName);
         }
         let driver = if request.driver.is_empty() { drivers::DOCKER_CONTAINER } else { request.driver.as_str() };
-        match DriverKind::parse(driver)? {
-            DriverKind::Docker => return Err(BuilderError::CannotCreateDockerDriver),
-            DriverKind::Remote => return Err(BuilderError::CannotCreateRemote),
-            DriverKind::DockerContainer => {}
+        let kind = DriverKind::parse(driver)?;
+        if kind == DriverKind::Docker {
+            return Err(BuilderError::CannotCreateDockerDriver);
         }
+        let endpoint = request.endpoint.trim();
         let mut driver_opts = BTreeMap::new();
         for item in request.driver_opts.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
             let (k, v) = item.split_once('=').ok_or_else(|| DriverError::MalformedOption(item.to_owned()))?;
@@ -421,15 +427,36 @@ impl Builders {
             }
             driver_opts.insert(k.trim().to_owned(), v.to_owned());
         }
-        ContainerOptions::parse(&driver_opts)?;
         let mut flags =
             shell_words::split(&request.buildkitd_flags).map_err(|e| BuilderError::InvalidFlags(e.to_string()))?;
-        // Since buildx 0.13 new container builders allow `--network host` RUN steps unless the user set entitlements.
-        if !flags.iter().any(|f| f.starts_with("--allow-insecure-entitlement")) {
-            flags.push("--allow-insecure-entitlement=network.host".into());
-        }
+        let config = request.buildkitd_config.as_deref().filter(|p| !p.trim().is_empty());
+        let node_endpoint = if kind == DriverKind::Remote {
+            // As buildx's remote driver: an address of its own, TLS driver opts, nothing for the daemon.
+            if endpoint.is_empty() {
+                return Err(BuilderError::MissingEndpoint);
+            }
+            drivers::remote::check_endpoint(endpoint)?;
+            drivers::remote::tls_options(endpoint, &driver_opts)?;
+            if !flags.is_empty() {
+                return Err(BuilderError::RemoteDaemonSettings("buildkitd flags"));
+            }
+            if config.is_some() {
+                return Err(BuilderError::RemoteDaemonSettings("a buildkitd config file"));
+            }
+            endpoint.to_owned()
+        } else {
+            if !endpoint.is_empty() {
+                return Err(BuilderError::UnexpectedEndpoint(driver.to_owned()));
+            }
+            ContainerOptions::parse(&driver_opts)?;
+            // Since buildx 0.13 new container builders allow `--network host` RUN steps unless the user set entitlements.
+            if !flags.iter().any(|f| f.starts_with("--allow-insecure-entitlement")) {
+                flags.push("--allow-insecure-entitlement=network.host".into());
+            }
+            ctx.node_endpoint().to_owned()
+        };
         let mut files = BTreeMap::new();
-        if let Some(path) = request.buildkitd_config.as_deref().filter(|p| !p.trim().is_empty()) {
+        if let Some(path) = config {
             let bytes = std::fs::read(path).map_err(|e| BuilderError::BuildkitdConfig {
                 path: path.into(),
                 reason: crate::engine::io_reason(&e),
@@ -442,7 +469,7 @@ impl Builders {
             driver: driver.to_owned(),
             nodes: vec![Node {
                 name: format!("{name}0"),
-                endpoint: ctx.node_endpoint().to_owned(),
+                endpoint: node_endpoint,
                 platforms,
                 driver_opts,
                 flags,
@@ -473,7 +500,9 @@ impl Builders {
                     docker_container::boot(&engine, node, &credentials, progress).await?
                 }
                 DriverKind::Remote => {
-                    drivers::remote::control(&node.endpoint).await?;
+                    // As buildx waits for the connection: the daemon answers a call, TLS and all.
+                    let control = drivers::remote::control(&node.endpoint, &node.driver_opts).await?;
+                    control.list_workers().await.map_err(DriverError::from)?;
                 }
             }
         }

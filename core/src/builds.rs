@@ -505,7 +505,9 @@ pub async fn run(
             let engine = Engine::connect(&node_context).await?;
             (docker_container::control(&engine, &node.name).await.map_err(BuilderError::from)?, None)
         }
-        DriverKind::Remote => (remote::control(&node.endpoint).await.map_err(BuilderError::from)?, None),
+        DriverKind::Remote => {
+            (remote::control(&node.endpoint, &node.driver_opts).await.map_err(BuilderError::from)?, None)
+        }
     };
     let workers = control.list_workers().await?;
     for platform in &checked.platforms {

@@ -48,6 +48,9 @@ pub fn command_line(action: &BuilderAction) -> String {
             if request.bootstrap {
                 push(&["--bootstrap"]);
             }
+            if !request.endpoint.trim().is_empty() {
+                push(&[request.endpoint.trim()]);
+            }
         }
         BuilderAction::Boot { name } => push(&["inspect", "--bootstrap", name]),
         BuilderAction::Use { name, options } => {
@@ -100,11 +103,32 @@ pub fn image_inspect(reference: &str) -> String {
             platforms: vec!["linux/arm64".into(), "linux/arm/v7".into()],
             use_builder: true,
             bootstrap: true,
+            ..Default::default()
         };
         assert_eq!(
             command_line(&BuilderAction::Create { request }),
             "docker buildx create --name arm --driver docker-container --driver-opt 'image=moby/buildkit:v0.13.1' \
              --driver-opt 'env.A=b c' --buildkitd-flags --debug --platform linux/arm64,linux/arm/v7 --use --bootstrap"
+        );
+    }
+
+    #[test]
+    fn a_remote_builder_ends_with_its_address() {
+        let request = CreateBuilderRequest {
+            name: "far".into(),
+            driver: "remote".into(),
+            endpoint: "tcp://10.0.0.5:1234".into(),
+            driver_opts: vec![
+                "cacert=/certs/ca.pem".into(),
+                "cert=/certs/cert.pem".into(),
+                "key=/certs/key.pem".into(),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(
+            command_line(&BuilderAction::Create { request }),
+            "docker buildx create --name far --driver remote --driver-opt 'cacert=/certs/ca.pem' \
+             --driver-opt 'cert=/certs/cert.pem' --driver-opt 'key=/certs/key.pem' tcp://10.0.0.5:1234"
         );
     }
 

@@ -1,14 +1,17 @@
 //! The ways to reach BuildKit other than the engine's own `/grpc`: a process's stdio inside a
-//! container (how docker-container builders are dialled) and a plain socket (remote builders).
+//! container (how docker-container builders are dialled), a plain socket and TLS over tcp (remote
+//! builders).
 
 mod support;
 
+use buildlane_core::builders::CreateBuilderRequest;
 use buildlane_core::buildkit::transport;
-use buildlane_core::builds::{BuildOutput, BuildRequest, BuildState};
+use buildlane_core::builds::{self, BuildOutput, BuildRequest, BuildState};
 use buildlane_core::drivers::{exec_stdio, NodeStatus};
 use buildlane_core::engine::Engine;
 use support::build::{build, context, request, Seen};
-use support::World;
+use support::tls::{expose_engine_buildkit_tls, Pki};
+use support::{no_progress, World};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test]
@@ -99,4 +102,133 @@ async fn a_remote_builder_on_a_unix_socket_is_listed_and_builds_through_its_sess
     assert!(logs.contains("hello through Control.Session") && logs.contains("aarch64"), "{logs}");
     let inspected = world.docker_ok(&["buildx", "imagetools", "inspect", &tag]);
     assert!(inspected.contains("linux/arm64"), "{inspected}");
+}
+
+/// Driver opts that name files (`cacert`, `cert`, `key`).
+type FileOpts<'a> = Vec<(&'static str, &'a std::path::Path)>;
+
+/// A remote builder as the create form makes it: the daemon's address and its driver opts.
+fn remote_builder(name: &str, address: &str, opts: &[(&str, &std::path::Path)]) -> CreateBuilderRequest {
+    CreateBuilderRequest {
+        name: name.into(),
+        driver: "remote".into(),
+        endpoint: address.into(),
+        driver_opts: opts.iter().map(|(k, v)| format!("{k}={}", v.display())).collect(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remote_builder_over_tls_with_a_client_certificate_is_created_listed_and_builds() {
+    let world = World::new();
+    let pki = Pki::new(world.dir.path());
+    let (address, _exposed) = expose_engine_buildkit_tls(&pki, &world.host).await;
+    let builders = world.builders();
+    let create = CreateBuilderRequest {
+        bootstrap: true,
+        ..remote_builder(
+            "remote-tls",
+            &address,
+            &[("cacert", &pki.ca), ("cert", &pki.client_cert), ("key", &pki.client_key)],
+        )
+    };
+    builders.create(&create, None, &no_progress).await.unwrap();
+
+    // The store entry is buildx's: `docker buildx inspect` reaches the daemon with these opts too.
+    let inspected = world.docker_ok(&["buildx", "inspect", "remote-tls"]);
+    assert!(inspected.contains(&address) && inspected.contains("running"), "{inspected}");
+    let list = builders.list(None).await.unwrap();
+    let node = &list.builders.iter().find(|b| b.name == "remote-tls").expect("listed").nodes[0];
+    assert_eq!(node.status, NodeStatus::Running, "{:?}", node.error);
+    assert_eq!(node.driver_opts.get("servername"), None, "servername defaults, it is not written");
+    assert!(node.platforms.iter().any(|p| p.platform == "linux/amd64" && !p.emulated), "{:?}", node.platforms);
+
+    let ctx = context(&[
+        ("Dockerfile", &format!("FROM {}/busybox:latest\nCOPY hello.txt /\nRUN cat /hello.txt\n", world.registry)),
+        ("hello.txt", "hello over mutual TLS"),
+    ]);
+    let tag = format!("{}/buildlane-test/remote-tls:{}", world.registry, std::process::id());
+    let seen = Seen::default();
+    let outcome = build(
+        &world,
+        BuildRequest {
+            builder: "remote-tls".into(),
+            tags: vec![tag.clone()],
+            output: BuildOutput::Push,
+            no_cache: true,
+            ..request(&ctx)
+        },
+        &seen,
+    )
+    .await;
+    assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
+    let logs: String = seen.get().logs.values().cloned().collect();
+    assert!(logs.contains("hello over mutual TLS"), "{logs}");
+    assert!(outcome.digest.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remote_tls_builder_says_why_it_cannot_connect() {
+    let world = World::new();
+    let pki = Pki::new(world.dir.path());
+    let (address, _exposed) = expose_engine_buildkit_tls(&pki, &world.host).await;
+    let builders = world.builders();
+    let ctx = context(&[("Dockerfile", &format!("FROM {}/busybox:latest\n", world.registry))]);
+    let missing = world.dir.path().join("certs/missing.pem");
+    let cases: [(&str, FileOpts, String); 5] = [
+        (
+            "wrong-ca",
+            vec![("cacert", &pki.other_ca), ("cert", &pki.client_cert), ("key", &pki.client_key)],
+            format!("BuildKit at {address}: certificate signed by unknown authority"),
+        ),
+        (
+            "no-client-cert",
+            vec![("cacert", &pki.ca)],
+            format!("BuildKit at {address} requires a client certificate: give the builder driver-opts cert=FILE and key=FILE"),
+        ),
+        (
+            "unreadable-ca",
+            vec![("cacert", &missing)],
+            format!("cannot use the CA certificate {} for BuildKit at {address}: no such file or directory", missing.display()),
+        ),
+        (
+            "key-for-another-cert",
+            vec![("cacert", &pki.ca), ("cert", &pki.client_cert), ("key", &pki.server_key)],
+            format!(
+                "cannot use the client key {} for BuildKit at {address}: it is not the private key of {}",
+                pki.server_key.display(),
+                pki.client_cert.display()
+            ),
+        ),
+        (
+            "untrusted-client-cert",
+            vec![("cacert", &pki.ca), ("cert", &pki.stranger_cert), ("key", &pki.stranger_key)],
+            format!(
+                "BuildKit at {address} refused the client certificate {}: certificate signed by unknown authority",
+                pki.stranger_cert.display()
+            ),
+        ),
+    ];
+    for (name, opts, expected) in cases {
+        builders.create(&remote_builder(name, &address, &opts), None, &no_progress).await.unwrap();
+        let list = builders.list(None).await.unwrap();
+        let node = &list.builders.iter().find(|b| b.name == name).expect("listed").nodes[0];
+        assert_eq!(node.status, NodeStatus::Error, "{name}");
+        let shown = node.error.clone().unwrap_or_default();
+        assert!(shown.contains(&expected), "{name}: {shown}");
+        let request = BuildRequest { builder: name.into(), ..request(&ctx) };
+        let refused = builds::run(&builders, &request, None, &|_| {}, Default::default()).await.unwrap_err();
+        assert!(refused.to_string().contains(&expected), "{name}: {refused}");
+    }
+
+    // What buildx refuses at create time, Buildlane refuses too, before writing anything.
+    let relative = remote_builder("relative", &address, &[("cacert", std::path::Path::new("certs/ca.pem"))]);
+    let err = builders.create(&relative, None, &no_progress).await.unwrap_err().to_string();
+    assert!(err.contains("non-absolute path 'certs/ca.pem'"), "{err}");
+    let half = remote_builder("half", &address, &[("cacert", &pki.ca), ("cert", &pki.client_cert)]);
+    let err = builders.create(&half, None, &no_progress).await.unwrap_err().to_string();
+    assert!(err.contains("missing driver-opt key"), "{err}");
+    assert!(
+        !world.store_dir().join("instances/relative").exists() && !world.store_dir().join("instances/half").exists()
+    );
 }

@@ -80,7 +80,9 @@ fn driver_code(e: &DriverError) -> ErrorCode {
         DriverError::UnknownDriver(_)
         | DriverError::MalformedOption(_)
         | DriverError::UnsupportedOption { .. }
-        | DriverError::InvalidOptionValue { .. } => ErrorCode::InvalidInput,
+        | DriverError::InvalidOptionValue { .. }
+        | DriverError::TlsOptionsMissing(_)
+        | DriverError::InvalidEndpoint { .. } => ErrorCode::InvalidInput,
         DriverError::ImageUnavailable { .. } => ErrorCode::ImageUnavailable,
         DriverError::BootFailed { .. } => ErrorCode::BootFailed,
         DriverError::Engine(e) => engine_code(e),
@@ -93,7 +95,9 @@ fn builder_code(e: &BuilderError) -> ErrorCode {
         BuilderError::ReservedName
         | BuilderError::MissingName
         | BuilderError::CannotCreateDockerDriver
-        | BuilderError::CannotCreateRemote
+        | BuilderError::MissingEndpoint
+        | BuilderError::UnexpectedEndpoint(_)
+        | BuilderError::RemoteDaemonSettings(_)
         | BuilderError::OtherContext(_)
         | BuilderError::ContextBuilder(..)
         | BuilderError::InvalidFlags(_)

@@ -2,12 +2,16 @@
 //! transport is written here: an HTTP/1.1 `POST /grpc` with `Upgrade: h2c`, after which the raw
 //! connection speaks gRPC over HTTP/2 (prior knowledge).
 
+use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tonic::transport::{Channel, Endpoint, Uri};
 use tracing::instrument;
+
+use super::tls::{TlsClient, TlsOptions};
 
 /// BuildKit and the engine allow messages up to 16 MiB each way.
 pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
@@ -18,7 +22,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> Connection for T {}
 
 pub type BoxedConnection = Pin<Box<dyn Connection>>;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum TransportError {
     #[error("engine at {host} unreachable: {reason}")]
     Unreachable { host: String, reason: String },
@@ -30,6 +34,20 @@ pub enum TransportError {
     Grpc { host: String, reason: String },
     #[error("BuildKit at {address} unreachable: {reason}")]
     BuildkitUnreachable { address: String, reason: String },
+    #[error("cannot use the {what} {} for BuildKit at {address}: {reason}", .path.display())]
+    TlsFile { address: String, what: &'static str, path: PathBuf, reason: String },
+    #[error("BuildKit at {address}: certificate signed by unknown authority (the daemon's certificate is not signed by the CA in {})", .ca.display())]
+    TlsUnknownAuthority { address: String, ca: PathBuf },
+    #[error("BuildKit at {address}: the daemon's certificate is not valid for the name {server_name} (driver-opt servername)")]
+    TlsNameMismatch { address: String, server_name: String },
+    #[error(
+        "BuildKit at {address} requires a client certificate: give the builder driver-opts cert=FILE and key=FILE"
+    )]
+    TlsClientCertificateRequired { address: String },
+    #[error("BuildKit at {address} refused the client certificate {}: {reason}", .cert.display())]
+    TlsClientCertificateRejected { address: String, cert: PathBuf, reason: String },
+    #[error("BuildKit at {address}: TLS handshake failed: {reason}")]
+    Tls { address: String, reason: String },
 }
 
 /// Opens a connection to the engine at `host` (`unix://…` or `tcp://…`).
@@ -107,16 +125,31 @@ pub async fn engine_channel(host: &str) -> Result<Channel, TransportError> {
 }
 
 /// A gRPC channel straight to a BuildKit daemon listening on `unix://…` or `tcp://…` (the remote
-/// driver). TLS endpoints are not supported yet.
-#[instrument]
-pub async fn remote_channel(address: &str) -> Result<Channel, TransportError> {
+/// driver), over TLS when the node has TLS options. The certificate files are read once here.
+#[instrument(skip(tls))]
+pub async fn remote_channel(address: &str, tls: Option<&TlsOptions>) -> Result<Channel, TransportError> {
+    let tls = tls.map(|options| TlsClient::load(address, options)).transpose()?.map(Arc::new);
     let target = address.to_owned();
     let connector = tower::service_fn(move |_: Uri| {
         let target = target.clone();
-        async move { dial(&target).await.map(TokioIo::new) }
+        let tls = tls.clone();
+        async move {
+            let conn = dial(&target).await.map_err(|e| TransportError::BuildkitUnreachable {
+                address: target.clone(),
+                reason: crate::engine::io_reason(&e),
+            })?;
+            let conn: BoxedConnection = match tls {
+                Some(tls) => Box::pin(tls.connect(conn).await?),
+                None => conn,
+            };
+            Ok::<_, TransportError>(TokioIo::new(conn))
+        }
     });
     Endpoint::from_static("http://buildkit.remote").connect_with_connector(connector).await.map_err(|e| {
-        TransportError::BuildkitUnreachable { address: address.to_owned(), reason: crate::engine::transport_reason(&e) }
+        find_transport_error(&e).cloned().unwrap_or_else(|| TransportError::BuildkitUnreachable {
+            address: address.to_owned(),
+            reason: crate::engine::transport_reason(&e),
+        })
     })
 }
 
@@ -124,6 +157,11 @@ fn find_transport_error<'a>(err: &'a (dyn std::error::Error + 'static)) -> Optio
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = current {
         if let Some(found) = e.downcast_ref::<TransportError>() {
+            return Some(found);
+        }
+        // An io::Error's source() skips the error it wraps: look inside it too.
+        let wrapped = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
+        if let Some(found) = wrapped.and_then(|inner| inner.downcast_ref::<TransportError>()) {
             return Some(found);
         }
         current = e.source();

@@ -1,5 +1,6 @@
-//! Drivers run a builder node's BuildKit: `docker` (the engine's own) and `docker-container`
-//! (BuildKit in a container that buildx and Buildlane manage alike).
+//! Drivers run a builder node's BuildKit: `docker` (the engine's own), `docker-container`
+//! (BuildKit in a container that buildx and Buildlane manage alike) and `remote` (a daemon that
+//! something else runs, reached at its address).
 
 pub mod docker;
 pub mod docker_container;
@@ -96,6 +97,10 @@ pub enum DriverError {
     UnsupportedOption { driver: &'static str, key: String, hint: String },
     #[error("invalid value for driver option {key}: {reason}")]
     InvalidOptionValue { key: String, reason: String },
+    #[error("TLS is on (driver-opts cacert, cert, key, servername), but missing driver-opt {0}")]
+    TlsOptionsMissing(String),
+    #[error("invalid remote endpoint \"{endpoint}\": {reason}")]
+    InvalidEndpoint { endpoint: String, reason: String },
     #[error("image {image} is not available: {reason}")]
     ImageUnavailable { image: String, reason: String },
     #[error("builder node {node} did not boot: BuildKit in container {container} never answered (`buildctl debug workers`: {reason}){logs}")]

@@ -1,22 +1,171 @@
-//! The remote driver: a BuildKit daemon that something else runs, reached at its address. Buildlane
+//! The remote driver: a BuildKit daemon that something else runs, reached at its address
+//! (`tcp://HOST:PORT` or `unix:///PATH`), over TLS when the node's driver opts say so. Buildlane
 //! neither starts nor stops it; running means it answers.
 
-use super::{DriverError, NodeStatus};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::{DriverError, NodeStatus, REMOTE};
+use crate::buildkit::tls::TlsOptions;
 use crate::buildkit::{transport, BuildkitError, Control};
 
-/// The daemon's Control API at `address`.
-pub async fn control(address: &str) -> Result<Control, DriverError> {
-    let channel = transport::remote_channel(address).await.map_err(BuildkitError::from)?;
+/// The driver opts buildx's remote driver takes.
+pub const OPTION_KEYS: [&str; 4] = ["cacert", "cert", "key", "servername"];
+
+/// The schemes Buildlane can dial (buildx also knows ssh://, docker-container://, kube-pod://).
+const SCHEMES: [&str; 2] = ["tcp://", "unix://"];
+
+/// Checks a remote address as `docker buildx create --driver remote ADDRESS` does, limited to what
+/// Buildlane can dial.
+pub fn check_endpoint(endpoint: &str) -> Result<(), DriverError> {
+    let invalid =
+        |reason: &str| DriverError::InvalidEndpoint { endpoint: endpoint.to_owned(), reason: reason.to_owned() };
+    if let Some(rest) = endpoint.strip_prefix("tcp://") {
+        let (host, port) = rest.trim_end_matches('/').rsplit_once(':').ok_or_else(|| invalid("no port"))?;
+        if host.is_empty() || port.parse::<u16>().is_err() {
+            return Err(invalid("expected tcp://HOST:PORT"));
+        }
+        Ok(())
+    } else if let Some(path) = endpoint.strip_prefix("unix://") {
+        if path.is_empty() {
+            return Err(invalid("expected unix:///PATH"));
+        }
+        Ok(())
+    } else {
+        Err(invalid(&format!("Buildlane reaches remote BuildKit daemons at {}", SCHEMES.join("… or "))))
+    }
+}
+
+/// The TLS settings in a remote node's driver opts, with buildx's rules: any of `cacert`, `cert`,
+/// `key`, `servername` turns TLS on; files are absolute paths; `cacert` is then required, `cert`
+/// and `key` go together; `servername` defaults to the address's host. No TLS opts: plain.
+pub fn tls_options(endpoint: &str, opts: &BTreeMap<String, String>) -> Result<Option<TlsOptions>, DriverError> {
+    let mut server_name = None;
+    let (mut ca_cert, mut cert, mut key) = (None, None, None);
+    for (k, v) in opts {
+        let absolute = || {
+            if Path::new(v).is_absolute() {
+                Ok(PathBuf::from(v))
+            } else {
+                Err(DriverError::InvalidOptionValue {
+                    key: k.clone(),
+                    reason: format!("non-absolute path '{v}': give the file's absolute path"),
+                })
+            }
+        };
+        match k.as_str() {
+            "servername" => server_name = Some(v.clone()),
+            "cacert" => ca_cert = Some(absolute()?),
+            "cert" => cert = Some(absolute()?),
+            "key" => key = Some(absolute()?),
+            _ => {
+                return Err(DriverError::UnsupportedOption {
+                    driver: REMOTE,
+                    key: k.clone(),
+                    hint: format!(" (known: {})", OPTION_KEYS.join(", ")),
+                })
+            }
+        }
+    }
+    if server_name.is_none() && ca_cert.is_none() && cert.is_none() && key.is_none() {
+        return Ok(None);
+    }
+    let mut missing = Vec::new();
+    if ca_cert.is_none() {
+        missing.push("cacert");
+    }
+    if cert.is_some() && key.is_none() {
+        missing.push("key");
+    }
+    if key.is_some() && cert.is_none() {
+        missing.push("cert");
+    }
+    if !missing.is_empty() {
+        return Err(DriverError::TlsOptionsMissing(missing.join(", ")));
+    }
+    let server_name = match server_name.filter(|s| !s.is_empty()) {
+        Some(name) => name,
+        None => host_of(endpoint).ok_or_else(|| DriverError::InvalidOptionValue {
+            key: "servername".into(),
+            reason: format!("{endpoint} has no host name to check the daemon's certificate against: set servername"),
+        })?,
+    };
+    Ok(Some(TlsOptions { server_name, ca_cert: ca_cert.expect("checked above"), client: cert.zip(key) }))
+}
+
+/// The host of `tcp://HOST:PORT` (brackets of an IPv6 address removed), as Go's `url.Hostname`.
+fn host_of(endpoint: &str) -> Option<String> {
+    let authority = endpoint.strip_prefix("tcp://")?.split('/').next()?;
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    (!host.is_empty()).then(|| host.to_owned())
+}
+
+/// The daemon's Control API at `address`, over TLS when the driver opts ask for it.
+pub async fn control(address: &str, opts: &BTreeMap<String, String>) -> Result<Control, DriverError> {
+    let tls = tls_options(address, opts)?;
+    let channel = transport::remote_channel(address, tls.as_ref()).await.map_err(BuildkitError::from)?;
     Ok(Control::new(address, channel))
 }
 
 /// `running` when the daemon answers, `inactive` when nothing listens at the address.
-pub async fn status(address: &str) -> Result<(NodeStatus, Option<Control>), DriverError> {
-    match control(address).await {
+pub async fn status(
+    address: &str,
+    opts: &BTreeMap<String, String>,
+) -> Result<(NodeStatus, Option<Control>), DriverError> {
+    match control(address, opts).await {
         Ok(control) => Ok((NodeStatus::Running, Some(control))),
         Err(DriverError::Buildkit(BuildkitError::Transport(transport::TransportError::BuildkitUnreachable {
             ..
         }))) => Ok((NodeStatus::Inactive, None)),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(items: &[(&str, &str)]) -> BTreeMap<String, String> {
+        items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn no_tls_opts_mean_a_plain_connection() {
+        assert_eq!(tls_options("tcp://10.0.0.5:1234", &opts(&[])).unwrap(), None);
+    }
+
+    #[test]
+    fn the_server_name_defaults_to_the_address_host() {
+        let tls = tls_options("tcp://buildkit.example:1234", &opts(&[("cacert", "/ca.pem")])).unwrap().unwrap();
+        assert_eq!(tls.server_name, "buildkit.example");
+        assert_eq!(tls.client, None);
+        let v6 = tls_options("tcp://[::1]:1234", &opts(&[("cacert", "/ca.pem")])).unwrap().unwrap();
+        assert_eq!(v6.server_name, "::1");
+        let named =
+            tls_options("tcp://10.0.0.5:1234", &opts(&[("cacert", "/ca.pem"), ("servername", "bk")])).unwrap().unwrap();
+        assert_eq!(named.server_name, "bk");
+    }
+
+    #[test]
+    fn tls_opts_follow_buildx_rules() {
+        let err = |items: &[(&str, &str)]| tls_options("tcp://h:1", &opts(items)).unwrap_err().to_string();
+        assert!(err(&[("cert", "/c.pem"), ("key", "/k.pem")]).contains("missing driver-opt cacert"));
+        assert!(err(&[("cacert", "/ca.pem"), ("cert", "/c.pem")]).contains("missing driver-opt key"));
+        assert!(err(&[("cacert", "ca.pem")]).contains("non-absolute path 'ca.pem'"));
+        assert!(err(&[("image", "x")]).contains("invalid driver option \"image\" for the remote driver"));
+        let unix = tls_options("unix:///run/bk.sock", &opts(&[("cacert", "/ca.pem")])).unwrap_err().to_string();
+        assert!(unix.contains("set servername"), "{unix}");
+    }
+
+    #[test]
+    fn endpoints_are_tcp_or_unix() {
+        assert!(check_endpoint("tcp://127.0.0.1:1234").is_ok());
+        assert!(check_endpoint("unix:///run/buildkit/buildkitd.sock").is_ok());
+        assert!(check_endpoint("tcp://127.0.0.1").is_err());
+        assert!(check_endpoint("ssh://me@box").is_err());
+        assert!(check_endpoint("10.0.0.5:1234").is_err());
     }
 }

@@ -37,6 +37,7 @@ describe('create request', () => {
     expect(toCreateRequest(emptyCreateForm())).toEqual({
       name: '',
       driver: 'docker-container',
+      endpoint: '',
       driverOpts: [],
       buildkitdFlags: '',
       buildkitdConfig: null,
@@ -61,6 +62,7 @@ describe('create request', () => {
     expect(toCreateRequest(form)).toEqual({
       name: 'multi',
       driver: 'docker-container',
+      endpoint: '',
       driverOpts: ['network=host', 'image=moby/buildkit:master'],
       buildkitdFlags: '--allow-insecure-entitlement network.host',
       buildkitdConfig: '/home/me/buildkitd.toml',
@@ -68,5 +70,19 @@ describe('create request', () => {
       useBuilder: true,
       bootstrap: false,
     });
+  });
+
+  it('sends the address of a remote builder with its TLS driver options, and only for remote', () => {
+    const form = {
+      ...emptyCreateForm(),
+      name: 'far',
+      driver: 'remote',
+      endpoint: ' tcp://10.0.0.5:1234 ',
+      driverOpts: 'cacert=/certs/ca.pem\ncert=/certs/cert.pem\nkey=/certs/key.pem',
+    };
+    const request = toCreateRequest(form);
+    expect(request.endpoint).toBe('tcp://10.0.0.5:1234');
+    expect(request.driverOpts).toEqual(['cacert=/certs/ca.pem', 'cert=/certs/cert.pem', 'key=/certs/key.pem']);
+    expect(toCreateRequest({ ...form, driver: 'docker-container' }).endpoint).toBe('');
   });
 });

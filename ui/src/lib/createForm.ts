@@ -5,6 +5,8 @@ import type { CreateBuilderRequest } from './types';
 export interface CreateForm {
   name: string;
   driver: string;
+  /** The remote driver's daemon address: tcp://HOST:PORT or unix:///PATH. */
+  endpoint: string;
   /** Textarea: one key=value per line. */
   driverOpts: string;
   buildkitdFlags: string;
@@ -21,6 +23,7 @@ export function emptyCreateForm(): CreateForm {
   return {
     name: '',
     driver: 'docker-container',
+    endpoint: '',
     driverOpts: '',
     buildkitdFlags: '',
     buildkitdConfig: '',
@@ -58,6 +61,8 @@ export function toCreateRequest(form: CreateForm): CreateBuilderRequest {
   return {
     name: form.name.trim(),
     driver: form.driver,
+    // Only a remote builder has an address of its own; the others run on the context's engine.
+    endpoint: form.driver === 'remote' ? form.endpoint.trim() : '',
     driverOpts: parseDriverOpts(form.driverOpts),
     buildkitdFlags: form.buildkitdFlags.trim(),
     buildkitdConfig: config === '' ? null : config,

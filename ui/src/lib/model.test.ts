@@ -235,6 +235,7 @@ describe('create', () => {
   const request = {
     name: 'new',
     driver: 'docker-container',
+    endpoint: '',
     driverOpts: [],
     buildkitdFlags: '',
     buildkitdConfig: null,

@@ -5,6 +5,10 @@
  */
 export type CreateBuilderRequest = { name: string, driver: string, 
 /**
+ * The remote driver's daemon address (`tcp://HOST:PORT`, `unix:///PATH`), buildx's ENDPOINT argument.
+ */
+endpoint: string, 
+/**
  * `key=value` items, as `--driver-opt` takes them.
  */
 driverOpts: Array<string>, 
