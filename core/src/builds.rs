@@ -24,6 +24,7 @@ use crate::history::{BuildRecord, History};
 use crate::platform::{Platform, PlatformError};
 use crate::progress::{ProgressModel, ProgressUpdate, Step, StepState};
 use crate::reference::{ImageReference, ReferenceError};
+use crate::session::filesend::TarballDestination;
 use crate::session::secrets::{SecretSource, SecretStore};
 use crate::session::{self, Session, SessionServices};
 
@@ -180,8 +181,8 @@ pub enum BuildError {
     TagRequired(&'static str),
     #[error("output path {0} is in a folder that does not exist")]
     OutputFolderMissing(PathBuf),
-    #[error("builder {builder} uses the {driver} driver: loading into the engine needs a docker-driver builder so far (push, or write an OCI tarball)")]
-    LoadUnsupported { builder: String, driver: String },
+    #[error("the engine at {host} keeps images in its classic store, which cannot load a multi-platform image: load one platform, push, or enable the engine's containerd image store")]
+    LoadMultiPlatform { host: String },
     #[error(transparent)]
     Builder(#[from] BuilderError),
     #[error(transparent)]
@@ -375,7 +376,8 @@ fn frontend_attrs(request: &BuildRequest, checked: &Checked) -> Result<BTreeMap<
 
 /// The exporter: for the docker driver the engine's own `moby` exporter for images (as buildx
 /// rewrites `image` to it), BuildKit's `image` exporter elsewhere, its tarball exporters for files.
-fn exporter(request: &BuildRequest, kind: DriverKind) -> Option<Exporter> {
+/// `--load` on other drivers is a tarball (`loaded_as`: `oci` or `docker`) streamed into the engine.
+fn exporter(request: &BuildRequest, kind: DriverKind, loaded_as: Option<&str>) -> Option<Exporter> {
     let image = if kind == DriverKind::Docker { "moby" } else { "image" };
     let names = tags(request).join(",");
     let with = |kind: &str, pairs: &[(&str, &str)]| {
@@ -388,7 +390,7 @@ fn exporter(request: &BuildRequest, kind: DriverKind) -> Option<Exporter> {
     match &request.output {
         BuildOutput::CacheOnly => None,
         BuildOutput::Push => with(image, &[("push", "true")]),
-        BuildOutput::Load => with(image, &[]),
+        BuildOutput::Load => with(loaded_as.unwrap_or(image), &[]),
         BuildOutput::Oci { .. } => with("oci", &[]),
         BuildOutput::Docker { .. } => with("docker", &[]),
         BuildOutput::Tar { .. } => Some(Exporter { kind: "tar".into(), attrs: BTreeMap::new() }),
@@ -489,9 +491,6 @@ pub async fn run(
     let checked = check(request)?;
     let (group, node_context) = builders.for_build(Some(request.builder.trim()), docker_context).await?;
     let kind = DriverKind::parse(&group.driver).map_err(BuilderError::from)?;
-    if kind != DriverKind::Docker && request.output == BuildOutput::Load {
-        return Err(BuildError::LoadUnsupported { builder: group.name, driver: group.driver });
-    }
     let node = group.nodes.first().ok_or_else(|| BuilderError::NotFound(group.name.clone()))?.clone();
     // The docker driver's session rides the engine's /session upgrade; the others' rides Control.Session.
     let (control, engine_host) = match kind {
@@ -525,11 +524,29 @@ pub async fn run(
     let mut dirs = std::collections::HashMap::new();
     dirs.insert("context".to_owned(), checked.context.clone());
     dirs.insert("dockerfile".to_owned(), checked.dockerfile_dir.clone());
+    // `--load` elsewhere than on the engine's own BuildKit, as buildx does it: a docker tarball (an
+    // OCI one when the engine keeps images in containerd, which takes multi-platform images too)
+    // streamed into the image load API of the engine of the build's docker context.
+    let load = match (&request.output, kind) {
+        (BuildOutput::Load, DriverKind::DockerContainer | DriverKind::Remote) => {
+            let context = builders.contexts().resolve(docker_context).map_err(BuilderError::from)?;
+            let engine = Engine::connect(&context).await?;
+            let oci = engine.containerd_image_store().await?;
+            if !oci && checked.platforms.len() > 1 {
+                return Err(BuildError::LoadMultiPlatform { host: engine.host().to_owned() });
+            }
+            Some((engine, if oci { "oci" } else { "docker" }))
+        }
+        _ => None,
+    };
     let (tarball, folder) = match &request.output {
         BuildOutput::Oci { dest } | BuildOutput::Docker { dest } | BuildOutput::Tar { dest } => {
-            (Some(PathBuf::from(dest)), None)
+            (Some(TarballDestination::File(PathBuf::from(dest))), None)
         }
         BuildOutput::Local { dest } => (None, Some(PathBuf::from(dest))),
+        BuildOutput::Load => {
+            (load.as_ref().map(|(engine, _)| TarballDestination::Engine(Box::new(engine.clone()))), None)
+        }
         _ => (None, None),
     };
     let shared_key = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(checked.context.to_string_lossy().as_bytes()));
@@ -551,7 +568,7 @@ pub async fn run(
         build_ref: session::new_id(),
         session_id: session.id().to_owned(),
         frontend_attrs: frontend_attrs(request, &checked)?,
-        exporter: exporter(request, kind),
+        exporter: exporter(request, kind, load.as_ref().map(|(_, format)| *format)),
         entitlements: Vec::new(),
         cache_imports: cache_entries(&request.cache_from, "import")?,
         cache_exports: cache_entries(&request.cache_to, "export")?,

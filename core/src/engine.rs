@@ -142,6 +142,17 @@ impl Engine {
         })
     }
 
+    /// Whether the engine keeps images in containerd (`driver-type io.containerd.snapshotter.v1`),
+    /// which loads OCI tarballs and multi-platform images; buildx asks the same way.
+    #[instrument(skip_all, fields(host = %self.context.host))]
+    pub async fn containerd_image_store(&self) -> Result<bool, EngineError> {
+        let info = self.docker.info().await.map_err(|e| EngineError::from_bollard(self.host(), e))?;
+        Ok(info.driver_status.unwrap_or_default().iter().any(|pair| {
+            pair.first().map(String::as_str) == Some("driver-type")
+                && pair.get(1).map(String::as_str) == Some("io.containerd.snapshotter.v1")
+        }))
+    }
+
     #[instrument(skip_all, fields(host = %self.context.host))]
     pub async fn ping(&self) -> Result<(), EngineError> {
         self.docker.ping().await.map(|_| ()).map_err(|e| EngineError::from_bollard(self.host(), e))

@@ -1,6 +1,6 @@
 //! The ways to reach BuildKit other than the engine's own `/grpc`: a process's stdio inside a
 //! container (how docker-container builders are dialled), a plain socket and TLS over tcp (remote
-//! builders).
+//! builders); and what remote builders do with a build's result (`--load`).
 
 mod support;
 
@@ -231,4 +231,45 @@ async fn a_remote_tls_builder_says_why_it_cannot_connect() {
     assert!(
         !world.store_dir().join("instances/relative").exists() && !world.store_dir().join("instances/half").exists()
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_build_on_a_remote_builder_is_loaded_into_the_engine() {
+    let world = World::new();
+    let socket = world.dir.path().join("buildkitd.sock");
+    let _exposed = expose_engine_buildkit(&socket, &world.host);
+    let address = format!("unix://{}", socket.display());
+    let builders = world.builders();
+    builders.create(&remote_builder("remote-load", &address, &[]), None, &no_progress).await.unwrap();
+
+    let ctx = context(&[(
+        "Dockerfile",
+        &format!(
+            "FROM {}/busybox:latest\nARG TARGETARCH\nRUN echo \"loaded from a remote builder for $TARGETARCH\" > /msg\nCMD [\"cat\", \"/msg\"]\n",
+            world.registry
+        ),
+    )]);
+    let tag = format!("buildlane-test/remote-loaded:{}", std::process::id());
+    let outcome = build(
+        &world,
+        BuildRequest {
+            builder: "remote-load".into(),
+            // The engine keeps images in containerd: an OCI tarball, both platforms in one image.
+            platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
+            tags: vec![tag.clone()],
+            output: BuildOutput::Load,
+            no_cache: true,
+            ..request(&ctx)
+        },
+        &Seen::default(),
+    )
+    .await;
+    assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
+
+    let context = world.builders().contexts().resolve(None).unwrap();
+    let engine = Engine::connect(&context).await.unwrap();
+    let image = engine.docker().inspect_image(&tag).await.expect("the image is in the engine");
+    assert_eq!(image.architecture.as_deref(), Some("amd64"));
+    assert_eq!(world.docker_ok(&["run", "--rm", &tag]).trim(), "loaded from a remote builder for amd64");
+    let _ = world.docker(&["image", "rm", &tag]);
 }

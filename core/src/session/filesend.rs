@@ -1,5 +1,6 @@
 //! The FileSend service: BuildKit sends an output back to the client, either a tarball (oci, docker,
-//! tar exporters) as raw bytes, or a folder (local exporter) as fsutil packets.
+//! tar exporters) as raw bytes, into a file or the engine's image load, or a folder (local
+//! exporter) as fsutil packets.
 
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
@@ -10,11 +11,16 @@ use bollard::fsutil::types::Packet;
 use bollard::moby::filesync::packet::file_send_server::FileSend as PacketFileSend;
 use bollard::moby::filesync::v1::file_send_server::FileSend;
 use bollard::moby::filesync::v1::BytesMessage;
+use bollard::query_parameters::ImportImageOptions;
+use bytes::Bytes;
+use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc::Sender;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::instrument;
+
+use crate::engine::{Engine, EngineError};
 
 // Go's os.FileMode bits the receiver acts on.
 const MODE_DIR: u32 = 1 << 31;
@@ -22,32 +28,97 @@ const MODE_SYMLINK: u32 = 1 << 27;
 /// Every non-regular type bit (dir, symlink, device, pipe, socket, char device, irregular).
 const MODE_TYPE_BITS: u32 = (1 << 31) | (1 << 27) | (1 << 26) | (1 << 25) | (1 << 24) | (1 << 21) | (1 << 19);
 
-/// Where the tarball goes.
+/// Where a tarball output goes.
 #[derive(Debug, Clone)]
-pub struct TarballDestination(pub PathBuf);
+pub enum TarballDestination {
+    /// A file (oci, docker, tar outputs).
+    File(PathBuf),
+    /// The engine's image store, through its image load API (`docker load`): `--load` on builders
+    /// other than the engine's own. The tarball is streamed, never held whole in memory.
+    Engine(Box<Engine>),
+}
+
+/// Chunks of the tarball in flight between BuildKit and the engine.
+const LOAD_QUEUE: usize = 16;
 
 #[tonic::async_trait]
 impl FileSend for TarballDestination {
     type DiffCopyStream = ReceiverStream<Result<BytesMessage, Status>>;
 
-    #[instrument(skip_all, fields(dest = %self.0.display()))]
+    #[instrument(skip_all)]
     async fn diff_copy(
         &self,
         request: Request<Streaming<BytesMessage>>,
     ) -> Result<Response<Self::DiffCopyStream>, Status> {
-        let mut inbound = request.into_inner();
-        let io = |e: std::io::Error| Status::internal(format!("cannot write {}: {e}", self.0.display()));
-        // Written beside the destination and renamed at the end, so a failed build leaves no half file.
-        let partial = self.0.with_extension("partial");
-        let mut file = tokio::fs::File::create(&partial).await.map_err(io)?;
-        while let Some(message) = inbound.message().await? {
-            file.write_all(&message.data).await.map_err(io)?;
+        let inbound = request.into_inner();
+        match self {
+            TarballDestination::File(dest) => write_file(dest, inbound).await?,
+            TarballDestination::Engine(engine) => load_into(engine, inbound).await?,
         }
-        file.flush().await.map_err(io)?;
-        file.sync_all().await.map_err(io)?;
-        tokio::fs::rename(&partial, &self.0).await.map_err(io)?;
         let (_, rx) = tokio::sync::mpsc::channel(1);
         Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}
+
+async fn write_file(dest: &Path, mut inbound: Streaming<BytesMessage>) -> Result<(), Status> {
+    let io = |e: std::io::Error| Status::internal(format!("cannot write {}: {e}", dest.display()));
+    // Written beside the destination and renamed at the end, so a failed build leaves no half file.
+    let partial = dest.with_extension("partial");
+    let mut file = tokio::fs::File::create(&partial).await.map_err(io)?;
+    while let Some(message) = inbound.message().await? {
+        file.write_all(&message.data).await.map_err(io)?;
+    }
+    file.flush().await.map_err(io)?;
+    file.sync_all().await.map_err(io)?;
+    tokio::fs::rename(&partial, dest).await.map_err(io)?;
+    Ok(())
+}
+
+/// Streams the tarball into the engine's image load as it arrives and returns once the engine has
+/// loaded it, so the build ends with the image in place; the engine's refusal fails the export.
+async fn load_into(engine: &Engine, mut inbound: Streaming<BytesMessage>) -> Result<(), Status> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(LOAD_QUEUE);
+    let options = ImportImageOptions { quiet: true, platform: None };
+    let load = engine.docker().import_image_stream(options, ReceiverStream::new(rx), None);
+    let host = engine.host().to_owned();
+    let loading = tokio::spawn(async move {
+        let mut load = std::pin::pin!(load);
+        while let Some(item) = load.next().await {
+            item.map_err(|e| match e {
+                bollard::errors::Error::DockerStreamError { error } => error,
+                other => EngineError::from_bollard(&host, other).to_string(),
+            })?;
+        }
+        Ok::<(), String>(())
+    });
+    let mut sent = 0u64;
+    loop {
+        match inbound.message().await {
+            Ok(Some(message)) => {
+                sent += message.data.len() as u64;
+                // A closed queue means the engine stopped reading: its answer below says why.
+                if tx.send(Ok(Bytes::from(message.data))).await.is_err() {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(status) => {
+                // Abort the upload rather than hand the engine a truncated tarball.
+                let _ = tx.send(Err(std::io::Error::other("the build stopped sending the image"))).await;
+                return Err(status);
+            }
+        }
+    }
+    drop(tx);
+    match loading.await {
+        Ok(Ok(())) => {
+            tracing::debug!(bytes = sent, "loaded into the engine");
+            Ok(())
+        }
+        Ok(Err(reason)) => {
+            Err(Status::internal(format!("the engine at {} did not load the image: {reason}", engine.host())))
+        }
+        Err(e) => Err(Status::internal(format!("loading into the engine at {} stopped: {e}", engine.host()))),
     }
 }
 

@@ -59,8 +59,8 @@ const SESSION_STREAM_WINDOW: u32 = 16 << 20;
 pub struct SessionServices {
     /// Local folders by name (`context`, `dockerfile`).
     pub dirs: HashMap<String, PathBuf>,
-    /// Where a tarball output goes, if the build has one.
-    pub tarball: Option<PathBuf>,
+    /// Where a tarball output goes (a file, or the engine's image store), if the build has one.
+    pub tarball: Option<TarballDestination>,
     /// Where a folder (`local`) output goes, if the build has one.
     pub folder: Option<PathBuf>,
     /// Registry credentials to answer BuildKit's Auth requests with.
@@ -185,23 +185,22 @@ async fn serve(connection: BoxedConnection, services: SessionServices, stop: Can
     let filesync = FileSyncServer::new(dirs)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    let router =
-        tonic::transport::Server::builder()
-            // BuildKit asks for every file of a context in its own small message; h2 budgets small
-            // DATA frames against half the connection window, so a large window lets a context of
-            // tens of thousands of files through (and speeds up the transfer).
-            .initial_connection_window_size(SESSION_CONNECTION_WINDOW)
-            .initial_stream_window_size(SESSION_STREAM_WINDOW)
-            .add_service(HealthServer::new(Serving))
-            .add_service(filesync)
-            .add_optional_service((!services.secrets.0.is_empty()).then(|| SecretsServer::new(services.secrets)))
-            .add_optional_service(services.credentials.map(|store| AuthServer::new(auth::Credentials(store))))
-            .add_optional_service(services.folder.map(|dest| {
-                PacketFileSendServer::new(FolderDestination(dest)).max_decoding_message_size(MAX_MESSAGE_BYTES)
-            }))
-            .add_optional_service(services.tarball.map(|dest| {
-                FileSendServer::new(TarballDestination(dest)).max_decoding_message_size(MAX_MESSAGE_BYTES)
-            }));
+    let router = tonic::transport::Server::builder()
+        // BuildKit asks for every file of a context in its own small message; h2 budgets small
+        // DATA frames against half the connection window, so a large window lets a context of
+        // tens of thousands of files through (and speeds up the transfer).
+        .initial_connection_window_size(SESSION_CONNECTION_WINDOW)
+        .initial_stream_window_size(SESSION_STREAM_WINDOW)
+        .add_service(HealthServer::new(Serving))
+        .add_service(filesync)
+        .add_optional_service((!services.secrets.0.is_empty()).then(|| SecretsServer::new(services.secrets)))
+        .add_optional_service(services.credentials.map(|store| AuthServer::new(auth::Credentials(store))))
+        .add_optional_service(services.folder.map(|dest| {
+            PacketFileSendServer::new(FolderDestination(dest)).max_decoding_message_size(MAX_MESSAGE_BYTES)
+        }))
+        .add_optional_service(
+            services.tarball.map(|dest| FileSendServer::new(dest).max_decoding_message_size(MAX_MESSAGE_BYTES)),
+        );
     // One connection, then nothing: the server must not read the end of `incoming` as its own end.
     let incoming = tokio_stream::StreamExt::chain(
         tokio_stream::once(Ok::<_, std::io::Error>(SessionIo(connection))),
