@@ -213,10 +213,18 @@ pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
             }
             BuildState::Failed => {
                 let failure = outcome.failure.expect("a failed build says why");
-                let place = match (&failure.platform, failure.dockerfile_line) {
-                    (Some(p), Some(line)) => format!(" ({p}, Dockerfile line {line})"),
+                // `Dockerfile:5` or `Dockerfile:5-6`, the file as BuildKit named it, as buildx prints it.
+                let at = failure.dockerfile_line.map(|line| {
+                    let file = failure.dockerfile_name.as_deref().unwrap_or("Dockerfile");
+                    match failure.dockerfile_end_line.filter(|end| *end > line) {
+                        Some(end) => format!("{file}:{line}-{end}"),
+                        None => format!("{file}:{line}"),
+                    }
+                });
+                let place = match (&failure.platform, at) {
+                    (Some(p), Some(at)) => format!(" ({p}, {at})"),
                     (Some(p), None) => format!(" ({p})"),
-                    (None, Some(line)) => format!(" (Dockerfile line {line})"),
+                    (None, Some(at)) => format!(" ({at})"),
                     (None, None) => String::new(),
                 };
                 eprintln!("buildlane: build failed{place}: {}", failure.message);
