@@ -83,14 +83,14 @@ pub fn imagetools_inspect(reference: &str) -> String {
     shell_words::join(["docker", "buildx", "imagetools", "inspect", reference])
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
 /// `docker image inspect REF`, for an image the Images view opened from the engine's store.
 pub fn image_inspect(reference: &str) -> String {
     shell_words::join(["docker", "image", "inspect", reference])
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn create_is_written_with_every_option_the_form_set() {

@@ -186,10 +186,6 @@ impl From<ReferenceError> for AppError {
     }
 }
 
-impl From<RegistriesError> for AppError {
-    fn from(e: RegistriesError) -> Self {
-        let code = match &e {
-            RegistriesError::InvalidName(_) => ErrorCode::InvalidInput,
 impl From<EngineImagesError> for AppError {
     fn from(e: EngineImagesError) -> Self {
         let code = match &e {
@@ -201,6 +197,10 @@ impl From<EngineImagesError> for AppError {
     }
 }
 
+impl From<RegistriesError> for AppError {
+    fn from(e: RegistriesError) -> Self {
+        let code = match &e {
+            RegistriesError::InvalidName(_) => ErrorCode::InvalidInput,
             RegistriesError::NotAdded(_) => ErrorCode::NotFound,
             RegistriesError::Corrupt { .. } => ErrorCode::Malformed,
             RegistriesError::Io { .. } => ErrorCode::Internal,
