@@ -140,10 +140,9 @@ impl From<ContextError> for AppError {
 fn registry_code(e: &RegistryError) -> ErrorCode {
     match e {
         RegistryError::InvalidReference(_) => ErrorCode::InvalidInput,
-        RegistryError::Credentials(_)
-        | RegistryError::AuthRequired { .. }
-        | RegistryError::AuthRejected { .. }
-        | RegistryError::IdentityTokenUnsupported { .. } => ErrorCode::AuthRequired,
+        RegistryError::Credentials(_) | RegistryError::AuthRequired { .. } | RegistryError::AuthRejected { .. } => {
+            ErrorCode::AuthRequired
+        }
         RegistryError::UnknownHost { .. }
         | RegistryError::Unreachable { .. }
         | RegistryError::Timeout { .. }

@@ -34,8 +34,6 @@ pub enum RegistryError {
     AuthRequired { registry: String, repository: String },
     #[error("registry {registry} refused the stored credentials for {repository}: log in again with `docker login {registry}`")]
     AuthRejected { registry: String, repository: String },
-    #[error("registry {registry} needs a token login (identity token), which Buildlane cannot use yet: log in with a user name and password")]
-    IdentityTokenUnsupported { registry: String },
     #[error("access to {registry}/{repository} is denied (403) for these credentials")]
     Forbidden { registry: String, repository: String },
     #[error("repository {repository} not found in registry {registry}")]

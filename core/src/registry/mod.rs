@@ -4,6 +4,7 @@
 
 mod error;
 mod http;
+mod token;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -98,6 +99,17 @@ struct Inner {
     credential_cache: Mutex<HashMap<String, Option<Credential>>>,
     /// Bearer tokens got through oci-client's token flow, per registry and repository.
     bearer: Mutex<HashMap<(String, String), HeaderValue>>,
+    /// Identity-token logins: per registry and scope, the access token and an oci-client that holds
+    /// it (oci-client keeps one credential per registry, so one scope's token needs its own client).
+    scoped: Mutex<HashMap<(String, String), (token::AccessToken, oci_client::Client)>>,
+}
+
+/// What one registry call goes with: the oci-client to use, its credential, and whether the user
+/// has credentials for the registry at all (so a 401 says "rejected" rather than "required").
+struct Access {
+    oci: oci_client::Client,
+    auth: RegistryAuth,
+    had: bool,
 }
 
 fn oci_client(protocol: ClientProtocol) -> oci_client::Client {
@@ -141,6 +153,7 @@ impl RegistryClient {
                 http_tls: OnceLock::new(),
                 credential_cache: Mutex::new(HashMap::new()),
                 bearer: Mutex::new(HashMap::new()),
+                scoped: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -163,6 +176,7 @@ impl RegistryClient {
     pub fn forget_credentials(&self) {
         self.inner.credential_cache.lock().expect("lock is never poisoned").clear();
         self.inner.bearer.lock().expect("lock is never poisoned").clear();
+        self.inner.scoped.lock().expect("lock is never poisoned").clear();
     }
 
     fn oci(&self, registry: &str) -> &oci_client::Client {
@@ -201,14 +215,54 @@ impl RegistryClient {
         Ok(credential)
     }
 
-    async fn oci_auth(&self, registry: &str) -> Result<(RegistryAuth, bool), RegistryError> {
+    /// The client and credential for a call to `repository` (empty for the catalog) of `registry`.
+    async fn access(&self, registry: &str, repository: &str) -> Result<Access, RegistryError> {
         match self.credential(registry).await? {
-            None => Ok((RegistryAuth::Anonymous, false)),
-            Some(Credential::Basic { username, password }) => Ok((RegistryAuth::Basic(username, password), true)),
-            Some(Credential::IdentityToken(_)) => {
-                Err(RegistryError::IdentityTokenUnsupported { registry: registry.to_owned() })
+            None => Ok(Access { oci: self.oci(registry).clone(), auth: RegistryAuth::Anonymous, had: false }),
+            Some(Credential::Basic { username, password }) => {
+                Ok(Access { oci: self.oci(registry).clone(), auth: RegistryAuth::Basic(username, password), had: true })
+            }
+            Some(Credential::IdentityToken(refresh)) => {
+                let (token, oci) = self.scoped_token(registry, repository, &refresh).await?;
+                Ok(Access { oci, auth: RegistryAuth::Bearer(token.token), had: true })
             }
         }
+    }
+
+    /// An access token for `repository` (pull) or the catalog, from the identity token `refresh`,
+    /// with an oci-client that carries it; renewed once it nears its expiry.
+    async fn scoped_token(
+        &self,
+        registry: &str,
+        repository: &str,
+        refresh: &str,
+    ) -> Result<(token::AccessToken, oci_client::Client), RegistryError> {
+        let scope = if repository.is_empty() {
+            "registry:catalog:*".to_owned()
+        } else {
+            format!("repository:{repository}:pull")
+        };
+        let key = (registry.to_owned(), scope.clone());
+        if let Some((token, oci)) = self.inner.scoped.lock().expect("lock is never poisoned").get(&key) {
+            if token.is_fresh() {
+                return Ok((token.clone(), oci.clone()));
+            }
+        }
+        let target = Target { registry, repository, what: Subject::Catalog };
+        let url = format!("{}://{}/v2/", self.scheme(registry), registry_api_host(registry));
+        let probe = http::get_limited(self.http(registry), &url, "application/json", None, 64 * 1024, &target).await?;
+        let Some(challenge) = token::bearer_challenge(&probe.headers) else {
+            // A registry that asks for no token (or only basic auth) has nothing to trade it for.
+            return Err(RegistryError::AuthRejected {
+                registry: registry.to_owned(),
+                repository: repository.to_owned(),
+            });
+        };
+        let token = token::exchange(self.http(registry), registry, repository, &challenge, &scope, refresh).await?;
+        let oci = oci_client(if self.is_plain_http(registry) { ClientProtocol::Http } else { ClientProtocol::Https });
+        oci.store_auth_if_needed(registry_api_host(registry), &RegistryAuth::Bearer(token.token.clone())).await;
+        self.inner.scoped.lock().expect("lock is never poisoned").insert(key, (token.clone(), oci.clone()));
+        Ok((token, oci))
     }
 
     fn oci_reference(reference: &ImageReference) -> oci_client::Reference {
@@ -227,11 +281,11 @@ impl RegistryClient {
     #[tracing::instrument(skip(self), err)]
     pub async fn catalog(&self, registry: &str, n: usize, last: Option<&str>) -> Result<Page, RegistryError> {
         let target = Target { registry, repository: "", what: Subject::Catalog };
-        let (auth, had) = self.oci_auth(registry).await?;
+        let access = self.access(registry, "").await?;
         let reference =
             oci_client::Reference::with_tag(registry_api_host(registry).into(), "catalog".into(), "x".into());
-        let response = self.oci(registry).catalog(&reference, &auth, Some(n), last).await;
-        let response = response.map_err(|e| target.oci(e, had))?;
+        let response = access.oci.catalog(&reference, &access.auth, Some(n), last).await;
+        let response = response.map_err(|e| target.oci(e, access.had))?;
         Ok(Page::from_items(response.repositories, n))
     }
 
@@ -245,11 +299,11 @@ impl RegistryClient {
         last: Option<&str>,
     ) -> Result<Page, RegistryError> {
         let target = Target { registry, repository, what: Subject::Tags };
-        let (auth, had) = self.oci_auth(registry).await?;
+        let access = self.access(registry, repository).await?;
         let reference =
             oci_client::Reference::with_tag(registry_api_host(registry).into(), repository.into(), "latest".into());
-        let response = self.oci(registry).list_tags(&reference, &auth, Some(n), last).await;
-        Ok(Page::from_items(response.map_err(|e| target.oci(e, had))?.tags, n))
+        let response = access.oci.list_tags(&reference, &access.auth, Some(n), last).await;
+        Ok(Page::from_items(response.map_err(|e| target.oci(e, access.had))?.tags, n))
     }
 
     /// The exact bytes of a manifest, verified against its digest (the requested one, or the one the
@@ -297,6 +351,13 @@ impl RegistryClient {
         let key = (reference.registry.clone(), reference.repository.clone());
         let credential = self.credential(&reference.registry).await?;
         let had = credential.is_some();
+        if let Some(Credential::IdentityToken(refresh)) = &credential {
+            let (token, _) = self.scoped_token(&reference.registry, &reference.repository, refresh).await?;
+            let value = bearer_header(&token.token, target)?;
+            let response =
+                http::get_limited(self.http(&reference.registry), url, accept, Some(&value), limit, target).await?;
+            return self.settle(reference, response, target, had).await;
+        }
         let cached = self.inner.bearer.lock().expect("lock is never poisoned").get(&key).cloned();
         let basic = match &credential {
             Some(Credential::Basic { username, password }) => {
@@ -316,28 +377,33 @@ impl RegistryClient {
             http::get_limited(self.http(&reference.registry), url, accept, authorization.as_ref(), limit, target)
                 .await?;
         let response = if response.status == 401 && response.bearer_challenge() {
-            let (auth, _) = self.oci_auth(&reference.registry).await?;
+            let access = self.access(&reference.registry, &reference.repository).await?;
             let oci_reference = Self::oci_reference(reference);
-            let token = self
-                .oci(&reference.registry)
-                .auth(&oci_reference, &auth, RegistryOperation::Pull)
+            let token = access
+                .oci
+                .auth(&oci_reference, &access.auth, RegistryOperation::Pull)
                 .await
                 .map_err(|e| target.oci(e, had))?;
             let Some(token) = token else {
                 return Err(target.status(401, b"", None, had));
             };
-            let mut value =
-                HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| RegistryError::Malformed {
-                    registry: target.registry(),
-                    what: "token".into(),
-                    reason: "not a valid header value".into(),
-                })?;
-            value.set_sensitive(true);
+            let value = bearer_header(&token, target)?;
             self.inner.bearer.lock().expect("lock is never poisoned").insert(key, value.clone());
             http::get_limited(self.http(&reference.registry), url, accept, Some(&value), limit, target).await?
         } else {
             response
         };
+        self.settle(reference, response, target, had).await
+    }
+
+    /// A manifest response as the caller wants it: 200, or the error its status means.
+    async fn settle(
+        &self,
+        reference: &ImageReference,
+        response: http::Response,
+        target: &Target<'_>,
+        had: bool,
+    ) -> Result<http::Response, RegistryError> {
         match response.status {
             200 => Ok(response),
             404 if matches!(target.what, Subject::Manifest { .. }) => {
@@ -363,8 +429,7 @@ impl RegistryClient {
     pub async fn blob(&self, reference: &ImageReference, digest: &str, limit: usize) -> Result<Bytes, RegistryError> {
         let target =
             Target { registry: &reference.registry, repository: &reference.repository, what: Subject::Blob { digest } };
-        let (auth, had) = self.oci_auth(&reference.registry).await?;
-        let oci = self.oci(&reference.registry);
+        let Access { oci, auth, had } = self.access(&reference.registry, &reference.repository).await?;
         let oci_reference = Self::oci_reference(reference);
         oci.store_auth_if_needed(oci_reference.resolve_registry(), &auth).await;
         let descriptor = oci_client::manifest::OciDescriptor { digest: digest.to_owned(), ..Default::default() };
@@ -390,8 +455,7 @@ impl RegistryClient {
     pub async fn referrers(&self, reference: &ImageReference, digest: &str) -> Result<Vec<Referrer>, RegistryError> {
         let target =
             Target { registry: &reference.registry, repository: &reference.repository, what: Subject::Referrers };
-        let (auth, had) = self.oci_auth(&reference.registry).await?;
-        let oci = self.oci(&reference.registry);
+        let Access { oci, auth, had } = self.access(&reference.registry, &reference.repository).await?;
         let oci_reference = Self::oci_reference(&reference.by_digest(digest));
         oci.store_auth_if_needed(oci_reference.resolve_registry(), &auth).await;
         let index = oci.pull_referrers(&oci_reference, None).await.map_err(|e| target.oci(e, had))?;
@@ -407,6 +471,17 @@ impl RegistryClient {
             })
             .collect())
     }
+}
+
+/// `Bearer <token>` as a header value that never shows in logs.
+fn bearer_header(token: &str, target: &Target<'_>) -> Result<HeaderValue, RegistryError> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| RegistryError::Malformed {
+        registry: target.registry(),
+        what: "token".into(),
+        reason: "not a valid header value".into(),
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// oci-client's blob stream reports a digest mismatch as an io::Error wrapping its DigestError.
