@@ -27,6 +27,7 @@ use crate::reference::{ImageReference, ReferenceError};
 use crate::session::filesend::TarballDestination;
 use crate::session::secrets::{SecretSource, SecretStore};
 use crate::session::{self, Session, SessionServices};
+use crate::store::NodeGroup;
 
 /// How often progress is handed to the UI at most: BuildKit can send thousands of updates a second.
 pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
@@ -161,6 +162,11 @@ pub enum BuildError {
     ContextUnreadable { path: PathBuf, reason: String },
     #[error("Dockerfile {0} does not exist")]
     DockerfileMissing(PathBuf),
+    #[error(transparent)]
+    Dockerfile(#[from] crate::dockerfile::DockerfileError),
+    /// The Dockerfile frontend could not parse the file.
+    #[error("syntax error in {}{}: {message}", .file.display(), .line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    DockerfileSyntax { file: PathBuf, line: Option<u32>, message: String },
     #[error("invalid platform \"\": a platform is os/arch[/variant], e.g. linux/arm64")]
     EmptyPlatform,
     #[error(transparent)]
@@ -195,11 +201,11 @@ pub enum BuildError {
 
 /// A request that passed validation.
 #[derive(Debug, Clone)]
-struct Checked {
-    context: PathBuf,
-    dockerfile_dir: PathBuf,
-    dockerfile_name: String,
-    dockerfile: PathBuf,
+pub(crate) struct Checked {
+    pub context: PathBuf,
+    pub dockerfile_dir: PathBuf,
+    pub dockerfile_name: String,
+    pub dockerfile: PathBuf,
     platforms: Vec<Platform>,
 }
 
@@ -215,7 +221,7 @@ fn key_values(items: &[String], what: &'static str) -> Result<Vec<(String, Strin
         .collect()
 }
 
-fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
+pub(crate) fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
     let context = PathBuf::from(request.context.trim());
     let meta = std::fs::metadata(&context).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => BuildError::ContextMissing(context.clone()),
@@ -229,11 +235,7 @@ fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
     let context = context
         .canonicalize()
         .map_err(|e| BuildError::ContextUnreadable { path: context.clone(), reason: e.to_string() })?;
-    let dockerfile = match request.dockerfile.trim() {
-        "" => context.join("Dockerfile"),
-        path if Path::new(path).is_absolute() => PathBuf::from(path),
-        path => context.join(path),
-    };
+    let dockerfile = crate::dockerfile::path(&context, &request.dockerfile);
     if !dockerfile.is_file() {
         return Err(BuildError::DockerfileMissing(dockerfile));
     }
@@ -412,11 +414,8 @@ fn runnable(workers: &[crate::buildkit::WorkerInfo], wanted: &Platform) -> bool 
 /// The Dockerfile line of a failure BuildKit sent no source location for: a `line N` in the
 /// message, else the first line whose text is the failed step's instruction.
 fn guessed_line(message: &str, step: Option<&Step>, dockerfile: &Path) -> Option<u32> {
-    if let Some(at) = message.find("line ") {
-        let digits: String = message[at + 5..].chars().take_while(char::is_ascii_digit).collect();
-        if let Ok(n) = digits.parse() {
-            return Some(n);
-        }
+    if let Some(n) = crate::dockerfile::line_in(message) {
+        return Some(n);
     }
     let step = step?;
     let source = std::fs::read_to_string(dockerfile).ok()?;
@@ -478,6 +477,56 @@ fn failure(
     }
 }
 
+/// A builder node reached for a solve: its driver, its Control client, and how a session reaches it.
+pub(crate) struct Connected {
+    pub group: NodeGroup,
+    pub kind: DriverKind,
+    pub control: Control,
+    /// The docker driver's session rides the engine's /session upgrade; the others' rides Control.Session.
+    engine_host: Option<String>,
+}
+
+/// Reaches the first node of the builder `builder` (empty: the current one) of the docker context,
+/// booting a docker-container builder that is not running, as buildx does. Builds and the
+/// Dockerfile outline both start here.
+pub(crate) async fn connect(
+    builders: &Builders,
+    builder: &str,
+    docker_context: Option<&str>,
+) -> Result<Connected, BuildError> {
+    let (group, node_context) = builders.for_build(Some(builder.trim()), docker_context).await?;
+    let kind = DriverKind::parse(&group.driver).map_err(BuilderError::from)?;
+    let node = group.nodes.first().ok_or_else(|| BuilderError::NotFound(group.name.clone()))?.clone();
+    let (control, engine_host) = match kind {
+        DriverKind::Docker => {
+            let engine = Engine::connect(&node_context).await?;
+            (Control::engine(engine.host()).await?, Some(engine.host().to_owned()))
+        }
+        DriverKind::DockerContainer => {
+            builders.boot(&group.name, &|_| {}).await?;
+            let engine = Engine::connect(&node_context).await?;
+            (docker_container::control(&engine, &node.name).await.map_err(BuilderError::from)?, None)
+        }
+        DriverKind::Remote => {
+            (remote::control(&node.endpoint, &node.driver_opts).await.map_err(BuilderError::from)?, None)
+        }
+    };
+    Ok(Connected { group, kind, control, engine_host })
+}
+
+impl Connected {
+    /// Opens the session a solve of the context folder `context` uses, serving `services`.
+    pub(crate) async fn attach(&self, context: &Path, services: SessionServices) -> Result<Session, BuildError> {
+        // BuildKit keys the context's transfer cache by this, as buildx does.
+        let shared_key = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(context.to_string_lossy().as_bytes()));
+        let name = context.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        Ok(match &self.engine_host {
+            Some(host) => Session::attach_engine(host, &name, &shared_key, services).await?,
+            None => Session::attach_control(&self.control, &name, &shared_key, services).await?,
+        })
+    }
+}
+
 /// Runs a build to its end. Progress goes to `progress` at most every [`PROGRESS_INTERVAL`];
 /// cancelling `cancel` stops the solve and returns a `Cancelled` outcome with what was seen.
 #[instrument(skip_all, fields(context = %request.context))]
@@ -489,32 +538,15 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> Result<BuildOutcome, BuildError> {
     let checked = check(request)?;
-    let (group, node_context) = builders.for_build(Some(request.builder.trim()), docker_context).await?;
-    let kind = DriverKind::parse(&group.driver).map_err(BuilderError::from)?;
-    let node = group.nodes.first().ok_or_else(|| BuilderError::NotFound(group.name.clone()))?.clone();
-    // The docker driver's session rides the engine's /session upgrade; the others' rides Control.Session.
-    let (control, engine_host) = match kind {
-        DriverKind::Docker => {
-            let engine = Engine::connect(&node_context).await?;
-            (Control::engine(engine.host()).await?, Some(engine.host().to_owned()))
-        }
-        DriverKind::DockerContainer => {
-            // As buildx does, the first build boots a builder that is not running.
-            builders.boot(&group.name, &|_| {}).await?;
-            let engine = Engine::connect(&node_context).await?;
-            (docker_container::control(&engine, &node.name).await.map_err(BuilderError::from)?, None)
-        }
-        DriverKind::Remote => {
-            (remote::control(&node.endpoint, &node.driver_opts).await.map_err(BuilderError::from)?, None)
-        }
-    };
+    let builder = connect(builders, &request.builder, docker_context).await?;
+    let (group, kind, control) = (&builder.group, builder.kind, &builder.control);
     let workers = control.list_workers().await?;
     for platform in &checked.platforms {
         if !runnable(&workers, platform) {
             let available =
                 workers.iter().flat_map(|w| &w.platforms).map(ToString::to_string).collect::<Vec<_>>().join(", ");
             return Err(BuildError::PlatformUnavailable {
-                builder: group.name,
+                builder: group.name.clone(),
                 platform: platform.to_string(),
                 available,
             });
@@ -549,8 +581,6 @@ pub async fn run(
         }
         _ => (None, None),
     };
-    let shared_key = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(checked.context.to_string_lossy().as_bytes()));
-    let session_name = checked.context.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let services = SessionServices {
         dirs,
         tarball,
@@ -558,10 +588,7 @@ pub async fn run(
         credentials: Some(CredentialStore::new(builders.contexts().environment())),
         secrets: secrets(&request.secrets)?,
     };
-    let session = match &engine_host {
-        Some(host) => Session::attach_engine(host, &session_name, &shared_key, services).await?,
-        None => Session::attach_control(&control, &session_name, &shared_key, services).await?,
-    };
+    let session = builder.attach(&checked.context, services).await?;
 
     let platforms: Vec<String> = checked.platforms.iter().map(ToString::to_string).collect();
     let solve = DockerfileSolve {

@@ -1,7 +1,8 @@
-//! A Dockerfile's outline for the Build view: its stages (for the target picker) and ARGs (to
-//! prefill build args), read locally so the form fills in before any builder is asked.
+//! A Dockerfile's outline for the Build view: its stages (for the target picker), ARGs (to prefill
+//! build args), secrets and SSH mounts. [`crate::outline`] asks the builder's Dockerfile frontend for
+//! it; the local parse here is the fallback when no builder can be reached.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use ts_rs::TS;
@@ -12,7 +13,25 @@ use ts_rs::TS;
 pub struct DockerfileOutline {
     pub source: String,
     pub stages: Vec<OutlineStage>,
+    /// The stage `args`, `secrets` and `ssh` are for (the target, else the default stage); `None`
+    /// from the local parse, whose `args` are every ARG of the file.
+    pub target: Option<String>,
+    /// The ARGs the target uses, without BuildKit's built-in ones (`TARGETARCH`, …) from the frontend.
     pub args: Vec<OutlineArg>,
+    pub secrets: Vec<OutlineMount>,
+    pub ssh: Vec<OutlineMount>,
+    pub origin: OutlineOrigin,
+}
+
+/// Where an outline came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "kind")]
+#[ts(export)]
+pub enum OutlineOrigin {
+    /// The Dockerfile frontend of this builder answered.
+    Builder { builder: String },
+    /// Parsed here because no builder could be asked, for this reason.
+    Local { reason: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -25,6 +44,10 @@ pub struct OutlineStage {
     pub line: u32,
     /// `--platform=…` as written, e.g. `$BUILDPLATFORM`.
     pub platform: Option<String>,
+    /// The stage built when no target is given (the last one).
+    pub default: bool,
+    /// From a `# NAME description` comment above the FROM.
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -34,6 +57,19 @@ pub struct OutlineArg {
     pub name: String,
     pub default: Option<String>,
     pub line: u32,
+    /// From a `# NAME description` comment above the ARG.
+    pub description: Option<String>,
+}
+
+/// A secret or SSH agent a `RUN --mount=type=secret|ssh` uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct OutlineMount {
+    /// The secret's id, or the SSH agent's (`default`).
+    pub name: String,
+    pub required: bool,
+    pub line: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,13 +78,26 @@ pub enum DockerfileError {
     Read { path: String, reason: String },
 }
 
-/// Reads and outlines the Dockerfile at `path`.
-pub fn outline_file(path: &Path) -> Result<DockerfileOutline, DockerfileError> {
-    let source = std::fs::read_to_string(path).map_err(|e| DockerfileError::Read {
-        path: path.display().to_string(),
-        reason: crate::engine::io_reason(&e),
-    })?;
-    Ok(outline(&source))
+/// The Dockerfile a form names: empty means `Dockerfile` in the context, a relative path is taken
+/// from the context.
+pub fn path(context: &Path, dockerfile: &str) -> PathBuf {
+    match dockerfile.trim() {
+        "" => context.join("Dockerfile"),
+        file if Path::new(file).is_absolute() => PathBuf::from(file),
+        file => context.join(file),
+    }
+}
+
+/// The Dockerfile's text.
+pub fn read_source(path: &Path) -> Result<String, DockerfileError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| DockerfileError::Read { path: path.display().to_string(), reason: crate::engine::io_reason(&e) })
+}
+
+/// The `line N` of an error message, as the frontend writes `dockerfile parse error on line N: …`.
+pub(crate) fn line_in(message: &str) -> Option<u32> {
+    let at = message.find("line ")?;
+    message[at + 5..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok()
 }
 
 /// Instructions with their starting line, continuation lines joined and comments dropped.
@@ -77,7 +126,9 @@ fn instructions(source: &str) -> Vec<(u32, String)> {
     out
 }
 
-pub fn outline(source: &str) -> DockerfileOutline {
+/// The local parse: stages and every ARG of the file, without descriptions, secrets or SSH mounts;
+/// `reason` says why no builder was asked.
+pub fn local_outline(source: &str, reason: String) -> DockerfileOutline {
     let mut stages = Vec::new();
     let mut args = Vec::new();
     for (line, text) in instructions(source) {
@@ -92,7 +143,14 @@ pub fn outline(source: &str) -> DockerfileOutline {
                     [_, as_kw, name, ..] if as_kw.eq_ignore_ascii_case("as") => Some(name.to_string()),
                     _ => None,
                 };
-                stages.push(OutlineStage { name, base: positional.first().unwrap_or(&"").to_string(), line, platform });
+                stages.push(OutlineStage {
+                    name,
+                    base: positional.first().unwrap_or(&"").to_string(),
+                    line,
+                    platform,
+                    default: false,
+                    description: None,
+                });
             }
             "ARG" => {
                 for item in rest {
@@ -100,13 +158,24 @@ pub fn outline(source: &str) -> DockerfileOutline {
                         Some((n, d)) => (n, Some(d.trim_matches('"').to_owned())),
                         None => (item, None),
                     };
-                    args.push(OutlineArg { name: name.to_owned(), default, line });
+                    args.push(OutlineArg { name: name.to_owned(), default, line, description: None });
                 }
             }
             _ => {}
         }
     }
-    DockerfileOutline { source: source.to_owned(), stages, args }
+    if let Some(last) = stages.last_mut() {
+        last.default = true;
+    }
+    DockerfileOutline {
+        source: source.to_owned(),
+        stages,
+        target: None,
+        args,
+        secrets: Vec::new(),
+        ssh: Vec::new(),
+        origin: OutlineOrigin::Local { reason },
+    }
 }
 
 #[cfg(test)]
@@ -115,8 +184,9 @@ mod tests {
 
     #[test]
     fn stages_and_args_of_the_cross_compiling_tutorial() {
-        let o = outline(
+        let o = local_outline(
             "# syntax=docker/dockerfile:1\nFROM --platform=$BUILDPLATFORM golang:1.22 AS build\nARG TARGETOS TARGETARCH\nARG VERSION=\"1.0\"\nRUN GOOS=$TARGETOS \\\n    go build -o /out/app\n\nfrom alpine\nCOPY --from=build /out/app /app\n",
+            "offline".into(),
         );
         assert_eq!(
             o.stages,
@@ -125,14 +195,24 @@ mod tests {
                     name: Some("build".into()),
                     base: "golang:1.22".into(),
                     line: 2,
-                    platform: Some("$BUILDPLATFORM".into())
+                    platform: Some("$BUILDPLATFORM".into()),
+                    default: false,
+                    description: None,
                 },
-                OutlineStage { name: None, base: "alpine".into(), line: 8, platform: None },
+                OutlineStage {
+                    name: None,
+                    base: "alpine".into(),
+                    line: 8,
+                    platform: None,
+                    default: true,
+                    description: None
+                },
             ]
         );
         assert_eq!(
             o.args.iter().map(|a| (a.name.as_str(), a.default.as_deref(), a.line)).collect::<Vec<_>>(),
             [("TARGETOS", None, 3), ("TARGETARCH", None, 3), ("VERSION", Some("1.0"), 4)]
         );
+        assert_eq!(o.origin, OutlineOrigin::Local { reason: "offline".into() });
     }
 }

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod engine_images;
 pub mod history;
 pub mod manifest;
+pub mod outline;
 pub mod patterns;
 pub mod platform;
 pub mod progress;

@@ -40,6 +40,7 @@ fn run_window(env: Environment) -> ExitCode {
             commands::builds::build_cli_command,
             commands::builds::offered_platforms,
             commands::builds::dockerfile_outline,
+            commands::builds::dockerfile_source,
             commands::builds::recent_builds,
             commands::builds::build_logs,
             commands::images::list_registries,

@@ -66,15 +66,16 @@ pub struct GcPolicy {
 #[derive(Debug, Clone)]
 pub struct Control {
     endpoint: String,
+    channel: Channel,
     client: ControlClient<Channel>,
 }
 
 impl Control {
     pub fn new(endpoint: impl Into<String>, channel: Channel) -> Self {
-        let client = ControlClient::new(channel)
+        let client = ControlClient::new(channel.clone())
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        Self { endpoint: endpoint.into(), client }
+        Self { endpoint: endpoint.into(), channel, client }
     }
 
     /// The engine's embedded BuildKit (docker driver), over the `/grpc` upgrade.
@@ -89,6 +90,11 @@ impl Control {
     /// The raw client, for the calls of `solve` that stream.
     pub(crate) fn client(&self) -> ControlClient<Channel> {
         self.client.clone()
+    }
+
+    /// The connection itself, for the other services BuildKit serves beside Control (the gateway bridge).
+    pub(crate) fn channel(&self) -> Channel {
+        self.channel.clone()
     }
 
     pub(crate) fn call_error(&self, call: &'static str, status: tonic::Status) -> BuildkitError {

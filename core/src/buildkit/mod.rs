@@ -3,6 +3,7 @@
 
 pub mod control;
 pub mod error_details;
+pub mod gateway;
 pub mod solve;
 pub mod tls;
 pub mod transport;

@@ -1,12 +1,13 @@
 //! The Build view's commands. A build streams coalesced progress through a typed Channel and ends
 //! with its outcome; cancelling stops the solve and still returns what was seen.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use buildlane_core::builders::NodePlatform;
 use buildlane_core::builds::{self, BuildOutcome, BuildRequest};
 use buildlane_core::dockerfile::{self, DockerfileOutline};
 use buildlane_core::history::{BuildRecord, History, HistoryError};
+use buildlane_core::outline::{self, OutlineRequest};
 use buildlane_core::progress::{LogChunk, ProgressUpdate};
 use tauri::ipc::Channel;
 use tauri::State;
@@ -45,15 +46,26 @@ pub async fn offered_platforms(state: State<'_, AppState>, builder: String) -> R
     Ok(builds::offered_platforms(&state.builders, &builder, state.selected_context().as_deref()).await?)
 }
 
-/// The Dockerfile's stages and ARGs; `dockerfile` empty means `Dockerfile` in the context.
+/// The Dockerfile's stages, and the target's ARGs, secrets and SSH mounts, from `builder`'s
+/// Dockerfile frontend (the local parse when it cannot be reached; the outline's origin says which).
+/// `dockerfile` empty means `Dockerfile` in the context; `target` empty means the default stage.
 #[tauri::command]
-pub fn dockerfile_outline(context: String, dockerfile: String) -> Result<DockerfileOutline, AppError> {
-    let path = match dockerfile.trim() {
-        "" => Path::new(&context).join("Dockerfile"),
-        file if Path::new(file).is_absolute() => PathBuf::from(file),
-        file => Path::new(&context).join(file),
-    };
-    dockerfile::outline_file(&path).map_err(|e| AppError::new(ErrorCode::NotFound, e.to_string()))
+pub async fn dockerfile_outline(
+    state: State<'_, AppState>,
+    builder: String,
+    context: String,
+    dockerfile: String,
+    target: String,
+) -> Result<DockerfileOutline, AppError> {
+    let request = OutlineRequest { builder, context, dockerfile, target };
+    Ok(outline::outline(&state.builders, &request, state.selected_context().as_deref()).await?)
+}
+
+/// The Dockerfile's text, for a build's step lines and failure view.
+#[tauri::command]
+pub fn dockerfile_source(context: String, dockerfile: String) -> Result<String, AppError> {
+    dockerfile::read_source(&dockerfile::path(Path::new(&context), &dockerfile))
+        .map_err(|e| AppError::new(ErrorCode::NotFound, e.to_string()))
 }
 
 #[tauri::command]

@@ -117,9 +117,18 @@ export function offeredPlatforms(builder: string): Promise<NodePlatform[]> {
   return call('offered_platforms', { builder });
 }
 
-/** The Dockerfile's stages, ARGs and source text. */
-export function dockerfileOutline(context: string, dockerfile: string): Promise<DockerfileOutline> {
-  return call('dockerfile_outline', { context, dockerfile });
+/**
+ * The Dockerfile's stages and the target's ARGs, secrets and SSH mounts, as the builder's Dockerfile
+ * frontend reports them ('' = the current builder, the default stage); the local parse when the
+ * builder cannot be reached (its `origin` says which).
+ */
+export function dockerfileOutline(builder: string, context: string, dockerfile: string, target: string): Promise<DockerfileOutline> {
+  return call('dockerfile_outline', { builder, context, dockerfile, target });
+}
+
+/** The Dockerfile's text. */
+export function dockerfileSource(context: string, dockerfile: string): Promise<string> {
+  return call('dockerfile_source', { context, dockerfile });
 }
 
 /** Recorded builds, newest first. */

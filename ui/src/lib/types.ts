@@ -27,6 +27,8 @@ export type { BuildState } from './bindings/BuildState';
 export type { DockerfileOutline } from './bindings/DockerfileOutline';
 export type { LogChunk } from './bindings/LogChunk';
 export type { OutlineArg } from './bindings/OutlineArg';
+export type { OutlineMount } from './bindings/OutlineMount';
+export type { OutlineOrigin } from './bindings/OutlineOrigin';
 export type { OutlineStage } from './bindings/OutlineStage';
 export type { ProgressUpdate } from './bindings/ProgressUpdate';
 export type { ProvenanceMode } from './bindings/ProvenanceMode';

@@ -8,4 +8,12 @@ line: number,
 /**
  * `--platform=…` as written, e.g. `$BUILDPLATFORM`.
  */
-platform: string | null, };
+platform: string | null, 
+/**
+ * The stage built when no target is given (the last one).
+ */
+default: boolean, 
+/**
+ * From a `# NAME description` comment above the FROM.
+ */
+description: string | null, };

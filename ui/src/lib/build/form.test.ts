@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { DockerfileOutline } from '../types';
-import { addLine, argSuggestions, emptyBuildForm, fromBuildRequest, hints, lines, targets, toBuildRequest } from './form';
+import {
+  addLine,
+  argSuggestions,
+  emptyBuildForm,
+  fromBuildRequest,
+  hints,
+  lines,
+  missingSecrets,
+  outlineOrigin,
+  targets,
+  toBuildRequest,
+} from './form';
 
 describe('build form', () => {
   it('turns one-per-line boxes into lists, skipping blanks and comments', () => {
@@ -67,21 +78,53 @@ describe('build form', () => {
 
   it('offers the outline’s ARGs not set yet, once each, and its named stages as targets', () => {
     const outline: DockerfileOutline = {
-      source: '',
-      stages: [
-        { name: 'builder', base: 'golang', line: 1, platform: '$BUILDPLATFORM' },
-        { name: null, base: 'busybox', line: 5, platform: null },
-      ],
+      ...OUTLINE,
       args: [
-        { name: 'VERSION', default: '1.0', line: 2 },
-        { name: 'TARGETARCH', default: null, line: 3 },
-        { name: 'VERSION', default: '1.0', line: 6 },
+        { name: 'VERSION', default: '1.0', line: 2, description: 'the release' },
+        { name: 'TARGETARCH', default: null, line: 3, description: null },
+        { name: 'VERSION', default: '1.0', line: 6, description: null },
       ],
     };
-    expect(argSuggestions(outline, 'TARGETARCH=arm64')).toEqual([{ name: 'VERSION', line: 'VERSION=1.0' }]);
+    expect(argSuggestions(outline, 'TARGETARCH=arm64')).toEqual([
+      { name: 'VERSION', line: 'VERSION=1.0', description: 'the release' },
+    ]);
     expect(argSuggestions(null, '')).toEqual([]);
     expect(targets(outline)).toEqual(['builder']);
     expect(addLine('A=1\n', 'B=2')).toBe('A=1\nB=2');
     expect(addLine('', 'B=2')).toBe('B=2');
   });
+
+  it('names the required secrets the form does not give yet', () => {
+    const outline: DockerfileOutline = {
+      ...OUTLINE,
+      secrets: [
+        { name: 'token', required: true, line: 4 },
+        { name: 'npmrc', required: true, line: 5 },
+        { name: 'maybe', required: false, line: 6 },
+      ],
+    };
+    expect(missingSecrets(outline, '')).toEqual(['token', 'npmrc']);
+    expect(missingSecrets(outline, 'src=/t, id=token\n# id=npmrc')).toEqual(['npmrc']);
+    expect(missingSecrets(null, '')).toEqual([]);
+  });
+
+  it('says whether the builder or the local parse outlined the Dockerfile', () => {
+    expect(outlineOrigin(OUTLINE).text).toBe('from builder default');
+    const local = outlineOrigin({ ...OUTLINE, origin: { kind: 'local', reason: 'engine at unix:///x unreachable' } });
+    expect(local.text).toBe('read locally');
+    expect(local.title).toContain('engine at unix:///x unreachable');
+  });
 });
+
+const OUTLINE: DockerfileOutline = {
+  source: '',
+  stages: [
+    { name: 'builder', base: 'golang', line: 1, platform: '$BUILDPLATFORM', default: false, description: null },
+    { name: null, base: 'busybox', line: 5, platform: null, default: true, description: null },
+  ],
+  target: null,
+  args: [],
+  secrets: [],
+  ssh: [],
+  origin: { kind: 'builder', builder: 'default' },
+};

@@ -138,18 +138,47 @@ export function hints(form: BuildForm): string[] {
   return out;
 }
 
-/** The ARGs an outline declares that the build-arg box does not set yet, as `NAME=default` lines to add. */
-export function argSuggestions(outline: DockerfileOutline | null, buildArgs: string): Array<{ name: string; line: string }> {
+/**
+ * The ARGs an outline declares that the build-arg box does not set yet, as `NAME=default` lines to
+ * add, each with its description (from a `# NAME description` comment) when it has one.
+ */
+export function argSuggestions(
+  outline: DockerfileOutline | null,
+  buildArgs: string,
+): Array<{ name: string; line: string; description: string | null }> {
   if (!outline) return [];
   const set = new Set(lines(buildArgs).map((a) => a.split('=')[0]));
   const seen = new Set<string>();
-  const out: Array<{ name: string; line: string }> = [];
+  const out: Array<{ name: string; line: string; description: string | null }> = [];
   for (const a of outline.args) {
     if (set.has(a.name) || seen.has(a.name)) continue;
     seen.add(a.name);
-    out.push({ name: a.name, line: `${a.name}=${a.default ?? ''}` });
+    out.push({ name: a.name, line: `${a.name}=${a.default ?? ''}`, description: a.description });
   }
   return out;
+}
+
+/** The secrets the target mounts as required that the secrets box does not give (by `id=`). */
+export function missingSecrets(outline: DockerfileOutline | null, secrets: string): string[] {
+  if (!outline) return [];
+  const given = new Set(
+    lines(secrets).flatMap((l) =>
+      l
+        .split(',')
+        .map((f) => f.trim())
+        .filter((f) => f.startsWith('id='))
+        .map((f) => f.slice(3)),
+    ),
+  );
+  return outline.secrets.filter((s) => s.required && !given.has(s.name)).map((s) => s.name);
+}
+
+/** Where the outline came from, to show beside it. */
+export function outlineOrigin(outline: DockerfileOutline): { text: string; title: string } {
+  const o = outline.origin;
+  return o.kind === 'builder'
+    ? { text: `from builder ${o.builder}`, title: 'As the builder’s Dockerfile frontend reports it' }
+    : { text: 'read locally', title: `The builder could not be asked: ${o.reason}` };
 }
 
 /** Adds a line to a one-per-line textarea's text. */

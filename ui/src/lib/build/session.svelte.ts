@@ -14,6 +14,7 @@ export type BuildApi = Pick<
   | 'buildCliCommand'
   | 'offeredPlatforms'
   | 'dockerfileOutline'
+  | 'dockerfileSource'
   | 'recentBuilds'
   | 'buildLogs'
 >;
@@ -155,7 +156,11 @@ export class BuildSession {
     }
   }
 
-  /** Reads the Dockerfile's outline; a blank context clears it. Answers overtaken by later calls are dropped. */
+  /**
+   * Asks the form's builder for the Dockerfile's outline, for the form's target (ask again when the
+   * context, Dockerfile, builder or target changes); a blank context clears it. Answers overtaken by
+   * later calls are dropped.
+   */
   async loadOutline(): Promise<void> {
     const generation = ++this.#outlineGeneration;
     const context = this.form.context.trim();
@@ -164,8 +169,9 @@ export class BuildSession {
       this.outlineError = null;
       return;
     }
+    const { builder, dockerfile, target } = this.form;
     try {
-      const outline = await this.#api.dockerfileOutline(context, this.form.dockerfile.trim());
+      const outline = await this.#api.dockerfileOutline(builder.trim(), context, dockerfile.trim(), target.trim());
       if (generation !== this.#outlineGeneration) return;
       this.outline = outline;
       this.outlineError = null;
@@ -229,8 +235,7 @@ export class BuildSession {
 
   async #readSource(run: BuildRun): Promise<void> {
     try {
-      const outline = await this.#api.dockerfileOutline(run.request.context, run.request.dockerfile);
-      run.source = outline.source;
+      run.source = await this.#api.dockerfileSource(run.request.context, run.request.dockerfile);
     } catch {
       // Without the source the failure view shows the line number alone.
     }

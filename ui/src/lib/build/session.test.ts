@@ -28,6 +28,10 @@ const outcome = (partial: Partial<BuildOutcome> = {}): BuildOutcome => ({
   ...partial,
 });
 
+function outline(source: string): DockerfileOutline {
+  return { source, stages: [], target: null, args: [], secrets: [], ssh: [], origin: { kind: 'builder', builder: 'default' } };
+}
+
 function fakeApi(overrides: Partial<BuildApi> = {}) {
   let ids = 0;
   const api = {
@@ -36,7 +40,8 @@ function fakeApi(overrides: Partial<BuildApi> = {}) {
     cancelOperation: vi.fn<BuildApi['cancelOperation']>(async () => true),
     buildCliCommand: vi.fn<BuildApi['buildCliCommand']>(async () => 'docker buildx build .'),
     offeredPlatforms: vi.fn<BuildApi['offeredPlatforms']>(async () => [{ platform: 'linux/amd64', emulated: false, pinned: false }]),
-    dockerfileOutline: vi.fn<BuildApi['dockerfileOutline']>(async () => ({ source: 'FROM x\nRUN make\n', stages: [], args: [] })),
+    dockerfileOutline: vi.fn<BuildApi['dockerfileOutline']>(async () => outline('FROM x\nRUN make\n')),
+    dockerfileSource: vi.fn<BuildApi['dockerfileSource']>(async () => 'FROM x\nRUN make\n'),
     recentBuilds: vi.fn<BuildApi['recentBuilds']>(async () => []),
     buildLogs: vi.fn<BuildApi['buildLogs']>(async () => [{ step: 's1', stream: 1, text: 'recorded\n' }]),
   };
@@ -177,7 +182,7 @@ describe('BuildSession', () => {
     const slow = session.loadOutline();
     session.form.context = '/b';
     await session.loadOutline();
-    first.resolve({ source: 'FROM stale', stages: [], args: [] });
+    first.resolve(outline('FROM stale'));
     await slow;
     expect(session.outline?.source).toBe('FROM x\nRUN make\n');
     session.form.context = ' ';
@@ -185,7 +190,19 @@ describe('BuildSession', () => {
     expect(session.outline).toBeNull();
   });
 
-  it('reads the builder’s platforms and reports why it could not', async () => {
+  it('asks the form’s builder for the outline of the form’s target', async () => {
+    const api = fakeApi();
+    const session = new BuildSession(api);
+    session.form = { ...session.form, context: ' /c ', dockerfile: 'build/Dockerfile', builder: 'remote1', target: 'final ' };
+    await session.loadOutline();
+    expect(api.dockerfileOutline).toHaveBeenLastCalledWith('remote1', '/c', 'build/Dockerfile', 'final');
+    api.dockerfileOutline.mockRejectedValueOnce({ code: 'invalidInput', message: 'syntax error in /c/Dockerfile line 3: unknown instruction: FORM' });
+    await session.loadOutline();
+    expect(session.outline).toBeNull();
+    expect(session.outlineError?.message).toContain('line 3');
+  });
+
+    it('reads the builder’s platforms and reports why it could not', async () => {
     const api = fakeApi();
     const session = new BuildSession(api);
     await session.loadOffered('');
