@@ -7,8 +7,10 @@ mod support;
 use buildlane_core::builders::CreateBuilderRequest;
 use buildlane_core::buildkit::transport;
 use buildlane_core::builds::{self, BuildOutput, BuildRequest, BuildState};
+use buildlane_core::dockerfile::OutlineOrigin;
 use buildlane_core::drivers::{exec_stdio, NodeStatus};
 use buildlane_core::engine::Engine;
+use buildlane_core::outline::{outline, OutlineRequest};
 use support::build::{build, context, request, Seen};
 use support::tls::{expose_engine_buildkit_tls, Pki};
 use support::{no_progress, World};
@@ -272,4 +274,38 @@ async fn a_build_on_a_remote_builder_is_loaded_into_the_engine() {
     assert_eq!(image.architecture.as_deref(), Some("amd64"));
     assert_eq!(world.docker_ok(&["run", "--rm", &tag]).trim(), "loaded from a remote builder for amd64");
     let _ = world.docker(&["image", "rm", &tag]);
+}
+
+// Multi-threaded, as above: `docker buildx create` connects to the exposed socket.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remote_builder_outlines_a_dockerfile_through_its_session_stream() {
+    let world = World::new();
+    let socket = world.dir.path().join("buildkitd.sock");
+    let _exposed = expose_engine_buildkit(&socket, &world.host);
+    let address = format!("unix://{}", socket.display());
+    world.docker_ok(&["buildx", "create", "--name", "remote-outline", "--driver", "remote", &address]);
+    let ctx = context(&[(
+        "Dockerfile",
+        &format!(
+            "FROM {}/busybox:latest AS base\n# GREETING the word to print\nARG GREETING=hi\nRUN echo $GREETING\nFROM base AS final\n",
+            world.registry
+        ),
+    )]);
+    let request = OutlineRequest {
+        builder: "remote-outline".into(),
+        context: ctx.path().to_string_lossy().into_owned(),
+        target: "base".into(),
+        ..Default::default()
+    };
+    let o = outline(&world.builders(), &request, None).await.unwrap();
+    assert_eq!(o.origin, OutlineOrigin::Builder { builder: "remote-outline".into() });
+    assert_eq!(
+        o.stages.iter().map(|s| (s.name.as_deref(), s.default)).collect::<Vec<_>>(),
+        [(Some("base"), false), (Some("final"), true)]
+    );
+    assert_eq!(o.target.as_deref(), Some("base"));
+    assert_eq!(
+        o.args.iter().map(|a| (a.name.as_str(), a.default.as_deref(), a.description.as_deref())).collect::<Vec<_>>(),
+        [("GREETING", Some("hi"), Some("the word to print"))]
+    );
 }
