@@ -1,33 +1,78 @@
 //! Benchmark (run by scripts/bench-window.sh, not a test): how smooth the real window stays while a
 //! build's RUN step prints 100,000 lines. Measures the interval between animation frames in the web
 //! view: idle, during an equally long quiet build, and during the chatty one; prints a table.
+//!
+//! Frame times depend on how busy the machine is, so a second table counts the window's work, most of
+//! which does not: how many frames follow a DOM change (each one the web view must lay out, paint and
+//! composite again — with software rendering the dearest part), DOM mutations per second, script
+//! time per progress update and per clock tick, and the time each frame spends from its animation
+//! callbacks to the next task (style, layout, paint).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use buildlane_e2e::App;
+use serde_json::Value;
 
-const START_PROBE: &str = "window.__frames = []; window.__stopFrames = false; let last = performance.now(); \
-    const tick = (t) => { window.__frames.push(t - last); last = t; if (!window.__stopFrames) requestAnimationFrame(tick); }; \
-    requestAnimationFrame(tick);";
-const STOP_PROBE: &str = "window.__stopFrames = true; return window.__frames;";
+const START_PROBE: &str = include_str!("window-probe.js");
+const STOP_PROBE: &str = "const p = window.__probe; p.stop = true; p.undo.forEach((f) => f()); \
+    return { frames: p.frames, render: p.render, updates: p.updates, updateBytes: p.updateBytes, ticks: p.ticks, \
+    added: p.added, removed: p.removed, text: p.text, attrs: p.attrs, changed: p.changed, seconds: (performance.now() - p.started) / 1000 };";
 
+/// The `p` quantile of sorted values; 0 for none.
 fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn sorted(frames: &serde_json::Value) -> Vec<f64> {
+fn sorted(values: &Value) -> Vec<f64> {
     let mut out: Vec<f64> =
-        frames.as_array().map(|a| a.iter().filter_map(|v| v.as_f64()).collect()).unwrap_or_default();
+        values.as_array().map(|a| a.iter().filter_map(|v| v.as_f64()).collect()).unwrap_or_default();
     out.sort_by(f64::total_cmp);
-    if out.is_empty() {
-        out.push(0.0);
-    }
     out
 }
 
-/// Runs the build in `context` from the open Build view and returns its frame times.
-async fn frames_during_build(app: &App, context: &Path) -> (Duration, Vec<f64>) {
+/// What the probe saw over one interval.
+struct Probe {
+    frames: Vec<f64>,
+    render: Vec<f64>,
+    updates: Vec<f64>,
+    update_bytes: f64,
+    ticks: Vec<f64>,
+    mutations: [f64; 4],
+    /// Frames drawn after the DOM changed.
+    changed: f64,
+    seconds: f64,
+}
+
+impl Probe {
+    fn from(v: Value) -> Probe {
+        let n = |k: &str| v[k].as_f64().unwrap_or(0.0);
+        Probe {
+            frames: sorted(&v["frames"]),
+            render: sorted(&v["render"]),
+            updates: sorted(&v["updates"]),
+            update_bytes: n("updateBytes"),
+            ticks: sorted(&v["ticks"]),
+            mutations: [n("added"), n("removed"), n("text"), n("attrs")],
+            changed: n("changed"),
+            seconds: n("seconds").max(0.001),
+        }
+    }
+
+    fn per_second(&self, x: f64) -> f64 {
+        x / self.seconds
+    }
+}
+
+async fn probe(app: &App) -> Probe {
+    Probe::from(app.client.execute(STOP_PROBE, vec![]).await.unwrap())
+}
+
+/// Runs the build in `context` from the open Build view and returns what the probe saw.
+async fn during_build(app: &App, context: &Path) -> (Duration, Probe) {
     let field = app.wait_for("input[name=context]", 10).await;
     field.clear().await.unwrap();
     field.send_keys(&context.display().to_string()).await.unwrap();
@@ -39,13 +84,22 @@ async fn frames_during_build(app: &App, context: &Path) -> (Duration, Vec<f64>) 
     tokio::time::sleep(Duration::from_millis(300)).await;
     app.wait_for("[data-testid=build-result][data-state]", 300).await;
     let elapsed = started.elapsed();
-    (elapsed, sorted(&app.client.execute(STOP_PROBE, vec![]).await.unwrap()))
+    (elapsed, probe(app).await)
 }
 
 fn context(dockerfile: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
     dir
+}
+
+fn ms(x: f64) -> String {
+    format!("{x:.1} ms")
+}
+
+fn sum(xs: &[f64]) -> f64 {
+    // An empty sum of f64 is -0.0; print it as 0.
+    xs.iter().sum::<f64>() + 0.0
 }
 
 #[tokio::main]
@@ -66,23 +120,46 @@ async fn main() {
     app.wait_for("input[name=context]", 10).await;
     app.client.execute(START_PROBE, vec![]).await.unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let idle = sorted(&app.client.execute(STOP_PROBE, vec![]).await.unwrap());
-    let (quiet_time, quiet_frames) = frames_during_build(&app, quiet.path()).await;
-    let (chatty_time, chatty_frames) = frames_during_build(&app, chatty.path()).await;
+    let idle = probe(&app).await;
+    let (quiet_time, quiet) = during_build(&app, quiet.path()).await;
+    let (chatty_time, chatty) = during_build(&app, chatty.path()).await;
     app.close().await;
 
-    let columns = [&idle, &quiet_frames, &chatty_frames];
-    println!(
-        "| window frame times | idle (2 s) | quiet build ({:.1} s) | RUN printing 100,000 lines ({:.1} s) |",
+    let columns = [&idle, &quiet, &chatty];
+    let row = |label: &str, cell: &dyn Fn(&Probe) -> String| {
+        let cells: Vec<String> = columns.iter().map(|p| cell(p)).collect();
+        println!("| {label} | {} |", cells.join(" | "));
+    };
+    let header = format!(
+        "idle (2 s) | quiet build ({:.1} s) | RUN printing 100,000 lines ({:.1} s) |",
         quiet_time.as_secs_f64(),
         chatty_time.as_secs_f64()
     );
+    println!("| window frame times | {header}");
     println!("|---|---|---|---|");
-    println!("| frames drawn | {} | {} | {} |", idle.len(), quiet_frames.len(), chatty_frames.len());
-    for (label, p) in [("median", 0.5), ("95th percentile", 0.95), ("longest", 1.0)] {
-        let cells: Vec<String> = columns.iter().map(|f| format!("{:.1} ms", percentile(f, p))).collect();
-        println!("| {label} | {} |", cells.join(" | "));
+    row("frames drawn", &|p| p.frames.len().to_string());
+    for (label, q) in [("median", 0.5), ("95th percentile", 0.95), ("longest", 1.0)] {
+        row(label, &|p| ms(percentile(&p.frames, q)));
     }
-    let over: Vec<String> = columns.iter().map(|f| f.iter().filter(|t| **t > 50.0).count().to_string()).collect();
-    println!("| frames over 50 ms | {} |", over.join(" | "));
+    row("frames over 50 ms", &|p| p.frames.iter().filter(|t| **t > 50.0).count().to_string());
+    println!();
+    println!("| window work | {header}");
+    println!("|---|---|---|---|");
+    row("progress updates", &|p| format!("{} ({:.0} KiB)", p.updates.len(), p.update_bytes / 1024.0));
+    row("script per update, median / longest", &|p| match p.updates.is_empty() {
+        true => "—".into(),
+        false => format!("{} / {}", ms(percentile(&p.updates, 0.5)), ms(percentile(&p.updates, 1.0))),
+    });
+    row("clock ticks, script per tick median", &|p| match p.ticks.is_empty() {
+        true => "—".into(),
+        false => format!("{} × {}", p.ticks.len(), ms(percentile(&p.ticks, 0.5))),
+    });
+    row("script for updates + ticks, per second", &|p| ms(p.per_second(sum(&p.updates) + sum(&p.ticks))));
+    row("render per frame, median / 95th", &|p| {
+        format!("{} / {}", ms(percentile(&p.render, 0.5)), ms(percentile(&p.render, 0.95)))
+    });
+    row("frames after a DOM change, per second", &|p| format!("{:.1}", p.per_second(p.changed)));
+    row("DOM nodes added + removed per second", &|p| format!("{:.0}", p.per_second(p.mutations[0] + p.mutations[1])));
+    row("DOM text changes per second", &|p| format!("{:.0}", p.per_second(p.mutations[2])));
+    row("DOM attribute changes per second", &|p| format!("{:.0}", p.per_second(p.mutations[3])));
 }
