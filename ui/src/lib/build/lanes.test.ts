@@ -9,6 +9,7 @@ import {
   formatTick,
   laneOrder,
   orderSteps,
+  roundSpan,
   shownState,
   stepLabel,
 } from './lanes';
@@ -90,7 +91,22 @@ describe('time axis', () => {
   it('spans the latest end or now, at least a second', () => {
     expect(axisSpan([], false, 0)).toBe(1000);
     expect(axisSpan([step({ id: 'a', completedMs: 4200 })], false, 0)).toBe(4200);
-    expect(axisSpan([step({ id: 'a', completedMs: null, state: 'running' })], true, 7000)).toBe(7000);
+    // While the build runs the span grows in steps, not with every tick of the clock.
+    expect(axisSpan([step({ id: 'a', completedMs: null, state: 'running' })], true, 7000)).toBe(8000);
+    expect(axisSpan([], true, 0)).toBe(1000);
+  });
+
+  it('grows a running axis in round steps, so it rescales a few times per decade', () => {
+    expect([999, 1000, 1001, 1600, 2500, 3100, 4200, 5001, 6500, 8001, 12_000, 95_000].map(roundSpan)).toEqual([
+      1000, 1000, 1500, 2000, 3000, 4000, 5000, 6000, 8000, 10_000, 15_000, 100_000,
+    ]);
+    expect(roundSpan(0)).toBe(1000);
+    expect(roundSpan(Number.NaN)).toBe(1000);
+    // A running build's axis changes at most nine times from 1 s to 10 s, whatever the clock rate.
+    const spans = new Set<number>();
+    for (let t = 1000; t <= 10_000; t += 50) spans.add(roundSpan(t));
+    expect(spans.size).toBeLessThanOrEqual(9);
+    for (let t = 1; t < 1e7; t *= 1.37) expect(roundSpan(t) / t).toBeLessThanOrEqual(1.5 + 1e-9);
   });
 
   it('places bars in percent of the span, at least a sliver wide, none before a start', () => {

@@ -125,13 +125,27 @@ export function stepEnd(step: Step, active: boolean, nowMs: number): number {
   return active ? Math.max(start, nowMs) : start;
 }
 
-/** The axis length: the latest moment anything is drawn at, never shorter than one second. */
+/**
+ * The axis length: the latest moment anything is drawn at, never shorter than one second. While
+ * the build runs it grows in steps (see `roundSpan`) rather than with every clock tick, so bars,
+ * tick marks and gridlines stay where they are between steps and only the running bars move.
+ */
 export function axisSpan(steps: readonly Step[], active: boolean, nowMs: number): number {
   let max = active ? nowMs : 0;
   for (const s of steps) {
     if (s.startedMs !== null) max = Math.max(max, stepEnd(s, active, nowMs));
   }
-  return Math.max(1000, max);
+  const span = Math.max(1000, max);
+  return active ? roundSpan(span) : span;
+}
+
+const SPAN_STEPS = [1, 1.5, 2, 3, 4, 5, 6, 8, 10];
+
+/** The smallest of 1, 1.5, 2, 3, 4, 5, 6, 8 × 10^k that is at least `ms` (at most 1.5× it). */
+export function roundSpan(ms: number): number {
+  if (!(ms > 0) || !Number.isFinite(ms)) return 1000;
+  const power = 10 ** Math.floor(Math.log10(ms));
+  return SPAN_STEPS.map((m) => m * power).find((s) => s >= ms) ?? 10 * power;
 }
 
 export interface Bar {

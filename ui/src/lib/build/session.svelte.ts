@@ -21,6 +21,13 @@ export type BuildApi = Pick<
 
 export type RunTab = 'lanes' | 'failure';
 
+/**
+ * How often a running build's view changes, in ms. Progress that arrives in between (the core sends
+ * up to ten updates a second) is folded in together on the next tick, with the clock, so the window
+ * redraws the build at most this often instead of once per update plus once per clock tick.
+ */
+export const FRAME_MS = 250;
+
 /** One build, live or recorded: its steps as they arrive, its logs, and how it ended. */
 export class BuildRun {
   readonly operation: string;
@@ -37,9 +44,15 @@ export class BuildRun {
   /** Bumped whenever logs change, so log views redraw. */
   logVersion = $state(0);
   readonly logs = new LogStore();
+  /** `performance.now()` at the last tick: what the view's running times count to. */
+  clock = $state(performance.now());
+  /** Ticks so far, for what moves while the build runs (the running bars' stripes, the spinner). */
+  frame = $state(0);
   /** `performance.now()` at the build's time 0, learnt from the first timed step. */
   #epoch: number | null = null;
   #index = new Map<string, number>();
+  /** Updates received since the last tick, with when they arrived. */
+  #pending: Array<{ update: ProgressUpdate; at: number }> = [];
 
   constructor(operation: string, request: BuildRequest) {
     this.operation = operation;
@@ -50,33 +63,64 @@ export class BuildRun {
     return this.outcome === null && this.error === null;
   }
 
-  /** Folds one coalesced update in: changed steps replace their earlier selves, logs are appended. */
+  /** Keeps an update from the core for the next tick (see `FRAME_MS`). */
+  receive(update: ProgressUpdate, localNow = performance.now()): void {
+    this.#pending.push({ update, at: localNow });
+  }
+
+  /** Folds in what arrived since the last tick and moves the clock on: one change for the view. */
+  tick(localNow = performance.now()): void {
+    this.flush();
+    this.clock = localNow;
+    this.frame++;
+  }
+
+  /** Folds in what arrived since the last tick, if anything did. */
+  flush(): void {
+    if (this.#pending.length === 0) return;
+    const pending = this.#pending;
+    this.#pending = [];
+    this.#fold(pending);
+  }
+
+  /** Folds one coalesced update in now: changed steps replace their earlier selves, logs are appended. */
   apply(update: ProgressUpdate, localNow = performance.now()): void {
-    if (update.steps.length) {
-      const next = [...this.steps];
-      let latest = 0;
-      for (const s of update.steps) {
-        const at = this.#index.get(s.id);
-        if (at === undefined) {
-          this.#index.set(s.id, next.length);
-          next.push(s);
-        } else {
-          next[at] = s;
+    this.#fold([{ update, at: localNow }]);
+  }
+
+  #fold(updates: ReadonlyArray<{ update: ProgressUpdate; at: number }>): void {
+    let next: Step[] | null = null;
+    let logs = false;
+    const warnings: string[] = [];
+    for (const { update, at: localNow } of updates) {
+      if (update.steps.length) {
+        next ??= [...this.steps];
+        let latest = 0;
+        for (const s of update.steps) {
+          const at = this.#index.get(s.id);
+          if (at === undefined) {
+            this.#index.set(s.id, next.length);
+            next.push(s);
+          } else {
+            next[at] = s;
+          }
+          latest = Math.max(latest, s.completedMs ?? 0, s.startedMs ?? 0);
         }
-        latest = Math.max(latest, s.completedMs ?? 0, s.startedMs ?? 0);
+        // The core's times count from the first step; keep the local clock at least that far along.
+        if (latest > 0 || update.steps.some((s) => s.startedMs !== null)) {
+          const epoch = localNow - latest;
+          this.#epoch = this.#epoch === null ? epoch : Math.min(this.#epoch, epoch);
+        }
       }
-      this.steps = next;
-      // The core's times count from the first step; keep the local clock at least that far along.
-      if (latest > 0 || update.steps.some((s) => s.startedMs !== null)) {
-        const epoch = localNow - latest;
-        this.#epoch = this.#epoch === null ? epoch : Math.min(this.#epoch, epoch);
+      if (update.logs.length) {
+        this.logs.append(update.logs);
+        logs = true;
       }
+      warnings.push(...update.warnings);
     }
-    if (update.logs.length) {
-      this.logs.append(update.logs);
-      this.logVersion++;
-    }
-    if (update.warnings.length) this.warnings = [...this.warnings, ...update.warnings];
+    if (next) this.steps = next;
+    if (logs) this.logVersion++;
+    if (warnings.length) this.warnings = [...this.warnings, ...warnings];
   }
 
   /** Milliseconds on the build's axis at local time `localNow`. */
@@ -86,6 +130,7 @@ export class BuildRun {
   }
 
   finish(outcome: BuildOutcome): void {
+    this.flush();
     // The outcome's steps are the final word (a cancel marks the unfinished ones).
     if (outcome.steps.length) {
       this.#index = new Map(outcome.steps.map((s, i) => [s.id, i]));
@@ -96,6 +141,7 @@ export class BuildRun {
   }
 
   fail(error: AppError): void {
+    this.flush();
     this.error = error;
     this.cancelling = false;
   }
@@ -211,11 +257,16 @@ export class BuildSession {
     this.selectedStep = null;
     this.showing = null;
     void this.#readSource(run);
+    // The build's one clock: progress and running times reach the view together, FRAME_MS apart.
+    const ticks = setInterval(() => run.tick(), FRAME_MS);
     try {
-      const outcome = await this.#api.startBuild(request, run.operation, (u) => run.apply(u));
+      const outcome = await this.#api.startBuild(request, run.operation, (u) => run.receive(u));
+      clearInterval(ticks);
       run.finish(outcome);
       if (this.run === run) this.tab = outcome.state === 'failed' ? 'failure' : 'lanes';
     } catch (e) {
+      clearInterval(ticks);
+      run.flush();
       const error = e as AppError;
       if (error.code === 'invalidInput' && run.steps.length === 0) {
         // The form is wrong: say so beside it and keep showing what was there.

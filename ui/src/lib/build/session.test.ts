@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { AppError, BuildOutcome, BuildRecord, DockerfileOutline, ProgressUpdate } from '../types';
 import { emptyBuildForm } from './form';
-import { BuildSession, type BuildApi } from './session.svelte';
+import { BuildSession, FRAME_MS, type BuildApi } from './session.svelte';
 import { step } from './testSteps';
 
 function deferred<T>() {
@@ -71,6 +71,9 @@ describe('BuildSession', () => {
       warnings: ['w'],
     });
     const run = session.run!;
+    // Progress waits for the build's clock to tick, and then arrives together.
+    expect(run.steps).toHaveLength(0);
+    run.tick();
     expect(run.steps).toHaveLength(1);
     expect(run.steps[0].state).toBe('done');
     expect(run.logs.tail('s1', 1)).toEqual(['x86_64']);
@@ -105,6 +108,62 @@ describe('BuildSession', () => {
     expect(run.logs.tail('s1', 1)).toEqual(['x86_64']);
     expect(run.source).toBe('FROM x\nRUN make\n');
     expect(api.recentBuilds).toHaveBeenCalled();
+  });
+
+  it('folds progress in on the clock’s ticks, once per tick however many updates arrived, and all of it at the end', async () => {
+    vi.useFakeTimers();
+    try {
+      const gate = deferred<BuildOutcome>();
+      let push!: (u: ProgressUpdate) => void;
+      const api = fakeApi({
+        startBuild: vi.fn(async (_r, _op, on) => {
+          push = on;
+          return gate.promise;
+        }),
+      });
+      const session = new BuildSession(api);
+      const started = session.start();
+      const run = session.run!;
+      const frame = run.frame;
+      const clock = run.clock;
+      for (let i = 0; i < 3; i++) {
+        push({
+          steps: [step({ id: 'run', state: 'running', startedMs: 10, completedMs: null, logLines: i })],
+          logs: [{ step: 'run', stream: 1, text: `line ${i}\n` }],
+          warnings: [],
+        });
+      }
+      const stepsBefore = run.steps;
+      const logVersion = run.logVersion;
+      expect(run.logs.lineCount('run')).toBe(0);
+
+      vi.advanceTimersByTime(FRAME_MS);
+      expect(run.frame).toBe(frame + 1);
+      expect(run.clock).toBeGreaterThanOrEqual(clock);
+      expect(run.steps).not.toBe(stepsBefore);
+      expect(run.steps).toEqual([expect.objectContaining({ id: 'run', logLines: 2 })]);
+      expect(run.logVersion).toBe(logVersion + 1);
+      expect(run.logs.tail('run', 3)).toEqual(['line 0', 'line 1', 'line 2']);
+
+      // A tick with nothing new changes the clock only.
+      const steps = run.steps;
+      vi.advanceTimersByTime(FRAME_MS);
+      expect(run.steps).toBe(steps);
+      expect(run.logVersion).toBe(logVersion + 1);
+
+      // What arrived after the last tick is not lost when the build ends.
+      push({ steps: [], logs: [{ step: 'run', stream: 1, text: 'last\n' }], warnings: ['late'] });
+      gate.resolve(outcome({ steps: [step({ id: 'run' })] }));
+      await started;
+      expect(run.logs.tail('run', 1)).toEqual(['last']);
+      expect(run.warnings).toEqual(['late']);
+      // The clock stops with the build.
+      const frames = run.frame;
+      vi.advanceTimersByTime(10 * FRAME_MS);
+      expect(run.frame).toBe(frames);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('shows an invalid form beside the form and keeps the previous build on screen', async () => {
