@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { highlight, LogStore, visibleRange } from './logs';
+import { atTail, highlight, LogStore, tailTop, visibleRange } from './logs';
 
 const chunk = (step: string, text: string, stream = 1) => ({ step, stream, text });
 
@@ -59,6 +59,17 @@ describe('log view helpers', () => {
       { text: 'error', match: true },
     ]);
     expect(highlight('plain', '')).toEqual([{ text: 'plain', match: false }]);
+  });
+
+  it('follows the tail from the row count alone, without asking the page for its layout', () => {
+    expect(tailTop(3, 240, 17)).toBe(0);
+    expect(tailTop(100_000, 240, 17)).toBe(1_699_760);
+    const top = tailTop(100_000, 240, 17);
+    expect(visibleRange(top, 240, 17, 100_000)).toEqual({ from: 99_975, to: 100_000 });
+    expect(atTail(top, 240, 100_000, 17)).toBe(true);
+    expect(atTail(top - 17, 240, 100_000, 17)).toBe(true);
+    expect(atTail(top - 18, 240, 100_000, 17)).toBe(false);
+    expect(atTail(0, 240, 3, 17)).toBe(true);
   });
 
   it('renders only the rows in view, with overscan', () => {

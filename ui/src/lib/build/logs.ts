@@ -159,3 +159,13 @@ export function visibleRange(
   const to = Math.min(count, Math.ceil((scrollTop + viewport) / rowHeight) + overscan);
   return { from, to: Math.max(from, to) };
 }
+
+/** The scroll offset that shows the last rows of a list of `count` rows: where a following view sits. */
+export function tailTop(count: number, viewport: number, rowHeight: number): number {
+  return Math.max(0, count * rowHeight - viewport);
+}
+
+/** Whether a view scrolled to `scrollTop` shows the list's last row (within one row), so it should keep following. */
+export function atTail(scrollTop: number, viewport: number, count: number, rowHeight: number): boolean {
+  return scrollTop + viewport >= count * rowHeight - rowHeight;
+}
