@@ -138,3 +138,82 @@ async fn a_build_failing_on_one_platform_opens_on_the_failure_summary_with_its_l
     assert_eq!(arm.attr("data-state").await.unwrap().as_deref(), Some("failed"));
     app.close().await;
 }
+
+/// The log pane as a script sees it: lines held (as the pane counts them), the last row number in the
+/// DOM, whether the scroll area is at its end, and its overflow-y.
+const LOG_STATE: &str = "const log = document.querySelector('[data-testid=build-log]'); if (!log) return null; \
+    const area = log.querySelector('[data-testid=build-log-lines]'); const rows = log.querySelectorAll('.row .n'); \
+    return { lines: parseInt(log.querySelector('.count').textContent.replace(/[^0-9]/g, ''), 10) || 0, \
+    last: rows.length ? parseInt(rows[rows.length - 1].textContent, 10) : 0, \
+    atEnd: area.scrollTop + area.clientHeight >= area.scrollHeight - 17, overflow: getComputedStyle(area).overflowY };";
+
+async fn log_state(app: &App) -> serde_json::Value {
+    app.client.execute(LOG_STATE, vec![]).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_printing_steps_log_follows_its_tail_and_scrolls_back_when_pointed_at() {
+    use fantoccini::actions::{InputSource, MouseActions, PointerAction};
+    use std::time::Duration;
+
+    let registry = registry();
+    let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    // 18,000 lines over about six seconds: fewer than the pane holds, so none are dropped meanwhile.
+    let context = context_with(&format!(
+        "FROM {registry}/busybox:latest\nRUN echo {nonce} && for i in $(seq 1 60); do seq 1 300; sleep 0.1; done\n"
+    ));
+    let app = App::launch().await;
+    app.wait_for("[data-testid=builders-loaded]", 30).await;
+    app.wait_for("[data-testid=rail-build]", 5).await.click().await.unwrap();
+    app.wait_for("input[name=context]", 10).await.send_keys(&context.path().display().to_string()).await.unwrap();
+    app.wait_for("[data-testid=build-start]", 5).await.click().await.unwrap();
+
+    // While it prints, the log shows its newest line and, with nobody pointing at it, is no live
+    // scroll area (cheaper for the web view to redraw).
+    let started = std::time::Instant::now();
+    let state = loop {
+        let state = log_state(&app).await;
+        if state["lines"].as_u64().unwrap_or(0) >= 2000 {
+            break state;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the RUN step's log did not grow: {state}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(state["last"], state["lines"], "the log follows its tail: {state}");
+    assert_eq!(state["atEnd"], true, "{state}");
+    assert_eq!(state["overflow"], "hidden", "{state}");
+
+    // Pointing at it makes it scrollable; scrolling up stops the following while lines keep coming.
+    let area = app.wait_for("[data-testid=build-log-lines]", 5).await;
+    let mouse = MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+        element: area.clone(),
+        duration: Some(Duration::from_millis(50)),
+        x: 0.0,
+        y: 0.0,
+    });
+    app.client.perform_actions(mouse).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(log_state(&app).await["overflow"], "auto");
+    // WebKitWebDriver's wheel actions reach the page as events but do not scroll it; scroll as a
+    // wheel would.
+    app.client.execute("arguments[0].scrollTop -= 2000;", vec![serde_json::to_value(&area).unwrap()]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let scrolled = log_state(&app).await;
+    assert_eq!(scrolled["atEnd"], false, "scrolled back: {scrolled}");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let later = log_state(&app).await;
+    assert!(later["lines"].as_u64() > scrolled["lines"].as_u64(), "lines keep coming: {scrolled} then {later}");
+    assert_eq!(later["last"], scrolled["last"], "the view stays where it was scrolled to: {scrolled} then {later}");
+    assert_eq!(later["atEnd"], false, "{later}");
+
+    // A search typed while the step prints stays, and finds lines as they come.
+    let search = app.wait_for("[data-testid=build-log-search]", 5).await;
+    search.send_keys("299").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(search.prop("value").await.unwrap().as_deref(), Some("299"));
+    let count = text(&app, "[data-testid=build-log] .count").await;
+    assert!(count.contains("matching"), "the search holds: {count}");
+
+    app.wait_for("[data-testid=build-result][data-state]", 300).await;
+    app.close().await;
+}
