@@ -52,6 +52,9 @@ pub struct BuildArgs {
     /// `min` (default), `max` or `false`.
     #[arg(long, default_value = "min")]
     provenance: String,
+    /// `true`, `false` (default) or `generator=IMAGE`.
+    #[arg(long, default_value = "false")]
+    sbom: String,
     /// `plain` (default) or `json`.
     #[arg(long, default_value = "plain")]
     progress: String,
@@ -67,6 +70,8 @@ enum ArgsError {
     Output(String),
     #[error("invalid --provenance \"{0}\": expected min, max or false")]
     Provenance(String),
+    #[error("invalid --sbom \"{0}\": expected true, false or generator=IMAGE")]
+    Sbom(String),
     #[error("invalid --progress \"{0}\": expected plain or json")]
     Progress(String),
 }
@@ -97,6 +102,14 @@ fn request(args: &BuildArgs) -> Result<BuildRequest, ArgsError> {
         "false" | "off" => ProvenanceMode::Off,
         other => return Err(ArgsError::Provenance(other.to_owned())),
     };
+    let (sbom, sbom_generator) = match args.sbom.trim() {
+        "false" => (false, String::new()),
+        "true" => (true, String::new()),
+        other => match other.strip_prefix("generator=").map(str::trim).filter(|g| !g.is_empty()) {
+            Some(generator) => (true, generator.to_owned()),
+            None => return Err(ArgsError::Sbom(args.sbom.clone())),
+        },
+    };
     if !matches!(args.progress.as_str(), "plain" | "json") {
         return Err(ArgsError::Progress(args.progress.clone()));
     }
@@ -114,6 +127,8 @@ fn request(args: &BuildArgs) -> Result<BuildRequest, ArgsError> {
         no_cache: args.no_cache,
         output: output(args)?,
         provenance,
+        sbom,
+        sbom_generator,
         builder: args.builder.clone().unwrap_or_default(),
     })
 }

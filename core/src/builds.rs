@@ -88,6 +88,11 @@ pub struct BuildRequest {
     pub no_cache: bool,
     pub output: BuildOutput,
     pub provenance: ProvenanceMode,
+    /// An SBOM attestation per platform (`--sbom`), made by running a scanner image on the result.
+    pub sbom: bool,
+    /// The scanner image (`--sbom generator=IMAGE`); empty: BuildKit's default
+    /// (`docker/buildkit-syft-scanner`).
+    pub sbom_generator: String,
     /// Empty: the current builder.
     pub builder: String,
     /// `id=NAME,src=FILE` or `id=NAME,env=VARIABLE`, as `--secret` takes them.
@@ -365,6 +370,11 @@ fn frontend_attrs(request: &BuildRequest, checked: &Checked) -> Result<BTreeMap<
         ProvenanceMode::Max => attrs.insert("attest:provenance".into(), "mode=max,inline-only=true".into()),
         ProvenanceMode::Off => None,
     };
+    if request.sbom {
+        let generator = request.sbom_generator.trim();
+        let value = if generator.is_empty() { String::new() } else { format!("generator={generator}") };
+        attrs.insert("attest:sbom".into(), value);
+    }
     attrs.insert("image-resolve-mode".into(), "default".into());
     // The frontend imports cache only when told through this attribute, not from Solve's cache field.
     let imports = cache_entries(&request.cache_from, "import")?;
@@ -763,6 +773,10 @@ pub fn command_line(request: &BuildRequest) -> String {
         ProvenanceMode::Max => push(&["--provenance", "mode=max"]),
         ProvenanceMode::Off => push(&["--provenance", "false"]),
     }
+    if request.sbom {
+        let generator = request.sbom_generator.trim();
+        push(&["--sbom", &if generator.is_empty() { "true".to_owned() } else { format!("generator={generator}") }]);
+    }
     match &request.output {
         BuildOutput::CacheOnly => {}
         BuildOutput::Push => push(&["--push"]),
@@ -795,6 +809,28 @@ mod tests {
             command_line(&request),
             "docker buildx build --platform linux/amd64,linux/arm64 -t 127.0.0.1:5055/app:1 --build-arg 'GREETING=hi there' --target final --push /src/app"
         );
+    }
+
+    #[test]
+    fn an_sbom_is_asked_of_the_frontend_and_named_in_the_cli() {
+        let checked = Checked {
+            context: PathBuf::from("/src"),
+            dockerfile_dir: PathBuf::from("/src"),
+            dockerfile_name: "Dockerfile".into(),
+            dockerfile: PathBuf::from("/src/Dockerfile"),
+            platforms: Vec::new(),
+        };
+        let mut request = BuildRequest { sbom: true, ..Default::default() };
+        assert_eq!(frontend_attrs(&request, &checked).unwrap().get("attest:sbom").map(String::as_str), Some(""));
+        assert_eq!(command_line(&request), "docker buildx build --sbom true .");
+        request.sbom_generator = " 127.0.0.1:5055/scanner:1 ".into();
+        assert_eq!(
+            frontend_attrs(&request, &checked).unwrap().get("attest:sbom").map(String::as_str),
+            Some("generator=127.0.0.1:5055/scanner:1")
+        );
+        assert_eq!(command_line(&request), "docker buildx build --sbom 'generator=127.0.0.1:5055/scanner:1' .");
+        request.sbom = false;
+        assert!(!frontend_attrs(&request, &checked).unwrap().contains_key("attest:sbom"));
     }
 
     #[test]

@@ -209,3 +209,66 @@ async fn build_cache_exported_to_the_registry_is_reused_once_the_local_cache_is_
     let run = imported.steps.iter().find(|s| s.name.starts_with("RUN echo")).unwrap();
     assert_eq!(run.state, buildlane_core::progress::StepState::Cached, "{run:?}");
 }
+
+/// A stand-in SBOM scanner (fake_scanner: BuildKit's default one cannot be pulled here) that follows
+/// BuildKit's scanner protocol: it reads the result at $BUILDKIT_SCAN_SOURCE and writes an in-toto
+/// statement with an SPDX document to $BUILDKIT_SCAN_DESTINATION.
+const FAKE_SCANNER: &str = r#"#!/bin/sh
+set -e
+machine=$(cat "$BUILDKIT_SCAN_SOURCE/machine.txt")
+cat > "$BUILDKIT_SCAN_DESTINATION/sbom.spdx.json" <<JSON
+{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://spdx.dev/Document","subject":[],
+ "predicate":{"spdxVersion":"SPDX-2.3","SPDXID":"SPDXRef-DOCUMENT","name":"fake-scan","dataLicense":"CC0-1.0",
+  "packages":[{"SPDXID":"SPDXRef-Package-machine","name":"machine.txt","versionInfo":"$machine"}]}}
+JSON
+"#;
+
+#[tokio::test]
+async fn fake_scanner_an_sbom_is_attached_to_every_platform_and_readable_in_the_inspector() {
+    let world = World::new();
+    let scanner = format!("{}/buildlane-test/fake-scanner:{}", world.registry, std::process::id());
+    let scanner_ctx = context(&[
+        (
+            "Dockerfile",
+            &format!(
+                "FROM {}/busybox:latest\nCOPY scan.sh /scan.sh\nRUN chmod +x /scan.sh\nENTRYPOINT [\"/scan.sh\"]\n",
+                world.registry
+            ),
+        ),
+        ("scan.sh", FAKE_SCANNER),
+    ]);
+    world.docker_ok(&["buildx", "build", "--push", "-t", &scanner, scanner_ctx.path().to_str().unwrap()]);
+
+    let ctx =
+        context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN uname -m > /machine.txt\n", world.registry))]);
+    let tag = format!("{}/buildlane-test/with-sbom:{}", world.registry, std::process::id());
+    let outcome = build(
+        &world,
+        BuildRequest {
+            platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
+            tags: vec![tag.clone()],
+            output: BuildOutput::Push,
+            sbom: true,
+            sbom_generator: scanner.clone(),
+            ..request(&ctx)
+        },
+        &Seen::default(),
+    )
+    .await;
+    assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
+
+    let reference = tag.parse().unwrap();
+    let inspection =
+        buildlane_core::manifest::inspect(&world.registry_client(), &reference, Default::default()).await.unwrap();
+    assert_eq!(inspection.platforms.len(), 2);
+    for (platform, machine) in inspection.platforms.iter().zip(["x86_64", "aarch64"]) {
+        let attestation = platform.attestations.first().unwrap_or_else(|| panic!("{} is attested", platform.platform));
+        let kinds: Vec<&str> = attestation.statements.iter().map(|s| s.predicate_type.as_str()).collect();
+        assert!(kinds.contains(&"https://spdx.dev/Document"), "{}: {kinds:?}", platform.platform);
+        assert!(kinds.iter().any(|k| k.starts_with("https://slsa.dev/provenance/")), "provenance too: {kinds:?}");
+        let sbom = attestation.sbom.as_ref().expect("the SBOM is read");
+        // The scanner read each platform's own result.
+        let scanned = sbom.packages.iter().find(|p| p.name == "machine.txt").expect("the scanner's package");
+        assert_eq!(scanned.version.as_deref(), Some(machine), "{}", platform.platform);
+    }
+}

@@ -23,6 +23,15 @@ buildArgs: Array<string>,
  */
 labels: Array<string>, target: string, noCache: boolean, output: BuildOutput, provenance: ProvenanceMode, 
 /**
+ * An SBOM attestation per platform (`--sbom`), made by running a scanner image on the result.
+ */
+sbom: boolean, 
+/**
+ * The scanner image (`--sbom generator=IMAGE`); empty: BuildKit's default
+ * (`docker/buildkit-syft-scanner`).
+ */
+sbomGenerator: string, 
+/**
  * Empty: the current builder.
  */
 builder: string, 

@@ -45,8 +45,11 @@ describe('build form', () => {
       noCache: false,
       output: { type: 'push' },
       provenance: 'min',
+      sbom: false,
+      sbomGenerator: '',
       builder: '',
     });
+    expect(toBuildRequest({ ...form, sbomGenerator: 'ignored/while/off' }).sbomGenerator).toBe('');
     expect(toBuildRequest({ ...form, output: 'oci', dest: ' /tmp/a.tar ' }).output).toEqual({ type: 'oci', dest: '/tmp/a.tar' });
     expect(toBuildRequest({ ...form, output: 'tar', dest: '/tmp/fs.tar' }).output).toEqual({ type: 'tar', dest: '/tmp/fs.tar' });
     expect(toBuildRequest({ ...form, output: 'load', dest: '/ignored' }).output).toEqual({ type: 'load' });
@@ -65,7 +68,10 @@ describe('build form', () => {
       dest: '/tmp/x.tar',
       noCache: true,
       provenance: 'off',
+      sbom: true,
+      sbomGenerator: ' 127.0.0.1:5055/scanner:1 ',
     });
+    expect(request.sbomGenerator).toBe('127.0.0.1:5055/scanner:1');
     expect(toBuildRequest(fromBuildRequest(request))).toEqual(request);
   });
 

@@ -41,6 +41,9 @@ export interface BuildForm {
   dest: string;
   noCache: boolean;
   provenance: ProvenanceMode;
+  sbom: boolean;
+  /** The scanner image; blank: BuildKit's default. */
+  sbomGenerator: string;
 }
 
 export function emptyBuildForm(): BuildForm {
@@ -60,6 +63,8 @@ export function emptyBuildForm(): BuildForm {
     dest: '',
     noCache: false,
     provenance: 'min',
+    sbom: false,
+    sbomGenerator: '',
   };
 }
 
@@ -92,6 +97,8 @@ export function toBuildRequest(form: BuildForm): BuildRequest {
     noCache: form.noCache,
     output: outputOf(form),
     provenance: form.provenance,
+    sbom: form.sbom,
+    sbomGenerator: form.sbom ? form.sbomGenerator.trim() : '',
     builder: form.builder,
   };
 }
@@ -115,6 +122,8 @@ export function fromBuildRequest(request: BuildRequest): BuildForm {
     dest,
     noCache: request.noCache,
     provenance: request.provenance,
+    sbom: request.sbom,
+    sbomGenerator: request.sbomGenerator,
   };
 }
 
