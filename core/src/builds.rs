@@ -2,7 +2,7 @@
 //! the builder, open a session that serves the context, solve, fold the progress into lanes, and
 //! say how it ended (digest, or which platform and step failed, or that it was cancelled).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,7 @@ use crate::history::{BuildRecord, History};
 use crate::platform::{Platform, PlatformError};
 use crate::progress::{ProgressModel, ProgressUpdate, Step, StepState};
 use crate::reference::{ImageReference, ReferenceError};
+use crate::session::content::{self, LayoutError, OciLayout};
 use crate::session::filesend::TarballDestination;
 use crate::session::secrets::{SecretSource, SecretStore};
 use crate::session::{self, Session, SessionServices};
@@ -97,9 +98,9 @@ pub struct BuildRequest {
     pub builder: String,
     /// `id=NAME,src=FILE` or `id=NAME,env=VARIABLE`, as `--secret` takes them.
     pub secrets: Vec<String>,
-    /// `--cache-from`: `type=registry,ref=REF` (or just `REF`).
+    /// `--cache-from`: `type=registry,ref=REF` (or just `REF`), or `type=local,src=DIR[,tag=T|digest=D]`.
     pub cache_from: Vec<String>,
-    /// `--cache-to`: `type=registry,ref=REF[,mode=max]` or `type=inline`.
+    /// `--cache-to`: `type=registry,ref=REF[,mode=max]`, `type=local,dest=DIR[,mode=max]` or `type=inline`.
     pub cache_to: Vec<String>,
 }
 
@@ -186,8 +187,12 @@ pub enum BuildError {
     Secret(String),
     #[error("secret {id}: file {path} does not exist")]
     SecretFileMissing { id: String, path: PathBuf },
-    #[error("invalid cache {what} \"{item}\": expected type=registry,ref=REF or type=inline")]
+    #[error("invalid cache {what} \"{item}\": expected type=registry,ref=REF, type=local,{local}=DIR or type=inline", local = if *what == "import" { "src" } else { "dest" })]
     Cache { what: &'static str, item: String },
+    #[error("cannot export cache: {0}")]
+    CacheDest(LayoutError),
+    #[error("cannot import cache: {0}")]
+    CacheSource(LayoutError),
     #[error("{0} needs at least one tag (-t)")]
     TagRequired(&'static str),
     #[error("output path {0} is in a folder that does not exist")]
@@ -312,7 +317,11 @@ fn secrets(items: &[String]) -> Result<SecretStore, BuildError> {
 }
 
 /// Parses `--cache-from`/`--cache-to` items as buildx does: `key=value` fields, a bare reference
-/// meaning a registry cache. Registry and inline caches are supported.
+/// meaning a registry cache. Registry, inline and local caches are supported. A local export's
+/// `dest` is made (BuildKit's client does so too) and must be writable; a local import's `src` must
+/// be an OCI layout whose `index.json` tags the cache (`tag`, default `latest`) unless `digest` names
+/// it, and the digest is filled in as BuildKit's client does. BuildKit's client skips a missing
+/// `src` with a warning; here it is an error before the build.
 fn cache_entries(items: &[String], what: &'static str) -> Result<Vec<CacheEntry>, BuildError> {
     let mut entries = Vec::new();
     for item in items.iter().map(|i| i.trim()).filter(|i| !i.is_empty()) {
@@ -331,11 +340,69 @@ fn cache_entries(items: &[String], what: &'static str) -> Result<Vec<CacheEntry>
         match kind.as_str() {
             "registry" if attrs.get("ref").is_some_and(|r| r.parse::<ImageReference>().is_ok()) => {}
             "inline" if what == "export" => {}
+            "local" if what == "export" && attrs.get("dest").is_some_and(|d| !d.is_empty()) => {
+                OciLayout::create(Path::new(&attrs["dest"])).map_err(BuildError::CacheDest)?;
+            }
+            "local" if what == "import" && attrs.get("src").is_some_and(|s| !s.is_empty()) => {
+                let layout = OciLayout::open(Path::new(&attrs["src"])).map_err(BuildError::CacheSource)?;
+                match attrs.get("digest").filter(|d| !d.is_empty()) {
+                    Some(digest) => {
+                        layout.require_blob(digest).map_err(BuildError::CacheSource)?;
+                    }
+                    None => {
+                        let tag = attrs.get("tag").map(String::as_str).unwrap_or("latest");
+                        let found = layout.tagged(tag).map_err(BuildError::CacheSource)?;
+                        let digest = found["digest"].as_str().unwrap_or_default().to_owned();
+                        attrs.insert("digest".into(), digest);
+                    }
+                }
+            }
             _ => return Err(bad()),
         }
         entries.push(CacheEntry { kind, attrs });
     }
     Ok(entries)
+}
+
+/// The session's content stores for the local caches among `entries`, by the id BuildKit asks for
+/// (`local:` + `dest` or `src` as given). The entries passed [`cache_entries`].
+fn local_caches(entries: &[CacheEntry], what: &'static str) -> Result<HashMap<String, OciLayout>, BuildError> {
+    let mut stores = HashMap::new();
+    for entry in entries.iter().filter(|e| e.kind == "local") {
+        let (dir, layout) = if what == "export" {
+            let dir = entry.attrs["dest"].clone();
+            let layout = OciLayout::create(Path::new(&dir)).map_err(BuildError::CacheDest)?;
+            (dir, layout)
+        } else {
+            let dir = entry.attrs["src"].clone();
+            let layout = OciLayout::open(Path::new(&dir)).map_err(BuildError::CacheSource)?;
+            (dir, layout)
+        };
+        stores.insert(format!("{}{dir}", content::STORE_ID_PREFIX), layout);
+    }
+    Ok(stores)
+}
+
+/// After a solve, tags the exported cache manifest in each local cache folder's `index.json`
+/// (`tag`, default `latest`), as BuildKit's client does.
+fn tag_local_caches(entries: &[CacheEntry], response: &BTreeMap<String, String>) -> Result<(), BuildError> {
+    let Some(manifest) = response.get(content::CACHE_MANIFEST_KEY) else {
+        return Ok(());
+    };
+    for entry in entries.iter().filter(|e| e.kind == "local") {
+        let dest = Path::new(&entry.attrs["dest"]);
+        let descriptor: serde_json::Value = serde_json::from_str(manifest).map_err(|e| {
+            BuildError::CacheDest(LayoutError::Io {
+                path: dest.to_path_buf(),
+                reason: format!("bad {}: {e}", content::CACHE_MANIFEST_KEY),
+            })
+        })?;
+        let layout = OciLayout::create(dest).map_err(BuildError::CacheDest)?;
+        layout.require_blob(descriptor["digest"].as_str().unwrap_or_default()).map_err(BuildError::CacheDest)?;
+        let tag = entry.attrs.get("tag").map(String::as_str).unwrap_or("latest");
+        layout.put_tag(tag, &descriptor).map_err(BuildError::CacheDest)?;
+    }
+    Ok(())
 }
 
 fn tags(request: &BuildRequest) -> Vec<String> {
@@ -591,12 +658,18 @@ pub async fn run(
         }
         _ => (None, None),
     };
+    let cache_imports = cache_entries(&request.cache_from, "import")?;
+    let cache_exports = cache_entries(&request.cache_to, "export")?;
     let services = SessionServices {
         dirs,
         tarball,
         folder,
         credentials: Some(CredentialStore::new(builders.contexts().environment())),
         secrets: secrets(&request.secrets)?,
+        content: local_caches(&cache_imports, "import")?
+            .into_iter()
+            .chain(local_caches(&cache_exports, "export")?)
+            .collect(),
     };
     let session = builder.attach(&checked.context, services).await?;
 
@@ -607,8 +680,8 @@ pub async fn run(
         frontend_attrs: frontend_attrs(request, &checked)?,
         exporter: exporter(request, kind, load.as_ref().map(|(_, format)| *format)),
         entitlements: Vec::new(),
-        cache_imports: cache_entries(&request.cache_from, "import")?,
-        cache_exports: cache_entries(&request.cache_to, "export")?,
+        cache_imports,
+        cache_exports,
     };
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -680,6 +753,7 @@ pub async fn run(
     match result {
         None => outcome.state = BuildState::Cancelled,
         Some(Ok(response)) => {
+            tag_local_caches(&solve.cache_exports, &response)?;
             outcome.digest = response.get("containerimage.digest").cloned();
             outcome.exporter_response = response;
         }

@@ -3,6 +3,7 @@
 //! and after the upgrade the client is the HTTP/2 server.
 
 pub mod auth;
+pub mod content;
 pub mod filesend;
 pub mod filesync;
 pub mod secrets;
@@ -67,6 +68,8 @@ pub struct SessionServices {
     pub credentials: Option<CredentialStore>,
     /// Secrets `RUN --mount=type=secret` may read.
     pub secrets: SecretStore,
+    /// Local cache folders (OCI layouts) by store id (`local:` + the cache entry's `dest`/`src`).
+    pub content: HashMap<String, content::OciLayout>,
 }
 
 /// A running session; dropping it closes it.
@@ -175,6 +178,9 @@ fn exposed_methods(services: &SessionServices) -> Vec<&'static str> {
     if !services.secrets.0.is_empty() {
         methods.push(SECRETS_GET);
     }
+    if !services.content.is_empty() {
+        methods.extend(content::METHODS);
+    }
     methods
 }
 
@@ -194,6 +200,9 @@ async fn serve(connection: BoxedConnection, services: SessionServices, stop: Can
         .add_service(HealthServer::new(Serving))
         .add_service(filesync)
         .add_optional_service((!services.secrets.0.is_empty()).then(|| SecretsServer::new(services.secrets)))
+        .add_optional_service(
+            (!services.content.is_empty()).then(|| content::ContentStores(Arc::new(services.content))),
+        )
         .add_optional_service(services.credentials.map(|store| AuthServer::new(auth::Credentials(store))))
         .add_optional_service(services.folder.map(|dest| {
             PacketFileSendServer::new(FolderDestination(dest)).max_decoding_message_size(MAX_MESSAGE_BYTES)

@@ -40,10 +40,10 @@ builder: string,
  */
 secrets: Array<string>, 
 /**
- * `--cache-from`: `type=registry,ref=REF` (or just `REF`).
+ * `--cache-from`: `type=registry,ref=REF` (or just `REF`), or `type=local,src=DIR[,tag=T|digest=D]`.
  */
 cacheFrom: Array<string>, 
 /**
- * `--cache-to`: `type=registry,ref=REF[,mode=max]` or `type=inline`.
+ * `--cache-to`: `type=registry,ref=REF[,mode=max]`, `type=local,dest=DIR[,mode=max]` or `type=inline`.
  */
 cacheTo: Array<string>, };
