@@ -30,10 +30,10 @@ pub struct BuildArgs {
     /// `id=NAME,src=FILE` or `id=NAME,env=VARIABLE`.
     #[arg(long = "secret")]
     secrets: Vec<String>,
-    /// `type=registry,ref=REF` (or REF).
+    /// `type=registry,ref=REF` (or REF), or `type=local,src=DIR`.
     #[arg(long = "cache-from")]
     cache_from: Vec<String>,
-    /// `type=registry,ref=REF[,mode=max]` or `type=inline`.
+    /// `type=registry,ref=REF[,mode=max]`, `type=local,dest=DIR[,mode=max]` or `type=inline`.
     #[arg(long = "cache-to")]
     cache_to: Vec<String>,
     #[arg(long)]

@@ -31,9 +31,9 @@ export interface BuildForm {
   labels: string;
   /** One `id=NAME,src=FILE` or `id=NAME,env=VARIABLE` per line. */
   secrets: string;
-  /** One `type=registry,ref=REF` per line. */
+  /** One `type=registry,ref=REF` or `type=local,src=DIR` per line. */
   cacheFrom: string;
-  /** One `type=registry,ref=REF[,mode=max]` or `type=inline` per line. */
+  /** One `type=registry,ref=REF[,mode=max]`, `type=local,dest=DIR[,mode=max]` or `type=inline` per line. */
   cacheTo: string;
   target: string;
   output: OutputKind;
