@@ -167,7 +167,9 @@ impl World {
     /// Builds and pushes a 3-platform image (linux/amd64, linux/arm64, linux/arm/v7) with buildx's default
     /// provenance attestations, once per test binary run; returns its reference.
     pub fn pushed_multi_platform_image(&self, repository: &str) -> String {
-        let reference = format!("{}/{repository}:v1", self.registry);
+        // A tag of its own: re-pushing one tag makes distribution 2.8 rewrite its link file in place,
+        // and a HEAD that reads it meanwhile gets 500 "invalid checksum digest format".
+        let reference = format!("{}/{repository}:v{}", self.registry, std::process::id());
         let ctx = tempfile::tempdir().unwrap();
         // The COPY layer has the same bytes on every platform: the one layer they all share.
         std::fs::write(ctx.path().join("shared.txt"), "same on every platform\n").unwrap();
@@ -179,7 +181,7 @@ impl World {
             ),
         )
         .unwrap();
-        self.docker_ok(&[
+        let args = [
             "buildx",
             "build",
             "--platform",
@@ -188,7 +190,15 @@ impl World {
             "-t",
             &reference,
             ctx.path().to_str().unwrap(),
-        ]);
+        ];
+        // The engine's own push can still race with itself on that file (HEAD while it PUTs the
+        // tag); that is the registry's fault, not the build's, so one retry.
+        let first = self.docker(&args);
+        if !first.status.success() && String::from_utf8_lossy(&first.stderr).contains("500 Internal Server Error") {
+            self.docker_ok(&args);
+        } else {
+            assert!(first.status.success(), "docker {args:?} failed: {}", String::from_utf8_lossy(&first.stderr));
+        }
         reference
     }
 
