@@ -151,6 +151,7 @@ pub struct BuildOutcome {
     /// The image (or index) digest, `containerimage.digest`.
     pub digest: Option<String>,
     pub platforms: Vec<String>,
+    /// The tags the result was given: empty when the output makes no image.
     pub tags: Vec<String>,
     pub duration_ms: u64,
     pub failure: Option<BuildFailure>,
@@ -409,6 +410,15 @@ fn tags(request: &BuildRequest) -> Vec<String> {
     request.tags.iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect()
 }
 
+/// The tags this build's output gives an image: none when it makes no image (build only, a
+/// filesystem tar or folder), however many the form still holds from an earlier build.
+fn image_names(request: &BuildRequest) -> Vec<String> {
+    match request.output {
+        BuildOutput::Push | BuildOutput::Load | BuildOutput::Oci { .. } | BuildOutput::Docker { .. } => tags(request),
+        BuildOutput::CacheOnly | BuildOutput::Tar { .. } | BuildOutput::Local { .. } => Vec::new(),
+    }
+}
+
 /// The Dockerfile frontend's attributes, as buildx sets them.
 fn frontend_attrs(request: &BuildRequest, checked: &Checked) -> Result<BTreeMap<String, String>, BuildError> {
     let mut attrs = BTreeMap::new();
@@ -458,7 +468,7 @@ fn frontend_attrs(request: &BuildRequest, checked: &Checked) -> Result<BTreeMap<
 /// `--load` on other drivers is a tarball (`loaded_as`: `oci` or `docker`) streamed into the engine.
 fn exporter(request: &BuildRequest, kind: DriverKind, loaded_as: Option<&str>) -> Option<Exporter> {
     let image = if kind == DriverKind::Docker { "moby" } else { "image" };
-    let names = tags(request).join(",");
+    let names = image_names(request).join(",");
     let with = |kind: &str, pairs: &[(&str, &str)]| {
         let mut attrs: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         if !names.is_empty() {
@@ -744,7 +754,7 @@ pub async fn run(
         state: BuildState::Succeeded,
         digest: None,
         platforms,
-        tags: tags(request),
+        tags: image_names(request),
         duration_ms: started.elapsed().as_millis() as u64,
         failure: None,
         steps: steps.clone(),

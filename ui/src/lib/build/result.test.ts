@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import type { BuildOutcome } from '../types';
+import { resultImage } from './result';
+
+const DIGEST = 'sha256:' + 'a'.repeat(64);
+
+function outcome(partial: Partial<BuildOutcome> = {}): BuildOutcome {
+  return {
+    buildRef: 'ref',
+    builder: 'default',
+    state: 'succeeded',
+    digest: null,
+    platforms: ['linux/amd64'],
+    tags: [],
+    durationMs: 1000,
+    failure: null,
+    steps: [],
+    exporterResponse: {},
+    ...partial,
+  };
+}
+
+describe('the result card’s image', () => {
+  it('opens a pushed image by its digest in the Images view', () => {
+    const pushed = outcome({ tags: ['127.0.0.1:5055/app:1'], digest: DIGEST, exporterResponse: { 'image.name': '127.0.0.1:5055/app:1' } });
+    expect(resultImage(pushed, { type: 'push' })).toEqual({ reference: `127.0.0.1:5055/app:1@${DIGEST}`, label: 'Image', openable: true });
+  });
+
+  it('names nothing for a build-only run, even when its record still carries the form’s tag', () => {
+    // As recorded before the core stopped copying the form's tags into every outcome.
+    const stale = outcome({ tags: ['127.0.0.1:5055/app:1'] });
+    expect(resultImage(stale, { type: 'cacheOnly' })).toBeNull();
+    expect(resultImage(stale, { type: 'local', dest: '/tmp/out' })).toBeNull();
+    expect(resultImage(outcome(), { type: 'cacheOnly' })).toBeNull();
+  });
+
+  it('shows a loaded or written image’s tag without offering to open it from a registry', () => {
+    const loaded = outcome({ tags: ['app:dev'], digest: DIGEST });
+    expect(resultImage(loaded, { type: 'load' })).toEqual({ reference: `app:dev@${DIGEST}`, label: 'Image', openable: false });
+    expect(resultImage(outcome({ tags: ['app:dev'] }), { type: 'oci', dest: '/tmp/a.tar' })).toEqual({
+      reference: 'app:dev',
+      label: 'Tag',
+      openable: false,
+    });
+  });
+
+  it('names nothing for a build that did not succeed', () => {
+    expect(resultImage(outcome({ state: 'failed', tags: ['app:1'] }), { type: 'push' })).toBeNull();
+  });
+});

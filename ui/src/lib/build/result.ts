@@ -1,0 +1,32 @@
+// The result card's image line: the reference this build gave its image, and whether the Images
+// view can open it. Only what this build produced: a build that made no image names none.
+import type { BuildOutcome, BuildOutput } from '../types';
+
+export interface ResultImage {
+  /** `tag@digest` when the digest is known, else the tag. */
+  reference: string;
+  /** "Image" for a reference pinned by digest, "Tag" otherwise. */
+  label: 'Image' | 'Tag';
+  /** Pushed, so the Images view (which reads registries) finds this very image. */
+  openable: boolean;
+}
+
+/** The outputs that give the image a name (the others keep it in the cache or write files). */
+const NAMED: Record<BuildOutput['type'], boolean> = {
+  push: true,
+  load: true,
+  oci: true,
+  docker: true,
+  cacheOnly: false,
+  tar: false,
+  local: false,
+};
+
+export function resultImage(outcome: BuildOutcome, output: BuildOutput): ResultImage | null {
+  // Records written before the core named only what the exporter made still carry the form's tags.
+  if (outcome.state !== 'succeeded' || !NAMED[output.type]) return null;
+  const tag = outcome.tags[0];
+  if (!tag) return null;
+  const reference = outcome.digest ? `${tag.replace(/@.*$/, '')}@${outcome.digest}` : tag;
+  return { reference, label: outcome.digest ? 'Image' : 'Tag', openable: output.type === 'push' };
+}
