@@ -59,9 +59,42 @@ describe('failure summary', () => {
     expect(view.platforms).toEqual([
       { platform: 'linux/amd64', state: 'succeeded' },
       { platform: 'linux/arm64', state: 'failed' },
-      { platform: 'linux/arm/v7', state: 'unfinished' },
+      // No step of it was ever reported.
+      { platform: 'linux/arm/v7', state: 'notStarted' },
     ]);
     expect(view.lastLines).toEqual(['boom']);
+  });
+
+  it('says platforms never started when the Dockerfile did not parse, and names the line BuildKit reported', () => {
+    const definition = step({ id: 'def', lane: 'shared', name: 'load build definition from Dockerfile' });
+    const sent = 'FROM 127.0.0.1:5055/busybox:latest\nRUN echo hi\nFOO bar\n';
+    const parse = outcome({
+      message: 'dockerfile parse error on line 3: unknown instruction: FOO (did you mean FROM?)',
+      platform: null,
+      step: null,
+      dockerfileLine: 3,
+      dockerfileEndLine: 3,
+      dockerfileName: 'Dockerfile',
+      dockerfileSource: sent,
+      lastLines: [],
+      succeededPlatforms: [],
+    });
+    const view = failureView({ ...parse, steps: [definition] }, sent, ['linux/amd64', 'linux/arm64'])!;
+    expect(view.platforms).toEqual([
+      { platform: 'linux/amd64', state: 'notStarted' },
+      { platform: 'linux/arm64', state: 'notStarted' },
+    ]);
+    expect([view.file, view.line]).toEqual(['Dockerfile', 3]);
+    expect(view.source.filter((l) => l.marked)).toEqual([{ n: 3, text: 'FOO bar', marked: true }]);
+  });
+
+  it('says a platform that started and was cut short did not finish', () => {
+    const started = step({ id: 'v7', lane: 'linux/arm/v7', state: 'running', completedMs: null });
+    const view = failureView({ ...outcome(), steps: [failedRun, started] }, DOCKERFILE, ['linux/arm64', 'linux/arm/v7'])!;
+    expect(view.platforms).toEqual([
+      { platform: 'linux/arm64', state: 'failed' },
+      { platform: 'linux/arm/v7', state: 'unfinished' },
+    ]);
   });
 
   it("shows BuildKit's location: its copy of the Dockerfile, the file name, the whole span and the exit code", () => {

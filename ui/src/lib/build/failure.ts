@@ -12,7 +12,8 @@ export interface SourceLine {
 
 export interface PlatformEnd {
   platform: string;
-  state: 'succeeded' | 'failed' | 'unfinished';
+  /** `notStarted`: no step of it ever ran (the build failed first, e.g. on a parse error). */
+  state: 'succeeded' | 'failed' | 'unfinished' | 'notStarted';
 }
 
 export interface FailureView {
@@ -32,6 +33,13 @@ export interface FailureView {
   lastLines: string[];
   platforms: PlatformEnd[];
 }
+
+export const PLATFORM_END_TEXT: Record<PlatformEnd['state'], string> = {
+  succeeded: 'succeeded',
+  failed: 'failed',
+  unfinished: 'did not finish',
+  notStarted: 'never started',
+};
 
 /** Lines shown above and below the marked one. */
 export const CONTEXT_LINES = 6;
@@ -61,6 +69,7 @@ export function failureView(outcome: BuildOutcome, source: string | null, reques
     let state: PlatformEnd['state'] = 'unfinished';
     if (f.succeededPlatforms.includes(p)) state = 'succeeded';
     else if (f.platform === p) state = 'failed';
+    else if (!outcome.steps.some((s) => s.lane === p)) state = 'notStarted';
     platforms.push({ platform: p, state });
   }
   const step = f.step;

@@ -4,9 +4,11 @@ import {
   axisTicks,
   barFor,
   buildLanes,
+  emptyLaneText,
   focusStep,
   formatDuration,
   formatTick,
+  LANE_STATE_TEXT,
   laneOrder,
   orderSteps,
   roundSpan,
@@ -57,8 +59,37 @@ describe('lanes', () => {
   });
 
   it('marks a platform that never started as cancelled when the build was', () => {
-    const lanes = buildLanes(['linux/amd64'], [], false, 0, true);
+    const lanes = buildLanes(['linux/amd64'], [], false, 0, 'cancelled');
     expect(lanes).toEqual([expect.objectContaining({ id: 'linux/amd64', state: 'cancelled' })]);
+  });
+
+  it('says a platform never started when the build failed before reaching it (a Dockerfile that does not parse)', () => {
+    // What BuildKit reports for `FOO bar` on line 3: the definition was read, then the frontend failed.
+    const steps = [step({ id: 'def', lane: 'shared', name: 'load build definition from Dockerfile' })];
+    const lanes = buildLanes(['linux/amd64', 'linux/arm64'], steps, false, 50, 'failed');
+    expect(lanes.map((l) => [l.id, l.state])).toEqual([
+      ['shared', 'done'],
+      ['linux/amd64', 'notStarted'],
+      ['linux/arm64', 'notStarted'],
+    ]);
+    expect(LANE_STATE_TEXT.notStarted).toBe('not started');
+  });
+
+  it('says in an empty lane why nothing ran there', () => {
+    const parse = 'dockerfile parse error on line 3: unknown instruction: FOO';
+    expect(emptyLaneText('notStarted', parse)).toBe(`never ran — the build stopped first: ${parse}`);
+    expect(emptyLaneText('notStarted', null)).toBe('never ran — the build stopped first');
+    expect(emptyLaneText('queued', parse)).toBe('waiting for BuildKit…');
+    expect(emptyLaneText('cancelled', null)).toBe('cancelled before it started');
+    expect(emptyLaneText('done', null)).toBe('no steps ran');
+  });
+
+  it('keeps a platform with nothing of its own done when the build succeeded', () => {
+    const lanes = buildLanes(['linux/amd64'], [step({ id: 'ctx' })], false, 100, 'succeeded');
+    expect(lanes.map((l) => [l.id, l.state])).toEqual([
+      ['shared', 'done'],
+      ['linux/amd64', 'done'],
+    ]);
   });
 
   it('reads unfinished steps of an ended build as cancelled', () => {

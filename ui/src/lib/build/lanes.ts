@@ -1,11 +1,12 @@
 // The build's lanes: steps grouped by platform (the "shared" lane first, then the request's
 // platforms in its order, then any lane the core reported that the request did not name), each
 // with a state and elapsed time, all drawn against one time axis.
-import type { Step, StepState } from '../types';
+import type { BuildState, Step, StepState } from '../types';
 
 export const SHARED_LANE = 'shared';
 
-export type LaneState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+/** `notStarted`: the build ended (failed) before anything ran in the lane, e.g. on a Dockerfile that does not parse. */
+export type LaneState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'notStarted';
 
 export interface Lane {
   /** `shared` or a platform. */
@@ -42,27 +43,30 @@ export function shownState(step: Step, active: boolean): StepState {
   return step.state;
 }
 
-function laneState(steps: readonly Step[], active: boolean, buildCancelled: boolean): LaneState {
+function laneState(steps: readonly Step[], active: boolean, ended: BuildState | null): LaneState {
   const states = steps.map((s) => shownState(s, active));
   if (states.includes('failed')) return 'failed';
   if (active) {
     if (steps.length === 0) return 'queued';
     return 'running';
   }
-  if (states.includes('cancelled') || (buildCancelled && steps.length === 0)) return 'cancelled';
+  if (steps.length === 0 && ended === 'cancelled') return 'cancelled';
+  // Nothing ran, and the build did not succeed: the lane never started rather than being done.
+  if (steps.length === 0 && ended !== 'succeeded') return 'notStarted';
+  if (states.includes('cancelled')) return 'cancelled';
   return 'done';
 }
 
 /**
  * The lanes of a build. `active` while the build runs; `nowMs` is the time since the build's
- * first step (running steps and lanes extend to it).
+ * first step (running steps and lanes extend to it); `ended`, how the build ended once it has.
  */
 export function buildLanes(
   platforms: readonly string[],
   steps: readonly Step[],
   active: boolean,
   nowMs: number,
-  buildCancelled = false,
+  ended: BuildState | null = null,
 ): Lane[] {
   const byLane = new Map<string, Step[]>();
   for (const id of laneOrder(platforms, steps)) byLane.set(id, []);
@@ -83,7 +87,7 @@ export function buildLanes(
     lanes.push({
       id,
       steps: laneSteps,
-      state: laneState(laneSteps, active, buildCancelled),
+      state: laneState(laneSteps, active, ended),
       elapsedMs: start === null || end === null ? null : Math.max(0, end - start),
       finished: laneSteps.filter((s) => s.state === 'done' || s.state === 'cached' || s.state === 'failed').length,
       cached: laneSteps.filter((s) => s.state === 'cached').length,
@@ -210,7 +214,19 @@ export const LANE_STATE_TEXT: Record<LaneState, string> = {
   done: 'done',
   failed: 'failed',
   cancelled: 'cancelled',
+  notStarted: 'not started',
 };
+
+/**
+ * The line a lane without steps shows: waiting while the build runs; once it ended, why nothing
+ * ran there when the build stopped before (`reason`: the build's error, e.g. the parse error).
+ */
+export function emptyLaneText(state: LaneState, reason: string | null): string {
+  if (state === 'queued') return 'waiting for BuildKit…';
+  if (state === 'notStarted') return reason ? `never ran — the build stopped first: ${reason}` : 'never ran — the build stopped first';
+  if (state === 'cancelled') return 'cancelled before it started';
+  return 'no steps ran';
+}
 
 /** The step that best answers "what went wrong / what is happening" in a lane: failed, else running, else last. */
 export function focusStep(steps: readonly Step[]): Step | null {
