@@ -328,6 +328,15 @@ export class BuildSession {
     await this.start();
   }
 
+  /** Back to the empty view: the shown build (not a running one, which keeps its view) is put away. */
+  close(): void {
+    if (this.running) return;
+    this.run = null;
+    this.showing = null;
+    this.selectedStep = null;
+    this.tab = 'lanes';
+  }
+
   selectStep(id: string | null): void {
     this.selectedStep = id;
   }

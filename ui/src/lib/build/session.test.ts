@@ -232,6 +232,27 @@ describe('BuildSession', () => {
     expect(session.showing).toBeNull();
   });
 
+  it('closes a shown build back to the empty view (the way back when showing it failed), never a running one', async () => {
+    const session = new BuildSession(fakeApi());
+    const record: BuildRecord = {
+      request: session.request(),
+      outcome: outcome({ buildRef: 'bad-ref', steps: [step({ id: 's1' })] }),
+      startedAt: '2025-01-01T00:00:00Z',
+    };
+    await session.show(record);
+    session.selectStep('s1');
+    session.close();
+    expect([session.run, session.showing, session.selectedStep, session.tab]).toEqual([null, null, null, 'lanes']);
+
+    const gate = deferred<BuildOutcome>();
+    const running = new BuildSession(fakeApi({ startBuild: vi.fn(async () => gate.promise) }));
+    const started = running.start();
+    running.close();
+    expect(running.running).toBe(true);
+    gate.resolve(outcome());
+    await started;
+  });
+
   it('drops an outline answer overtaken by a later one, and clears it for a blank context', async () => {
     const first = deferred<DockerfileOutline>();
     const api = fakeApi();
