@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { cliActions, currentBuilder, driverOptItems, hasNodeDetails, relativeTime, rowActions, statusTone } from './builders';
-import type { Builder, BuilderNode, NodeStatus } from './types';
+import {
+  awayEngine,
+  cliActions,
+  currentBuilder,
+  driverOptItems,
+  hasNodeDetails,
+  relativeTime,
+  rowActions,
+  shownStatus,
+  statusTone,
+  unknownNodes,
+} from './builders';
+import type { Builder, BuilderNode, EngineStatus, NodeStatus } from './types';
 
 function node(status: NodeStatus, extra: Partial<BuilderNode> = {}): BuilderNode {
   return {
@@ -117,5 +128,60 @@ describe('copy as CLI entries', () => {
     const ctx = builder({ name: 'default', driver: 'docker', contextBuilder: true, nodes: [node('running')] });
     expect(cliActions(ctx).map((e) => e.label)).toEqual(['Use']);
     expect(cliActions(builder({ nodes: [node('running')] })).map((e) => e.label)).toEqual(['Use', 'Stop', 'Remove']);
+  });
+});
+
+describe('while the engine is away', () => {
+  const down: EngineStatus = {
+    state: 'unreachable',
+    host: 'unix:///var/run/docker.sock',
+    message: 'engine at unix:///var/run/docker.sock unreachable: connection refused',
+    retryInMs: 1000,
+  };
+  const up: EngineStatus = {
+    state: 'reachable',
+    host: 'unix:///var/run/docker.sock',
+    info: { version: '26.1.5', apiVersion: '1.45', os: 'linux', arch: 'amd64' },
+  };
+  const amd64 = { platform: 'linux/amd64', emulated: false, pinned: false };
+  const defaultBuilder = builder({
+    name: 'default',
+    driver: 'docker',
+    contextBuilder: true,
+    nodes: [node('running', { name: 'default', endpoint: 'default', platforms: [amd64] })],
+  });
+
+  it('shows the default builder’s node as unknown, not as the last answer’s “running”', () => {
+    const away = awayEngine(down, 'default');
+    expect(away).toEqual({ context: 'default', host: 'unix:///var/run/docker.sock' });
+    const unknown = unknownNodes(defaultBuilder, away);
+    expect(shownStatus(defaultBuilder.nodes[0], unknown)).toBe('unknown');
+    expect(statusTone('unknown')).toBe('idle');
+  });
+
+  it('knows node states again once the engine answers, and before its first status', () => {
+    expect(awayEngine(up, 'default')).toBeNull();
+    expect(awayEngine(null, 'default')).toBeNull();
+    expect(shownStatus(defaultBuilder.nodes[0], unknownNodes(defaultBuilder, null))).toBe('running');
+  });
+
+  it('marks container nodes on that engine (by context or host), not remote ones or other contexts’', () => {
+    const away = awayEngine(down, 'default');
+    const container = builder({
+      nodes: [
+        node('running', { name: 'c0', endpoint: 'default' }),
+        node('running', { name: 'c1', endpoint: 'unix:///var/run/docker.sock' }),
+        node('running', { name: 'c2', endpoint: 'other-context' }),
+      ],
+    });
+    expect([...unknownNodes(container, away)]).toEqual(['c0', 'c1']);
+    const remote = builder({ driver: 'remote', nodes: [node('running', { endpoint: 'default' })] });
+    expect(unknownNodes(remote, away).size).toBe(0);
+  });
+
+  it('offers neither boot nor stop for a node whose state is unknown', () => {
+    const container = builder({ nodes: [node('running', { name: 'c0', endpoint: 'default' })] });
+    const unknown = unknownNodes(container, awayEngine(down, 'default'));
+    expect(rowActions(container, unknown)).toEqual({ use: true, boot: false, stop: false, remove: true });
   });
 });

@@ -1,21 +1,52 @@
 // View logic for the Builders view: which row actions to offer, how statuses and times read.
 // The list itself comes sorted from the core and is shown in that order.
-import type { Builder, BuilderAction, BuilderList, BuilderNode, NodeStatus } from './types';
+import type { Builder, BuilderAction, BuilderList, BuilderNode, EngineStatus, NodeStatus } from './types';
+
+const CONTAINER_DRIVER = 'docker-container';
 
 export type StatusTone = 'ok' | 'idle' | 'warn' | 'bad';
 
-const STATUS_TONE: Record<NodeStatus, StatusTone> = {
+/** A node's status as the view shows it: `unknown` while the engine it is reached through is away. */
+export type ShownStatus = NodeStatus | 'unknown';
+
+const STATUS_TONE: Record<ShownStatus, StatusTone> = {
   running: 'ok',
   inactive: 'idle',
   stopped: 'warn',
   error: 'bad',
+  unknown: 'idle',
 };
 
-export function statusTone(status: NodeStatus): StatusTone {
+export function statusTone(status: ShownStatus): StatusTone {
   return STATUS_TONE[status];
 }
 
-const CONTAINER_DRIVER = 'docker-container';
+/** The selected context's engine while its watch says it is unreachable. */
+export interface AwayEngine {
+  context: string;
+  host: string;
+}
+
+export function awayEngine(engine: EngineStatus | null, selectedContext: string | null): AwayEngine | null {
+  if (engine === null || engine.state === 'reachable' || selectedContext === null) return null;
+  return { context: selectedContext, host: engine.host };
+}
+
+/**
+ * The nodes of `builder` whose state is not known while `away` is: docker and docker-container
+ * nodes run on the engine their endpoint names (a context, or its host), so what the last list
+ * said about them (running, their platforms) is only as fresh as that answer. Remote nodes are
+ * reached without the engine.
+ */
+export function unknownNodes(builder: Builder, away: AwayEngine | null): ReadonlySet<string> {
+  if (away === null || (builder.driver !== 'docker' && builder.driver !== CONTAINER_DRIVER)) return new Set();
+  return new Set(builder.nodes.filter((n) => n.endpoint === away.context || n.endpoint === away.host).map((n) => n.name));
+}
+
+export function shownStatus(node: BuilderNode, unknown: ReadonlySet<string>): ShownStatus {
+  return unknown.has(node.name) ? 'unknown' : node.status;
+}
+
 
 export interface RowActions {
   use: boolean;
@@ -26,11 +57,12 @@ export interface RowActions {
 
 /**
  * Which actions a builder's row offers. Boot and Stop are for docker-container builders only
- * (Boot while some node is not running, Stop while some node is); a context's own builder
- * exists as long as its context and can be neither stopped nor removed.
+ * (Boot while some node is not running, Stop while some node is), and not while the nodes' state
+ * is unknown (`unknown`: their engine is away); a context's own builder exists as long as its
+ * context and can be neither stopped nor removed.
  */
-export function rowActions(builder: Builder): RowActions {
-  const container = builder.driver === CONTAINER_DRIVER;
+export function rowActions(builder: Builder, unknown: ReadonlySet<string> = new Set()): RowActions {
+  const container = builder.driver === CONTAINER_DRIVER && unknown.size === 0;
   const anyRunning = builder.nodes.some((n) => n.status === 'running');
   const anyNotRunning = builder.nodes.length === 0 || builder.nodes.some((n) => n.status !== 'running');
   return {

@@ -2,6 +2,7 @@
 // run long operations with progress and cancel, re-list afterwards. It calls the core only
 // through the functions of ipc.ts, handed in so tests can stand in for them.
 import type * as Ipc from './ipc';
+import { awayEngine, type AwayEngine } from './builders';
 import { cameBack } from './engine';
 import { openImage } from './images/route';
 import { applyEvent, startProgress, type OperationKind, type OperationProgress } from './progress';
@@ -121,6 +122,11 @@ export class AppModel {
         this.loaded = true;
       }
     }
+  }
+
+  /** The selected context's engine while it is unreachable: node states from it are unknown then. */
+  get away(): AwayEngine | null {
+    return awayEngine(this.engine, this.contexts?.selected ?? null);
   }
 
   busy(name: string): boolean {

@@ -108,6 +108,19 @@ describe('engine status', () => {
     expect(calls()).toBe(2);
   });
 
+  it('says which engine is away while it is, so node states from it read unknown', async () => {
+    const { api, watchers } = fakeApi();
+    const m = new AppModel(api);
+    await m.start();
+    expect(m.away).toBeNull();
+    watchers[0](up);
+    expect(m.away).toBeNull();
+    watchers[0](down);
+    expect(m.away).toEqual({ context: 'default', host: 'h' });
+    watchers[0](up);
+    expect(m.away).toBeNull();
+  });
+
   it('drops statuses from the watch of a previous context', async () => {
     const { api, watchers } = fakeApi();
     const m = new AppModel(api);
