@@ -44,7 +44,14 @@ pub struct App {
 }
 
 impl App {
+    /// The window on the project's engine (`DOCKER_HOST`).
     pub async fn launch() -> App {
+        App::launch_on(&required("DOCKER_HOST")).await
+    }
+
+    /// The window with `DOCKER_HOST=host` (an [`EngineProxy`], say); the test's docker CLI still
+    /// talks to the project's engine.
+    pub async fn launch_on(app_host: &str) -> App {
         assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: run under xvfb-run (scripts/test.sh does)");
         let host = required("DOCKER_HOST");
         let world = tempfile::tempdir().unwrap();
@@ -54,7 +61,7 @@ impl App {
         let driver = Command::new("tauri-driver")
             .args(["--port", &DRIVER_PORT.to_string(), "--native-port", &NATIVE_PORT.to_string()])
             .env("DOCKER_CONFIG", world.path())
-            .env("DOCKER_HOST", &host)
+            .env("DOCKER_HOST", app_host)
             // Build records and added registries stay in the test's world, not the user's.
             .env("XDG_DATA_HOME", world.path().join("data"))
             .stdout(Stdio::null())
@@ -103,6 +110,11 @@ impl App {
         path
     }
 
+    /// Where the app keeps its own data (build records, added registries): `$XDG_DATA_HOME/buildlane`.
+    pub fn data_dir(&self) -> PathBuf {
+        self.world.path().join("data/buildlane")
+    }
+
     /// The engine's docker CLI, seeing the same builder store as the app.
     pub fn docker(&self, args: &[&str]) -> Output {
         Command::new(Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker"))
@@ -138,5 +150,69 @@ impl Drop for App {
     fn drop(&mut self) {
         let _ = Command::new("kill").args(["-TERM", &self.driver.id().to_string()]).status();
         let _ = self.driver.wait();
+    }
+}
+
+/// A unix socket in front of the project's engine that the test switches off (refusing new
+/// connections and cutting open ones, as a stopping engine does) and on again, so a window can
+/// see its engine go away without the shared engine stopping.
+pub struct EngineProxy {
+    _dir: tempfile::TempDir,
+    socket: PathBuf,
+    engine_socket: PathBuf,
+    serving: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl EngineProxy {
+    /// A proxy, not yet listening, to the engine at `DOCKER_HOST` (`unix://…`).
+    pub fn new() -> EngineProxy {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = required("DOCKER_HOST");
+        let engine_socket =
+            PathBuf::from(engine.strip_prefix("unix://").expect("the project's engine listens on a unix socket"));
+        EngineProxy { socket: dir.path().join("engine.sock"), _dir: dir, engine_socket, serving: None }
+    }
+
+    /// `unix://` and the proxy's socket.
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    /// Listens and forwards every connection to the engine, bytes as they come.
+    pub fn start(&mut self) {
+        let listener = tokio::net::UnixListener::bind(&self.socket).expect("proxy socket");
+        let engine = self.engine_socket.clone();
+        self.serving = Some(tokio::spawn(async move {
+            // Owned here, so stopping (aborting this task) drops every open connection with it.
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((mut client, _)) = listener.accept().await {
+                let engine = engine.clone();
+                connections.spawn(async move {
+                    if let Ok(mut upstream) = tokio::net::UnixStream::connect(engine).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    }
+                });
+            }
+        }));
+    }
+
+    /// Stops answering: the socket goes and every open connection is cut.
+    pub fn stop(&mut self) {
+        if let Some(serving) = self.serving.take() {
+            serving.abort();
+        }
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
+impl Default for EngineProxy {
+    fn default() -> Self {
+        EngineProxy::new()
+    }
+}
+
+impl Drop for EngineProxy {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

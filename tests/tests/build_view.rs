@@ -217,3 +217,72 @@ async fn a_printing_steps_log_follows_its_tail_and_scrolls_back_when_pointed_at(
     app.wait_for("[data-testid=build-result][data-state]", 300).await;
     app.close().await;
 }
+
+#[tokio::test]
+async fn a_dockerfile_that_does_not_parse_shows_platforms_that_never_started_and_its_line() {
+    let registry = registry();
+    let context = context_with(&format!("FROM {registry}/busybox:latest\nRUN echo hi\nFOO bar\n"));
+
+    let app = App::launch().await;
+    open_form(&app, context.path()).await;
+    app.wait_for("[data-testid=build-start]", 5).await.click().await.unwrap();
+
+    app.wait_for("[data-testid=build-failure]", 120).await;
+    let result = app.wait_for("[data-testid=build-result]", 5).await;
+    assert_eq!(result.attr("data-state").await.unwrap().as_deref(), Some("failed"));
+    // The line as BuildKit reports it, with its source.
+    assert_eq!(text(&app, "[data-testid=failure-line]").await, "3");
+    for platform in PLATFORMS {
+        let end = app.wait_for(&format!("[data-testid=failure-platform-state][data-platform='{platform}']"), 5).await;
+        assert_eq!(end.attr("data-state").await.unwrap().as_deref(), Some("notStarted"), "{platform} in the summary");
+    }
+
+    // Behind the summary, no platform lane reads "done": none of them ran, and each says why.
+    app.wait_for("[data-testid=build-tab-lanes]", 5).await.click().await.unwrap();
+    app.screenshot("build-parse-error").await;
+    for platform in PLATFORMS {
+        let lane = app.wait_for(&format!("[data-testid=build-lane][data-lane='{platform}']"), 5).await;
+        assert_eq!(lane.attr("data-state").await.unwrap().as_deref(), Some("notStarted"), "{platform} lane");
+        let why = lane.find(Locator::Css("[data-testid=build-lane-empty]")).await.unwrap();
+        let why = why.prop("textContent").await.unwrap().unwrap_or_default();
+        assert!(why.contains("unknown instruction: FOO"), "{platform} lane says why: {why}");
+    }
+    app.close().await;
+}
+
+#[tokio::test]
+async fn building_only_after_a_push_shows_no_image_from_the_push() {
+    let registry = registry();
+    let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let context = context_with(&format!("FROM {registry}/busybox:latest\nRUN echo {nonce}\n"));
+    let tag = format!("{registry}/e2e/build-only-after-push:{}", std::process::id());
+
+    let app = App::launch().await;
+    app.wait_for("[data-testid=builders-loaded]", 30).await;
+    app.wait_for("[data-testid=rail-build]", 5).await.click().await.unwrap();
+    app.wait_for("input[name=context]", 10).await.send_keys(&context.path().display().to_string()).await.unwrap();
+    app.wait_for("input[name=output][value=push]", 5).await.click().await.unwrap();
+    app.wait_for("textarea[name=tags]", 5).await.send_keys(&tag).await.unwrap();
+    app.wait_for("[data-testid=build-start]", 5).await.click().await.unwrap();
+    let pushed = app.wait_for("[data-testid=build-result][data-state=succeeded]", 120).await;
+    assert!(text(&app, "[data-testid=build-reference]").await.starts_with(&tag));
+    pushed.find(Locator::Css("[data-testid=build-open-image]")).await.expect("a pushed image opens in Images");
+
+    // The tag stays typed in; the output changes to "Build only".
+    app.wait_for("input[name=output][value=cacheOnly]", 5).await.click().await.unwrap();
+    app.wait_for("[data-testid=build-start]", 5).await.click().await.unwrap();
+    // Both builds are recorded once the second has ended; the result card is then the second's.
+    let started = std::time::Instant::now();
+    while app.client.find_all(Locator::Css("[data-testid=recent-build]")).await.unwrap().len() < 2 {
+        assert!(started.elapsed().as_secs() < 120, "the build-only run did not end");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let result = app.wait_for("[data-testid=build-result]", 5).await;
+    assert_eq!(result.attr("data-state").await.unwrap().as_deref(), Some("succeeded"));
+    for what in ["build-reference", "build-open-image", "build-digest"] {
+        let shown = result.find_all(Locator::Css(&format!("[data-testid={what}]"))).await.unwrap();
+        assert!(shown.is_empty(), "a build-only result shows no {what}");
+    }
+    app.screenshot("build-only-after-push").await;
+    app.close().await;
+}

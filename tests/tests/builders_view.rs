@@ -47,3 +47,48 @@ async fn a_builder_created_in_the_form_shows_in_buildx_ls_and_removing_it_remove
     assert!(!app.buildx_ls_names().contains(&"from-the-form".to_owned()));
     app.close().await;
 }
+
+/// The default builder's node, as its row shows it: status text and platform chips.
+async fn default_node(app: &App) -> (String, usize) {
+    let row = app.wait_for("[data-testid=builder-row][data-builder=default]", 10).await;
+    let status = row.find(fantoccini::Locator::Css("[data-testid=node-status]")).await.unwrap().text().await.unwrap();
+    let chips = row.find_all(fantoccini::Locator::Css("[data-testid=platform-chip]")).await.unwrap().len();
+    (status.trim().to_owned(), chips)
+}
+
+async fn wait_for_default_node(app: &App, status: &str, secs: u64) -> (String, usize) {
+    let started = std::time::Instant::now();
+    loop {
+        let seen = default_node(app).await;
+        if seen.0 == status {
+            return seen;
+        }
+        assert!(started.elapsed().as_secs() < secs, "the default node reads {seen:?}, not {status}, after {secs} s");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn while_the_engine_is_away_the_default_node_reads_unknown_and_comes_back_when_it_answers() {
+    // The window's engine is a socket this test owns in front of the shared engine, which keeps running.
+    let mut engine = buildlane_e2e::EngineProxy::new();
+    engine.start();
+    let app = App::launch_on(&engine.host()).await;
+    app.wait_for("[data-testid=builders-loaded]", 30).await;
+    app.wait_for("[data-testid=engine-status][data-state=reachable]", 15).await;
+    let (_, chips) = wait_for_default_node(&app, "running", 10).await;
+    assert!(chips > 0, "a running node shows its platforms");
+
+    engine.stop();
+    app.wait_for("[data-testid=engine-banner]", 30).await;
+    let (status, chips) = wait_for_default_node(&app, "unknown", 5).await;
+    assert_eq!((status.as_str(), chips), ("unknown", 0), "no state or platforms from before the engine went");
+    app.wait_for("[data-testid=builder-row][data-builder=default] [data-testid=node-platforms-unknown]", 5).await;
+    app.screenshot("builders-engine-away").await;
+
+    engine.start();
+    app.wait_for("[data-testid=engine-status][data-state=reachable]", 60).await;
+    let (_, chips) = wait_for_default_node(&app, "running", 30).await;
+    assert!(chips > 0, "the platforms are back with the engine");
+    app.close().await;
+}
