@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BuildOutcome } from '../types';
-import { resultImage } from './result';
+import { producedTags, resultImage } from './result';
 
 const DIGEST = 'sha256:' + 'a'.repeat(64);
 
@@ -32,6 +32,9 @@ describe('the result card’s image', () => {
     expect(resultImage(stale, { type: 'cacheOnly' })).toBeNull();
     expect(resultImage(stale, { type: 'local', dest: '/tmp/out' })).toBeNull();
     expect(resultImage(outcome(), { type: 'cacheOnly' })).toBeNull();
+    // The recent builds list labels such a record by its folder, not by the tag.
+    expect(producedTags(stale, { type: 'cacheOnly' })).toEqual([]);
+    expect(producedTags(stale, { type: 'push' })).toEqual(['127.0.0.1:5055/app:1']);
   });
 
   it('shows a loaded or written image’s tag without offering to open it from a registry', () => {

@@ -22,10 +22,15 @@ const NAMED: Record<BuildOutput['type'], boolean> = {
   local: false,
 };
 
-export function resultImage(outcome: BuildOutcome, output: BuildOutput): ResultImage | null {
+/** The tags the build gave its image: none when its output makes no image. */
+export function producedTags(outcome: BuildOutcome, output: BuildOutput): string[] {
   // Records written before the core named only what the exporter made still carry the form's tags.
-  if (outcome.state !== 'succeeded' || !NAMED[output.type]) return null;
-  const tag = outcome.tags[0];
+  return NAMED[output.type] ? outcome.tags : [];
+}
+
+export function resultImage(outcome: BuildOutcome, output: BuildOutput): ResultImage | null {
+  if (outcome.state !== 'succeeded') return null;
+  const tag = producedTags(outcome, output)[0];
   if (!tag) return null;
   const reference = outcome.digest ? `${tag.replace(/@.*$/, '')}@${outcome.digest}` : tag;
   return { reference, label: outcome.digest ? 'Image' : 'Tag', openable: output.type === 'push' };
