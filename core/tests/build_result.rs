@@ -17,7 +17,7 @@ async fn a_build_only_run_after_a_push_names_no_tag_and_no_image() {
 
     let push = build(&world, pushed.clone(), &Seen::default()).await;
     assert_eq!(push.state, BuildState::Succeeded, "{:?}", push.failure);
-    assert_eq!(push.tags, [tag.clone()]);
+    assert_eq!(push.tags, vec![tag]);
     assert!(push.digest.is_some());
 
     // The same form, output switched to "Build only": the tag is still typed in, but nothing is named by it.
