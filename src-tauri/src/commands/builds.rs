@@ -12,6 +12,7 @@ use buildlane_core::progress::{LogChunk, ProgressUpdate};
 use tauri::ipc::Channel;
 use tauri::State;
 
+use super::blocking;
 use crate::error::{AppError, ErrorCode};
 use crate::state::AppState;
 
@@ -61,22 +62,27 @@ pub async fn dockerfile_outline(
     Ok(outline::outline(&state.builders, &request, state.selected_context().as_deref()).await?)
 }
 
-/// The Dockerfile's text, for a build's step lines and failure view.
+/// The Dockerfile's text, for a build's step lines and failure view: only a regular file of bounded
+/// size inside the context folder.
 #[tauri::command]
-pub fn dockerfile_source(context: String, dockerfile: String) -> Result<String, AppError> {
-    dockerfile::read_source(&dockerfile::path(Path::new(&context), &dockerfile))
-        .map_err(|e| AppError::new(ErrorCode::NotFound, e.to_string()))
+pub async fn dockerfile_source(context: String, dockerfile: String) -> Result<String, AppError> {
+    blocking(move || Ok(dockerfile::read_in_context(Path::new(&context), &dockerfile)?)).await
 }
 
 #[tauri::command]
-pub fn recent_builds(state: State<'_, AppState>) -> Vec<BuildRecord> {
-    History::new(state.builders.contexts().environment()).recent(RECENT_BUILDS)
+pub async fn recent_builds(state: State<'_, AppState>) -> Result<Vec<BuildRecord>, AppError> {
+    let history = History::new(state.builders.contexts().environment());
+    blocking(move || Ok(history.recent(RECENT_BUILDS))).await
 }
 
 #[tauri::command]
-pub fn build_logs(state: State<'_, AppState>, build_ref: String) -> Result<Vec<LogChunk>, AppError> {
-    History::new(state.builders.contexts().environment()).logs(&build_ref).map_err(|e| match e {
-        HistoryError::NotFound(_) => AppError::new(ErrorCode::NotFound, e.to_string()),
-        HistoryError::Io { .. } => AppError::new(ErrorCode::Internal, e.to_string()),
+pub async fn build_logs(state: State<'_, AppState>, build_ref: String) -> Result<Vec<LogChunk>, AppError> {
+    let history = History::new(state.builders.contexts().environment());
+    blocking(move || {
+        history.logs(&build_ref).map_err(|e| match e {
+            HistoryError::NotFound(_) => AppError::new(ErrorCode::NotFound, e.to_string()),
+            HistoryError::Io { .. } => AppError::new(ErrorCode::Internal, e.to_string()),
+        })
     })
+    .await
 }
