@@ -26,7 +26,7 @@ use crate::progress::{ProgressModel, ProgressUpdate, Step, StepState};
 use crate::reference::{ImageReference, ReferenceError};
 use crate::session::content::{self, LayoutError, OciLayout};
 use crate::session::filesend::TarballDestination;
-use crate::session::secrets::{SecretSource, SecretStore};
+use crate::session::secrets::{SecretSource, SecretStore, MAX_SECRET_BYTES};
 use crate::session::{self, Session, SessionServices};
 use crate::store::NodeGroup;
 
@@ -187,6 +187,10 @@ pub enum BuildError {
     Secret(String),
     #[error("secret {id}: file {path} does not exist")]
     SecretFileMissing { id: String, path: PathBuf },
+    #[error("secret {id}: {path} is not a regular file")]
+    SecretFileNotRegular { id: String, path: PathBuf },
+    #[error("secret {id}: {path} is larger than {limit} bytes, the most a secret may be")]
+    SecretFileTooLarge { id: String, path: PathBuf, limit: u64 },
     #[error("invalid cache {what} \"{item}\": expected type=registry,ref=REF, type=local,{local}=DIR or type=inline", local = if *what == "import" { "src" } else { "dest" })]
     Cache { what: &'static str, item: String },
     #[error("cannot export cache: {0}")]
@@ -302,10 +306,15 @@ fn secrets(items: &[String]) -> Result<SecretStore, BuildError> {
         let id = fields.get("id").filter(|id| !id.is_empty()).ok_or_else(|| BuildError::Secret(item.to_owned()))?;
         let source = match (fields.get("src").or(fields.get("source")), fields.get("env")) {
             (Some(src), None) => {
-                if !Path::new(src).is_file() {
-                    return Err(BuildError::SecretFileMissing { id: id.to_string(), path: PathBuf::from(src) });
+                let (id, path) = (id.to_string(), PathBuf::from(src));
+                match std::fs::metadata(&path) {
+                    Err(_) => return Err(BuildError::SecretFileMissing { id, path }),
+                    Ok(meta) if !meta.is_file() => return Err(BuildError::SecretFileNotRegular { id, path }),
+                    Ok(meta) if meta.len() > MAX_SECRET_BYTES => {
+                        return Err(BuildError::SecretFileTooLarge { id, path, limit: MAX_SECRET_BYTES })
+                    }
+                    Ok(_) => SecretSource::File(path),
                 }
-                SecretSource::File(PathBuf::from(src))
             }
             (None, Some(env)) => SecretSource::Env(env.to_string()),
             (None, None) => SecretSource::Env(id.to_string()),
