@@ -70,6 +70,12 @@ async fn the_dockerfile_reader_shows_only_the_build_context_and_no_login_leaks()
         .expect_err("a file outside the context is refused");
     assert!(refused.contains("outside the build context"), "{refused}");
     assert!(!refused.contains(&auth), "{refused}");
+    // The outline carries the file's text and the frontend's parse errors quote it: the same rule.
+    let refused = app
+        .invoke("dockerfile_outline", json!({ "builder": "", "context": ctx, "dockerfile": config_path, "target": "" }))
+        .await
+        .expect_err("the outline of a file outside the context is refused");
+    assert!(refused.contains("outside the build context") && !refused.contains(&auth), "{refused}");
     // /dev/zero never ends: refused without reading, and the window does not stall.
     let refused = app
         .invoke("dockerfile_source", json!({ "context": "/dev", "dockerfile": "zero" }))

@@ -58,6 +58,17 @@ pub async fn dockerfile_outline(
     dockerfile: String,
     target: String,
 ) -> Result<DockerfileOutline, AppError> {
+    // The outline carries the file's text, and the frontend's parse errors quote it: the same rule
+    // as dockerfile_source. A context or file that does not exist is left to the outline to name.
+    let (folder, file) = (context.clone(), dockerfile.clone());
+    blocking(move || {
+        let folder = Path::new(folder.trim());
+        if folder.is_dir() && dockerfile::path(folder, &file).exists() {
+            dockerfile::read_in_context(folder, &file)?;
+        }
+        Ok(())
+    })
+    .await?;
     let request = OutlineRequest { builder, context, dockerfile, target };
     Ok(outline::outline(&state.builders, &request, state.selected_context().as_deref()).await?)
 }
