@@ -1,3 +1,41 @@
+//! Lists the window's commands in the app manifest so that each gets an `allow-<command>` permission:
+//! a command is then callable only where a capability grants it (capabilities/default.json), never
+//! by default. Keep this list and `generate_handler!` in src/main.rs the same.
+
+const COMMANDS: &[&str] = &[
+    "list_contexts",
+    "select_context",
+    "watch_engine",
+    "list_builders",
+    "create_builder",
+    "boot_builder",
+    "stop_builder",
+    "remove_builder",
+    "use_builder",
+    "cancel_operation",
+    "cli_command",
+    "start_build",
+    "build_cli_command",
+    "offered_platforms",
+    "dockerfile_outline",
+    "dockerfile_source",
+    "recent_builds",
+    "build_logs",
+    "list_registries",
+    "add_registry",
+    "remove_registry",
+    "list_engine_repositories",
+    "list_engine_tags",
+    "inspect_engine_image",
+    "list_repositories",
+    "list_tags",
+    "inspect_image",
+    "compare_platforms",
+];
+
 fn main() {
-    tauri_build::build()
+    let attributes = tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
+    if let Err(e) = tauri_build::try_build(attributes) {
+        panic!("tauri-build: {e:#}");
+    }
 }

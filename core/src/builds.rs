@@ -26,7 +26,7 @@ use crate::progress::{ProgressModel, ProgressUpdate, Step, StepState};
 use crate::reference::{ImageReference, ReferenceError};
 use crate::session::content::{self, LayoutError, OciLayout};
 use crate::session::filesend::TarballDestination;
-use crate::session::secrets::{SecretSource, SecretStore};
+use crate::session::secrets::{SecretSource, SecretStore, MAX_SECRET_BYTES};
 use crate::session::{self, Session, SessionServices};
 use crate::store::NodeGroup;
 
@@ -188,6 +188,10 @@ pub enum BuildError {
     Secret(String),
     #[error("secret {id}: file {path} does not exist")]
     SecretFileMissing { id: String, path: PathBuf },
+    #[error("secret {id}: {path} is not a regular file")]
+    SecretFileNotRegular { id: String, path: PathBuf },
+    #[error("secret {id}: {path} is larger than {limit} bytes, the most a secret may be")]
+    SecretFileTooLarge { id: String, path: PathBuf, limit: u64 },
     #[error("invalid cache {what} \"{item}\": expected type=registry,ref=REF, type=local,{local}=DIR or type=inline", local = if *what == "import" { "src" } else { "dest" })]
     Cache { what: &'static str, item: String },
     #[error("cannot export cache: {0}")]
@@ -303,10 +307,15 @@ fn secrets(items: &[String]) -> Result<SecretStore, BuildError> {
         let id = fields.get("id").filter(|id| !id.is_empty()).ok_or_else(|| BuildError::Secret(item.to_owned()))?;
         let source = match (fields.get("src").or(fields.get("source")), fields.get("env")) {
             (Some(src), None) => {
-                if !Path::new(src).is_file() {
-                    return Err(BuildError::SecretFileMissing { id: id.to_string(), path: PathBuf::from(src) });
+                let (id, path) = (id.to_string(), PathBuf::from(src));
+                match std::fs::metadata(&path) {
+                    Err(_) => return Err(BuildError::SecretFileMissing { id, path }),
+                    Ok(meta) if !meta.is_file() => return Err(BuildError::SecretFileNotRegular { id, path }),
+                    Ok(meta) if meta.len() > MAX_SECRET_BYTES => {
+                        return Err(BuildError::SecretFileTooLarge { id, path, limit: MAX_SECRET_BYTES })
+                    }
+                    Ok(_) => SecretSource::File(path),
                 }
-                SecretSource::File(PathBuf::from(src))
             }
             (None, Some(env)) => SecretSource::Env(env.to_string()),
             (None, None) => SecretSource::Env(id.to_string()),
@@ -615,7 +624,9 @@ impl Connected {
 }
 
 /// Runs a build to its end. Progress goes to `progress` at most every [`PROGRESS_INTERVAL`];
-/// cancelling `cancel` stops the solve and returns a `Cancelled` outcome with what was seen.
+/// cancelling `cancel` stops the solve and returns a `Cancelled` outcome with what was seen. Every
+/// build that gets past checking its request is recorded, also one whose engine or builder could
+/// not be reached or went away.
 #[instrument(skip_all, fields(context = %request.context))]
 pub async fn run(
     builders: &Builders,
@@ -625,6 +636,80 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> Result<BuildOutcome, BuildError> {
     let checked = check(request)?;
+    let started = Instant::now();
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let result = run_checked(builders, request, checked, docker_context, progress, cancel).await;
+    if let Err(e) = &result {
+        if e.is_unreachable() {
+            record_unreachable(builders, request, started_at, started, e);
+        }
+    }
+    result
+}
+
+impl BuildError {
+    /// The engine, the builder or the connection to it failed, rather than the request.
+    fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            BuildError::Engine(_)
+                | BuildError::Buildkit(_)
+                | BuildError::Session(_)
+                | BuildError::Builder(BuilderError::Engine(_) | BuilderError::Driver(_))
+        )
+    }
+}
+
+/// Records a build that ended before or during the solve because its engine or builder could not
+/// be reached: failed, with the error.
+fn record_unreachable(
+    builders: &Builders,
+    request: &BuildRequest,
+    started_at: String,
+    started: Instant,
+    e: &BuildError,
+) {
+    let build_ref = session::new_id();
+    let failure = BuildFailure {
+        message: e.to_string(),
+        platform: None,
+        step: None,
+        dockerfile_line: None,
+        dockerfile_end_line: None,
+        dockerfile_name: None,
+        dockerfile_source: None,
+        vertex: None,
+        exit_code: None,
+        last_lines: Vec::new(),
+        succeeded_platforms: Vec::new(),
+    };
+    let outcome = BuildOutcome {
+        build_ref: build_ref.clone(),
+        builder: request.builder.trim().to_owned(),
+        state: BuildState::Failed,
+        digest: None,
+        platforms: request.platforms.iter().map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect(),
+        tags: tags(request),
+        duration_ms: started.elapsed().as_millis() as u64,
+        failure: Some(failure),
+        steps: Vec::new(),
+        exporter_response: BTreeMap::new(),
+    };
+    let record = BuildRecord { request: request.clone(), outcome, started_at };
+    let history = History::new(builders.contexts().environment());
+    if let Err(e) = history.start(&build_ref).and_then(|recorder| recorder.finish(&record)) {
+        tracing::warn!(error = %e, "cannot record the build");
+    }
+}
+
+async fn run_checked(
+    builders: &Builders,
+    request: &BuildRequest,
+    checked: Checked,
+    docker_context: Option<&str>,
+    progress: &(dyn Fn(ProgressUpdate) + Send + Sync),
+    cancel: CancellationToken,
+) -> Result<BuildOutcome, BuildError> {
     let builder = connect(builders, &request.builder, docker_context).await?;
     let (group, kind, control) = (&builder.group, builder.kind, &builder.control);
     let workers = control.list_workers().await?;
@@ -695,6 +780,8 @@ pub async fn run(
     };
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    // Asked before the record starts: a builder that cannot answer is recorded by `run`.
+    let mut status = Box::pin(control.status(&solve.build_ref).await?);
     let history = History::new(builders.contexts().environment());
     let mut recorder = match history.start(&solve.build_ref) {
         Ok(r) => Some(r),
@@ -712,7 +799,6 @@ pub async fn run(
     let mut model = ProgressModel::new(&platforms);
     let solving = control.solve(&solve);
     tokio::pin!(solving);
-    let mut status = Box::pin(control.status(&solve.build_ref).await?);
     let mut status_open = true;
     let mut tick = tokio::time::interval(PROGRESS_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

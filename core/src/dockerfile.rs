@@ -72,10 +72,20 @@ pub struct OutlineMount {
     pub line: u32,
 }
 
+/// The most a Dockerfile may weigh when read here: real ones are a few KiB, and whatever is read is
+/// held in memory and shown in the window.
+pub const MAX_DOCKERFILE_BYTES: u64 = 1024 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum DockerfileError {
     #[error("cannot read Dockerfile {path}: {reason}")]
     Read { path: String, reason: String },
+    #[error("Dockerfile {path} is not a regular file")]
+    NotAFile { path: String },
+    #[error("Dockerfile {path} is larger than {limit} bytes, the most a Dockerfile may be")]
+    TooLarge { path: String, limit: u64 },
+    #[error("Dockerfile {path} is outside the build context {context}: only a Dockerfile inside the context is shown")]
+    OutsideContext { path: String, context: String },
 }
 
 /// The Dockerfile a form names: empty means `Dockerfile` in the context, a relative path is taken
@@ -88,10 +98,50 @@ pub fn path(context: &Path, dockerfile: &str) -> PathBuf {
     }
 }
 
-/// The Dockerfile's text.
+/// The Dockerfile's text: a regular file (never a device, a pipe or a folder, which could block or
+/// fill memory) of at most [`MAX_DOCKERFILE_BYTES`].
 pub fn read_source(path: &Path) -> Result<String, DockerfileError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| DockerfileError::Read { path: path.display().to_string(), reason: crate::engine::io_reason(&e) })
+    use std::io::Read;
+    let shown = || path.display().to_string();
+    let read_error = |e: std::io::Error| DockerfileError::Read { path: shown(), reason: crate::engine::io_reason(&e) };
+    // Checked before opening too: opening a FIFO for reading waits for a writer.
+    if !std::fs::metadata(path).map_err(read_error)?.is_file() {
+        return Err(DockerfileError::NotAFile { path: shown() });
+    }
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let meta = file.metadata().map_err(read_error)?;
+    if !meta.is_file() {
+        return Err(DockerfileError::NotAFile { path: shown() });
+    }
+    if meta.len() > MAX_DOCKERFILE_BYTES {
+        return Err(DockerfileError::TooLarge { path: shown(), limit: MAX_DOCKERFILE_BYTES });
+    }
+    // The size can change after the check: never read more than the limit allows.
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_DOCKERFILE_BYTES + 1).read_to_end(&mut bytes).map_err(read_error)?;
+    if bytes.len() as u64 > MAX_DOCKERFILE_BYTES {
+        return Err(DockerfileError::TooLarge { path: shown(), limit: MAX_DOCKERFILE_BYTES });
+    }
+    String::from_utf8(bytes).map_err(|_| DockerfileError::Read { path: shown(), reason: "not UTF-8 text".into() })
+}
+
+/// The text of the Dockerfile a form names (see [`path`]), only when it lies inside the context
+/// folder once links are resolved: what the window shows of the user's files is the build context
+/// they chose, not any file a page's script names.
+pub fn read_in_context(context: &Path, dockerfile: &str) -> Result<String, DockerfileError> {
+    let resolve = |p: &Path| {
+        p.canonicalize()
+            .map_err(|e| DockerfileError::Read { path: p.display().to_string(), reason: crate::engine::io_reason(&e) })
+    };
+    let context = resolve(context)?;
+    let file = resolve(&path(&context, dockerfile))?;
+    if !file.starts_with(&context) {
+        return Err(DockerfileError::OutsideContext {
+            path: file.display().to_string(),
+            context: context.display().to_string(),
+        });
+    }
+    read_source(&file)
 }
 
 /// The `line N` of an error message, as the frontend writes `dockerfile parse error on line N: …`.

@@ -1,9 +1,13 @@
 //! Buildlane's own record of builds (request, outcome, full logs), kept after builders come and go,
-//! so the Build view can list recent builds, show their logs and re-run one.
+//! so the Build view can list recent builds, show their logs and re-run one. Logs can hold what a
+//! build printed, so the folder is the user's alone (0700, files 0600), and old records go: see
+//! [`Retention`].
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::path::PathBuf;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use tracing::warn;
@@ -32,10 +36,26 @@ pub enum HistoryError {
     Io { path: PathBuf, source: std::io::Error },
 }
 
+/// How many records are kept: the newest `max_records`, none older than `max_age`. Applied each
+/// time a build is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub max_records: usize,
+    pub max_age: Duration,
+}
+
+impl Default for Retention {
+    /// 200 builds (four times what the Build view lists), 30 days.
+    fn default() -> Self {
+        Self { max_records: 200, max_age: Duration::from_secs(30 * 24 * 60 * 60) }
+    }
+}
+
 /// The folder of records: `<data dir>/builds/<ref>.json` and `<ref>.log` (JSON lines of LogChunk).
 #[derive(Debug, Clone)]
 pub struct History {
     dir: PathBuf,
+    retention: Retention,
 }
 
 fn valid_ref(build_ref: &str) -> bool {
@@ -44,15 +64,74 @@ fn valid_ref(build_ref: &str) -> bool {
 
 impl History {
     pub fn new(env: &Environment) -> Self {
-        Self { dir: env.data_dir().join("builds") }
+        Self { dir: env.data_dir().join("builds"), retention: Retention::default() }
+    }
+
+    pub fn with_retention(self, retention: Retention) -> Self {
+        Self { retention, ..self }
+    }
+
+    /// The folder records are kept in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Starts recording a build's logs; the record itself is written by [`Recorder::finish`].
     pub fn start(&self, build_ref: &str) -> Result<Recorder, HistoryError> {
         let io = |source| HistoryError::Io { path: self.dir.clone(), source };
-        std::fs::create_dir_all(&self.dir).map_err(io)?;
-        let log = File::create(self.dir.join(format!("{build_ref}.log"))).map_err(io)?;
-        Ok(Recorder { dir: self.dir.clone(), build_ref: build_ref.to_owned(), log: BufWriter::new(log) })
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir).map_err(io)?;
+        // A folder made by an earlier version kept the umask's mode.
+        std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+        let log = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(self.dir.join(format!("{build_ref}.log")))
+            .map_err(io)?;
+        Ok(Recorder { history: self.clone(), build_ref: build_ref.to_owned(), log: BufWriter::new(log) })
+    }
+
+    /// Removes records beyond the retention limits, with their logs, and logs older than the age
+    /// limit whose build never got a record (the app stopped mid-build). A running build's log has no
+    /// record yet and is young, so it stays.
+    fn prune(&self, now: SystemTime) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return };
+        let oldest = now.checked_sub(self.retention.max_age).unwrap_or(SystemTime::UNIX_EPOCH);
+        let mut records: Vec<(SystemTime, String)> = Vec::new();
+        let mut logs: Vec<(SystemTime, String)> = Vec::new();
+        for path in entries.filter_map(Result::ok).map(|e| e.path()) {
+            let (Some(stem), Some(ext)) = (path.file_stem().and_then(|s| s.to_str()), path.extension()) else {
+                continue;
+            };
+            if !valid_ref(stem) {
+                continue;
+            }
+            let modified = std::fs::metadata(&path).and_then(|m| m.modified()).unwrap_or(now);
+            if ext == "json" {
+                records.push((started_at(&path).unwrap_or(modified), stem.to_owned()));
+            } else if ext == "log" {
+                logs.push((modified, stem.to_owned()));
+            }
+        }
+        records.sort_by_key(|record| std::cmp::Reverse(record.0));
+        let (kept, dropped): (Vec<_>, Vec<_>) = records
+            .into_iter()
+            .enumerate()
+            .partition(|(index, (started, _))| *index < self.retention.max_records && *started >= oldest);
+        let kept: std::collections::HashSet<String> = kept.into_iter().map(|(_, (_, r))| r).collect();
+        let orphans = logs.into_iter().filter(|(modified, r)| !kept.contains(r) && *modified < oldest).map(|(_, r)| r);
+        for build_ref in dropped.into_iter().map(|(_, (_, r))| r).chain(orphans) {
+            for ext in ["json", "log"] {
+                let path = self.dir.join(format!("{build_ref}.{ext}"));
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        warn!(path = %path.display(), error = %e, "cannot remove an old build record")
+                    }
+                    _ => {}
+                }
+            }
+        }
     }
 
     /// The newest `limit` records, newest first; unreadable records are skipped.
@@ -92,9 +171,16 @@ impl History {
     }
 }
 
+/// When a recorded build started, from its record.
+fn started_at(path: &Path) -> Option<SystemTime> {
+    let record: BuildRecord = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    let started = chrono::DateTime::parse_from_rfc3339(&record.started_at).ok()?;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(started.timestamp_millis()).ok()?))
+}
+
 /// Appends a running build's output to its log file.
 pub struct Recorder {
-    dir: PathBuf,
+    history: History,
     build_ref: String,
     log: BufWriter<File>,
 }
@@ -109,13 +195,16 @@ impl Recorder {
         }
     }
 
-    /// Writes the record (atomically) and flushes the log.
+    /// Writes the record (atomically, 0600 as temporary files are made), flushes the log, and
+    /// drops records beyond the [`Retention`] limits.
     pub fn finish(mut self, record: &BuildRecord) -> Result<(), HistoryError> {
-        let io = |source| HistoryError::Io { path: self.dir.clone(), source };
+        let dir = &self.history.dir;
+        let io = |source| HistoryError::Io { path: dir.clone(), source };
         self.log.flush().map_err(io)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir).map_err(io)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
         tmp.write_all(&serde_json::to_vec(record).expect("records serialise")).map_err(io)?;
-        tmp.persist(self.dir.join(format!("{}.json", self.build_ref))).map_err(|e| io(e.error))?;
+        tmp.persist(dir.join(format!("{}.json", self.build_ref))).map_err(|e| io(e.error))?;
+        self.history.prune(SystemTime::now());
         Ok(())
     }
 }

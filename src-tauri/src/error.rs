@@ -3,6 +3,7 @@
 use buildlane_core::builders::BuilderError;
 use buildlane_core::builds::BuildError;
 use buildlane_core::context::ContextError;
+use buildlane_core::dockerfile::DockerfileError;
 use buildlane_core::drivers::DriverError;
 use buildlane_core::engine::EngineError;
 use buildlane_core::engine_images::EngineImagesError;
@@ -126,6 +127,17 @@ impl From<BuildError> for AppError {
             BuildError::Engine(inner) => engine_code(inner),
             BuildError::Buildkit(_) | BuildError::Session(_) => ErrorCode::EngineUnreachable,
             _ => ErrorCode::InvalidInput,
+        };
+        AppError::new(code, e.to_string())
+    }
+}
+
+impl From<DockerfileError> for AppError {
+    fn from(e: DockerfileError) -> Self {
+        let code = match &e {
+            DockerfileError::Read { .. } => ErrorCode::NotFound,
+            DockerfileError::NotAFile { .. } | DockerfileError::TooLarge { .. } => ErrorCode::InvalidInput,
+            DockerfileError::OutsideContext { .. } => ErrorCode::Forbidden,
         };
         AppError::new(code, e.to_string())
     }

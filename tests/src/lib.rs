@@ -84,6 +84,32 @@ impl App {
         App { client, driver, world, host }
     }
 
+    /// The app's docker config folder (DOCKER_CONFIG), where a test puts a login as `docker login` would.
+    pub fn config_dir(&self) -> &Path {
+        self.world.path()
+    }
+
+    /// Calls a command from the page's own script, as any script in the web view could, bypassing
+    /// the UI: `Ok` with what it returned or `Err` with why it was refused.
+    pub async fn invoke(&self, command: &str, args: serde_json::Value) -> Result<serde_json::Value, String> {
+        const INVOKE: &str = r#"
+            const [command, args, done] = arguments;
+            window.__TAURI_INTERNALS__.invoke(command, args).then(
+                (value) => done({ ok: value === undefined ? null : value }),
+                (reason) => done({ err: typeof reason === 'string' ? reason : JSON.stringify(reason) }),
+            );
+        "#;
+        let answer = self
+            .client
+            .execute_async(INVOKE, vec![command.into(), args])
+            .await
+            .unwrap_or_else(|e| panic!("the page could not call {command}: {e}"));
+        match answer.get("err") {
+            Some(reason) => Err(reason.as_str().unwrap_or_default().to_owned()),
+            None => Ok(answer["ok"].clone()),
+        }
+    }
+
     /// The element with `data-testid`, waiting up to `secs` for it.
     pub async fn wait_for(&self, css: &str, secs: u64) -> Element {
         self.client

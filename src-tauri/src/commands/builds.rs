@@ -12,6 +12,7 @@ use buildlane_core::progress::{LogChunk, ProgressUpdate};
 use tauri::ipc::Channel;
 use tauri::State;
 
+use super::blocking;
 use crate::error::{AppError, ErrorCode};
 use crate::state::AppState;
 
@@ -57,26 +58,42 @@ pub async fn dockerfile_outline(
     dockerfile: String,
     target: String,
 ) -> Result<DockerfileOutline, AppError> {
+    // The outline carries the file's text, and the frontend's parse errors quote it: the same rule
+    // as dockerfile_source. A context or file that does not exist is left to the outline to name.
+    let (folder, file) = (context.clone(), dockerfile.clone());
+    blocking(move || {
+        let folder = Path::new(folder.trim());
+        if folder.is_dir() && dockerfile::path(folder, &file).exists() {
+            dockerfile::read_in_context(folder, &file)?;
+        }
+        Ok(())
+    })
+    .await?;
     let request = OutlineRequest { builder, context, dockerfile, target };
     Ok(outline::outline(&state.builders, &request, state.selected_context().as_deref()).await?)
 }
 
-/// The Dockerfile's text, for a build's step lines and failure view.
+/// The Dockerfile's text, for a build's step lines and failure view: only a regular file of bounded
+/// size inside the context folder.
 #[tauri::command]
-pub fn dockerfile_source(context: String, dockerfile: String) -> Result<String, AppError> {
-    dockerfile::read_source(&dockerfile::path(Path::new(&context), &dockerfile))
-        .map_err(|e| AppError::new(ErrorCode::NotFound, e.to_string()))
+pub async fn dockerfile_source(context: String, dockerfile: String) -> Result<String, AppError> {
+    blocking(move || Ok(dockerfile::read_in_context(Path::new(&context), &dockerfile)?)).await
 }
 
 #[tauri::command]
-pub fn recent_builds(state: State<'_, AppState>) -> Vec<BuildRecord> {
-    History::new(state.builders.contexts().environment()).recent(RECENT_BUILDS)
+pub async fn recent_builds(state: State<'_, AppState>) -> Result<Vec<BuildRecord>, AppError> {
+    let history = History::new(state.builders.contexts().environment());
+    blocking(move || Ok(history.recent(RECENT_BUILDS))).await
 }
 
 #[tauri::command]
-pub fn build_logs(state: State<'_, AppState>, build_ref: String) -> Result<Vec<LogChunk>, AppError> {
-    History::new(state.builders.contexts().environment()).logs(&build_ref).map_err(|e| match e {
-        HistoryError::NotFound(_) => AppError::new(ErrorCode::NotFound, e.to_string()),
-        HistoryError::Io { .. } => AppError::new(ErrorCode::Internal, e.to_string()),
+pub async fn build_logs(state: State<'_, AppState>, build_ref: String) -> Result<Vec<LogChunk>, AppError> {
+    let history = History::new(state.builders.contexts().environment());
+    blocking(move || {
+        history.logs(&build_ref).map_err(|e| match e {
+            HistoryError::NotFound(_) => AppError::new(ErrorCode::NotFound, e.to_string()),
+            HistoryError::Io { .. } => AppError::new(ErrorCode::Internal, e.to_string()),
+        })
     })
+    .await
 }

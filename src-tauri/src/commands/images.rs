@@ -1,6 +1,8 @@
 //! The Images view's commands: registries, their repositories and tags, inspecting a reference and
 //! comparing two platform images. Registry calls are long operations: cancellable by id.
 
+use std::sync::Arc;
+
 use buildlane_core::credentials::CredentialStore;
 use buildlane_core::docker_config::Environment;
 use buildlane_core::engine::Engine;
@@ -11,7 +13,7 @@ use buildlane_core::registries::{registry_host, Registries, RegistryList};
 use buildlane_core::registry::{Page, RegistryClient};
 use tauri::State;
 
-use super::cancellable;
+use super::{blocking, cancellable};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -20,12 +22,12 @@ const PAGE_SIZE: usize = 100;
 
 /// The registry client and the registries listed beside it.
 pub struct ImagesState {
-    registries: Registries,
+    registries: Arc<Registries>,
 }
 
 impl ImagesState {
     pub fn new(env: &Environment) -> Self {
-        Self { registries: Registries::new(env, RegistryClient::new(CredentialStore::new(env))) }
+        Self { registries: Arc::new(Registries::new(env, RegistryClient::new(CredentialStore::new(env)))) }
     }
 
     fn client(&self) -> RegistryClient {
@@ -34,24 +36,27 @@ impl ImagesState {
 }
 
 #[tauri::command]
-pub fn list_registries(images: State<'_, ImagesState>) -> RegistryList {
-    images.registries.list()
+pub async fn list_registries(images: State<'_, ImagesState>) -> Result<RegistryList, AppError> {
+    let registries = images.registries.clone();
+    blocking(move || Ok(registries.list())).await
 }
 
 /// Adds (or re-adds with another switch) a registry, kept for the next time the app opens.
 #[tauri::command]
-pub fn add_registry(
+pub async fn add_registry(
     images: State<'_, ImagesState>,
     name: String,
     plain_http: Option<bool>,
 ) -> Result<RegistryList, AppError> {
-    Ok(images.registries.add(&name, plain_http)?)
+    let registries = images.registries.clone();
+    blocking(move || Ok(registries.add(&name, plain_http)?)).await
 }
 
 /// Forgets a registry the user added.
 #[tauri::command]
-pub fn remove_registry(images: State<'_, ImagesState>, name: String) -> Result<RegistryList, AppError> {
-    Ok(images.registries.remove(&name)?)
+pub async fn remove_registry(images: State<'_, ImagesState>, name: String) -> Result<RegistryList, AppError> {
+    let registries = images.registries.clone();
+    blocking(move || Ok(registries.remove(&name)?)).await
 }
 
 #[tauri::command]

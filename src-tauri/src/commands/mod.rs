@@ -7,6 +7,7 @@ pub mod images;
 
 use std::future::Future;
 
+use buildlane_core::builders::Builders;
 use buildlane_core::context::DockerContext;
 use buildlane_core::engine::{self, EngineStatus, WatchTiming};
 use futures_util::StreamExt;
@@ -28,9 +29,8 @@ pub struct ContextList {
     pub problems: Vec<String>,
 }
 
-fn context_list(state: &AppState) -> Result<ContextList, AppError> {
-    let contexts = state.builders.contexts();
-    let selected = state.selected_context();
+fn context_list(builders: &Builders, selected: Option<String>) -> Result<ContextList, AppError> {
+    let contexts = builders.contexts();
     let (list, problems) = contexts.list(selected.as_deref())?;
     Ok(ContextList {
         selected: contexts.current_name(selected.as_deref())?,
@@ -40,15 +40,31 @@ fn context_list(state: &AppState) -> Result<ContextList, AppError> {
 }
 
 #[tauri::command]
-pub fn list_contexts(state: State<'_, AppState>) -> Result<ContextList, AppError> {
-    context_list(&state)
+pub async fn list_contexts(state: State<'_, AppState>) -> Result<ContextList, AppError> {
+    let (builders, selected) = (state.builders.clone(), state.selected_context());
+    blocking(move || context_list(&builders, selected)).await
 }
 
 #[tauri::command]
-pub fn select_context(state: State<'_, AppState>, name: String) -> Result<ContextList, AppError> {
-    state.builders.contexts().resolve(Some(&name))?;
+pub async fn select_context(state: State<'_, AppState>, name: String) -> Result<ContextList, AppError> {
+    let builders = state.builders.clone();
+    let wanted = name.clone();
+    blocking(move || Ok(builders.contexts().resolve(Some(&wanted)).map(drop)?)).await?;
     state.select_context(name);
-    context_list(&state)
+    let (builders, selected) = (state.builders.clone(), state.selected_context());
+    blocking(move || context_list(&builders, selected)).await
+}
+
+/// Runs file reads and folder walks on the blocking pool: never on the main thread, which draws the
+/// window, nor on the runtime's workers.
+pub(crate) async fn blocking<T, F>(work: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, AppError> + Send + 'static,
+{
+    tauri::async_runtime::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::new(ErrorCode::Internal, format!("reading files failed unexpectedly: {e}")))?
 }
 
 /// Streams the selected context's engine status until the window asks for another context.

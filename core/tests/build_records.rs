@@ -1,0 +1,148 @@
+//! Build records: the user's alone on disk, kept within limits, and written for every build that
+//! ran, also one whose builder went away mid-build.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, SystemTime};
+
+use buildlane_core::builds::{self, BuildOutcome, BuildRequest, BuildState};
+use buildlane_core::docker_config::Environment;
+use buildlane_core::history::{BuildRecord, History, Retention};
+use buildlane_core::progress::LogChunk;
+use support::build::{context, request, Seen};
+use support::proxy::EngineProxy;
+use support::World;
+use tokio_util::sync::CancellationToken;
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn record(build_ref: &str, started: SystemTime) -> BuildRecord {
+    let started_at: chrono::DateTime<chrono::Utc> = started.into();
+    BuildRecord {
+        request: BuildRequest { context: "/src/app".into(), ..Default::default() },
+        outcome: BuildOutcome {
+            build_ref: build_ref.into(),
+            builder: "default".into(),
+            state: BuildState::Succeeded,
+            digest: None,
+            platforms: Vec::new(),
+            tags: Vec::new(),
+            duration_ms: 1,
+            failure: None,
+            steps: Vec::new(),
+            exporter_response: Default::default(),
+        },
+        started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    }
+}
+
+fn write(history: &History, build_ref: &str, started: SystemTime) {
+    let mut recorder = history.start(build_ref).unwrap();
+    recorder.logs(&[LogChunk { step: "s".into(), stream: 1, text: format!("{build_ref} printed this\n") }]);
+    recorder.finish(&record(build_ref, started)).unwrap();
+}
+
+fn refs_on_disk(history: &History) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(history.dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn records_and_their_logs_are_readable_by_the_user_alone() {
+    let world = World::new();
+    let history = History::new(&world.env());
+    write(&history, "first", SystemTime::now());
+    assert_eq!(mode(history.dir()), 0o700);
+    assert_eq!(mode(&history.dir().join("first.log")), 0o600);
+    assert_eq!(mode(&history.dir().join("first.json")), 0o600);
+    // A folder an earlier version left open is closed when the next build is recorded.
+    std::fs::set_permissions(history.dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    write(&history, "second", SystemTime::now());
+    assert_eq!(mode(history.dir()), 0o700);
+}
+
+#[test]
+fn only_the_newest_records_within_the_age_limit_are_kept() {
+    let world = World::new();
+    let day = Duration::from_secs(24 * 60 * 60);
+    let history = History::new(&world.env()).with_retention(Retention { max_records: 3, max_age: 30 * day });
+    let now = SystemTime::now();
+    write(&history, "ancient", now - 40 * day);
+    // The app stopped mid-build long ago: a log without a record.
+    let orphan = history.dir().join("crashed.log");
+    std::fs::write(&orphan, "").unwrap();
+    std::fs::File::options().write(true).open(&orphan).unwrap().set_modified(now - 31 * day).unwrap();
+    // A build running right now: its log has no record yet.
+    let _running = history.start("running").unwrap();
+    for (index, name) in ["b1", "b2", "b3", "b4", "b5"].iter().enumerate() {
+        write(&history, name, now - Duration::from_secs(60 * (5 - index as u64)));
+    }
+    assert_eq!(refs_on_disk(&history), ["b3.json", "b3.log", "b4.json", "b4.log", "b5.json", "b5.log", "running.log"]);
+    let listed: Vec<String> = history.recent(50).into_iter().map(|r| r.outcome.build_ref).collect();
+    assert_eq!(listed, ["b5", "b4", "b3"]);
+}
+
+#[test]
+fn the_default_limits_are_two_hundred_records_and_thirty_days() {
+    assert_eq!(Retention::default(), Retention { max_records: 200, max_age: Duration::from_secs(30 * 24 * 60 * 60) });
+}
+
+#[tokio::test]
+async fn a_build_whose_engine_goes_away_mid_build_is_recorded_with_the_error() {
+    let world = World::new();
+    let mut proxy = EngineProxy::new(&world.dir.path().join("engine.sock"), &world.host);
+    proxy.start();
+    let env = Environment { docker_host: Some(proxy.host()), ..world.env() };
+    let builders = buildlane_core::builders::Builders::new(env.clone());
+    let ctx =
+        context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo running && sleep 60\n", world.registry))]);
+    let seen = Seen::default();
+    let stop = async {
+        while !seen.get().logs.values().any(|l| l.contains("running")) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        proxy.stop();
+    };
+    let request = BuildRequest { no_cache: true, ..request(&ctx) };
+    let progress = seen.record();
+    let (result, ()) = tokio::join!(builds::run(&builders, &request, None, &progress, CancellationToken::new()), stop);
+
+    let records = History::new(&env).recent(10);
+    assert_eq!(records.len(), 1, "the build is recorded");
+    let recorded = &records[0];
+    assert_eq!(recorded.outcome.state, BuildState::Failed);
+    let failure = recorded.outcome.failure.as_ref().expect("the record says why");
+    match result {
+        Err(e) => assert_eq!(failure.message, e.to_string()),
+        Ok(outcome) => assert_eq!(outcome.failure.as_ref(), Some(failure)),
+    }
+    assert!(!failure.message.is_empty());
+    let logs = History::new(&env).logs(&recorded.outcome.build_ref).unwrap();
+    assert!(logs.iter().any(|l| l.text.contains("running")), "the log up to the failure is kept");
+}
+
+#[tokio::test]
+async fn a_build_whose_engine_cannot_be_reached_is_recorded_with_the_error() {
+    let world = World::new();
+    let gone = world.dir.path().join("stopped-engine.sock");
+    let env = Environment { docker_host: Some(format!("unix://{}", gone.display())), ..world.env() };
+    let builders = buildlane_core::builders::Builders::new(env.clone());
+    let ctx = context(&[("Dockerfile", "FROM scratch\n")]);
+    let request = BuildRequest { tags: vec!["app:1".into()], ..request(&ctx) };
+    let error = builds::run(&builders, &request, None, &|_| {}, CancellationToken::new()).await.unwrap_err();
+    assert!(error.to_string().contains("stopped-engine.sock"), "{error}");
+
+    let records = History::new(&env).recent(10);
+    assert_eq!(records.len(), 1, "the build is recorded");
+    assert_eq!(records[0].request, request);
+    assert_eq!(records[0].outcome.state, BuildState::Failed);
+    assert_eq!(records[0].outcome.tags, ["app:1"]);
+    assert_eq!(records[0].outcome.failure.as_ref().map(|f| f.message.clone()), Some(error.to_string()));
+}
