@@ -15,7 +15,8 @@ pub use attestation::{Attestation, AttestationStatement, Material, Provenance, S
 pub(crate) use compare::size_matrix;
 pub use compare::{compare, Comparison, FieldDiff, LayerPair, SizeMatrix, SizeRow};
 pub use inspect::{
-    inspect, Depth, HistoryStep, ImageConfig, InspectError, InspectOptions, Inspection, Layer, PlatformImage,
+    inspect, Depth, HistoryStep, ImageConfig, InspectError, InspectOptions, Inspection, Layer, NestedIndex, OtherEntry,
+    PlatformImage, MAX_CONCURRENT_FETCHES, MAX_ENTRIES_PER_INDEX, MAX_ENTRIES_TOTAL,
 };
 
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
