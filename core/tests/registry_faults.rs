@@ -392,3 +392,34 @@ async fn fake_registry_indexes_nested_too_deep_or_listing_themselves_are_refused
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn fake_registry_oversized_repository_lists_and_token_answers_are_refused() {
+    use buildlane_core::registry::{MAX_LIST_BYTES, MAX_TOKEN_BYTES};
+    let client = World::new().registry_client();
+    let huge_list = vec![b' '; MAX_LIST_BYTES + 1];
+    let address = fake_registry(HashMap::from([
+        ("/v2/_catalog".to_owned(), (200, vec![], huge_list.clone())),
+        ("/v2/app/tags/list".to_owned(), (200, vec![], huge_list)),
+    ]))
+    .await;
+    let err = client.catalog(&address, 100, None).await.unwrap_err();
+    assert_eq!(err.to_string(), format!("refused repository list of {address}: larger than {MAX_LIST_BYTES} bytes"));
+    let err = client.tags(&address, "app", 100, None).await.unwrap_err();
+    assert_eq!(err.to_string(), format!("refused tag list of {address}/app: larger than {MAX_LIST_BYTES} bytes"));
+
+    // A registry whose token service answers with more than any token.
+    let tokens =
+        fake_registry(HashMap::from([("/token".to_owned(), (200, vec![], vec![b' '; MAX_TOKEN_BYTES + 1]))])).await;
+    let challenge = format!("Bearer realm=\"http://{tokens}/token\",service=\"fake\"");
+    let address = fake_registry(HashMap::from([(
+        "/v2/_catalog".to_owned(),
+        (401, vec![("WWW-Authenticate".to_owned(), challenge)], br#"{"errors":[{"code":"UNAUTHORIZED"}]}"#.to_vec()),
+    )]))
+    .await;
+    let err = client.catalog(&address, 100, None).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("refused token from http://{tokens}/token: larger than {MAX_TOKEN_BYTES} bytes")
+    );
+}

@@ -31,6 +31,10 @@ use crate::reference::{is_loopback, registry_api_host, ImageReference};
 pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 /// Configs and attestation documents are read whole; anything beyond this is not one.
 pub const MAX_BLOB_BYTES: usize = 64 * 1024 * 1024;
+/// Repository and tag lists are read whole; distribution 2.8 ignores `n` for tags and sends all of
+/// them, so this leaves room for a few hundred thousand names and no more.
+pub const MAX_LIST_BYTES: usize = 16 * 1024 * 1024;
+pub use token::MAX_TOKEN_BYTES;
 
 /// Every manifest kind Buildlane can show, in the order a registry should prefer.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
@@ -280,13 +284,19 @@ impl RegistryClient {
     /// One page of the registry's repositories (`/v2/_catalog`).
     #[tracing::instrument(skip(self), err)]
     pub async fn catalog(&self, registry: &str, n: usize, last: Option<&str>) -> Result<Page, RegistryError> {
+        #[derive(Deserialize)]
+        struct Catalog {
+            #[serde(default)]
+            repositories: Vec<String>,
+        }
         let target = Target { registry, repository: "", what: Subject::Catalog };
-        let access = self.access(registry, "").await?;
-        let reference =
-            oci_client::Reference::with_tag(registry_api_host(registry).into(), "catalog".into(), "x".into());
-        let response = access.oci.catalog(&reference, &access.auth, Some(n), last).await;
-        let response = response.map_err(|e| target.oci(e, access.had))?;
-        Ok(Page::from_items(response.repositories, n))
+        let body = self.list(&target, "/v2/_catalog", n, last).await?;
+        let list: Catalog = serde_json::from_slice(&body).map_err(|e| RegistryError::Malformed {
+            registry: target.registry(),
+            what: target.describe(),
+            reason: e.to_string(),
+        })?;
+        Ok(Page::from_items(list.repositories, n))
     }
 
     /// One page of a repository's tags (`/v2/<name>/tags/list`).
@@ -298,12 +308,74 @@ impl RegistryClient {
         n: usize,
         last: Option<&str>,
     ) -> Result<Page, RegistryError> {
+        #[derive(Deserialize)]
+        struct Tags {
+            #[serde(default)]
+            tags: Option<Vec<String>>,
+        }
         let target = Target { registry, repository, what: Subject::Tags };
-        let access = self.access(registry, repository).await?;
-        let reference =
-            oci_client::Reference::with_tag(registry_api_host(registry).into(), repository.into(), "latest".into());
-        let response = access.oci.list_tags(&reference, &access.auth, Some(n), last).await;
-        Ok(Page::from_items(response.map_err(|e| target.oci(e, access.had))?.tags, n))
+        let body = self.list(&target, &format!("/v2/{repository}/tags/list"), n, last).await?;
+        let list: Tags = serde_json::from_slice(&body).map_err(|e| RegistryError::Malformed {
+            registry: target.registry(),
+            what: target.describe(),
+            reason: e.to_string(),
+        })?;
+        Ok(Page::from_items(list.tags.unwrap_or_default(), n))
+    }
+
+    /// GETs a list (`path?n=…&last=…`) within [`MAX_LIST_BYTES`], with the registry's credentials and,
+    /// on a bearer challenge, a token for the catalog or the repository (read within its own limit).
+    async fn list(
+        &self,
+        target: &Target<'_>,
+        path: &str,
+        n: usize,
+        last: Option<&str>,
+    ) -> Result<Bytes, RegistryError> {
+        let (registry, repository) = (target.registry, target.repository);
+        let query = {
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            query.append_pair("n", &n.to_string());
+            if let Some(last) = last {
+                query.append_pair("last", last);
+            }
+            query.finish()
+        };
+        let url = format!("{}://{}{path}?{query}", self.scheme(registry), registry_api_host(registry));
+        let credential = self.credential(registry).await?;
+        let had = credential.is_some();
+        let scope = if repository.is_empty() {
+            "registry:catalog:*".to_owned()
+        } else {
+            format!("repository:{repository}:pull")
+        };
+        let authorization = match &credential {
+            Some(Credential::IdentityToken(refresh)) => {
+                let (token, _) = self.scoped_token(registry, repository, refresh).await?;
+                Some(bearer_header(&token.token, target)?)
+            }
+            Some(Credential::Basic { username, password }) => Some(basic_header(username, password, target)?),
+            None => None,
+        };
+        let http = self.http(registry);
+        let mut response =
+            http::get_limited(http, &url, "application/json", authorization.as_ref(), MAX_LIST_BYTES, target).await?;
+        let challenge = token::bearer_challenge(&response.headers);
+        if let (401, Some(challenge), false) =
+            (response.status, challenge, matches!(credential, Some(Credential::IdentityToken(_))))
+        {
+            let basic = match &credential {
+                Some(Credential::Basic { username, password }) => Some((username.as_str(), password.as_str())),
+                _ => None,
+            };
+            let token = token::fetch(http, registry, repository, &challenge, &scope, basic).await?;
+            let value = bearer_header(&token.token, target)?;
+            response = http::get_limited(http, &url, "application/json", Some(&value), MAX_LIST_BYTES, target).await?;
+        }
+        match response.status {
+            200 => Ok(response.body),
+            status => Err(target.status(status, &response.body, response.retry_after(), had)),
+        }
     }
 
     /// The exact bytes of a manifest, verified against its digest (the requested one, or the one the
@@ -360,16 +432,7 @@ impl RegistryClient {
         }
         let cached = self.inner.bearer.lock().expect("lock is never poisoned").get(&key).cloned();
         let basic = match &credential {
-            Some(Credential::Basic { username, password }) => {
-                let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
-                let mut value =
-                    HeaderValue::from_str(&format!("Basic {encoded}")).map_err(|_| RegistryError::Other {
-                        registry: target.registry(),
-                        reason: "credentials contain invalid characters".into(),
-                    })?;
-                value.set_sensitive(true);
-                Some(value)
-            }
+            Some(Credential::Basic { username, password }) => Some(basic_header(username, password, target)?),
             _ => None,
         };
         let authorization = cached.or(basic);
@@ -471,6 +534,17 @@ impl RegistryClient {
             })
             .collect())
     }
+}
+
+/// `Basic <user:password>` as a header value that never shows in logs.
+fn basic_header(username: &str, password: &str, target: &Target<'_>) -> Result<HeaderValue, RegistryError> {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).map_err(|_| RegistryError::Other {
+        registry: target.registry(),
+        reason: "credentials contain invalid characters".into(),
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// `Bearer <token>` as a header value that never shows in logs.
