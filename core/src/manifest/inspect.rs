@@ -485,7 +485,7 @@ fn entry_key(parent: Option<&str>, position: usize) -> String {
 }
 
 /// Orders entry keys as the tree lists them: `2` before `10`, `1.3` after `1`.
-fn tree_order(key: &str) -> Vec<usize> {
+pub(super) fn tree_order(key: &str) -> Vec<usize> {
     key.split('.').map(|part| part.parse().unwrap_or(usize::MAX)).collect()
 }
 

@@ -5,6 +5,7 @@
 mod attestation;
 mod compare;
 mod inspect;
+mod listing;
 
 use std::collections::BTreeMap;
 
@@ -18,6 +19,7 @@ pub use inspect::{
     inspect, Depth, HistoryStep, ImageConfig, InspectError, InspectOptions, Inspection, Layer, NestedIndex, OtherEntry,
     PlatformImage, MAX_CONCURRENT_FETCHES, MAX_ENTRIES_PER_INDEX, MAX_ENTRIES_TOTAL,
 };
+pub use listing::imagetools_text;
 
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -71,6 +73,8 @@ pub(crate) struct Descriptor {
     pub annotations: BTreeMap<String, String>,
     #[serde(default)]
     pub artifact_type: Option<String>,
+    #[serde(default)]
+    pub urls: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
