@@ -151,6 +151,7 @@ pub struct BuildOutcome {
     /// The image (or index) digest, `containerimage.digest`.
     pub digest: Option<String>,
     pub platforms: Vec<String>,
+    /// The tags the build made: empty unless it succeeded.
     pub tags: Vec<String>,
     pub duration_ms: u64,
     pub failure: Option<BuildFailure>,
@@ -762,6 +763,11 @@ pub async fn run(
             outcome.failure = Some(failure(message, &details, &model, &steps, &checked.dockerfile));
         }
         Some(Err(e)) => return Err(e.into()),
+    }
+    // A build that did not finish made none of its tags (a push may have failed at the manifest,
+    // after its layers went up): the outcome claims none.
+    if outcome.state != BuildState::Succeeded {
+        outcome.tags.clear();
     }
     if outcome.state != BuildState::Cancelled {
         if let Err(e) = builders.record_activity(&group.name).await {

@@ -423,3 +423,106 @@ async fn fake_registry_oversized_repository_lists_and_token_answers_are_refused(
         format!("refused token from http://{tokens}/token: larger than {MAX_TOKEN_BYTES} bytes")
     );
 }
+
+fn proxied(reference: &str, proxy: &support::registry_proxy::FaultyProxy, registry: &str) -> String {
+    reference.replacen(registry, &proxy.address, 1)
+}
+
+#[tokio::test]
+async fn fake_faulty_proxy_a_stalled_registry_ends_in_a_timeout_that_names_it() {
+    use support::registry_proxy::{Fault, FaultyProxy};
+    let world = World::new();
+    // The index answers; the platform manifests behind it never do.
+    let proxy = FaultyProxy::start(&world.registry, std::time::Duration::ZERO, |_, path| {
+        (path.contains("/manifests/sha256:")).then_some(Fault::Stall)
+    })
+    .await;
+    let store = buildlane_core::credentials::CredentialStore::new(&world.env());
+    let client = RegistryClient::with_read_timeout(store, std::time::Duration::from_millis(300));
+    let reference: ImageReference =
+        proxied(&format!("{}/busybox:latest", world.registry), &proxy, &world.registry).parse().unwrap();
+    let shown = inspect(&client, &reference, InspectOptions::default()).await.unwrap();
+    assert_eq!(shown.platforms.len(), 3);
+    for p in &shown.platforms {
+        assert_eq!(p.error.as_deref(), Some(format!("registry {} did not answer in time", proxy.address).as_str()));
+    }
+    // A registry silent from the first request fails the whole inspection the same way.
+    let silent = FaultyProxy::start(&world.registry, std::time::Duration::ZERO, |_, _| Some(Fault::Stall)).await;
+    let reference: ImageReference = format!("{}/busybox:latest", silent.address).parse().unwrap();
+    let err = inspect(&client, &reference, InspectOptions::default()).await.unwrap_err();
+    assert!(matches!(&err, InspectError::Registry(RegistryError::Timeout { registry }) if *registry == silent.address));
+}
+
+#[tokio::test]
+async fn fake_faulty_proxy_a_redirect_to_another_host_does_not_carry_the_credentials() {
+    use support::registry_proxy::{Fault, FaultyProxy, HeaderRecorder};
+    let world = World::new();
+    let (user, password) = user_password();
+    world.write_docker_config(&serde_json::json!({"auths": {auth_registry(): {"auth": auth_entry(&user, &password)}}}));
+    let target = seed_auth_registry(&world, "redirect-test/app");
+    let other = HeaderRecorder::start().await;
+    let to = other.address.clone();
+    // Manifests by tag and every blob are sent elsewhere, as registries do with blobs (to a CDN).
+    let proxy = FaultyProxy::start(&auth_registry(), std::time::Duration::ZERO, move |method, path| {
+        (method == "GET" && (path.ends_with("/manifests/latest") || path.contains("/blobs/")))
+            .then(|| Fault::Redirect(format!("http://{to}{path}")))
+    })
+    .await;
+    let logged_in = World::new();
+    logged_in.write_docker_config(
+        &serde_json::json!({"auths": {proxy.address.clone(): {"auth": auth_entry(&user, &password)}}}),
+    );
+    let client = logged_in.registry_client();
+
+    // The manifest GET (Buildlane's own request) follows the redirect without the Authorization.
+    let reference: ImageReference = proxied(&target, &proxy, &auth_registry()).parse().unwrap();
+    let err = inspect(&client, &reference, InspectOptions::default()).await.unwrap_err();
+    assert!(err.to_string().contains("not found"), "{err}");
+    // Blob GETs (oci-client's) too: the index and manifests by digest answer, the configs are redirected.
+    let platform = world.imagetools(&["--raw"], &target);
+    let index: serde_json::Value = serde_json::from_str(&platform).unwrap();
+    let first = index["manifests"][0]["digest"].as_str().unwrap();
+    let by_digest: ImageReference = format!("{}/redirect-test/app@{first}", proxy.address).parse().unwrap();
+    let shown = inspect(&client, &by_digest, InspectOptions::default()).await.unwrap();
+    assert!(shown.platforms[0].error.is_some(), "the redirected config is not found at the other host");
+
+    let seen = other.headers.lock().unwrap().clone();
+    assert!(seen.len() >= 2, "both redirects were followed: {seen:?}");
+    assert!(seen.iter().all(|h| !h.contains_key("authorization")), "credentials leaked to {}: {seen:?}", other.address);
+    // The proxy itself was asked with them: there was an Authorization to leak.
+    assert!(proxy.seen().iter().any(|s| s.path.contains("/manifests/sha256:")));
+}
+
+#[tokio::test]
+async fn fake_faulty_proxy_a_500_on_the_manifest_push_fails_the_build_with_the_registrys_message() {
+    use buildlane_core::builds::{BuildOutput, BuildRequest, BuildState};
+    use support::build::{build, context, request, Seen};
+    use support::registry_proxy::{Fault, FaultyProxy};
+    let world = World::new();
+    let proxy = FaultyProxy::start(&world.registry, std::time::Duration::ZERO, |method, path| {
+        (method == "PUT" && path.contains("/manifests/")).then(|| {
+            let envelope = r#"{"errors":[{"code":"UNKNOWN","message":"storage is full"}]}"#;
+            Fault::Status(500, "Storage Full (injected)", envelope.into())
+        })
+    })
+    .await;
+    let ctx = context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo half > /h\n", world.registry))]);
+    let tag = format!("{}/push-fault/app:{}", proxy.address, std::process::id());
+    let outcome = build(
+        &world,
+        BuildRequest { tags: vec![tag.clone()], output: BuildOutput::Push, ..request(&ctx) },
+        &Seen::default(),
+    )
+    .await;
+    assert_eq!(outcome.state, BuildState::Failed);
+    let message = outcome.failure.as_ref().map(|f| f.message.clone()).unwrap_or_default();
+    // BuildKit (containerd's pusher) relays the status line, not the body.
+    assert!(message.contains("500 Storage Full (injected)"), "{message}");
+    assert!(
+        proxy.seen().iter().any(|s| s.method == "PUT" && s.path.contains("/manifests/")),
+        "the push reached the manifest"
+    );
+    // Nothing is claimed as pushed: no digest, no tag.
+    assert_eq!((outcome.digest.as_deref(), outcome.tags.as_slice()), (None, &[] as &[String]));
+    assert!(!outcome.exporter_response.contains_key("containerimage.digest"));
+}

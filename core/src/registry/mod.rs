@@ -45,7 +45,8 @@ pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
     application/vnd.docker.distribution.manifest.v1+json";
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a registry may go silent mid-request before the request fails with a timeout naming it.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One page of a paginated list; `next` is what to pass as `last` for the following page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -92,6 +93,7 @@ pub struct RegistryClient {
 
 struct Inner {
     credentials: CredentialStore,
+    read_timeout: Duration,
     /// The user's choice per registry; without one, loopback is plain http and the rest HTTPS.
     plain_http: Mutex<HashMap<String, bool>>,
     oci_http: OnceLock<oci_client::Client>,
@@ -116,11 +118,11 @@ struct Access {
     had: bool,
 }
 
-fn oci_client(protocol: ClientProtocol) -> oci_client::Client {
+fn oci_client(protocol: ClientProtocol, read_timeout: Duration) -> oci_client::Client {
     oci_client::Client::new(ClientConfig {
         protocol,
         connect_timeout: Some(CONNECT_TIMEOUT),
-        read_timeout: Some(READ_TIMEOUT),
+        read_timeout: Some(read_timeout),
         platform_resolver: None,
         ..Default::default()
     })
@@ -145,11 +147,17 @@ fn verify(bytes: &[u8], digest: &str, what: impl Fn() -> String) -> Result<(), R
 
 impl RegistryClient {
     pub fn new(credentials: CredentialStore) -> Self {
+        Self::with_read_timeout(credentials, DEFAULT_READ_TIMEOUT)
+    }
+
+    /// A client that gives up on a registry silent for `read_timeout` (tests use a short one).
+    pub fn with_read_timeout(credentials: CredentialStore, read_timeout: Duration) -> Self {
         // reqwest is built without a default TLS provider (see Cargo.toml); a second install is a no-op.
         let _ = rustls::crypto::ring::default_provider().install_default();
         RegistryClient {
             inner: Arc::new(Inner {
                 credentials,
+                read_timeout,
                 plain_http: Mutex::new(HashMap::new()),
                 oci_http: OnceLock::new(),
                 oci_https: OnceLock::new(),
@@ -185,14 +193,15 @@ impl RegistryClient {
 
     fn oci(&self, registry: &str) -> &oci_client::Client {
         if self.is_plain_http(registry) {
-            self.inner.oci_http.get_or_init(|| oci_client(ClientProtocol::Http))
+            self.inner.oci_http.get_or_init(|| oci_client(ClientProtocol::Http, self.inner.read_timeout))
         } else {
-            self.inner.oci_https.get_or_init(|| oci_client(ClientProtocol::Https))
+            self.inner.oci_https.get_or_init(|| oci_client(ClientProtocol::Https, self.inner.read_timeout))
         }
     }
 
     fn http(&self, registry: &str) -> &reqwest::Client {
-        let builder = || reqwest::Client::builder().connect_timeout(CONNECT_TIMEOUT).read_timeout(READ_TIMEOUT);
+        let builder =
+            || reqwest::Client::builder().connect_timeout(CONNECT_TIMEOUT).read_timeout(self.inner.read_timeout);
         if self.is_plain_http(registry) {
             self.inner.http_plain.get_or_init(|| {
                 builder().tls_certs_only(std::iter::empty()).build().expect("a plain-http client always builds")
@@ -263,7 +272,8 @@ impl RegistryClient {
             });
         };
         let token = token::exchange(self.http(registry), registry, repository, &challenge, &scope, refresh).await?;
-        let oci = oci_client(if self.is_plain_http(registry) { ClientProtocol::Http } else { ClientProtocol::Https });
+        let protocol = if self.is_plain_http(registry) { ClientProtocol::Http } else { ClientProtocol::Https };
+        let oci = oci_client(protocol, self.inner.read_timeout);
         oci.store_auth_if_needed(registry_api_host(registry), &RegistryAuth::Bearer(token.token.clone())).await;
         self.inner.scoped.lock().expect("lock is never poisoned").insert(key, (token.clone(), oci.clone()));
         Ok((token, oci))

@@ -15,8 +15,8 @@ use tokio::net::{TcpListener, TcpStream};
 /// What the proxy does with a request instead of forwarding it.
 #[derive(Clone, Debug)]
 pub enum Fault {
-    /// Answers with this status and body (a distribution error envelope, say).
-    Status(u16, String),
+    /// Answers with this status, reason phrase and body (a distribution error envelope, say).
+    Status(u16, &'static str, String),
     /// Answers 307 to this URL.
     Redirect(String),
     /// Accepts the request and never answers.
@@ -115,6 +115,15 @@ async fn read_head(socket: &mut TcpStream) -> Option<(String, Vec<u8>)> {
 }
 
 async fn serve(shared: Arc<Shared>, mut client: TcpStream) {
+    // A TLS handshake (containerd tries HTTPS first) is passed through untouched: the registry's
+    // plain-http answer to it is what makes the client fall back to http, as with the registry itself.
+    let mut first = [0u8; 1];
+    if matches!(client.peek(&mut first).await, Ok(1)) && first[0] == 0x16 {
+        if let Ok(mut upstream) = TcpStream::connect(&shared.upstream).await {
+            let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+        }
+        return;
+    }
     let Some((head, body_start)) = read_head(&mut client).await else { return };
     let mut words = head.split_whitespace();
     let method = words.next().unwrap_or_default().to_owned();
@@ -124,9 +133,9 @@ async fn serve(shared: Arc<Shared>, mut client: TcpStream) {
     let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     shared.most_in_flight.fetch_max(now, Ordering::SeqCst);
     match (shared.rule)(&method, &path) {
-        Some(Fault::Status(status, body)) => {
+        Some(Fault::Status(status, reason, body)) => {
             let response = format!(
-                "HTTP/1.1 {status} Fault\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
             let _ = client.write_all(response.as_bytes()).await;
