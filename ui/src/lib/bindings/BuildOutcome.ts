@@ -10,4 +10,8 @@ export type BuildOutcome = { buildRef: string, builder: string, state: BuildStat
 /**
  * The image (or index) digest, `containerimage.digest`.
  */
-digest: string | null, platforms: Array<string>, tags: Array<string>, durationMs: number, failure: BuildFailure | null, steps: Array<Step>, exporterResponse: { [key in string]: string }, };
+digest: string | null, platforms: Array<string>, 
+/**
+ * The tags the build made: empty unless it succeeded.
+ */
+tags: Array<string>, durationMs: number, failure: BuildFailure | null, steps: Array<Step>, exporterResponse: { [key in string]: string }, };
