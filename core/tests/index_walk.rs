@@ -6,7 +6,8 @@
 mod support;
 
 use buildlane_core::manifest::{
-    inspect, InspectOptions, Inspection, MAX_CONCURRENT_FETCHES, MAX_ENTRIES_PER_INDEX, MAX_ENTRIES_TOTAL,
+    imagetools_text, inspect, InspectOptions, Inspection, MAX_CONCURRENT_FETCHES, MAX_ENTRIES_PER_INDEX,
+    MAX_ENTRIES_TOTAL,
 };
 use buildlane_core::reference::ImageReference;
 use serde_json::{json, Value};
@@ -175,6 +176,23 @@ async fn a_nested_index_is_shown_as_the_tree_it_is() {
     assert_eq!(nested.annotations["org.example.kind"], "nested");
     assert_eq!(nested.index_annotations["org.example.level"], "inner");
     assert_eq!((nested.platform.as_deref(), nested.error.as_deref()), (None, None));
+
+    // `buildlane inspect` prints the nested index as imagetools does (an entry of index media type,
+    // no platform), then the tree with each level's annotations.
+    let text = imagetools_text(&shown);
+    let entry = format!(
+        "  Name:      {}/{repo}:v1@{}\n  MediaType: {OCI_INDEX}\n",
+        proxy.address,
+        inner["digest"].as_str().unwrap()
+    );
+    assert!(text.contains(&entry), "{text}");
+    let tree = format!(
+        "  index  {}\n    index annotations:\n      org.example.level: inner\n    linux/amd64  {}",
+        inner["digest"].as_str().unwrap(),
+        b["digest"].as_str().unwrap()
+    );
+    assert!(text.contains(&tree), "{text}");
+    assert!(text.contains("  manifest annotations:\n      org.example.n: 1\n"), "{text}");
 }
 
 #[tokio::test]

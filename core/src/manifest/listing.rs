@@ -3,7 +3,8 @@
 //! attestation manifests and nested indexes included, each entry's annotations when it names a
 //! platform), aligned as Go's tabwriter aligns it; buildx prints a map's keys in random order, these
 //! are in key order. Then what Buildlane adds: the manifest's or index's own annotations, the tree of
-//! platforms with their sizes and attestations, and notes.
+//! platforms (nested indexes holding their own) with sizes, manifest annotations and attestations,
+//! and notes.
 
 use std::collections::BTreeMap;
 
@@ -122,14 +123,19 @@ fn tree(inspection: &Inspection, parent: Option<&str>, depth: usize) -> String {
         if let Some(version) = &p.os_version {
             row.push_str(&format!("  os.version {version}"));
         }
+        row.push('\n');
+        if !p.manifest_annotations.is_empty() {
+            row.push_str(&format!("{indent}  manifest annotations:\n"));
+            row.push_str(&annotation_lines(&format!("{indent}    "), &p.manifest_annotations));
+        }
         for a in &p.attestations {
             let kinds: Vec<&str> = a.statements.iter().map(|s| s.predicate_type.as_str()).collect();
-            row.push_str(&format!("\n{indent}  attestation {} ({})", a.digest, kinds.join(", ")));
+            row.push_str(&format!("{indent}  attestation {} ({})\n", a.digest, kinds.join(", ")));
         }
         if let Some(e) = &p.error {
-            row.push_str(&format!("\n{indent}  error: {e}"));
+            row.push_str(&format!("{indent}  error: {e}\n"));
         }
-        rows.push((&p.key, row + "\n"));
+        rows.push((&p.key, row));
     }
     for n in inspection.indexes.iter().filter(|n| n.parent.as_deref() == parent) {
         let mut row = format!("{indent}index  {}", n.digest);
@@ -138,7 +144,7 @@ fn tree(inspection: &Inspection, parent: Option<&str>, depth: usize) -> String {
         }
         row.push('\n');
         if !n.index_annotations.is_empty() {
-            row.push_str(&format!("{indent}  annotations:\n"));
+            row.push_str(&format!("{indent}  index annotations:\n"));
             row.push_str(&annotation_lines(&format!("{indent}    "), &n.index_annotations));
         }
         if let Some(e) = &n.error {

@@ -130,8 +130,6 @@ async fn serve(shared: Arc<Shared>, mut client: TcpStream) {
     let target = words.next().unwrap_or_default().to_owned();
     let path = target.split('?').next().unwrap_or_default().to_owned();
     shared.seen.lock().unwrap().push(Seen { method: method.clone(), path: path.clone() });
-    let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-    shared.most_in_flight.fetch_max(now, Ordering::SeqCst);
     match (shared.rule)(&method, &path) {
         Some(Fault::Status(status, reason, body)) => {
             let response = format!(
@@ -152,7 +150,12 @@ async fn serve(shared: Arc<Shared>, mut client: TcpStream) {
             while matches!(client.read(&mut sink).await, Ok(n) if n > 0) {}
         }
         None => {
+            // Requests held at once: a lower bound of those the client has in flight (it cannot
+            // start another in their place before their answer), so never more than it.
+            let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            shared.most_in_flight.fetch_max(now, Ordering::SeqCst);
             tokio::time::sleep(shared.hold).await;
+            shared.in_flight.fetch_sub(1, Ordering::SeqCst);
             if let Ok(mut upstream) = TcpStream::connect(&shared.upstream).await {
                 // The Host header stays the proxy's, so the registry's upload URLs point back through it.
                 let rewritten: String = head
@@ -169,7 +172,6 @@ async fn serve(shared: Arc<Shared>, mut client: TcpStream) {
             }
         }
     }
-    shared.in_flight.fetch_sub(1, Ordering::SeqCst);
 }
 
 /// A listener on another loopback address (127.0.0.2) that records each request's headers and answers

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   annotationLines,
+  annotationRows,
   attestationBadge,
   configRows,
   copyTargets,
@@ -190,5 +191,17 @@ describe('entryTree', () => {
   });
   it('lists annotations as imagetools does, key: value in key order', () => {
     expect(annotationLines({ 'org.b': '2', 'org.a': '1' })).toEqual(['org.a: 1', 'org.b: 2']);
+  });
+});
+
+describe('annotationRows', () => {
+  it("shows the entry's annotations and the manifest's own, each only when there are some", () => {
+    const [, windows] = oneManifestTwice().platforms;
+    const image = { ...windows, manifestAnnotations: { 'org.opencontainers.image.created': '2026-03-01' } };
+    expect(annotationRows(image)).toEqual([
+      { field: 'Entry annotations', values: ['org.example.entry: windows'], mono: true },
+      { field: 'Manifest annotations', values: ['org.opencontainers.image.created: 2026-03-01'], mono: true },
+    ]);
+    expect(annotationRows(threePlatforms().platforms[0])).toEqual([]);
   });
 });

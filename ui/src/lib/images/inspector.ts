@@ -90,6 +90,16 @@ export function annotationLines(annotations: { [key: string]: string }): string[
   return sortedEntries(annotations).map(([k, v]) => `${k}: ${v}`);
 }
 
+/** The platform's annotations as config rows: its index entry's, then its manifest's own. */
+export function annotationRows(image: PlatformImage): ConfigRow[] {
+  const rows: ConfigRow[] = [];
+  const entry = annotationLines(image.annotations);
+  const manifest = annotationLines(image.manifestAnnotations);
+  if (entry.length) rows.push({ field: 'Entry annotations', values: entry, mono: true });
+  if (manifest.length) rows.push({ field: 'Manifest annotations', values: manifest, mono: true });
+  return rows;
+}
+
 /** A node of the index tree: a platform's card, or a nested index with the entries it lists. */
 export type TreeNode =
   | { kind: 'platform'; key: string; card: PlatformCard }
