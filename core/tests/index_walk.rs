@@ -202,7 +202,7 @@ async fn index_walks_are_bounded_in_concurrency_and_in_entries_followed() {
     let repo = repository("bounded");
     let pusher = Pusher::new(&world.registry, &repo);
     let mut images = Vec::new();
-    for n in 0..24 {
+    for n in 0..40 {
         images.push(pusher.image(100 + n).await);
     }
     let linux = json!({"os": "linux", "architecture": "amd64"});
@@ -211,8 +211,9 @@ async fn index_walks_are_bounded_in_concurrency_and_in_entries_followed() {
     // Each forwarded request is held a moment, so that an unbounded walk has them all in flight at once.
     let proxy = FaultyProxy::start(&world.registry, Duration::from_millis(40), |_, _| None).await;
     let shown = inspect_through(&proxy, &world, &repo, "wide").await;
-    assert_eq!(shown.platforms.len(), 24);
+    assert_eq!(shown.platforms.len(), 40);
     assert!(shown.platforms.iter().all(|p| p.error.is_none()));
+    assert!(proxy.most_in_flight() > 1, "the walk reads concurrently");
     assert!(
         proxy.most_in_flight() <= MAX_CONCURRENT_FETCHES,
         "{} requests were in flight at once",

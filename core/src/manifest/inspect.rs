@@ -402,8 +402,9 @@ pub const MAX_ENTRIES_PER_INDEX: usize = 256;
 /// Entries followed in one inspection, nested indexes included: what a hostile registry can make one
 /// inspect fetch is bounded, and what was not followed is counted rather than failing the whole view.
 pub const MAX_ENTRIES_TOTAL: usize = 1024;
-/// Registry requests one inspection has in flight at once.
-pub const MAX_CONCURRENT_FETCHES: usize = 8;
+/// Registry requests one inspection has in flight at once: a busy multi-platform index (a dozen
+/// platforms, an attestation each) is still read in one wave, a hostile one cannot open hundreds.
+pub const MAX_CONCURRENT_FETCHES: usize = 16;
 
 type Shared<T> = Arc<OnceCell<Result<T, String>>>;
 
