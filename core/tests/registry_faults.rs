@@ -227,7 +227,8 @@ async fn transport_faults_are_named() {
 /// A canned response: status, extra headers, body.
 type Canned = (u16, Vec<(String, String)>, Vec<u8>);
 
-/// Serves canned responses by request path (with its query, else without) on 127.0.0.1:<random>, one connection per request.
+/// Serves canned responses by request path and Authorization (`<path> <authorization>`), else by path
+/// with its query, else without, on 127.0.0.1:<random>, one connection per request.
 async fn fake_registry(routes: HashMap<String, Canned>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
@@ -247,11 +248,17 @@ async fn fake_registry(routes: HashMap<String, Canned>) -> String {
                 let text = String::from_utf8_lossy(&request);
                 let target = text.split_whitespace().nth(1).unwrap_or("/").to_owned();
                 let path = target.split('?').next().unwrap().to_owned();
-                let (status, headers, body) = routes.get(&target).or_else(|| routes.get(&path)).cloned().unwrap_or((
-                    404,
-                    vec![],
-                    br#"{"errors":[{"code":"NOT_FOUND"}]}"#.to_vec(),
-                ));
+                let authorization = text
+                    .lines()
+                    .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("authorization")))
+                    .map(|(_, v)| v.trim().to_owned());
+                let authorized = authorization.map(|a| format!("{path} {a}")).unwrap_or_default();
+                let (status, headers, body) = routes
+                    .get(&authorized)
+                    .or_else(|| routes.get(&target))
+                    .or_else(|| routes.get(&path))
+                    .cloned()
+                    .unwrap_or((404, vec![], br#"{"errors":[{"code":"NOT_FOUND"}]}"#.to_vec()));
                 let mut head =
                     format!("HTTP/1.1 {status} X\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
                 for (k, v) in headers {
@@ -525,4 +532,33 @@ async fn fake_faulty_proxy_a_500_on_the_manifest_push_fails_the_build_with_the_r
     // Nothing is claimed as pushed: no digest, no tag.
     assert_eq!((outcome.digest.as_deref(), outcome.tags.as_slice()), (None, &[] as &[String]));
     assert!(!outcome.exporter_response.contains_key("containerimage.digest"));
+}
+
+#[tokio::test]
+async fn fake_registry_a_manifest_behind_a_token_service_is_read_and_an_oversized_token_refused() {
+    use buildlane_core::registry::MAX_TOKEN_BYTES;
+    let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.example.thing+json"}"#.to_vec();
+    let tokens = fake_registry(HashMap::from([
+        ("/token".to_owned(), (200, vec![], br#"{"token":"good-token","expires_in":300}"#.to_vec())),
+        ("/huge".to_owned(), (200, vec![], vec![b' '; MAX_TOKEN_BYTES + 1])),
+    ]))
+    .await;
+    let challenge = |realm: &str| {
+        let header = format!("Bearer realm=\"http://{tokens}/{realm}\",service=\"fake\",scope=\"repository:app:pull\"");
+        (401, vec![("WWW-Authenticate".to_owned(), header)], br#"{"errors":[{"code":"UNAUTHORIZED"}]}"#.to_vec())
+    };
+    let address = fake_registry(HashMap::from([
+        (manifest_route("app", "v1"), challenge("token")),
+        (format!("{} Bearer good-token", manifest_route("app", "v1")), (200, vec![], body.clone())),
+        (manifest_route("app", "v2"), challenge("huge")),
+    ]))
+    .await;
+    let client = World::new().registry_client();
+    let fetched = client.manifest(&format!("{address}/app:v1").parse().unwrap()).await.unwrap();
+    assert_eq!(fetched.bytes.as_ref(), body.as_slice(), "the token was asked for and sent");
+    let err = client.manifest(&format!("{address}/app:v2").parse().unwrap()).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("refused token from http://{tokens}/huge: larger than {MAX_TOKEN_BYTES} bytes")
+    );
 }

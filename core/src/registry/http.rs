@@ -4,7 +4,7 @@
 //! nor report the Content-Type `imagetools` shows, nor the `Retry-After` of a 429.
 
 use bytes::{Bytes, BytesMut};
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 
 use super::error::{transport, RegistryError, Target};
 
@@ -24,14 +24,6 @@ impl Response {
     /// `Retry-After` in seconds (only the delta form: registries do not send dates in practice).
     pub fn retry_after(&self) -> Option<u64> {
         self.headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()
-    }
-
-    /// Whether the registry asked for a bearer token (rather than basic auth).
-    pub fn bearer_challenge(&self) -> bool {
-        self.headers
-            .get(WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("bearer"))
     }
 }
 

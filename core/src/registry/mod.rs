@@ -15,7 +15,6 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
-use oci_client::RegistryOperation;
 use reqwest::header::HeaderValue;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -421,7 +420,7 @@ impl RegistryClient {
         Ok(FetchedManifest { bytes, content_type, digest })
     }
 
-    /// GET with the registry's credentials; on a bearer challenge, oci-client's token flow once.
+    /// GET with the registry's credentials; on a bearer challenge, a token for the repository once.
     async fn get_authorized(
         &self,
         reference: &ImageReference,
@@ -449,18 +448,18 @@ impl RegistryClient {
         let response =
             http::get_limited(self.http(&reference.registry), url, accept, authorization.as_ref(), limit, target)
                 .await?;
-        let response = if response.status == 401 && response.bearer_challenge() {
-            let access = self.access(&reference.registry, &reference.repository).await?;
-            let oci_reference = Self::oci_reference(reference);
-            let token = access
-                .oci
-                .auth(&oci_reference, &access.auth, RegistryOperation::Pull)
-                .await
-                .map_err(|e| target.oci(e, had))?;
-            let Some(token) = token else {
-                return Err(target.status(401, b"", None, had));
+        let challenge = token::bearer_challenge(&response.headers).filter(|_| response.status == 401);
+        let response = if let Some(challenge) = challenge {
+            // The distribution token flow, as oci-client's, but with the answer read within a limit.
+            let basic = match &credential {
+                Some(Credential::Basic { username, password }) => Some((username.as_str(), password.as_str())),
+                _ => None,
             };
-            let value = bearer_header(&token, target)?;
+            let scope = format!("repository:{}:pull", reference.repository);
+            let http = self.http(&reference.registry);
+            let token =
+                token::fetch(http, &reference.registry, &reference.repository, &challenge, &scope, basic).await?;
+            let value = bearer_header(&token.token, target)?;
             self.inner.bearer.lock().expect("lock is never poisoned").insert(key, value.clone());
             http::get_limited(self.http(&reference.registry), url, accept, Some(&value), limit, target).await?
         } else {
