@@ -1,6 +1,7 @@
-//! `buildlane inspect REF`: the inspector on stdout, for scripts and the benchmark. Text follows
-//! `docker buildx imagetools inspect` (plus sizes and folded attestations); `--raw` prints the exact
-//! manifest bytes; `--format json` adds per-platform sizes, annotations, attestations and configs.
+//! `buildlane inspect REF`: the inspector on stdout, for scripts and the benchmark. Text is what
+//! `docker buildx imagetools inspect` prints, then the index's annotations and its platform tree with
+//! sizes and attestations; `--raw` prints the exact manifest bytes; `--format json` adds per-entry
+//! keys, sizes, annotations, attestations, configs and nested indexes.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -69,7 +70,7 @@ pub fn run(env: Environment, args: InspectArgs) -> ExitCode {
             Err(e) => return fail(e),
         };
         match args.format {
-            Format::Text => text(&inspection).into_bytes(),
+            Format::Text => manifest::imagetools_text(&inspection).into_bytes(),
             Format::Json => {
                 let mut s = serde_json::to_string_pretty(&json_view(&inspection)).expect("plain data serialises");
                 s.push('\n');
@@ -82,34 +83,6 @@ pub fn run(env: Environment, args: InspectArgs) -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
-}
-
-fn text(i: &Inspection) -> String {
-    let mut out = format!("Name:      {}\nMediaType: {}\nDigest:    {}\n", i.name, i.media_type, i.digest);
-    if let Some(note) = &i.note {
-        out.push_str(&format!("Note:      {note}\n"));
-    }
-    if i.kind == manifest::ManifestKind::Index {
-        out.push_str("\nManifests:\n");
-        for p in &i.platforms {
-            out.push_str(&format!("  Name:        {}@{}\n", i.reference.name(), p.digest));
-            out.push_str(&format!("  MediaType:   {}\n", p.media_type));
-            out.push_str(&format!("  Platform:    {}\n", p.platform));
-            if let Some(v) = &p.os_version {
-                out.push_str(&format!("  OSVersion:   {v}\n"));
-            }
-            out.push_str(&format!("  Size:        {} bytes in {} layers\n", p.compressed_size, p.layers.len()));
-            for a in &p.attestations {
-                let kinds: Vec<&str> = a.statements.iter().map(|s| s.predicate_type.as_str()).collect();
-                out.push_str(&format!("  Attestation: {} ({})\n", a.digest, kinds.join(", ")));
-            }
-            if let Some(e) = &p.error {
-                out.push_str(&format!("  Error:       {e}\n"));
-            }
-            out.push('\n');
-        }
-    }
-    out
 }
 
 /// `{"name","manifest","image"}` as imagetools' `{{json .}}` has them, plus `platforms` with sizes,
@@ -139,12 +112,16 @@ fn json_view(i: &Inspection) -> Value {
         .iter()
         .map(|p| {
             json!({
+                "key": p.key,
+                "parent": p.parent,
                 "platform": p.platform,
+                "osVersion": p.os_version,
                 "digest": p.digest,
                 "mediaType": p.media_type,
                 "manifestSize": p.manifest_size,
                 "compressedSize": p.compressed_size,
                 "annotations": p.annotations,
+                "manifestAnnotations": p.manifest_annotations,
                 "layers": p.layers,
                 "attestations": p.attestations,
                 "error": p.error,
@@ -156,6 +133,8 @@ fn json_view(i: &Inspection) -> Value {
         "manifest": Value::Object(manifest),
         "image": image,
         "platforms": platforms,
+        "indexes": i.indexes,
+        "notFollowed": i.not_followed,
         "sizeMatrix": i.size_matrix,
         "note": i.note,
     })

@@ -151,7 +151,7 @@ pub struct BuildOutcome {
     /// The image (or index) digest, `containerimage.digest`.
     pub digest: Option<String>,
     pub platforms: Vec<String>,
-    /// The tags the result was given: empty when the output makes no image.
+    /// The tags the build gave an image: empty when it did not succeed or its output makes no image.
     pub tags: Vec<String>,
     pub duration_ms: u64,
     pub failure: Option<BuildFailure>,
@@ -689,7 +689,7 @@ fn record_unreachable(
         state: BuildState::Failed,
         digest: None,
         platforms: request.platforms.iter().map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect(),
-        tags: tags(request),
+        tags: Vec::new(),
         duration_ms: started.elapsed().as_millis() as u64,
         failure: Some(failure),
         steps: Vec::new(),
@@ -858,6 +858,11 @@ async fn run_checked(
             outcome.failure = Some(failure(message, &details, &model, &steps, &checked.dockerfile));
         }
         Some(Err(e)) => return Err(e.into()),
+    }
+    // A build that did not finish made none of its tags (a push may have failed at the manifest,
+    // after its layers went up): the outcome claims none.
+    if outcome.state != BuildState::Succeeded {
+        outcome.tags.clear();
     }
     if outcome.state != BuildState::Cancelled {
         if let Err(e) = builders.record_activity(&group.name).await {

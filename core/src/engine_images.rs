@@ -104,7 +104,9 @@ fn inspection(
         annotations: Default::default(),
         size_matrix: size_matrix(&platforms),
         platforms,
+        indexes: Vec::new(),
         others: Vec::new(),
+        not_followed: 0,
         referrers: Vec::new(),
     }
 }
@@ -168,6 +170,8 @@ fn platform_image(
         .collect();
     let run = image.config.unwrap_or_default();
     PlatformImage {
+        key: "0".into(),
+        parent: None,
         platform,
         os,
         architecture,
@@ -178,6 +182,7 @@ fn platform_image(
         media_type: String::new(),
         manifest_size: 0,
         annotations: Default::default(),
+        manifest_annotations: Default::default(),
         compressed_size: image.size.unwrap_or(0),
         config_digest: None,
         config_size: 0,

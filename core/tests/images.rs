@@ -145,3 +145,65 @@ async fn the_busybox_index_and_a_single_platform_manifest() {
     let raw = world.imagetools(&["--raw"], &format!("{}/busybox@{}", world.registry, arm64.digest));
     assert_eq!(single.raw.trim_end(), raw.trim_end());
 }
+
+/// Sorts each run of annotation lines (indented four spaces): buildx prints a Go map, in random order.
+fn annotations_in_key_order(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut run: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("    ") {
+            run.push(line.to_owned());
+            continue;
+        }
+        run.sort();
+        lines.append(&mut run);
+        lines.push(line.to_owned());
+    }
+    run.sort();
+    lines.append(&mut run);
+    lines
+}
+
+#[tokio::test]
+async fn the_listing_prints_what_imagetools_prints_annotations_included_then_what_buildlane_adds() {
+    let world = World::new();
+    // A real build's index (attestation entries carry BuildKit's annotations), copied with index and
+    // per-entry annotations added, as `imagetools create --annotation` writes them.
+    let built = world.pushed_multi_platform_image("images-test/annotated-source");
+    let annotated = format!("{}/images-test/annotated:v{}", world.registry, std::process::id());
+    world.docker_ok(&[
+        "buildx",
+        "imagetools",
+        "create",
+        "-t",
+        &annotated,
+        "--annotation",
+        "index:org.opencontainers.image.title=Annotated",
+        "--annotation",
+        "manifest-descriptor:org.opencontainers.image.vendor=Buildlane",
+        "--annotation",
+        "manifest-descriptor:org.example.a-much-longer-key=aligned",
+        &built,
+    ]);
+    for reference in [annotated.as_str(), built.as_str()] {
+        let theirs = world.imagetools(&[], reference);
+        let options = InspectOptions { depth: Depth::Manifests, ..InspectOptions::default() };
+        let ours = inspect(&world.registry_client(), &reference.parse().unwrap(), options).await.unwrap();
+        let text = buildlane_core::manifest::imagetools_text(&ours);
+        assert!(text.len() > theirs.len(), "{text}");
+        let (same, added) = text.split_at(theirs.len());
+        assert_eq!(
+            annotations_in_key_order(same),
+            annotations_in_key_order(&theirs),
+            "ours:\n{text}\ntheirs:\n{theirs}"
+        );
+        assert!(added.contains("\nPlatforms:\n  linux/amd64  sha256:"), "{added}");
+        if reference == annotated {
+            assert!(theirs.contains("    org.example.a-much-longer-key:   aligned\n"), "{theirs}");
+            assert!(
+                added.starts_with("\nIndex annotations:\n  org.opencontainers.image.title: Annotated\n"),
+                "{added}"
+            );
+        }
+    }
+}

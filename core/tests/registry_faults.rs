@@ -227,7 +227,8 @@ async fn transport_faults_are_named() {
 /// A canned response: status, extra headers, body.
 type Canned = (u16, Vec<(String, String)>, Vec<u8>);
 
-/// Serves canned responses by request path (with its query, else without) on 127.0.0.1:<random>, one connection per request.
+/// Serves canned responses by request path and Authorization (`<path> <authorization>`), else by path
+/// with its query, else without, on 127.0.0.1:<random>, one connection per request.
 async fn fake_registry(routes: HashMap<String, Canned>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
@@ -247,11 +248,17 @@ async fn fake_registry(routes: HashMap<String, Canned>) -> String {
                 let text = String::from_utf8_lossy(&request);
                 let target = text.split_whitespace().nth(1).unwrap_or("/").to_owned();
                 let path = target.split('?').next().unwrap().to_owned();
-                let (status, headers, body) = routes.get(&target).or_else(|| routes.get(&path)).cloned().unwrap_or((
-                    404,
-                    vec![],
-                    br#"{"errors":[{"code":"NOT_FOUND"}]}"#.to_vec(),
-                ));
+                let authorization = text
+                    .lines()
+                    .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("authorization")))
+                    .map(|(_, v)| v.trim().to_owned());
+                let authorized = authorization.map(|a| format!("{path} {a}")).unwrap_or_default();
+                let (status, headers, body) = routes
+                    .get(&authorized)
+                    .or_else(|| routes.get(&target))
+                    .or_else(|| routes.get(&path))
+                    .cloned()
+                    .unwrap_or((404, vec![], br#"{"errors":[{"code":"NOT_FOUND"}]}"#.to_vec()));
                 let mut head =
                     format!("HTTP/1.1 {status} X\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
                 for (k, v) in headers {
@@ -382,6 +389,176 @@ async fn fake_registry_indexes_nested_too_deep_or_listing_themselves_are_refused
         (manifest_route("loop", "top"), (200, vec![], body.clone())),
         (manifest_route("loop", &entry), (200, vec![], body)),
     ]);
-    let err = fake_err(routes, |a| format!("{a}/loop:top")).await;
-    assert!(matches!(err, InspectError::Registry(RegistryError::DigestMismatch { .. })), "{err}");
+    let address = fake_registry(routes).await;
+    let reference: ImageReference = format!("{address}/loop:top").parse().unwrap();
+    let shown = inspect(&World::new().registry_client(), &reference, InspectOptions::default()).await.unwrap();
+    // The nested index that cannot be read says why on its own node; the rest of the tree still shows.
+    let error = shown.indexes[0].error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains(&format!("its content has digest {}, not the {entry}", sha(&index_listing(&[&entry])))),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn fake_registry_oversized_repository_lists_and_token_answers_are_refused() {
+    use buildlane_core::registry::{MAX_LIST_BYTES, MAX_TOKEN_BYTES};
+    let client = World::new().registry_client();
+    let huge_list = vec![b' '; MAX_LIST_BYTES + 1];
+    let address = fake_registry(HashMap::from([
+        ("/v2/_catalog".to_owned(), (200, vec![], huge_list.clone())),
+        ("/v2/app/tags/list".to_owned(), (200, vec![], huge_list)),
+    ]))
+    .await;
+    let err = client.catalog(&address, 100, None).await.unwrap_err();
+    assert_eq!(err.to_string(), format!("refused repository list of {address}: larger than {MAX_LIST_BYTES} bytes"));
+    let err = client.tags(&address, "app", 100, None).await.unwrap_err();
+    assert_eq!(err.to_string(), format!("refused tag list of {address}/app: larger than {MAX_LIST_BYTES} bytes"));
+
+    // A registry whose token service answers with more than any token.
+    let tokens =
+        fake_registry(HashMap::from([("/token".to_owned(), (200, vec![], vec![b' '; MAX_TOKEN_BYTES + 1]))])).await;
+    let challenge = format!("Bearer realm=\"http://{tokens}/token\",service=\"fake\"");
+    let address = fake_registry(HashMap::from([(
+        "/v2/_catalog".to_owned(),
+        (401, vec![("WWW-Authenticate".to_owned(), challenge)], br#"{"errors":[{"code":"UNAUTHORIZED"}]}"#.to_vec()),
+    )]))
+    .await;
+    let err = client.catalog(&address, 100, None).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("refused token from http://{tokens}/token: larger than {MAX_TOKEN_BYTES} bytes")
+    );
+}
+
+fn proxied(reference: &str, proxy: &support::registry_proxy::FaultyProxy, registry: &str) -> String {
+    reference.replacen(registry, &proxy.address, 1)
+}
+
+#[tokio::test]
+async fn fake_faulty_proxy_a_stalled_registry_ends_in_a_timeout_that_names_it() {
+    use support::registry_proxy::{Fault, FaultyProxy};
+    let world = World::new();
+    // The index answers; the platform manifests behind it never do.
+    let proxy = FaultyProxy::start(&world.registry, std::time::Duration::ZERO, |_, path| {
+        (path.contains("/manifests/sha256:")).then_some(Fault::Stall)
+    })
+    .await;
+    let store = buildlane_core::credentials::CredentialStore::new(&world.env());
+    let client = RegistryClient::with_read_timeout(store, std::time::Duration::from_millis(300));
+    let reference: ImageReference =
+        proxied(&format!("{}/busybox:latest", world.registry), &proxy, &world.registry).parse().unwrap();
+    let shown = inspect(&client, &reference, InspectOptions::default()).await.unwrap();
+    assert_eq!(shown.platforms.len(), 3);
+    for p in &shown.platforms {
+        assert_eq!(p.error.as_deref(), Some(format!("registry {} did not answer in time", proxy.address).as_str()));
+    }
+    // A registry silent from the first request fails the whole inspection the same way.
+    let silent = FaultyProxy::start(&world.registry, std::time::Duration::ZERO, |_, _| Some(Fault::Stall)).await;
+    let reference: ImageReference = format!("{}/busybox:latest", silent.address).parse().unwrap();
+    let err = inspect(&client, &reference, InspectOptions::default()).await.unwrap_err();
+    assert!(matches!(&err, InspectError::Registry(RegistryError::Timeout { registry }) if *registry == silent.address));
+}
+
+#[tokio::test]
+async fn fake_faulty_proxy_a_redirect_to_another_host_does_not_carry_the_credentials() {
+    use support::registry_proxy::{Fault, FaultyProxy, HeaderRecorder};
+    let world = World::new();
+    let (user, password) = user_password();
+    world.write_docker_config(&serde_json::json!({"auths": {auth_registry(): {"auth": auth_entry(&user, &password)}}}));
+    let target = seed_auth_registry(&world, "redirect-test/app");
+    let other = HeaderRecorder::start().await;
+    let to = other.address.clone();
+    // Manifests by tag and every blob are sent elsewhere, as registries do with blobs (to a CDN).
+    let proxy = FaultyProxy::start(&auth_registry(), std::time::Duration::ZERO, move |method, path| {
+        (method == "GET" && (path.ends_with("/manifests/latest") || path.contains("/blobs/")))
+            .then(|| Fault::Redirect(format!("http://{to}{path}")))
+    })
+    .await;
+    let logged_in = World::new();
+    logged_in.write_docker_config(
+        &serde_json::json!({"auths": {proxy.address.clone(): {"auth": auth_entry(&user, &password)}}}),
+    );
+    let client = logged_in.registry_client();
+
+    // The manifest GET (Buildlane's own request) follows the redirect without the Authorization.
+    let reference: ImageReference = proxied(&target, &proxy, &auth_registry()).parse().unwrap();
+    let err = inspect(&client, &reference, InspectOptions::default()).await.unwrap_err();
+    assert!(err.to_string().contains("not found"), "{err}");
+    // Blob GETs (oci-client's) too: the index and manifests by digest answer, the configs are redirected.
+    let platform = world.imagetools(&["--raw"], &target);
+    let index: serde_json::Value = serde_json::from_str(&platform).unwrap();
+    let first = index["manifests"][0]["digest"].as_str().unwrap();
+    let by_digest: ImageReference = format!("{}/redirect-test/app@{first}", proxy.address).parse().unwrap();
+    let shown = inspect(&client, &by_digest, InspectOptions::default()).await.unwrap();
+    assert!(shown.platforms[0].error.is_some(), "the redirected config is not found at the other host");
+
+    let seen = other.headers.lock().unwrap().clone();
+    assert!(seen.len() >= 2, "both redirects were followed: {seen:?}");
+    assert!(seen.iter().all(|h| !h.contains_key("authorization")), "credentials leaked to {}: {seen:?}", other.address);
+    // The proxy itself was asked with them: there was an Authorization to leak.
+    assert!(proxy.seen().iter().any(|s| s.path.contains("/manifests/sha256:")));
+}
+
+#[tokio::test]
+async fn fake_faulty_proxy_a_500_on_the_manifest_push_fails_the_build_with_the_registrys_message() {
+    use buildlane_core::builds::{BuildOutput, BuildRequest, BuildState};
+    use support::build::{build, context, request, Seen};
+    use support::registry_proxy::{Fault, FaultyProxy};
+    let world = World::new();
+    let proxy = FaultyProxy::start(&world.registry, std::time::Duration::ZERO, |method, path| {
+        (method == "PUT" && path.contains("/manifests/")).then(|| {
+            let envelope = r#"{"errors":[{"code":"UNKNOWN","message":"storage is full"}]}"#;
+            Fault::Status(500, "Storage Full (injected)", envelope.into())
+        })
+    })
+    .await;
+    let ctx = context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo half > /h\n", world.registry))]);
+    let tag = format!("{}/push-fault/app:{}", proxy.address, std::process::id());
+    let outcome = build(
+        &world,
+        BuildRequest { tags: vec![tag.clone()], output: BuildOutput::Push, ..request(&ctx) },
+        &Seen::default(),
+    )
+    .await;
+    assert_eq!(outcome.state, BuildState::Failed);
+    let message = outcome.failure.as_ref().map(|f| f.message.clone()).unwrap_or_default();
+    // BuildKit (containerd's pusher) relays the status line, not the body.
+    assert!(message.contains("500 Storage Full (injected)"), "{message}");
+    assert!(
+        proxy.seen().iter().any(|s| s.method == "PUT" && s.path.contains("/manifests/")),
+        "the push reached the manifest"
+    );
+    // Nothing is claimed as pushed: no digest, no tag.
+    assert_eq!((outcome.digest.as_deref(), outcome.tags.as_slice()), (None, &[] as &[String]));
+    assert!(!outcome.exporter_response.contains_key("containerimage.digest"));
+}
+
+#[tokio::test]
+async fn fake_registry_a_manifest_behind_a_token_service_is_read_and_an_oversized_token_refused() {
+    use buildlane_core::registry::MAX_TOKEN_BYTES;
+    let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.example.thing+json"}"#.to_vec();
+    let tokens = fake_registry(HashMap::from([
+        ("/token".to_owned(), (200, vec![], br#"{"token":"good-token","expires_in":300}"#.to_vec())),
+        ("/huge".to_owned(), (200, vec![], vec![b' '; MAX_TOKEN_BYTES + 1])),
+    ]))
+    .await;
+    let challenge = |realm: &str| {
+        let header = format!("Bearer realm=\"http://{tokens}/{realm}\",service=\"fake\",scope=\"repository:app:pull\"");
+        (401, vec![("WWW-Authenticate".to_owned(), header)], br#"{"errors":[{"code":"UNAUTHORIZED"}]}"#.to_vec())
+    };
+    let address = fake_registry(HashMap::from([
+        (manifest_route("app", "v1"), challenge("token")),
+        (format!("{} Bearer good-token", manifest_route("app", "v1")), (200, vec![], body.clone())),
+        (manifest_route("app", "v2"), challenge("huge")),
+    ]))
+    .await;
+    let client = World::new().registry_client();
+    let fetched = client.manifest(&format!("{address}/app:v1").parse().unwrap()).await.unwrap();
+    assert_eq!(fetched.bytes.as_ref(), body.as_slice(), "the token was asked for and sent");
+    let err = client.manifest(&format!("{address}/app:v2").parse().unwrap()).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("refused token from http://{tokens}/huge: larger than {MAX_TOKEN_BYTES} bytes")
+    );
 }

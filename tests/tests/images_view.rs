@@ -171,3 +171,74 @@ async fn an_image_loaded_into_the_engine_is_found_under_engine_images_and_opens(
     app.docker(&["image", "rm", &reference]);
     app.close().await;
 }
+
+/// PUTs `body` as an OCI index at `http://<registry>/v2/<repository>/manifests/<tag>` (plain HTTP/1.1,
+/// as the distribution API takes it from any client).
+fn put_index(registry: &str, repository: &str, tag: &str, body: &[u8]) {
+    use std::io::{Read, Write};
+    let mut socket = std::net::TcpStream::connect(registry).unwrap();
+    let head = format!(
+        "PUT /v2/{repository}/manifests/{tag} HTTP/1.1\r\nHost: {registry}\r\nContent-Type: application/vnd.oci.image.index.v1+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    socket.write_all(head.as_bytes()).unwrap();
+    socket.write_all(body).unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "the registry took the index: {answer}");
+}
+
+#[tokio::test]
+async fn an_index_listing_one_manifest_under_two_platforms_shows_both_entries() {
+    let registry = registry();
+    let tag = format!("twice-{}", std::process::id());
+    let app = App::launch().await;
+    // busybox's linux/amd64 manifest, listed again as windows/amd64 with an OS version: valid OCI.
+    let repository = "e2e/one-manifest-twice";
+    let source = format!("{registry}/{repository}:source");
+    let copied = app.docker(&["buildx", "imagetools", "create", "-t", &source, &format!("{registry}/busybox:latest")]);
+    assert!(copied.status.success(), "{}", String::from_utf8_lossy(&copied.stderr));
+    let raw = app.docker(&["buildx", "imagetools", "inspect", "--raw", &source]);
+    let index: serde_json::Value = serde_json::from_slice(&raw.stdout).unwrap();
+    let amd64 = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["platform"]["architecture"] == "amd64")
+        .unwrap()
+        .clone();
+    let mut windows = amd64.clone();
+    windows["platform"] =
+        serde_json::json!({"os": "windows", "architecture": "amd64", "os.version": "10.0.17763.1234"});
+    windows["annotations"] = serde_json::json!({"org.example.entry": "windows"});
+    let twice = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [amd64, windows],
+        "annotations": {"org.opencontainers.image.title": "one manifest twice"}
+    });
+    put_index(&registry, repository, &tag, &serde_json::to_vec(&twice).unwrap());
+
+    app.wait_for("[data-testid=rail-images]", 30).await.click().await.unwrap();
+    app.wait_for("[data-testid=images-view]", 10).await;
+    let input = app.wait_for("input[name=reference]", 5).await;
+    input.send_keys(&format!("{registry}/{repository}:{tag}")).await.unwrap();
+    app.wait_for("[data-testid=reference-open]", 5).await.click().await.unwrap();
+
+    // Both entries, each a card of its own; the windows one with its OS version and annotation.
+    app.wait_for("[data-testid=platform-card][data-platform='linux/amd64']", 60).await;
+    let windows = app.wait_for("[data-testid=platform-card][data-platform='windows/amd64']", 10).await;
+    let cards = app.client.find_all(Locator::Css("[data-testid=platform-card]")).await.unwrap();
+    assert_eq!(cards.len(), 2);
+    let text = windows.text().await.unwrap();
+    assert!(text.contains("10.0.17763.1234"), "{text}");
+    let annotations = windows.find(Locator::Css("[data-testid=entry-annotations]")).await.unwrap();
+    assert!(annotations.text().await.unwrap().contains("org.example.entry: windows"));
+    let index_annotations = app.wait_for("[data-testid=inspection-annotations]", 5).await.text().await.unwrap();
+    assert!(index_annotations.contains("org.opencontainers.image.title: one manifest twice"), "{index_annotations}");
+    // Choosing the windows entry shows it below the cards (selection is by entry, not by digest).
+    windows.click().await.unwrap();
+    let pressed = app.wait_for("[data-testid=platform-card][aria-pressed=true]", 5).await;
+    assert_eq!(pressed.attr("data-platform").await.unwrap().as_deref(), Some("windows/amd64"));
+    app.close().await;
+}

@@ -243,6 +243,8 @@ mod tests {
 
     fn image(platform: &str, layers: &[(&str, i64)]) -> PlatformImage {
         PlatformImage {
+            key: platform.into(),
+            parent: None,
             platform: platform.into(),
             os: "linux".into(),
             architecture: String::new(),
@@ -253,6 +255,7 @@ mod tests {
             media_type: String::new(),
             manifest_size: 0,
             annotations: BTreeMap::new(),
+            manifest_annotations: BTreeMap::new(),
             compressed_size: layers.iter().map(|l| l.1).sum(),
             config_digest: None,
             config_size: 0,

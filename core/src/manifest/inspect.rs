@@ -1,11 +1,16 @@
 //! Inspecting a reference: its manifest, and for an index every platform's manifest and config and
 //! every attestation, fetched concurrently. Attestations are folded under the platform named by their
-//! `vnd.docker.reference.digest`; nested indexes are followed up to [`MAX_DEPTH`] levels.
+//! `vnd.docker.reference.digest`; nested indexes are followed up to [`MAX_DEPTH`] levels and kept as
+//! the tree they are (every entry has a key, its position: `1.0` is the first entry of the index at `1`).
+//! Each digest is fetched once, however often it is listed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use futures_util::future::{join_all, BoxFuture, FutureExt};
 use serde::{Deserialize, Serialize};
+use tokio::sync::{OnceCell, Semaphore};
 use ts_rs::TS;
 
 use super::attestation::{self, Attestation, AttestationStatement, PREDICATE_TYPE};
@@ -16,7 +21,7 @@ use super::{
 };
 use crate::buildx_cli;
 use crate::reference::ImageReference;
-use crate::registry::{Referrer, RegistryClient, RegistryError, MAX_BLOB_BYTES};
+use crate::registry::{FetchedManifest, Referrer, RegistryClient, RegistryError, MAX_BLOB_BYTES};
 
 /// How deep indexes may nest (an index listing indexes listing …).
 pub const MAX_DEPTH: usize = 8;
@@ -70,10 +75,16 @@ pub struct Inspection {
     pub note: Option<String>,
     /// The exact manifest bytes (UTF-8; manifests are JSON).
     pub raw: String,
+    /// The manifest's or index's own annotations.
     pub annotations: BTreeMap<String, String>,
+    /// Every platform image, in tree order; nested ones name the index they are in as `parent`.
     pub platforms: Vec<PlatformImage>,
+    /// Indexes listed by the index (or by one of those), in tree order.
+    pub indexes: Vec<NestedIndex>,
     /// Index entries that are neither a platform image nor an attestation of one.
     pub others: Vec<OtherEntry>,
+    /// Entries not followed because of [`MAX_ENTRIES_PER_INDEX`] or [`MAX_ENTRIES_TOTAL`] (named in `note`).
+    pub not_followed: usize,
     pub referrers: Vec<Referrer>,
     pub size_matrix: SizeMatrix,
     /// `name@digest`.
@@ -86,6 +97,10 @@ pub struct Inspection {
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct OtherEntry {
+    /// Its position in the index tree.
+    pub key: String,
+    /// The key of the nested index that lists it; none at the top.
+    pub parent: Option<String>,
     pub digest: String,
     pub media_type: String,
     pub artifact_type: Option<String>,
@@ -93,11 +108,42 @@ pub struct OtherEntry {
     pub annotations: BTreeMap<String, String>,
 }
 
+/// An index listed by an index: its entry, its own annotations, and where it sits in the tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct NestedIndex {
+    pub key: String,
+    pub parent: Option<String>,
+    pub digest: String,
+    pub media_type: String,
+    pub size: i64,
+    /// The platform its entry names, if it names one.
+    pub platform: Option<String>,
+    pub os_version: Option<String>,
+    /// The entry's (descriptor's) annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// The nested index's own annotations.
+    pub index_annotations: BTreeMap<String, String>,
+    /// Its entries left out by the caps.
+    pub not_followed: usize,
+    pub raw: Option<String>,
+    /// Why it could not be read; the rest of the tree is still shown.
+    pub error: Option<String>,
+}
+
 /// One platform's image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct PlatformImage {
+    /// Its position in the index tree (`0`, `1.2`): unique in an inspection, where the digest is not
+    /// (one manifest may be listed under two platforms).
+    #[serde(default)]
+    pub key: String,
+    /// The key of the nested index that lists it; none at the top.
+    #[serde(default)]
+    pub parent: Option<String>,
     /// `linux/arm/v7`; `unknown/unknown` only when neither the index nor the config says.
     pub platform: String,
     pub os: String,
@@ -109,7 +155,11 @@ pub struct PlatformImage {
     pub media_type: String,
     /// Size of the manifest itself, as the index lists it.
     pub manifest_size: i64,
+    /// The index entry's (descriptor's) annotations.
     pub annotations: BTreeMap<String, String>,
+    /// The manifest's own annotations.
+    #[serde(default)]
+    pub manifest_annotations: BTreeMap<String, String>,
     /// Sum of the compressed layer sizes.
     pub compressed_size: i64,
     pub config_digest: Option<String>,
@@ -266,17 +316,19 @@ pub async fn inspect(
         raw: lossless_text(&fetched.bytes),
         annotations: BTreeMap::new(),
         platforms: Vec::new(),
+        indexes: Vec::new(),
         others: Vec::new(),
+        not_followed: 0,
         referrers: Vec::new(),
         size_matrix: SizeMatrix::default(),
         pull_by_digest: reference.pinned(&fetched.digest),
         cli: buildx_cli::imagetools_inspect(&reference.to_string()),
         media_type: media_type.clone(),
     };
+    let walker = Walker::new(client, reference, options.depth);
     let referrers = async {
         if options.referrers {
-            // A registry without the referrers API (or its tag schema) simply has none to show.
-            client.referrers(reference, &fetched.digest).await.unwrap_or_default()
+            walker.referrers(&fetched.digest).await
         } else {
             Vec::new()
         }
@@ -299,8 +351,9 @@ pub async fn inspect(
                 size: fetched.bytes.len() as i64,
                 ..Default::default()
             };
+            let image = empty_platform(&descriptor, "0", None);
             let (platform, referrers) = futures_util::join!(
-                image_from_doc(client, reference, &descriptor, doc, lossless_text(&fetched.bytes), options.depth),
+                image_from_doc(&walker, image, &descriptor, doc, lossless_text(&fetched.bytes)),
                 referrers
             );
             inspection.platforms.push(platform);
@@ -310,18 +363,32 @@ pub async fn inspect(
             let doc: IndexDoc = serde_json::from_slice(&fetched.bytes).map_err(|e| malformed(what, e))?;
             inspection.annotations = doc.annotations.clone();
             let chain = vec![fetched.digest.clone()];
-            let (walked, referrers) =
-                futures_util::join!(walk_index(client, reference, doc, chain, options.depth), referrers);
-            let (platforms, others) = walked?;
-            inspection.platforms = platforms;
-            inspection.others = others;
+            let (walked, referrers) = futures_util::join!(walk_index(&walker, doc, chain, None), referrers);
+            let mut walked = walked?;
+            walked.platforms.sort_by_cached_key(|p| tree_order(&p.key));
+            walked.indexes.sort_by_cached_key(|i| tree_order(&i.key));
+            walked.others.sort_by_cached_key(|o| tree_order(&o.key));
+            inspection.platforms = walked.platforms;
+            inspection.indexes = walked.indexes;
+            inspection.others = walked.others;
+            inspection.not_followed = walked.not_followed;
             inspection.referrers = referrers;
+            if walked.not_followed > 0 {
+                inspection.note = Some(format!(
+                    "{} entries not followed: Buildlane follows at most {MAX_ENTRIES_PER_INDEX} entries of one index and {MAX_ENTRIES_TOTAL} in all",
+                    walked.not_followed
+                ));
+            }
         }
     }
     if options.referrers && kind == ManifestKind::Index {
-        let found = join_all(inspection.platforms.iter().map(|p| client.referrers(reference, &p.digest))).await;
-        for (platform, referrers) in inspection.platforms.iter_mut().zip(found) {
-            platform.referrers = referrers.unwrap_or_default();
+        let mut digests: Vec<&str> = inspection.platforms.iter().map(|p| p.digest.as_str()).collect();
+        digests.sort_unstable();
+        digests.dedup();
+        let found = join_all(digests.iter().map(|d| async { (d.to_string(), walker.referrers(d).await) })).await;
+        let found: HashMap<String, Vec<Referrer>> = found.into_iter().collect();
+        for platform in &mut inspection.platforms {
+            platform.referrers = found.get(&platform.digest).cloned().unwrap_or_default();
         }
     }
     mark_shared_layers(&mut inspection.platforms);
@@ -329,87 +396,212 @@ pub async fn inspect(
     Ok(inspection)
 }
 
-/// What an index holds: its platform images and the entries that are neither image nor attestation.
-type Walked = (Vec<PlatformImage>, Vec<OtherEntry>);
+/// Entries of one index that are followed; the rest are counted and named in the inspection's note.
+/// Real indexes (a platform per architecture and OS version, an attestation each) stay far below it.
+pub const MAX_ENTRIES_PER_INDEX: usize = 256;
+/// Entries followed in one inspection, nested indexes included: what a hostile registry can make one
+/// inspect fetch is bounded, and what was not followed is counted rather than failing the whole view.
+pub const MAX_ENTRIES_TOTAL: usize = 1024;
+/// Registry requests one inspection has in flight at once: a busy multi-platform index (a dozen
+/// platforms, an attestation each) is still read in one wave, a hostile one cannot open hundreds.
+pub const MAX_CONCURRENT_FETCHES: usize = 16;
 
-/// The entries of an index: platform images (nested indexes flattened), attestations folded under
-/// their subject, anything else kept aside.
-fn walk_index<'a>(
+type Shared<T> = Arc<OnceCell<Result<T, String>>>;
+
+/// One inspection's reads: each digest fetched once however often it is listed, at most
+/// [`MAX_CONCURRENT_FETCHES`] requests at a time, and a budget of [`MAX_ENTRIES_TOTAL`] entries.
+struct Walker<'a> {
     client: &'a RegistryClient,
     reference: &'a ImageReference,
+    depth: Depth,
+    permits: Semaphore,
+    manifests: Mutex<HashMap<String, Shared<FetchedManifest>>>,
+    blobs: Mutex<HashMap<(String, usize), Shared<Bytes>>>,
+    budget: Mutex<usize>,
+}
+
+impl<'a> Walker<'a> {
+    fn new(client: &'a RegistryClient, reference: &'a ImageReference, depth: Depth) -> Self {
+        Walker {
+            client,
+            reference,
+            depth,
+            permits: Semaphore::new(MAX_CONCURRENT_FETCHES),
+            manifests: Mutex::new(HashMap::new()),
+            blobs: Mutex::new(HashMap::new()),
+            budget: Mutex::new(MAX_ENTRIES_TOTAL),
+        }
+    }
+
+    /// Takes up to `wanted` entries from the total budget; returns how many may be followed.
+    fn take(&self, wanted: usize) -> usize {
+        let mut budget = self.budget.lock().expect("lock is never poisoned");
+        let granted = wanted.min(*budget);
+        *budget -= granted;
+        granted
+    }
+
+    async fn manifest(&self, digest: &str) -> Result<FetchedManifest, String> {
+        let cell = self.manifests.lock().expect("lock is never poisoned").entry(digest.to_owned()).or_default().clone();
+        cell.get_or_init(|| async {
+            let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
+            self.client.manifest(&self.reference.by_digest(digest)).await.map_err(|e| e.to_string())
+        })
+        .await
+        .clone()
+    }
+
+    async fn blob(&self, digest: &str, limit: usize) -> Result<Bytes, String> {
+        let key = (digest.to_owned(), limit);
+        let cell = self.blobs.lock().expect("lock is never poisoned").entry(key).or_default().clone();
+        cell.get_or_init(|| async {
+            let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
+            self.client.blob(self.reference, digest, limit).await.map_err(|e| e.to_string())
+        })
+        .await
+        .clone()
+    }
+
+    /// A registry without the referrers API (or its tag schema) simply has none to show.
+    async fn referrers(&self, digest: &str) -> Vec<Referrer> {
+        let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
+        self.client.referrers(self.reference, digest).await.unwrap_or_default()
+    }
+}
+
+/// What an index holds, nested indexes included.
+#[derive(Default)]
+struct Walked {
+    platforms: Vec<PlatformImage>,
+    indexes: Vec<NestedIndex>,
+    others: Vec<OtherEntry>,
+    not_followed: usize,
+}
+
+fn entry_key(parent: Option<&str>, position: usize) -> String {
+    match parent {
+        Some(parent) => format!("{parent}.{position}"),
+        None => position.to_string(),
+    }
+}
+
+/// Orders entry keys as the tree lists them: `2` before `10`, `1.3` after `1`.
+pub(super) fn tree_order(key: &str) -> Vec<usize> {
+    key.split('.').map(|part| part.parse().unwrap_or(usize::MAX)).collect()
+}
+
+fn other_entry(descriptor: &Descriptor, key: String, parent: Option<&str>) -> OtherEntry {
+    OtherEntry {
+        key,
+        parent: parent.map(str::to_owned),
+        digest: descriptor.digest.clone(),
+        media_type: descriptor.media_type.clone(),
+        artifact_type: descriptor.artifact_type.clone(),
+        size: descriptor.size,
+        annotations: descriptor.annotations.clone(),
+    }
+}
+
+/// The entries of an index as they are: platform images, nested indexes (walked one after another,
+/// so which entries the total budget leaves out does not depend on timing), attestations folded under
+/// their subject, anything else kept aside.
+fn walk_index<'a>(
+    walker: &'a Walker<'a>,
     doc: IndexDoc,
     chain: Vec<String>,
-    depth: Depth,
+    parent: Option<String>,
 ) -> BoxFuture<'a, Result<Walked, InspectError>> {
     async move {
         let own = chain.last().cloned().unwrap_or_default();
         if chain.len() > MAX_DEPTH {
             return Err(InspectError::TooDeep { digest: own });
         }
-        let mut images = Vec::new();
-        let mut attestations = Vec::new();
-        let mut nested = Vec::new();
-        let mut others = Vec::new();
-        for entry in doc.manifests {
+        let listed = doc.manifests.len();
+        let followed = walker.take(listed.min(MAX_ENTRIES_PER_INDEX));
+        let mut walked = Walked { not_followed: listed - followed, ..Walked::default() };
+        let (mut images, mut attestations, mut nested) = (Vec::new(), Vec::new(), Vec::new());
+        for (position, entry) in doc.manifests.into_iter().take(followed).enumerate() {
             if chain.contains(&entry.digest) {
                 return Err(InspectError::SelfListing { digest: entry.digest });
             }
+            let key = entry_key(parent.as_deref(), position);
             let is_attestation = entry.annotations.get(REFERENCE_TYPE).map(String::as_str)
                 == Some(ATTESTATION_MANIFEST)
                 || entry.annotations.contains_key(REFERENCE_DIGEST);
             match ManifestKind::of_media_type(&entry.media_type) {
-                _ if is_attestation => attestations.push(entry),
-                ManifestKind::Image => images.push(entry),
-                ManifestKind::Index => nested.push(entry),
-                _ => others.push(OtherEntry {
-                    digest: entry.digest,
-                    media_type: entry.media_type,
-                    artifact_type: entry.artifact_type,
-                    size: entry.size,
-                    annotations: entry.annotations,
-                }),
+                _ if is_attestation => attestations.push((key, entry)),
+                ManifestKind::Image => images.push((key, entry)),
+                ManifestKind::Index => nested.push((key, entry)),
+                _ => walked.others.push(other_entry(&entry, key, parent.as_deref())),
             }
         }
-        let image_futures = join_all(images.iter().map(|d| platform_image(client, reference, d, depth)));
-        let attestation_futures = join_all(attestations.iter().map(|d| read_attestation(client, reference, d, depth)));
-        let nested_futures = join_all(nested.iter().map(|d| {
-            let mut chain = chain.clone();
-            chain.push(d.digest.clone());
-            async move {
-                let fetched = client.manifest(&reference.by_digest(&d.digest)).await?;
-                let child: IndexDoc =
-                    serde_json::from_slice(&fetched.bytes).map_err(|e| malformed(format!("index {}", d.digest), e))?;
-                walk_index(client, reference, child, chain, depth).await
-            }
-        }));
-        let (mut platforms, read, children) = futures_util::join!(image_futures, attestation_futures, nested_futures);
-        for child in children {
-            let (child_platforms, child_others) = child?;
-            platforms.extend(child_platforms);
-            others.extend(child_others);
-        }
-        for (descriptor, attestation) in attestations.iter().zip(read) {
+        let image_futures = join_all(images.iter().map(|(key, d)| platform_image(walker, d, key, parent.as_deref())));
+        let attestation_futures = join_all(attestations.iter().map(|(_, d)| read_attestation(walker, d)));
+        let (platforms, read) = futures_util::join!(image_futures, attestation_futures);
+        walked.platforms = platforms;
+        for ((key, descriptor), attestation) in attestations.iter().zip(read) {
             let subject = descriptor.annotations.get(REFERENCE_DIGEST);
-            match platforms.iter_mut().find(|p| Some(&p.digest) == subject) {
-                Some(platform) => platform.attestations.push(attestation),
+            // One manifest listed under two platforms is attested once, for both.
+            let mut owners = walked.platforms.iter_mut().filter(|p| Some(&p.digest) == subject).peekable();
+            if owners.peek().is_none() {
                 // An attestation whose subject is not in this index is not a platform either.
-                None => others.push(OtherEntry {
-                    digest: descriptor.digest.clone(),
-                    media_type: descriptor.media_type.clone(),
-                    artifact_type: descriptor.artifact_type.clone(),
-                    size: descriptor.size,
-                    annotations: descriptor.annotations.clone(),
-                }),
+                walked.others.push(other_entry(descriptor, key.clone(), parent.as_deref()));
+            }
+            for owner in owners {
+                owner.attestations.push(attestation.clone());
             }
         }
-        Ok((platforms, others))
+        for (key, descriptor) in nested {
+            let mut node = nested_index(&descriptor, key.clone(), parent.as_deref());
+            let child = walker.manifest(&descriptor.digest).await.and_then(|fetched| {
+                node.raw = Some(lossless_text(&fetched.bytes));
+                serde_json::from_slice::<IndexDoc>(&fetched.bytes)
+                    .map_err(|e| format!("malformed index {}: {e}", descriptor.digest))
+            });
+            match child {
+                Ok(child) => {
+                    node.index_annotations = child.annotations.clone();
+                    let mut chain = chain.clone();
+                    chain.push(descriptor.digest.clone());
+                    let below = walk_index(walker, child, chain, Some(key)).await?;
+                    node.not_followed = below.not_followed;
+                    walked.not_followed += below.not_followed;
+                    walked.platforms.extend(below.platforms);
+                    walked.indexes.extend(below.indexes);
+                    walked.others.extend(below.others);
+                }
+                Err(e) => node.error = Some(e),
+            }
+            walked.indexes.push(node);
+        }
+        Ok(walked)
     }
     .boxed()
 }
 
-fn empty_platform(descriptor: &Descriptor) -> PlatformImage {
+fn nested_index(descriptor: &Descriptor, key: String, parent: Option<&str>) -> NestedIndex {
+    let platform = descriptor.platform.as_ref();
+    NestedIndex {
+        key,
+        parent: parent.map(str::to_owned),
+        digest: descriptor.digest.clone(),
+        media_type: descriptor.media_type.clone(),
+        size: descriptor.size,
+        platform: platform.map(|p| platform_name(&p.os, &p.architecture, p.variant.as_deref())),
+        os_version: platform.and_then(|p| non_empty(p.os_version.clone())),
+        annotations: descriptor.annotations.clone(),
+        index_annotations: BTreeMap::new(),
+        not_followed: 0,
+        raw: None,
+        error: None,
+    }
+}
+
+fn empty_platform(descriptor: &Descriptor, key: &str, parent: Option<&str>) -> PlatformImage {
     let p = descriptor.platform.clone().unwrap_or_default();
     PlatformImage {
+        key: key.to_owned(),
+        parent: parent.map(str::to_owned),
         platform: platform_name(&p.os, &p.architecture, p.variant.as_deref()),
         os: p.os,
         architecture: p.architecture,
@@ -420,6 +612,7 @@ fn empty_platform(descriptor: &Descriptor) -> PlatformImage {
         media_type: descriptor.media_type.clone(),
         manifest_size: descriptor.size,
         annotations: descriptor.annotations.clone(),
+        manifest_annotations: BTreeMap::new(),
         compressed_size: 0,
         config_digest: None,
         config_size: 0,
@@ -436,23 +629,24 @@ fn empty_platform(descriptor: &Descriptor) -> PlatformImage {
 
 /// One index entry's image; a failure is kept on the platform so the other platforms still show.
 async fn platform_image(
-    client: &RegistryClient,
-    reference: &ImageReference,
+    walker: &Walker<'_>,
     descriptor: &Descriptor,
-    depth: Depth,
+    key: &str,
+    parent: Option<&str>,
 ) -> PlatformImage {
-    let fetched = match client.manifest(&reference.by_digest(&descriptor.digest)).await {
+    let fetched = match walker.manifest(&descriptor.digest).await {
         Ok(f) => f,
         Err(e) => {
-            let mut image = empty_platform(descriptor);
-            image.error = Some(e.to_string());
+            let mut image = empty_platform(descriptor, key, parent);
+            image.error = Some(e);
             return image;
         }
     };
+    let image = empty_platform(descriptor, key, parent);
     match serde_json::from_slice::<ImageDoc>(&fetched.bytes) {
-        Ok(doc) => image_from_doc(client, reference, descriptor, doc, lossless_text(&fetched.bytes), depth).await,
+        Ok(doc) => image_from_doc(walker, image, descriptor, doc, lossless_text(&fetched.bytes)).await,
         Err(e) => {
-            let mut image = empty_platform(descriptor);
+            let mut image = image;
             image.raw = Some(lossless_text(&fetched.bytes));
             image.error = Some(format!("malformed manifest {}: {e}", descriptor.digest));
             image
@@ -461,18 +655,14 @@ async fn platform_image(
 }
 
 async fn image_from_doc(
-    client: &RegistryClient,
-    reference: &ImageReference,
+    walker: &Walker<'_>,
+    mut image: PlatformImage,
     descriptor: &Descriptor,
     doc: ImageDoc,
     raw: String,
-    depth: Depth,
 ) -> PlatformImage {
-    let mut image = empty_platform(descriptor);
     image.raw = Some(raw);
-    if image.annotations.is_empty() {
-        image.annotations = doc.annotations.clone();
-    }
+    image.manifest_annotations = doc.annotations.clone();
     image.compressed_size = doc.layers.iter().map(|l| l.size).sum();
     image.config_digest = Some(doc.config.digest.clone());
     image.config_size = doc.config.size;
@@ -481,13 +671,13 @@ async fn image_from_doc(
         .iter()
         .map(|l| Layer { digest: l.digest.clone(), media_type: l.media_type.clone(), size: l.size, shared_by: 1 })
         .collect();
-    if depth == Depth::Manifests {
+    if walker.depth == Depth::Manifests {
         return image;
     }
-    let config_bytes = match client.blob(reference, &doc.config.digest, MAX_BLOB_BYTES).await {
+    let config_bytes = match walker.blob(&doc.config.digest, MAX_BLOB_BYTES).await {
         Ok(bytes) => bytes,
         Err(e) => {
-            image.error = Some(e.to_string());
+            image.error = Some(e);
             return image;
         }
     };
@@ -544,12 +734,7 @@ async fn image_from_doc(
 }
 
 /// Reads an attestation manifest and its in-toto statements (provenance and SBOM summarised).
-async fn read_attestation(
-    client: &RegistryClient,
-    reference: &ImageReference,
-    descriptor: &Descriptor,
-    depth: Depth,
-) -> Attestation {
+async fn read_attestation(walker: &Walker<'_>, descriptor: &Descriptor) -> Attestation {
     let mut attestation = Attestation {
         digest: descriptor.digest.clone(),
         media_type: descriptor.media_type.clone(),
@@ -560,12 +745,9 @@ async fn read_attestation(
         sbom: None,
         error: None,
     };
-    let doc = match client.manifest(&reference.by_digest(&descriptor.digest)).await {
-        Ok(f) => {
-            serde_json::from_slice::<ImageDoc>(&f.bytes).map_err(|e| format!("malformed attestation manifest: {e}"))
-        }
-        Err(e) => Err(e.to_string()),
-    };
+    let doc = walker.manifest(&descriptor.digest).await.and_then(|f| {
+        serde_json::from_slice::<ImageDoc>(&f.bytes).map_err(|e| format!("malformed attestation manifest: {e}"))
+    });
     let doc = match doc {
         Ok(doc) => doc,
         Err(e) => {
@@ -583,7 +765,7 @@ async fn read_attestation(
             size: l.size,
         })
         .collect();
-    if depth == Depth::Manifests {
+    if walker.depth == Depth::Manifests {
         return attestation;
     }
     let wanted = attestation.statements.iter().filter(|s| {
@@ -591,7 +773,7 @@ async fn read_attestation(
             && s.size <= MAX_STATEMENT_BYTES as i64
     });
     let read = join_all(wanted.map(|s| async move {
-        let bytes = client.blob(reference, &s.digest, MAX_STATEMENT_BYTES).await.map_err(|e| e.to_string())?;
+        let bytes = walker.blob(&s.digest, MAX_STATEMENT_BYTES).await?;
         let statement: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|e| format!("malformed in-toto statement {}: {e}", s.digest))?;
         Ok::<_, String>((s.predicate_type.clone(), statement))

@@ -5,6 +5,7 @@
 mod attestation;
 mod compare;
 mod inspect;
+mod listing;
 
 use std::collections::BTreeMap;
 
@@ -15,8 +16,10 @@ pub use attestation::{Attestation, AttestationStatement, Material, Provenance, S
 pub(crate) use compare::size_matrix;
 pub use compare::{compare, Comparison, FieldDiff, LayerPair, SizeMatrix, SizeRow};
 pub use inspect::{
-    inspect, Depth, HistoryStep, ImageConfig, InspectError, InspectOptions, Inspection, Layer, PlatformImage,
+    inspect, Depth, HistoryStep, ImageConfig, InspectError, InspectOptions, Inspection, Layer, NestedIndex, OtherEntry,
+    PlatformImage, MAX_CONCURRENT_FETCHES, MAX_ENTRIES_PER_INDEX, MAX_ENTRIES_TOTAL,
 };
+pub use listing::imagetools_text;
 
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -70,6 +73,8 @@ pub(crate) struct Descriptor {
     pub annotations: BTreeMap<String, String>,
     #[serde(default)]
     pub artifact_type: Option<String>,
+    #[serde(default)]
+    pub urls: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -1,10 +1,10 @@
-//! The one request Buildlane makes itself: GET a manifest. oci-client's `pull_manifest_raw` reads any
-//! body whole and drops the response headers, so it can neither refuse an oversized manifest before
-//! holding it, nor report the Content-Type `imagetools` shows, nor the `Retry-After` of a 429.
-//! Authentication is the same as oci-client's: credentials first, then its bearer flow on a challenge.
+//! The requests Buildlane makes itself: GET a manifest, a repository or tag list, a token.
+//! oci-client's `pull_manifest_raw`, `catalog`, `list_tags` and token flow read any body whole (and the
+//! first drops the response headers), so they can neither refuse an oversized body before holding it,
+//! nor report the Content-Type `imagetools` shows, nor the `Retry-After` of a 429.
 
 use bytes::{Bytes, BytesMut};
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 
 use super::error::{transport, RegistryError, Target};
 
@@ -25,14 +25,6 @@ impl Response {
     pub fn retry_after(&self) -> Option<u64> {
         self.headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()
     }
-
-    /// Whether the registry asked for a bearer token (rather than basic auth).
-    pub fn bearer_challenge(&self) -> bool {
-        self.headers
-            .get(WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("bearer"))
-    }
 }
 
 /// GETs `url`, refusing a body over `limit` bytes as soon as it is known to be larger.
@@ -48,19 +40,31 @@ pub(crate) async fn get_limited(
     if let Some(auth) = authorization {
         request = request.header(AUTHORIZATION, auth.clone());
     }
-    let mut response = request.send().await.map_err(|e| transport(target.registry, &e))?;
+    let response = request.send().await.map_err(|e| transport(target.registry, &e))?;
     let status = response.status().as_u16();
-    let too_large = || RegistryError::TooLarge { what: target.describe(), limit };
+    let headers = response.headers().clone();
+    let body = read_limited(response, limit, target.registry, || target.describe()).await?;
+    Ok(Response { status, headers, body })
+}
+
+/// A response's body, refused as soon as it is known to be over `limit` bytes (by its Content-Length,
+/// or by what has arrived), so a hostile server cannot make Buildlane hold more.
+pub(crate) async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+    registry: &str,
+    what: impl Fn() -> String,
+) -> Result<Bytes, RegistryError> {
+    let too_large = || RegistryError::TooLarge { what: what(), limit };
     if response.content_length().is_some_and(|len| len > limit as u64) {
         return Err(too_large());
     }
-    let headers = response.headers().clone();
     let mut body = BytesMut::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| transport(target.registry, &e))? {
+    while let Some(chunk) = response.chunk().await.map_err(|e| transport(registry, &e))? {
         if body.len() + chunk.len() > limit {
             return Err(too_large());
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(Response { status, headers, body: body.freeze() })
+    Ok(body.freeze())
 }

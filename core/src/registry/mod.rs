@@ -15,7 +15,6 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
-use oci_client::RegistryOperation;
 use reqwest::header::HeaderValue;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -31,6 +30,10 @@ use crate::reference::{is_loopback, registry_api_host, ImageReference};
 pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 /// Configs and attestation documents are read whole; anything beyond this is not one.
 pub const MAX_BLOB_BYTES: usize = 64 * 1024 * 1024;
+/// Repository and tag lists are read whole; distribution 2.8 ignores `n` for tags and sends all of
+/// them, so this leaves room for a few hundred thousand names and no more.
+pub const MAX_LIST_BYTES: usize = 16 * 1024 * 1024;
+pub use token::MAX_TOKEN_BYTES;
 
 /// Every manifest kind Buildlane can show, in the order a registry should prefer.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
@@ -41,7 +44,8 @@ pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
     application/vnd.docker.distribution.manifest.v1+json";
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a registry may go silent mid-request before the request fails with a timeout naming it.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One page of a paginated list; `next` is what to pass as `last` for the following page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -88,6 +92,7 @@ pub struct RegistryClient {
 
 struct Inner {
     credentials: CredentialStore,
+    read_timeout: Duration,
     /// The user's choice per registry; without one, loopback is plain http and the rest HTTPS.
     plain_http: Mutex<HashMap<String, bool>>,
     oci_http: OnceLock<oci_client::Client>,
@@ -112,11 +117,11 @@ struct Access {
     had: bool,
 }
 
-fn oci_client(protocol: ClientProtocol) -> oci_client::Client {
+fn oci_client(protocol: ClientProtocol, read_timeout: Duration) -> oci_client::Client {
     oci_client::Client::new(ClientConfig {
         protocol,
         connect_timeout: Some(CONNECT_TIMEOUT),
-        read_timeout: Some(READ_TIMEOUT),
+        read_timeout: Some(read_timeout),
         platform_resolver: None,
         ..Default::default()
     })
@@ -141,11 +146,17 @@ fn verify(bytes: &[u8], digest: &str, what: impl Fn() -> String) -> Result<(), R
 
 impl RegistryClient {
     pub fn new(credentials: CredentialStore) -> Self {
+        Self::with_read_timeout(credentials, DEFAULT_READ_TIMEOUT)
+    }
+
+    /// A client that gives up on a registry silent for `read_timeout` (tests use a short one).
+    pub fn with_read_timeout(credentials: CredentialStore, read_timeout: Duration) -> Self {
         // reqwest is built without a default TLS provider (see Cargo.toml); a second install is a no-op.
         let _ = rustls::crypto::ring::default_provider().install_default();
         RegistryClient {
             inner: Arc::new(Inner {
                 credentials,
+                read_timeout,
                 plain_http: Mutex::new(HashMap::new()),
                 oci_http: OnceLock::new(),
                 oci_https: OnceLock::new(),
@@ -181,14 +192,15 @@ impl RegistryClient {
 
     fn oci(&self, registry: &str) -> &oci_client::Client {
         if self.is_plain_http(registry) {
-            self.inner.oci_http.get_or_init(|| oci_client(ClientProtocol::Http))
+            self.inner.oci_http.get_or_init(|| oci_client(ClientProtocol::Http, self.inner.read_timeout))
         } else {
-            self.inner.oci_https.get_or_init(|| oci_client(ClientProtocol::Https))
+            self.inner.oci_https.get_or_init(|| oci_client(ClientProtocol::Https, self.inner.read_timeout))
         }
     }
 
     fn http(&self, registry: &str) -> &reqwest::Client {
-        let builder = || reqwest::Client::builder().connect_timeout(CONNECT_TIMEOUT).read_timeout(READ_TIMEOUT);
+        let builder =
+            || reqwest::Client::builder().connect_timeout(CONNECT_TIMEOUT).read_timeout(self.inner.read_timeout);
         if self.is_plain_http(registry) {
             self.inner.http_plain.get_or_init(|| {
                 builder().tls_certs_only(std::iter::empty()).build().expect("a plain-http client always builds")
@@ -259,7 +271,8 @@ impl RegistryClient {
             });
         };
         let token = token::exchange(self.http(registry), registry, repository, &challenge, &scope, refresh).await?;
-        let oci = oci_client(if self.is_plain_http(registry) { ClientProtocol::Http } else { ClientProtocol::Https });
+        let protocol = if self.is_plain_http(registry) { ClientProtocol::Http } else { ClientProtocol::Https };
+        let oci = oci_client(protocol, self.inner.read_timeout);
         oci.store_auth_if_needed(registry_api_host(registry), &RegistryAuth::Bearer(token.token.clone())).await;
         self.inner.scoped.lock().expect("lock is never poisoned").insert(key, (token.clone(), oci.clone()));
         Ok((token, oci))
@@ -280,13 +293,19 @@ impl RegistryClient {
     /// One page of the registry's repositories (`/v2/_catalog`).
     #[tracing::instrument(skip(self), err)]
     pub async fn catalog(&self, registry: &str, n: usize, last: Option<&str>) -> Result<Page, RegistryError> {
+        #[derive(Deserialize)]
+        struct Catalog {
+            #[serde(default)]
+            repositories: Vec<String>,
+        }
         let target = Target { registry, repository: "", what: Subject::Catalog };
-        let access = self.access(registry, "").await?;
-        let reference =
-            oci_client::Reference::with_tag(registry_api_host(registry).into(), "catalog".into(), "x".into());
-        let response = access.oci.catalog(&reference, &access.auth, Some(n), last).await;
-        let response = response.map_err(|e| target.oci(e, access.had))?;
-        Ok(Page::from_items(response.repositories, n))
+        let body = self.list(&target, "/v2/_catalog", n, last).await?;
+        let list: Catalog = serde_json::from_slice(&body).map_err(|e| RegistryError::Malformed {
+            registry: target.registry(),
+            what: target.describe(),
+            reason: e.to_string(),
+        })?;
+        Ok(Page::from_items(list.repositories, n))
     }
 
     /// One page of a repository's tags (`/v2/<name>/tags/list`).
@@ -298,12 +317,74 @@ impl RegistryClient {
         n: usize,
         last: Option<&str>,
     ) -> Result<Page, RegistryError> {
+        #[derive(Deserialize)]
+        struct Tags {
+            #[serde(default)]
+            tags: Option<Vec<String>>,
+        }
         let target = Target { registry, repository, what: Subject::Tags };
-        let access = self.access(registry, repository).await?;
-        let reference =
-            oci_client::Reference::with_tag(registry_api_host(registry).into(), repository.into(), "latest".into());
-        let response = access.oci.list_tags(&reference, &access.auth, Some(n), last).await;
-        Ok(Page::from_items(response.map_err(|e| target.oci(e, access.had))?.tags, n))
+        let body = self.list(&target, &format!("/v2/{repository}/tags/list"), n, last).await?;
+        let list: Tags = serde_json::from_slice(&body).map_err(|e| RegistryError::Malformed {
+            registry: target.registry(),
+            what: target.describe(),
+            reason: e.to_string(),
+        })?;
+        Ok(Page::from_items(list.tags.unwrap_or_default(), n))
+    }
+
+    /// GETs a list (`path?n=…&last=…`) within [`MAX_LIST_BYTES`], with the registry's credentials and,
+    /// on a bearer challenge, a token for the catalog or the repository (read within its own limit).
+    async fn list(
+        &self,
+        target: &Target<'_>,
+        path: &str,
+        n: usize,
+        last: Option<&str>,
+    ) -> Result<Bytes, RegistryError> {
+        let (registry, repository) = (target.registry, target.repository);
+        let query = {
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            query.append_pair("n", &n.to_string());
+            if let Some(last) = last {
+                query.append_pair("last", last);
+            }
+            query.finish()
+        };
+        let url = format!("{}://{}{path}?{query}", self.scheme(registry), registry_api_host(registry));
+        let credential = self.credential(registry).await?;
+        let had = credential.is_some();
+        let scope = if repository.is_empty() {
+            "registry:catalog:*".to_owned()
+        } else {
+            format!("repository:{repository}:pull")
+        };
+        let authorization = match &credential {
+            Some(Credential::IdentityToken(refresh)) => {
+                let (token, _) = self.scoped_token(registry, repository, refresh).await?;
+                Some(bearer_header(&token.token, target)?)
+            }
+            Some(Credential::Basic { username, password }) => Some(basic_header(username, password, target)?),
+            None => None,
+        };
+        let http = self.http(registry);
+        let mut response =
+            http::get_limited(http, &url, "application/json", authorization.as_ref(), MAX_LIST_BYTES, target).await?;
+        let challenge = token::bearer_challenge(&response.headers);
+        if let (401, Some(challenge), false) =
+            (response.status, challenge, matches!(credential, Some(Credential::IdentityToken(_))))
+        {
+            let basic = match &credential {
+                Some(Credential::Basic { username, password }) => Some((username.as_str(), password.as_str())),
+                _ => None,
+            };
+            let token = token::fetch(http, registry, repository, &challenge, &scope, basic).await?;
+            let value = bearer_header(&token.token, target)?;
+            response = http::get_limited(http, &url, "application/json", Some(&value), MAX_LIST_BYTES, target).await?;
+        }
+        match response.status {
+            200 => Ok(response.body),
+            status => Err(target.status(status, &response.body, response.retry_after(), had)),
+        }
     }
 
     /// The exact bytes of a manifest, verified against its digest (the requested one, or the one the
@@ -339,7 +420,7 @@ impl RegistryClient {
         Ok(FetchedManifest { bytes, content_type, digest })
     }
 
-    /// GET with the registry's credentials; on a bearer challenge, oci-client's token flow once.
+    /// GET with the registry's credentials; on a bearer challenge, a token for the repository once.
     async fn get_authorized(
         &self,
         reference: &ImageReference,
@@ -360,34 +441,25 @@ impl RegistryClient {
         }
         let cached = self.inner.bearer.lock().expect("lock is never poisoned").get(&key).cloned();
         let basic = match &credential {
-            Some(Credential::Basic { username, password }) => {
-                let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
-                let mut value =
-                    HeaderValue::from_str(&format!("Basic {encoded}")).map_err(|_| RegistryError::Other {
-                        registry: target.registry(),
-                        reason: "credentials contain invalid characters".into(),
-                    })?;
-                value.set_sensitive(true);
-                Some(value)
-            }
+            Some(Credential::Basic { username, password }) => Some(basic_header(username, password, target)?),
             _ => None,
         };
         let authorization = cached.or(basic);
         let response =
             http::get_limited(self.http(&reference.registry), url, accept, authorization.as_ref(), limit, target)
                 .await?;
-        let response = if response.status == 401 && response.bearer_challenge() {
-            let access = self.access(&reference.registry, &reference.repository).await?;
-            let oci_reference = Self::oci_reference(reference);
-            let token = access
-                .oci
-                .auth(&oci_reference, &access.auth, RegistryOperation::Pull)
-                .await
-                .map_err(|e| target.oci(e, had))?;
-            let Some(token) = token else {
-                return Err(target.status(401, b"", None, had));
+        let challenge = token::bearer_challenge(&response.headers).filter(|_| response.status == 401);
+        let response = if let Some(challenge) = challenge {
+            // The distribution token flow, as oci-client's, but with the answer read within a limit.
+            let basic = match &credential {
+                Some(Credential::Basic { username, password }) => Some((username.as_str(), password.as_str())),
+                _ => None,
             };
-            let value = bearer_header(&token, target)?;
+            let scope = format!("repository:{}:pull", reference.repository);
+            let http = self.http(&reference.registry);
+            let token =
+                token::fetch(http, &reference.registry, &reference.repository, &challenge, &scope, basic).await?;
+            let value = bearer_header(&token.token, target)?;
             self.inner.bearer.lock().expect("lock is never poisoned").insert(key, value.clone());
             http::get_limited(self.http(&reference.registry), url, accept, Some(&value), limit, target).await?
         } else {
@@ -471,6 +543,17 @@ impl RegistryClient {
             })
             .collect())
     }
+}
+
+/// `Basic <user:password>` as a header value that never shows in logs.
+fn basic_header(username: &str, password: &str, target: &Target<'_>) -> Result<HeaderValue, RegistryError> {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).map_err(|_| RegistryError::Other {
+        registry: target.registry(),
+        reason: "credentials contain invalid characters".into(),
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// `Bearer <token>` as a header value that never shows in logs.

@@ -11,6 +11,10 @@ use reqwest::header::{HeaderMap, CONTENT_TYPE, WWW_AUTHENTICATE};
 use serde::Deserialize;
 
 use super::error::{transport, RegistryError};
+use super::http::read_limited;
+
+/// Token answers larger than this are refused: a JWT with its claims is a few kilobytes.
+pub const MAX_TOKEN_BYTES: usize = 1024 * 1024;
 
 /// How the docker CLI names itself to token services.
 const CLIENT_ID: &str = "buildlane";
@@ -97,15 +101,68 @@ pub(crate) async fn exchange(
     if matches!(status, 400 | 401 | 403) {
         return Err(rejected());
     }
-    let malformed = |reason: String| RegistryError::Malformed {
-        registry: registry.to_owned(),
-        what: format!("token from {}", challenge.realm),
-        reason,
-    };
     if status != 200 {
-        return Err(malformed(format!("HTTP {status}")));
+        return Err(RegistryError::Malformed {
+            registry: registry.to_owned(),
+            what: format!("token from {}", challenge.realm),
+            reason: format!("HTTP {status}"),
+        });
     }
-    let body = response.bytes().await.map_err(|e| transport(registry, &e))?;
+    answer(response, registry, challenge).await
+}
+
+/// An anonymous or basic-auth token for `scope` (the distribution token spec's GET), for the requests
+/// Buildlane makes itself.
+#[tracing::instrument(skip(client, basic), fields(realm = %challenge.realm), err)]
+pub(crate) async fn fetch(
+    client: &reqwest::Client,
+    registry: &str,
+    repository: &str,
+    challenge: &Challenge,
+    scope: &str,
+    basic: Option<(&str, &str)>,
+) -> Result<AccessToken, RegistryError> {
+    let query = {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.append_pair("scope", scope);
+        if let Some(service) = &challenge.service {
+            form.append_pair("service", service);
+        }
+        form.finish()
+    };
+    let separator = if challenge.realm.contains('?') { '&' } else { '?' };
+    let mut request = client.get(format!("{}{separator}{query}", challenge.realm));
+    if let Some((user, password)) = basic {
+        request = request.basic_auth(user, Some(password));
+    }
+    let response = request.send().await.map_err(|e| transport(registry, &e))?;
+    let status = response.status().as_u16();
+    if matches!(status, 401 | 403) {
+        return Err(if basic.is_some() {
+            RegistryError::AuthRejected { registry: registry.to_owned(), repository: repository.to_owned() }
+        } else {
+            RegistryError::AuthRequired { registry: registry.to_owned(), repository: repository.to_owned() }
+        });
+    }
+    if status != 200 {
+        return Err(RegistryError::Malformed {
+            registry: registry.to_owned(),
+            what: format!("token from {}", challenge.realm),
+            reason: format!("HTTP {status}"),
+        });
+    }
+    answer(response, registry, challenge).await
+}
+
+/// A token service's 200 answer, read within [`MAX_TOKEN_BYTES`].
+async fn answer(
+    response: reqwest::Response,
+    registry: &str,
+    challenge: &Challenge,
+) -> Result<AccessToken, RegistryError> {
+    let what = || format!("token from {}", challenge.realm);
+    let malformed = |reason: String| RegistryError::Malformed { registry: registry.to_owned(), what: what(), reason };
+    let body = read_limited(response, MAX_TOKEN_BYTES, registry, what).await?;
     let answer: TokenResponse = serde_json::from_slice(&body).map_err(|e| malformed(e.to_string()))?;
     let token = answer.access_token.or(answer.token).filter(|t| !t.is_empty());
     let token = token.ok_or_else(|| malformed("no access_token in the answer".into()))?;

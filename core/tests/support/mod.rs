@@ -5,6 +5,7 @@
 
 pub mod build;
 pub mod proxy;
+pub mod registry_proxy;
 pub mod tls;
 
 use std::path::{Path, PathBuf};

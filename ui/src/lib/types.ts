@@ -49,6 +49,7 @@ export type { Layer } from './bindings/Layer';
 export type { LayerPair } from './bindings/LayerPair';
 export type { ManifestKind } from './bindings/ManifestKind';
 export type { Material } from './bindings/Material';
+export type { NestedIndex } from './bindings/NestedIndex';
 export type { OtherEntry } from './bindings/OtherEntry';
 export type { Page } from './bindings/Page';
 export type { PlatformImage } from './bindings/PlatformImage';

@@ -10,13 +10,30 @@ import type { Referrer } from "./Referrer";
  */
 export type PlatformImage = { 
 /**
+ * Its position in the index tree (`0`, `1.2`): unique in an inspection, where the digest is not
+ * (one manifest may be listed under two platforms).
+ */
+key: string, 
+/**
+ * The key of the nested index that lists it; none at the top.
+ */
+parent: string | null, 
+/**
  * `linux/arm/v7`; `unknown/unknown` only when neither the index nor the config says.
  */
 platform: string, os: string, architecture: string, variant: string | null, osVersion: string | null, osFeatures: Array<string>, digest: string, mediaType: string, 
 /**
  * Size of the manifest itself, as the index lists it.
  */
-manifestSize: number, annotations: { [key in string]: string }, 
+manifestSize: number, 
+/**
+ * The index entry's (descriptor's) annotations.
+ */
+annotations: { [key in string]: string }, 
+/**
+ * The manifest's own annotations.
+ */
+manifestAnnotations: { [key in string]: string }, 
 /**
  * Sum of the compressed layer sizes.
  */

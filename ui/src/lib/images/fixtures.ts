@@ -34,6 +34,8 @@ export const provenanceAttestation = (): Attestation => ({
 export function platformImage(platform: string, n: number, layers: Layer[], attested = true): PlatformImage {
   const [os, architecture, variant] = platform.split('/');
   return {
+    key: String(n - 1),
+    parent: null,
     platform,
     os,
     architecture,
@@ -44,6 +46,7 @@ export function platformImage(platform: string, n: number, layers: Layer[], atte
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     manifestSize: 700,
     annotations: {},
+    manifestAnnotations: {},
     compressedSize: layers.reduce((s, l) => s + l.size, 0),
     configDigest: `sha256:${'e'.repeat(63)}${n}`,
     configSize: 500,
@@ -91,7 +94,9 @@ export function threePlatforms(): Inspection {
     raw: '{"schemaVersion":2,"manifests":[]}',
     annotations: {},
     platforms,
+    indexes: [],
     others: [],
+    notFollowed: 0,
     referrers: [],
     sizeMatrix: {
       rows: platforms.map((p) => ({
@@ -121,9 +126,63 @@ export function singleImage(): Inspection {
     mediaType: only.mediaType,
     kind: 'image',
     raw: only.raw ?? '',
-    platforms: [{ ...only, raw: null }],
+    platforms: [{ ...only, key: '0', raw: null }],
     sizeMatrix: { rows: [{ platform: 'linux/amd64', digest: only.digest, total: 2_000_000, shared: 2_000_000, unique: 0, layers: 1 }], sharedByAll: 2_000_000, largest: 2_000_000 },
     pullByDigest: `docker.io/library/alpine@${only.digest}`,
     cli: 'docker buildx imagetools inspect docker.io/library/alpine:latest',
+  };
+}
+
+/**
+ * An OCI index listing one manifest twice (linux/amd64, and windows/amd64 with an OS version), with
+ * annotations on the index and on an entry: valid OCI, and what left the inspector blank.
+ */
+export function oneManifestTwice(): Inspection {
+  const base = threePlatforms();
+  const linux = platformImage('linux/amd64', 1, [layer(BASE, 2_000_000, 2)], false);
+  const windows: PlatformImage = {
+    ...linux,
+    key: '1',
+    platform: 'windows/amd64',
+    os: 'windows',
+    osVersion: '10.0.17763.1234',
+    annotations: { 'org.example.entry': 'windows' },
+  };
+  const platforms = [linux, windows];
+  return {
+    ...base,
+    annotations: { 'org.opencontainers.image.title': 'twice' },
+    platforms,
+    sizeMatrix: {
+      rows: platforms.map((p) => ({ platform: p.platform, digest: p.digest, total: p.compressedSize, shared: 2_000_000, unique: 0, layers: 1 })),
+      sharedByAll: 2_000_000,
+      largest: 2_000_000,
+    },
+  };
+}
+
+/** An index whose second entry is an index of two platforms. */
+export function nestedIndex(): Inspection {
+  const base = threePlatforms();
+  const [amd64, arm64, armv7] = base.platforms;
+  return {
+    ...base,
+    platforms: [amd64, { ...arm64, key: '1.0', parent: '1' }, { ...armv7, key: '1.1', parent: '1' }],
+    indexes: [
+      {
+        key: '1',
+        parent: null,
+        digest: 'sha256:' + '7'.repeat(64),
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        size: 600,
+        platform: null,
+        osVersion: null,
+        annotations: { 'org.example.kind': 'nested' },
+        indexAnnotations: { 'org.example.level': 'inner' },
+        notFollowed: 0,
+        raw: '{}',
+        error: null,
+      },
+    ],
   };
 }

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
+  annotationLines,
+  annotationRows,
   attestationBadge,
   configRows,
   copyTargets,
+  entryTree,
   execForm,
   historyRows,
   layerMark,
@@ -14,7 +17,7 @@ import {
   sortedEntries,
   summary,
 } from './inspector';
-import { layer, provenanceAttestation, singleImage, threePlatforms } from './fixtures';
+import { layer, nestedIndex, oneManifestTwice, provenanceAttestation, singleImage, threePlatforms } from './fixtures';
 
 describe('platform cards', () => {
   it('one per platform in index order, bars scaled to the largest, attestations as a badge', () => {
@@ -51,7 +54,7 @@ describe('attestationBadge', () => {
 describe('selectedPlatform', () => {
   it('keeps the choice while it exists, else the first platform', () => {
     const i = threePlatforms();
-    expect(selectedPlatform(i, i.platforms[1].digest)?.platform).toBe('linux/arm64');
+    expect(selectedPlatform(i, i.platforms[1].key)?.platform).toBe('linux/arm64');
     expect(selectedPlatform(i, 'sha256:gone')?.platform).toBe('linux/amd64');
     expect(selectedPlatform(null, null)).toBeNull();
   });
@@ -145,5 +148,60 @@ describe('size matrix and summary', () => {
       ['A', '1'],
       ['B', '2'],
     ]);
+  });
+});
+
+describe('one manifest listed under two platforms', () => {
+  it('gives each entry a card of its own with a key of its own, and its annotations', () => {
+    const inspection = oneManifestTwice();
+    const cards = platformCards(inspection);
+    expect(cards.map((c) => [c.platform, c.osVersion])).toEqual([
+      ['linux/amd64', null],
+      ['windows/amd64', '10.0.17763.1234'],
+    ]);
+    expect(cards[0].digest).toBe(cards[1].digest);
+    expect(new Set(cards.map((c) => c.key)).size).toBe(2);
+    expect(cards[1].annotations).toEqual(['org.example.entry: windows']);
+    expect(entryTree(inspection).map((n) => n.key)).toEqual(['0', '1']);
+  });
+  it('selects the windows entry by its key, not the first entry of that digest', () => {
+    const inspection = oneManifestTwice();
+    expect(selectedPlatform(inspection, '1')?.platform).toBe('windows/amd64');
+  });
+});
+
+describe('entryTree', () => {
+  it('keeps a nested index as a node holding its own entries, with both kinds of annotations', () => {
+    const tree = entryTree(nestedIndex());
+    expect(tree.map((n) => [n.kind, n.key])).toEqual([
+      ['platform', '0'],
+      ['index', '1'],
+    ]);
+    const nested = tree[1];
+    if (nested.kind !== 'index') throw new Error('expected an index node');
+    expect(nested.children.map((n) => n.kind === 'platform' && n.card.platform)).toEqual(['linux/arm64', 'linux/arm/v7']);
+    expect(nested.annotations).toEqual(['org.example.kind: nested']);
+    expect(nested.indexAnnotations).toEqual(['org.example.level: inner']);
+    expect(summary(nestedIndex())).toContain('1 nested index');
+  });
+  it('orders entries by position, 2 before 10', () => {
+    const base = threePlatforms();
+    const many = { ...base, platforms: base.platforms.map((p, i) => ({ ...p, key: ['10', '2', '0'][i] })) };
+    expect(entryTree(many).map((n) => n.key)).toEqual(['0', '2', '10']);
+  });
+  it('lists annotations as imagetools does, key: value in key order', () => {
+    expect(annotationLines({ 'org.b': '2', 'org.a': '1' })).toEqual(['org.a: 1', 'org.b: 2']);
+  });
+});
+
+describe('annotationRows', () => {
+  it("shows the entry's annotations and the manifest's own, each only when there are some", () => {
+    const [, windows] = oneManifestTwice().platforms;
+    const image = { ...windows, manifestAnnotations: { 'org.opencontainers.image.created': '2026-03-01' } };
+    expect(annotationRows(image)).toEqual([
+      { field: 'Entry annotations', values: ['org.example.entry: windows'], mono: true },
+      { field: 'Manifest annotations', values: ['org.opencontainers.image.created: 2026-03-01'], mono: true },
+    ]);
+    expect(annotationRows(threePlatforms().platforms[0])).toEqual([]);
   });
 });

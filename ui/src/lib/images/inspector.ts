@@ -3,7 +3,7 @@
 // the reading (attestations folded, sizes summed, layers counted per platform); this only arranges.
 import { dockerPull, imagetoolsInspect } from './cli';
 import { barFraction, formatBytes, formatCreated, mediaTypeLabel, shortDigest } from './format';
-import type { Attestation, ImageConfig, Inspection, Layer, PlatformImage, SizeMatrix } from '../types';
+import type { Attestation, ImageConfig, Inspection, Layer, NestedIndex, PlatformImage, SizeMatrix } from '../types';
 
 export interface AttestationBadge {
   /** "provenance", "SBOM", "provenance + SBOM", or "attestation" for other statements. */
@@ -17,7 +17,10 @@ export interface AttestationBadge {
 }
 
 export interface PlatformCard {
-  /** The platform manifest's digest: unique in the index, used as the key. */
+  /**
+   * The entry's position in the index tree (`0`, `1.2`): the key of its card. Not the digest: one
+   * manifest may be listed under two platforms, and keying on it left the inspector blank.
+   */
   key: string;
   platform: string;
   os: string;
@@ -34,6 +37,8 @@ export interface PlatformCard {
   fraction: number;
   layers: number;
   badge: AttestationBadge | null;
+  /** The index entry's annotations, `key: value` in key order (as `imagetools inspect` lists them). */
+  annotations: string[];
   error: string | null;
 }
 
@@ -60,7 +65,7 @@ export function attestationBadge(attestations: readonly Attestation[]): Attestat
 export function platformCards(inspection: Inspection): PlatformCard[] {
   const largest = Math.max(inspection.sizeMatrix.largest, ...inspection.platforms.map((p) => p.compressedSize), 0);
   return inspection.platforms.map((p) => ({
-    key: p.digest,
+    key: p.key,
     platform: p.platform,
     os: p.os,
     architecture: p.architecture,
@@ -75,14 +80,74 @@ export function platformCards(inspection: Inspection): PlatformCard[] {
     fraction: barFraction(p.compressedSize, largest),
     layers: p.layers.length,
     badge: attestationBadge(p.attestations),
+    annotations: annotationLines(p.annotations),
     error: p.error,
   }));
 }
 
-/** The platform shown below the cards: the one chosen if it still exists, else the first. */
+/** Annotations as `imagetools inspect` prints them, `key: value`, in key order. */
+export function annotationLines(annotations: { [key: string]: string }): string[] {
+  return sortedEntries(annotations).map(([k, v]) => `${k}: ${v}`);
+}
+
+/** The platform's annotations as config rows: its index entry's, then its manifest's own. */
+export function annotationRows(image: PlatformImage): ConfigRow[] {
+  const rows: ConfigRow[] = [];
+  const entry = annotationLines(image.annotations);
+  const manifest = annotationLines(image.manifestAnnotations);
+  if (entry.length) rows.push({ field: 'Entry annotations', values: entry, mono: true });
+  if (manifest.length) rows.push({ field: 'Manifest annotations', values: manifest, mono: true });
+  return rows;
+}
+
+/** A node of the index tree: a platform's card, or a nested index with the entries it lists. */
+export type TreeNode =
+  | { kind: 'platform'; key: string; card: PlatformCard }
+  | {
+      kind: 'index';
+      key: string;
+      index: NestedIndex;
+      label: string;
+      annotations: string[];
+      indexAnnotations: string[];
+      children: TreeNode[];
+    };
+
+/** Compares tree keys by position: `2` before `10`, `1` before `1.0`. */
+function byPosition(a: string, b: string): number {
+  const x = a.split('.').map(Number);
+  const y = b.split('.').map(Number);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+}
+
+/** The index as the tree it is: top-level entries in order, nested indexes holding their own. */
+export function entryTree(inspection: Inspection): TreeNode[] {
+  const cards = platformCards(inspection);
+  const under = (parent: string | null): TreeNode[] => {
+    const platforms: TreeNode[] = cards
+      .filter((_, i) => (inspection.platforms[i].parent ?? null) === parent)
+      .map((card): TreeNode => ({ kind: 'platform', key: card.key, card }));
+    const indexes: TreeNode[] = inspection.indexes
+      .filter((n) => (n.parent ?? null) === parent)
+      .map((index): TreeNode => ({
+        kind: 'index',
+        key: index.key,
+        index,
+        label: index.platform ? `index · ${index.platform}` : 'index',
+        annotations: annotationLines(index.annotations),
+        indexAnnotations: annotationLines(index.indexAnnotations),
+        children: under(index.key),
+      }));
+    return [...platforms, ...indexes].sort((a, b) => byPosition(a.key, b.key));
+  };
+  return under(null);
+}
+
+/** The platform shown below the cards: the entry chosen (by key) if it still exists, else the first. */
 export function selectedPlatform(inspection: Inspection | null, chosen: string | null): PlatformImage | null {
   if (!inspection || !inspection.platforms.length) return null;
-  return inspection.platforms.find((p) => p.digest === chosen) ?? inspection.platforms[0];
+  return inspection.platforms.find((p) => p.key === chosen) ?? inspection.platforms[0];
 }
 
 export type LayerMarkKind = 'all' | 'some' | 'unique' | 'single';
@@ -295,6 +360,7 @@ export function summary(inspection: Inspection): string {
     const attested = inspection.platforms.filter((p) => p.attestations.length).length;
     if (attested) parts.push(`${attested} attested`);
   }
+  if (inspection.indexes.length) parts.push(`${inspection.indexes.length} nested ${inspection.indexes.length === 1 ? 'index' : 'indexes'}`);
   if (inspection.others.length) parts.push(`${inspection.others.length} other ${inspection.others.length === 1 ? 'entry' : 'entries'}`);
   const referrers = inspection.referrers.length + inspection.platforms.reduce((n, p) => n + p.referrers.length, 0);
   if (referrers) parts.push(`${referrers} ${referrers === 1 ? 'referrer' : 'referrers'}`);

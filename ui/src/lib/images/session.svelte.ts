@@ -158,7 +158,7 @@ export class ImagesSession {
   trail = $state<string[]>([]);
 
   tab = $state<InspectorTab>('overview');
-  /** The chosen platform's manifest digest. */
+  /** The chosen platform's entry key (its position in the index tree). */
   chosen = $state<string | null>(null);
   detail = $state<DetailTab>('config');
   rawKey = $state('top');
@@ -289,7 +289,7 @@ export class ImagesSession {
         from === 'engine' ? await this.#api.inspectEngineImage(ref, id) : await this.#api.inspectImage(ref, id);
       if (generation !== this.#inspectGeneration) return;
       this.inspection = inspection;
-      this.chosen = inspection.platforms[0]?.digest ?? null;
+      this.chosen = inspection.platforms[0]?.key ?? null;
       this.rawKey = 'top';
       if (this.tab === 'compare' && inspection.platforms.length < 2) this.tab = 'overview';
     } catch (e) {
@@ -325,9 +325,9 @@ export class ImagesSession {
     return cancelQuietly(this.#api, this.inspecting);
   }
 
-  /** Shows a platform below the cards, on the given detail tab. */
-  choose(digest: string, detail?: DetailTab): void {
-    this.chosen = digest;
+  /** Shows a platform (by entry key) below the cards, on the given detail tab. */
+  choose(key: string, detail?: DetailTab): void {
+    this.chosen = key;
     if (detail) this.detail = detail;
     else if (this.detail === 'attestations' && !this.selected?.attestations.length) this.detail = 'config';
   }

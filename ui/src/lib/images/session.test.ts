@@ -226,7 +226,7 @@ describe('ImagesSession', () => {
     const s = new ImagesSession(fakeApi());
     await s.open('x');
     const arm = s.inspection!.platforms[2];
-    s.choose(arm.digest, 'attestations');
+    s.choose(arm.key, 'attestations');
     expect(s.selected?.platform).toBe('linux/arm/v7');
     expect(s.detail).toBe('attestations');
   });
