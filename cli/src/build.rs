@@ -9,8 +9,11 @@ use std::sync::Mutex;
 use buildlane_core::builders::Builders;
 use buildlane_core::builds::{self, BuildOutput, BuildRequest, BuildState, ProvenanceMode};
 use buildlane_core::docker_config::Environment;
+use buildlane_core::error_code::{Coded, ErrorCode};
 use buildlane_core::progress::{ProgressUpdate, StepState};
 use tokio_util::sync::CancellationToken;
+
+use crate::exit_status::{self, fail};
 
 #[derive(clap::Args)]
 pub struct BuildArgs {
@@ -74,6 +77,18 @@ enum ArgsError {
     Sbom(String),
     #[error("invalid --progress \"{0}\": expected plain or json")]
     Progress(String),
+}
+
+impl Coded for ArgsError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            ArgsError::TooManyOutputs
+            | ArgsError::Output(_)
+            | ArgsError::Provenance(_)
+            | ArgsError::Sbom(_)
+            | ArgsError::Progress(_) => ErrorCode::InvalidInput,
+        }
+    }
 }
 
 fn output(args: &BuildArgs) -> Result<BuildOutput, ArgsError> {
@@ -188,10 +203,7 @@ impl PlainPrinter {
 pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
     let request = match request(&args) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("buildlane: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return fail(&e),
     };
     let json = args.progress == "json";
     let printer = Mutex::new(PlainPrinter::default());
@@ -224,7 +236,7 @@ pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
             }
             BuildState::Cancelled => {
                 eprintln!("buildlane: build cancelled");
-                ExitCode::from(130)
+                ExitCode::from(exit_status::status(ErrorCode::Cancelled))
             }
             BuildState::Failed => {
                 let failure = outcome.failure.expect("a failed build says why");
@@ -243,12 +255,9 @@ pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
                     (None, None) => String::new(),
                 };
                 eprintln!("buildlane: build failed{place}: {}", failure.message);
-                ExitCode::FAILURE
+                ExitCode::from(exit_status::FAILED)
             }
         },
-        Err(e) => {
-            eprintln!("buildlane: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => fail(&e),
     }
 }

@@ -13,6 +13,8 @@ use buildlane_core::reference::ImageReference;
 use buildlane_core::registry::RegistryClient;
 use serde_json::{json, Map, Value};
 
+use crate::exit_status::fail;
+
 #[derive(clap::Args)]
 pub struct InspectArgs {
     /// Image reference (`alpine`, `ghcr.io/o/r:tag`, `…@sha256:…`).
@@ -37,15 +39,10 @@ enum Format {
     Json,
 }
 
-fn fail(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("buildlane: {message}");
-    ExitCode::FAILURE
-}
-
 pub fn run(env: Environment, args: InspectArgs) -> ExitCode {
     let reference: ImageReference = match args.reference.parse() {
         Ok(r) => r,
-        Err(e) => return fail(e),
+        Err(e) => return fail(&e),
     };
     // One reference, a handful of concurrent requests: a single thread starts fastest.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime starts");
@@ -56,7 +53,7 @@ pub fn run(env: Environment, args: InspectArgs) -> ExitCode {
     let out = if args.raw {
         match runtime.block_on(client.manifest(&reference)) {
             Ok(fetched) => fetched.bytes.to_vec(),
-            Err(e) => return fail(e),
+            Err(e) => return fail(&e),
         }
     } else {
         // The text lists what manifests say; configs and statements are only read for json.
@@ -67,7 +64,7 @@ pub fn run(env: Environment, args: InspectArgs) -> ExitCode {
         let options = InspectOptions { referrers: args.referrers, depth };
         let inspection = match runtime.block_on(manifest::inspect(&client, &reference, options)) {
             Ok(i) => i,
-            Err(e) => return fail(e),
+            Err(e) => return fail(&e),
         };
         match args.format {
             Format::Text => manifest::imagetools_text(&inspection).into_bytes(),

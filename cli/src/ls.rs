@@ -30,10 +30,7 @@ pub fn run(env: Environment, args: LsArgs) -> ExitCode {
     let builders = Builders::new(env);
     let list = match runtime.block_on(builders.list(args.context.as_deref())) {
         Ok(list) => list,
-        Err(e) => {
-            eprintln!("buildlane: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return crate::exit_status::fail(&e),
     };
     let text = match args.format {
         Format::Table => table(&list),

@@ -2,6 +2,7 @@
 //! calls as the window; without one it opens the window (`buildlane-window`, installed beside it).
 
 mod build;
+mod exit_status;
 mod inspect;
 mod ls;
 

@@ -12,6 +12,7 @@ pub mod dockerfile;
 pub mod drivers;
 pub mod engine;
 pub mod engine_images;
+pub mod error_code;
 pub mod history;
 pub mod manifest;
 pub mod outline;

@@ -6,14 +6,14 @@ use std::path::Path;
 use buildlane_core::builders::NodePlatform;
 use buildlane_core::builds::{self, BuildOutcome, BuildRequest};
 use buildlane_core::dockerfile::{self, DockerfileOutline};
-use buildlane_core::history::{BuildRecord, History, HistoryError};
+use buildlane_core::history::{BuildRecord, History};
 use buildlane_core::outline::{self, OutlineRequest};
 use buildlane_core::progress::{LogChunk, ProgressUpdate};
 use tauri::ipc::Channel;
 use tauri::State;
 
 use super::blocking;
-use crate::error::{AppError, ErrorCode};
+use crate::error::AppError;
 use crate::state::AppState;
 
 /// How many past builds the Build view lists.
@@ -89,11 +89,5 @@ pub async fn recent_builds(state: State<'_, AppState>) -> Result<Vec<BuildRecord
 #[tauri::command]
 pub async fn build_logs(state: State<'_, AppState>, build_ref: String) -> Result<Vec<LogChunk>, AppError> {
     let history = History::new(state.builders.contexts().environment());
-    blocking(move || {
-        history.logs(&build_ref).map_err(|e| match e {
-            HistoryError::NotFound(_) => AppError::new(ErrorCode::NotFound, e.to_string()),
-            HistoryError::Io { .. } => AppError::new(ErrorCode::Internal, e.to_string()),
-        })
-    })
-    .await
+    blocking(move || Ok(history.logs(&build_ref)?)).await
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isCancelled, presentError, toAppError } from './errors';
+import type { ErrorCode } from './types';
 
 describe('toAppError', () => {
   it('keeps an AppError as it is', () => {
@@ -11,6 +12,33 @@ describe('toAppError', () => {
   });
   it('does not trust an unknown code', () => {
     expect(toAppError({ code: 'weird', message: 'm' })).toEqual({ code: 'internal', message: 'm' });
+  });
+  it('knows every code of the generated union, and nothing an object merely inherits', () => {
+    // The compiler checks this literal against the generated ErrorCode: a new code fails here first.
+    const every: Record<ErrorCode, true> = {
+      invalidInput: true,
+      notFound: true,
+      alreadyExists: true,
+      engineUnreachable: true,
+      storeLocked: true,
+      storeCorrupt: true,
+      imageUnavailable: true,
+      bootFailed: true,
+      cancelled: true,
+      internal: true,
+      authRequired: true,
+      forbidden: true,
+      rateLimited: true,
+      digestMismatch: true,
+      malformed: true,
+      registryUnreachable: true,
+    };
+    for (const code of Object.keys(every)) {
+      expect(toAppError({ code, message: 'm' }).code).toBe(code);
+    }
+    for (const code of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      expect(toAppError({ code, message: 'm' }).code).toBe('internal');
+    }
   });
   it('always produces a message', () => {
     expect(toAppError(undefined).message).toBe('unexpected error');

@@ -2,27 +2,32 @@
 // Retry button makes sense. Every IPC rejection passes through toAppError first.
 import type { AppError, ErrorCode } from './types';
 
-const CODES: ReadonlySet<string> = new Set<ErrorCode>([
-  'invalidInput',
-  'notFound',
-  'alreadyExists',
-  'engineUnreachable',
-  'storeLocked',
-  'storeCorrupt',
-  'imageUnavailable',
-  'bootFailed',
-  'cancelled',
-  'internal',
-  'authRequired',
-  'forbidden',
-  'rateLimited',
-  'digestMismatch',
-  'malformed',
-  'registryUnreachable',
-]);
+// One entry per code of the generated union: a Record literal must name every code and no other, so
+// its keys are the codes at run time too, with no list kept by hand.
+const PRESENTATION: Record<ErrorCode, Pick<ErrorPresentation, 'hint' | 'retry'>> = {
+  invalidInput: { hint: null, retry: false },
+  notFound: { hint: 'It may have been changed outside Buildlane.', retry: false },
+  alreadyExists: { hint: 'Pick another name, or use the existing builder.', retry: false },
+  engineUnreachable: { hint: 'Start Docker, or pick another context.', retry: true },
+  storeLocked: { hint: 'Another buildx command holds the builder store; try again when it finishes.', retry: true },
+  storeCorrupt: { hint: 'Fix or remove the damaged file in the buildx store, then retry.', retry: true },
+  imageUnavailable: { hint: 'Check the network or the registry credentials for the BuildKit image.', retry: true },
+  bootFailed: { hint: null, retry: true },
+  cancelled: { hint: null, retry: true },
+  internal: { hint: null, retry: true },
+  authRequired: { hint: null, retry: true },
+  forbidden: { hint: 'Log in with an account that may read this repository.', retry: false },
+  rateLimited: { hint: null, retry: true },
+  digestMismatch: { hint: 'The registry served other bytes than the digest names: do not trust this copy.', retry: false },
+  malformed: { hint: null, retry: false },
+  registryUnreachable: {
+    hint: 'Check the registry address, the network, and the insecure (plain http) switch.',
+    retry: true,
+  },
+};
 
 function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && CODES.has(value);
+  return typeof value === 'string' && Object.hasOwn(PRESENTATION, value);
 }
 
 /** Normalises whatever a rejected invoke produced (an AppError, a bare string, an Error) into an AppError. */
@@ -56,43 +61,11 @@ export interface ErrorPresentation {
   retry: boolean;
 }
 
-const HINTS: Record<ErrorCode, string | null> = {
-  invalidInput: null,
-  notFound: 'It may have been changed outside Buildlane.',
-  alreadyExists: 'Pick another name, or use the existing builder.',
-  engineUnreachable: 'Start Docker, or pick another context.',
-  storeLocked: 'Another buildx command holds the builder store; try again when it finishes.',
-  storeCorrupt: 'Fix or remove the damaged file in the buildx store, then retry.',
-  imageUnavailable: 'Check the network or the registry credentials for the BuildKit image.',
-  bootFailed: null,
-  cancelled: null,
-  internal: null,
-  authRequired: null,
-  forbidden: 'Log in with an account that may read this repository.',
-  rateLimited: null,
-  digestMismatch: 'The registry served other bytes than the digest names: do not trust this copy.',
-  malformed: null,
-  registryUnreachable: 'Check the registry address, the network, and the insecure (plain http) switch.',
-};
-
-const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'engineUnreachable',
-  'storeLocked',
-  'storeCorrupt',
-  'imageUnavailable',
-  'bootFailed',
-  'cancelled',
-  'internal',
-  'registryUnreachable',
-  'rateLimited',
-  'authRequired',
-]);
-
 export function presentError(error: AppError): ErrorPresentation {
   return {
     tone: error.code === 'cancelled' ? 'info' : 'error',
     message: error.message,
-    hint: HINTS[error.code],
-    retry: RETRYABLE.has(error.code),
+    hint: PRESENTATION[error.code].hint,
+    retry: PRESENTATION[error.code].retry,
   };
 }
