@@ -1,32 +1,24 @@
 //! `--output type=local,dest=DIR`: a builder writes only inside the folder it was given.
 //!
-//! `fake_hostile_builder_*` tests stand up a BuildKit stand-in (nothing real sends a malicious
-//! stream) that serves `Control.Session` on a unix socket, as a remote builder does. Buildlane
-//! attaches its real session to it with `Session::attach_control`, and the stand-in then speaks
-//! HTTP/2 inside that session and calls the real `FileSend.DiffCopy` receiver with the entries it
-//! chose. The last test writes over a symlink already in the destination with the real engine.
+//! `fake_hostile_builder_*` tests drive the real session's `FileSend.DiffCopy` receiver from a
+//! BuildKit stand-in (support/hostile_builder.rs: nothing real sends a malicious stream) with the
+//! entries the test chose. The last test writes over a symlink already in the destination with
+//! the real engine.
 
 mod support;
 
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use bollard::fsutil::types::packet::PacketType;
 use bollard::fsutil::types::{Packet, Stat};
-use bollard::moby::buildkit::v1::control_server::{Control as ControlService, ControlServer};
-use bollard::moby::buildkit::v1::{self as pb, BytesMessage};
 use bollard::moby::filesync::packet::file_send_client::FileSendClient;
-use buildlane_core::buildkit::transport::remote_channel;
-use buildlane_core::buildkit::Control;
 use buildlane_core::builds::BuildOutput;
-use buildlane_core::session::{Session, SessionServices};
-use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot};
+use buildlane_core::session::SessionServices;
+use support::hostile_builder::{fake_hostile_builder, Outcome};
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Endpoint;
-use tonic::{Request, Response, Status, Streaming};
+use tonic::transport::Channel;
 
 const DIR: u32 = 1 << 31;
 const SYMLINK: u32 = 1 << 27;
@@ -56,99 +48,8 @@ fn hard_link(path: &str, target: &str) -> Entry {
     Entry { stat: Stat { path: path.into(), mode: 0o644, linkname: target.into(), ..Default::default() }, data: "" }
 }
 
-/// What the builder's DiffCopy ended with: `Ok` after the receiver's FIN, or its error.
-type Outcome = Result<(), String>;
-
-/// A BuildKit stand-in: `Control.Session` only; once a session attaches it sends `entries` into
-/// the session's FileSend service as fsutil's sender would, answering each data request.
-struct FakeHostileBuilder {
-    entries: Mutex<Option<Vec<Entry>>>,
-    done: Mutex<Option<oneshot::Sender<Outcome>>>,
-}
-
-#[tonic::async_trait]
-impl ControlService for FakeHostileBuilder {
-    type PruneStream = ReceiverStream<Result<pb::UsageRecord, Status>>;
-    type StatusStream = ReceiverStream<Result<pb::StatusResponse, Status>>;
-    type SessionStream = ReceiverStream<Result<BytesMessage, Status>>;
-    type ListenBuildHistoryStream = ReceiverStream<Result<pb::BuildHistoryEvent, Status>>;
-
-    async fn session(
-        &self,
-        request: Request<Streaming<BytesMessage>>,
-    ) -> Result<Response<Self::SessionStream>, Status> {
-        let mut from_client = request.into_inner();
-        let (to_client, outbound) = mpsc::channel(64);
-        let (ours, theirs) = tokio::io::duplex(1 << 20);
-        let (mut theirs_read, mut theirs_write) = tokio::io::split(theirs);
-        tokio::spawn(async move {
-            while let Ok(Some(message)) = from_client.message().await {
-                if theirs_write.write_all(&message.data).await.is_err() {
-                    break;
-                }
-            }
-        });
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 1 << 16];
-            while let Ok(n) = theirs_read.read(&mut buf).await {
-                if n == 0 || to_client.send(Ok(BytesMessage { data: buf[..n].to_vec() })).await.is_err() {
-                    break;
-                }
-            }
-        });
-        let entries = self.entries.lock().unwrap().take().expect("one session per test");
-        let done = self.done.lock().unwrap().take().expect("one session per test");
-        tokio::spawn(async move {
-            let _ = done.send(send_entries(ours, entries).await);
-        });
-        Ok(Response::new(ReceiverStream::new(outbound)))
-    }
-
-    async fn disk_usage(&self, _: Request<pb::DiskUsageRequest>) -> Result<Response<pb::DiskUsageResponse>, Status> {
-        Err(Status::unimplemented("fake"))
-    }
-    async fn prune(&self, _: Request<pb::PruneRequest>) -> Result<Response<Self::PruneStream>, Status> {
-        Err(Status::unimplemented("fake"))
-    }
-    async fn solve(&self, _: Request<pb::SolveRequest>) -> Result<Response<pb::SolveResponse>, Status> {
-        Err(Status::unimplemented("fake"))
-    }
-    async fn status(&self, _: Request<pb::StatusRequest>) -> Result<Response<Self::StatusStream>, Status> {
-        Err(Status::unimplemented("fake"))
-    }
-    async fn list_workers(
-        &self,
-        _: Request<pb::ListWorkersRequest>,
-    ) -> Result<Response<pb::ListWorkersResponse>, Status> {
-        Err(Status::unimplemented("fake"))
-    }
-    async fn info(&self, _: Request<pb::InfoRequest>) -> Result<Response<pb::InfoResponse>, Status> {
-        Err(Status::unimplemented("fake"))
-    }
-    async fn listen_build_history(
-        &self,
-        _: Request<pb::BuildHistoryRequest>,
-    ) -> Result<Response<Self::ListenBuildHistoryStream>, Status> {
-        Err(Status::unimplemented("fake"))
-    }
-    async fn update_build_history(
-        &self,
-        _: Request<pb::UpdateBuildHistoryRequest>,
-    ) -> Result<Response<pb::UpdateBuildHistoryResponse>, Status> {
-        Err(Status::unimplemented("fake"))
-    }
-}
-
 /// fsutil's sender, inside the session: stats, an empty stat, then data for each request.
-async fn send_entries(conn: tokio::io::DuplexStream, entries: Vec<Entry>) -> Outcome {
-    let slot = Arc::new(Mutex::new(Some(conn)));
-    let channel = Endpoint::from_static("http://session")
-        .connect_with_connector(tower::service_fn(move |_| {
-            let conn = slot.lock().unwrap().take();
-            async move { conn.map(TokioIo::new).ok_or_else(|| std::io::Error::other("one connection only")) }
-        }))
-        .await
-        .map_err(|e| e.to_string())?;
+async fn send_entries(channel: Channel, entries: Vec<Entry>) -> Outcome {
     let (to_receiver, outbound) = mpsc::channel(256);
     let packet = |kind: PacketType| Packet { r#type: kind as i32, ..Default::default() };
     for entry in &entries {
@@ -182,24 +83,8 @@ async fn send_entries(conn: tokio::io::DuplexStream, entries: Vec<Entry>) -> Out
 /// Attaches a real session whose local output goes to `dest` to a hostile builder that sends
 /// `entries`, and returns how the transfer ended.
 async fn fake_hostile_builder_sends(dest: &Path, entries: Vec<Entry>) -> Outcome {
-    let sockets = tempfile::tempdir().unwrap();
-    let socket = sockets.path().join("buildkitd.sock");
-    let listener = tokio::net::UnixListener::bind(&socket).unwrap();
-    let (done, outcome) = oneshot::channel();
-    let fake = FakeHostileBuilder { entries: Mutex::new(Some(entries)), done: Mutex::new(Some(done)) };
-    let server = tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(ControlServer::new(fake))
-            .serve_with_incoming(tokio_stream::wrappers::UnixListenerStream::new(listener)),
-    );
-    let address = format!("unix://{}", socket.display());
-    let control = Control::new(address.clone(), remote_channel(&address, None).await.unwrap());
     let services = SessionServices { folder: Some(dest.to_path_buf()), ..Default::default() };
-    let session = Session::attach_control(&control, "hostile", "key", services).await.unwrap();
-    let outcome = outcome.await.expect("the fake builder reports");
-    drop(session);
-    server.abort();
-    outcome
+    fake_hostile_builder(services, move |channel| Box::pin(send_entries(channel, entries))).await
 }
 
 /// A destination and, beside it, a folder a builder must never reach.

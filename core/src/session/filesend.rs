@@ -2,6 +2,7 @@
 //! tar exporters) as raw bytes, into a file or the engine's image load, or a folder (local
 //! exporter) as fsutil packets.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use bollard::fsutil::types::Packet;
@@ -51,17 +52,28 @@ impl FileSend for TarballDestination {
     }
 }
 
+/// Writes the tarball under a temporary name of its own in the destination's folder and renames
+/// it into place at the end: two outputs into one folder never share a temporary file, and a
+/// failed or cancelled export (this future dropped with its session) leaves none behind.
 async fn write_file(dest: &Path, mut inbound: Streaming<BytesMessage>) -> Result<(), Status> {
     let io = |e: std::io::Error| Status::internal(format!("cannot write {}: {e}", dest.display()));
-    // Written beside the destination and renamed at the end, so a failed build leaves no half file.
-    let partial = dest.with_extension("partial");
-    let mut file = tokio::fs::File::create(&partial).await.map_err(io)?;
+    let folder = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // 0666 less the umask, as the file `os.Create` makes for buildx.
+    let partial = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".partial")
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(folder)
+        .map_err(io)?;
+    let mut file = tokio::fs::File::from_std(partial.reopen().map_err(io)?);
     while let Some(message) = inbound.message().await? {
         file.write_all(&message.data).await.map_err(io)?;
     }
     file.flush().await.map_err(io)?;
     file.sync_all().await.map_err(io)?;
-    tokio::fs::rename(&partial, dest).await.map_err(io)?;
+    drop(file);
+    partial.persist(dest).map_err(|e| io(e.error))?;
     Ok(())
 }
 
