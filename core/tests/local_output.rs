@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 use bollard::fsutil::types::packet::PacketType;
 use bollard::fsutil::types::{Packet, Stat};
 use bollard::moby::filesync::packet::file_send_client::FileSendClient;
+use buildlane_core::builders::CreateBuilderRequest;
 use buildlane_core::builds::BuildOutput;
 use buildlane_core::session::SessionServices;
-use support::hostile_builder::{fake_hostile_builder, Outcome};
+use support::hostile_builder::{fake_hostile_builder, fake_hostile_remote_builder, Outcome};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
@@ -122,6 +123,34 @@ async fn fake_hostile_builder_a_symlink_then_a_file_through_it_is_refused() {
     let outside = f.outside.to_string_lossy().into_owned();
     let outcome = fake_hostile_builder_sends(&f.dest, vec![link("a", &outside), file("a/x", "pwned")]).await;
     assert_eq!(outcome.unwrap_err(), "builder sent `a/x` after `a` as a symlink: parent is not a directory");
+    f.assert_outside_untouched();
+}
+
+#[tokio::test]
+async fn fake_hostile_builder_a_build_that_writes_through_its_own_symlink_fails_naming_the_entry() {
+    let world = support::World::new();
+    let f = Folders::new();
+    let outside = f.outside.to_string_lossy().into_owned();
+    let entries = vec![link("a", &outside), file("a/x", "pwned")];
+    let builder = fake_hostile_remote_builder(move |channel| Box::pin(send_entries(channel, entries)));
+    let create = CreateBuilderRequest {
+        name: "hostile".into(),
+        driver: "remote".into(),
+        endpoint: builder.address.clone(),
+        ..Default::default()
+    };
+    world.builders().create(&create, None, &support::no_progress).await.unwrap();
+    let ctx = support::build::context(&[("Dockerfile", "FROM scratch\n")]);
+    let mut request = support::build::request(&ctx);
+    request.builder = "hostile".into();
+    request.output = BuildOutput::Local { dest: f.dest.to_string_lossy().into_owned() };
+    let outcome = support::build::build(&world, request, &support::build::Seen::default()).await;
+    assert_eq!(outcome.state, buildlane_core::builds::BuildState::Failed);
+    let message = outcome.failure.expect("a failure to show").message;
+    assert!(
+        message.contains("builder sent `a/x` after `a` as a symlink: parent is not a directory"),
+        "the user is told which entry: {message}"
+    );
     f.assert_outside_untouched();
 }
 

@@ -414,11 +414,14 @@ pub fn receive(
 mod tests {
     use super::*;
 
-    /// fsutil's validator_test.go, case by case: `(path, kind)` streams and whether they pass.
+    /// A named stream of `(path, kind)` entries and whether fsutil's validator lets it pass.
+    type Case = (&'static str, Vec<(&'static str, EntryKind)>, bool);
+
+    /// fsutil's validator_test.go, case by case.
     #[test]
     fn fsutil_validator_cases() {
         use EntryKind::{Directory as D, File as F};
-        let cases: Vec<(&str, Vec<(&str, EntryKind)>, bool)> = vec![
+        let cases: Vec<Case> = vec![
             ("SimpleFiles", vec![("foo", F), ("foo2", F)], true),
             ("FilesNotInOrder", vec![("foo", F), ("foo2", F), ("bar", F)], false),
             ("FilesNotInOrder2", vec![("foo", F), ("foo2", F), ("foo2", F)], false),

@@ -1,7 +1,9 @@
 //! A BuildKit stand-in for what no real builder does on purpose (fake_hostile_builder): it serves
-//! `Control.Session` on a unix socket, as a remote builder's daemon does. Buildlane attaches its
-//! real session to it with `Session::attach_control`; the stand-in then speaks HTTP/2 inside that
-//! session, as BuildKit does, and calls the session's real services with whatever the test says.
+//! `Control` on a unix socket, as a remote builder's daemon does. Buildlane attaches its real
+//! session to it (`Session::attach_control`); the stand-in then speaks HTTP/2 inside that session,
+//! as BuildKit does, and calls the session's real services with whatever the test says. As a
+//! whole remote builder it also answers `ListWorkers` (one linux/amd64 worker), an empty `Status`,
+//! and `Solve` with the outcome of those calls, as BuildKit fails a solve whose export failed.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -27,6 +29,8 @@ pub type Act = Box<dyn FnOnce(Channel) -> Pin<Box<dyn Future<Output = Outcome> +
 
 struct FakeHostileBuilder {
     act: Mutex<Option<(Act, oneshot::Sender<Outcome>)>>,
+    /// How the session calls ended, for `Solve` to answer with (whole-builder fakes only).
+    ended: tokio::sync::Mutex<Option<oneshot::Receiver<Outcome>>>,
 }
 
 #[tonic::async_trait]
@@ -84,16 +88,32 @@ impl ControlService for FakeHostileBuilder {
         Err(Status::unimplemented("fake"))
     }
     async fn solve(&self, _: Request<pb::SolveRequest>) -> Result<Response<pb::SolveResponse>, Status> {
-        Err(Status::unimplemented("fake"))
+        let ended = self.ended.lock().await.take().ok_or_else(|| Status::unimplemented("fake"))?;
+        match ended.await {
+            Ok(Ok(())) => Ok(Response::new(pb::SolveResponse::default())),
+            Ok(Err(message)) => Err(Status::unknown(format!("failed to copy files: {message}"))),
+            Err(_) => Err(Status::unknown("the fake builder's session went away")),
+        }
     }
     async fn status(&self, _: Request<pb::StatusRequest>) -> Result<Response<Self::StatusStream>, Status> {
-        Err(Status::unimplemented("fake"))
+        let (_, none) = mpsc::channel(1);
+        Ok(Response::new(ReceiverStream::new(none)))
     }
     async fn list_workers(
         &self,
         _: Request<pb::ListWorkersRequest>,
     ) -> Result<Response<pb::ListWorkersResponse>, Status> {
-        Err(Status::unimplemented("fake"))
+        let platform = bollard_buildkit_proto::pb::Platform {
+            architecture: "amd64".into(),
+            os: "linux".into(),
+            ..Default::default()
+        };
+        let worker = bollard::moby::buildkit::v1::types::WorkerRecord {
+            id: "fake".into(),
+            platforms: vec![platform],
+            ..Default::default()
+        };
+        Ok(Response::new(pb::ListWorkersResponse { record: vec![worker] }))
     }
     async fn info(&self, _: Request<pb::InfoRequest>) -> Result<Response<pb::InfoResponse>, Status> {
         Err(Status::unimplemented("fake"))
@@ -112,27 +132,55 @@ impl ControlService for FakeHostileBuilder {
     }
 }
 
+/// A hostile builder listening on a unix socket until dropped.
+pub struct Listening {
+    pub address: String,
+    _sockets: tempfile::TempDir,
+    server: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+fn listen(fake: FakeHostileBuilder) -> Listening {
+    let sockets = tempfile::tempdir().unwrap();
+    let socket = sockets.path().join("buildkitd.sock");
+    let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(ControlServer::new(fake))
+            .serve_with_incoming(tokio_stream::wrappers::UnixListenerStream::new(listener)),
+    );
+    Listening { address: format!("unix://{}", socket.display()), _sockets: sockets, server }
+}
+
 /// Attaches a real session offering `services` to a hostile builder that does `act` in it, and
 /// returns how that ended. The session is closed before this returns.
 pub async fn fake_hostile_builder(
     services: SessionServices,
     act: impl FnOnce(Channel) -> Pin<Box<dyn Future<Output = Outcome> + Send>> + Send + 'static,
 ) -> Outcome {
-    let sockets = tempfile::tempdir().unwrap();
-    let socket = sockets.path().join("buildkitd.sock");
-    let listener = tokio::net::UnixListener::bind(&socket).unwrap();
     let (done, outcome) = oneshot::channel();
-    let fake = FakeHostileBuilder { act: Mutex::new(Some((Box::new(act), done))) };
-    let server = tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(ControlServer::new(fake))
-            .serve_with_incoming(tokio_stream::wrappers::UnixListenerStream::new(listener)),
-    );
-    let address = format!("unix://{}", socket.display());
-    let control = Control::new(address.clone(), remote_channel(&address, None).await.unwrap());
+    let fake = FakeHostileBuilder { act: Mutex::new(Some((Box::new(act), done))), ended: Default::default() };
+    let listening = listen(fake);
+    let control = Control::new(listening.address.clone(), remote_channel(&listening.address, None).await.unwrap());
     let session = Session::attach_control(&control, "hostile", "key", services).await.unwrap();
     let outcome = outcome.await.expect("the fake builder reports");
     drop(session);
-    server.abort();
     outcome
+}
+
+/// A whole hostile remote builder: the session of the build that uses it gets `act`, and the
+/// build's solve ends as those calls did. Register it as a remote builder at its `address`.
+pub fn fake_hostile_remote_builder(
+    act: impl FnOnce(Channel) -> Pin<Box<dyn Future<Output = Outcome> + Send>> + Send + 'static,
+) -> Listening {
+    let (done, outcome) = oneshot::channel();
+    listen(FakeHostileBuilder {
+        act: Mutex::new(Some((Box::new(act), done))),
+        ended: tokio::sync::Mutex::new(Some(outcome)),
+    })
 }
