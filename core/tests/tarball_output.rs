@@ -1,7 +1,7 @@
-//! `--output type=oci|docker|tar,dest=FILE`: the file appears whole or not at all. The builder is a
-//! stand-in (support/hostile_builder.rs) that streams the tarball into the real session's
-//! `FileSend.DiffCopy` as BuildKit does, and can stop midway, which a real build cannot be made to
-//! do on cue.
+//! `--output type=oci|docker|tar,dest=FILE`: the file appears whole or not at all. A real build
+//! is cancelled while its tarball streams in; the `fake_*` builder (support/hostile_builder.rs)
+//! streams into the real session's `FileSend.DiffCopy` as BuildKit does and stops midway, or
+//! exports two tarballs in lockstep, which a real build cannot be made to do on cue.
 
 mod support;
 
@@ -10,11 +10,13 @@ use std::sync::Arc;
 
 use bollard::moby::filesync::v1::file_send_client::FileSendClient;
 use bollard::moby::filesync::v1::BytesMessage;
+use buildlane_core::builds::{self, BuildOutput, BuildState};
 use buildlane_core::session::filesend::TarballDestination;
 use buildlane_core::session::SessionServices;
 use support::hostile_builder::fake_hostile_builder;
 use tokio::sync::{mpsc, Barrier};
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
 
 fn entries(folder: &Path) -> Vec<String> {
     let mut names: Vec<String> =
@@ -51,13 +53,7 @@ async fn fake_hostile_builder_an_export_that_stops_midway_leaves_no_temporary_fi
     .await;
     assert!(outcome.is_err());
     // The session serves the aborted call to its end on its own tasks: wait for it to let go.
-    let cleaned = async {
-        while !entries(folder.path()).is_empty() {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    };
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), cleaned).await;
-    assert_eq!(entries(folder.path()), Vec::<String>::new(), "no temporary file and no half image.tar");
+    assert_eq!(settled(folder.path()).await, Vec::<String>::new(), "no temporary file and no half image.tar");
 }
 
 #[tokio::test]
@@ -90,4 +86,45 @@ async fn fake_builder_two_tarball_outputs_in_one_folder_keep_their_own_bytes() {
     assert_eq!(entries(folder.path()), vec!["out.docker", "out.oci"]);
     assert_eq!(std::fs::read(folder.path().join("out.oci")).unwrap(), vec![b'o'; 20_000]);
     assert_eq!(std::fs::read(folder.path().join("out.docker")).unwrap(), vec![b'd'; 20_000]);
+}
+
+/// Waits (at most 30 s) for the session to let go of what a stopped export left, then returns
+/// what is in the folder.
+async fn settled(folder: &Path) -> Vec<String> {
+    let emptied = async {
+        while !entries(folder).is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), emptied).await;
+    entries(folder)
+}
+
+#[tokio::test]
+async fn a_build_cancelled_while_its_tarball_streams_in_leaves_no_temporary_file() {
+    let world = support::World::new();
+    // 256 MiB of zeros: quick to make, a few seconds to stream, so the cancel lands mid-transfer.
+    let ctx = support::build::context(&[(
+        "Dockerfile",
+        &format!("FROM {}/busybox:latest\nRUN dd if=/dev/zero of=/big bs=1M count=256\n", world.registry),
+    )]);
+    let folder = tempfile::tempdir().unwrap();
+    let dest = folder.path().join("image.tar");
+    let mut request = support::build::request(&ctx);
+    request.output = BuildOutput::Tar { dest: dest.to_string_lossy().into_owned() };
+    let cancel = CancellationToken::new();
+    let watcher = {
+        let (cancel, watched) = (cancel.clone(), folder.path().to_path_buf());
+        tokio::spawn(async move {
+            while !entries(&watched).iter().any(|n| n.ends_with(".partial")) {
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+            cancel.cancel();
+        })
+    };
+    let seen = support::build::Seen::default();
+    let outcome = builds::run(&world.builders(), &request, None, &seen.record(), cancel).await.unwrap();
+    watcher.abort();
+    assert_eq!(outcome.state, BuildState::Cancelled, "{:?}", outcome.failure);
+    assert_eq!(settled(folder.path()).await, Vec::<String>::new(), "no temporary file and no half image.tar");
 }

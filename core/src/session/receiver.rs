@@ -308,12 +308,22 @@ impl DiskWriter {
         }
         if let Some(old) = old {
             // rename(2) replaces a file with a file and an empty folder with a folder only.
-            if old.is_dir() {
-                std::fs::remove_dir_all(&dest).map_err(io_error(&dest))?;
+            let replaced = if old.is_dir() {
+                std::fs::remove_dir_all(&dest)
             } else if kind == EntryKind::Directory {
-                std::fs::remove_file(&dest).map_err(io_error(&dest))?;
+                std::fs::remove_file(&dest)
+            } else {
+                Ok(())
             }
-            std::fs::rename(&fresh, &dest).map_err(io_error(&dest))?;
+            .and_then(|()| std::fs::rename(&fresh, &dest));
+            if let Err(e) = replaced {
+                let _ = if kind == EntryKind::Directory {
+                    std::fs::remove_dir(&fresh)
+                } else {
+                    std::fs::remove_file(&fresh)
+                };
+                return Err(io_error(&dest)(e));
+            }
         }
         Ok(file_id)
     }
@@ -406,6 +416,9 @@ pub fn receive(
             }
             _ => return Err(ReceiveError::UnexpectedPacket(incoming.r#type)),
         }
+    }
+    if !stats_done || !writer.wanted().is_empty() {
+        return Err(ReceiveError::Aborted("the transfer ended before every file arrived".into()));
     }
     Ok(())
 }
