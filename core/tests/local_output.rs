@@ -230,3 +230,57 @@ async fn a_real_build_writes_over_a_symlink_in_the_destination_instead_of_throug
     assert!(std::fs::symlink_metadata(f.dest.join("etc")).unwrap().is_dir());
     assert_eq!(std::fs::read_to_string(f.dest.join("etc/passwd")).unwrap(), "root");
 }
+
+/// Everything a user can see of an entry: kind, mode, target or content, time, hard links.
+fn tree(root: &Path) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let what = if meta.file_type().is_symlink() {
+                format!("-> {}", std::fs::read_link(&path).unwrap().display())
+            } else if meta.is_dir() {
+                pending.push(path.clone());
+                "dir".to_owned()
+            } else {
+                format!("{:?} links={}", std::fs::read_to_string(&path).unwrap(), meta.nlink())
+            };
+            let name = path.strip_prefix(root).unwrap().display().to_string();
+            out.push(format!(
+                "{name} {:o} {what} mtime={}.{:09}",
+                meta.mode() & 0o7777,
+                meta.mtime(),
+                meta.mtime_nsec()
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn a_local_output_matches_buildx_entry_for_entry() {
+    let world = support::World::new();
+    let dockerfile = format!(
+        "FROM {}/busybox:latest AS files\n\
+         RUN mkdir -p /out/d/e /out/ro && echo hi > /out/d/f && chmod 0640 /out/d/f && ln -s d/f /out/link \
+         && ln /out/d/f /out/hard && chmod 0750 /out/d/e && echo x > /out/ro/x && chmod 0555 /out/ro\n\
+         FROM scratch\nCOPY --from=files /out /\n",
+        world.registry
+    );
+    let ctx = support::build::context(&[("Dockerfile", &dockerfile)]);
+    let out = tempfile::tempdir().unwrap();
+    let (by_buildx, by_buildlane) = (out.path().join("buildx"), out.path().join("buildlane"));
+    let ctx_path = ctx.path().to_string_lossy().into_owned();
+    world.docker_ok(&["buildx", "build", "--output", &format!("type=local,dest={}", by_buildx.display()), &ctx_path]);
+    let mut request = support::build::request(&ctx);
+    request.output = BuildOutput::Local { dest: by_buildlane.to_string_lossy().into_owned() };
+    let outcome = support::build::build(&world, request, &support::build::Seen::default()).await;
+    assert_eq!(outcome.failure.map(|f| f.message), None);
+    let theirs = tree(&by_buildx);
+    assert!(theirs.iter().any(|e| e.starts_with("ro 555 dir")), "{theirs:#?}");
+    assert_eq!(tree(&by_buildlane), theirs);
+}

@@ -207,8 +207,9 @@ pub struct DiskWriter {
     root: PathBuf,
     validator: StreamValidator,
     pending: HashMap<u32, PendingFile>,
-    /// Folders and their times, set last (writing inside a folder changes its time).
-    folder_times: Vec<(PathBuf, i64)>,
+    /// Folders with their mode and time, applied last: writing inside a folder changes its time,
+    /// and a folder without owner write permission could not be filled.
+    folders: Vec<(PathBuf, u32, i64)>,
     next_id: u32,
 }
 
@@ -242,7 +243,7 @@ impl DiskWriter {
             root: root.to_path_buf(),
             validator: StreamValidator::default(),
             pending: HashMap::new(),
-            folder_times: Vec::new(),
+            folders: Vec::new(),
             next_id: 0,
         })
     }
@@ -266,7 +267,7 @@ impl DiskWriter {
         };
         if kind == EntryKind::Directory && old.as_ref().is_some_and(|m| m.is_dir()) {
             std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(perm | 0o700)).map_err(io_error(&dest))?;
-            self.folder_times.push((dest, stat.mod_time));
+            self.folders.push((dest, perm, stat.mod_time));
             return Ok(None);
         }
         // Something is there (a file, a symlink, a folder where a file goes): build the entry
@@ -278,11 +279,11 @@ impl DiskWriter {
         let mut file_id = None;
         match kind {
             EntryKind::Directory => {
-                // Owner-writable whatever the mode, so the folder's own entries can be written.
+                // Owner-writable until the end, so the folder's own entries can be written.
                 std::fs::DirBuilder::new().mode(perm | 0o700).create(&fresh).map_err(io_error(&fresh))?;
                 std::fs::set_permissions(&fresh, std::fs::Permissions::from_mode(perm | 0o700))
                     .map_err(io_error(&fresh))?;
-                self.folder_times.push((dest.clone(), stat.mod_time));
+                self.folders.push((dest.clone(), perm, stat.mod_time));
             }
             EntryKind::Symlink => {
                 std::os::unix::fs::symlink(&stat.linkname, &fresh).map_err(io_error(&fresh))?;
@@ -355,16 +356,24 @@ impl DiskWriter {
         }
         let done = self.pending.remove(&id).expect("looked up above");
         let handle = done.open.expect("opened above");
-        handle
-            .set_times(std::fs::FileTimes::new().set_modified(system_time(done.modified)))
-            .map_err(io_error(&done.path))?;
+        let at = system_time(done.modified);
+        handle.set_times(std::fs::FileTimes::new().set_modified(at).set_accessed(at)).map_err(io_error(&done.path))?;
         Ok(self.pending.is_empty())
     }
 
-    /// Sets the folders' times, innermost first, once nothing more is written into them.
+    /// Gives the folders their modes and times, innermost first, once nothing more is written
+    /// into them; each through a handle opened without following a link.
     pub fn finish(&mut self) -> Result<(), ReceiveError> {
-        for (path, ns) in self.folder_times.drain(..).rev() {
-            set_times_no_follow(&path, ns)?;
+        for (path, perm, ns) in self.folders.drain(..).rev() {
+            let folder = OpenOptions::new()
+                .read(true)
+                .custom_flags(no_follow() | OFlags::DIRECTORY.bits() as i32)
+                .open(&path)
+                .map_err(io_error(&path))?;
+            folder.set_permissions(std::fs::Permissions::from_mode(perm)).map_err(io_error(&path))?;
+            folder
+                .set_times(std::fs::FileTimes::new().set_modified(system_time(ns)).set_accessed(system_time(ns)))
+                .map_err(io_error(&path))?;
         }
         Ok(())
     }
