@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
-use tracing::instrument;
+use tracing::{instrument, Instrument};
 
 use super::receiver;
 use crate::engine::{Engine, EngineError};
@@ -130,7 +130,7 @@ async fn load_into(engine: &Engine, mut inbound: Streaming<BytesMessage>) -> Res
 #[derive(Debug, Clone)]
 pub struct FolderDestination(pub PathBuf);
 
-/// Packets in flight between the session and the disk writer's thread.
+/// Replies (data requests, FIN) queued for BuildKit.
 const PACKET_QUEUE: usize = 64;
 
 #[tonic::async_trait]
@@ -141,40 +141,16 @@ impl PacketFileSend for FolderDestination {
     async fn diff_copy(&self, request: Request<Streaming<Packet>>) -> Result<Response<Self::DiffCopyStream>, Status> {
         let mut inbound = request.into_inner();
         let (replies, rx) = tokio::sync::mpsc::channel(PACKET_QUEUE);
-        let (packets, mut to_write) = tokio::sync::mpsc::channel(PACKET_QUEUE);
         let root = self.0.clone();
-        let span = tracing::Span::current();
-        tokio::spawn(async move {
-            let answers = replies.clone();
-            let mut writing = tokio::task::spawn_blocking(move || {
-                let _entered = span.enter();
-                receiver::receive(&root, &mut to_write, &answers)
-            });
-            let pump = async {
-                while let Some(item) = inbound.message().await.transpose() {
-                    let failed = item.is_err();
-                    if packets.send(item).await.is_err() || failed {
-                        break;
-                    }
-                }
-                drop(packets);
-                std::future::pending::<()>().await
-            };
-            // The writer decides when the transfer is over, the pump only feeds it.
-            let outcome = tokio::select! {
-                outcome = &mut writing => outcome,
-                _ = pump => unreachable!("the pump never ends by itself"),
-            };
-            let error = match outcome {
-                Ok(Ok(())) => return,
-                Ok(Err(e)) => {
+        tokio::spawn(
+            async move {
+                if let Err(e) = receiver::receive(&root, &mut inbound, &replies).await {
                     tracing::warn!(error = %e, "refused or failed a local output");
-                    Status::from(e)
+                    let _ = replies.send(Err(Status::from(e))).await;
                 }
-                Err(e) => Status::internal(format!("the output writer stopped: {e}")),
-            };
-            let _ = replies.send(Err(error)).await;
-        });
+            }
+            .instrument(tracing::Span::current()),
+        );
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 }
