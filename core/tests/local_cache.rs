@@ -178,3 +178,46 @@ async fn unusable_local_cache_folders_are_refused_before_the_build() {
             .await;
     assert!(err.starts_with(&format!("cannot export cache: {}/cache: ", file.display())), "{err}");
 }
+
+/// buildx and Buildlane export cache into one folder at the same time, round after round; both
+/// take BuildKit's `index.json.lock` while tagging, so every tag either wrote is there at the end.
+#[tokio::test]
+async fn buildx_and_buildlane_writing_one_cache_folder_at_once_lose_no_tag() {
+    let _one = ENGINE.lock().await;
+    let world = std::sync::Arc::new(World::new());
+    let nonce = nonce();
+    let ctx =
+        context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo '{nonce}' > /nonce\n", world.registry))]);
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("shared");
+    let rounds = 4;
+    for round in 0..rounds {
+        let peer = world.clone();
+        let (ctx_path, dest) = (ctx.path().to_string_lossy().into_owned(), dir.display().to_string());
+        let by_buildx = tokio::task::spawn_blocking(move || {
+            let to = format!("type=local,dest={dest},tag=buildx-{round}");
+            peer.docker(&["buildx", "build", "--cache-to", &to, &ctx_path])
+        });
+        let to = format!("type=local,dest={},tag=buildlane-{round}", dir.display());
+        let ours = build(&world, BuildRequest { cache_to: vec![to], ..request(&ctx) }, &Seen::default()).await;
+        let theirs = by_buildx.await.unwrap();
+        assert_eq!(ours.state, BuildState::Succeeded, "{:?}", ours.failure);
+        assert!(theirs.status.success(), "buildx, round {round}: {}", String::from_utf8_lossy(&theirs.stderr));
+    }
+    let index = json(&dir.join("index.json"));
+    let mut tags: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["annotations"]["org.opencontainers.image.ref.name"].as_str().map(str::to_owned))
+        .collect();
+    tags.sort();
+    let mut expected: Vec<String> =
+        (0..rounds).flat_map(|r| [format!("buildx-{r}"), format!("buildlane-{r}")]).collect();
+    expected.sort();
+    assert_eq!(tags, expected, "{index}");
+    for m in index["manifests"].as_array().unwrap() {
+        assert!(blob(&dir, m["digest"].as_str().unwrap()).is_file(), "every tagged manifest is there: {m}");
+    }
+    assert!(!dir.join("index.json.lock").exists(), "no lock file is left behind");
+}

@@ -14,13 +14,16 @@
 //! decode.
 //!
 //! Blobs are written to `ingest/` and renamed into `blobs/sha256/` only after their size and
-//! SHA-256 digest were checked; `index.json` and `oci-layout` are replaced by rename.
+//! SHA-256 digest were checked; `index.json` and `oci-layout` are replaced by rename, under the
+//! lock BuildKit's client takes (`index.json.lock`, flock(2)), so that buildx and Buildlane
+//! tagging one folder at once lose no tag.
 
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest as _, Sha256};
 use tokio::sync::mpsc;
@@ -193,6 +196,38 @@ pub enum LayoutError {
     MissingBlob { path: PathBuf, digest: String },
     #[error("{path}: {reason}")]
     Io { path: PathBuf, reason: String },
+    #[error("{} is held by another writer (waited {} s)", .0.display(), INDEX_LOCK_WAIT.as_secs())]
+    Locked(PathBuf),
+}
+
+/// The file BuildKit's client (`client/ociindex`) flocks while it reads or updates `index.json`.
+pub const INDEX_LOCK: &str = "index.json.lock";
+/// How long to wait for another writer to let go of `index.json`; each holds it for milliseconds.
+const INDEX_LOCK_WAIT: Duration = Duration::from_secs(30);
+const INDEX_LOCK_RETRY: Duration = Duration::from_millis(5);
+
+/// A held `index.json.lock`. BuildKit's client removes the file once done; here it is removed
+/// while still held, so nobody can lock the old file after this writer and race a newcomer that
+/// made a new one.
+#[derive(Debug)]
+struct IndexLock {
+    path: PathBuf,
+    _file: std::fs::File,
+}
+
+impl Drop for IndexLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Whether `file` is still the one at `path` (not removed or replaced by the writer before).
+fn still_at(file: &std::fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::symlink_metadata(path)) {
+        (Ok(held), Ok(there)) => held.dev() == there.dev() && held.ino() == there.ino(),
+        _ => false,
+    }
 }
 
 /// An OCI image layout folder.
@@ -266,9 +301,46 @@ impl OciLayout {
         Ok(index)
     }
 
+    /// Takes `index.json.lock` as BuildKit's client does: exclusive to update, shared to read. A
+    /// reader of a folder it may not write (EPERM, EROFS, EACCES) reads without it, as BuildKit's
+    /// does.
+    fn lock_index(&self, exclusive: bool) -> Result<Option<IndexLock>, LayoutError> {
+        let path = self.root.join(INDEX_LOCK);
+        let io = |e: std::io::Error| LayoutError::Io { path: path.clone(), reason: crate::engine::io_reason(&e) };
+        let deadline = Instant::now() + INDEX_LOCK_WAIT;
+        loop {
+            let file = match std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path)
+            {
+                Ok(file) => file,
+                Err(e)
+                    if !exclusive
+                        && matches!(
+                            e.kind(),
+                            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+                        ) =>
+                {
+                    return Ok(None)
+                }
+                Err(e) => return Err(io(e)),
+            };
+            let attempt = if exclusive { file.try_lock() } else { file.try_lock_shared() };
+            match attempt {
+                Ok(()) if still_at(&file, &path) => return Ok(Some(IndexLock { path, _file: file })),
+                Ok(()) => continue,
+                Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(INDEX_LOCK_RETRY)
+                }
+                Err(std::fs::TryLockError::WouldBlock) => return Err(LayoutError::Locked(path)),
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+            }
+        }
+    }
+
     /// The descriptor `index.json` tags `tag` (as BuildKit's `ociindex.Get`), checked to be there.
     pub fn tagged(&self, tag: &str) -> Result<serde_json::Value, LayoutError> {
+        let lock = self.lock_index(false)?;
         let index = self.read_index()?;
+        drop(lock);
         let found = index["manifests"]
             .as_array()
             .into_iter()
@@ -291,6 +363,7 @@ impl OciLayout {
     /// `oci-layout` (BuildKit's `ociindex.Put`). Both files are replaced by rename.
     pub fn put_tag(&self, tag: &str, descriptor: &serde_json::Value) -> Result<(), LayoutError> {
         let io = |e: std::io::Error| LayoutError::Io { path: self.root.clone(), reason: crate::engine::io_reason(&e) };
+        let _lock = self.lock_index(true)?;
         replace(&self.root.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).map_err(io)?;
         let mut index = if self.root.join("index.json").exists() {
             self.read_index()?
@@ -701,6 +774,55 @@ mod tests {
         assert!(matches!(opened.tagged("latest"), Err(LayoutError::MissingBlob { .. })));
         assert!(matches!(OciLayout::open(&dir.path().join("absent")), Err(LayoutError::Missing(_))));
         assert!(matches!(OciLayout::open(&dir.path().join("blobs")), Err(LayoutError::NotLayout(_))));
+    }
+
+    /// A writer as BuildKit's `ociindex.Put`: lock `index.json.lock`, read, (take its time),
+    /// write in place, unlock, remove the lock file.
+    fn put_as_buildkit_client(
+        dir: &Path,
+        tag: &str,
+        descriptor: serde_json::Value,
+        locked: std::sync::mpsc::Sender<()>,
+    ) {
+        let lock_path = dir.join(INDEX_LOCK);
+        let lock =
+            std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&lock_path).unwrap();
+        lock.try_lock().unwrap();
+        let mut index: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+        locked.send(()).unwrap();
+        // Long enough for a writer that ignores the lock to read and write in between.
+        std::thread::sleep(Duration::from_millis(300));
+        let mut entry = descriptor;
+        entry["annotations"] = serde_json::json!({ REF_NAME: tag });
+        index["manifests"].as_array_mut().unwrap().push(entry);
+        std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+        drop(lock);
+        let _ = std::fs::remove_file(lock_path);
+    }
+
+    #[test]
+    fn a_tag_waits_for_the_index_lock_buildkits_client_holds_and_loses_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = OciLayout::create(dir.path()).unwrap();
+        let blob = |data: &[u8]| {
+            let digest = format!("sha256:{}", hex::encode(Sha256::digest(data)));
+            std::fs::write(layout.blob_path(&digest).unwrap(), data).unwrap();
+            serde_json::json!({ "mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest, "size": data.len() })
+        };
+        let (first, theirs, ours) = (blob(b"1"), blob(b"2"), blob(b"3"));
+        layout.put_tag("first", &first).unwrap();
+        let (locked, is_locked) = std::sync::mpsc::channel();
+        let path = dir.path().to_path_buf();
+        let buildx = std::thread::spawn(move || put_as_buildkit_client(&path, "theirs", theirs, locked));
+        is_locked.recv().unwrap();
+        layout.put_tag("ours", &ours).unwrap();
+        buildx.join().unwrap();
+        let opened = OciLayout::open(dir.path()).unwrap();
+        for tag in ["first", "theirs", "ours"] {
+            opened.tagged(tag).unwrap_or_else(|e| panic!("{tag}: {e}"));
+        }
+        assert!(!dir.path().join(INDEX_LOCK).exists(), "no lock file is left behind");
     }
 
     #[test]

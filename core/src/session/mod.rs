@@ -6,6 +6,7 @@ pub mod auth;
 pub mod content;
 pub mod filesend;
 pub mod filesync;
+pub mod receiver;
 pub mod secrets;
 pub mod walk;
 

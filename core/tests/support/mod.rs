@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod build;
+pub mod hostile_builder;
 pub mod proxy;
 pub mod registry_proxy;
 pub mod tls;
