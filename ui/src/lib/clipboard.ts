@@ -1,4 +1,4 @@
-// Copying text for "Copy as CLI": the async clipboard API, with the selection fallback for
+// Copying text for the copy buttons: the async clipboard API, with the selection fallback for
 // webviews that refuse it. Returns whether the text reached the clipboard.
 export async function copyText(text: string): Promise<boolean> {
   try {

@@ -5,6 +5,7 @@ import type * as Ipc from './ipc';
 import { awayEngine, type AwayEngine } from './builders';
 import { cameBack } from './engine';
 import { openImage } from './images/route';
+import { Latest } from './latest';
 import { applyEvent, startProgress, type OperationKind, type OperationProgress } from './progress';
 import type {
   AppError,
@@ -49,8 +50,8 @@ export class AppModel {
   createError = $state<AppError | null>(null);
 
   #api: Api;
-  #watchGeneration = 0;
-  #listGeneration = 0;
+  #watches = new Latest();
+  #lists = new Latest();
 
   constructor(api: Api) {
     this.#api = api;
@@ -72,18 +73,18 @@ export class AppModel {
 
   /** (Re)starts the engine watch for the selected context; statuses of earlier watches are dropped. */
   watchEngine(): void {
-    const generation = ++this.#watchGeneration;
+    const fresh = this.#watches.begin();
     this.engine = null;
     this.engineError = null;
     this.#api
       .watchEngine((status) => {
-        if (generation !== this.#watchGeneration) return;
+        if (!fresh()) return;
         const previous = this.engine;
         this.engine = status;
         if (cameBack(previous, status)) void this.refresh();
       })
       .catch((e: AppError) => {
-        if (generation === this.#watchGeneration) this.engineError = e;
+        if (fresh()) this.engineError = e;
       });
   }
 
@@ -106,18 +107,18 @@ export class AppModel {
 
   /** Fetches the builder list; an answer overtaken by a later request is dropped. */
   async refresh(): Promise<void> {
-    const generation = ++this.#listGeneration;
+    const fresh = this.#lists.begin();
     this.listing = true;
     try {
       const list = await this.#api.listBuilders();
-      if (generation !== this.#listGeneration) return;
+      if (!fresh()) return;
       this.list = list;
       this.listError = null;
     } catch (e) {
-      if (generation !== this.#listGeneration) return;
+      if (!fresh()) return;
       this.listError = e as AppError;
     } finally {
-      if (generation === this.#listGeneration) {
+      if (fresh()) {
         this.listing = false;
         this.loaded = true;
       }

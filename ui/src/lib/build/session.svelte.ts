@@ -2,6 +2,7 @@
 // builder's platforms, the Dockerfile's outline), one build at a time with its live steps and logs,
 // the recent builds and re-running one. It calls the core only through ipc.ts functions handed in.
 import type * as Ipc from '../ipc';
+import { Latest } from '../latest';
 import type { AppError, BuildOutcome, BuildRecord, BuildRequest, DockerfileOutline, NodePlatform, ProgressUpdate, Step } from '../types';
 import { emptyBuildForm, fromBuildRequest, toBuildRequest, type BuildForm } from './form';
 import { LogStore } from './logs';
@@ -174,8 +175,8 @@ export class BuildSession {
   showing = $state<string | null>(null);
 
   #api: BuildApi;
-  #offeredGeneration = 0;
-  #outlineGeneration = 0;
+  #offeredAnswers = new Latest();
+  #outlineAnswers = new Latest();
 
   constructor(api: BuildApi) {
     this.#api = api;
@@ -187,15 +188,15 @@ export class BuildSession {
 
   /** The platforms the builder offers, each native or emulated. */
   async loadOffered(builder: string): Promise<void> {
-    const generation = ++this.#offeredGeneration;
+    const fresh = this.#offeredAnswers.begin();
     try {
       const offered = await this.#api.offeredPlatforms(builder);
-      if (generation !== this.#offeredGeneration) return;
+      if (!fresh()) return;
       this.offered = offered;
       this.offeredFor = builder;
       this.offeredError = null;
     } catch (e) {
-      if (generation !== this.#offeredGeneration) return;
+      if (!fresh()) return;
       this.offered = [];
       this.offeredFor = builder;
       this.offeredError = e as AppError;
@@ -208,7 +209,7 @@ export class BuildSession {
    * later calls are dropped.
    */
   async loadOutline(): Promise<void> {
-    const generation = ++this.#outlineGeneration;
+    const fresh = this.#outlineAnswers.begin();
     const context = this.form.context.trim();
     if (context === '') {
       this.outline = null;
@@ -218,11 +219,11 @@ export class BuildSession {
     const { builder, dockerfile, target } = this.form;
     try {
       const outline = await this.#api.dockerfileOutline(builder.trim(), context, dockerfile.trim(), target.trim());
-      if (generation !== this.#outlineGeneration) return;
+      if (!fresh()) return;
       this.outline = outline;
       this.outlineError = null;
     } catch (e) {
-      if (generation !== this.#outlineGeneration) return;
+      if (!fresh()) return;
       this.outline = null;
       this.outlineError = e as AppError;
     }

@@ -292,4 +292,17 @@ describe('BuildSession', () => {
     expect(session.offered).toEqual([]);
     expect(session.offeredError?.message).toBe('no builder x');
   });
+
+  it('drops the platforms of a builder picked before the last one', async () => {
+    const first = deferred<Awaited<ReturnType<BuildApi['offeredPlatforms']>>>();
+    const api = fakeApi();
+    api.offeredPlatforms.mockImplementationOnce(() => first.promise);
+    const session = new BuildSession(api);
+    const slow = session.loadOffered('slow');
+    await session.loadOffered('fast');
+    first.resolve([{ platform: 'linux/s390x', emulated: true, pinned: false }]);
+    await slow;
+    expect(session.offeredFor).toBe('fast');
+    expect(session.offered.map((p) => p.platform)).toEqual(['linux/amd64']);
+  });
 });

@@ -3,6 +3,7 @@
 // registry call is a long operation with an id (Cancel) and its own error beside it (Retry).
 // It calls the core only through the ipc.ts functions handed in, so tests can stand in for them.
 import type * as Ipc from '../ipc';
+import { Latest } from '../latest';
 import type { AppError, Comparison, Inspection, Page, PlatformImage, RegistryList } from '../types';
 import { counterpart, defaultPair } from './compare';
 import { selectedPlatform } from './inspector';
@@ -56,7 +57,7 @@ export class PagedList {
 
   #api: ImagesApi;
   #fetch: Fetcher | null = null;
-  #generation = 0;
+  #pageAnswers = new Latest();
 
   constructor(api: ImagesApi) {
     this.#api = api;
@@ -65,7 +66,7 @@ export class PagedList {
   /** Starts listing anew with `fetch`; answers to earlier lists are dropped. */
   reset(subject: string, fetch: Fetcher): Promise<void> {
     void cancelQuietly(this.#api, this.loading);
-    this.#generation++;
+    this.#pageAnswers.drop();
     this.#fetch = fetch;
     this.subject = subject;
     this.pages = noPages();
@@ -77,7 +78,7 @@ export class PagedList {
 
   clear(): void {
     void cancelQuietly(this.#api, this.loading);
-    this.#generation++;
+    this.#pageAnswers.drop();
     this.#fetch = null;
     this.subject = null;
     this.pages = noPages();
@@ -90,18 +91,18 @@ export class PagedList {
   async more(): Promise<void> {
     const fetch = this.#fetch;
     if (!fetch || this.loading || this.pages.complete) return;
-    const generation = this.#generation;
+    const fresh = this.#pageAnswers.begin();
     const id = this.#api.newOperationId();
     this.loading = { id, text: `Listing ${this.subject ?? ''}`.trim(), started: Date.now() };
     this.error = null;
     try {
       const page = await fetch(this.pages.next, id);
-      if (generation !== this.#generation) return;
+      if (!fresh()) return;
       this.pages = appendPage(this.pages, page);
     } catch (e) {
-      if (generation === this.#generation) this.error = e as AppError;
+      if (fresh()) this.error = e as AppError;
     } finally {
-      if (generation === this.#generation) this.loading = null;
+      if (fresh()) this.loading = null;
     }
   }
 
@@ -175,9 +176,9 @@ export class ImagesSession {
   readonly selected = $derived(selectedPlatform(this.inspection, this.chosen));
 
   #api: ImagesApi;
-  #inspectGeneration = 0;
-  #otherGeneration = 0;
-  #compareGeneration = 0;
+  #inspections = new Latest();
+  #others = new Latest();
+  #comparisons = new Latest();
 
   constructor(api: ImagesApi) {
     this.#api = api;
@@ -275,7 +276,7 @@ export class ImagesSession {
     if (!ref) return;
     void cancelQuietly(this.#api, this.inspecting);
     this.trail = [];
-    const generation = ++this.#inspectGeneration;
+    const fresh = this.#inspections.begin();
     const id = this.#api.newOperationId();
     this.referenceText = ref;
     this.opened = ref;
@@ -287,15 +288,15 @@ export class ImagesSession {
     try {
       const inspection =
         from === 'engine' ? await this.#api.inspectEngineImage(ref, id) : await this.#api.inspectImage(ref, id);
-      if (generation !== this.#inspectGeneration) return;
+      if (!fresh()) return;
       this.inspection = inspection;
       this.chosen = inspection.platforms[0]?.key ?? null;
       this.rawKey = 'top';
       if (this.tab === 'compare' && inspection.platforms.length < 2) this.tab = 'overview';
     } catch (e) {
-      if (generation === this.#inspectGeneration) this.inspectError = e as AppError;
+      if (fresh()) this.inspectError = e as AppError;
     } finally {
-      if (generation === this.#inspectGeneration) this.inspecting = null;
+      if (fresh()) this.inspecting = null;
     }
   }
 
@@ -333,8 +334,8 @@ export class ImagesSession {
   }
 
   resetCompare(): void {
-    this.#compareGeneration++;
-    this.#otherGeneration++;
+    this.#comparisons.drop();
+    this.#others.drop();
     void cancelQuietly(this.#api, this.otherLoading);
     this.compareLeft = null;
     this.compareRight = null;
@@ -380,15 +381,15 @@ export class ImagesSession {
   async compare(): Promise<void> {
     const left = this.leftImage;
     const right = this.rightImage;
-    const generation = ++this.#compareGeneration;
+    const fresh = this.#comparisons.begin();
     this.comparison = null;
     this.compareError = null;
     if (!left || !right) return;
     try {
       const comparison = await this.#api.comparePlatforms(left, right);
-      if (generation === this.#compareGeneration) this.comparison = comparison;
+      if (fresh()) this.comparison = comparison;
     } catch (e) {
-      if (generation === this.#compareGeneration) this.compareError = e as AppError;
+      if (fresh()) this.compareError = e as AppError;
     }
   }
 
@@ -397,7 +398,7 @@ export class ImagesSession {
     const ref = reference.trim();
     if (!ref) return;
     void cancelQuietly(this.#api, this.otherLoading);
-    const generation = ++this.#otherGeneration;
+    const fresh = this.#others.begin();
     const id = this.#api.newOperationId();
     this.otherText = ref;
     this.other = null;
@@ -405,16 +406,16 @@ export class ImagesSession {
     this.otherLoading = { id, text: `Inspecting ${ref}`, started: Date.now() };
     try {
       const other = await this.#api.inspectImage(ref, id);
-      if (generation !== this.#otherGeneration) return;
+      if (!fresh()) return;
       this.other = other;
       const right = counterpart(other, this.leftImage?.platform ?? null);
       this.compareRight = right ? { source: 'other', digest: right.digest } : null;
     } catch (e) {
-      if (generation === this.#otherGeneration) this.otherError = e as AppError;
+      if (fresh()) this.otherError = e as AppError;
     } finally {
-      if (generation === this.#otherGeneration) this.otherLoading = null;
+      if (fresh()) this.otherLoading = null;
     }
-    if (generation === this.#otherGeneration && this.other) await this.compare();
+    if (fresh() && this.other) await this.compare();
   }
 
   cancelOther(): Promise<void> {

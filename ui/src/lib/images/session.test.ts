@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { Page } from '../types';
+import type { Comparison, Page } from '../types';
 import { singleImage, threePlatforms } from './fixtures';
 import { ImagesSession, PagedList, type ImagesApi } from './session.svelte';
 
@@ -246,6 +246,30 @@ describe('ImagesSession', () => {
     expect(s.compareRight?.source).toBe('other');
     expect(s.rightImage?.platform).toBe('linux/arm64');
     expect(api.comparePlatforms).toHaveBeenCalledTimes(3);
+  });
+
+  it('keeps the newest comparison and the newest other reference when answers cross', async () => {
+    const slowComparison = deferred<Comparison>();
+    const slowOther = deferred<ReturnType<typeof threePlatforms>>();
+    const api = fakeApi();
+    const s = new ImagesSession(api);
+    await s.open('a:1');
+    const [amd, arm] = s.inspection!.platforms;
+    vi.mocked(api.comparePlatforms).mockImplementationOnce(() => slowComparison.promise);
+    const first = s.startCompare();
+    await s.setCompare(arm.digest, { source: 'this', digest: amd.digest });
+    slowComparison.resolve({ fields: [], layers: [], history: [], sizeDifference: 42 });
+    await first;
+    expect(s.comparison?.sizeDifference).toBe(0);
+
+    vi.mocked(api.inspectImage).mockImplementationOnce(() => slowOther.promise);
+    const stale = s.openOther('a:slow');
+    await s.openOther('a:2');
+    slowOther.resolve(singleImage());
+    await stale;
+    expect(s.otherText).toBe('a:2');
+    expect(s.other?.kind).toBe('index');
+    expect(s.otherLoading).toBeNull();
   });
 
   it('a new reference drops the comparison', async () => {
