@@ -562,3 +562,91 @@ async fn fake_registry_a_manifest_behind_a_token_service_is_read_and_an_oversize
         format!("refused token from http://{tokens}/huge: larger than {MAX_TOKEN_BYTES} bytes")
     );
 }
+
+/// Bytes a token service got out on each connection before the client hung up.
+type Sent = Arc<std::sync::Mutex<Vec<Arc<std::sync::atomic::AtomicUsize>>>>;
+
+/// A token service that answers every request with `length` bytes (announced in Content-Length, then
+/// sent in 64 KiB writes for as long as the client reads), counting what it got out per connection.
+async fn fake_flooding_token_service(length: usize) -> (String, Sent) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let sent: Sent = Arc::default();
+    let record = sent.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = Arc::new(AtomicUsize::new(0));
+            record.lock().unwrap().push(counter.clone());
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head =
+                    format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n");
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b' '; 64 * 1024];
+                while counter.load(Ordering::SeqCst) < length {
+                    let n = chunk.len().min(length - counter.load(Ordering::SeqCst));
+                    if socket.write_all(&chunk[..n]).await.is_err() {
+                        return;
+                    }
+                    counter.fetch_add(n, Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    (address, sent)
+}
+
+#[tokio::test]
+async fn fake_registry_config_and_referrer_reads_refuse_an_oversized_token_answer_unread() {
+    use buildlane_core::registry::MAX_TOKEN_BYTES;
+    use std::sync::atomic::Ordering;
+    let flood = 64 * MAX_TOKEN_BYTES;
+    let (tokens, sent) = fake_flooding_token_service(flood).await;
+    let realm = format!("http://{tokens}/token");
+    let challenge = (
+        401,
+        vec![("WWW-Authenticate".to_owned(), format!("Bearer realm=\"{realm}\",service=\"fake\""))],
+        br#"{"errors":[{"code":"UNAUTHORIZED"}]}"#.to_vec(),
+    );
+    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#.to_vec();
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha(&config), "size": config.len()},
+        "layers": [],
+    }))
+    .unwrap();
+    let manifest_digest = sha(&manifest);
+    // The manifest is served to anyone; its config and referrers only with a token.
+    let content_type = vec![("Content-Type".to_owned(), "application/vnd.oci.image.manifest.v1+json".to_owned())];
+    let address = fake_registry(HashMap::from([
+        ("/v2/".to_owned(), challenge.clone()),
+        (manifest_route("app", "v1"), (200, content_type, manifest)),
+        (format!("/v2/app/blobs/{}", sha(&config)), challenge.clone()),
+        (format!("/v2/app/referrers/{manifest_digest}"), challenge),
+    ]))
+    .await;
+    let client = World::new().registry_client();
+    let reference: ImageReference = format!("{address}/app:v1").parse().unwrap();
+    let expected = format!("refused token from {realm}: larger than {MAX_TOKEN_BYTES} bytes");
+
+    let inspection = inspect(&client, &reference, InspectOptions::default()).await.unwrap();
+    assert_eq!(inspection.platforms.len(), 1);
+    assert_eq!(inspection.platforms[0].error.as_deref(), Some(expected.as_str()), "the config row says why");
+    let err = client.referrers(&reference, &manifest_digest).await.unwrap_err();
+    assert_eq!(err.to_string(), expected);
+
+    let sent: Vec<usize> = sent.lock().unwrap().iter().map(|c| c.load(Ordering::SeqCst)).collect();
+    assert!(!sent.is_empty(), "the token service was asked");
+    assert!(sent.iter().all(|&n| n < flood), "no answer was read whole: {sent:?} of {flood} bytes");
+}

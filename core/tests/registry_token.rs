@@ -20,6 +20,8 @@ use support::World;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const REFRESH_TOKEN: &str = "buildlane-test-refresh-token";
+const USER: &str = "token-user";
+const PASSWORD: &str = "token-password";
 const SERVICE: &str = "buildlane-test-registry";
 const ISSUER: &str = "buildlane-test-issuer";
 
@@ -82,7 +84,8 @@ impl Issuer {
 type Seen = Arc<Mutex<Vec<HashMap<String, String>>>>;
 
 /// The stand-in OAuth2 token service: a POSTed `grant_type=refresh_token` with the right refresh
-/// token gets a signed access token for the scopes asked; anything else gets 401.
+/// token, or a GET with the right user and password (the distribution token spec's basic-auth
+/// request), gets a signed access token for the scopes asked; anything else gets 401.
 async fn fake_token_service(issuer: Arc<Issuer>, seen: Seen) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -130,8 +133,18 @@ async fn fake_token_service(issuer: Arc<Issuer>, seen: Seen) -> String {
                     fields.insert(k.into_owned(), v.into_owned());
                 }
                 fields.insert("method".into(), request_line.split_whitespace().next().unwrap_or("").into());
-                let granted = fields.get("grant_type").map(String::as_str) == Some("refresh_token")
-                    && fields.get("refresh_token").map(String::as_str) == Some(REFRESH_TOKEN);
+                let basic = head.lines().find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    let encoded = value.trim().strip_prefix("Basic ")?;
+                    name.eq_ignore_ascii_case("authorization").then(|| encoded.to_owned())
+                });
+                let basic = basic.and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok());
+                if let Some(basic) = &basic {
+                    fields.insert("basic".into(), String::from_utf8_lossy(basic).into_owned());
+                }
+                let granted = (fields.get("grant_type").map(String::as_str) == Some("refresh_token")
+                    && fields.get("refresh_token").map(String::as_str) == Some(REFRESH_TOKEN))
+                    || (fields["method"] == "GET" && basic.as_deref() == Some(format!("{USER}:{PASSWORD}").as_bytes()));
                 seen.lock().unwrap().push(fields);
                 let (status, body) = if granted {
                     let token = issuer.token(&scopes);
@@ -251,4 +264,48 @@ async fn fake_token_service_an_identity_token_login_is_traded_for_access_tokens_
             registry.address
         )
     );
+}
+
+// Multi-threaded: the token service must answer while this test waits on buildx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fake_token_service_a_password_login_gets_one_token_for_manifests_configs_and_referrers() {
+    let issuer = Arc::new(Issuer::new());
+    let seen: Seen = Arc::default();
+    let realm = fake_token_service(issuer.clone(), seen.clone()).await;
+    let registry = start_token_registry(&realm, &issuer);
+    let seeder = World::new();
+    seeder.write_docker_config(
+        &serde_json::json!({"auths": {registry.address.clone(): {"identitytoken": REFRESH_TOKEN}}}),
+    );
+    let target = format!("{}/token-test/busybox:v1", registry.address);
+    seeder.docker_ok(&[
+        "buildx",
+        "imagetools",
+        "create",
+        "-t",
+        &target,
+        &format!("{}/busybox:latest", seeder.registry),
+    ]);
+    seen.lock().unwrap().clear();
+
+    // A user who logged in with a user name and password.
+    let world = World::new();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+    world.write_docker_config(&serde_json::json!({"auths": {registry.address.clone(): {"auth": auth}}}));
+    let client = world.registry_client();
+    let reference: ImageReference = target.parse().unwrap();
+    let inspection = inspect(&client, &reference, InspectOptions::default()).await.unwrap();
+    assert_eq!(inspection.platforms.len(), 3);
+    assert!(inspection.platforms.iter().all(|p| p.config.is_some() && p.error.is_none()), "configs were read");
+    let index_digest = inspection.digest.clone();
+    assert!(client.referrers(&reference, &index_digest).await.unwrap().is_empty());
+
+    // Every read went with the one token Buildlane asked for (within its size limit), none with one
+    // oci-client fetched by itself.
+    let asked = seen.lock().unwrap().clone();
+    assert_eq!(asked.len(), 1, "one token serves manifests, configs and referrers: {asked:?}");
+    assert_eq!(asked[0]["method"], "GET");
+    assert_eq!(asked[0]["scope"], "repository:token-test/busybox:pull");
+    assert_eq!(asked[0]["service"], SERVICE);
+    assert_eq!(asked[0]["basic"], format!("{USER}:{PASSWORD}"));
 }

@@ -102,18 +102,33 @@ struct Inner {
     http_plain: OnceLock<reqwest::Client>,
     http_tls: OnceLock<reqwest::Client>,
     credential_cache: Mutex<HashMap<String, Option<Credential>>>,
-    /// Bearer tokens got through oci-client's token flow, per registry and repository.
-    bearer: Mutex<HashMap<(String, String), HeaderValue>>,
-    /// Identity-token logins: per registry and scope, the access token and an oci-client that holds
-    /// it (oci-client keeps one credential per registry, so one scope's token needs its own client).
-    scoped: Mutex<HashMap<(String, String), (token::AccessToken, oci_client::Client)>>,
+    /// Bearer tokens per registry and scope, from an identity-token exchange or the distribution
+    /// token flow, both read within [`MAX_TOKEN_BYTES`]: oci-client's own flow reads the token
+    /// service's answer whole, so it is never left to get one.
+    tokens: Mutex<HashMap<(String, String), Arc<ScopedToken>>>,
 }
 
-/// What one registry call goes with: the oci-client to use, its credential, and whether the user
-/// has credentials for the registry at all (so a 401 says "rejected" rather than "required").
+/// An access token and the oci-client that carries it, made on first use (manifest and list reads
+/// need none). oci-client keeps one credential per registry, so one scope's token needs its own client.
+struct ScopedToken {
+    token: token::AccessToken,
+    oci: tokio::sync::OnceCell<oci_client::Client>,
+}
+
+/// The scope a read of `repository` (empty for the catalog) needs.
+fn pull_scope(repository: &str) -> String {
+    if repository.is_empty() {
+        "registry:catalog:*".to_owned()
+    } else {
+        format!("repository:{repository}:pull")
+    }
+}
+
+/// What one registry call goes with: the oci-client to use (holding the credential or token the call
+/// needs), and whether the user has credentials for the registry at all (so a 401 says "rejected"
+/// rather than "required").
 struct Access {
     oci: oci_client::Client,
-    auth: RegistryAuth,
     had: bool,
 }
 
@@ -163,8 +178,7 @@ impl RegistryClient {
                 http_plain: OnceLock::new(),
                 http_tls: OnceLock::new(),
                 credential_cache: Mutex::new(HashMap::new()),
-                bearer: Mutex::new(HashMap::new()),
-                scoped: Mutex::new(HashMap::new()),
+                tokens: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -186,8 +200,7 @@ impl RegistryClient {
     /// Forgets cached credentials and tokens, so that a `docker login` made meanwhile is used.
     pub fn forget_credentials(&self) {
         self.inner.credential_cache.lock().expect("lock is never poisoned").clear();
-        self.inner.bearer.lock().expect("lock is never poisoned").clear();
-        self.inner.scoped.lock().expect("lock is never poisoned").clear();
+        self.inner.tokens.lock().expect("lock is never poisoned").clear();
     }
 
     fn oci(&self, registry: &str) -> &oci_client::Client {
@@ -227,43 +240,114 @@ impl RegistryClient {
         Ok(credential)
     }
 
-    /// The client and credential for a call to `repository` (empty for the catalog) of `registry`.
+    /// The client for an oci-client call about `repository` (empty for the catalog) of `registry`.
+    /// A registry that asks for a bearer token gets one read within [`MAX_TOKEN_BYTES`], handed to
+    /// oci-client ready-made; otherwise oci-client carries the basic credentials, or nothing at all
+    /// (with no credential stored it sends the request as is, without a token flow of its own).
     async fn access(&self, registry: &str, repository: &str) -> Result<Access, RegistryError> {
-        match self.credential(registry).await? {
-            None => Ok(Access { oci: self.oci(registry).clone(), auth: RegistryAuth::Anonymous, had: false }),
-            Some(Credential::Basic { username, password }) => {
-                Ok(Access { oci: self.oci(registry).clone(), auth: RegistryAuth::Basic(username, password), had: true })
-            }
-            Some(Credential::IdentityToken(refresh)) => {
-                let (token, oci) = self.scoped_token(registry, repository, &refresh).await?;
-                Ok(Access { oci, auth: RegistryAuth::Bearer(token.token), had: true })
-            }
+        let credential = self.credential(registry).await?;
+        let had = credential.is_some();
+        let token = match &credential {
+            Some(Credential::IdentityToken(refresh)) => Some(self.scoped_token(registry, repository, refresh).await?),
+            _ => match self.fresh_token(registry, &pull_scope(repository)) {
+                Some(token) => Some(token),
+                None => self.probed_token(registry, repository, credential.as_ref()).await?,
+            },
+        };
+        if let Some(token) = token {
+            return Ok(Access { oci: self.carrier(registry, &token).await, had });
+        }
+        let oci = self.oci(registry).clone();
+        if let Some(Credential::Basic { username, password }) = credential {
+            oci.store_auth_if_needed(registry_api_host(registry), &RegistryAuth::Basic(username, password)).await;
+        }
+        Ok(Access { oci, had })
+    }
+
+    /// The cached token for `scope`, while it is fresh.
+    fn fresh_token(&self, registry: &str, scope: &str) -> Option<Arc<ScopedToken>> {
+        let tokens = self.inner.tokens.lock().expect("lock is never poisoned");
+        tokens.get(&(registry.to_owned(), scope.to_owned())).filter(|t| t.token.is_fresh()).cloned()
+    }
+
+    fn remember(&self, registry: &str, scope: String, token: token::AccessToken) -> Arc<ScopedToken> {
+        let entry = Arc::new(ScopedToken { token, oci: tokio::sync::OnceCell::new() });
+        self.inner.tokens.lock().expect("lock is never poisoned").insert((registry.to_owned(), scope), entry.clone());
+        entry
+    }
+
+    /// The oci-client that sends `token` to `registry`.
+    async fn carrier(&self, registry: &str, token: &ScopedToken) -> oci_client::Client {
+        token
+            .oci
+            .get_or_init(|| async {
+                let protocol = if self.is_plain_http(registry) { ClientProtocol::Http } else { ClientProtocol::Https };
+                let oci = oci_client(protocol, self.inner.read_timeout);
+                let auth = RegistryAuth::Bearer(token.token.token.clone());
+                oci.store_auth_if_needed(registry_api_host(registry), &auth).await;
+                oci
+            })
+            .await
+            .clone()
+    }
+
+    /// The bearer challenge of the registry's API root (`/v2/`), where token-based registries name
+    /// their token service.
+    async fn root_challenge(
+        &self,
+        registry: &str,
+        repository: &str,
+    ) -> Result<Option<token::Challenge>, RegistryError> {
+        let target = Target { registry, repository, what: Subject::Catalog };
+        let url = format!("{}://{}/v2/", self.scheme(registry), registry_api_host(registry));
+        let probe = http::get_limited(self.http(registry), &url, "application/json", None, 64 * 1024, &target).await?;
+        Ok(token::bearer_challenge(&probe.headers))
+    }
+
+    /// A token for reading `repository` if the registry asks for one (anonymously or with basic
+    /// credentials, as the distribution token spec's GET).
+    async fn probed_token(
+        &self,
+        registry: &str,
+        repository: &str,
+        credential: Option<&Credential>,
+    ) -> Result<Option<Arc<ScopedToken>>, RegistryError> {
+        match self.root_challenge(registry, repository).await? {
+            Some(challenge) => Ok(Some(self.challenged_token(registry, repository, &challenge, credential).await?)),
+            None => Ok(None),
         }
     }
 
-    /// An access token for `repository` (pull) or the catalog, from the identity token `refresh`,
-    /// with an oci-client that carries it; renewed once it nears its expiry.
+    /// A token for reading `repository` from the token service `challenge` names.
+    async fn challenged_token(
+        &self,
+        registry: &str,
+        repository: &str,
+        challenge: &token::Challenge,
+        credential: Option<&Credential>,
+    ) -> Result<Arc<ScopedToken>, RegistryError> {
+        let basic = match credential {
+            Some(Credential::Basic { username, password }) => Some((username.as_str(), password.as_str())),
+            _ => None,
+        };
+        let scope = pull_scope(repository);
+        let token = token::fetch(self.http(registry), registry, repository, challenge, &scope, basic).await?;
+        Ok(self.remember(registry, scope, token))
+    }
+
+    /// An access token for `repository` (pull) or the catalog, from the identity token `refresh`;
+    /// renewed once it nears its expiry.
     async fn scoped_token(
         &self,
         registry: &str,
         repository: &str,
         refresh: &str,
-    ) -> Result<(token::AccessToken, oci_client::Client), RegistryError> {
-        let scope = if repository.is_empty() {
-            "registry:catalog:*".to_owned()
-        } else {
-            format!("repository:{repository}:pull")
-        };
-        let key = (registry.to_owned(), scope.clone());
-        if let Some((token, oci)) = self.inner.scoped.lock().expect("lock is never poisoned").get(&key) {
-            if token.is_fresh() {
-                return Ok((token.clone(), oci.clone()));
-            }
+    ) -> Result<Arc<ScopedToken>, RegistryError> {
+        let scope = pull_scope(repository);
+        if let Some(token) = self.fresh_token(registry, &scope) {
+            return Ok(token);
         }
-        let target = Target { registry, repository, what: Subject::Catalog };
-        let url = format!("{}://{}/v2/", self.scheme(registry), registry_api_host(registry));
-        let probe = http::get_limited(self.http(registry), &url, "application/json", None, 64 * 1024, &target).await?;
-        let Some(challenge) = token::bearer_challenge(&probe.headers) else {
+        let Some(challenge) = self.root_challenge(registry, repository).await? else {
             // A registry that asks for no token (or only basic auth) has nothing to trade it for.
             return Err(RegistryError::AuthRejected {
                 registry: registry.to_owned(),
@@ -271,11 +355,7 @@ impl RegistryClient {
             });
         };
         let token = token::exchange(self.http(registry), registry, repository, &challenge, &scope, refresh).await?;
-        let protocol = if self.is_plain_http(registry) { ClientProtocol::Http } else { ClientProtocol::Https };
-        let oci = oci_client(protocol, self.inner.read_timeout);
-        oci.store_auth_if_needed(registry_api_host(registry), &RegistryAuth::Bearer(token.token.clone())).await;
-        self.inner.scoped.lock().expect("lock is never poisoned").insert(key, (token.clone(), oci.clone()));
-        Ok((token, oci))
+        Ok(self.remember(registry, scope, token))
     }
 
     fn oci_reference(reference: &ImageReference) -> oci_client::Reference {
@@ -332,8 +412,7 @@ impl RegistryClient {
         Ok(Page::from_items(list.tags.unwrap_or_default(), n))
     }
 
-    /// GETs a list (`path?n=…&last=…`) within [`MAX_LIST_BYTES`], with the registry's credentials and,
-    /// on a bearer challenge, a token for the catalog or the repository (read within its own limit).
+    /// GETs a list (`path?n=…&last=…`) within [`MAX_LIST_BYTES`], with the registry's credentials.
     async fn list(
         &self,
         target: &Target<'_>,
@@ -341,7 +420,7 @@ impl RegistryClient {
         n: usize,
         last: Option<&str>,
     ) -> Result<Bytes, RegistryError> {
-        let (registry, repository) = (target.registry, target.repository);
+        let registry = target.registry;
         let query = {
             let mut query = form_urlencoded::Serializer::new(String::new());
             query.append_pair("n", &n.to_string());
@@ -351,36 +430,7 @@ impl RegistryClient {
             query.finish()
         };
         let url = format!("{}://{}{path}?{query}", self.scheme(registry), registry_api_host(registry));
-        let credential = self.credential(registry).await?;
-        let had = credential.is_some();
-        let scope = if repository.is_empty() {
-            "registry:catalog:*".to_owned()
-        } else {
-            format!("repository:{repository}:pull")
-        };
-        let authorization = match &credential {
-            Some(Credential::IdentityToken(refresh)) => {
-                let (token, _) = self.scoped_token(registry, repository, refresh).await?;
-                Some(bearer_header(&token.token, target)?)
-            }
-            Some(Credential::Basic { username, password }) => Some(basic_header(username, password, target)?),
-            None => None,
-        };
-        let http = self.http(registry);
-        let mut response =
-            http::get_limited(http, &url, "application/json", authorization.as_ref(), MAX_LIST_BYTES, target).await?;
-        let challenge = token::bearer_challenge(&response.headers);
-        if let (401, Some(challenge), false) =
-            (response.status, challenge, matches!(credential, Some(Credential::IdentityToken(_))))
-        {
-            let basic = match &credential {
-                Some(Credential::Basic { username, password }) => Some((username.as_str(), password.as_str())),
-                _ => None,
-            };
-            let token = token::fetch(http, registry, repository, &challenge, &scope, basic).await?;
-            let value = bearer_header(&token.token, target)?;
-            response = http::get_limited(http, &url, "application/json", Some(&value), MAX_LIST_BYTES, target).await?;
-        }
+        let (response, had) = self.get_with_credentials(target, &url, "application/json", MAX_LIST_BYTES).await?;
         match response.status {
             200 => Ok(response.body),
             status => Err(target.status(status, &response.body, response.retry_after(), had)),
@@ -401,7 +451,8 @@ impl RegistryClient {
             repository,
             selector
         );
-        let response = self.get_authorized(reference, &url, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, &target).await?;
+        let (response, had) = self.get_with_credentials(&target, &url, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES).await?;
+        let response = self.settle(reference, response, &target, had).await?;
         let content_type = response.content_type();
         let header_digest =
             response.headers.get("docker-content-digest").and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -420,52 +471,35 @@ impl RegistryClient {
         Ok(FetchedManifest { bytes, content_type, digest })
     }
 
-    /// GET with the registry's credentials; on a bearer challenge, a token for the repository once.
-    async fn get_authorized(
+    /// GET with the registry's credentials (or a cached token); on a bearer challenge, a token for the
+    /// target's scope, once. Also says whether the user has credentials for the registry.
+    async fn get_with_credentials(
         &self,
-        reference: &ImageReference,
+        target: &Target<'_>,
         url: &str,
         accept: &str,
         limit: usize,
-        target: &Target<'_>,
-    ) -> Result<http::Response, RegistryError> {
-        let key = (reference.registry.clone(), reference.repository.clone());
-        let credential = self.credential(&reference.registry).await?;
+    ) -> Result<(http::Response, bool), RegistryError> {
+        let (registry, repository) = (target.registry, target.repository);
+        let credential = self.credential(registry).await?;
         let had = credential.is_some();
+        let http = self.http(registry);
         if let Some(Credential::IdentityToken(refresh)) = &credential {
-            let (token, _) = self.scoped_token(&reference.registry, &reference.repository, refresh).await?;
-            let value = bearer_header(&token.token, target)?;
-            let response =
-                http::get_limited(self.http(&reference.registry), url, accept, Some(&value), limit, target).await?;
-            return self.settle(reference, response, target, had).await;
+            let token = self.scoped_token(registry, repository, refresh).await?;
+            let value = bearer_header(&token.token.token, target)?;
+            return Ok((http::get_limited(http, url, accept, Some(&value), limit, target).await?, had));
         }
-        let cached = self.inner.bearer.lock().expect("lock is never poisoned").get(&key).cloned();
-        let basic = match &credential {
-            Some(Credential::Basic { username, password }) => Some(basic_header(username, password, target)?),
-            _ => None,
+        let authorization = match (self.fresh_token(registry, &pull_scope(repository)), &credential) {
+            (Some(token), _) => Some(bearer_header(&token.token.token, target)?),
+            (None, Some(Credential::Basic { username, password })) => Some(basic_header(username, password, target)?),
+            (None, _) => None,
         };
-        let authorization = cached.or(basic);
-        let response =
-            http::get_limited(self.http(&reference.registry), url, accept, authorization.as_ref(), limit, target)
-                .await?;
+        let response = http::get_limited(http, url, accept, authorization.as_ref(), limit, target).await?;
         let challenge = token::bearer_challenge(&response.headers).filter(|_| response.status == 401);
-        let response = if let Some(challenge) = challenge {
-            // The distribution token flow, as oci-client's, but with the answer read within a limit.
-            let basic = match &credential {
-                Some(Credential::Basic { username, password }) => Some((username.as_str(), password.as_str())),
-                _ => None,
-            };
-            let scope = format!("repository:{}:pull", reference.repository);
-            let http = self.http(&reference.registry);
-            let token =
-                token::fetch(http, &reference.registry, &reference.repository, &challenge, &scope, basic).await?;
-            let value = bearer_header(&token.token, target)?;
-            self.inner.bearer.lock().expect("lock is never poisoned").insert(key, value.clone());
-            http::get_limited(self.http(&reference.registry), url, accept, Some(&value), limit, target).await?
-        } else {
-            response
-        };
-        self.settle(reference, response, target, had).await
+        let Some(challenge) = challenge else { return Ok((response, had)) };
+        let token = self.challenged_token(registry, repository, &challenge, credential.as_ref()).await?;
+        let value = bearer_header(&token.token.token, target)?;
+        Ok((http::get_limited(http, url, accept, Some(&value), limit, target).await?, had))
     }
 
     /// A manifest response as the caller wants it: 200, or the error its status means.
@@ -501,9 +535,8 @@ impl RegistryClient {
     pub async fn blob(&self, reference: &ImageReference, digest: &str, limit: usize) -> Result<Bytes, RegistryError> {
         let target =
             Target { registry: &reference.registry, repository: &reference.repository, what: Subject::Blob { digest } };
-        let Access { oci, auth, had } = self.access(&reference.registry, &reference.repository).await?;
+        let Access { oci, had } = self.access(&reference.registry, &reference.repository).await?;
         let oci_reference = Self::oci_reference(reference);
-        oci.store_auth_if_needed(oci_reference.resolve_registry(), &auth).await;
         let descriptor = oci_client::manifest::OciDescriptor { digest: digest.to_owned(), ..Default::default() };
         let mut stream = oci.pull_blob_stream(&oci_reference, &descriptor).await.map_err(|e| target.oci(e, had))?;
         if stream.content_length.is_some_and(|len| len > limit as u64) {
@@ -527,9 +560,8 @@ impl RegistryClient {
     pub async fn referrers(&self, reference: &ImageReference, digest: &str) -> Result<Vec<Referrer>, RegistryError> {
         let target =
             Target { registry: &reference.registry, repository: &reference.repository, what: Subject::Referrers };
-        let Access { oci, auth, had } = self.access(&reference.registry, &reference.repository).await?;
+        let Access { oci, had } = self.access(&reference.registry, &reference.repository).await?;
         let oci_reference = Self::oci_reference(&reference.by_digest(digest));
-        oci.store_auth_if_needed(oci_reference.resolve_registry(), &auth).await;
         let index = oci.pull_referrers(&oci_reference, None).await.map_err(|e| target.oci(e, had))?;
         Ok(index
             .manifests

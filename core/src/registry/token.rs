@@ -111,8 +111,9 @@ pub(crate) async fn exchange(
     answer(response, registry, challenge).await
 }
 
-/// An anonymous or basic-auth token for `scope` (the distribution token spec's GET), for the requests
-/// Buildlane makes itself.
+/// An anonymous or basic-auth token for `scope` (the distribution token spec's GET), for every request:
+/// oci-client's blob and referrer reads are handed it ready-made rather than left to fetch their own
+/// (its flow reads the answer whole).
 #[tracing::instrument(skip(client, basic), fields(realm = %challenge.realm), err)]
 pub(crate) async fn fetch(
     client: &reqwest::Client,
