@@ -12,6 +12,6 @@ export type BuildOutcome = { buildRef: string, builder: string, state: BuildStat
  */
 digest: string | null, platforms: Array<string>, 
 /**
-   * The tags the build gave an image: empty when it did not succeed or its output makes no image.
+ * The tags the build gave an image: empty when it did not succeed or its output makes no image.
  */
 tags: Array<string>, durationMs: number, failure: BuildFailure | null, steps: Array<Step>, exporterResponse: { [key in string]: string }, };
