@@ -17,8 +17,7 @@ use crate::buildkit::error_details::ErrorDetails;
 use crate::buildkit::solve::{CacheEntry, DockerfileSolve, Exporter};
 use crate::buildkit::{BuildkitError, Control};
 use crate::credentials::CredentialStore;
-use crate::drivers::docker_container;
-use crate::drivers::{remote, DriverKind};
+use crate::drivers::Driver;
 use crate::engine::{Engine, EngineError};
 use crate::history::{BuildRecord, History};
 use crate::platform::{Platform, PlatformError};
@@ -28,7 +27,6 @@ use crate::session::content::{self, LayoutError, OciLayout};
 use crate::session::filesend::TarballDestination;
 use crate::session::secrets::{SecretSource, SecretStore, MAX_SECRET_BYTES};
 use crate::session::{self, Session, SessionServices};
-use crate::store::NodeGroup;
 
 /// How often progress is handed to the UI at most: BuildKit can send thousands of updates a second.
 pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
@@ -475,8 +473,8 @@ fn frontend_attrs(request: &BuildRequest, checked: &Checked) -> Result<BTreeMap<
 /// The exporter: for the docker driver the engine's own `moby` exporter for images (as buildx
 /// rewrites `image` to it), BuildKit's `image` exporter elsewhere, its tarball exporters for files.
 /// `--load` on other drivers is a tarball (`loaded_as`: `oci` or `docker`) streamed into the engine.
-fn exporter(request: &BuildRequest, kind: DriverKind, loaded_as: Option<&str>) -> Option<Exporter> {
-    let image = if kind == DriverKind::Docker { "moby" } else { "image" };
+fn exporter(request: &BuildRequest, engine_buildkit: bool, loaded_as: Option<&str>) -> Option<Exporter> {
+    let image = if engine_buildkit { "moby" } else { "image" };
     let names = image_names(request).join(",");
     let with = |kind: &str, pairs: &[(&str, &str)]| {
         let mut attrs: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -573,41 +571,31 @@ fn failure(
     }
 }
 
-/// A builder node reached for a solve: its driver, its Control client, and how a session reaches it.
+/// A builder node reached for a solve: its builder's name, its driver, and its BuildKit.
 pub(crate) struct Connected {
-    pub group: NodeGroup,
-    pub kind: DriverKind,
+    pub builder: String,
+    pub driver: Box<dyn Driver>,
     pub control: Control,
     /// The docker driver's session rides the engine's /session upgrade; the others' rides Control.Session.
-    engine_host: Option<String>,
+    session_host: Option<String>,
 }
 
-/// Reaches the first node of the builder `builder` (empty: the current one) of the docker context,
-/// booting a docker-container builder that is not running, as buildx does. Builds and the
-/// Dockerfile outline both start here.
-pub(crate) async fn connect(
+/// The builder `builder` (empty: the current one) of the docker context, and the driver of the
+/// node a build goes to.
+pub(crate) async fn target(
     builders: &Builders,
     builder: &str,
     docker_context: Option<&str>,
-) -> Result<Connected, BuildError> {
-    let (group, node_context) = builders.for_build(Some(builder.trim()), docker_context).await?;
-    let kind = DriverKind::parse(&group.driver).map_err(BuilderError::from)?;
-    let node = group.nodes.first().ok_or_else(|| BuilderError::NotFound(group.name.clone()))?.clone();
-    let (control, engine_host) = match kind {
-        DriverKind::Docker => {
-            let engine = Engine::connect(&node_context).await?;
-            (Control::engine(engine.host()).await?, Some(engine.host().to_owned()))
-        }
-        DriverKind::DockerContainer => {
-            builders.boot(&group.name, &|_| {}).await?;
-            let engine = Engine::connect(&node_context).await?;
-            (docker_container::control(&engine, &node.name).await.map_err(BuilderError::from)?, None)
-        }
-        DriverKind::Remote => {
-            (remote::control(&node.endpoint, &node.driver_opts).await.map_err(BuilderError::from)?, None)
-        }
-    };
-    Ok(Connected { group, kind, control, engine_host })
+) -> Result<(String, Box<dyn Driver>), BuildError> {
+    let (group, driver) = builders.for_build(Some(builder.trim()), docker_context).await?;
+    Ok((group.name, driver))
+}
+
+/// Reaches the node's BuildKit through its driver, which boots a docker-container builder that is
+/// not running, as buildx does. Builds and the Dockerfile outline both start here.
+pub(crate) async fn connect(builder: String, driver: Box<dyn Driver>) -> Result<Connected, BuildError> {
+    let channel = driver.connect().await.map_err(BuilderError::from)?;
+    Ok(Connected { builder, driver, control: channel.control, session_host: channel.session_host })
 }
 
 impl Connected {
@@ -616,7 +604,7 @@ impl Connected {
         // BuildKit keys the context's transfer cache by this, as buildx does.
         let shared_key = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(context.to_string_lossy().as_bytes()));
         let name = context.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        Ok(match &self.engine_host {
+        Ok(match &self.session_host {
             Some(host) => Session::attach_engine(host, &name, &shared_key, services).await?,
             None => Session::attach_control(&self.control, &name, &shared_key, services).await?,
         })
@@ -635,10 +623,26 @@ pub async fn run(
     progress: &(dyn Fn(ProgressUpdate) + Send + Sync),
     cancel: CancellationToken,
 ) -> Result<BuildOutcome, BuildError> {
+    let target = target(builders, &request.builder, docker_context);
+    run_on(builders, request, target, docker_context, progress, cancel).await
+}
+
+/// [`run`] on the node `target` resolves to: a test can hand it a driver of its own.
+async fn run_on(
+    builders: &Builders,
+    request: &BuildRequest,
+    target: impl std::future::Future<Output = Result<(String, Box<dyn Driver>), BuildError>>,
+    docker_context: Option<&str>,
+    progress: &(dyn Fn(ProgressUpdate) + Send + Sync),
+    cancel: CancellationToken,
+) -> Result<BuildOutcome, BuildError> {
     let checked = check(request)?;
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let result = run_checked(builders, request, checked, docker_context, progress, cancel).await;
+    let result = match target.await {
+        Ok(target) => run_checked(builders, request, checked, target, docker_context, progress, cancel).await,
+        Err(e) => Err(e),
+    };
     if let Err(e) = &result {
         if e.is_unreachable() {
             record_unreachable(builders, request, started_at, started, e);
@@ -706,19 +710,21 @@ async fn run_checked(
     builders: &Builders,
     request: &BuildRequest,
     checked: Checked,
+    target: (String, Box<dyn Driver>),
     docker_context: Option<&str>,
     progress: &(dyn Fn(ProgressUpdate) + Send + Sync),
     cancel: CancellationToken,
 ) -> Result<BuildOutcome, BuildError> {
-    let builder = connect(builders, &request.builder, docker_context).await?;
-    let (group, kind, control) = (&builder.group, builder.kind, &builder.control);
+    let builder = connect(target.0, target.1).await?;
+    let control = &builder.control;
+    let engine_buildkit = builder.driver.is_engine_buildkit();
     let workers = control.list_workers().await?;
     for platform in &checked.platforms {
         if !runnable(&workers, platform) {
             let available =
                 workers.iter().flat_map(|w| &w.platforms).map(ToString::to_string).collect::<Vec<_>>().join(", ");
             return Err(BuildError::PlatformUnavailable {
-                builder: group.name.clone(),
+                builder: builder.builder.clone(),
                 platform: platform.to_string(),
                 available,
             });
@@ -731,8 +737,8 @@ async fn run_checked(
     // `--load` elsewhere than on the engine's own BuildKit, as buildx does it: a docker tarball (an
     // OCI one when the engine keeps images in containerd, which takes multi-platform images too)
     // streamed into the image load API of the engine of the build's docker context.
-    let load = match (&request.output, kind) {
-        (BuildOutput::Load, DriverKind::DockerContainer | DriverKind::Remote) => {
+    let load = match &request.output {
+        BuildOutput::Load if !engine_buildkit => {
             let context = builders.contexts().resolve(docker_context).map_err(BuilderError::from)?;
             let engine = Engine::connect(&context).await?;
             let oci = engine.containerd_image_store().await?;
@@ -773,7 +779,7 @@ async fn run_checked(
         build_ref: session::new_id(),
         session_id: session.id().to_owned(),
         frontend_attrs: frontend_attrs(request, &checked)?,
-        exporter: exporter(request, kind, load.as_ref().map(|(_, format)| *format)),
+        exporter: exporter(request, engine_buildkit, load.as_ref().map(|(_, format)| *format)),
         entitlements: Vec::new(),
         cache_imports,
         cache_exports,
@@ -836,7 +842,7 @@ async fn run_checked(
     let steps = model.steps();
     let mut outcome = BuildOutcome {
         build_ref: solve.build_ref.clone(),
-        builder: group.name.clone(),
+        builder: builder.builder.clone(),
         state: BuildState::Succeeded,
         digest: None,
         platforms,
@@ -860,7 +866,7 @@ async fn run_checked(
         Some(Err(e)) => return Err(e.into()),
     }
     if outcome.state != BuildState::Cancelled {
-        if let Err(e) = builders.record_activity(&group.name).await {
+        if let Err(e) = builders.record_activity(&builder.builder).await {
             tracing::warn!(error = %e, "cannot stamp the builder's activity");
         }
     }
@@ -881,7 +887,7 @@ pub async fn offered_platforms(
     builder: &str,
     docker_context: Option<&str>,
 ) -> Result<Vec<NodePlatform>, BuildError> {
-    let (group, _) = builders.for_build(Some(builder.trim()), docker_context).await?;
+    let group = builders.chosen_for_build(Some(builder.trim()), docker_context).await?;
     let list = builders.list(docker_context).await?;
     let mut offered: Vec<NodePlatform> = Vec::new();
     let nodes = list.builders.into_iter().filter(|b| b.name == group.name).flat_map(|b| b.nodes);
