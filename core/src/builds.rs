@@ -968,7 +968,110 @@ pub fn command_line(request: &BuildRequest) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+
     use super::*;
+    use crate::docker_config::Environment;
+    use crate::drivers::{DriverError, NodeChannel, NodeProbe, NodeStatus, Progress};
+
+    /// A driver whose BuildKit never boots, counting how often a build asked for it.
+    struct FakeDriverNeverBoots {
+        connects: Arc<AtomicU32>,
+    }
+
+    #[async_trait]
+    impl Driver for FakeDriverNeverBoots {
+        fn validate_options(&self) -> Result<(), DriverError> {
+            Ok(())
+        }
+
+        fn is_engine_buildkit(&self) -> bool {
+            false
+        }
+
+        async fn connect(&self) -> Result<NodeChannel, DriverError> {
+            self.connects.fetch_add(1, Ordering::SeqCst);
+            Err(DriverError::BootFailed {
+                node: "fake0".into(),
+                container: "buildx_buildkit_fake0".into(),
+                reason: "connection refused".into(),
+                logs: String::new(),
+            })
+        }
+
+        async fn boot(&self, _progress: Progress<'_>) -> Result<(), DriverError> {
+            unreachable!("a build boots through connect")
+        }
+
+        async fn stop(&self, _progress: Progress<'_>) -> Result<(), DriverError> {
+            unreachable!("a build never stops its builder")
+        }
+
+        async fn remove(&self, _keep_state: bool, _progress: Progress<'_>) -> Result<(), DriverError> {
+            unreachable!("a build never removes its builder")
+        }
+
+        async fn describe(&self) -> NodeProbe {
+            NodeProbe { status: NodeStatus::Error, control: None, host: None, error: None }
+        }
+    }
+
+    /// A folder of its own for records, and a context holding a Dockerfile.
+    fn fake_driver_world() -> (tempfile::TempDir, Builders, Environment, BuildRequest) {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Environment {
+            home: Some(dir.path().into()),
+            docker_config: Some(dir.path().join("docker")),
+            xdg_data_home: Some(dir.path().join("data")),
+            docker_host: Some(format!("unix://{}", dir.path().join("no-engine.sock").display())),
+            ..Default::default()
+        };
+        let context = dir.path().join("app");
+        std::fs::create_dir(&context).unwrap();
+        std::fs::write(context.join("Dockerfile"), "FROM scratch\n").unwrap();
+        let request = BuildRequest {
+            context: context.to_string_lossy().into_owned(),
+            tags: vec!["app:1".into()],
+            ..Default::default()
+        };
+        (dir, Builders::new(env.clone()), env, request)
+    }
+
+    async fn fake_driver_build(builders: &Builders, request: &BuildRequest, connects: &Arc<AtomicU32>) -> BuildError {
+        let driver = FakeDriverNeverBoots { connects: connects.clone() };
+        let target = async { Ok(("fake".to_owned(), Box::new(driver) as Box<dyn Driver>)) };
+        run_on(builders, request, target, None, &|_| {}, CancellationToken::new()).await.unwrap_err()
+    }
+
+    #[tokio::test]
+    async fn fake_driver_that_cannot_boot_fails_the_build_and_is_recorded() {
+        let (_dir, builders, env, request) = fake_driver_world();
+        let connects = Arc::new(AtomicU32::new(0));
+        let error = fake_driver_build(&builders, &request, &connects).await;
+        assert!(matches!(error, BuildError::Builder(BuilderError::Driver(DriverError::BootFailed { .. }))), "{error}");
+        assert_eq!(connects.load(Ordering::SeqCst), 1);
+
+        let records = crate::history::History::new(&env).recent(10);
+        assert_eq!(records.len(), 1, "the build is recorded");
+        assert_eq!(records[0].request, request);
+        assert_eq!(records[0].outcome.state, BuildState::Failed);
+        assert_eq!(records[0].outcome.tags, ["app:1"]);
+        assert_eq!(records[0].outcome.failure.as_ref().map(|f| f.message.clone()), Some(error.to_string()));
+    }
+
+    #[tokio::test]
+    async fn fake_driver_is_not_asked_for_a_request_that_fails_its_checks() {
+        let (_dir, builders, env, request) = fake_driver_world();
+        let connects = Arc::new(AtomicU32::new(0));
+        let bad = BuildRequest { platforms: vec!["linux/".into()], ..request };
+        let error = fake_driver_build(&builders, &bad, &connects).await;
+        assert!(matches!(error, BuildError::Platform(_)), "{error}");
+        assert_eq!(connects.load(Ordering::SeqCst), 0);
+        assert!(crate::history::History::new(&env).recent(10).is_empty(), "a refused request is not a build");
+    }
 
     #[test]
     fn the_cli_equivalent_names_every_option() {
