@@ -19,9 +19,9 @@ use crate::buildkit::{BuildkitError, Control};
 use crate::credentials::CredentialStore;
 use crate::drivers::Driver;
 use crate::engine::{Engine, EngineError};
-use crate::history::{BuildRecord, History};
 use crate::platform::{Platform, PlatformError};
 use crate::progress::{ProgressModel, ProgressUpdate, Step, StepState};
+use crate::records::{BuildRecord, History};
 use crate::reference::{ImageReference, ReferenceError};
 use crate::session::content::{self, LayoutError, OciLayout};
 use crate::session::filesend::TarballDestination;
@@ -1054,7 +1054,7 @@ mod tests {
         assert!(matches!(error, BuildError::Builder(BuilderError::Driver(DriverError::BootFailed { .. }))), "{error}");
         assert_eq!(connects.load(Ordering::SeqCst), 1);
 
-        let records = crate::history::History::new(&env).recent(10);
+        let records = crate::records::History::new(&env).recent(10);
         assert_eq!(records.len(), 1, "the build is recorded");
         assert_eq!(records[0].request, request);
         assert_eq!(records[0].outcome.state, BuildState::Failed);
@@ -1070,7 +1070,7 @@ mod tests {
         let error = fake_driver_build(&builders, &bad, &connects).await;
         assert!(matches!(error, BuildError::Platform(_)), "{error}");
         assert_eq!(connects.load(Ordering::SeqCst), 0);
-        assert!(crate::history::History::new(&env).recent(10).is_empty(), "a refused request is not a build");
+        assert!(crate::records::History::new(&env).recent(10).is_empty(), "a refused request is not a build");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 mod support;
 
 use buildlane_core::builds::{self, BuildOutput, BuildRequest, BuildState};
-use buildlane_core::history::History;
+use buildlane_core::records::History;
 use support::build::{build, context, request, Seen};
 use support::World;
 use tokio_util::sync::CancellationToken;

@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use buildlane_core::builds::{self, BuildOutcome, BuildRequest, BuildState};
 use buildlane_core::docker_config::Environment;
-use buildlane_core::history::{BuildRecord, History, Retention};
 use buildlane_core::progress::LogChunk;
+use buildlane_core::records::{BuildRecord, History, Retention};
 use support::build::{context, request, Seen};
 use support::proxy::EngineProxy;
 use support::World;

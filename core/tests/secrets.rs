@@ -6,8 +6,8 @@ mod support;
 use std::sync::Mutex;
 
 use buildlane_core::builds::{self, BuildRequest, BuildState};
-use buildlane_core::history::History;
 use buildlane_core::progress::ProgressUpdate;
+use buildlane_core::records::History;
 use sha2::{Digest, Sha256};
 use support::build::{context, request};
 use support::World;

@@ -6,9 +6,9 @@ use std::path::Path;
 use buildlane_core::builders::NodePlatform;
 use buildlane_core::builds::{self, BuildOutcome, BuildRequest};
 use buildlane_core::dockerfile::{self, DockerfileOutline};
-use buildlane_core::history::{BuildRecord, History, HistoryError};
 use buildlane_core::outline::{self, OutlineRequest};
 use buildlane_core::progress::{LogChunk, ProgressUpdate};
+use buildlane_core::records::{BuildRecord, History, HistoryError};
 use tauri::ipc::Channel;
 use tauri::State;
 

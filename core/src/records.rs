@@ -1,7 +1,7 @@
 //! Buildlane's own record of builds (request, outcome, full logs), kept after builders come and go,
-//! so the Build view can list recent builds, show their logs and re-run one. Logs can hold what a
-//! build printed, so the folder is the user's alone (0700, files 0600), and old records go: see
-//! [`Retention`].
+//! so the Build view can list recent builds, show their logs and re-run one; not BuildKit's history
+//! API. Logs can hold what a build printed, so the folder is the user's alone (0700, files 0600),
+//! and old records go: see [`Retention`].
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
