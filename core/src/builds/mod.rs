@@ -1,7 +1,8 @@
 //! A Dockerfile build as the Build view and `buildlane build` start it, by stage: the request is
 //! checked ([`request`]), the builder reached through its node's driver ([`connect`]), the solve run
 //! with its progress folded into lanes ([`solve`]), a failure analysed ([`failure`]); and the
-//! `docker buildx build` equivalent ([`command_line`]).
+//! `docker buildx build` equivalent ([`command_line`]). Who keeps a build (Buildlane's records)
+//! follows it as a [`BuildObserver`].
 
 mod command_line;
 mod connect;
@@ -32,8 +33,7 @@ use crate::buildkit::BuildkitError;
 use crate::drivers::Driver;
 use crate::engine::EngineError;
 use crate::platform::PlatformError;
-use crate::progress::{ProgressUpdate, Step};
-use crate::records::{BuildRecord, History};
+use crate::progress::{LogChunk, ProgressUpdate, Step};
 use crate::reference::ReferenceError;
 use crate::session;
 use crate::session::content::LayoutError;
@@ -45,6 +45,32 @@ pub enum BuildState {
     Succeeded,
     Failed,
     Cancelled,
+}
+
+/// Follows a build from outside, so that builds need not know who keeps what (Buildlane's own
+/// records keep one through [`crate::records::Recording`]).
+pub trait BuildObserver: Send {
+    /// The solve starts under `build_ref`.
+    fn started(&mut self, build_ref: &str);
+    /// Output, as it is handed to `progress`.
+    fn logs(&mut self, chunks: &[LogChunk]);
+    /// How the build ended: after its solve (also cancelled), or before it under a ref of its own
+    /// when its engine or builder could not be reached or went away. `started_at` is RFC 3339.
+    fn finished(&mut self, request: &BuildRequest, outcome: &BuildOutcome, started_at: &str);
+}
+
+/// Who follows a running solve: the UI's progress, the observer, and the cancel.
+struct Watch<'a> {
+    progress: &'a (dyn Fn(ProgressUpdate) + Send + Sync),
+    cancel: CancellationToken,
+    observer: &'a mut dyn BuildObserver,
+}
+
+/// No one follows the build.
+impl BuildObserver for () {
+    fn started(&mut self, _build_ref: &str) {}
+    fn logs(&mut self, _chunks: &[LogChunk]) {}
+    fn finished(&mut self, _request: &BuildRequest, _outcome: &BuildOutcome, _started_at: &str) {}
 }
 
 /// How a build ended.
@@ -123,8 +149,8 @@ pub enum BuildError {
 
 /// Runs a build to its end. Progress goes to `progress` at most every [`PROGRESS_INTERVAL`];
 /// cancelling `cancel` stops the solve and returns a `Cancelled` outcome with what was seen. Every
-/// build that gets past checking its request is recorded, also one whose engine or builder could
-/// not be reached or went away.
+/// build that gets past checking its request reaches `observer`, also one whose engine or builder
+/// could not be reached or went away.
 #[instrument(skip_all, fields(context = %request.context))]
 pub async fn run(
     builders: &Builders,
@@ -132,9 +158,10 @@ pub async fn run(
     docker_context: Option<&str>,
     progress: &(dyn Fn(ProgressUpdate) + Send + Sync),
     cancel: CancellationToken,
+    observer: &mut dyn BuildObserver,
 ) -> Result<BuildOutcome, BuildError> {
     let target = target(builders, &request.builder, docker_context);
-    run_on(builders, request, target, docker_context, progress, cancel).await
+    run_on(builders, request, target, docker_context, progress, cancel, observer).await
 }
 
 /// [`run`] on the node `target` resolves to: a test can hand it a driver of its own.
@@ -145,17 +172,21 @@ async fn run_on(
     docker_context: Option<&str>,
     progress: &(dyn Fn(ProgressUpdate) + Send + Sync),
     cancel: CancellationToken,
+    observer: &mut dyn BuildObserver,
 ) -> Result<BuildOutcome, BuildError> {
     let checked = check(request)?;
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let result = match target.await {
-        Ok(target) => run_checked(builders, request, checked, target, docker_context, progress, cancel).await,
+        Ok(target) => {
+            let watch = Watch { progress, cancel, observer: &mut *observer };
+            run_checked(builders, request, checked, target, docker_context, watch).await
+        }
         Err(e) => Err(e),
     };
     if let Err(e) = &result {
         if e.is_unreachable() {
-            record_unreachable(builders, request, started_at, started, e);
+            observer.finished(request, &unreachable_outcome(request, started, e), &started_at);
         }
     }
     result
@@ -174,16 +205,9 @@ impl BuildError {
     }
 }
 
-/// Records a build that ended before or during the solve because its engine or builder could not
-/// be reached: failed, with the error.
-fn record_unreachable(
-    builders: &Builders,
-    request: &BuildRequest,
-    started_at: String,
-    started: Instant,
-    e: &BuildError,
-) {
-    let build_ref = session::new_id();
+/// The outcome of a build that ended before or during the solve because its engine or builder
+/// could not be reached: failed, with the error, under a ref of its own.
+fn unreachable_outcome(request: &BuildRequest, started: Instant, e: &BuildError) -> BuildOutcome {
     let failure = BuildFailure {
         message: e.to_string(),
         platform: None,
@@ -197,8 +221,8 @@ fn record_unreachable(
         last_lines: Vec::new(),
         succeeded_platforms: Vec::new(),
     };
-    let outcome = BuildOutcome {
-        build_ref: build_ref.clone(),
+    BuildOutcome {
+        build_ref: session::new_id(),
         builder: request.builder.trim().to_owned(),
         state: BuildState::Failed,
         digest: None,
@@ -208,11 +232,6 @@ fn record_unreachable(
         failure: Some(failure),
         steps: Vec::new(),
         exporter_response: BTreeMap::new(),
-    };
-    let record = BuildRecord { request: request.clone(), outcome, started_at };
-    let history = History::new(builders.contexts().environment());
-    if let Err(e) = history.start(&build_ref).and_then(|recorder| recorder.finish(&record)) {
-        tracing::warn!(error = %e, "cannot record the build");
     }
 }
 
@@ -296,8 +315,27 @@ mod tests {
         }
     }
 
-    /// A folder of its own for records, and a context holding a Dockerfile.
-    fn fake_driver_world() -> (tempfile::TempDir, Builders, Environment, BuildRequest) {
+    /// Keeps what it hears, as the records would.
+    #[derive(Default)]
+    struct FakeObserverKeeps {
+        started: Vec<String>,
+        finished: Vec<(BuildRequest, BuildOutcome)>,
+    }
+
+    impl BuildObserver for FakeObserverKeeps {
+        fn started(&mut self, build_ref: &str) {
+            self.started.push(build_ref.to_owned());
+        }
+
+        fn logs(&mut self, _chunks: &[LogChunk]) {}
+
+        fn finished(&mut self, request: &BuildRequest, outcome: &BuildOutcome, _started_at: &str) {
+            self.finished.push((request.clone(), outcome.clone()));
+        }
+    }
+
+    /// A context holding a Dockerfile, and builders whose engine is nowhere.
+    fn fake_driver_world() -> (tempfile::TempDir, Builders, BuildRequest) {
         let dir = tempfile::tempdir().unwrap();
         let env = Environment {
             home: Some(dir.path().into()),
@@ -314,39 +352,45 @@ mod tests {
             tags: vec!["app:1".into()],
             ..Default::default()
         };
-        (dir, Builders::new(env.clone()), env, request)
+        (dir, Builders::new(env), request)
     }
 
-    async fn fake_driver_build(builders: &Builders, request: &BuildRequest, connects: &Arc<AtomicU32>) -> BuildError {
+    async fn fake_driver_build(
+        builders: &Builders,
+        request: &BuildRequest,
+        connects: &Arc<AtomicU32>,
+        observer: &mut FakeObserverKeeps,
+    ) -> BuildError {
         let driver = FakeDriverNeverBoots { connects: connects.clone() };
         let target = async { Ok(("fake".to_owned(), Box::new(driver) as Box<dyn Driver>)) };
-        run_on(builders, request, target, None, &|_| {}, CancellationToken::new()).await.unwrap_err()
+        run_on(builders, request, target, None, &|_| {}, CancellationToken::new(), observer).await.unwrap_err()
     }
 
     #[tokio::test]
-    async fn fake_driver_that_cannot_boot_fails_the_build_and_is_recorded() {
-        let (_dir, builders, env, request) = fake_driver_world();
-        let connects = Arc::new(AtomicU32::new(0));
-        let error = fake_driver_build(&builders, &request, &connects).await;
+    async fn fake_driver_that_cannot_boot_fails_the_build_and_the_observer_hears_why() {
+        let (_dir, builders, request) = fake_driver_world();
+        let (connects, mut observer) = (Arc::new(AtomicU32::new(0)), FakeObserverKeeps::default());
+        let error = fake_driver_build(&builders, &request, &connects, &mut observer).await;
         assert!(matches!(error, BuildError::Builder(BuilderError::Driver(DriverError::BootFailed { .. }))), "{error}");
         assert_eq!(connects.load(Ordering::SeqCst), 1);
 
-        let records = crate::records::History::new(&env).recent(10);
-        assert_eq!(records.len(), 1, "the build is recorded");
-        assert_eq!(records[0].request, request);
-        assert_eq!(records[0].outcome.state, BuildState::Failed);
-        assert_eq!(records[0].outcome.tags, ["app:1"]);
-        assert_eq!(records[0].outcome.failure.as_ref().map(|f| f.message.clone()), Some(error.to_string()));
+        assert!(observer.started.is_empty(), "no solve started");
+        assert_eq!(observer.finished.len(), 1, "the build is reported");
+        let (seen, outcome) = &observer.finished[0];
+        assert_eq!(seen, &request);
+        assert_eq!(outcome.state, BuildState::Failed);
+        assert_eq!(outcome.tags, ["app:1"]);
+        assert_eq!(outcome.failure.as_ref().map(|f| f.message.clone()), Some(error.to_string()));
     }
 
     #[tokio::test]
     async fn fake_driver_is_not_asked_for_a_request_that_fails_its_checks() {
-        let (_dir, builders, env, request) = fake_driver_world();
-        let connects = Arc::new(AtomicU32::new(0));
+        let (_dir, builders, request) = fake_driver_world();
+        let (connects, mut observer) = (Arc::new(AtomicU32::new(0)), FakeObserverKeeps::default());
         let bad = BuildRequest { platforms: vec!["linux/".into()], ..request };
-        let error = fake_driver_build(&builders, &bad, &connects).await;
+        let error = fake_driver_build(&builders, &bad, &connects, &mut observer).await;
         assert!(matches!(error, BuildError::Platform(_)), "{error}");
         assert_eq!(connects.load(Ordering::SeqCst), 0);
-        assert!(crate::records::History::new(&env).recent(10).is_empty(), "a refused request is not a build");
+        assert!(observer.finished.is_empty(), "a refused request is not a build");
     }
 }

@@ -7,14 +7,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use tokio_util::sync::CancellationToken;
 
 use super::connect::connect;
 use super::failure::failure;
 use super::request::{
     cache_entries, image_names, key_values, local_caches, secrets, BuildOutput, BuildRequest, Checked, ProvenanceMode,
 };
-use super::{BuildError, BuildOutcome, BuildState};
+use super::{BuildError, BuildOutcome, BuildState, Watch};
 use crate::builders::{BuilderError, Builders};
 use crate::buildkit::solve::{CacheEntry, DockerfileSolve, Exporter};
 use crate::buildkit::BuildkitError;
@@ -23,7 +22,6 @@ use crate::drivers::Driver;
 use crate::engine::Engine;
 use crate::platform::Platform;
 use crate::progress::{ProgressModel, ProgressUpdate};
-use crate::records::{BuildRecord, History};
 use crate::session::content::{self, LayoutError, OciLayout};
 use crate::session::filesend::TarballDestination;
 use crate::session::{self, SessionServices};
@@ -37,9 +35,9 @@ pub(super) async fn run_checked(
     checked: Checked,
     target: (String, Box<dyn Driver>),
     docker_context: Option<&str>,
-    progress: &(dyn Fn(ProgressUpdate) + Send + Sync),
-    cancel: CancellationToken,
+    watch: Watch<'_>,
 ) -> Result<BuildOutcome, BuildError> {
+    let Watch { progress, cancel, observer } = watch;
     let builder = connect(target.0, target.1).await?;
     let control = &builder.control;
     let engine_buildkit = builder.driver.is_engine_buildkit();
@@ -111,20 +109,11 @@ pub(super) async fn run_checked(
     };
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    // Asked before the record starts: a builder that cannot answer is recorded by `run`.
+    // Asked before the observer hears of the solve: a builder that cannot answer is reported by `run`.
     let mut status = Box::pin(control.status(&solve.build_ref).await?);
-    let history = History::new(builders.contexts().environment());
-    let mut recorder = match history.start(&solve.build_ref) {
-        Ok(r) => Some(r),
-        Err(e) => {
-            tracing::warn!(error = %e, "this build will not be recorded");
-            None
-        }
-    };
+    observer.started(&solve.build_ref);
     let mut emit = |update: ProgressUpdate| {
-        if let Some(r) = recorder.as_mut() {
-            r.logs(&update.logs);
-        }
+        observer.logs(&update.logs);
         progress(update);
     };
     let mut model = ProgressModel::new(&platforms);
@@ -195,12 +184,7 @@ pub(super) async fn run_checked(
             tracing::warn!(error = %e, "cannot stamp the builder's activity");
         }
     }
-    if let Some(recorder) = recorder {
-        let record = BuildRecord { request: request.clone(), outcome: outcome.clone(), started_at };
-        if let Err(e) = recorder.finish(&record) {
-            tracing::warn!(error = %e, "cannot record the build");
-        }
-    }
+    observer.finished(request, &outcome, &started_at);
     Ok(outcome)
 }
 

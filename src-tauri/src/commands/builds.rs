@@ -31,8 +31,10 @@ pub async fn start_build(
         // A closed window only means nobody watches any more; the build itself goes on.
         let _ = on_progress.send(update);
     };
+    let mut recording = History::new(state.builders.contexts().environment()).recording();
+    let context = state.selected_context();
     let outcome =
-        builds::run(&state.builders, &request, state.selected_context().as_deref(), &on_progress, cancel).await;
+        builds::run(&state.builders, &request, context.as_deref(), &on_progress, cancel, &mut recording).await;
     state.finish(&operation);
     Ok(outcome?)
 }
