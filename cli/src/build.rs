@@ -11,6 +11,7 @@ use buildlane_core::builds::{self, BuildOutput, BuildRequest, BuildState, Proven
 use buildlane_core::docker_config::Environment;
 use buildlane_core::error_code::{Coded, ErrorCode};
 use buildlane_core::progress::{ProgressUpdate, StepState};
+use buildlane_core::records::History;
 use tokio_util::sync::CancellationToken;
 
 use crate::exit_status::{self, fail};
@@ -224,7 +225,8 @@ pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
                 on_ctrl_c.cancel();
             }
         });
-        builds::run(&builders, &request, args.context_name.as_deref(), &on_progress, cancel).await
+        let mut recording = History::new(builders.contexts().environment()).recording();
+        builds::run(&builders, &request, args.context_name.as_deref(), &on_progress, cancel, &mut recording).await
     });
     match outcome {
         Ok(outcome) => match outcome.state {

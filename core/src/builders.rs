@@ -14,9 +14,8 @@ use crate::buildkit::control::GcPolicy;
 use crate::context::{ContextError, Contexts, DockerContext, DEFAULT_CONTEXT};
 use crate::credentials::CredentialStore;
 use crate::docker_config::Environment;
-use crate::drivers::docker_container::{self, ContainerOptions};
-use crate::drivers::{self, DriverError, DriverKind, NodeStatus, Progress};
-use crate::engine::{Engine, EngineError};
+use crate::drivers::{self, Driver, DriverError, DriverKind, NodeStatus, Progress};
+use crate::engine::EngineError;
 use crate::platform::{self, Platform, PlatformError};
 use crate::store::{Node, NodeGroup, Store, StoreError, StoredBuilder};
 
@@ -301,33 +300,17 @@ impl Builders {
         contexts: &[DockerContext],
         out: &mut BuilderNode,
     ) -> Result<(), BuilderError> {
-        let kind = DriverKind::parse(driver)?;
+        let probe = self.driver(driver, node, contexts)?.describe().await;
+        out.status = probe.status;
+        if let Some(e) = probe.error {
+            return Err(e.into());
+        }
+        let Some(control) = probe.control else {
+            return Ok(());
+        };
         // The machine BuildKit runs on decides which platforms are native; for a remote daemon
         // only its first (native) worker platform tells.
-        let (control, host) = match kind {
-            DriverKind::Remote => {
-                let (status, control) = drivers::remote::status(&node.endpoint, &node.driver_opts).await?;
-                out.status = status;
-                match control {
-                    Some(control) => (control, None),
-                    None => return Ok(()),
-                }
-            }
-            DriverKind::Docker | DriverKind::DockerContainer => {
-                let engine = Engine::connect(&endpoint_context(&node.endpoint, contexts)).await?;
-                let control = if kind == DriverKind::Docker {
-                    out.status = drivers::docker::status(&engine).await?;
-                    drivers::docker::control(&engine).await?
-                } else {
-                    out.status = docker_container::status(&engine, &node.name).await?;
-                    if out.status != NodeStatus::Running {
-                        return Ok(());
-                    }
-                    docker_container::control(&engine, &node.name).await?
-                };
-                (control, Some(engine.info().await?))
-            }
-        };
+        let host = probe.host;
         let (workers, version) = tokio::join!(control.list_workers(), control.version());
         let workers = workers.map_err(DriverError::from)?;
         out.buildkit_version = match version.map_err(DriverError::from)? {
@@ -418,6 +401,7 @@ impl Builders {
         if kind == DriverKind::Docker {
             return Err(BuilderError::CannotCreateDockerDriver);
         }
+        let remote = kind == DriverKind::Remote;
         let endpoint = request.endpoint.trim();
         let mut driver_opts = BTreeMap::new();
         for item in request.driver_opts.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
@@ -430,31 +414,34 @@ impl Builders {
         let mut flags =
             shell_words::split(&request.buildkitd_flags).map_err(|e| BuilderError::InvalidFlags(e.to_string()))?;
         let config = request.buildkitd_config.as_deref().filter(|p| !p.trim().is_empty());
-        let node_endpoint = if kind == DriverKind::Remote {
-            // As buildx's remote driver: an address of its own, TLS driver opts, nothing for the daemon.
-            if endpoint.is_empty() {
-                return Err(BuilderError::MissingEndpoint);
-            }
-            drivers::remote::check_endpoint(endpoint)?;
-            drivers::remote::tls_options(endpoint, &driver_opts)?;
+        // As buildx's remote driver: an address of its own, nothing for the daemon.
+        let node_endpoint = match (remote, endpoint.is_empty()) {
+            (true, true) => return Err(BuilderError::MissingEndpoint),
+            (true, false) => endpoint.to_owned(),
+            (false, true) => ctx.node_endpoint().to_owned(),
+            (false, false) => return Err(BuilderError::UnexpectedEndpoint(driver.to_owned())),
+        };
+        let mut node = Node {
+            name: format!("{name}0"),
+            endpoint: node_endpoint,
+            platforms: Vec::new(),
+            driver_opts,
+            flags: Vec::new(),
+            files: BTreeMap::new(),
+        };
+        drivers::for_node(driver, &node, ctx.clone(), CredentialStore::new(self.contexts.environment()))?
+            .validate_options()?;
+        if remote {
             if !flags.is_empty() {
                 return Err(BuilderError::RemoteDaemonSettings("buildkitd flags"));
             }
             if config.is_some() {
                 return Err(BuilderError::RemoteDaemonSettings("a buildkitd config file"));
             }
-            endpoint.to_owned()
-        } else {
-            if !endpoint.is_empty() {
-                return Err(BuilderError::UnexpectedEndpoint(driver.to_owned()));
-            }
-            ContainerOptions::parse(&driver_opts)?;
+        } else if !flags.iter().any(|f| f.starts_with("--allow-insecure-entitlement")) {
             // Since buildx 0.13 new container builders allow `--network host` RUN steps unless the user set entitlements.
-            if !flags.iter().any(|f| f.starts_with("--allow-insecure-entitlement")) {
-                flags.push("--allow-insecure-entitlement=network.host".into());
-            }
-            ctx.node_endpoint().to_owned()
-        };
+            flags.push("--allow-insecure-entitlement=network.host".into());
+        }
         let mut files = BTreeMap::new();
         if let Some(path) = config {
             let bytes = std::fs::read(path).map_err(|e| BuilderError::BuildkitdConfig {
@@ -463,20 +450,10 @@ impl Builders {
             })?;
             files.insert("buildkitd.toml".to_owned(), bytes);
         }
-        let platforms = platform::parse_list(request.platforms.iter().map(String::as_str))?;
-        Ok(NodeGroup {
-            name: name.clone(),
-            driver: driver.to_owned(),
-            nodes: vec![Node {
-                name: format!("{name}0"),
-                endpoint: node_endpoint,
-                platforms,
-                driver_opts,
-                flags,
-                files,
-            }],
-            dynamic: false,
-        })
+        node.platforms = platform::parse_list(request.platforms.iter().map(String::as_str))?;
+        node.flags = flags;
+        node.files = files;
+        Ok(NodeGroup { name, driver: driver.to_owned(), nodes: vec![node], dynamic: false })
     }
 
     /// `docker buildx inspect --bootstrap NAME`.
@@ -489,22 +466,7 @@ impl Builders {
     async fn boot_group(&self, ng: &NodeGroup, progress: Progress<'_>) -> Result<(), BuilderError> {
         let (contexts, _) = self.contexts.list(None)?;
         for node in &ng.nodes {
-            match DriverKind::parse(&ng.driver)? {
-                DriverKind::Docker => {
-                    let engine = Engine::connect(&endpoint_context(&node.endpoint, &contexts)).await?;
-                    drivers::docker::status(&engine).await?;
-                }
-                DriverKind::DockerContainer => {
-                    let engine = Engine::connect(&endpoint_context(&node.endpoint, &contexts)).await?;
-                    let credentials = CredentialStore::new(self.contexts.environment());
-                    docker_container::boot(&engine, node, &credentials, progress).await?
-                }
-                DriverKind::Remote => {
-                    // As buildx waits for the connection: the daemon answers a call, TLS and all.
-                    let control = drivers::remote::control(&node.endpoint, &node.driver_opts).await?;
-                    control.list_workers().await.map_err(DriverError::from)?;
-                }
-            }
+            self.driver(&ng.driver, node, &contexts)?.boot(progress).await?;
         }
         Ok(())
     }
@@ -518,10 +480,7 @@ impl Builders {
         };
         let (contexts, _) = self.contexts.list(None)?;
         for node in &ng.nodes {
-            if DriverKind::parse(&ng.driver)? == DriverKind::DockerContainer {
-                let engine = Engine::connect(&endpoint_context(&node.endpoint, &contexts)).await?;
-                docker_container::stop(&engine, &node.name, progress).await?;
-            }
+            self.driver(&ng.driver, node, &contexts)?.stop(progress).await?;
         }
         Ok(())
     }
@@ -538,10 +497,7 @@ impl Builders {
         if !options.keep_daemon {
             let (contexts, _) = self.contexts.list(None)?;
             for node in &ng.nodes {
-                if DriverKind::parse(&ng.driver)? == DriverKind::DockerContainer {
-                    let engine = Engine::connect(&endpoint_context(&node.endpoint, &contexts)).await?;
-                    docker_container::remove(&engine, &node.name, options.keep_state, progress).await?;
-                }
+                self.driver(&ng.driver, node, &contexts)?.remove(options.keep_state, progress).await?;
             }
         }
         let store = self.store.clone();
@@ -597,13 +553,29 @@ impl Builders {
         .expect("store task does not panic")
     }
 
-    /// The builder a build goes to (the named one, else the current one) and the docker context of
-    /// its first node.
+    /// The builder a build goes to (the named one, else the current one) and the driver of its
+    /// first node, the one builds use.
     pub async fn for_build(
         &self,
         name: Option<&str>,
         context: Option<&str>,
-    ) -> Result<(NodeGroup, DockerContext), BuilderError> {
+    ) -> Result<(NodeGroup, Box<dyn Driver>), BuilderError> {
+        let (ng, contexts) = self.chosen(name, context).await?;
+        let driver = self.driver(&ng.driver, &ng.nodes[0], &contexts)?;
+        Ok((ng, driver))
+    }
+
+    /// The builder a build would go to, without its driver (the Build view's platforms ask).
+    pub async fn chosen_for_build(&self, name: Option<&str>, context: Option<&str>) -> Result<NodeGroup, BuilderError> {
+        Ok(self.chosen(name, context).await?.0)
+    }
+
+    /// The named builder, else the current one (with a node), and the contexts its nodes' endpoints may name.
+    async fn chosen(
+        &self,
+        name: Option<&str>,
+        context: Option<&str>,
+    ) -> Result<(NodeGroup, Vec<DockerContext>), BuilderError> {
         let ctx = self.contexts.resolve(context)?;
         let (contexts, _) = self.contexts.list(Some(&ctx.name))?;
         let chosen = match name.filter(|n| !n.is_empty()) {
@@ -625,9 +597,16 @@ impl Builders {
                 other => other?,
             },
         };
-        let node = ng.nodes.first().ok_or_else(|| BuilderError::NotFound(ng.name.clone()))?;
-        let node_ctx = endpoint_context(&node.endpoint, &contexts);
-        Ok((ng, node_ctx))
+        if ng.nodes.is_empty() {
+            return Err(BuilderError::NotFound(ng.name));
+        }
+        Ok((ng, contexts))
+    }
+
+    /// The driver of a node of a builder whose driver is `driver`, on the engine its endpoint names.
+    fn driver(&self, driver: &str, node: &Node, contexts: &[DockerContext]) -> Result<Box<dyn Driver>, DriverError> {
+        let engine = endpoint_context(&node.endpoint, contexts);
+        drivers::for_node(driver, node, engine, CredentialStore::new(self.contexts.environment()))
     }
 
     async fn stored(&self, name: &str) -> Result<NodeGroup, BuilderError> {

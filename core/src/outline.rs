@@ -77,7 +77,8 @@ async fn ask(
     docker_context: Option<&str>,
     checked: &builds::Checked,
 ) -> Result<(String, Vec<HashMap<String, Vec<u8>>>), BuildError> {
-    let builder = builds::connect(builders, &request.builder, docker_context).await?;
+    let (name, driver) = builds::target(builders, &request.builder, docker_context).await?;
+    let builder = builds::connect(name, driver).await?;
     let services = SessionServices {
         dirs: HashMap::from([
             ("context".to_owned(), checked.context.clone()),
@@ -101,7 +102,7 @@ async fn ask(
     let requests = [ask("frontend.targets", ""), ask("frontend.outline", request.target.trim())];
     let answers = builder.control.frontend_subrequests(session.id(), "dockerfile.v0", &requests).await?;
     drop(session);
-    Ok((builder.group.name, answers))
+    Ok((builder.builder, answers))
 }
 
 /// Errors that mean no builder could be asked, as opposed to a question it refused.

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use buildlane_core::builds::{self, BuildError, BuildOutput, BuildRequest, BuildState};
 use buildlane_core::docker_config::Environment;
 use buildlane_core::progress::StepState;
+use buildlane_core::records::History;
 use support::build::{build, context, request, Seen};
 use support::proxy::EngineProxy;
 use support::World;
@@ -16,7 +17,8 @@ async fn refused(world: &World, request: BuildRequest) -> String {
     let seen = Seen::default();
     let builders = world.builders();
     let record = seen.record();
-    let result = builds::run(&builders, &request, None, &record, CancellationToken::new()).await;
+    let mut recording = History::new(builders.contexts().environment()).recording();
+    let result = builds::run(&builders, &request, None, &record, CancellationToken::new(), &mut recording).await;
     result.unwrap_err().to_string()
 }
 
@@ -147,7 +149,8 @@ async fn cancelling_stops_the_build_quickly_and_keeps_its_logs() {
     let builders = world.builders();
     let req = BuildRequest { no_cache: true, ..request(&ctx) };
     let record = seen.record();
-    let run = builds::run(&builders, &req, None, &record, cancel.clone());
+    let mut recording = History::new(builders.contexts().environment()).recording();
+    let run = builds::run(&builders, &req, None, &record, cancel.clone(), &mut recording);
     let (outcome, cancelled_at) = tokio::join!(run, watcher);
     let outcome = outcome.unwrap();
     assert!(cancelled_at.elapsed() < Duration::from_secs(2), "stopped {:?} after the cancel", cancelled_at.elapsed());
@@ -205,7 +208,8 @@ async fn an_engine_that_stops_mid_build_is_a_clear_error() {
     };
     let request = BuildRequest { no_cache: true, ..request(&ctx) };
     let record = seen.record();
-    let run = builds::run(&builders, &request, None, &record, CancellationToken::new());
+    let mut recording = History::new(builders.contexts().environment()).recording();
+    let run = builds::run(&builders, &request, None, &record, CancellationToken::new(), &mut recording);
     let (result, ()) = tokio::time::timeout(Duration::from_secs(30), async { tokio::join!(run, stop) })
         .await
         .expect("the build notices");

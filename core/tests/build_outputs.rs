@@ -4,7 +4,7 @@
 mod support;
 
 use buildlane_core::builds::{self, BuildOutput, BuildRequest, BuildState};
-use buildlane_core::history::History;
+use buildlane_core::records::History;
 use support::build::{build, context, request, Seen};
 use support::World;
 use tokio_util::sync::CancellationToken;
@@ -184,7 +184,9 @@ async fn a_secret_from_a_file_is_readable_in_its_run_step_only() {
     let missing = BuildRequest { secrets: vec!["id=token,src=/nonexistent/secret".to_owned()], ..request(&ctx) };
     let (builders, seen) = (world.builders(), Seen::default());
     let record = seen.record();
-    let refused = builds::run(&builders, &missing, None, &record, CancellationToken::new()).await.unwrap_err();
+    let mut recording = History::new(builders.contexts().environment()).recording();
+    let refused =
+        builds::run(&builders, &missing, None, &record, CancellationToken::new(), &mut recording).await.unwrap_err();
     assert_eq!(refused.to_string(), "secret token: file /nonexistent/secret does not exist");
 }
 

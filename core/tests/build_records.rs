@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use buildlane_core::builds::{self, BuildOutcome, BuildRequest, BuildState};
 use buildlane_core::docker_config::Environment;
-use buildlane_core::history::{BuildRecord, History, Retention};
 use buildlane_core::progress::LogChunk;
+use buildlane_core::records::{BuildRecord, History, Retention};
 use support::build::{context, request, Seen};
 use support::proxy::EngineProxy;
 use support::World;
@@ -112,7 +112,9 @@ async fn a_build_whose_engine_goes_away_mid_build_is_recorded_with_the_error() {
     };
     let request = BuildRequest { no_cache: true, ..request(&ctx) };
     let progress = seen.record();
-    let (result, ()) = tokio::join!(builds::run(&builders, &request, None, &progress, CancellationToken::new()), stop);
+    let mut recording = History::new(builders.contexts().environment()).recording();
+    let (result, ()) =
+        tokio::join!(builds::run(&builders, &request, None, &progress, CancellationToken::new(), &mut recording), stop);
 
     let records = History::new(&env).recent(10);
     assert_eq!(records.len(), 1, "the build is recorded");
@@ -136,7 +138,9 @@ async fn a_build_whose_engine_cannot_be_reached_is_recorded_with_the_error() {
     let builders = buildlane_core::builders::Builders::new(env.clone());
     let ctx = context(&[("Dockerfile", "FROM scratch\n")]);
     let request = BuildRequest { tags: vec!["app:1".into()], ..request(&ctx) };
-    let error = builds::run(&builders, &request, None, &|_| {}, CancellationToken::new()).await.unwrap_err();
+    let mut recording = History::new(builders.contexts().environment()).recording();
+    let error =
+        builds::run(&builders, &request, None, &|_| {}, CancellationToken::new(), &mut recording).await.unwrap_err();
     assert!(error.to_string().contains("stopped-engine.sock"), "{error}");
 
     let records = History::new(&env).recent(10);

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use buildlane_core::builds::{self, BuildRequest, BuildState};
 use buildlane_core::progress::StepState;
+use buildlane_core::records::History;
 use support::build::{build, context, request, Seen};
 use support::World;
 use tokio_util::sync::CancellationToken;
@@ -145,7 +146,11 @@ async fn unusable_local_cache_folders_are_refused_before_the_build() {
         async move {
             let seen = Seen::default();
             let record = seen.record();
-            builds::run(&builders, &req, None, &record, CancellationToken::new()).await.unwrap_err().to_string()
+            let mut recording = History::new(builders.contexts().environment()).recording();
+            builds::run(&builders, &req, None, &record, CancellationToken::new(), &mut recording)
+                .await
+                .unwrap_err()
+                .to_string()
         }
     };
     let missing = out.path().join("missing");

@@ -6,8 +6,8 @@ mod support;
 use std::sync::Mutex;
 
 use buildlane_core::builds::{self, BuildRequest, BuildState};
-use buildlane_core::history::History;
 use buildlane_core::progress::ProgressUpdate;
+use buildlane_core::records::History;
 use sha2::{Digest, Sha256};
 use support::build::{context, request};
 use support::World;
@@ -43,7 +43,10 @@ async fn secret_values_from_a_file_and_the_environment_reach_the_build_and_nothi
     };
     let events = Mutex::new(Vec::<String>::new());
     let progress = |update: ProgressUpdate| events.lock().unwrap().push(serde_json::to_string(&update).unwrap());
-    let outcome = builds::run(&world.builders(), &request, None, &progress, CancellationToken::new()).await.unwrap();
+    let mut recording = History::new(&world.env()).recording();
+    let outcome = builds::run(&world.builders(), &request, None, &progress, CancellationToken::new(), &mut recording)
+        .await
+        .unwrap();
     assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
 
     let events = events.into_inner().unwrap().join("\n");
@@ -87,7 +90,9 @@ async fn a_secret_file_that_is_not_a_small_regular_file_is_refused() {
         ),
     ] {
         let request = BuildRequest { no_cache: true, secrets: vec![format!("id=big,src={src}")], ..request(&ctx) };
-        let result = builds::run(&world.builders(), &request, None, &|_| {}, CancellationToken::new()).await;
+        let mut recording = History::new(&world.env()).recording();
+        let result =
+            builds::run(&world.builders(), &request, None, &|_| {}, CancellationToken::new(), &mut recording).await;
         let message = match result {
             Ok(outcome) => outcome.failure.expect("the build fails").message,
             Err(e) => e.to_string(),

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use bollard::moby::filesync::v1::file_send_client::FileSendClient;
 use bollard::moby::filesync::v1::BytesMessage;
 use buildlane_core::builds::{self, BuildOutput, BuildState};
+use buildlane_core::records::History;
 use buildlane_core::session::filesend::TarballDestination;
 use buildlane_core::session::SessionServices;
 use support::hostile_builder::fake_hostile_builder;
@@ -123,7 +124,8 @@ async fn a_build_cancelled_while_its_tarball_streams_in_leaves_no_temporary_file
         })
     };
     let seen = support::build::Seen::default();
-    let outcome = builds::run(&world.builders(), &request, None, &seen.record(), cancel).await.unwrap();
+    let mut recording = History::new(&world.env()).recording();
+    let outcome = builds::run(&world.builders(), &request, None, &seen.record(), cancel, &mut recording).await.unwrap();
     watcher.abort();
     assert_eq!(outcome.state, BuildState::Cancelled, "{:?}", outcome.failure);
     assert_eq!(settled(folder.path()).await, Vec::<String>::new(), "no temporary file and no half image.tar");

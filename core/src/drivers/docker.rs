@@ -1,20 +1,79 @@
 //! The docker driver: the BuildKit embedded in the engine. It always exists while the engine runs and
 //! can be neither stopped nor removed.
 
+use async_trait::async_trait;
 use tracing::instrument;
 
-use super::{DriverError, NodeStatus};
+use super::{Driver, DriverError, NodeChannel, NodeProbe, NodeStatus, Progress};
 use crate::buildkit::Control;
+use crate::context::DockerContext;
 use crate::engine::Engine;
+
+/// A context's engine and its BuildKit.
+pub struct DockerDriver {
+    engine: DockerContext,
+}
+
+impl DockerDriver {
+    pub fn new(engine: DockerContext) -> Self {
+        Self { engine }
+    }
+
+    async fn probe(&self, probe: &mut NodeProbe) -> Result<(), DriverError> {
+        let engine = Engine::connect(&self.engine).await?;
+        probe.status = status(&engine).await?;
+        probe.control = Some(control(&engine).await?);
+        probe.host = Some(engine.info().await?);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Driver for DockerDriver {
+    /// The engine configures its own BuildKit, and Buildlane never creates a docker builder: nothing to check.
+    fn validate_options(&self) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    fn is_engine_buildkit(&self) -> bool {
+        true
+    }
+
+    async fn connect(&self) -> Result<NodeChannel, DriverError> {
+        let engine = Engine::connect(&self.engine).await?;
+        Ok(NodeChannel { control: control(&engine).await?, session_host: Some(engine.host().to_owned()) })
+    }
+
+    async fn boot(&self, _progress: Progress<'_>) -> Result<(), DriverError> {
+        status(&Engine::connect(&self.engine).await?).await?;
+        Ok(())
+    }
+
+    async fn stop(&self, _progress: Progress<'_>) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    async fn remove(&self, _keep_state: bool, _progress: Progress<'_>) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    async fn describe(&self) -> NodeProbe {
+        let mut probe = NodeProbe::new();
+        if let Err(e) = self.probe(&mut probe).await {
+            probe.error = Some(e);
+        }
+        probe
+    }
+}
 
 /// A reachable engine means a running builder.
 #[instrument(skip_all, fields(host = %engine.host()))]
-pub async fn status(engine: &Engine) -> Result<NodeStatus, DriverError> {
+async fn status(engine: &Engine) -> Result<NodeStatus, DriverError> {
     engine.ping().await?;
     Ok(NodeStatus::Running)
 }
 
 /// The engine's BuildKit Control API, through the `/grpc` upgrade.
-pub async fn control(engine: &Engine) -> Result<Control, DriverError> {
+async fn control(engine: &Engine) -> Result<Control, DriverError> {
     Ok(Control::engine(engine.host()).await?)
 }

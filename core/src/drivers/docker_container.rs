@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use bollard::auth::DockerCredentials;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType, RestartPolicy, RestartPolicyNameEnum};
@@ -14,8 +15,11 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use tracing::instrument;
 
-use super::{exec_stdio, DriverError, LifecycleEvent, NodeStatus, Progress, DOCKER_CONTAINER};
+use super::{
+    exec_stdio, Driver, DriverError, LifecycleEvent, NodeChannel, NodeProbe, NodeStatus, Progress, DOCKER_CONTAINER,
+};
 use crate::buildkit::Control;
+use crate::context::DockerContext;
 use crate::credentials::{Credential, CredentialStore};
 use crate::engine::{Engine, EngineError};
 use crate::reference::ImageReference;
@@ -210,9 +214,69 @@ fn is_status(e: &bollard::errors::Error, code: u16) -> bool {
     matches!(e, bollard::errors::Error::DockerResponseServerError { status_code, .. } if *status_code == code)
 }
 
+/// A node whose BuildKit runs in a container on the engine of its docker context.
+pub struct DockerContainerDriver {
+    node: Node,
+    engine: DockerContext,
+    credentials: CredentialStore,
+}
+
+impl DockerContainerDriver {
+    pub fn new(node: Node, engine: DockerContext, credentials: CredentialStore) -> Self {
+        Self { node, engine, credentials }
+    }
+
+    async fn probe(&self, probe: &mut NodeProbe) -> Result<(), DriverError> {
+        let engine = Engine::connect(&self.engine).await?;
+        probe.status = status(&engine, &self.node.name).await?;
+        if probe.status == NodeStatus::Running {
+            probe.control = Some(control(&engine, &self.node.name).await?);
+            probe.host = Some(engine.info().await?);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Driver for DockerContainerDriver {
+    fn validate_options(&self) -> Result<(), DriverError> {
+        ContainerOptions::parse(&self.node.driver_opts).map(drop)
+    }
+
+    fn is_engine_buildkit(&self) -> bool {
+        false
+    }
+
+    async fn connect(&self) -> Result<NodeChannel, DriverError> {
+        self.boot(&|_| {}).await?;
+        let engine = Engine::connect(&self.engine).await?;
+        Ok(NodeChannel { control: control(&engine, &self.node.name).await?, session_host: None })
+    }
+
+    async fn boot(&self, progress: Progress<'_>) -> Result<(), DriverError> {
+        boot(&Engine::connect(&self.engine).await?, &self.node, &self.credentials, progress).await
+    }
+
+    async fn stop(&self, progress: Progress<'_>) -> Result<(), DriverError> {
+        stop(&Engine::connect(&self.engine).await?, &self.node.name, progress).await
+    }
+
+    async fn remove(&self, keep_state: bool, progress: Progress<'_>) -> Result<(), DriverError> {
+        remove(&Engine::connect(&self.engine).await?, &self.node.name, keep_state, progress).await
+    }
+
+    async fn describe(&self) -> NodeProbe {
+        let mut probe = NodeProbe::new();
+        if let Err(e) = self.probe(&mut probe).await {
+            probe.error = Some(e);
+        }
+        probe
+    }
+}
+
 /// `inactive` without a container, `running` or `stopped` with one.
 #[instrument(skip_all, fields(node = %node))]
-pub async fn status(engine: &Engine, node: &str) -> Result<NodeStatus, DriverError> {
+async fn status(engine: &Engine, node: &str) -> Result<NodeStatus, DriverError> {
     match engine.docker().inspect_container(&container_name(node), None).await {
         Ok(c) if c.state.as_ref().and_then(|s| s.running).unwrap_or(false) => Ok(NodeStatus::Running),
         Ok(_) => Ok(NodeStatus::Stopped),
@@ -222,7 +286,7 @@ pub async fn status(engine: &Engine, node: &str) -> Result<NodeStatus, DriverErr
 }
 
 /// BuildKit inside the node's container, through `buildctl dial-stdio`.
-pub async fn control(engine: &Engine, node: &str) -> Result<Control, DriverError> {
+async fn control(engine: &Engine, node: &str) -> Result<Control, DriverError> {
     let name = container_name(node);
     let channel = exec_stdio::buildkit_channel(engine, &name).await.map_err(crate::buildkit::BuildkitError::from)?;
     Ok(Control::new(format!("{} ({name})", engine.host()), channel))
@@ -231,7 +295,7 @@ pub async fn control(engine: &Engine, node: &str) -> Result<Control, DriverError
 /// Makes the node's BuildKit run: creates the container when missing, starts it when stopped, then
 /// waits until BuildKit answers.
 #[instrument(skip_all, fields(node = %node.name))]
-pub async fn boot(
+async fn boot(
     engine: &Engine,
     node: &Node,
     credentials: &CredentialStore,
@@ -455,7 +519,7 @@ async fn container_logs(engine: &Engine, name: &str) -> String {
 
 /// `docker buildx stop`: stops the container if it runs.
 #[instrument(skip_all, fields(node = %node))]
-pub async fn stop(engine: &Engine, node: &str, progress: Progress<'_>) -> Result<(), DriverError> {
+async fn stop(engine: &Engine, node: &str, progress: Progress<'_>) -> Result<(), DriverError> {
     if status(engine, node).await? == NodeStatus::Running {
         let name = container_name(node);
         progress(LifecycleEvent::StoppingContainer { container: name.clone() });
@@ -466,7 +530,7 @@ pub async fn stop(engine: &Engine, node: &str, progress: Progress<'_>) -> Result
 
 /// `docker buildx rm`: removes the container and, unless `keep_state`, its state volume.
 #[instrument(skip_all, fields(node = %node))]
-pub async fn remove(engine: &Engine, node: &str, keep_state: bool, progress: Progress<'_>) -> Result<(), DriverError> {
+async fn remove(engine: &Engine, node: &str, keep_state: bool, progress: Progress<'_>) -> Result<(), DriverError> {
     let name = container_name(node);
     let container = match engine.docker().inspect_container(&name, None).await {
         Ok(c) => c,

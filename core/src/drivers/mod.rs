@@ -1,17 +1,23 @@
 //! Drivers run a builder node's BuildKit: `docker` (the engine's own), `docker-container`
 //! (BuildKit in a container that buildx and Buildlane manage alike) and `remote` (a daemon that
-//! something else runs, reached at its address).
+//! something else runs, reached at its address). Each is a [`Driver`], made for a stored node by
+//! [`for_node`], as buildx's driver interface and factory: callers ask a node for its BuildKit
+//! and never match on the kind, which stays only as the store's tag.
 
 pub mod docker;
 pub mod docker_container;
 pub mod exec_stdio;
 pub mod remote;
 
+use async_trait::async_trait;
 use serde::Serialize;
 use ts_rs::TS;
 
-use crate::buildkit::BuildkitError;
-use crate::engine::EngineError;
+use crate::buildkit::{BuildkitError, Control};
+use crate::context::DockerContext;
+use crate::credentials::CredentialStore;
+use crate::engine::{EngineError, EngineInfo};
+use crate::store::Node;
 
 pub const DOCKER: &str = "docker";
 pub const DOCKER_CONTAINER: &str = "docker-container";
@@ -43,6 +49,78 @@ impl DriverKind {
             DriverKind::Remote => REMOTE,
         }
     }
+}
+
+/// A builder node's BuildKit, whatever runs it.
+#[async_trait]
+pub trait Driver: Send + Sync {
+    /// Checks the node's endpoint and driver opts as `docker buildx create` does, before anything is stored.
+    fn validate_options(&self) -> Result<(), DriverError>;
+
+    /// The engine's own BuildKit (buildx's moby driver): images go into the engine through its
+    /// `moby` exporter, so `--load` needs no tarball.
+    fn is_engine_buildkit(&self) -> bool;
+
+    /// Reaches the node's BuildKit for a build, booting it first where the driver can, as buildx
+    /// does before a build.
+    async fn connect(&self) -> Result<NodeChannel, DriverError>;
+
+    /// Makes the node's BuildKit answer (`docker buildx inspect --bootstrap`).
+    async fn boot(&self, progress: Progress<'_>) -> Result<(), DriverError>;
+
+    /// `docker buildx stop`: nothing for a BuildKit that something else runs.
+    async fn stop(&self, progress: Progress<'_>) -> Result<(), DriverError>;
+
+    /// `docker buildx rm`'s part on the daemon (the store entry is the caller's).
+    async fn remove(&self, keep_state: bool, progress: Progress<'_>) -> Result<(), DriverError>;
+
+    /// What `docker buildx ls` shows of the node before asking its BuildKit; never boots it.
+    async fn describe(&self) -> NodeProbe;
+}
+
+/// A node's BuildKit, reached: its Control client and where a build's session rides.
+pub struct NodeChannel {
+    pub control: Control,
+    /// The engine whose `/session` upgrade carries sessions (the docker driver); `None`: they ride
+    /// Control.Session.
+    pub session_host: Option<String>,
+}
+
+/// A node as its driver sees it without booting it.
+#[derive(Debug)]
+pub struct NodeProbe {
+    /// What the driver reported, `error` when even that failed.
+    pub status: NodeStatus,
+    /// The running node's Control client.
+    pub control: Option<Control>,
+    /// The engine BuildKit runs on, which tells which platforms are native; `None` for a daemon
+    /// elsewhere (its first worker platform tells).
+    pub host: Option<EngineInfo>,
+    /// Why the probe stopped short; the status stays what was seen before.
+    pub error: Option<DriverError>,
+}
+
+impl NodeProbe {
+    fn new() -> Self {
+        Self { status: NodeStatus::Error, control: None, host: None, error: None }
+    }
+}
+
+/// The driver of a stored node. `engine` is the docker context the node's endpoint names (the
+/// engine that runs a docker or docker-container node); `credentials` pull a container's image.
+pub fn for_node(
+    driver: &str,
+    node: &Node,
+    engine: DockerContext,
+    credentials: CredentialStore,
+) -> Result<Box<dyn Driver>, DriverError> {
+    Ok(match DriverKind::parse(driver)? {
+        DriverKind::Docker => Box::new(docker::DockerDriver::new(engine)),
+        DriverKind::DockerContainer => {
+            Box::new(docker_container::DockerContainerDriver::new(node.clone(), engine, credentials))
+        }
+        DriverKind::Remote => Box::new(remote::RemoteDriver::new(node.endpoint.clone(), node.driver_opts.clone())),
+    })
 }
 
 /// A node's state, as `docker buildx ls` words it.

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{DriverError, NodeStatus, REMOTE};
+use async_trait::async_trait;
+
+use super::{Driver, DriverError, NodeChannel, NodeProbe, NodeStatus, Progress, REMOTE};
 use crate::buildkit::tls::TlsOptions;
 use crate::buildkit::{transport, BuildkitError, Control};
 
@@ -17,7 +19,7 @@ const SCHEMES: [&str; 2] = ["tcp://", "unix://"];
 
 /// Checks a remote address as `docker buildx create --driver remote ADDRESS` does, limited to what
 /// Buildlane can dial.
-pub fn check_endpoint(endpoint: &str) -> Result<(), DriverError> {
+fn check_endpoint(endpoint: &str) -> Result<(), DriverError> {
     let invalid =
         |reason: &str| DriverError::InvalidEndpoint { endpoint: endpoint.to_owned(), reason: reason.to_owned() };
     if let Some(rest) = endpoint.strip_prefix("tcp://") {
@@ -39,7 +41,7 @@ pub fn check_endpoint(endpoint: &str) -> Result<(), DriverError> {
 /// The TLS settings in a remote node's driver opts, with buildx's rules: any of `cacert`, `cert`,
 /// `key`, `servername` turns TLS on; files are absolute paths; `cacert` is then required, `cert`
 /// and `key` go together; `servername` defaults to the address's host. No TLS opts: plain.
-pub fn tls_options(endpoint: &str, opts: &BTreeMap<String, String>) -> Result<Option<TlsOptions>, DriverError> {
+fn tls_options(endpoint: &str, opts: &BTreeMap<String, String>) -> Result<Option<TlsOptions>, DriverError> {
     let mut server_name = None;
     let (mut ca_cert, mut cert, mut key) = (None, None, None);
     for (k, v) in opts {
@@ -103,18 +105,66 @@ fn host_of(endpoint: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_owned())
 }
 
+/// A daemon at its address, with the node's TLS driver opts.
+pub struct RemoteDriver {
+    address: String,
+    opts: BTreeMap<String, String>,
+}
+
+impl RemoteDriver {
+    pub fn new(address: String, opts: BTreeMap<String, String>) -> Self {
+        Self { address, opts }
+    }
+}
+
+#[async_trait]
+impl Driver for RemoteDriver {
+    fn validate_options(&self) -> Result<(), DriverError> {
+        check_endpoint(&self.address)?;
+        tls_options(&self.address, &self.opts).map(drop)
+    }
+
+    fn is_engine_buildkit(&self) -> bool {
+        false
+    }
+
+    async fn connect(&self) -> Result<NodeChannel, DriverError> {
+        Ok(NodeChannel { control: control(&self.address, &self.opts).await?, session_host: None })
+    }
+
+    /// As buildx waits for the connection: the daemon answers a call, TLS and all.
+    async fn boot(&self, _progress: Progress<'_>) -> Result<(), DriverError> {
+        control(&self.address, &self.opts).await?.list_workers().await?;
+        Ok(())
+    }
+
+    async fn stop(&self, _progress: Progress<'_>) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    async fn remove(&self, _keep_state: bool, _progress: Progress<'_>) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    async fn describe(&self) -> NodeProbe {
+        let mut probe = NodeProbe::new();
+        match status(&self.address, &self.opts).await {
+            Ok((status, control)) => (probe.status, probe.control) = (status, control),
+            Err(e) => probe.error = Some(e),
+        }
+        probe
+    }
+}
+
 /// The daemon's Control API at `address`, over TLS when the driver opts ask for it.
-pub async fn control(address: &str, opts: &BTreeMap<String, String>) -> Result<Control, DriverError> {
+async fn control(address: &str, opts: &BTreeMap<String, String>) -> Result<Control, DriverError> {
     let tls = tls_options(address, opts)?;
     let channel = transport::remote_channel(address, tls.as_ref()).await.map_err(BuildkitError::from)?;
     Ok(Control::new(address, channel))
 }
 
 /// `running` when the daemon answers, `inactive` when nothing listens at the address.
-pub async fn status(
-    address: &str,
-    opts: &BTreeMap<String, String>,
-) -> Result<(NodeStatus, Option<Control>), DriverError> {
+async fn status(address: &str, opts: &BTreeMap<String, String>) -> Result<(NodeStatus, Option<Control>), DriverError> {
     match control(address, opts).await {
         Ok(control) => Ok((NodeStatus::Running, Some(control))),
         Err(DriverError::Buildkit(BuildkitError::Transport(transport::TransportError::BuildkitUnreachable {

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 
 use buildlane_core::builds::{self, BuildOutcome, BuildRequest};
 use buildlane_core::progress::ProgressUpdate;
+use buildlane_core::records::History;
 use tokio_util::sync::CancellationToken;
 
 use super::World;
@@ -48,7 +49,10 @@ pub fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
 }
 
 pub async fn build(world: &World, request: BuildRequest, seen: &Seen) -> BuildOutcome {
-    builds::run(&world.builders(), &request, None, &seen.record(), CancellationToken::new()).await.unwrap()
+    let mut recording = History::new(&world.env()).recording();
+    builds::run(&world.builders(), &request, None, &seen.record(), CancellationToken::new(), &mut recording)
+        .await
+        .unwrap()
 }
 
 pub fn request(ctx: &tempfile::TempDir) -> BuildRequest {

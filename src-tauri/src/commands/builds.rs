@@ -6,9 +6,9 @@ use std::path::Path;
 use buildlane_core::builders::NodePlatform;
 use buildlane_core::builds::{self, BuildOutcome, BuildRequest};
 use buildlane_core::dockerfile::{self, DockerfileOutline};
-use buildlane_core::history::{BuildRecord, History};
 use buildlane_core::outline::{self, OutlineRequest};
 use buildlane_core::progress::{LogChunk, ProgressUpdate};
+use buildlane_core::records::{BuildRecord, History};
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -31,8 +31,10 @@ pub async fn start_build(
         // A closed window only means nobody watches any more; the build itself goes on.
         let _ = on_progress.send(update);
     };
+    let mut recording = History::new(state.builders.contexts().environment()).recording();
+    let context = state.selected_context();
     let outcome =
-        builds::run(&state.builders, &request, state.selected_context().as_deref(), &on_progress, cancel).await;
+        builds::run(&state.builders, &request, context.as_deref(), &on_progress, cancel, &mut recording).await;
     state.finish(&operation);
     Ok(outcome?)
 }

@@ -1,7 +1,7 @@
 //! Buildlane's own record of builds (request, outcome, full logs), kept after builders come and go,
-//! so the Build view can list recent builds, show their logs and re-run one. Logs can hold what a
-//! build printed, so the folder is the user's alone (0700, files 0600), and old records go: see
-//! [`Retention`].
+//! so the Build view can list recent builds, show their logs and re-run one; not BuildKit's history
+//! API. Logs can hold what a build printed, so the folder is the user's alone (0700, files 0600),
+//! and old records go: see [`Retention`].
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tracing::warn;
 use ts_rs::TS;
 
-use crate::builds::{BuildOutcome, BuildRequest};
+use crate::builds::{BuildObserver, BuildOutcome, BuildRequest};
 use crate::docker_config::Environment;
 use crate::progress::LogChunk;
 
@@ -74,6 +74,11 @@ impl History {
     /// The folder records are kept in.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// An observer that records the build it follows (pass it to [`crate::builds::run`]).
+    pub fn recording(&self) -> Recording {
+        Recording { history: self.clone(), recorder: None, started: None }
     }
 
     /// Starts recording a build's logs; the record itself is written by [`Recorder::finish`].
@@ -206,5 +211,48 @@ impl Recorder {
         tmp.persist(dir.join(format!("{}.json", self.build_ref))).map_err(|e| io(e.error))?;
         self.history.prune(SystemTime::now());
         Ok(())
+    }
+}
+
+/// Records the build it follows: its logs as they come, its record when it ends. A build that ends
+/// before its solve, or whose engine goes away mid-solve, is recorded under the ref its outcome
+/// names, with the error.
+pub struct Recording {
+    history: History,
+    recorder: Option<Recorder>,
+    /// The solve's ref once it started, recorded or not.
+    started: Option<String>,
+}
+
+impl BuildObserver for Recording {
+    fn started(&mut self, build_ref: &str) {
+        self.started = Some(build_ref.to_owned());
+        self.recorder = match self.history.start(build_ref) {
+            Ok(recorder) => Some(recorder),
+            Err(e) => {
+                warn!(error = %e, "this build will not be recorded");
+                None
+            }
+        };
+    }
+
+    fn logs(&mut self, chunks: &[LogChunk]) {
+        if let Some(recorder) = self.recorder.as_mut() {
+            recorder.logs(chunks);
+        }
+    }
+
+    fn finished(&mut self, request: &BuildRequest, outcome: &BuildOutcome, started_at: &str) {
+        let recorder = match self.recorder.take() {
+            Some(recorder) if self.started.as_deref() == Some(outcome.build_ref.as_str()) => Ok(recorder),
+            // The solve's start could not be recorded: neither can its end.
+            None if self.started.as_deref() == Some(outcome.build_ref.as_str()) => return,
+            _ => self.history.start(&outcome.build_ref),
+        };
+        let record =
+            BuildRecord { request: request.clone(), outcome: outcome.clone(), started_at: started_at.to_owned() };
+        if let Err(e) = recorder.and_then(|recorder| recorder.finish(&record)) {
+            warn!(error = %e, "cannot record the build");
+        }
     }
 }

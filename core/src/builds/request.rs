@@ -1,0 +1,281 @@
+//! The request: the Build view's form and `buildlane build`'s flags, checked before anything is
+//! asked of a builder (context, Dockerfile, platforms, tags, key=values, secrets, caches, outputs).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use super::BuildError;
+use crate::buildkit::solve::CacheEntry;
+use crate::platform::Platform;
+use crate::reference::ImageReference;
+use crate::session::content::{self, OciLayout};
+use crate::session::secrets::{SecretSource, SecretStore, MAX_SECRET_BYTES};
+
+/// Where the result goes (`--push`, `--load`, `--output type=oci,dest=…`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "type")]
+#[ts(export)]
+pub enum BuildOutput {
+    /// Build only; the result stays in BuildKit's cache.
+    #[default]
+    CacheOnly,
+    Push,
+    Load,
+    Oci {
+        dest: String,
+    },
+    Docker {
+        dest: String,
+    },
+    /// The result's filesystem as a tarball.
+    Tar {
+        dest: String,
+    },
+    /// The result's filesystem written into a folder.
+    Local {
+        dest: String,
+    },
+}
+
+/// Provenance attestation mode (`--provenance`); buildx's default is `min`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum ProvenanceMode {
+    #[default]
+    Min,
+    Max,
+    Off,
+}
+
+/// The Build view's form, and `buildlane build`'s flags.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+#[ts(export)]
+pub struct BuildRequest {
+    /// The context folder.
+    pub context: String,
+    /// The Dockerfile; empty means `Dockerfile` in the context, a relative path is taken from the context.
+    pub dockerfile: String,
+    pub platforms: Vec<String>,
+    pub tags: Vec<String>,
+    /// `KEY=VALUE`
+    pub build_args: Vec<String>,
+    /// `KEY=VALUE`
+    pub labels: Vec<String>,
+    pub target: String,
+    pub no_cache: bool,
+    pub output: BuildOutput,
+    pub provenance: ProvenanceMode,
+    /// An SBOM attestation per platform (`--sbom`), made by running a scanner image on the result.
+    pub sbom: bool,
+    /// The scanner image (`--sbom generator=IMAGE`); empty: BuildKit's default
+    /// (`docker/buildkit-syft-scanner`).
+    pub sbom_generator: String,
+    /// Empty: the current builder.
+    pub builder: String,
+    /// `id=NAME,src=FILE` or `id=NAME,env=VARIABLE`, as `--secret` takes them.
+    pub secrets: Vec<String>,
+    /// `--cache-from`: `type=registry,ref=REF` (or just `REF`), or `type=local,src=DIR[,tag=T|digest=D]`.
+    pub cache_from: Vec<String>,
+    /// `--cache-to`: `type=registry,ref=REF[,mode=max]`, `type=local,dest=DIR[,mode=max]` or `type=inline`.
+    pub cache_to: Vec<String>,
+}
+
+/// A request that passed validation.
+#[derive(Debug, Clone)]
+pub(crate) struct Checked {
+    pub context: PathBuf,
+    pub dockerfile_dir: PathBuf,
+    pub dockerfile_name: String,
+    pub dockerfile: PathBuf,
+    pub platforms: Vec<Platform>,
+}
+
+pub(super) fn key_values(items: &[String], what: &'static str) -> Result<Vec<(String, String)>, BuildError> {
+    items
+        .iter()
+        .map(|i| i.trim())
+        .filter(|i| !i.is_empty())
+        .map(|item| match item.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+            _ => Err(BuildError::KeyValue { what, item: item.to_owned() }),
+        })
+        .collect()
+}
+
+pub(crate) fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
+    let context = PathBuf::from(request.context.trim());
+    let meta = std::fs::metadata(&context).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => BuildError::ContextMissing(context.clone()),
+        _ => BuildError::ContextUnreadable { path: context.clone(), reason: crate::engine::io_reason(&e) },
+    })?;
+    if !meta.is_dir() {
+        return Err(BuildError::ContextNotFolder(context));
+    }
+    std::fs::read_dir(&context)
+        .map_err(|e| BuildError::ContextUnreadable { path: context.clone(), reason: crate::engine::io_reason(&e) })?;
+    let context = context
+        .canonicalize()
+        .map_err(|e| BuildError::ContextUnreadable { path: context.clone(), reason: e.to_string() })?;
+    let dockerfile = crate::dockerfile::path(&context, &request.dockerfile);
+    if !dockerfile.is_file() {
+        return Err(BuildError::DockerfileMissing(dockerfile));
+    }
+    let mut platforms = Vec::new();
+    for raw in &request.platforms {
+        for item in raw.split(',') {
+            if item.trim().is_empty() {
+                return Err(BuildError::EmptyPlatform);
+            }
+            let p: Platform = item.parse()?;
+            if !platforms.contains(&p) {
+                platforms.push(p);
+            }
+        }
+    }
+    for tag in request.tags.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        tag.parse::<ImageReference>().map_err(|source| BuildError::Tag { tag: tag.to_owned(), source })?;
+    }
+    key_values(&request.build_args, "build arg")?;
+    key_values(&request.labels, "label")?;
+    secrets(&request.secrets)?;
+    cache_entries(&request.cache_from, "import")?;
+    cache_entries(&request.cache_to, "export")?;
+    match &request.output {
+        BuildOutput::Push if tags(request).is_empty() => return Err(BuildError::TagRequired("push")),
+        BuildOutput::Oci { dest }
+        | BuildOutput::Docker { dest }
+        | BuildOutput::Tar { dest }
+        | BuildOutput::Local { dest } => {
+            let parent = Path::new(dest).parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            if !parent.is_dir() {
+                return Err(BuildError::OutputFolderMissing(PathBuf::from(dest)));
+            }
+        }
+        _ => {}
+    }
+    Ok(Checked {
+        dockerfile_dir: dockerfile.parent().map(Path::to_path_buf).unwrap_or_else(|| context.clone()),
+        dockerfile_name: dockerfile
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "Dockerfile".into()),
+        dockerfile,
+        context,
+        platforms,
+    })
+}
+
+/// Parses `--secret` items; a bare `id=X` reads the environment variable X, as buildx does.
+pub(super) fn secrets(items: &[String]) -> Result<SecretStore, BuildError> {
+    let mut store = SecretStore::default();
+    for item in items.iter().map(|i| i.trim()).filter(|i| !i.is_empty()) {
+        let fields: BTreeMap<&str, &str> = item.split(',').filter_map(|kv| kv.split_once('=')).collect();
+        let id = fields.get("id").filter(|id| !id.is_empty()).ok_or_else(|| BuildError::Secret(item.to_owned()))?;
+        let source = match (fields.get("src").or(fields.get("source")), fields.get("env")) {
+            (Some(src), None) => {
+                let (id, path) = (id.to_string(), PathBuf::from(src));
+                match std::fs::metadata(&path) {
+                    Err(_) => return Err(BuildError::SecretFileMissing { id, path }),
+                    Ok(meta) if !meta.is_file() => return Err(BuildError::SecretFileNotRegular { id, path }),
+                    Ok(meta) if meta.len() > MAX_SECRET_BYTES => {
+                        return Err(BuildError::SecretFileTooLarge { id, path, limit: MAX_SECRET_BYTES })
+                    }
+                    Ok(_) => SecretSource::File(path),
+                }
+            }
+            (None, Some(env)) => SecretSource::Env(env.to_string()),
+            (None, None) => SecretSource::Env(id.to_string()),
+            (Some(_), Some(_)) => return Err(BuildError::Secret(item.to_owned())),
+        };
+        store.0.insert(id.to_string(), source);
+    }
+    Ok(store)
+}
+
+/// Parses `--cache-from`/`--cache-to` items as buildx does: `key=value` fields, a bare reference
+/// meaning a registry cache. Registry, inline and local caches are supported. A local export's
+/// `dest` is made (BuildKit's client does so too) and must be writable; a local import's `src` must
+/// be an OCI layout whose `index.json` tags the cache (`tag`, default `latest`) unless `digest` names
+/// it, and the digest is filled in as BuildKit's client does. BuildKit's client skips a missing
+/// `src` with a warning; here it is an error before the build.
+pub(super) fn cache_entries(items: &[String], what: &'static str) -> Result<Vec<CacheEntry>, BuildError> {
+    let mut entries = Vec::new();
+    for item in items.iter().map(|i| i.trim()).filter(|i| !i.is_empty()) {
+        let bad = || BuildError::Cache { what, item: item.to_owned() };
+        let mut attrs: BTreeMap<String, String> = BTreeMap::new();
+        if !item.contains('=') {
+            attrs.insert("type".into(), "registry".into());
+            attrs.insert("ref".into(), item.to_owned());
+        } else {
+            for field in item.split(',') {
+                let (k, v) = field.split_once('=').ok_or_else(bad)?;
+                attrs.insert(k.trim().to_owned(), v.trim().to_owned());
+            }
+        }
+        let kind = attrs.remove("type").unwrap_or_else(|| "registry".into());
+        match kind.as_str() {
+            "registry" if attrs.get("ref").is_some_and(|r| r.parse::<ImageReference>().is_ok()) => {}
+            "inline" if what == "export" => {}
+            "local" if what == "export" && attrs.get("dest").is_some_and(|d| !d.is_empty()) => {
+                OciLayout::create(Path::new(&attrs["dest"])).map_err(BuildError::CacheDest)?;
+            }
+            "local" if what == "import" && attrs.get("src").is_some_and(|s| !s.is_empty()) => {
+                let layout = OciLayout::open(Path::new(&attrs["src"])).map_err(BuildError::CacheSource)?;
+                match attrs.get("digest").filter(|d| !d.is_empty()) {
+                    Some(digest) => {
+                        layout.require_blob(digest).map_err(BuildError::CacheSource)?;
+                    }
+                    None => {
+                        let tag = attrs.get("tag").map(String::as_str).unwrap_or("latest");
+                        let found = layout.tagged(tag).map_err(BuildError::CacheSource)?;
+                        let digest = found["digest"].as_str().unwrap_or_default().to_owned();
+                        attrs.insert("digest".into(), digest);
+                    }
+                }
+            }
+            _ => return Err(bad()),
+        }
+        entries.push(CacheEntry { kind, attrs });
+    }
+    Ok(entries)
+}
+
+/// The session's content stores for the local caches among `entries`, by the id BuildKit asks for
+/// (`local:` + `dest` or `src` as given). The entries passed [`cache_entries`].
+pub(super) fn local_caches(
+    entries: &[CacheEntry],
+    what: &'static str,
+) -> Result<HashMap<String, OciLayout>, BuildError> {
+    let mut stores = HashMap::new();
+    for entry in entries.iter().filter(|e| e.kind == "local") {
+        let (dir, layout) = if what == "export" {
+            let dir = entry.attrs["dest"].clone();
+            let layout = OciLayout::create(Path::new(&dir)).map_err(BuildError::CacheDest)?;
+            (dir, layout)
+        } else {
+            let dir = entry.attrs["src"].clone();
+            let layout = OciLayout::open(Path::new(&dir)).map_err(BuildError::CacheSource)?;
+            (dir, layout)
+        };
+        stores.insert(format!("{}{dir}", content::STORE_ID_PREFIX), layout);
+    }
+    Ok(stores)
+}
+
+pub(super) fn tags(request: &BuildRequest) -> Vec<String> {
+    request.tags.iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect()
+}
+
+/// The tags this build's output gives an image: none when it makes no image (build only, a
+/// filesystem tar or folder), however many the form still holds from an earlier build.
+pub(super) fn image_names(request: &BuildRequest) -> Vec<String> {
+    match request.output {
+        BuildOutput::Push | BuildOutput::Load | BuildOutput::Oci { .. } | BuildOutput::Docker { .. } => tags(request),
+        BuildOutput::CacheOnly | BuildOutput::Tar { .. } | BuildOutput::Local { .. } => Vec::new(),
+    }
+}

@@ -1,0 +1,323 @@
+//! The solve: check the builder can run the platforms, open the session that serves the context,
+//! secrets and caches, run BuildKit's Solve while folding its status into lanes, and say how it
+//! ended.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+
+use super::connect::connect;
+use super::failure::failure;
+use super::request::{
+    cache_entries, image_names, key_values, local_caches, secrets, BuildOutput, BuildRequest, Checked, ProvenanceMode,
+};
+use super::{BuildError, BuildOutcome, BuildState, Watch};
+use crate::builders::{BuilderError, Builders};
+use crate::buildkit::solve::{CacheEntry, DockerfileSolve, Exporter};
+use crate::buildkit::BuildkitError;
+use crate::credentials::CredentialStore;
+use crate::drivers::Driver;
+use crate::engine::Engine;
+use crate::platform::Platform;
+use crate::progress::{ProgressModel, ProgressUpdate};
+use crate::session::content::{self, LayoutError, OciLayout};
+use crate::session::filesend::TarballDestination;
+use crate::session::{self, SessionServices};
+
+/// How often progress is handed to the UI at most: BuildKit can send thousands of updates a second.
+pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+
+pub(super) async fn run_checked(
+    builders: &Builders,
+    request: &BuildRequest,
+    checked: Checked,
+    target: (String, Box<dyn Driver>),
+    docker_context: Option<&str>,
+    watch: Watch<'_>,
+) -> Result<BuildOutcome, BuildError> {
+    let Watch { progress, cancel, observer } = watch;
+    let builder = connect(target.0, target.1).await?;
+    let control = &builder.control;
+    let engine_buildkit = builder.driver.is_engine_buildkit();
+    let workers = control.list_workers().await?;
+    for platform in &checked.platforms {
+        if !runnable(&workers, platform) {
+            let available =
+                workers.iter().flat_map(|w| &w.platforms).map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            return Err(BuildError::PlatformUnavailable {
+                builder: builder.builder.clone(),
+                platform: platform.to_string(),
+                available,
+            });
+        }
+    }
+
+    let mut dirs = std::collections::HashMap::new();
+    dirs.insert("context".to_owned(), checked.context.clone());
+    dirs.insert("dockerfile".to_owned(), checked.dockerfile_dir.clone());
+    // `--load` elsewhere than on the engine's own BuildKit, as buildx does it: a docker tarball (an
+    // OCI one when the engine keeps images in containerd, which takes multi-platform images too)
+    // streamed into the image load API of the engine of the build's docker context.
+    let load = match &request.output {
+        BuildOutput::Load if !engine_buildkit => {
+            let context = builders.contexts().resolve(docker_context).map_err(BuilderError::from)?;
+            let engine = Engine::connect(&context).await?;
+            let oci = engine.containerd_image_store().await?;
+            if !oci && checked.platforms.len() > 1 {
+                return Err(BuildError::LoadMultiPlatform { host: engine.host().to_owned() });
+            }
+            Some((engine, if oci { "oci" } else { "docker" }))
+        }
+        _ => None,
+    };
+    let (tarball, folder) = match &request.output {
+        BuildOutput::Oci { dest } | BuildOutput::Docker { dest } | BuildOutput::Tar { dest } => {
+            (Some(TarballDestination::File(PathBuf::from(dest))), None)
+        }
+        BuildOutput::Local { dest } => (None, Some(PathBuf::from(dest))),
+        BuildOutput::Load => {
+            (load.as_ref().map(|(engine, _)| TarballDestination::Engine(Box::new(engine.clone()))), None)
+        }
+        _ => (None, None),
+    };
+    let cache_imports = cache_entries(&request.cache_from, "import")?;
+    let cache_exports = cache_entries(&request.cache_to, "export")?;
+    let services = SessionServices {
+        dirs,
+        tarball,
+        folder,
+        credentials: Some(CredentialStore::new(builders.contexts().environment())),
+        secrets: secrets(&request.secrets)?,
+        content: local_caches(&cache_imports, "import")?
+            .into_iter()
+            .chain(local_caches(&cache_exports, "export")?)
+            .collect(),
+    };
+    let session = builder.attach(&checked.context, services).await?;
+
+    let platforms: Vec<String> = checked.platforms.iter().map(ToString::to_string).collect();
+    let solve = DockerfileSolve {
+        build_ref: session::new_id(),
+        session_id: session.id().to_owned(),
+        frontend_attrs: frontend_attrs(request, &checked)?,
+        exporter: exporter(request, engine_buildkit, load.as_ref().map(|(_, format)| *format)),
+        entitlements: Vec::new(),
+        cache_imports,
+        cache_exports,
+    };
+    let started = Instant::now();
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    // Asked before the observer hears of the solve: a builder that cannot answer is reported by `run`.
+    let mut status = Box::pin(control.status(&solve.build_ref).await?);
+    observer.started(&solve.build_ref);
+    let mut emit = |update: ProgressUpdate| {
+        observer.logs(&update.logs);
+        progress(update);
+    };
+    let mut model = ProgressModel::new(&platforms);
+    let solving = control.solve(&solve);
+    tokio::pin!(solving);
+    let mut status_open = true;
+    let mut tick = tokio::time::interval(PROGRESS_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let result = loop {
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => break None,
+            result = &mut solving => break Some(result),
+            item = status.next(), if status_open => match item {
+                Some(Ok(response)) => model.apply(&response),
+                Some(Err(_)) | None => status_open = false,
+            },
+            _ = tick.tick() => {
+                if let Some(update) = model.take_update() {
+                    emit(update);
+                }
+            }
+        }
+    };
+    // The last statuses arrive just after Solve returns; wait briefly for the stream to end.
+    if result.is_some() {
+        let drain = async {
+            while let Some(Ok(response)) = status.next().await {
+                model.apply(&response);
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+    } else {
+        model.cancel_unfinished();
+    }
+    drop(session);
+    if let Some(update) = model.take_update() {
+        emit(update);
+    }
+    let steps = model.steps();
+    let mut outcome = BuildOutcome {
+        build_ref: solve.build_ref.clone(),
+        builder: builder.builder.clone(),
+        state: BuildState::Succeeded,
+        digest: None,
+        platforms,
+        tags: image_names(request),
+        duration_ms: started.elapsed().as_millis() as u64,
+        failure: None,
+        steps: steps.clone(),
+        exporter_response: BTreeMap::new(),
+    };
+    match result {
+        None => outcome.state = BuildState::Cancelled,
+        Some(Ok(response)) => {
+            tag_local_caches(&solve.cache_exports, &response)?;
+            outcome.digest = response.get("containerimage.digest").cloned();
+            outcome.exporter_response = response;
+        }
+        Some(Err(BuildkitError::Call { message, details, .. })) => {
+            outcome.state = BuildState::Failed;
+            outcome.failure = Some(failure(message, &details, &model, &steps, &checked.dockerfile));
+        }
+        Some(Err(e)) => return Err(e.into()),
+    }
+    // A build that did not finish made none of its tags (a push may have failed at the manifest,
+    // after its layers went up): the outcome claims none.
+    if outcome.state != BuildState::Succeeded {
+        outcome.tags.clear();
+    }
+    if outcome.state != BuildState::Cancelled {
+        if let Err(e) = builders.record_activity(&builder.builder).await {
+            tracing::warn!(error = %e, "cannot stamp the builder's activity");
+        }
+    }
+    observer.finished(request, &outcome, &started_at);
+    Ok(outcome)
+}
+
+/// After a solve, tags the exported cache manifest in each local cache folder's `index.json`
+/// (`tag`, default `latest`), as BuildKit's client does.
+fn tag_local_caches(entries: &[CacheEntry], response: &BTreeMap<String, String>) -> Result<(), BuildError> {
+    let Some(manifest) = response.get(content::CACHE_MANIFEST_KEY) else {
+        return Ok(());
+    };
+    for entry in entries.iter().filter(|e| e.kind == "local") {
+        let dest = Path::new(&entry.attrs["dest"]);
+        let descriptor: serde_json::Value = serde_json::from_str(manifest).map_err(|e| {
+            BuildError::CacheDest(LayoutError::Io {
+                path: dest.to_path_buf(),
+                reason: format!("bad {}: {e}", content::CACHE_MANIFEST_KEY),
+            })
+        })?;
+        let layout = OciLayout::create(dest).map_err(BuildError::CacheDest)?;
+        layout.require_blob(descriptor["digest"].as_str().unwrap_or_default()).map_err(BuildError::CacheDest)?;
+        let tag = entry.attrs.get("tag").map(String::as_str).unwrap_or("latest");
+        layout.put_tag(tag, &descriptor).map_err(BuildError::CacheDest)?;
+    }
+    Ok(())
+}
+
+/// The Dockerfile frontend's attributes, as buildx sets them.
+fn frontend_attrs(request: &BuildRequest, checked: &Checked) -> Result<BTreeMap<String, String>, BuildError> {
+    let mut attrs = BTreeMap::new();
+    attrs.insert("filename".to_owned(), checked.dockerfile_name.clone());
+    if !checked.platforms.is_empty() {
+        attrs
+            .insert("platform".into(), checked.platforms.iter().map(ToString::to_string).collect::<Vec<_>>().join(","));
+    }
+    if checked.platforms.len() > 1 {
+        attrs.insert("multi-platform".into(), "true".into());
+    }
+    if !request.target.trim().is_empty() {
+        attrs.insert("target".into(), request.target.trim().to_owned());
+    }
+    if request.no_cache {
+        attrs.insert("no-cache".into(), String::new());
+    }
+    for (k, v) in key_values(&request.build_args, "build arg")? {
+        attrs.insert(format!("build-arg:{k}"), v);
+    }
+    for (k, v) in key_values(&request.labels, "label")? {
+        attrs.insert(format!("label:{k}"), v);
+    }
+    match request.provenance {
+        ProvenanceMode::Min => attrs.insert("attest:provenance".into(), "mode=min,inline-only=true".into()),
+        ProvenanceMode::Max => attrs.insert("attest:provenance".into(), "mode=max,inline-only=true".into()),
+        ProvenanceMode::Off => None,
+    };
+    if request.sbom {
+        let generator = request.sbom_generator.trim();
+        let value = if generator.is_empty() { String::new() } else { format!("generator={generator}") };
+        attrs.insert("attest:sbom".into(), value);
+    }
+    attrs.insert("image-resolve-mode".into(), "default".into());
+    // The frontend imports cache only when told through this attribute, not from Solve's cache field.
+    let imports = cache_entries(&request.cache_from, "import")?;
+    if !imports.is_empty() {
+        let json: Vec<serde_json::Value> =
+            imports.iter().map(|e| serde_json::json!({ "Type": e.kind, "Attrs": e.attrs })).collect();
+        attrs.insert("cache-imports".into(), serde_json::Value::Array(json).to_string());
+    }
+    Ok(attrs)
+}
+
+/// The exporter: for the docker driver the engine's own `moby` exporter for images (as buildx
+/// rewrites `image` to it), BuildKit's `image` exporter elsewhere, its tarball exporters for files.
+/// `--load` on other drivers is a tarball (`loaded_as`: `oci` or `docker`) streamed into the engine.
+fn exporter(request: &BuildRequest, engine_buildkit: bool, loaded_as: Option<&str>) -> Option<Exporter> {
+    let image = if engine_buildkit { "moby" } else { "image" };
+    let names = image_names(request).join(",");
+    let with = |kind: &str, pairs: &[(&str, &str)]| {
+        let mut attrs: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        if !names.is_empty() {
+            attrs.insert("name".into(), names.clone());
+        }
+        Some(Exporter { kind: kind.into(), attrs })
+    };
+    match &request.output {
+        BuildOutput::CacheOnly => None,
+        BuildOutput::Push => with(image, &[("push", "true")]),
+        BuildOutput::Load => with(loaded_as.unwrap_or(image), &[]),
+        BuildOutput::Oci { .. } => with("oci", &[]),
+        BuildOutput::Docker { .. } => with("docker", &[]),
+        BuildOutput::Tar { .. } => Some(Exporter { kind: "tar".into(), attrs: BTreeMap::new() }),
+        BuildOutput::Local { .. } => Some(Exporter { kind: "local".into(), attrs: BTreeMap::new() }),
+    }
+}
+
+/// Platforms a worker can run: the ones it lists, and 32-bit arm where it lists arm64 (arm64
+/// machines and QEMU's arm handler run it though BuildKit does not list it).
+fn runnable(workers: &[crate::buildkit::WorkerInfo], wanted: &Platform) -> bool {
+    workers.iter().flat_map(|w| &w.platforms).any(|p| {
+        let p = p.clone().normalized();
+        p == *wanted
+            || (p.os == wanted.os && p.architecture == wanted.architecture && wanted.architecture == "amd64")
+            || (p.os == wanted.os && p.architecture == "arm64" && wanted.architecture == "arm")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builds::command_line;
+
+    #[test]
+    fn an_sbom_is_asked_of_the_frontend_and_named_in_the_cli() {
+        let checked = Checked {
+            context: PathBuf::from("/src"),
+            dockerfile_dir: PathBuf::from("/src"),
+            dockerfile_name: "Dockerfile".into(),
+            dockerfile: PathBuf::from("/src/Dockerfile"),
+            platforms: Vec::new(),
+        };
+        let mut request = BuildRequest { sbom: true, ..Default::default() };
+        assert_eq!(frontend_attrs(&request, &checked).unwrap().get("attest:sbom").map(String::as_str), Some(""));
+        assert_eq!(command_line(&request), "docker buildx build --sbom true .");
+        request.sbom_generator = " 127.0.0.1:5055/scanner:1 ".into();
+        assert_eq!(
+            frontend_attrs(&request, &checked).unwrap().get("attest:sbom").map(String::as_str),
+            Some("generator=127.0.0.1:5055/scanner:1")
+        );
+        assert_eq!(command_line(&request), "docker buildx build --sbom 'generator=127.0.0.1:5055/scanner:1' .");
+        request.sbom = false;
+        assert!(!frontend_attrs(&request, &checked).unwrap().contains_key("attest:sbom"));
+    }
+}
