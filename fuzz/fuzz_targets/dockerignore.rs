@@ -1,15 +1,37 @@
-//! `.dockerignore` patterns as users write them: compiling never panics, and matching any path
-//! against any compiled list never panics.
+//! `.dockerignore` files as users write them: reading the file, compiling its patterns and judging
+//! any path never panic, and judging a path with its parents' results carried down (as the context
+//! walker does) errs exactly when judging it on its own does.
 #![no_main]
 
-use buildlane_core::patterns::PatternMatcher;
+use buildlane_core::patterns::{read_ignore_file, MatchInfo, PatternMatcher};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|input: (Vec<&str>, Vec<&str>)| {
-    let (patterns, paths) = input;
-    if let Ok(matcher) = PatternMatcher::new(&patterns) {
-        for path in paths {
-            let _ = matcher.matches(path);
+fuzz_target!(|data: &str| {
+    // The .dockerignore, then a NUL, then one path a line.
+    let (ignore_file, paths) = data.split_once('\0').unwrap_or((data, "a/b/c"));
+    let Ok(matcher) = PatternMatcher::new(&read_ignore_file(ignore_file)) else { return };
+    for path in paths.lines() {
+        let alone = matcher.matches_or_parent_matches(path);
+        let _ = matcher.matches(path);
+        let mut info = MatchInfo::default();
+        let mut walked = Ok(false);
+        let mut prefix = String::new();
+        for component in path.split('/') {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(component);
+            match matcher.matches_using_parent_results(&prefix, &info) {
+                Ok((matched, child)) => {
+                    walked = Ok(matched);
+                    info = child;
+                }
+                Err(e) => {
+                    walked = Err(e);
+                    break;
+                }
+            }
         }
+        assert_eq!(alone.is_err(), walked.is_err(), "{path:?} with {ignore_file:?}: {alone:?} vs {walked:?}");
     }
 });
