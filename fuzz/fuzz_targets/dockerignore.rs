@@ -1,6 +1,8 @@
 //! `.dockerignore` files as users write them: reading the file, compiling its patterns and judging
-//! any path never panic, and judging a path with its parents' results carried down (as the context
-//! walker does) errs exactly when judging it on its own does.
+//! any path never panic; without exception patterns, judging a path with its parents' results
+//! carried down (as the context walker does) agrees with judging it and its parents afresh.
+//! (With exceptions the two differ in upstream patternmatcher too, and either may be the one to
+//! reach a pattern that cannot compile, so only agreement on answers without `!` is checked.)
 #![no_main]
 
 use buildlane_core::patterns::{read_ignore_file, MatchInfo, PatternMatcher};
@@ -32,6 +34,8 @@ fuzz_target!(|data: &str| {
                 }
             }
         }
-        assert_eq!(alone.is_err(), walked.is_err(), "{path:?} with {ignore_file:?}: {alone:?} vs {walked:?}");
+        if let (false, Ok(alone), Ok(walked)) = (matcher.exclusions(), &alone, &walked) {
+            assert_eq!(alone, walked, "{path:?} with {ignore_file:?}");
+        }
     }
 });
