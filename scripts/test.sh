@@ -29,6 +29,10 @@ step "UI: type check, unit tests, build"
 step "clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "fuzz targets compile (scripts/fuzz.sh runs them; they live outside the workspace)"
+cargo fmt --manifest-path fuzz/Cargo.toml --check
+cargo check --manifest-path fuzz/Cargo.toml --bins
+
 step "Rust unit and integration tests (core against the real engine)"
 cargo_test --workspace --exclude buildlane-e2e
 
