@@ -49,14 +49,6 @@ impl Driver for DockerDriver {
         Ok(())
     }
 
-    async fn stop(&self, _progress: Progress<'_>) -> Result<(), DriverError> {
-        Ok(())
-    }
-
-    async fn remove(&self, _keep_state: bool, _progress: Progress<'_>) -> Result<(), DriverError> {
-        Ok(())
-    }
-
     async fn describe(&self) -> NodeProbe {
         let mut probe = NodeProbe::new();
         if let Err(e) = self.probe(&mut probe).await {

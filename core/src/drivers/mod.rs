@@ -68,11 +68,16 @@ pub trait Driver: Send + Sync {
     /// Makes the node's BuildKit answer (`docker buildx inspect --bootstrap`).
     async fn boot(&self, progress: Progress<'_>) -> Result<(), DriverError>;
 
-    /// `docker buildx stop`: nothing for a BuildKit that something else runs.
-    async fn stop(&self, progress: Progress<'_>) -> Result<(), DriverError>;
+    /// `docker buildx stop`: by default nothing, for a BuildKit that something else runs.
+    async fn stop(&self, _progress: Progress<'_>) -> Result<(), DriverError> {
+        Ok(())
+    }
 
-    /// `docker buildx rm`'s part on the daemon (the store entry is the caller's).
-    async fn remove(&self, keep_state: bool, progress: Progress<'_>) -> Result<(), DriverError>;
+    /// `docker buildx rm`'s part on the daemon (the store entry is the caller's): by default
+    /// nothing, for a BuildKit that something else runs.
+    async fn remove(&self, _keep_state: bool, _progress: Progress<'_>) -> Result<(), DriverError> {
+        Ok(())
+    }
 
     /// What `docker buildx ls` shows of the node before asking its BuildKit; never boots it.
     async fn describe(&self) -> NodeProbe;

@@ -138,14 +138,6 @@ impl Driver for RemoteDriver {
         Ok(())
     }
 
-    async fn stop(&self, _progress: Progress<'_>) -> Result<(), DriverError> {
-        Ok(())
-    }
-
-    async fn remove(&self, _keep_state: bool, _progress: Progress<'_>) -> Result<(), DriverError> {
-        Ok(())
-    }
-
     async fn describe(&self) -> NodeProbe {
         let mut probe = NodeProbe::new();
         match status(&self.address, &self.opts).await {
