@@ -101,13 +101,6 @@ pub(crate) async fn exchange(
     if matches!(status, 400 | 401 | 403) {
         return Err(rejected());
     }
-    if status != 200 {
-        return Err(RegistryError::Malformed {
-            registry: registry.to_owned(),
-            what: format!("token from {}", challenge.realm),
-            reason: format!("HTTP {status}"),
-        });
-    }
     answer(response, registry, challenge).await
 }
 
@@ -145,17 +138,11 @@ pub(crate) async fn fetch(
             RegistryError::AuthRequired { registry: registry.to_owned(), repository: repository.to_owned() }
         });
     }
-    if status != 200 {
-        return Err(RegistryError::Malformed {
-            registry: registry.to_owned(),
-            what: format!("token from {}", challenge.realm),
-            reason: format!("HTTP {status}"),
-        });
-    }
     answer(response, registry, challenge).await
 }
 
-/// A token service's 200 answer, read within [`MAX_TOKEN_BYTES`].
+/// A token service's answer once its auth refusals are sorted out: a 200 read within
+/// [`MAX_TOKEN_BYTES`], any other status malformed.
 async fn answer(
     response: reqwest::Response,
     registry: &str,
@@ -163,6 +150,10 @@ async fn answer(
 ) -> Result<AccessToken, RegistryError> {
     let what = || format!("token from {}", challenge.realm);
     let malformed = |reason: String| RegistryError::Malformed { registry: registry.to_owned(), what: what(), reason };
+    let status = response.status().as_u16();
+    if status != 200 {
+        return Err(malformed(format!("HTTP {status}")));
+    }
     let body = read_limited(response, MAX_TOKEN_BYTES, registry, what).await?;
     let answer: TokenResponse = serde_json::from_slice(&body).map_err(|e| malformed(e.to_string()))?;
     let token = answer.access_token.or(answer.token).filter(|t| !t.is_empty());
