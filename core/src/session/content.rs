@@ -745,15 +745,18 @@ mod tests {
         assert_eq!(again.commit(&layout, 5, &digest).unwrap_err().code(), tonic::Code::AlreadyExists);
     }
 
+    /// Stores `data` as a blob of `layout` and returns an index descriptor for it.
+    fn put_blob(layout: &OciLayout, data: &[u8]) -> serde_json::Value {
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(data)));
+        std::fs::write(layout.blob_path(&digest).unwrap(), data).unwrap();
+        serde_json::json!({ "mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest, "size": data.len() })
+    }
+
     #[test]
     fn index_tags_replace_the_same_tag_and_keep_others() {
         let dir = tempfile::tempdir().unwrap();
         let layout = OciLayout::create(dir.path()).unwrap();
-        let blob = |data: &[u8]| {
-            let digest = format!("sha256:{}", hex::encode(Sha256::digest(data)));
-            std::fs::write(layout.blob_path(&digest).unwrap(), data).unwrap();
-            serde_json::json!({ "mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest, "size": data.len() })
-        };
+        let blob = |data: &[u8]| put_blob(&layout, data);
         let (one, two, other) = (blob(b"1"), blob(b"2"), blob(b"3"));
         layout.put_tag("latest", &one).unwrap();
         layout.put_tag("other", &other).unwrap();
@@ -805,11 +808,7 @@ mod tests {
     fn a_tag_waits_for_the_index_lock_buildkits_client_holds_and_loses_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let layout = OciLayout::create(dir.path()).unwrap();
-        let blob = |data: &[u8]| {
-            let digest = format!("sha256:{}", hex::encode(Sha256::digest(data)));
-            std::fs::write(layout.blob_path(&digest).unwrap(), data).unwrap();
-            serde_json::json!({ "mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest, "size": data.len() })
-        };
+        let blob = |data: &[u8]| put_blob(&layout, data);
         let (first, theirs, ours) = (blob(b"1"), blob(b"2"), blob(b"3"));
         layout.put_tag("first", &first).unwrap();
         let (locked, is_locked) = std::sync::mpsc::channel();
