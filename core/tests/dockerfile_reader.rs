@@ -1,19 +1,12 @@
 //! What the window may read of the user's files: the Dockerfile of the build context they chose, as
 //! text of bounded size, and nothing else a page's script names.
 
+mod support;
+
 use std::os::unix::fs::symlink;
 
 use buildlane_core::dockerfile::{read_in_context, DockerfileError, MAX_DOCKERFILE_BYTES};
-
-fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, body) in files {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, body).unwrap();
-    }
-    dir
-}
+use support::build::context as folder;
 
 #[test]
 fn a_dockerfile_inside_the_chosen_context_is_read() {
