@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use buildlane_core::builders::Builders;
+use buildlane_core::builds::records::Records;
 use buildlane_core::builds::{self, BuildOutput, BuildRequest, BuildState, ProvenanceMode};
 use buildlane_core::docker_config::Environment;
 use buildlane_core::error_code::{Coded, ErrorCode};
 use buildlane_core::progress::{ProgressUpdate, StepState};
-use buildlane_core::records::History;
 use tokio_util::sync::CancellationToken;
 
 use crate::exit_status::{self, fail};
@@ -225,7 +225,7 @@ pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
                 on_ctrl_c.cancel();
             }
         });
-        let mut recording = History::new(builders.contexts().environment()).recording();
+        let mut recording = Records::new(builders.contexts().environment()).recording();
         builds::run(&builders, &request, args.context_name.as_deref(), &on_progress, cancel, &mut recording).await
     });
     match outcome {

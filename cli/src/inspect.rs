@@ -6,11 +6,11 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use buildlane_core::credentials::CredentialStore;
+use buildlane_core::docker_config::credentials::CredentialStore;
 use buildlane_core::docker_config::Environment;
-use buildlane_core::manifest::{self, Depth, InspectOptions, Inspection};
-use buildlane_core::reference::ImageReference;
-use buildlane_core::registry::RegistryClient;
+use buildlane_core::images::manifest::{self, Depth, InspectOptions, Inspection};
+use buildlane_core::images::reference::ImageReference;
+use buildlane_core::images::registry::RegistryClient;
 use serde_json::{json, Map, Value};
 
 use crate::exit_status::fail;

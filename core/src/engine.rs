@@ -9,7 +9,7 @@ use serde::Serialize;
 use tracing::instrument;
 use ts_rs::TS;
 
-use crate::context::DockerContext;
+use crate::docker_config::contexts::DockerContext;
 
 /// Seconds bollard waits for an answer to one API call.
 const API_TIMEOUT_SECS: u64 = 120;
@@ -42,7 +42,7 @@ impl EngineError {
             | B::HttpClientError { .. }
             | B::IOError { .. }
             | B::HyperLegacyError { .. } => {
-                EngineError::Unreachable { host: host.to_owned(), reason: transport_reason(&err) }
+                EngineError::Unreachable { host: host.to_owned(), reason: crate::io_error::innermost_reason(&err) }
             }
             other => EngineError::Other { host: host.to_owned(), source: other },
         }
@@ -50,34 +50,6 @@ impl EngineError {
 
     pub fn is_unreachable(&self) -> bool {
         matches!(self, EngineError::Unreachable { .. })
-    }
-}
-
-/// The innermost cause of a transport error, worded as the docker CLI words it.
-pub(crate) fn transport_reason(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut innermost: &(dyn std::error::Error + 'static) = err;
-    while let Some(next) = innermost.source() {
-        if let Some(io) = next.downcast_ref::<std::io::Error>() {
-            return io_reason(io);
-        }
-        innermost = next;
-    }
-    match innermost.downcast_ref::<std::io::Error>() {
-        Some(io) => io_reason(io),
-        None => innermost.to_string(),
-    }
-}
-
-pub(crate) fn io_reason(io: &std::io::Error) -> String {
-    use std::io::ErrorKind as K;
-    match io.kind() {
-        K::ConnectionRefused => "connection refused".into(),
-        K::NotFound => "no such file or directory".into(),
-        K::PermissionDenied => "permission denied".into(),
-        K::ConnectionReset => "connection reset by peer".into(),
-        K::TimedOut => "timed out".into(),
-        K::UnexpectedEof | K::BrokenPipe => "connection closed by the engine".into(),
-        _ => io.to_string(),
     }
 }
 

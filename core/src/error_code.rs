@@ -6,19 +6,19 @@
 use serde::Serialize;
 use ts_rs::TS;
 
+use crate::builders::drivers::DriverError;
+use crate::builders::store::StoreError;
 use crate::builders::BuilderError;
+use crate::builds::records::RecordsError;
 use crate::builds::BuildError;
-use crate::context::ContextError;
+use crate::docker_config::contexts::ContextError;
 use crate::dockerfile::DockerfileError;
-use crate::drivers::DriverError;
 use crate::engine::EngineError;
-use crate::engine_images::EngineImagesError;
-use crate::manifest::InspectError;
-use crate::records::HistoryError;
-use crate::reference::ReferenceError;
-use crate::registries::RegistriesError;
-use crate::registry::RegistryError;
-use crate::store::StoreError;
+use crate::images::engine::EngineImagesError;
+use crate::images::manifest::InspectError;
+use crate::images::reference::ReferenceError;
+use crate::images::registries::RegistriesError;
+use crate::images::registry::RegistryError;
 
 /// What a caller does differently per kind of failure (the window's hint and Retry, the CLI's exit status).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
@@ -164,11 +164,11 @@ impl Coded for DockerfileError {
     }
 }
 
-impl Coded for HistoryError {
+impl Coded for RecordsError {
     fn code(&self) -> ErrorCode {
         match self {
-            HistoryError::NotFound(_) => ErrorCode::NotFound,
-            HistoryError::Io { .. } => ErrorCode::Internal,
+            RecordsError::NotFound(_) => ErrorCode::NotFound,
+            RecordsError::Io { .. } => ErrorCode::Internal,
         }
     }
 }
@@ -299,7 +299,7 @@ mod tests {
             })),
             // Only callers cancel (a task they stopped); no core error stands for it.
             ErrorCode::Cancelled => return None,
-            ErrorCode::Internal => Box::new(HistoryError::Io { path: path(), source: std::io::Error::other("disk") }),
+            ErrorCode::Internal => Box::new(RecordsError::Io { path: path(), source: std::io::Error::other("disk") }),
             ErrorCode::AuthRequired => Box::new(InspectError::Registry(RegistryError::AuthRejected {
                 registry: "r".into(),
                 repository: "a".into(),

@@ -124,7 +124,7 @@ async fn an_engine_that_stops_and_returns_is_noticed() {
     let world = World::new();
     let mut proxy = EngineProxy::new(&world.dir.path().join("engine.sock"), &world.host);
     let env = Environment { docker_host: Some(proxy.host()), ..world.env() };
-    let context = buildlane_core::context::Contexts::new(env).resolve(None).unwrap();
+    let context = buildlane_core::docker_config::contexts::Contexts::new(env).resolve(None).unwrap();
     let timing = WatchTiming {
         poll: Duration::from_millis(100),
         first_retry: Duration::from_millis(100),

@@ -4,10 +4,10 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use buildlane_core::builds::records::Records;
 use buildlane_core::builds::{self, BuildError, BuildOutput, BuildRequest, BuildState};
 use buildlane_core::docker_config::Environment;
 use buildlane_core::progress::StepState;
-use buildlane_core::records::History;
 use support::build::{build, context, request, Seen};
 use support::proxy::EngineProxy;
 use support::World;
@@ -17,7 +17,7 @@ async fn refused(world: &World, request: BuildRequest) -> String {
     let seen = Seen::default();
     let builders = world.builders();
     let record = seen.record();
-    let mut recording = History::new(builders.contexts().environment()).recording();
+    let mut recording = Records::new(builders.contexts().environment()).recording();
     let result = builds::run(&builders, &request, None, &record, CancellationToken::new(), &mut recording).await;
     result.unwrap_err().to_string()
 }
@@ -149,7 +149,7 @@ async fn cancelling_stops_the_build_quickly_and_keeps_its_logs() {
     let builders = world.builders();
     let req = BuildRequest { no_cache: true, ..request(&ctx) };
     let record = seen.record();
-    let mut recording = History::new(builders.contexts().environment()).recording();
+    let mut recording = Records::new(builders.contexts().environment()).recording();
     let run = builds::run(&builders, &req, None, &record, cancel.clone(), &mut recording);
     let (outcome, cancelled_at) = tokio::join!(run, watcher);
     let outcome = outcome.unwrap();
@@ -208,7 +208,7 @@ async fn an_engine_that_stops_mid_build_is_a_clear_error() {
     };
     let request = BuildRequest { no_cache: true, ..request(&ctx) };
     let record = seen.record();
-    let mut recording = History::new(builders.contexts().environment()).recording();
+    let mut recording = Records::new(builders.contexts().environment()).recording();
     let run = builds::run(&builders, &request, None, &record, CancellationToken::new(), &mut recording);
     let (result, ()) = tokio::time::timeout(Duration::from_secs(30), async { tokio::join!(run, stop) })
         .await

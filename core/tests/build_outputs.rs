@@ -3,8 +3,8 @@
 
 mod support;
 
+use buildlane_core::builds::records::Records;
 use buildlane_core::builds::{self, BuildOutput, BuildRequest, BuildState};
-use buildlane_core::records::History;
 use support::build::{build, context, request, Seen};
 use support::World;
 use tokio_util::sync::CancellationToken;
@@ -134,7 +134,7 @@ async fn every_build_is_recorded_with_its_request_outcome_and_logs() {
         context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo recorded-output\n", world.registry))]);
     let req = BuildRequest { no_cache: true, ..request(&ctx) };
     let outcome = build(&world, req.clone(), &Seen::default()).await;
-    let history = History::new(&world.env());
+    let history = Records::new(&world.env());
     let records = history.recent(10);
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].request, req);
@@ -184,7 +184,7 @@ async fn a_secret_from_a_file_is_readable_in_its_run_step_only() {
     let missing = BuildRequest { secrets: vec!["id=token,src=/nonexistent/secret".to_owned()], ..request(&ctx) };
     let (builders, seen) = (world.builders(), Seen::default());
     let record = seen.record();
-    let mut recording = History::new(builders.contexts().environment()).recording();
+    let mut recording = Records::new(builders.contexts().environment()).recording();
     let refused =
         builds::run(&builders, &missing, None, &record, CancellationToken::new(), &mut recording).await.unwrap_err();
     assert_eq!(refused.to_string(), "secret token: file /nonexistent/secret does not exist");
@@ -261,7 +261,9 @@ async fn fake_scanner_an_sbom_is_attached_to_every_platform_and_readable_in_the_
 
     let reference = tag.parse().unwrap();
     let inspection =
-        buildlane_core::manifest::inspect(&world.registry_client(), &reference, Default::default()).await.unwrap();
+        buildlane_core::images::manifest::inspect(&world.registry_client(), &reference, Default::default())
+            .await
+            .unwrap();
     assert_eq!(inspection.platforms.len(), 2);
     for (platform, machine) in inspection.platforms.iter().zip(["x86_64", "aarch64"]) {
         let attestation = platform.attestations.first().unwrap_or_else(|| panic!("{} is attested", platform.platform));

@@ -6,10 +6,10 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, SystemTime};
 
+use buildlane_core::builds::records::{BuildRecord, Records, Retention};
 use buildlane_core::builds::{self, BuildOutcome, BuildRequest, BuildState};
 use buildlane_core::docker_config::Environment;
 use buildlane_core::progress::LogChunk;
-use buildlane_core::records::{BuildRecord, History, Retention};
 use support::build::{context, request, Seen};
 use support::proxy::EngineProxy;
 use support::World;
@@ -39,13 +39,13 @@ fn record(build_ref: &str, started: SystemTime) -> BuildRecord {
     }
 }
 
-fn write(history: &History, build_ref: &str, started: SystemTime) {
+fn write(history: &Records, build_ref: &str, started: SystemTime) {
     let mut recorder = history.start(build_ref).unwrap();
     recorder.logs(&[LogChunk { step: "s".into(), stream: 1, text: format!("{build_ref} printed this\n") }]);
     recorder.finish(&record(build_ref, started)).unwrap();
 }
 
-fn refs_on_disk(history: &History) -> Vec<String> {
+fn refs_on_disk(history: &Records) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(history.dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -57,7 +57,7 @@ fn refs_on_disk(history: &History) -> Vec<String> {
 #[test]
 fn records_and_their_logs_are_readable_by_the_user_alone() {
     let world = World::new();
-    let history = History::new(&world.env());
+    let history = Records::new(&world.env());
     write(&history, "first", SystemTime::now());
     assert_eq!(mode(history.dir()), 0o700);
     assert_eq!(mode(&history.dir().join("first.log")), 0o600);
@@ -72,7 +72,7 @@ fn records_and_their_logs_are_readable_by_the_user_alone() {
 fn only_the_newest_records_within_the_age_limit_are_kept() {
     let world = World::new();
     let day = Duration::from_secs(24 * 60 * 60);
-    let history = History::new(&world.env()).with_retention(Retention { max_records: 3, max_age: 30 * day });
+    let history = Records::new(&world.env()).with_retention(Retention { max_records: 3, max_age: 30 * day });
     let now = SystemTime::now();
     write(&history, "ancient", now - 40 * day);
     // The app stopped mid-build long ago: a log without a record.
@@ -112,11 +112,11 @@ async fn a_build_whose_engine_goes_away_mid_build_is_recorded_with_the_error() {
     };
     let request = BuildRequest { no_cache: true, ..request(&ctx) };
     let progress = seen.record();
-    let mut recording = History::new(builders.contexts().environment()).recording();
+    let mut recording = Records::new(builders.contexts().environment()).recording();
     let (result, ()) =
         tokio::join!(builds::run(&builders, &request, None, &progress, CancellationToken::new(), &mut recording), stop);
 
-    let records = History::new(&env).recent(10);
+    let records = Records::new(&env).recent(10);
     assert_eq!(records.len(), 1, "the build is recorded");
     let recorded = &records[0];
     assert_eq!(recorded.outcome.state, BuildState::Failed);
@@ -126,7 +126,7 @@ async fn a_build_whose_engine_goes_away_mid_build_is_recorded_with_the_error() {
         Ok(outcome) => assert_eq!(outcome.failure.as_ref(), Some(failure)),
     }
     assert!(!failure.message.is_empty());
-    let logs = History::new(&env).logs(&recorded.outcome.build_ref).unwrap();
+    let logs = Records::new(&env).logs(&recorded.outcome.build_ref).unwrap();
     assert!(logs.iter().any(|l| l.text.contains("running")), "the log up to the failure is kept");
 }
 
@@ -138,12 +138,12 @@ async fn a_build_whose_engine_cannot_be_reached_is_recorded_with_the_error() {
     let builders = buildlane_core::builders::Builders::new(env.clone());
     let ctx = context(&[("Dockerfile", "FROM scratch\n")]);
     let request = BuildRequest { tags: vec!["app:1".into()], ..request(&ctx) };
-    let mut recording = History::new(builders.contexts().environment()).recording();
+    let mut recording = Records::new(builders.contexts().environment()).recording();
     let error =
         builds::run(&builders, &request, None, &|_| {}, CancellationToken::new(), &mut recording).await.unwrap_err();
     assert!(error.to_string().contains("stopped-engine.sock"), "{error}");
 
-    let records = History::new(&env).recent(10);
+    let records = Records::new(&env).recent(10);
     assert_eq!(records.len(), 1, "the build is recorded");
     assert_eq!(records[0].request, request);
     assert_eq!(records[0].outcome.state, BuildState::Failed);

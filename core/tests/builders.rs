@@ -3,8 +3,8 @@
 
 mod support;
 
+use buildlane_core::builders::drivers::{DriverError, NodeStatus};
 use buildlane_core::builders::{BuilderError, CreateBuilderRequest, RemoveOptions, UseOptions};
-use buildlane_core::drivers::{DriverError, NodeStatus};
 use support::{no_progress, World};
 
 fn request(name: &str) -> CreateBuilderRequest {
@@ -225,13 +225,13 @@ async fn the_buildkit_image_is_pulled_with_the_users_registry_credentials() {
 
     world.log_in_to_auth_registry();
     let pulled = std::sync::Mutex::new(Vec::new());
-    let record = |e: buildlane_core::drivers::LifecycleEvent| pulled.lock().unwrap().push(e);
+    let record = |e: buildlane_core::builders::drivers::LifecycleEvent| pulled.lock().unwrap().push(e);
     // busybox is no BuildKit, so booting fails after the pull; the pull is what this checks.
     let err = world.builders().create(&req, None, &record).await.unwrap_err();
     assert!(!matches!(err, BuilderError::Driver(DriverError::ImageUnavailable { .. })), "{err}");
     let events = pulled.lock().unwrap().clone();
     assert!(
-        events.iter().any(|e| matches!(e, buildlane_core::drivers::LifecycleEvent::PullingImage { .. })),
+        events.iter().any(|e| matches!(e, buildlane_core::builders::drivers::LifecycleEvent::PullingImage { .. })),
         "{events:?}"
     );
     assert!(world.docker(&["image", "inspect", &image]).status.success(), "the image is in the engine now");

@@ -4,8 +4,8 @@
 mod support;
 
 use buildlane_core::engine::Engine;
-use buildlane_core::engine_images::{self, EngineImagesError};
-use buildlane_core::manifest::ManifestKind;
+use buildlane_core::images::engine::{self as engine_images, EngineImagesError};
+use buildlane_core::images::manifest::ManifestKind;
 use support::World;
 
 #[tokio::test]

@@ -3,8 +3,8 @@
 
 mod support;
 
-use buildlane_core::manifest::{inspect, Depth, InspectOptions, Inspection, ManifestKind};
-use buildlane_core::reference::ImageReference;
+use buildlane_core::images::manifest::{inspect, Depth, InspectOptions, Inspection, ManifestKind};
+use buildlane_core::images::reference::ImageReference;
 use serde_json::Value;
 use support::World;
 
@@ -104,7 +104,7 @@ async fn a_real_three_platform_build_is_inspected_as_imagetools_sees_it_and_more
     assert!(ours.platforms.iter().all(|p| p.layers[1].digest == first[1].digest));
     let matrix = &ours.size_matrix;
     assert_eq!(matrix.rows.len(), 3);
-    let in_all = |l: &buildlane_core::manifest::Layer| l.shared_by == 3;
+    let in_all = |l: &buildlane_core::images::manifest::Layer| l.shared_by == 3;
     assert_eq!(matrix.shared_by_all, first.iter().filter(|l| in_all(l)).map(|l| l.size).sum::<i64>());
     assert!(matrix.shared_by_all >= first[1].size);
     for (row, p) in matrix.rows.iter().zip(&ours.platforms) {
@@ -189,7 +189,7 @@ async fn the_listing_prints_what_imagetools_prints_annotations_included_then_wha
         let theirs = world.imagetools(&[], reference);
         let options = InspectOptions { depth: Depth::Manifests, ..InspectOptions::default() };
         let ours = inspect(&world.registry_client(), &reference.parse().unwrap(), options).await.unwrap();
-        let text = buildlane_core::manifest::imagetools_text(&ours);
+        let text = buildlane_core::images::manifest::imagetools_text(&ours);
         assert!(text.len() > theirs.len(), "{text}");
         let (same, added) = text.split_at(theirs.len());
         assert_eq!(

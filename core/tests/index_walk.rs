@@ -5,11 +5,11 @@
 
 mod support;
 
-use buildlane_core::manifest::{
+use buildlane_core::images::manifest::{
     imagetools_text, inspect, InspectOptions, Inspection, MAX_CONCURRENT_FETCHES, MAX_ENTRIES_PER_INDEX,
     MAX_ENTRIES_TOTAL,
 };
-use buildlane_core::reference::ImageReference;
+use buildlane_core::images::reference::ImageReference;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::time::Duration;

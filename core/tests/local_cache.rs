@@ -5,9 +5,9 @@ mod support;
 
 use std::path::Path;
 
+use buildlane_core::builds::records::Records;
 use buildlane_core::builds::{self, BuildRequest, BuildState};
 use buildlane_core::progress::StepState;
-use buildlane_core::records::History;
 use support::build::{build, context, request, Seen};
 use support::World;
 use tokio_util::sync::CancellationToken;
@@ -146,7 +146,7 @@ async fn unusable_local_cache_folders_are_refused_before_the_build() {
         async move {
             let seen = Seen::default();
             let record = seen.record();
-            let mut recording = History::new(builders.contexts().environment()).recording();
+            let mut recording = Records::new(builders.contexts().environment()).recording();
             builds::run(&builders, &req, None, &record, CancellationToken::new(), &mut recording)
                 .await
                 .unwrap_err()

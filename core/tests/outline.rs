@@ -4,8 +4,8 @@
 mod support;
 
 use buildlane_core::builds::BuildError;
+use buildlane_core::dockerfile::outline::{outline, OutlineRequest};
 use buildlane_core::dockerfile::{DockerfileOutline, OutlineOrigin};
-use buildlane_core::outline::{outline, OutlineRequest};
 use serde_json::Value;
 use support::build::context;
 use support::World;

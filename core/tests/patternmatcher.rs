@@ -2,7 +2,7 @@
 //! case for case: it is the reference for what `.dockerignore` patterns mean. Then the case of
 //! issue 8, checked through the same four ways of matching.
 
-use buildlane_core::patterns::{
+use buildlane_core::buildkit::session::patterns::{
     self, matches, matches_or_parent_matches, read_ignore_file, MatchInfo, MatchType, PatternError, PatternMatcher,
 };
 

@@ -6,9 +6,9 @@
 
 mod support;
 
-use buildlane_core::manifest::{inspect, InspectOptions, Inspection, ManifestKind};
-use buildlane_core::reference::ImageReference;
-use buildlane_core::registry::RegistryClient;
+use buildlane_core::images::manifest::{inspect, InspectOptions, Inspection, ManifestKind};
+use buildlane_core::images::reference::ImageReference;
+use buildlane_core::images::registry::RegistryClient;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use support::World;

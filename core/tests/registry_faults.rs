@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use buildlane_core::manifest::{inspect, InspectError, InspectOptions, ManifestKind};
-use buildlane_core::reference::ImageReference;
-use buildlane_core::registry::{RegistryClient, RegistryError};
+use buildlane_core::images::manifest::{inspect, InspectError, InspectOptions, ManifestKind};
+use buildlane_core::images::reference::ImageReference;
+use buildlane_core::images::registry::{RegistryClient, RegistryError};
 use sha2::{Digest, Sha256};
 use support::World;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -402,7 +402,7 @@ async fn fake_registry_indexes_nested_too_deep_or_listing_themselves_are_refused
 
 #[tokio::test]
 async fn fake_registry_oversized_repository_lists_and_token_answers_are_refused() {
-    use buildlane_core::registry::{MAX_LIST_BYTES, MAX_TOKEN_BYTES};
+    use buildlane_core::images::registry::{MAX_LIST_BYTES, MAX_TOKEN_BYTES};
     let client = World::new().registry_client();
     let huge_list = vec![b' '; MAX_LIST_BYTES + 1];
     let address = fake_registry(HashMap::from([
@@ -444,7 +444,7 @@ async fn fake_faulty_proxy_a_stalled_registry_ends_in_a_timeout_that_names_it() 
         (path.contains("/manifests/sha256:")).then_some(Fault::Stall)
     })
     .await;
-    let store = buildlane_core::credentials::CredentialStore::new(&world.env());
+    let store = buildlane_core::docker_config::credentials::CredentialStore::new(&world.env());
     let client = RegistryClient::with_read_timeout(store, std::time::Duration::from_millis(300));
     let reference: ImageReference =
         proxied(&format!("{}/busybox:latest", world.registry), &proxy, &world.registry).parse().unwrap();
@@ -536,7 +536,7 @@ async fn fake_faulty_proxy_a_500_on_the_manifest_push_fails_the_build_with_the_r
 
 #[tokio::test]
 async fn fake_registry_a_manifest_behind_a_token_service_is_read_and_an_oversized_token_refused() {
-    use buildlane_core::registry::MAX_TOKEN_BYTES;
+    use buildlane_core::images::registry::MAX_TOKEN_BYTES;
     let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.example.thing+json"}"#.to_vec();
     let tokens = fake_registry(HashMap::from([
         ("/token".to_owned(), (200, vec![], br#"{"token":"good-token","expires_in":300}"#.to_vec())),
@@ -608,7 +608,7 @@ async fn fake_flooding_token_service(length: usize) -> (String, Sent) {
 
 #[tokio::test]
 async fn fake_registry_config_and_referrer_reads_refuse_an_oversized_token_answer_unread() {
-    use buildlane_core::registry::MAX_TOKEN_BYTES;
+    use buildlane_core::images::registry::MAX_TOKEN_BYTES;
     use std::sync::atomic::Ordering;
     let flood = 64 * MAX_TOKEN_BYTES;
     let (tokens, sent) = fake_flooding_token_service(flood).await;

@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use buildlane_core::manifest::{inspect, InspectOptions};
-use buildlane_core::reference::ImageReference;
-use buildlane_core::registry::RegistryError;
+use buildlane_core::images::manifest::{inspect, InspectOptions};
+use buildlane_core::images::reference::ImageReference;
+use buildlane_core::images::registry::RegistryError;
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING};
 use support::World;

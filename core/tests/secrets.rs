@@ -5,9 +5,9 @@ mod support;
 
 use std::sync::Mutex;
 
+use buildlane_core::builds::records::Records;
 use buildlane_core::builds::{self, BuildRequest, BuildState};
 use buildlane_core::progress::ProgressUpdate;
-use buildlane_core::records::History;
 use sha2::{Digest, Sha256};
 use support::build::{context, request};
 use support::World;
@@ -43,7 +43,7 @@ async fn secret_values_from_a_file_and_the_environment_reach_the_build_and_nothi
     };
     let events = Mutex::new(Vec::<String>::new());
     let progress = |update: ProgressUpdate| events.lock().unwrap().push(serde_json::to_string(&update).unwrap());
-    let mut recording = History::new(&world.env()).recording();
+    let mut recording = Records::new(&world.env()).recording();
     let outcome = builds::run(&world.builders(), &request, None, &progress, CancellationToken::new(), &mut recording)
         .await
         .unwrap();
@@ -54,7 +54,7 @@ async fn secret_values_from_a_file_and_the_environment_reach_the_build_and_nothi
         let digest = hex::encode(Sha256::digest(value.as_bytes()));
         assert!(events.contains(&digest), "the build received the secret");
     }
-    let history = History::new(&world.env());
+    let history = Records::new(&world.env());
     let mut seen = vec![
         ("progress events and their logs", events),
         ("the outcome", serde_json::to_string(&outcome).unwrap()),
@@ -81,7 +81,7 @@ async fn a_secret_file_that_is_not_a_small_regular_file_is_refused() {
         &format!("FROM {}/busybox:latest\nRUN --mount=type=secret,id=big wc -c /run/secrets/big\n", world.registry),
     )]);
     let big = tempfile::NamedTempFile::new().unwrap();
-    big.as_file().set_len(buildlane_core::session::secrets::MAX_SECRET_BYTES + 1).unwrap();
+    big.as_file().set_len(buildlane_core::buildkit::session::secrets::MAX_SECRET_BYTES + 1).unwrap();
     for (src, expected) in [
         ("/dev/zero".to_owned(), "secret big: /dev/zero is not a regular file".to_owned()),
         (
@@ -90,7 +90,7 @@ async fn a_secret_file_that_is_not_a_small_regular_file_is_refused() {
         ),
     ] {
         let request = BuildRequest { no_cache: true, secrets: vec![format!("id=big,src={src}")], ..request(&ctx) };
-        let mut recording = History::new(&world.env()).recording();
+        let mut recording = Records::new(&world.env()).recording();
         let result =
             builds::run(&world.builders(), &request, None, &|_| {}, CancellationToken::new(), &mut recording).await;
         let message = match result {

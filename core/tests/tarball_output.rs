@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use bollard::moby::filesync::v1::file_send_client::FileSendClient;
 use bollard::moby::filesync::v1::BytesMessage;
+use buildlane_core::buildkit::session::filesend::TarballDestination;
+use buildlane_core::buildkit::session::SessionServices;
+use buildlane_core::builds::records::Records;
 use buildlane_core::builds::{self, BuildOutput, BuildState};
-use buildlane_core::records::History;
-use buildlane_core::session::filesend::TarballDestination;
-use buildlane_core::session::SessionServices;
 use support::hostile_builder::fake_hostile_builder;
 use tokio::sync::{mpsc, Barrier};
 use tokio_stream::wrappers::ReceiverStream;
@@ -124,7 +124,7 @@ async fn a_build_cancelled_while_its_tarball_streams_in_leaves_no_temporary_file
         })
     };
     let seen = support::build::Seen::default();
-    let mut recording = History::new(&world.env()).recording();
+    let mut recording = Records::new(&world.env()).recording();
     let outcome = builds::run(&world.builders(), &request, None, &seen.record(), cancel, &mut recording).await.unwrap();
     watcher.abort();
     assert_eq!(outcome.state, BuildState::Cancelled, "{:?}", outcome.failure);

@@ -4,14 +4,14 @@
 
 mod support;
 
+use buildlane_core::builders::drivers::{exec_stdio, NodeStatus};
 use buildlane_core::builders::CreateBuilderRequest;
 use buildlane_core::buildkit::transport;
+use buildlane_core::builds::records::Records;
 use buildlane_core::builds::{self, BuildOutput, BuildRequest, BuildState};
+use buildlane_core::dockerfile::outline::{outline, OutlineRequest};
 use buildlane_core::dockerfile::OutlineOrigin;
-use buildlane_core::drivers::{exec_stdio, NodeStatus};
 use buildlane_core::engine::Engine;
-use buildlane_core::outline::{outline, OutlineRequest};
-use buildlane_core::records::History;
 use support::build::{build, context, request, Seen};
 use support::tls::{expose_engine_buildkit_tls, Pki};
 use support::{no_progress, World};
@@ -220,7 +220,7 @@ async fn a_remote_tls_builder_says_why_it_cannot_connect() {
         let shown = node.error.clone().unwrap_or_default();
         assert!(shown.contains(&expected), "{name}: {shown}");
         let request = BuildRequest { builder: name.into(), ..request(&ctx) };
-        let mut recording = History::new(builders.contexts().environment()).recording();
+        let mut recording = Records::new(builders.contexts().environment()).recording();
         let refused =
             builds::run(&builders, &request, None, &|_| {}, Default::default(), &mut recording).await.unwrap_err();
         assert!(refused.to_string().contains(&expected), "{name}: {refused}");

@@ -5,7 +5,7 @@
 //! reach a pattern that cannot compile, so only agreement on answers without `!` is checked.)
 #![no_main]
 
-use buildlane_core::patterns::{read_ignore_file, MatchInfo, PatternMatcher};
+use buildlane_core::buildkit::session::patterns::{read_ignore_file, MatchInfo, PatternMatcher};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &str| {

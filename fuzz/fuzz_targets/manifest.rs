@@ -9,11 +9,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use buildlane_core::credentials::CredentialStore;
+use buildlane_core::docker_config::credentials::CredentialStore;
 use buildlane_core::docker_config::Environment;
-use buildlane_core::manifest::{compare, imagetools_text, inspect, Depth, InspectOptions};
-use buildlane_core::reference::ImageReference;
-use buildlane_core::registry::RegistryClient;
+use buildlane_core::images::manifest::{compare, imagetools_text, inspect, Depth, InspectOptions};
+use buildlane_core::images::reference::ImageReference;
+use buildlane_core::images::registry::RegistryClient;
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -2,7 +2,7 @@
 //! reference printed in full form parses back to itself.
 #![no_main]
 
-use buildlane_core::reference::ImageReference;
+use buildlane_core::images::reference::ImageReference;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {

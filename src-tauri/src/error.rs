@@ -34,8 +34,8 @@ impl<E: Coded> From<E> for AppError {
 
 #[cfg(test)]
 mod tests {
+    use buildlane_core::builders::drivers::DriverError;
     use buildlane_core::builders::BuilderError;
-    use buildlane_core::drivers::DriverError;
 
     use super::*;
 

@@ -124,7 +124,7 @@ impl Control {
         frontend: &str,
         requests: &[BTreeMap<String, String>],
     ) -> Result<Vec<HashMap<String, Vec<u8>>>, BuildkitError> {
-        let build_ref = crate::session::new_id();
+        let build_ref = crate::buildkit::session::new_id();
         let gateway = SolveRequest {
             r#ref: build_ref.clone(),
             session: session_id.to_owned(),

@@ -137,7 +137,7 @@ impl TlsClient {
             None if after_handshake && error.kind() == std::io::ErrorKind::UnexpectedEof => {
                 self.refused("it closed the connection".into())
             }
-            None => TransportError::BuildkitUnreachable { address, reason: crate::engine::io_reason(error) },
+            None => TransportError::BuildkitUnreachable { address, reason: crate::io_error::reason(error) },
         }
     }
 
@@ -195,7 +195,7 @@ fn alert_words(alert: AlertDescription) -> String {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| crate::engine::io_reason(&e))
+    std::fs::read(path).map_err(|e| crate::io_error::reason(&e))
 }
 
 /// Every PEM certificate in a file; none is an error, as it is for buildx.

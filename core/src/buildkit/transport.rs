@@ -71,7 +71,7 @@ pub async fn upgrade(host: &str, path: &str, headers: &[(String, String)]) -> Re
         return Err(TransportError::UnsupportedHost(host.to_owned()));
     }
     let unreachable =
-        |e: std::io::Error| TransportError::Unreachable { host: host.to_owned(), reason: crate::engine::io_reason(&e) };
+        |e: std::io::Error| TransportError::Unreachable { host: host.to_owned(), reason: crate::io_error::reason(&e) };
     let mut conn = dial(host).await.map_err(unreachable)?;
     let mut request =
         format!("POST {path} HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nContent-Length: 0\r\n");
@@ -119,7 +119,7 @@ pub async fn engine_channel(host: &str) -> Result<Channel, TransportError> {
                 path: path.clone(),
                 status_line: status_line.clone(),
             },
-            _ => TransportError::Grpc { host: host.to_owned(), reason: crate::engine::transport_reason(&e) },
+            _ => TransportError::Grpc { host: host.to_owned(), reason: crate::io_error::innermost_reason(&e) },
         }
     })
 }
@@ -136,7 +136,7 @@ pub async fn remote_channel(address: &str, tls: Option<&TlsOptions>) -> Result<C
         async move {
             let conn = dial(&target).await.map_err(|e| TransportError::BuildkitUnreachable {
                 address: target.clone(),
-                reason: crate::engine::io_reason(&e),
+                reason: crate::io_error::reason(&e),
             })?;
             let conn: BoxedConnection = match tls {
                 Some(tls) => Box::pin(tls.connect(conn).await?),
@@ -148,7 +148,7 @@ pub async fn remote_channel(address: &str, tls: Option<&TlsOptions>) -> Result<C
     Endpoint::from_static("http://buildkit.remote").connect_with_connector(connector).await.map_err(|e| {
         find_transport_error(&e).cloned().unwrap_or_else(|| TransportError::BuildkitUnreachable {
             address: address.to_owned(),
-            reason: crate::engine::transport_reason(&e),
+            reason: crate::io_error::innermost_reason(&e),
         })
     })
 }

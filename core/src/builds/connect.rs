@@ -4,10 +4,10 @@
 use std::path::Path;
 
 use super::BuildError;
+use crate::builders::drivers::Driver;
 use crate::builders::{BuilderError, Builders};
+use crate::buildkit::session::{Session, SessionServices};
 use crate::buildkit::Control;
-use crate::drivers::Driver;
-use crate::session::{Session, SessionServices};
 
 /// A builder node reached for a solve: its builder's name, its driver, and its BuildKit.
 pub(crate) struct Connected {

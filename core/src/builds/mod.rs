@@ -7,6 +7,7 @@
 mod command_line;
 mod connect;
 mod failure;
+pub mod records;
 mod request;
 mod solve;
 
@@ -27,15 +28,15 @@ pub use request::{BuildOutput, BuildRequest, ProvenanceMode};
 use solve::run_checked;
 pub use solve::PROGRESS_INTERVAL;
 
+use crate::builders::drivers::Driver;
 use crate::builders::{BuilderError, Builders, NodePlatform};
+use crate::buildkit::session;
+use crate::buildkit::session::content::LayoutError;
 use crate::buildkit::BuildkitError;
-use crate::drivers::Driver;
 use crate::engine::EngineError;
+use crate::images::reference::ReferenceError;
 use crate::platform::PlatformError;
 use crate::progress::{LogChunk, ProgressUpdate, Step};
-use crate::reference::ReferenceError;
-use crate::session;
-use crate::session::content::LayoutError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -47,7 +48,7 @@ pub enum BuildState {
 }
 
 /// Follows a build from outside, so that builds need not know who keeps what (Buildlane's own
-/// records keep one through [`crate::records::Recording`]).
+/// records keep one through [`crate::builds::records::Recording`]).
 pub trait BuildObserver: Send {
     /// The solve starts under `build_ref`.
     fn started(&mut self, build_ref: &str);
@@ -269,8 +270,8 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
+    use crate::builders::drivers::{DriverError, NodeChannel, NodeProbe, NodeStatus, Progress};
     use crate::docker_config::Environment;
-    use crate::drivers::{DriverError, NodeChannel, NodeProbe, NodeStatus, Progress};
 
     /// A driver whose BuildKit never boots, counting how often a build asked for it.
     struct FakeDriverNeverBoots {

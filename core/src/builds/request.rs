@@ -8,11 +8,11 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::BuildError;
+use crate::buildkit::session::content::{self, OciLayout};
+use crate::buildkit::session::secrets::{SecretSource, SecretStore, MAX_SECRET_BYTES};
 use crate::buildkit::solve::CacheEntry;
+use crate::images::reference::ImageReference;
 use crate::platform::Platform;
-use crate::reference::ImageReference;
-use crate::session::content::{self, OciLayout};
-use crate::session::secrets::{SecretSource, SecretStore, MAX_SECRET_BYTES};
 
 /// Where the result goes (`--push`, `--load`, `--output type=oci,dest=…`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -111,13 +111,13 @@ pub(crate) fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
     let context = PathBuf::from(request.context.trim());
     let meta = std::fs::metadata(&context).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => BuildError::ContextMissing(context.clone()),
-        _ => BuildError::ContextUnreadable { path: context.clone(), reason: crate::engine::io_reason(&e) },
+        _ => BuildError::ContextUnreadable { path: context.clone(), reason: crate::io_error::reason(&e) },
     })?;
     if !meta.is_dir() {
         return Err(BuildError::ContextNotFolder(context));
     }
     std::fs::read_dir(&context)
-        .map_err(|e| BuildError::ContextUnreadable { path: context.clone(), reason: crate::engine::io_reason(&e) })?;
+        .map_err(|e| BuildError::ContextUnreadable { path: context.clone(), reason: crate::io_error::reason(&e) })?;
     let context = context
         .canonicalize()
         .map_err(|e| BuildError::ContextUnreadable { path: context.clone(), reason: e.to_string() })?;

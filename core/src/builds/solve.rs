@@ -14,17 +14,17 @@ use super::request::{
     cache_entries, image_names, key_values, local_caches, secrets, BuildOutput, BuildRequest, Checked, ProvenanceMode,
 };
 use super::{BuildError, BuildOutcome, BuildState, Watch};
+use crate::builders::drivers::Driver;
 use crate::builders::{BuilderError, Builders};
+use crate::buildkit::session::content::{self, LayoutError, OciLayout};
+use crate::buildkit::session::filesend::TarballDestination;
+use crate::buildkit::session::{self, SessionServices};
 use crate::buildkit::solve::{CacheEntry, DockerfileSolve, Exporter};
 use crate::buildkit::BuildkitError;
-use crate::credentials::CredentialStore;
-use crate::drivers::Driver;
+use crate::docker_config::credentials::CredentialStore;
 use crate::engine::Engine;
 use crate::platform::Platform;
 use crate::progress::{ProgressModel, ProgressUpdate};
-use crate::session::content::{self, LayoutError, OciLayout};
-use crate::session::filesend::TarballDestination;
-use crate::session::{self, SessionServices};
 
 /// How often progress is handed to the UI at most: BuildKit can send thousands of updates a second.
 pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);

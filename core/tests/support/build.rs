@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use buildlane_core::builds::records::Records;
 use buildlane_core::builds::{self, BuildOutcome, BuildRequest};
 use buildlane_core::progress::ProgressUpdate;
-use buildlane_core::records::History;
 use tokio_util::sync::CancellationToken;
 
 use super::World;
@@ -49,7 +49,7 @@ pub fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
 }
 
 pub async fn build(world: &World, request: BuildRequest, seen: &Seen) -> BuildOutcome {
-    let mut recording = History::new(&world.env()).recording();
+    let mut recording = Records::new(&world.env()).recording();
     builds::run(&world.builders(), &request, None, &seen.record(), CancellationToken::new(), &mut recording)
         .await
         .unwrap()

@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 
 use bollard::moby::buildkit::v1::control_server::{Control as ControlService, ControlServer};
 use bollard::moby::buildkit::v1::{self as pb, BytesMessage};
+use buildlane_core::buildkit::session::{Session, SessionServices};
 use buildlane_core::buildkit::transport::remote_channel;
 use buildlane_core::buildkit::Control;
-use buildlane_core::session::{Session, SessionServices};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};

@@ -148,17 +148,14 @@ impl World {
     }
 }
 
-pub fn no_progress(_: buildlane_core::drivers::LifecycleEvent) {}
+pub fn no_progress(_: buildlane_core::builders::drivers::LifecycleEvent) {}
 
 impl World {
     /// A registry client with this world's credentials (helpers searched in `helper_path` if given).
-    pub fn registry_client(&self) -> buildlane_core::registry::RegistryClient {
-        let store = buildlane_core::credentials::CredentialStore::new(&self.env()).with_helper_path(format!(
-            "{}:{}",
-            self.dir.path().display(),
-            std::env::var("PATH").unwrap_or_default()
-        ));
-        buildlane_core::registry::RegistryClient::new(store)
+    pub fn registry_client(&self) -> buildlane_core::images::registry::RegistryClient {
+        let store = buildlane_core::docker_config::credentials::CredentialStore::new(&self.env())
+            .with_helper_path(format!("{}:{}", self.dir.path().display(), std::env::var("PATH").unwrap_or_default()));
+        buildlane_core::images::registry::RegistryClient::new(store)
     }
 
     /// Writes config.json in this world's docker config folder.

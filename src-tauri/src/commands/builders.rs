@@ -1,8 +1,8 @@
 //! The Builders view's commands.
 
+use buildlane_core::builders::command_line::{self, BuilderAction};
+use buildlane_core::builders::drivers::LifecycleEvent;
 use buildlane_core::builders::{BuilderList, CreateBuilderRequest, RemoveOptions, UseOptions};
-use buildlane_core::buildx_cli::{self, BuilderAction};
-use buildlane_core::drivers::LifecycleEvent;
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -87,5 +87,5 @@ pub async fn use_builder(state: State<'_, AppState>, name: String, options: UseO
 
 #[tauri::command]
 pub fn cli_command(action: BuilderAction) -> String {
-    buildx_cli::command_line(&action)
+    command_line::command_line(&action)
 }

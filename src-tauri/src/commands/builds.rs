@@ -4,11 +4,11 @@
 use std::path::Path;
 
 use buildlane_core::builders::NodePlatform;
+use buildlane_core::builds::records::{BuildRecord, Records};
 use buildlane_core::builds::{self, BuildOutcome, BuildRequest};
+use buildlane_core::dockerfile::outline::{self, OutlineRequest};
 use buildlane_core::dockerfile::{self, DockerfileOutline};
-use buildlane_core::outline::{self, OutlineRequest};
 use buildlane_core::progress::{LogChunk, ProgressUpdate};
-use buildlane_core::records::{BuildRecord, History};
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -31,7 +31,7 @@ pub async fn start_build(
         // A closed window only means nobody watches any more; the build itself goes on.
         let _ = on_progress.send(update);
     };
-    let mut recording = History::new(state.builders.contexts().environment()).recording();
+    let mut recording = Records::new(state.builders.contexts().environment()).recording();
     let context = state.selected_context();
     let outcome =
         builds::run(&state.builders, &request, context.as_deref(), &on_progress, cancel, &mut recording).await;
@@ -84,12 +84,12 @@ pub async fn dockerfile_source(context: String, dockerfile: String) -> Result<St
 
 #[tauri::command]
 pub async fn recent_builds(state: State<'_, AppState>) -> Result<Vec<BuildRecord>, AppError> {
-    let history = History::new(state.builders.contexts().environment());
+    let history = Records::new(state.builders.contexts().environment());
     blocking(move || Ok(history.recent(RECENT_BUILDS))).await
 }
 
 #[tauri::command]
 pub async fn build_logs(state: State<'_, AppState>, build_ref: String) -> Result<Vec<LogChunk>, AppError> {
-    let history = History::new(state.builders.contexts().environment());
+    let history = Records::new(state.builders.contexts().environment());
     blocking(move || Ok(history.logs(&build_ref)?)).await
 }

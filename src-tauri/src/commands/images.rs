@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
-use buildlane_core::credentials::CredentialStore;
+use buildlane_core::docker_config::credentials::CredentialStore;
 use buildlane_core::docker_config::Environment;
 use buildlane_core::engine::Engine;
-use buildlane_core::engine_images::{self, EngineImagesError};
-use buildlane_core::manifest::{self, Comparison, InspectOptions, Inspection, PlatformImage};
-use buildlane_core::reference::ImageReference;
-use buildlane_core::registries::{registry_host, Registries, RegistryList};
-use buildlane_core::registry::{Page, RegistryClient};
+use buildlane_core::images::engine::{self as engine_images, EngineImagesError};
+use buildlane_core::images::manifest::{self, Comparison, InspectOptions, Inspection, PlatformImage};
+use buildlane_core::images::reference::ImageReference;
+use buildlane_core::images::registries::{registry_host, Registries, RegistryList};
+use buildlane_core::images::registry::{Page, RegistryClient};
 use tauri::State;
 
 use super::{blocking, cancellable};

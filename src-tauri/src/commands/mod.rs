@@ -8,7 +8,7 @@ pub mod images;
 use std::future::Future;
 
 use buildlane_core::builders::Builders;
-use buildlane_core::context::DockerContext;
+use buildlane_core::docker_config::contexts::DockerContext;
 use buildlane_core::engine::{self, EngineStatus, WatchTiming};
 use futures_util::StreamExt;
 use serde::Serialize;

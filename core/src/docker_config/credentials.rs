@@ -15,7 +15,7 @@ use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
 use crate::docker_config::{DockerConfigError, DockerConfigFile, Environment};
-use crate::reference::DOCKER_HUB;
+use crate::images::reference::DOCKER_HUB;
 
 /// The key the docker CLI stores Docker Hub's credentials under.
 const DOCKER_HUB_SERVER: &str = "https://index.docker.io/v1/";

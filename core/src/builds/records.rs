@@ -29,10 +29,10 @@ pub struct BuildRecord {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum HistoryError {
+pub enum RecordsError {
     #[error("no recorded build \"{0}\"")]
     NotFound(String),
-    #[error("build history {path}: {source}")]
+    #[error("build records {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
 }
 
@@ -53,7 +53,7 @@ impl Default for Retention {
 
 /// The folder of records: `<data dir>/builds/<ref>.json` and `<ref>.log` (JSON lines of LogChunk).
 #[derive(Debug, Clone)]
-pub struct History {
+pub struct Records {
     dir: PathBuf,
     retention: Retention,
 }
@@ -62,7 +62,7 @@ fn valid_ref(build_ref: &str) -> bool {
     !build_ref.is_empty() && build_ref.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
-impl History {
+impl Records {
     pub fn new(env: &Environment) -> Self {
         Self { dir: env.data_dir().join("builds"), retention: Retention::default() }
     }
@@ -78,12 +78,12 @@ impl History {
 
     /// An observer that records the build it follows (pass it to [`crate::builds::run`]).
     pub fn recording(&self) -> Recording {
-        Recording { history: self.clone(), recorder: None, started: None }
+        Recording { records: self.clone(), recorder: None, started: None }
     }
 
     /// Starts recording a build's logs; the record itself is written by [`Recorder::finish`].
-    pub fn start(&self, build_ref: &str) -> Result<Recorder, HistoryError> {
-        let io = |source| HistoryError::Io { path: self.dir.clone(), source };
+    pub fn start(&self, build_ref: &str) -> Result<Recorder, RecordsError> {
+        let io = |source| RecordsError::Io { path: self.dir.clone(), source };
         std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir).map_err(io)?;
         // A folder made by an earlier version kept the umask's mode.
         std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
@@ -94,7 +94,7 @@ impl History {
             .mode(0o600)
             .open(self.dir.join(format!("{build_ref}.log")))
             .map_err(io)?;
-        Ok(Recorder { history: self.clone(), build_ref: build_ref.to_owned(), log: BufWriter::new(log) })
+        Ok(Recorder { records: self.clone(), build_ref: build_ref.to_owned(), log: BufWriter::new(log) })
     }
 
     /// Removes records beyond the retention limits, with their logs, and logs older than the age
@@ -160,17 +160,17 @@ impl History {
     }
 
     /// Every log chunk a recorded build printed.
-    pub fn logs(&self, build_ref: &str) -> Result<Vec<LogChunk>, HistoryError> {
+    pub fn logs(&self, build_ref: &str) -> Result<Vec<LogChunk>, RecordsError> {
         if !valid_ref(build_ref) {
-            return Err(HistoryError::NotFound(build_ref.to_owned()));
+            return Err(RecordsError::NotFound(build_ref.to_owned()));
         }
         let path = self.dir.join(format!("{build_ref}.log"));
         let file = match File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(HistoryError::NotFound(build_ref.to_owned()))
+                return Err(RecordsError::NotFound(build_ref.to_owned()))
             }
-            Err(source) => return Err(HistoryError::Io { path, source }),
+            Err(source) => return Err(RecordsError::Io { path, source }),
         };
         Ok(BufReader::new(file).lines().map_while(Result::ok).filter_map(|l| serde_json::from_str(&l).ok()).collect())
     }
@@ -185,7 +185,7 @@ fn started_at(path: &Path) -> Option<SystemTime> {
 
 /// Appends a running build's output to its log file.
 pub struct Recorder {
-    history: History,
+    records: Records,
     build_ref: String,
     log: BufWriter<File>,
 }
@@ -202,14 +202,14 @@ impl Recorder {
 
     /// Writes the record (atomically, 0600 as temporary files are made), flushes the log, and
     /// drops records beyond the [`Retention`] limits.
-    pub fn finish(mut self, record: &BuildRecord) -> Result<(), HistoryError> {
-        let dir = &self.history.dir;
-        let io = |source| HistoryError::Io { path: dir.clone(), source };
+    pub fn finish(mut self, record: &BuildRecord) -> Result<(), RecordsError> {
+        let dir = &self.records.dir;
+        let io = |source| RecordsError::Io { path: dir.clone(), source };
         self.log.flush().map_err(io)?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
         tmp.write_all(&serde_json::to_vec(record).expect("records serialise")).map_err(io)?;
         tmp.persist(dir.join(format!("{}.json", self.build_ref))).map_err(|e| io(e.error))?;
-        self.history.prune(SystemTime::now());
+        self.records.prune(SystemTime::now());
         Ok(())
     }
 }
@@ -218,7 +218,7 @@ impl Recorder {
 /// before its solve, or whose engine goes away mid-solve, is recorded under the ref its outcome
 /// names, with the error.
 pub struct Recording {
-    history: History,
+    records: Records,
     recorder: Option<Recorder>,
     /// The solve's ref once it started, recorded or not.
     started: Option<String>,
@@ -227,7 +227,7 @@ pub struct Recording {
 impl BuildObserver for Recording {
     fn started(&mut self, build_ref: &str) {
         self.started = Some(build_ref.to_owned());
-        self.recorder = match self.history.start(build_ref) {
+        self.recorder = match self.records.start(build_ref) {
             Ok(recorder) => Some(recorder),
             Err(e) => {
                 warn!(error = %e, "this build will not be recorded");
@@ -247,7 +247,7 @@ impl BuildObserver for Recording {
             Some(recorder) if self.started.as_deref() == Some(outcome.build_ref.as_str()) => Ok(recorder),
             // The solve's start could not be recorded: neither can its end.
             None if self.started.as_deref() == Some(outcome.build_ref.as_str()) => return,
-            _ => self.history.start(&outcome.build_ref),
+            _ => self.records.start(&outcome.build_ref),
         };
         let record =
             BuildRecord { request: request.clone(), outcome: outcome.clone(), started_at: started_at.to_owned() };

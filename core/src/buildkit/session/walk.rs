@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use bollard::fsutil::types::Stat;
 
-use crate::patterns::{self, MatchInfo, PatternError, PatternMatcher};
+use crate::buildkit::session::patterns::{self, MatchInfo, PatternError, PatternMatcher};
 
 // Go's os.FileMode type bits.
 const MODE_DIR: u32 = 1 << 31;

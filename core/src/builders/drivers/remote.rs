@@ -7,9 +7,12 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use super::{Driver, DriverError, NodeChannel, NodeProbe, NodeStatus, Progress, REMOTE};
+use super::{Creation, Driver, DriverError, EndpointSource, NodeChannel, NodeProbe, NodeStatus, Progress, REMOTE};
 use crate::buildkit::tls::TlsOptions;
 use crate::buildkit::{transport, BuildkitError, Control};
+
+/// An address of its own and nothing for the daemon, which something else runs.
+pub(super) const CREATION: Creation = Creation { allowed: true, endpoint: EndpointSource::Given, runs_daemon: false };
 
 /// The driver opts buildx's remote driver takes.
 pub const OPTION_KEYS: [&str; 4] = ["cacert", "cert", "key", "servername"];

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::docker_config::Environment;
-use crate::reference::is_loopback;
-use crate::registry::RegistryClient;
+use crate::images::reference::is_loopback;
+use crate::images::registry::RegistryClient;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistriesError {
@@ -168,7 +168,7 @@ impl Registries {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::credentials::CredentialStore;
+    use crate::docker_config::credentials::CredentialStore;
 
     fn env(dir: &Path) -> Environment {
         Environment {

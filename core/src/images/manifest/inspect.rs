@@ -19,9 +19,9 @@ use super::{
     media_type_of, Descriptor, ImageDoc, IndexDoc, ManifestKind, RawPlatform, ATTESTATION_MANIFEST, REFERENCE_DIGEST,
     REFERENCE_TYPE,
 };
-use crate::buildx_cli;
-use crate::reference::ImageReference;
-use crate::registry::{FetchedManifest, Referrer, RegistryClient, RegistryError, MAX_BLOB_BYTES};
+use crate::images::command_line;
+use crate::images::reference::ImageReference;
+use crate::images::registry::{FetchedManifest, Referrer, RegistryClient, RegistryError, MAX_BLOB_BYTES};
 
 /// How deep indexes may nest (an index listing indexes listing …).
 pub const MAX_DEPTH: usize = 8;
@@ -322,7 +322,7 @@ pub async fn inspect(
         referrers: Vec::new(),
         size_matrix: SizeMatrix::default(),
         pull_by_digest: reference.pinned(&fetched.digest),
-        cli: buildx_cli::imagetools_inspect(&reference.to_string()),
+        cli: command_line::imagetools_inspect(&reference.to_string()),
         media_type: media_type.clone(),
     };
     let walker = Walker::new(client, reference, options.depth);

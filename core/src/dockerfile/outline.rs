@@ -13,14 +13,14 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 use tracing::instrument;
 
+use crate::builders::drivers::DriverError;
 use crate::builders::{BuilderError, Builders};
+use crate::buildkit::session::SessionServices;
 use crate::buildkit::BuildkitError;
 use crate::builds::{self, BuildError, BuildRequest};
-use crate::credentials::CredentialStore;
+use crate::docker_config::credentials::CredentialStore;
 use crate::dockerfile::{self, DockerfileOutline, OutlineArg, OutlineMount, OutlineOrigin, OutlineStage};
-use crate::drivers::DriverError;
 use crate::engine::EngineError;
-use crate::session::SessionServices;
 
 /// What the form's outline is asked for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

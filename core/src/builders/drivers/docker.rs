@@ -4,10 +4,14 @@
 use async_trait::async_trait;
 use tracing::instrument;
 
-use super::{Driver, DriverError, NodeChannel, NodeProbe, NodeStatus, Progress};
+use super::{Creation, Driver, DriverError, EndpointSource, NodeChannel, NodeProbe, NodeStatus, Progress};
 use crate::buildkit::Control;
-use crate::context::DockerContext;
+use crate::docker_config::contexts::DockerContext;
 use crate::engine::Engine;
+
+/// The engine's own builder exists once per docker context; buildx refuses to create one.
+pub(super) const CREATION: Creation =
+    Creation { allowed: false, endpoint: EndpointSource::DockerContext, runs_daemon: false };
 
 /// A context's engine and its BuildKit.
 pub struct DockerDriver {

@@ -95,6 +95,6 @@ pub async fn buildkit_channel(engine: &Engine, container: &str) -> Result<Channe
         }
     });
     Endpoint::from_static("http://buildkit.container").connect_with_connector(connector).await.map_err(|e| {
-        TransportError::Grpc { host: engine.host().to_owned(), reason: crate::engine::transport_reason(&e) }
+        TransportError::Grpc { host: engine.host().to_owned(), reason: crate::io_error::innermost_reason(&e) }
     })
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod content;
 pub mod filesend;
 pub mod filesync;
+pub mod patterns;
 pub mod receiver;
 pub mod secrets;
 pub mod walk;
@@ -36,7 +37,7 @@ use tracing::{instrument, warn};
 
 use crate::buildkit::transport::{self, BoxedConnection, TransportError, MAX_MESSAGE_BYTES};
 use crate::buildkit::{BuildkitError, Control};
-use crate::credentials::CredentialStore;
+use crate::docker_config::credentials::CredentialStore;
 use filesend::{FolderDestination, TarballDestination};
 use filesync::LocalDirs;
 use secrets::SecretStore;

@@ -257,7 +257,7 @@ impl OciLayout {
     /// Opens (creating what is missing of) a layout to write into: the folder, `blobs/sha256`,
     /// `ingest`. Fails if the folder cannot be written.
     pub fn create(root: &Path) -> Result<Self, LayoutError> {
-        let io = |e: std::io::Error| LayoutError::Io { path: root.to_path_buf(), reason: crate::engine::io_reason(&e) };
+        let io = |e: std::io::Error| LayoutError::Io { path: root.to_path_buf(), reason: crate::io_error::reason(&e) };
         std::fs::create_dir_all(root.join("blobs").join("sha256")).map_err(io)?;
         std::fs::create_dir_all(root.join("ingest")).map_err(io)?;
         // Writable: a file can be made (and is removed again).
@@ -293,7 +293,7 @@ impl OciLayout {
 
     fn read_index(&self) -> Result<serde_json::Value, LayoutError> {
         let bad = |reason: String| LayoutError::BadIndex { path: self.root.clone(), reason };
-        let data = std::fs::read(self.root.join("index.json")).map_err(|e| bad(crate::engine::io_reason(&e)))?;
+        let data = std::fs::read(self.root.join("index.json")).map_err(|e| bad(crate::io_error::reason(&e)))?;
         let index: serde_json::Value = serde_json::from_slice(&data).map_err(|e| bad(e.to_string()))?;
         if !index.is_object() {
             return Err(bad("not a JSON object".into()));
@@ -306,7 +306,7 @@ impl OciLayout {
     /// does.
     fn lock_index(&self, exclusive: bool) -> Result<Option<IndexLock>, LayoutError> {
         let path = self.root.join(INDEX_LOCK);
-        let io = |e: std::io::Error| LayoutError::Io { path: path.clone(), reason: crate::engine::io_reason(&e) };
+        let io = |e: std::io::Error| LayoutError::Io { path: path.clone(), reason: crate::io_error::reason(&e) };
         let deadline = Instant::now() + INDEX_LOCK_WAIT;
         loop {
             let file = match std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path)
@@ -362,7 +362,7 @@ impl OciLayout {
     /// Tags `descriptor` as `tag` in `index.json`, replacing what had that tag, and writes
     /// `oci-layout` (BuildKit's `ociindex.Put`). Both files are replaced by rename.
     pub fn put_tag(&self, tag: &str, descriptor: &serde_json::Value) -> Result<(), LayoutError> {
-        let io = |e: std::io::Error| LayoutError::Io { path: self.root.clone(), reason: crate::engine::io_reason(&e) };
+        let io = |e: std::io::Error| LayoutError::Io { path: self.root.clone(), reason: crate::io_error::reason(&e) };
         let _lock = self.lock_index(true)?;
         replace(&self.root.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).map_err(io)?;
         let mut index = if self.root.join("index.json").exists() {

@@ -1,6 +1,9 @@
 //! The docker CLI's configuration folder (`$DOCKER_CONFIG` or `~/.docker`) and the parts of its
 //! `config.json` that Buildlane reads.
 
+pub mod contexts;
+pub mod credentials;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

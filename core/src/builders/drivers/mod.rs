@@ -13,11 +13,11 @@ use async_trait::async_trait;
 use serde::Serialize;
 use ts_rs::TS;
 
+use crate::builders::store::Node;
 use crate::buildkit::{BuildkitError, Control};
-use crate::context::DockerContext;
-use crate::credentials::CredentialStore;
+use crate::docker_config::contexts::DockerContext;
+use crate::docker_config::credentials::CredentialStore;
 use crate::engine::{EngineError, EngineInfo};
-use crate::store::Node;
 
 pub const DOCKER: &str = "docker";
 pub const DOCKER_CONTAINER: &str = "docker-container";
@@ -49,6 +49,34 @@ impl DriverKind {
             DriverKind::Remote => REMOTE,
         }
     }
+
+    /// What `docker buildx create` accepts for this driver, before any node exists.
+    pub fn creation(self) -> Creation {
+        match self {
+            DriverKind::Docker => docker::CREATION,
+            DriverKind::DockerContainer => docker_container::CREATION,
+            DriverKind::Remote => remote::CREATION,
+        }
+    }
+}
+
+/// A driver's rules for `docker buildx create`, as buildx's driver factories state them: whether
+/// a user may create such a builder, where its node's address comes from, and whether the driver
+/// runs the daemon (and so takes buildkitd flags and a config file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Creation {
+    pub allowed: bool,
+    pub endpoint: EndpointSource,
+    pub runs_daemon: bool,
+}
+
+/// Where a new node's endpoint comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointSource {
+    /// The docker context the builder is created in (the engine that runs the node).
+    DockerContext,
+    /// The address the user gives (`docker buildx create --driver remote ADDRESS`).
+    Given,
 }
 
 /// A builder node's BuildKit, whatever runs it.

@@ -10,7 +10,7 @@ use bollard::moby::filesync::v1::{
 use tonic::{Request, Response, Status};
 use tracing::instrument;
 
-use crate::credentials::{Credential, CredentialStore};
+use crate::docker_config::credentials::{Credential, CredentialStore};
 
 /// Where BuildKit says it talks to Docker Hub, and where the docker config keeps its credentials.
 const DOCKER_HUB_API: &str = "registry-1.docker.io";

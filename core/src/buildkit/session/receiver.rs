@@ -79,7 +79,7 @@ impl From<ReceiveError> for Status {
 }
 
 fn io_error(path: &Path) -> impl Fn(std::io::Error) -> ReceiveError + '_ {
-    move |e| ReceiveError::Io { path: path.to_path_buf(), reason: crate::engine::io_reason(&e) }
+    move |e| ReceiveError::Io { path: path.to_path_buf(), reason: crate::io_error::reason(&e) }
 }
 
 /// What an entry was received as.
@@ -259,7 +259,7 @@ fn existing(path: &Path) -> Result<Option<bool>, ReceiveError> {
 
 /// A temporary name beside `dest`, as fsutil's `.tmp.<suffix>`.
 fn temporary_beside(dest: &Path) -> PathBuf {
-    dest.with_file_name(format!(".tmp.{}", crate::session::new_id()))
+    dest.with_file_name(format!(".tmp.{}", crate::buildkit::session::new_id()))
 }
 
 /// Renames the new entry `fresh` over `dest`, where something (a folder if `old_is_dir`) was.

@@ -23,8 +23,8 @@ use ts_rs::TS;
 pub use error::RegistryError;
 use error::{Subject, Target};
 
-use crate::credentials::{Credential, CredentialStore};
-use crate::reference::{is_loopback, registry_api_host, ImageReference};
+use crate::docker_config::credentials::{Credential, CredentialStore};
+use crate::images::reference::{is_loopback, registry_api_host, ImageReference};
 
 /// Manifests larger than this are refused (containerd's own limit): no real one comes near it.
 pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;

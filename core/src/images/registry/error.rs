@@ -5,8 +5,8 @@ use std::error::Error as _;
 
 use oci_client::errors::{OciDistributionError, OciEnvelope, OciErrorCode};
 
-use crate::credentials::CredentialError;
-use crate::reference::ReferenceError;
+use crate::docker_config::credentials::CredentialError;
+use crate::images::reference::ReferenceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {

@@ -16,14 +16,19 @@ use futures_util::StreamExt;
 use tracing::instrument;
 
 use super::{
-    exec_stdio, Driver, DriverError, LifecycleEvent, NodeChannel, NodeProbe, NodeStatus, Progress, DOCKER_CONTAINER,
+    exec_stdio, Creation, Driver, DriverError, EndpointSource, LifecycleEvent, NodeChannel, NodeProbe, NodeStatus,
+    Progress, DOCKER_CONTAINER,
 };
+use crate::builders::store::Node;
 use crate::buildkit::Control;
-use crate::context::DockerContext;
-use crate::credentials::{Credential, CredentialStore};
+use crate::docker_config::contexts::DockerContext;
+use crate::docker_config::credentials::{Credential, CredentialStore};
 use crate::engine::{Engine, EngineError};
-use crate::reference::ImageReference;
-use crate::store::Node;
+use crate::images::reference::ImageReference;
+
+/// A container on the context's engine that Buildlane starts with the flags and config file given.
+pub(super) const CREATION: Creation =
+    Creation { allowed: true, endpoint: EndpointSource::DockerContext, runs_daemon: true };
 
 pub const DEFAULT_IMAGE: &str = "moby/buildkit:buildx-stable-1";
 const STATE_DIR: &str = "/var/lib/buildkit";

@@ -9,11 +9,11 @@ use bollard::models::{ImageHistoryResponseItem, ImageInspect};
 use bollard::query_parameters::ListImagesOptionsBuilder;
 use tracing::instrument;
 
-use crate::buildx_cli;
 use crate::engine::{Engine, EngineError};
-use crate::manifest::{size_matrix, HistoryStep, ImageConfig, Inspection, Layer, ManifestKind, PlatformImage};
-use crate::reference::{ImageReference, ReferenceError};
-use crate::registry::Page;
+use crate::images::command_line;
+use crate::images::manifest::{size_matrix, HistoryStep, ImageConfig, Inspection, Layer, ManifestKind, PlatformImage};
+use crate::images::reference::{ImageReference, ReferenceError};
+use crate::images::registry::Page;
 
 /// An uncompressed layer, as the engine names them (by diff ID).
 const DIFF_ID_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar";
@@ -92,7 +92,7 @@ fn inspection(
     let platforms = vec![platform];
     Inspection {
         name: name.to_owned(),
-        cli: buildx_cli::image_inspect(name),
+        cli: command_line::image_inspect(name),
         pull_by_digest: String::new(),
         reference,
         digest: id,

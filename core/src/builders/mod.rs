@@ -2,6 +2,10 @@
 //! docker context, each node inspected through its driver; and the actions on them (create, boot,
 //! use, stop, rm) with buildx's semantics.
 
+pub mod command_line;
+pub mod drivers;
+pub mod store;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -11,13 +15,13 @@ use tracing::instrument;
 use ts_rs::TS;
 
 use crate::buildkit::control::GcPolicy;
-use crate::context::{ContextError, Contexts, DockerContext, DEFAULT_CONTEXT};
-use crate::credentials::CredentialStore;
+use crate::docker_config::contexts::{ContextError, Contexts, DockerContext, DEFAULT_CONTEXT};
+use crate::docker_config::credentials::CredentialStore;
 use crate::docker_config::Environment;
-use crate::drivers::{self, Driver, DriverError, DriverKind, NodeStatus, Progress};
 use crate::engine::EngineError;
 use crate::platform::{self, Platform, PlatformError};
-use crate::store::{Node, NodeGroup, Store, StoreError, StoredBuilder};
+use drivers::{Driver, DriverError, DriverKind, EndpointSource, NodeStatus, Progress};
+use store::{Node, NodeGroup, Store, StoreError, StoredBuilder};
 
 /// A builder, as the Builders view and `buildlane ls` show it.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -392,16 +396,15 @@ impl Builders {
         if raw_name.is_empty() {
             return Err(BuilderError::MissingName);
         }
-        let name = crate::store::validate_name(raw_name)?;
+        let name = crate::builders::store::validate_name(raw_name)?;
         if name == DEFAULT_CONTEXT {
             return Err(BuilderError::ReservedName);
         }
         let driver = if request.driver.is_empty() { drivers::DOCKER_CONTAINER } else { request.driver.as_str() };
-        let kind = DriverKind::parse(driver)?;
-        if kind == DriverKind::Docker {
+        let creation = DriverKind::parse(driver)?.creation();
+        if !creation.allowed {
             return Err(BuilderError::CannotCreateDockerDriver);
         }
-        let remote = kind == DriverKind::Remote;
         let endpoint = request.endpoint.trim();
         let mut driver_opts = BTreeMap::new();
         for item in request.driver_opts.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
@@ -414,12 +417,11 @@ impl Builders {
         let mut flags =
             shell_words::split(&request.buildkitd_flags).map_err(|e| BuilderError::InvalidFlags(e.to_string()))?;
         let config = request.buildkitd_config.as_deref().filter(|p| !p.trim().is_empty());
-        // As buildx's remote driver: an address of its own, nothing for the daemon.
-        let node_endpoint = match (remote, endpoint.is_empty()) {
-            (true, true) => return Err(BuilderError::MissingEndpoint),
-            (true, false) => endpoint.to_owned(),
-            (false, true) => ctx.node_endpoint().to_owned(),
-            (false, false) => return Err(BuilderError::UnexpectedEndpoint(driver.to_owned())),
+        let node_endpoint = match (creation.endpoint, endpoint.is_empty()) {
+            (EndpointSource::Given, true) => return Err(BuilderError::MissingEndpoint),
+            (EndpointSource::Given, false) => endpoint.to_owned(),
+            (EndpointSource::DockerContext, true) => ctx.node_endpoint().to_owned(),
+            (EndpointSource::DockerContext, false) => return Err(BuilderError::UnexpectedEndpoint(driver.to_owned())),
         };
         let mut node = Node {
             name: format!("{name}0"),
@@ -431,7 +433,7 @@ impl Builders {
         };
         drivers::for_node(driver, &node, ctx.clone(), CredentialStore::new(self.contexts.environment()))?
             .validate_options()?;
-        if remote {
+        if !creation.runs_daemon {
             if !flags.is_empty() {
                 return Err(BuilderError::RemoteDaemonSettings("buildkitd flags"));
             }
@@ -446,7 +448,7 @@ impl Builders {
         if let Some(path) = config {
             let bytes = std::fs::read(path).map_err(|e| BuilderError::BuildkitdConfig {
                 path: path.into(),
-                reason: crate::engine::io_reason(&e),
+                reason: crate::io_error::reason(&e),
             })?;
             files.insert("buildkitd.toml".to_owned(), bytes);
         }

@@ -1,6 +1,8 @@
 //! A Dockerfile's outline for the Build view: its stages (for the target picker), ARGs (to prefill
-//! build args), secrets and SSH mounts. [`crate::outline`] asks the builder's Dockerfile frontend for
+//! build args), secrets and SSH mounts. [`crate::dockerfile::outline`] asks the builder's Dockerfile frontend for
 //! it; the local parse here is the fallback when no builder can be reached.
+
+pub mod outline;
 
 use std::path::{Path, PathBuf};
 
@@ -103,7 +105,7 @@ pub fn path(context: &Path, dockerfile: &str) -> PathBuf {
 pub fn read_source(path: &Path) -> Result<String, DockerfileError> {
     use std::io::Read;
     let shown = || path.display().to_string();
-    let read_error = |e: std::io::Error| DockerfileError::Read { path: shown(), reason: crate::engine::io_reason(&e) };
+    let read_error = |e: std::io::Error| DockerfileError::Read { path: shown(), reason: crate::io_error::reason(&e) };
     // Checked before opening too: opening a FIFO for reading waits for a writer.
     if !std::fs::metadata(path).map_err(read_error)?.is_file() {
         return Err(DockerfileError::NotAFile { path: shown() });
@@ -131,7 +133,7 @@ pub fn read_source(path: &Path) -> Result<String, DockerfileError> {
 pub fn read_in_context(context: &Path, dockerfile: &str) -> Result<String, DockerfileError> {
     let resolve = |p: &Path| {
         p.canonicalize()
-            .map_err(|e| DockerfileError::Read { path: p.display().to_string(), reason: crate::engine::io_reason(&e) })
+            .map_err(|e| DockerfileError::Read { path: p.display().to_string(), reason: crate::io_error::reason(&e) })
     };
     let context = resolve(context)?;
     let file = resolve(&path(&context, dockerfile))?;

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::builders::{CreateBuilderRequest, RemoveOptions, UseOptions};
+use super::{CreateBuilderRequest, RemoveOptions, UseOptions};
 
 /// An action the Builders view can take.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -78,16 +78,6 @@ pub fn command_line(action: &BuilderAction) -> String {
     shell_words::join(args)
 }
 
-/// `docker buildx imagetools inspect REF`, the peer of the Images view's inspector.
-pub fn imagetools_inspect(reference: &str) -> String {
-    shell_words::join(["docker", "buildx", "imagetools", "inspect", reference])
-}
-
-/// `docker image inspect REF`, for an image the Images view opened from the engine's store.
-pub fn image_inspect(reference: &str) -> String {
-    shell_words::join(["docker", "image", "inspect", reference])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,14 +132,5 @@ mod tests {
         assert_eq!(command_line(&BuilderAction::Stop { name: "b".into() }), "docker buildx stop b");
         assert_eq!(command_line(&BuilderAction::Boot { name: "b".into() }), "docker buildx inspect --bootstrap b");
         assert_eq!(command_line(&BuilderAction::List), "docker buildx ls");
-    }
-
-    #[test]
-    fn imagetools_inspect_quotes_the_reference() {
-        assert_eq!(
-            imagetools_inspect("docker.io/library/alpine:latest"),
-            "docker buildx imagetools inspect docker.io/library/alpine:latest"
-        );
-        assert_eq!(imagetools_inspect("a b"), "docker buildx imagetools inspect 'a b'");
     }
 }
