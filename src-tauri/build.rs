@@ -31,6 +31,7 @@ const COMMANDS: &[&str] = &[
     "list_tags",
     "inspect_image",
     "compare_platforms",
+    "image_cli_command",
 ];
 
 fn main() {

@@ -41,6 +41,8 @@ async fn an_image_loaded_into_the_engine_is_listed_and_opens_with_its_config_lay
     assert_eq!(shown.name, reference);
     assert_eq!(shown.digest, inspected["Id"]);
     assert_eq!(shown.cli, format!("docker image inspect {reference}"));
+    // Nothing to pull by digest or print raw from a registry: the engine's store is not one.
+    assert_eq!((shown.cli_raw.as_deref(), shown.pull_cli.as_deref()), (None, None));
     let image = &shown.platforms[0];
     assert_eq!(
         image.platform,

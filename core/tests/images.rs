@@ -114,6 +114,14 @@ async fn a_real_three_platform_build_is_inspected_as_imagetools_sees_it_and_more
     }
     assert!(ours.cli.starts_with("docker buildx imagetools inspect 127.0.0.1:"));
     assert_eq!(ours.pull_by_digest, format!("{}/images-test/app@{}", world.registry, ours.digest));
+    assert_eq!(ours.pull_cli, Some(format!("docker pull {}", ours.pull_by_digest)));
+    // Each raw document's "Copy as CLI", run as copied, prints the very bytes the raw tab shows.
+    let printed = |cli: &str| world.docker_ok(&cli.split(' ').skip(1).collect::<Vec<_>>());
+    assert_eq!(printed(ours.cli_raw.as_deref().unwrap()).trim_end(), ours.raw);
+    for p in &ours.platforms {
+        let cli = p.cli_raw.as_deref().unwrap();
+        assert_eq!(printed(cli).trim_end(), p.raw.as_deref().unwrap(), "{}: {cli}", p.platform);
+    }
 
     // The listing `buildlane inspect` prints needs manifests only: same platforms, sizes and
     // attestation kinds, no config or statement read.

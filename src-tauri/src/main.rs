@@ -53,6 +53,7 @@ fn run_window(env: Environment) -> ExitCode {
             commands::images::list_tags,
             commands::images::inspect_image,
             commands::images::compare_platforms,
+            commands::images::image_cli_command,
         ])
         .run(tauri::generate_context!());
     match result {

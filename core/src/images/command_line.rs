@@ -6,6 +6,16 @@ pub fn imagetools_inspect(reference: &str) -> String {
     shell_words::join(["docker", "buildx", "imagetools", "inspect", reference])
 }
 
+/// `docker buildx imagetools inspect --raw REF`: the exact bytes the inspector's raw tab shows.
+pub fn imagetools_inspect_raw(reference: &str) -> String {
+    shell_words::join(["docker", "buildx", "imagetools", "inspect", "--raw", reference])
+}
+
+/// `docker pull NAME@DIGEST`: what a "Copy pull by digest" is for.
+pub fn pull(reference: &str) -> String {
+    shell_words::join(["docker", "pull", reference])
+}
+
 /// `docker image inspect REF`, for an image the Images view opened from the engine's store.
 pub fn image_inspect(reference: &str) -> String {
     shell_words::join(["docker", "image", "inspect", reference])
@@ -22,5 +32,13 @@ mod tests {
             "docker buildx imagetools inspect docker.io/library/alpine:latest"
         );
         assert_eq!(imagetools_inspect("a b"), "docker buildx imagetools inspect 'a b'");
+    }
+
+    #[test]
+    fn raw_and_pull_name_the_pinned_image() {
+        let pinned = format!("127.0.0.1:5055/e2e/x@sha256:{}", "a".repeat(64));
+        assert_eq!(imagetools_inspect_raw(&pinned), format!("docker buildx imagetools inspect --raw {pinned}"));
+        assert_eq!(pull(&pinned), format!("docker pull {pinned}"));
+        assert_eq!(pull("it's"), "docker pull 'it'\\''s'");
     }
 }

@@ -93,6 +93,8 @@ fn inspection(
     Inspection {
         name: name.to_owned(),
         cli: command_line::image_inspect(name),
+        cli_raw: None,
+        pull_cli: None,
         pull_by_digest: String::new(),
         reference,
         digest: id,
@@ -205,6 +207,7 @@ fn platform_image(
         attestations: Vec::new(),
         referrers: Vec::new(),
         raw: None,
+        cli_raw: None,
         error,
     }
 }

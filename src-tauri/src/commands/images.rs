@@ -6,6 +6,7 @@ use std::sync::Arc;
 use buildlane_core::docker_config::credentials::CredentialStore;
 use buildlane_core::docker_config::Environment;
 use buildlane_core::engine::Engine;
+use buildlane_core::images::command_line;
 use buildlane_core::images::engine::{self as engine_images, EngineImagesError};
 use buildlane_core::images::manifest::{self, Comparison, InspectOptions, Inspection, PlatformImage};
 use buildlane_core::images::reference::ImageReference;
@@ -156,4 +157,10 @@ pub async fn inspect_image(
 #[tauri::command]
 pub fn compare_platforms(left: PlatformImage, right: PlatformImage) -> Comparison {
     manifest::compare(&left, &right)
+}
+
+/// "Copy as CLI" for a reference that could not be inspected (an inspection carries its own).
+#[tauri::command]
+pub fn image_cli_command(reference: String) -> String {
+    command_line::imagetools_inspect(reference.trim())
 }

@@ -192,3 +192,8 @@ export function inspectImage(reference: string, operation: string): Promise<Insp
 export function comparePlatforms(left: PlatformImage, right: PlatformImage): Promise<Comparison> {
   return call('compare_platforms', { left, right });
 }
+
+/** `docker buildx imagetools inspect` for a reference that could not be inspected. */
+export function imageCliCommand(reference: string): Promise<string> {
+  return call('image_cli_command', { reference });
+}

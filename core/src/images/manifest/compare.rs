@@ -269,6 +269,7 @@ mod tests {
             attestations: vec![],
             referrers: vec![],
             raw: None,
+            cli_raw: None,
             error: None,
         }
     }

@@ -91,6 +91,10 @@ pub struct Inspection {
     pub pull_by_digest: String,
     /// The `docker buildx imagetools inspect` command for the same reference.
     pub cli: String,
+    /// The same with `--raw`: it prints [`Inspection::raw`]; none for the engine's store.
+    pub cli_raw: Option<String>,
+    /// `docker pull` by digest; none when there is no registry digest to pull by.
+    pub pull_cli: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -173,6 +177,9 @@ pub struct PlatformImage {
     pub referrers: Vec<Referrer>,
     /// The manifest's exact bytes.
     pub raw: Option<String>,
+    /// `imagetools inspect --raw` of this manifest by digest, when it is listed by an index.
+    #[serde(default)]
+    pub cli_raw: Option<String>,
     /// Why this platform could not be read in full; the others are still shown.
     pub error: Option<String>,
 }
@@ -323,6 +330,8 @@ pub async fn inspect(
         size_matrix: SizeMatrix::default(),
         pull_by_digest: reference.pinned(&fetched.digest),
         cli: command_line::imagetools_inspect(&reference.to_string()),
+        cli_raw: Some(command_line::imagetools_inspect_raw(&reference.to_string())),
+        pull_cli: Some(command_line::pull(&reference.pinned(&fetched.digest))),
         media_type: media_type.clone(),
     };
     let walker = Walker::new(client, reference, options.depth);
@@ -379,6 +388,12 @@ pub async fn inspect(
                     walked.not_followed
                 ));
             }
+        }
+    }
+    if kind == ManifestKind::Index {
+        for platform in &mut inspection.platforms {
+            let pinned = reference.by_digest(&platform.digest).to_string();
+            platform.cli_raw = Some(command_line::imagetools_inspect_raw(&pinned));
         }
     }
     if options.referrers && kind == ManifestKind::Index {
@@ -623,6 +638,7 @@ fn empty_platform(descriptor: &Descriptor, key: &str, parent: Option<&str>) -> P
         attestations: Vec::new(),
         referrers: Vec::new(),
         raw: None,
+        cli_raw: None,
         error: None,
     }
 }

@@ -50,4 +50,12 @@ pullByDigest: string,
 /**
  * The `docker buildx imagetools inspect` command for the same reference.
  */
-cli: string, };
+cli: string, 
+/**
+ * The same with `--raw`: it prints [`Inspection::raw`]; none for the engine's store.
+ */
+cliRaw: string | null, 
+/**
+ * `docker pull` by digest; none when there is no registry digest to pull by.
+ */
+pullCli: string | null, };

@@ -47,6 +47,10 @@ configRaw: string | null, layers: Array<Layer>, history: Array<HistoryStep>, att
  */
 raw: string | null, 
 /**
+ * `imagetools inspect --raw` of this manifest by digest, when it is listed by an index.
+ */
+cliRaw: string | null, 
+/**
  * Why this platform could not be read in full; the others are still shown.
  */
 error: string | null, };

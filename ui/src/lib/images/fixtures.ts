@@ -73,6 +73,7 @@ export function platformImage(platform: string, n: number, layers: Layer[], atte
     attestations: attested ? [provenanceAttestation()] : [],
     referrers: [],
     raw: `{"schemaVersion":2,"n":${n}}`,
+    cliRaw: `docker buildx imagetools inspect --raw 127.0.0.1:5055/e2e/images-view@sha256:${String(n).repeat(64)}`,
     error: null,
   };
 }
@@ -112,6 +113,8 @@ export function threePlatforms(): Inspection {
     },
     pullByDigest: '127.0.0.1:5055/e2e/images-view@sha256:' + '9'.repeat(64),
     cli: 'docker buildx imagetools inspect 127.0.0.1:5055/e2e/images-view:42',
+    cliRaw: 'docker buildx imagetools inspect --raw 127.0.0.1:5055/e2e/images-view:42',
+    pullCli: 'docker pull 127.0.0.1:5055/e2e/images-view@sha256:' + '9'.repeat(64),
   };
 }
 
@@ -126,10 +129,12 @@ export function singleImage(): Inspection {
     mediaType: only.mediaType,
     kind: 'image',
     raw: only.raw ?? '',
-    platforms: [{ ...only, key: '0', raw: null }],
+    platforms: [{ ...only, key: '0', raw: null, cliRaw: null }],
     sizeMatrix: { rows: [{ platform: 'linux/amd64', digest: only.digest, total: 2_000_000, shared: 2_000_000, unique: 0, layers: 1 }], sharedByAll: 2_000_000, largest: 2_000_000 },
     pullByDigest: `docker.io/library/alpine@${only.digest}`,
     cli: 'docker buildx imagetools inspect docker.io/library/alpine:latest',
+    cliRaw: 'docker buildx imagetools inspect --raw docker.io/library/alpine:latest',
+    pullCli: `docker pull docker.io/library/alpine@${only.digest}`,
   };
 }
 

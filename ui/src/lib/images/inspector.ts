@@ -1,7 +1,6 @@
 // The manifest inspector's view model: what each platform card, badge, bar, layer row, history
 // row and config row shows, and what the copy buttons and the raw tab offer. The core has done
 // the reading (attestations folded, sizes summed, layers counted per platform); this only arranges.
-import { dockerPull, imagetoolsInspect } from './cli';
 import { barFraction, formatBytes, formatCreated, mediaTypeLabel, shortDigest } from './format';
 import type { Attestation, ImageConfig, Inspection, Layer, NestedIndex, PlatformImage, SizeMatrix } from '../types';
 
@@ -280,8 +279,8 @@ export function copyTargets(inspection: Inspection): CopyTarget[] {
   const targets: CopyTarget[] = [];
   if (inspection.reference.tag !== null) targets.push({ key: 'tag', label: 'Copy tag', text: inspection.name });
   targets.push({ key: 'digest', label: 'Copy digest', text: inspection.digest });
-  targets.push({ key: 'pull', label: 'Copy pull by digest', text: dockerPull(inspection.pullByDigest) });
-  targets.push({ key: 'cli', label: 'Copy as CLI', text: inspection.cli || imagetoolsInspect(inspection.name) });
+  if (inspection.pullCli) targets.push({ key: 'pull', label: 'Copy pull by digest', text: inspection.pullCli });
+  targets.push({ key: 'cli', label: 'Copy as CLI', text: inspection.cli });
   return targets;
 }
 
@@ -297,9 +296,8 @@ export interface RawDocument {
 /** The documents the raw tab offers: the manifest (or index) itself, then each platform's manifest and config. */
 export function rawDocuments(inspection: Inspection): RawDocument[] {
   const top = inspection.kind === 'index' ? 'Index' : 'Manifest';
-  const repo = `${inspection.reference.registry}/${inspection.reference.repository}`;
   const docs: RawDocument[] = [
-    { key: 'top', label: `${top} ${shortDigest(inspection.digest)}`, text: inspection.raw, cli: imagetoolsInspect(inspection.name, true) },
+    { key: 'top', label: `${top} ${shortDigest(inspection.digest)}`, text: inspection.raw, cli: inspection.cliRaw },
   ];
   if (inspection.kind !== 'index') {
     const only = inspection.platforms[0];
@@ -307,7 +305,7 @@ export function rawDocuments(inspection: Inspection): RawDocument[] {
     return docs;
   }
   for (const p of inspection.platforms) {
-    if (p.raw) docs.push({ key: `manifest:${p.digest}`, label: `${p.platform} manifest`, text: p.raw, cli: imagetoolsInspect(`${repo}@${p.digest}`, true) });
+    if (p.raw) docs.push({ key: `manifest:${p.digest}`, label: `${p.platform} manifest`, text: p.raw, cli: p.cliRaw });
     if (p.configRaw) docs.push({ key: `config:${p.digest}`, label: `${p.platform} config`, text: p.configRaw, cli: null });
   }
   return docs;
