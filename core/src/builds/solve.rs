@@ -169,7 +169,11 @@ pub(super) async fn run_checked(
     match result {
         None => outcome.state = BuildState::Cancelled,
         Some(Ok(response)) => {
-            tag_local_caches(&solve.cache_exports, &response)?;
+            // Tagging takes index.json's lock, which may wait on another writer (buildx): off the runtime.
+            let (entries, answer) = (solve.cache_exports.clone(), response.clone());
+            tokio::task::spawn_blocking(move || tag_local_caches(&entries, &answer))
+                .await
+                .expect("cache tagging does not panic")?;
             outcome.digest = response.get("containerimage.digest").cloned();
             outcome.exporter_response = response;
         }
