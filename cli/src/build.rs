@@ -22,8 +22,9 @@ pub struct BuildArgs {
     context: String,
     #[arg(long)]
     builder: Option<String>,
-    /// Comma-separated target platforms, e.g. linux/amd64,linux/arm64.
-    #[arg(long)]
+    /// Comma-separated target platforms, e.g. linux/amd64,linux/arm64. Split here, so the build's
+    /// record lists one platform per entry, as the window's form does.
+    #[arg(long, value_delimiter = ',')]
     platform: Vec<String>,
     #[arg(short = 't', long = "tag")]
     tags: Vec<String>,
@@ -261,5 +262,26 @@ pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
             }
         },
         Err(e) => fail(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Command {
+        #[command(flatten)]
+        args: BuildArgs,
+    }
+
+    #[test]
+    fn comma_separated_platforms_are_recorded_one_per_entry() {
+        let parsed =
+            Command::parse_from(["build", ".", "--platform", "linux/amd64,linux/arm64", "--platform", "linux/riscv64"]);
+        let request = request(&parsed.args).unwrap();
+        assert_eq!(request.platforms, ["linux/amd64", "linux/arm64", "linux/riscv64"]);
     }
 }
