@@ -380,6 +380,32 @@ mod tests {
     }
 
     #[test]
+    fn a_recorded_build_folded_with_its_dockerfile_places_every_step_of_it() {
+        // The Dockerfile the recording was made from (core/tests/builds.rs's cross-compiling one).
+        let source = "FROM --platform=$BUILDPLATFORM 127.0.0.1:5055/busybox:latest AS builder\nARG TARGETOS TARGETARCH\nRUN echo \"built on $(uname -m) for $TARGETOS/$TARGETARCH\" > /app.txt\n\nFROM 127.0.0.1:5055/busybox:latest\nCOPY --from=builder /app.txt /app.txt\nRUN cat /app.txt && uname -m\n";
+        let platforms = ["linux/amd64".to_owned(), "linux/arm64".to_owned(), "linux/arm/v7".to_owned()];
+        let mut model = ProgressModel::new(&platforms).with_dockerfile(source);
+        for response in recorded(include_bytes!("../tests/fixtures/cross-three-platforms.status")) {
+            model.apply(&response);
+        }
+        let steps = model.steps();
+        for step in &steps {
+            let start = step.dockerfile_line.map(|l| l.start);
+            let expected = match (step.stage.as_deref(), step.name.split_whitespace().next()) {
+                (Some("builder"), Some("FROM")) => Some(1),
+                (Some("builder"), Some("RUN")) => Some(3),
+                (Some("stage-1"), Some("FROM")) => Some(5),
+                (Some("stage-1"), Some("COPY")) => Some(6),
+                (Some("stage-1"), Some("RUN")) => Some(7),
+                _ => None,
+            };
+            assert_eq!(start, expected, "{step:?}");
+        }
+        // amd64 runs both FROMs as one step (same image, same platform): 1 + 3 + 2 + 3 + 3.
+        assert_eq!(steps.iter().filter(|s| s.dockerfile_line.is_some()).count(), 12, "{steps:#?}");
+    }
+
+    #[test]
     fn a_recorded_one_platform_failure_marks_that_lane_only() {
         let model = fold(include_bytes!("../tests/fixtures/fails-on-arm64.status"), &["linux/amd64", "linux/arm64"]);
         let failed: Vec<Step> = model.steps().into_iter().filter(|s| s.state == StepState::Failed).collect();
