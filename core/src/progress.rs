@@ -7,6 +7,8 @@ use bollard::moby::buildkit::v1::StatusResponse;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::dockerfile::{Instructions, LineRange};
+
 /// The lane of steps that belong to no single platform (loading the context, exporting).
 pub const SHARED_LANE: &str = "shared";
 /// Log bytes kept in memory per step; older output is dropped (and counted) past this.
@@ -46,6 +48,11 @@ pub struct Step {
     pub bytes_total: u64,
     /// Lines of output the step printed so far.
     pub log_lines: u64,
+    /// The lines of the Dockerfile the step came from, when the build knows its Dockerfile and the
+    /// step is one of its instructions (see [`crate::dockerfile::step_lines`]); none in records
+    /// written before steps carried it.
+    #[serde(default)]
+    pub dockerfile_line: Option<LineRange>,
 }
 
 /// A chunk of a step's output.
@@ -79,6 +86,10 @@ struct StepLog {
 #[derive(Debug, Default)]
 pub struct ProgressModel {
     single_platform: Option<String>,
+    /// The build's Dockerfile, to place each step in it.
+    dockerfile: Option<Instructions>,
+    /// Each step's vertex name as BuildKit sent it.
+    vertex_names: HashMap<String, String>,
     epoch_ns: Option<i128>,
     order: Vec<String>,
     steps: HashMap<String, Step>,
@@ -146,6 +157,11 @@ impl ProgressModel {
         Self { single_platform: (platforms.len() == 1).then(|| platforms[0].clone()), ..Self::default() }
     }
 
+    /// Places each step in the build's Dockerfile `source` (the file the build sends the frontend).
+    pub fn with_dockerfile(self, source: &str) -> Self {
+        Self { dockerfile: Some(Instructions::parse(source)), ..self }
+    }
+
     fn ms(&mut self, ns: Option<i128>) -> Option<u64> {
         let ns = ns?;
         let epoch = *self.epoch_ns.get_or_insert(ns);
@@ -187,6 +203,11 @@ impl ProgressModel {
                 StepState::Queued
             };
             let previous = self.steps.get(&v.digest);
+            let renamed = self.vertex_names.get(&v.digest) != Some(&v.name);
+            let dockerfile_line = match previous {
+                Some(p) if !renamed => p.dockerfile_line,
+                _ => self.dockerfile.as_ref().and_then(|d| d.lines_of(&v.name)),
+            };
             let step = Step {
                 id: v.digest.clone(),
                 lane,
@@ -200,9 +221,13 @@ impl ProgressModel {
                 bytes_current: previous.map_or(0, |p| p.bytes_current),
                 bytes_total: previous.map_or(0, |p| p.bytes_total),
                 log_lines: previous.map_or(0, |p| p.log_lines),
+                dockerfile_line,
             };
             if !self.steps.contains_key(&v.digest) {
                 self.order.push(v.digest.clone());
+            }
+            if renamed {
+                self.vertex_names.insert(v.digest.clone(), v.name.clone());
             }
             if previous != Some(&step) {
                 self.steps.insert(v.digest.clone(), step);
@@ -271,6 +296,11 @@ impl ProgressModel {
     /// Every step in the order BuildKit first reported it.
     pub fn steps(&self) -> Vec<Step> {
         self.order.iter().filter_map(|id| self.steps.get(id).cloned()).collect()
+    }
+
+    /// A step's vertex name as BuildKit last sent it, prefix included (`[linux/arm64 2/3] RUN make`).
+    pub fn vertex_name(&self, step: &str) -> Option<&str> {
+        self.vertex_names.get(step).map(String::as_str)
     }
 
     /// The output kept for a step (the newest part when it printed more than the bound).
@@ -347,6 +377,32 @@ mod tests {
         // Times share one axis: every step starts at or after zero and ends after it starts.
         assert!(steps.iter().any(|s| s.started_ms == Some(0)));
         assert!(steps.iter().all(|s| s.completed_ms >= s.started_ms));
+    }
+
+    #[test]
+    fn a_recorded_build_folded_with_its_dockerfile_places_every_step_of_it() {
+        // The Dockerfile the recording was made from (core/tests/builds.rs's cross-compiling one).
+        let source = "FROM --platform=$BUILDPLATFORM 127.0.0.1:5055/busybox:latest AS builder\nARG TARGETOS TARGETARCH\nRUN echo \"built on $(uname -m) for $TARGETOS/$TARGETARCH\" > /app.txt\n\nFROM 127.0.0.1:5055/busybox:latest\nCOPY --from=builder /app.txt /app.txt\nRUN cat /app.txt && uname -m\n";
+        let platforms = ["linux/amd64".to_owned(), "linux/arm64".to_owned(), "linux/arm/v7".to_owned()];
+        let mut model = ProgressModel::new(&platforms).with_dockerfile(source);
+        for response in recorded(include_bytes!("../tests/fixtures/cross-three-platforms.status")) {
+            model.apply(&response);
+        }
+        let steps = model.steps();
+        for step in &steps {
+            let start = step.dockerfile_line.map(|l| l.start);
+            let expected = match (step.stage.as_deref(), step.name.split_whitespace().next()) {
+                (Some("builder"), Some("FROM")) => Some(1),
+                (Some("builder"), Some("RUN")) => Some(3),
+                (Some("stage-1"), Some("FROM")) => Some(5),
+                (Some("stage-1"), Some("COPY")) => Some(6),
+                (Some("stage-1"), Some("RUN")) => Some(7),
+                _ => None,
+            };
+            assert_eq!(start, expected, "{step:?}");
+        }
+        // amd64 runs both FROMs as one step (same image, same platform): 1 + 3 + 2 + 3 + 3.
+        assert_eq!(steps.iter().filter(|s| s.dockerfile_line.is_some()).count(), 12, "{steps:#?}");
     }
 
     #[test]

@@ -104,6 +104,14 @@ async fn a_failing_step_is_located_by_buildkit_not_by_its_text() {
     assert_eq!(failure.vertex.as_deref(), Some(step.id.as_str()));
     assert_eq!(step.state, StepState::Failed);
     assert_eq!(step.position.as_deref(), Some("4/5"));
+    // The failed step carries BuildKit's range; the steps before it their own instruction's lines.
+    let lines = |name: &str| {
+        let step = outcome.steps.iter().find(|s| s.name.starts_with(name)).expect(name);
+        step.dockerfile_line.map(|l| (l.start, l.end))
+    };
+    assert_eq!(step.dockerfile_line.map(|l| (l.start, l.end)), Some((5, 6)));
+    assert_eq!(outcome.steps.iter().find(|s| s.id == step.id).and_then(|s| s.dockerfile_line), step.dockerfile_line);
+    assert_eq!(lines("RUN touch /flag"), Some((4, 4)));
 }
 
 #[tokio::test]

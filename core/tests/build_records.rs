@@ -55,6 +55,23 @@ fn refs_on_disk(history: &Records) -> Vec<String> {
 }
 
 #[test]
+fn a_record_written_before_steps_carried_their_dockerfile_line_still_loads() {
+    let world = World::new();
+    let history = Records::new(&world.env());
+    write(&history, "new", SystemTime::now());
+    // As the version before kept a failed build: a step without `dockerfileLine`.
+    let step = r#"{"id":"sha256:v3","lane":"linux/arm64","name":"RUN false","stage":null,"position":"2/2","state":"failed","startedMs":0,"completedMs":5,"error":"exit code: 1","bytesCurrent":0,"bytesTotal":0,"logLines":0}"#;
+    let old = format!(
+        r#"{{"request":{{"context":"/src/app"}},"outcome":{{"buildRef":"old","builder":"default","state":"failed","digest":null,"platforms":["linux/arm64"],"tags":[],"durationMs":5,"failure":{{"message":"exit code: 1","platform":"linux/arm64","step":{step},"dockerfileLine":2,"dockerfileEndLine":null,"dockerfileName":null,"dockerfileSource":null,"vertex":null,"exitCode":null,"lastLines":[],"succeededPlatforms":[]}},"steps":[{step}],"exporterResponse":{{}}}},"startedAt":"2026-01-01T00:00:00.000Z"}}"#
+    );
+    std::fs::write(history.dir().join("old.json"), old).unwrap();
+    let records = history.recent(10);
+    let old = records.iter().find(|r| r.outcome.build_ref == "old").expect("the old record loads");
+    assert_eq!(old.outcome.steps[0].dockerfile_line, None);
+    assert_eq!(old.outcome.failure.as_ref().and_then(|f| f.dockerfile_line), Some(2));
+}
+
+#[test]
 fn records_and_their_logs_are_readable_by_the_user_alone() {
     let world = World::new();
     let history = Records::new(&world.env());

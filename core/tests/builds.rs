@@ -100,6 +100,30 @@ async fn the_cross_compiling_tutorial_runs_its_builder_stage_natively() {
             .find(|s| s.lane == platform && s.stage.as_deref() == Some("builder") && s.name.starts_with("RUN"));
         assert!(cross.is_some(), "the builder stage of {platform} is in its lane");
     }
+    // Every step says where in the Dockerfile it comes from, as it runs: the builder stage's RUN
+    // named with its ARGs put in, the second stage's FROM of the same image as the first's.
+    let line = |lane: &str, name: &str| {
+        let step = seen.steps.values().find(|s| s.lane == lane && s.name.starts_with(name)).expect(name);
+        step.dockerfile_line.map(|l| (l.start, l.end))
+    };
+    for platform in THREE {
+        assert_eq!(line(platform, "RUN echo \"built on"), Some((3, 3)), "{platform}");
+        assert_eq!(line(platform, "COPY --from=builder"), Some((6, 6)), "{platform}");
+        assert_eq!(line(platform, "RUN cat /app.txt"), Some((7, 7)), "{platform}");
+        // On amd64 both FROMs pull the same image for the same platform: BuildKit runs (and
+        // names) that step once, as the builder stage's.
+        let from_stage = if platform == "linux/amd64" { ("builder", 1) } else { ("stage-1", 5) };
+        let from = seen
+            .steps
+            .values()
+            .find(|s| s.lane == platform && s.stage.as_deref() == Some(from_stage.0) && s.name.starts_with("FROM"));
+        assert_eq!(from.and_then(|s| s.dockerfile_line).map(|l| l.start), Some(from_stage.1), "{platform}");
+    }
+    assert!(seen.steps.values().filter(|s| s.name.starts_with("load ")).all(|s| s.dockerfile_line.is_none()));
+    assert_eq!(
+        outcome.steps.iter().filter(|s| s.dockerfile_line.is_some()).count(),
+        seen.steps.values().filter(|s| s.dockerfile_line.is_some()).count()
+    );
 }
 
 #[tokio::test]

@@ -136,6 +136,10 @@ async fn a_build_failing_on_one_platform_opens_on_the_failure_summary_with_its_l
     app.wait_for("[data-testid=build-tab-lanes]", 5).await.click().await.unwrap();
     let arm = app.wait_for("[data-testid=build-lane][data-lane='linux/arm64']", 5).await;
     assert_eq!(arm.attr("data-state").await.unwrap().as_deref(), Some("failed"));
+    // The failed step's detail says where it is in the Dockerfile, as the core placed it.
+    app.wait_for("[data-testid=step-lines]", 5).await;
+    assert_eq!(text(&app, "[data-testid=step-lines]").await, "line 3");
+    assert_eq!(text(&app, "[data-testid=step-line]").await, "RUN [ \"$(uname -m)\" != \"aarch64\" ]");
     app.close().await;
 }
 

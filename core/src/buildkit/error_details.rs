@@ -10,12 +10,7 @@ use bollard_buildkit_proto::google::rpc::Status as RpcStatus;
 use prost::Message;
 use serde::Deserialize;
 
-/// A span of lines of a source file, 1-based and inclusive.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LineRange {
-    pub start: u32,
-    pub end: u32,
-}
+use crate::dockerfile::LineRange;
 
 /// `errdefs.Source`: the file (as the frontend named it, e.g. `Dockerfile`), its text as the
 /// frontend read it, and the ranges the error points at.

@@ -1,12 +1,11 @@
 //! Failure analysis: which platform and step failed, the Dockerfile line it points at, the last
 //! output, and which platforms succeeded, failure first.
 
-use std::path::Path;
-
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::buildkit::error_details::ErrorDetails;
+use crate::buildkit::error_details::{ErrorDetails, SourceLocation};
+use crate::dockerfile::{self, LineRange};
 use crate::progress::{ProgressModel, Step, StepState};
 
 /// Why a build failed, failure first.
@@ -21,7 +20,7 @@ pub struct BuildFailure {
     /// 1-based line of the Dockerfile the failure points at, when it can be told: from the source
     /// location BuildKit attaches to the error, else from the message or the step's instruction.
     pub dockerfile_line: Option<u32>,
-    /// The last line of that span (an instruction continued over several lines); BuildKit's only.
+    /// The last line of that span (an instruction continued over several lines).
     pub dockerfile_end_line: Option<u32>,
     /// The file BuildKit's source location names, e.g. `Dockerfile`.
     pub dockerfile_name: Option<String>,
@@ -36,35 +35,33 @@ pub struct BuildFailure {
     pub succeeded_platforms: Vec<String>,
 }
 
-/// The Dockerfile line of a failure BuildKit sent no source location for: a `line N` in the
-/// message, else the first line whose text is the failed step's instruction.
-fn guessed_line(message: &str, step: Option<&Step>, dockerfile: &Path) -> Option<u32> {
-    if let Some(n) = crate::dockerfile::line_in(message) {
-        return Some(n);
-    }
-    let step = step?;
-    let source = std::fs::read_to_string(dockerfile).ok()?;
-    let wanted = step.name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
-    source
-        .lines()
-        .position(|line| line.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase() == wanted)
-        .map(|i| i as u32 + 1)
-}
-
+/// Why the build failed. `dockerfile` is the Dockerfile's text as the build read it, when it
+/// could; the failed step among `steps` gets BuildKit's own range for its lines when it sent one.
 pub(super) fn failure(
     message: String,
     details: &ErrorDetails,
     model: &ProgressModel,
-    steps: &[Step],
-    dockerfile: &Path,
+    steps: &mut [Step],
+    dockerfile: Option<&str>,
 ) -> BuildFailure {
+    let location = details.location();
+    let reported = location.and_then(SourceLocation::span);
+    // The Dockerfile the frontend read when it failed beats the one read at the start.
+    let source = location.and_then(|l| l.data.as_deref()).or(dockerfile);
     // The vertex BuildKit names is the failed step; without it, the first step marked failed.
     let failed = details
         .vertex
         .as_ref()
-        .and_then(|v| steps.iter().find(|s| &s.id == v))
-        .or_else(|| steps.iter().find(|s| s.state == StepState::Failed))
-        .cloned();
+        .and_then(|v| steps.iter().position(|s| &s.id == v))
+        .or_else(|| steps.iter().position(|s| s.state == StepState::Failed));
+    let failed = failed.map(|i| {
+        let step = &mut steps[i];
+        step.dockerfile_line = match (source, model.vertex_name(&step.id)) {
+            (Some(source), Some(name)) => dockerfile::step_lines(source, name, reported),
+            _ => reported.or(step.dockerfile_line),
+        };
+        step.clone()
+    });
     let mut lanes: Vec<&str> =
         steps.iter().map(|s| s.lane.as_str()).filter(|l| *l != crate::progress::SHARED_LANE).collect();
     lanes.sort();
@@ -82,14 +79,14 @@ pub(super) fn failure(
             model.log(&s.id).lines().rev().take(10).collect::<Vec<_>>().into_iter().rev().map(str::to_owned).collect()
         })
         .unwrap_or_default();
-    let location = details.location();
-    let range = location.and_then(|l| l.span());
+    // A parse error names its line in the message (`dockerfile parse error on line 3: …`) when
+    // BuildKit sends no location; a failed step is where its instruction is.
+    let lines = reported
+        .or_else(|| dockerfile::line_in(&message).map(|n| LineRange { start: n, end: n }))
+        .or_else(|| failed.as_ref().and_then(|s| s.dockerfile_line));
     BuildFailure {
-        dockerfile_line: match &range {
-            Some(r) => Some(r.start),
-            None => guessed_line(&message, failed.as_ref(), dockerfile),
-        },
-        dockerfile_end_line: range.as_ref().map(|r| r.end),
+        dockerfile_line: lines.map(|l| l.start),
+        dockerfile_end_line: lines.map(|l| l.end),
         dockerfile_name: location.map(|l| l.filename.clone()).filter(|f| !f.is_empty()),
         dockerfile_source: location.and_then(|l| l.data.clone()),
         vertex: details.vertex.clone(),
@@ -104,15 +101,67 @@ pub(super) fn failure(
 
 #[cfg(test)]
 mod tests {
+    use bollard::moby::buildkit::v1::{StatusResponse, Vertex};
+
     use super::*;
+
+    /// The Dockerfile of the UI's former failure summary tests (ui/src/lib/build/failure.test.ts).
+    const DOCKERFILE: &str = "# syntax=docker/dockerfile:1\nFROM --platform=$TARGETPLATFORM 127.0.0.1:5055/busybox:latest AS base\nARG X=1\nRUN echo one && \\\n    echo two\n\nRUN [ \"$(uname -m)\" != \"aarch64\" ]";
+
+    /// A build whose arm64 RUN failed, folded with the Dockerfile it read.
+    fn failed_on_arm64() -> (ProgressModel, Vec<Step>) {
+        let vertex = Vertex {
+            digest: "sha256:v3".into(),
+            name: "[linux/arm64 3/3] RUN [ \"$(uname -m)\" != \"aarch64\" ]".into(),
+            error: "process \"/bin/sh -c [ ... ]\" did not complete successfully: exit code: 1".into(),
+            ..Default::default()
+        };
+        let mut model = ProgressModel::new(&["linux/amd64".into(), "linux/arm64".into()]).with_dockerfile(DOCKERFILE);
+        model.apply(&StatusResponse { vertexes: vec![vertex], ..Default::default() });
+        let steps = model.steps();
+        (model, steps)
+    }
 
     #[test]
     fn a_syntax_error_points_at_its_line() {
-        let line = guessed_line(
-            "dockerfile parse error on line 3: unknown instruction: FORM",
-            None,
-            Path::new("/nonexistent"),
-        );
-        assert_eq!(line, Some(3));
+        let (model, mut steps) = (ProgressModel::default(), Vec::new());
+        let message = "dockerfile parse error on line 3: unknown instruction: FORM".to_owned();
+        let failure = failure(message, &ErrorDetails::default(), &model, &mut steps, None);
+        assert_eq!((failure.dockerfile_line, failure.dockerfile_end_line), (Some(3), Some(3)));
+    }
+
+    #[test]
+    fn without_a_location_from_buildkit_the_failed_steps_instruction_is_the_line() {
+        let (model, mut steps) = failed_on_arm64();
+        assert_eq!(steps[0].dockerfile_line, Some(LineRange { start: 7, end: 7 }), "the lanes know it already");
+        let message = "process \"/bin/sh -c [ ... ]\" did not complete successfully: exit code: 1".to_owned();
+        let found = failure(message, &ErrorDetails::default(), &model, &mut steps, Some(DOCKERFILE));
+        assert_eq!((found.dockerfile_line, found.dockerfile_end_line), (Some(7), Some(7)));
+        assert_eq!(found.platform.as_deref(), Some("linux/arm64"));
+        // Without the Dockerfile the step keeps what the lanes found.
+        let (model, mut steps) = failed_on_arm64();
+        let found = failure(String::new(), &ErrorDetails::default(), &model, &mut steps, None);
+        assert_eq!(found.dockerfile_line, Some(7));
+    }
+
+    #[test]
+    fn buildkits_location_wins_and_the_failed_step_carries_it() {
+        let (model, mut steps) = failed_on_arm64();
+        let sent = "FROM x\nRUN false \\\n    || exit 3\n";
+        let details = ErrorDetails {
+            vertex: Some("sha256:v3".into()),
+            sources: vec![SourceLocation {
+                filename: "app.Dockerfile".into(),
+                data: Some(sent.into()),
+                ranges: vec![LineRange { start: 2, end: 2 }, LineRange { start: 3, end: 3 }],
+            }],
+            exit_code: Some(3),
+        };
+        let failure = failure("exit code: 3".into(), &details, &model, &mut steps, Some(DOCKERFILE));
+        assert_eq!((failure.dockerfile_line, failure.dockerfile_end_line), (Some(2), Some(3)));
+        assert_eq!(failure.dockerfile_name.as_deref(), Some("app.Dockerfile"));
+        let range = Some(LineRange { start: 2, end: 3 });
+        assert_eq!(failure.step.as_ref().and_then(|s| s.dockerfile_line), range);
+        assert_eq!(steps[0].dockerfile_line, range, "the lanes show BuildKit's range too");
     }
 }

@@ -116,7 +116,14 @@ pub(super) async fn run_checked(
         observer.logs(&update.logs);
         progress(update);
     };
+    // Read as the frontend reads it, so each step can say where in it it comes from.
+    let dockerfile = crate::dockerfile::read_source(&checked.dockerfile)
+        .inspect_err(|e| tracing::debug!(error = %e, "steps will not show their Dockerfile lines"))
+        .ok();
     let mut model = ProgressModel::new(&platforms);
+    if let Some(source) = &dockerfile {
+        model = model.with_dockerfile(source);
+    }
     let solving = control.solve(&solve);
     tokio::pin!(solving);
     let mut status_open = true;
@@ -153,7 +160,7 @@ pub(super) async fn run_checked(
     if let Some(update) = model.take_update() {
         emit(update);
     }
-    let steps = model.steps();
+    let mut steps = model.steps();
     let mut outcome = BuildOutcome {
         build_ref: solve.build_ref.clone(),
         builder: builder.builder.clone(),
@@ -163,7 +170,7 @@ pub(super) async fn run_checked(
         tags: image_names(request),
         duration_ms: started.elapsed().as_millis() as u64,
         failure: None,
-        steps: steps.clone(),
+        steps: Vec::new(),
         exporter_response: BTreeMap::new(),
     };
     match result {
@@ -179,10 +186,11 @@ pub(super) async fn run_checked(
         }
         Some(Err(BuildkitError::Call { message, details, .. })) => {
             outcome.state = BuildState::Failed;
-            outcome.failure = Some(failure(message, &details, &model, &steps, &checked.dockerfile));
+            outcome.failure = Some(failure(message, &details, &model, &mut steps, dockerfile.as_deref()));
         }
         Some(Err(e)) => return Err(e.into()),
     }
+    outcome.steps = steps;
     // A build that did not finish made none of its tags (a push may have failed at the manifest,
     // after its layers went up): the outcome claims none.
     if outcome.state != BuildState::Succeeded {

@@ -1,12 +1,13 @@
 //! A Dockerfile's outline for the Build view: its stages (for the target picker), ARGs (to prefill
 //! build args), secrets and SSH mounts. [`crate::dockerfile::outline`] asks the builder's Dockerfile frontend for
-//! it; the local parse here is the fallback when no builder can be reached.
+//! it; the local parse here is the fallback when no builder can be reached. Also where a build
+//! step's instruction is in the file ([`step_lines`]), the one place that is worked out.
 
 pub mod outline;
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -152,30 +153,217 @@ pub(crate) fn line_in(message: &str) -> Option<u32> {
     message[at + 5..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok()
 }
 
-/// Instructions with their starting line, continuation lines joined and comments dropped.
-fn instructions(source: &str) -> Vec<(u32, String)> {
-    let mut out = Vec::new();
-    let mut current: Option<(u32, String)> = None;
-    for (index, raw) in source.lines().enumerate() {
-        let line = raw.trim();
-        if line.starts_with('#') || (line.is_empty() && current.is_none()) {
-            continue;
+/// Lines of a Dockerfile, 1-based and inclusive: an instruction continued over several lines, or
+/// the span BuildKit's error details point at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct LineRange {
+    pub start: u32,
+    pub end: u32,
+}
+
+/// One instruction: the lines it covers and its text, continuation lines joined by a space.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Instruction {
+    lines: LineRange,
+    text: String,
+    /// The index of the stage it belongs to; `None` before the first FROM.
+    stage: Option<usize>,
+}
+
+/// A Dockerfile's instructions in order, parsed once to place each of a build's steps. Comment
+/// lines are skipped, and so are empty lines inside a continued instruction, as BuildKit's parser
+/// skips them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Instructions {
+    list: Vec<Instruction>,
+    /// Each stage's `AS` name, lowercased as BuildKit names stages.
+    stage_names: Vec<Option<String>>,
+}
+
+impl Instructions {
+    pub fn parse(source: &str) -> Self {
+        let mut parsed = Self::default();
+        let mut current: Option<Instruction> = None;
+        for (index, raw) in source.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let n = index as u32 + 1;
+            let mut instruction = current.take().unwrap_or(Instruction {
+                lines: LineRange { start: n, end: n },
+                text: String::new(),
+                stage: None,
+            });
+            instruction.lines.end = n;
+            let (part, continued) = match line.strip_suffix('\\') {
+                Some(part) => (part.trim_end(), true),
+                None => (line, false),
+            };
+            if !instruction.text.is_empty() && !part.is_empty() {
+                instruction.text.push(' ');
+            }
+            instruction.text.push_str(part);
+            if continued {
+                current = Some(instruction);
+            } else {
+                parsed.push(instruction);
+            }
         }
-        let (start, mut text) = current.take().unwrap_or((index as u32 + 1, String::new()));
-        match line.strip_suffix('\\') {
-            Some(part) => {
-                text.push_str(part);
-                text.push(' ');
-                current = Some((start, text));
+        if let Some(last) = current {
+            parsed.push(last);
+        }
+        parsed
+    }
+
+    fn push(&mut self, mut instruction: Instruction) {
+        let mut words = instruction.text.split_whitespace();
+        if words.next().is_some_and(|k| k.eq_ignore_ascii_case("FROM")) {
+            let positional = arguments(words);
+            let name = match positional.as_slice() {
+                [_, as_kw, name, ..] if as_kw.eq_ignore_ascii_case("as") => Some(name.to_ascii_lowercase()),
+                _ => None,
+            };
+            self.stage_names.push(name);
+        }
+        instruction.stage = self.stage_names.len().checked_sub(1);
+        self.list.push(instruction);
+    }
+
+    /// The stage a step's prefix names: by its `AS` name, or `stage-N` for an unnamed one.
+    fn stage_named(&self, name: &str) -> Option<usize> {
+        let name = name.to_ascii_lowercase();
+        self.stage_names.iter().position(|n| n.as_deref() == Some(name.as_str())).or_else(|| {
+            let index: usize = name.strip_prefix("stage-")?.parse().ok()?;
+            (index < self.stage_names.len()).then_some(index)
+        })
+    }
+
+    /// The lines of the instruction a BuildKit vertex is named after (see [`step_lines`]).
+    pub fn lines_of(&self, vertex_name: &str) -> Option<LineRange> {
+        let (prefix, text) = match vertex_name.strip_prefix('[').and_then(|rest| rest.split_once("] ")) {
+            Some((prefix, text)) => (prefix, text),
+            None => ("", vertex_name),
+        };
+        // `[linux/amd64->arm64 build 3/5]`: the platform, the stage, the position; internal work
+        // (`[internal] load build context`) comes from no instruction.
+        let mut tokens: Vec<&str> = prefix.split_whitespace().collect();
+        if tokens.contains(&"internal") {
+            return None;
+        }
+        let is_position =
+            |t: &&str| t.split_once('/').is_some_and(|(a, b)| a.parse::<u32>().is_ok() && b.parse::<u32>().is_ok());
+        if tokens.last().is_some_and(is_position) {
+            tokens.pop();
+        }
+        if tokens.first().is_some_and(|t| t.contains('/')) {
+            tokens.remove(0);
+        }
+        let stage = tokens.first().and_then(|name| self.stage_named(name));
+        let mut words = text.split_whitespace().peekable();
+        let keyword = words.next()?;
+        // Steps not named by a keyword (`exporting to image`) come from no instruction either.
+        if !keyword.bytes().all(|b| b.is_ascii_uppercase()) || words.peek().is_none() {
+            return None;
+        }
+        let step_args = arguments(words).join(" ");
+        let candidates = || {
+            self.list.iter().filter(move |i| stage.is_none() || i.stage == stage).filter_map(move |instruction| {
+                let mut words = instruction.text.split_whitespace();
+                if !words.next()?.eq_ignore_ascii_case(keyword) {
+                    return None;
+                }
+                let mut body = arguments(words);
+                // BuildKit names a FROM by its image, without the stage's `AS name`.
+                if keyword == "FROM" && body.len() >= 3 && body[body.len() - 2].eq_ignore_ascii_case("as") {
+                    body.truncate(body.len() - 2);
+                }
+                let body = body.join(" ");
+                (!body.is_empty()).then_some((instruction.lines, body))
+            })
+        };
+        let as_written = candidates().find(|(_, body)| {
+            *body == step_args
+                || step_args.starts_with(body.as_str())
+                || body.starts_with(&step_args)
+                || (keyword == "FROM" && same_image(body, &step_args))
+        });
+        // BuildKit names a step after its text with ARG and ENV values put in: only when no
+        // instruction reads as the step does, one whose `$VAR`s could have become its name.
+        as_written.or_else(|| candidates().find(|(_, body)| expands_to(body, &step_args))).map(|(lines, _)| lines)
+    }
+}
+
+/// Whether `named` can be `written` with its variable references (`$VAR`, `${VAR}`,
+/// `${VAR:-default}`) replaced by some text each; false when `written` has none.
+fn expands_to(written: &str, named: &str) -> bool {
+    let (mut literals, mut literal) = (Vec::new(), String::new());
+    let mut chars = written.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            ('$', Some('{')) => {
+                for c in chars.by_ref() {
+                    if c == '}' {
+                        break;
+                    }
+                }
+                literals.push(std::mem::take(&mut literal));
             }
-            None => {
-                text.push_str(line);
-                out.push((start, text));
+            ('$', Some(next)) if next.is_ascii_alphabetic() || *next == '_' => {
+                while chars.peek().is_some_and(|c| c.is_ascii_alphanumeric() || *c == '_') {
+                    chars.next();
+                }
+                literals.push(std::mem::take(&mut literal));
             }
+            (c, _) => literal.push(c),
         }
     }
-    out.extend(current);
-    out
+    literals.push(literal);
+    let [first, middle @ .., last] = literals.as_slice() else {
+        return false;
+    };
+    let Some(mut rest) = named.strip_prefix(first.as_str()) else {
+        return false;
+    };
+    for literal in middle {
+        match rest.find(literal.as_str()) {
+            Some(at) => rest = &rest[at + literal.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last.as_str())
+}
+
+/// Whether a FROM's image is the one a step names: BuildKit names it in full and pinned
+/// (`docker.io/library/golang:1.22@sha256:…`) whatever the Dockerfile wrote (`golang:1.22`).
+fn same_image(written: &str, named: &str) -> bool {
+    use crate::images::reference::ImageReference;
+    let (Ok(written), Ok(named)) = (written.parse::<ImageReference>(), named.parse::<ImageReference>()) else {
+        return false;
+    };
+    written.name() == named.name()
+        && match &written.digest {
+            Some(digest) => named.digest.as_ref() == Some(digest),
+            None => written.tag == named.tag,
+        }
+}
+
+/// An instruction's arguments without its `--flag=…` options, which BuildKit leaves out of (or
+/// rewrites in) a step's name, e.g. `--platform`.
+fn arguments<'a>(words: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    words.filter(|w| !w.starts_with("--")).collect()
+}
+
+/// The lines of the Dockerfile `source` a build step came from, given its BuildKit vertex name
+/// (`[linux/arm64 build 3/5] RUN make`, `FROM base@sha256:…`, `[internal] load build context`).
+/// `reported`, the range BuildKit's error details carry for a failed step, wins: it is exact.
+/// Otherwise the step is matched by the text BuildKit names it after, its instruction: the first
+/// instruction of the same keyword whose arguments (options left out; a FROM's `AS name` too) are
+/// the step's, or a prefix of them, or start with them (BuildKit pins a FROM's image to a digest
+/// and may shorten a long name). `None` for internal steps and when nothing matches.
+pub fn step_lines(source: &str, vertex_name: &str, reported: Option<LineRange>) -> Option<LineRange> {
+    reported.or_else(|| Instructions::parse(source).lines_of(vertex_name))
 }
 
 /// The local parse: stages and every ARG of the file, without descriptions, secrets or SSH mounts;
@@ -183,7 +371,8 @@ fn instructions(source: &str) -> Vec<(u32, String)> {
 pub fn local_outline(source: &str, reason: String) -> DockerfileOutline {
     let mut stages = Vec::new();
     let mut args = Vec::new();
-    for (line, text) in instructions(source) {
+    for Instruction { lines, text, .. } in Instructions::parse(source).list {
+        let line = lines.start;
         let mut words = text.split_whitespace();
         let keyword = words.next().unwrap_or_default().to_ascii_uppercase();
         let rest: Vec<&str> = words.collect();
@@ -233,6 +422,98 @@ pub fn local_outline(source: &str, reason: String) -> DockerfileOutline {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The Dockerfile of the UI's former step-line tests (ui/src/lib/build/failure.test.ts).
+    const DOCKERFILE: &str = "# syntax=docker/dockerfile:1\nFROM --platform=$TARGETPLATFORM 127.0.0.1:5055/busybox:latest AS base\nARG X=1\nRUN echo one && \\\n    echo two\n\nRUN [ \"$(uname -m)\" != \"aarch64\" ]";
+
+    fn lines(start: u32, end: u32) -> Option<LineRange> {
+        Some(LineRange { start, end })
+    }
+
+    #[test]
+    fn instructions_join_continuation_lines_and_skip_comments() {
+        let parsed = Instructions::parse(DOCKERFILE).list;
+        assert_eq!(
+            parsed.iter().map(|i| (i.lines.start, i.lines.end)).collect::<Vec<_>>(),
+            [(2, 2), (3, 3), (4, 5), (7, 7)]
+        );
+        assert_eq!(parsed[2].text, "RUN echo one && echo two");
+    }
+
+    #[test]
+    fn steps_match_their_instruction_and_from_by_image_without_flags_digest_or_stage_name() {
+        let at = |name: &str| step_lines(DOCKERFILE, name, None);
+        assert_eq!(at("[linux/arm64 3/3] RUN [ \"$(uname -m)\" != \"aarch64\" ]"), lines(7, 7));
+        assert_eq!(at("[linux/amd64 2/3] RUN echo one &&     echo two"), lines(4, 5));
+        assert_eq!(at("[linux/amd64 1/3] FROM 127.0.0.1:5055/busybox:latest@sha256:abc"), lines(2, 2));
+        assert_eq!(at("[internal] load build context"), None);
+        assert_eq!(at("load build context"), None);
+        assert_eq!(at("[linux/amd64 1/1] RUN other"), None);
+    }
+
+    #[test]
+    fn a_step_is_found_whatever_its_prefix_and_internal_steps_never_are() {
+        let source = "FROM --platform=$BUILDPLATFORM golang:1.22 AS build\nRUN --mount=type=cache,target=/root/.cache \\\n\n    # fetch first\n    go mod download\nFROM alpine\nCOPY --from=build /out/app /app\n";
+        let at = |name: &str| step_lines(source, name, None);
+        let digest = format!("sha256:{}", "0".repeat(64));
+        // BuildKit names an image in full; the Dockerfile need not.
+        assert_eq!(
+            at(&format!("[linux/amd64->arm64 build 1/2] FROM docker.io/library/golang:1.22@{digest}")),
+            lines(1, 1)
+        );
+        assert_eq!(at(&format!("[build 1/2] FROM golang:1.22@{digest}")), lines(1, 1));
+        assert_eq!(at(&format!("[build 1/2] FROM docker.io/library/golang:1.23@{digest}")), None, "another tag");
+        // An empty line and a comment inside a continuation belong to it, as BuildKit parses it.
+        assert_eq!(
+            at("[linux/arm64 build 2/2] RUN --mount=type=cache,target=/root/.cache go mod download"),
+            lines(2, 5)
+        );
+        assert_eq!(at("FROM alpine"), lines(6, 6));
+        assert_eq!(
+            at(&format!("[linux/arm64 stage-1 1/2] FROM docker.io/library/alpine:latest@{digest}")),
+            lines(6, 6)
+        );
+        assert_eq!(at("[linux/arm64 stage-1 2/2] COPY /out/app /app"), lines(7, 7));
+        assert_eq!(at("[linux/arm64 internal] load metadata for docker.io/library/alpine:latest"), None);
+        assert_eq!(at("[auth] library/alpine:pull token for registry-1.docker.io"), None);
+        assert_eq!(at("exporting to image"), None);
+        assert_eq!(at("RUN"), None, "a keyword alone names nothing");
+    }
+
+    #[test]
+    fn a_step_is_looked_for_in_its_own_stage_and_with_its_args_put_in() {
+        // core/tests/builds.rs's cross-compiling Dockerfile, and names BuildKit gave its steps.
+        let source = "FROM --platform=$BUILDPLATFORM 127.0.0.1:5055/busybox:latest AS builder\nARG TARGETOS TARGETARCH\nRUN echo \"built on $(uname -m) for $TARGETOS/$TARGETARCH\" > /app.txt\n\nFROM 127.0.0.1:5055/busybox:latest\nCOPY --from=builder /app.txt /app.txt\nRUN cat /app.txt && uname -m\n";
+        let at = |name: &str| step_lines(source, name, None);
+        let busybox = "FROM 127.0.0.1:5055/busybox:latest@sha256:eacb6779e6b3ff40cb85241cca40151a6fd636ab20f29a082876316a481005b4";
+        assert_eq!(at(&format!("[linux/amd64 builder 1/2] {busybox}")), lines(1, 1));
+        assert_eq!(at(&format!("[linux/arm64 stage-1 1/3] {busybox}")), lines(5, 5));
+        assert_eq!(
+            at("[linux/amd64->arm/v7 builder 2/2] RUN echo \"built on $(uname -m) for linux/arm\" > /app.txt"),
+            lines(3, 3)
+        );
+        assert_eq!(at("[linux/arm64 stage-1 2/3] COPY --from=builder /app.txt /app.txt"), lines(6, 6));
+        assert_eq!(at("[linux/arm64 stage-1 3/3] RUN cat /app.txt && uname -m"), lines(7, 7));
+        // Positions are padded when a stage has ten steps or more.
+        assert_eq!(at("[linux/arm64 stage-1  3/12] RUN cat /app.txt && uname -m"), lines(7, 7));
+    }
+
+    #[test]
+    fn variables_stand_for_any_text_only_when_nothing_reads_as_the_step() {
+        assert!(expands_to("echo ${GREETING:-hi}, $NAME!", "echo hello, world!"));
+        assert!(expands_to("$CMD", "make all"));
+        assert!(!expands_to("echo $NAME!", "echo world?"));
+        assert!(!expands_to("echo $(uname -m)", "echo $(uname -m)"), "no variable, nothing to expand");
+        let source = "FROM x\nRUN $CMD\nRUN make all\n";
+        assert_eq!(step_lines(source, "[2/3] RUN make all", None), lines(3, 3));
+        assert_eq!(step_lines(source, "[3/3] RUN make test", None), lines(2, 2));
+    }
+
+    #[test]
+    fn buildkits_own_range_wins_over_the_text() {
+        assert_eq!(step_lines(DOCKERFILE, "[linux/amd64 2/3] RUN echo one && echo two", lines(5, 6)), lines(5, 6));
+        assert_eq!(step_lines("", "[internal] load build context", lines(3, 3)), lines(3, 3));
+    }
 
     #[test]
     fn stages_and_args_of_the_cross_compiling_tutorial() {

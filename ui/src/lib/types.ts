@@ -25,6 +25,7 @@ export type { BuildRecord } from './bindings/BuildRecord';
 export type { BuildRequest } from './bindings/BuildRequest';
 export type { BuildState } from './bindings/BuildState';
 export type { DockerfileOutline } from './bindings/DockerfileOutline';
+export type { LineRange } from './bindings/LineRange';
 export type { LogChunk } from './bindings/LogChunk';
 export type { OutlineArg } from './bindings/OutlineArg';
 export type { OutlineMount } from './bindings/OutlineMount';

@@ -15,7 +15,7 @@ platform: string | null, step: Step | null,
  */
 dockerfileLine: number | null, 
 /**
- * The last line of that span (an instruction continued over several lines); BuildKit's only.
+ * The last line of that span (an instruction continued over several lines).
  */
 dockerfileEndLine: number | null, 
 /**

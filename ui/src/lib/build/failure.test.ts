@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BuildOutcome } from '../types';
-import { failureView, instructions, sourceWindow, stepLine } from './failure';
+import { failureView, sourceWindow } from './failure';
 import { step } from './testSteps';
 
 const DOCKERFILE = [
@@ -108,8 +108,10 @@ describe('failure summary', () => {
     expect(view.source.filter((l) => l.marked).map((l) => l.text)).toEqual(['RUN false \\', '    || exit 3']);
   });
 
-  it('finds the line from the step when the core could not tell, and works without source', () => {
-    expect(failureView(outcome({ dockerfileLine: null }), DOCKERFILE, [])!.line).toBe(7);
+  it('marks no line when the core could not tell one, and works without source', () => {
+    const unplaced = failureView(outcome({ dockerfileLine: null }), DOCKERFILE, [])!;
+    expect([unplaced.line, unplaced.endLine]).toEqual([null, null]);
+    expect(unplaced.source.some((l) => l.marked)).toBe(false);
     const bare = failureView(outcome(), null, [])!;
     expect(bare.source).toEqual([]);
     expect(bare.line).toBe(7);
@@ -123,21 +125,5 @@ describe('failure summary', () => {
     expect(w.map((l) => l.n)).toEqual([47, 48, 49, 50, 51, 52, 53]);
     expect(sourceWindow(long, 99, 3).map((l) => l.n)).toEqual([94, 95, 96, 97, 98, 99, 100]);
     expect(sourceWindow('', 1)).toEqual([]);
-  });
-});
-
-describe('step lines', () => {
-  it('joins continuation lines and skips comments', () => {
-    expect(instructions(DOCKERFILE).map((i) => i.line)).toEqual([2, 3, 4, 7]);
-    expect(instructions(DOCKERFILE)[2].text).toBe('RUN echo one && echo two');
-  });
-
-  it('matches steps to their instruction, FROM by image without flags, digest or stage name', () => {
-    expect(stepLine(failedRun, DOCKERFILE)).toBe(7);
-    expect(stepLine(step({ id: 'a', lane: 'linux/amd64', name: 'RUN echo one &&     echo two', position: '2/3' }), DOCKERFILE)).toBe(4);
-    const from = step({ id: 'f', lane: 'linux/amd64', name: 'FROM 127.0.0.1:5055/busybox:latest@sha256:abc', position: '1/3' });
-    expect(stepLine(from, DOCKERFILE)).toBe(2);
-    expect(stepLine(step({ id: 'i', name: 'load build context' }), DOCKERFILE)).toBeNull();
-    expect(stepLine(step({ id: 'x', lane: 'linux/amd64', name: 'RUN other', position: '1/1' }), DOCKERFILE)).toBeNull();
   });
 });

@@ -1,8 +1,7 @@
 // The failure-first summary: which platform and step failed, the Dockerfile source around the
-// failing line with that line marked, the last output lines, and how every other platform ended.
-// Also finds a step's Dockerfile line in the source, for the step detail.
-import type { BuildOutcome, Step } from '../types';
-import { SHARED_LANE } from './lanes';
+// failing line (which the core worked out) with that line marked, the last output lines, and how
+// every other platform ended.
+import type { BuildOutcome } from '../types';
 
 export interface SourceLine {
   n: number;
@@ -75,7 +74,7 @@ export function failureView(outcome: BuildOutcome, source: string | null, reques
   const step = f.step;
   // The Dockerfile BuildKit read when it failed beats the file read again now.
   const text = f.dockerfileSource ?? source;
-  const line = f.dockerfileLine ?? (step && text ? stepLine(step, text) : null);
+  const line = f.dockerfileLine;
   const endLine = line === null ? null : (f.dockerfileEndLine ?? line);
   return {
     message: f.message,
@@ -90,58 +89,4 @@ export function failureView(outcome: BuildOutcome, source: string | null, reques
     lastLines: f.lastLines,
     platforms,
   };
-}
-
-/** Dockerfile instructions with the line they start on; continuation lines joined, comments skipped. */
-export function instructions(source: string): Array<{ line: number; text: string }> {
-  const out: Array<{ line: number; text: string }> = [];
-  const all = source.replace(/\r\n/g, '\n').split('\n');
-  let current: { line: number; text: string } | null = null;
-  all.forEach((raw, i) => {
-    const t = raw.trim();
-    if (current === null) {
-      if (t === '' || t.startsWith('#')) return;
-      current = { line: i + 1, text: '' };
-    } else if (t.startsWith('#')) {
-      return;
-    }
-    const continued = t.endsWith('\\');
-    current.text += (current.text ? ' ' : '') + (continued ? t.slice(0, -1).trim() : t);
-    if (!continued) {
-      out.push(current);
-      current = null;
-    }
-  });
-  if (current) out.push(current);
-  return out;
-}
-
-const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
-/** The instruction's arguments without `--flag=…` options (BuildKit leaves `--platform` out of names). */
-const args = (s: string) =>
-  s
-    .split(' ')
-    .slice(1)
-    .filter((t) => !t.startsWith('--'))
-    .join(' ');
-
-/**
- * The 1-based Dockerfile line a step came from, matched by its instruction text (BuildKit names a
- * step after it: `RUN make`, `FROM base@sha256:…`); null for internal steps or when nothing matches.
- */
-export function stepLine(step: Step, source: string): number | null {
-  if (step.lane === SHARED_LANE && step.position === null) return null;
-  const name = squash(step.name);
-  if (!/^[A-Z]+\s/.test(name)) return null;
-  const keyword = name.split(' ')[0];
-  const nameArgs = args(name);
-  for (const ins of instructions(source)) {
-    const text = squash(ins.text);
-    if (text.split(' ')[0].toUpperCase() !== keyword) continue;
-    let body = args(text);
-    if (keyword === 'FROM') body = body.replace(/ as \S+$/i, '');
-    if (body === '') continue;
-    if (body === nameArgs || nameArgs.startsWith(body) || body.startsWith(nameArgs)) return ins.line;
-  }
-  return null;
 }

@@ -10,6 +10,7 @@ import {
   formatTick,
   LANE_STATE_TEXT,
   laneOrder,
+  linesText,
   orderSteps,
   roundSpan,
   shownState,
@@ -173,6 +174,12 @@ describe('steps', () => {
   it('labels a step with its stage and position', () => {
     expect(stepLabel(step({ id: 'a', name: 'RUN make', stage: 'builder', position: '2/3' }))).toBe('builder 2/3 RUN make');
     expect(stepLabel(step({ id: 'a', name: 'load build context' }))).toBe('load build context');
+  });
+
+  it('says where the core placed a step in the Dockerfile', () => {
+    expect(linesText({ start: 7, end: 7 })).toBe('line 7');
+    expect(linesText({ start: 4, end: 5 })).toBe('lines 4–5');
+    expect(linesText(step({ id: 'ctx', name: 'load build context' }).dockerfileLine)).toBeNull();
   });
 
   it('focuses the failed step, else the running one, else the last', () => {

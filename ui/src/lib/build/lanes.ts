@@ -1,7 +1,7 @@
 // The build's lanes: steps grouped by platform (the "shared" lane first, then the request's
 // platforms in its order, then any lane the core reported that the request did not name), each
 // with a state and elapsed time, all drawn against one time axis.
-import type { BuildState, Step, StepState } from '../types';
+import type { BuildState, LineRange, Step, StepState } from '../types';
 
 export const SHARED_LANE = 'shared';
 
@@ -206,6 +206,12 @@ export function stepDuration(step: Step, active: boolean, nowMs: number): number
 export function stepLabel(step: Step): string {
   const prefix = [step.stage, step.position].filter((p) => p).join(' ');
   return prefix ? `${prefix} ${step.name}` : step.name;
+}
+
+/** Where a step is in the Dockerfile, as the core placed it: "line 7", "lines 4–5"; null when it is not. */
+export function linesText(lines: LineRange | null): string | null {
+  if (lines === null) return null;
+  return lines.end > lines.start ? `lines ${lines.start}–${lines.end}` : `line ${lines.start}`;
 }
 
 export const LANE_STATE_TEXT: Record<LaneState, string> = {

@@ -14,6 +14,7 @@ export function step(partial: Partial<Step> & { id: string }): Step {
     bytesCurrent: 0,
     bytesTotal: 0,
     logLines: 0,
+    dockerfileLine: null,
     ...partial,
   };
 }
