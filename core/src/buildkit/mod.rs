@@ -4,6 +4,7 @@
 pub mod control;
 pub mod error_details;
 pub mod gateway;
+pub mod proto;
 pub mod solve;
 pub mod tls;
 pub mod transport;
