@@ -10,6 +10,7 @@ use tracing::instrument;
 use ts_rs::TS;
 
 use super::error_details::ErrorDetails;
+use super::proto::content::content_client::ContentClient;
 use super::transport::{self, TransportError, MAX_MESSAGE_BYTES};
 use crate::platform::Platform;
 
@@ -95,6 +96,12 @@ impl Control {
     /// The connection itself, for the other services BuildKit serves beside Control (the gateway bridge).
     pub(crate) fn channel(&self) -> Channel {
         self.channel.clone()
+    }
+
+    /// A client of the read-only containerd content service BuildKit serves beside Control
+    /// (BuildKit v0.13 `control.Register`): the blobs its images and build history records refer to.
+    pub fn content(&self) -> ContentClient<Channel> {
+        ContentClient::new(self.channel()).max_decoding_message_size(MAX_MESSAGE_BYTES)
     }
 
     pub(crate) fn call_error(&self, call: &'static str, status: tonic::Status) -> BuildkitError {

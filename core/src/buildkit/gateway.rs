@@ -5,85 +5,41 @@
 //! result's metadata (a plain `Control.Solve` keeps only `frontend.*` keys of it); `LLBBridge.Return`
 //! ends the gateway build.
 //!
-//! bollard-buildkit-proto has no `gateway.proto`, so its few messages are **written by hand** below
-//! with only the fields used here, numbered as in BuildKit's `frontend/gateway/pb/gateway.proto`
-//! (v0.13). Fields left out are skipped on decode.
+//! bollard-buildkit-proto has no `gateway.proto`; the messages and the `LLBBridge` client are
+//! generated from `core/proto/moby/buildkit/v1/frontend/gateway.proto` (see `buildkit::proto`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use bollard::moby::buildkit::v1::SolveRequest;
-use tonic::codegen::http::uri::PathAndQuery;
 use tonic::metadata::MetadataValue;
+use tonic::transport::Channel;
 use tonic::Status;
 use tracing::instrument;
 
+use super::proto::frontend::llb_bridge_client::LlbBridgeClient;
+use super::proto::frontend::{self, ReturnRequest};
 use super::transport::MAX_MESSAGE_BYTES;
 use super::{BuildkitError, Control};
 
-const BRIDGE_SOLVE: &str = "/moby.buildkit.v1.frontend.LLBBridge/Solve";
-const BRIDGE_RETURN: &str = "/moby.buildkit.v1.frontend.LLBBridge/Return";
 /// The metadata key naming the gateway build a bridge call belongs to (BuildKit's client/buildid).
 const BUILD_ID: &str = "buildkit-controlapi-buildid";
 /// How long the gateway build may take to end after `Return`.
 const END_GRACE: Duration = Duration::from_secs(2);
 
-/// `moby.buildkit.v1.frontend.SolveRequest` (written by hand; `Definition` and the cache, input and
-/// policy fields are left out).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct BridgeSolveRequest {
-    #[prost(string, tag = "2")]
-    pub frontend: String,
-    #[prost(map = "string, string", tag = "3")]
-    pub frontend_opt: HashMap<String, String>,
-    #[prost(bool, tag = "5")]
-    pub allow_result_return: bool,
-}
-
-/// `moby.buildkit.v1.frontend.SolveResponse` (written by hand; only `result`).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct BridgeSolveResponse {
-    #[prost(message, optional, tag = "3")]
-    pub result: Option<BridgeResult>,
-}
-
-/// `moby.buildkit.v1.frontend.Result` (written by hand; only `metadata`, not the refs or attestations).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct BridgeResult {
-    #[prost(map = "string, bytes", tag = "10")]
-    pub metadata: HashMap<String, Vec<u8>>,
-}
-
-/// `moby.buildkit.v1.frontend.ReturnRequest` (written by hand; only `result`). BuildKit 0.13 reads
-/// `result` without checking it is there, so it is always sent, empty.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct BridgeReturnRequest {
-    #[prost(message, optional, tag = "1")]
-    pub result: Option<BridgeResult>,
-}
-
-/// `moby.buildkit.v1.frontend.ReturnResponse` (empty).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct BridgeReturnResponse {}
-
 /// The bridge of one gateway build.
 struct Bridge {
-    grpc: tonic::client::Grpc<tonic::transport::Channel>,
+    client: LlbBridgeClient<Channel>,
     build_ref: String,
 }
 
 impl Bridge {
-    async fn unary<Req, Resp>(&mut self, path: &'static str, message: Req) -> Result<Resp, Status>
-    where
-        Req: prost::Message + Send + Sync + 'static,
-        Resp: prost::Message + Default + Send + Sync + 'static,
-    {
-        self.grpc.ready().await.map_err(|e| Status::unavailable(e.to_string()))?;
+    /// `message` as a request of this gateway build.
+    fn request<T>(&self, message: T) -> Result<tonic::Request<T>, Status> {
         let mut request = tonic::Request::new(message);
         let id = MetadataValue::try_from(self.build_ref.as_str()).map_err(|e| Status::internal(e.to_string()))?;
         request.metadata_mut().insert(BUILD_ID, id);
-        let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
-        Ok(self.grpc.unary(request, PathAndQuery::from_static(path), codec).await?.into_inner())
+        Ok(request)
     }
 
     async fn solve(
@@ -91,18 +47,20 @@ impl Bridge {
         frontend: &str,
         opts: &BTreeMap<String, String>,
     ) -> Result<HashMap<String, Vec<u8>>, Status> {
-        let request = BridgeSolveRequest {
+        let request = self.request(frontend::SolveRequest {
             frontend: frontend.to_owned(),
             frontend_opt: opts.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             allow_result_return: true,
-        };
-        let response: BridgeSolveResponse = self.unary(BRIDGE_SOLVE, request).await?;
+        })?;
+        let response = self.client.solve(request).await?.into_inner();
         Ok(response.result.map(|r| r.metadata).unwrap_or_default())
     }
 
+    /// Ends the gateway build. BuildKit 0.13 reads `result` without checking it is there, so it is
+    /// always sent, empty.
     async fn finish(&mut self) -> Result<(), Status> {
-        let request = BridgeReturnRequest { result: Some(BridgeResult::default()) };
-        let _: BridgeReturnResponse = self.unary(BRIDGE_RETURN, request).await?;
+        let request = self.request(ReturnRequest { result: Some(frontend::Result::default()) })?;
+        self.client.r#return(request).await?;
         Ok(())
     }
 }
@@ -135,7 +93,7 @@ impl Control {
         let solving = client.solve(gateway);
         tokio::pin!(solving);
         let mut bridge = Bridge {
-            grpc: tonic::client::Grpc::new(self.channel())
+            client: LlbBridgeClient::new(self.channel())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
             build_ref,
@@ -184,11 +142,12 @@ impl Control {
 mod tests {
     use prost::Message;
 
+    use super::frontend::{Result as BridgeResult, SolveRequest, SolveResponse};
     use super::*;
 
     #[test]
     fn a_solve_request_has_gateway_protos_field_numbers() {
-        let request = BridgeSolveRequest {
+        let request = SolveRequest {
             frontend: "dockerfile.v0".into(),
             frontend_opt: HashMap::from([("requestid".into(), "frontend.targets".into())]),
             allow_result_return: true,
@@ -216,13 +175,13 @@ mod tests {
         result.extend_from_slice(&entry);
         let mut bytes = vec![0x0a, 1, b'r', 0x1a, result.len() as u8];
         bytes.extend_from_slice(&result);
-        let response = BridgeSolveResponse::decode(bytes.as_slice()).unwrap();
+        let response = SolveResponse::decode(bytes.as_slice()).unwrap();
         assert_eq!(response.result.unwrap().metadata, HashMap::from([("version".into(), b"1.0.0".to_vec())]));
     }
 
     #[test]
     fn return_always_carries_a_result() {
-        let request = BridgeReturnRequest { result: Some(BridgeResult::default()) };
+        let request = ReturnRequest { result: Some(BridgeResult::default()) };
         assert_eq!(request.encode_to_vec(), [0x0a, 0]);
     }
 }

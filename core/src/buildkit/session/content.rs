@@ -7,11 +7,10 @@
 //! the solve the client tags the exporter's `cache.manifest` descriptor in `index.json`
 //! (BuildKit's `client/ociindex`).
 //!
-//! bollard-buildkit-proto has no containerd protos, so the messages are **written by hand** below
-//! with only the fields used here, numbered as in containerd v1.7's
-//! `api/services/content/v1/content.proto`; the timestamps, field masks and labels in replies are
-//! left out (the Go side reads an absent timestamp as the epoch). Fields left out are skipped on
-//! decode.
+//! bollard-buildkit-proto has no containerd protos; the messages and the service's server are
+//! generated from `core/proto/containerd/services/content/v1/content.proto` (see
+//! `buildkit::proto`); the timestamps, field masks and labels in replies are left out (the Go side
+//! reads an absent timestamp as the epoch).
 //!
 //! Blobs are written to `ingest/` and renamed into `blobs/sha256/` only after their size and
 //! SHA-256 digest were checked; `index.json` and `oci-layout` are replaced by rename, under the
@@ -22,20 +21,21 @@ use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest as _, Sha256};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::codegen::{http, BoxFuture, Service};
-use tonic::server::NamedService;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::buildkit::proto::content::content_server::{Content, ContentServer};
+use crate::buildkit::proto::content::{
+    AbortRequest, DeleteContentRequest, Info, InfoRequest, InfoResponse, ListContentRequest, ListContentResponse,
+    ListStatusesRequest, ListStatusesResponse, ReadContentRequest, ReadContentResponse, StatusRequest, StatusResponse,
+    UpdateRequest, UpdateResponse, WriteAction, WriteContentRequest, WriteContentResponse,
+};
 use crate::buildkit::transport::MAX_MESSAGE_BYTES;
 
-/// The gRPC service name.
-pub const SERVICE_NAME: &str = "containerd.services.content.v1.Content";
 /// The metadata key naming the store a call is for (BuildKit's `session/content.GRPCHeaderID`).
 pub const STORE_ID_HEADER: &str = "buildkit-attachable-store-id";
 /// What BuildKit puts before a local cache's `dest`/`src` to make the store id.
@@ -58,128 +58,6 @@ pub const METHODS: [&str; 9] = [
 ];
 /// Bytes per `Read` reply (containerd's server sends 1 MiB chunks).
 const READ_CHUNK: usize = 1 << 20;
-
-/// `containerd.services.content.v1.Info` (written by hand; no timestamps).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Info {
-    #[prost(string, tag = "1")]
-    pub digest: String,
-    #[prost(int64, tag = "2")]
-    pub size: i64,
-    #[prost(map = "string, string", tag = "5")]
-    pub labels: HashMap<String, String>,
-}
-
-/// `InfoRequest` (written by hand).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct InfoRequest {
-    #[prost(string, tag = "1")]
-    pub digest: String,
-}
-
-/// `InfoResponse`, also the shape of `UpdateRequest`/`UpdateResponse` without the field mask.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct InfoResponse {
-    #[prost(message, optional, tag = "1")]
-    pub info: Option<Info>,
-}
-
-/// `ListContentRequest`/`ListStatusesRequest` (written by hand).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct FiltersRequest {
-    #[prost(string, repeated, tag = "1")]
-    pub filters: Vec<String>,
-}
-
-/// `ListContentResponse` (written by hand).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct ListContentResponse {
-    #[prost(message, repeated, tag = "1")]
-    pub info: Vec<Info>,
-}
-
-/// `ListStatusesResponse` (written by hand; always empty here: writes live as long as their stream).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct ListStatusesResponse {}
-
-/// `DeleteContentRequest` (written by hand).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct DeleteContentRequest {
-    #[prost(string, tag = "1")]
-    pub digest: String,
-}
-
-/// `ReadContentRequest` (written by hand). `size` 0 reads to the end.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct ReadContentRequest {
-    #[prost(string, tag = "1")]
-    pub digest: String,
-    #[prost(int64, tag = "2")]
-    pub offset: i64,
-    #[prost(int64, tag = "3")]
-    pub size: i64,
-}
-
-/// `ReadContentResponse` (written by hand).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct ReadContentResponse {
-    #[prost(int64, tag = "1")]
-    pub offset: i64,
-    #[prost(bytes = "vec", tag = "2")]
-    pub data: Vec<u8>,
-}
-
-/// `StatusRequest`/`AbortRequest` (written by hand).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct RefRequest {
-    #[prost(string, tag = "1")]
-    pub r#ref: String,
-}
-
-/// `StatusResponse` (written by hand; never sent: there are no writes to report between streams).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct StatusResponse {}
-
-/// `google.protobuf.Empty`.
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Empty {}
-
-/// `WriteAction`.
-pub const ACTION_STAT: i32 = 0;
-pub const ACTION_WRITE: i32 = 1;
-pub const ACTION_COMMIT: i32 = 2;
-
-/// `WriteContentRequest` (written by hand).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct WriteContentRequest {
-    #[prost(int32, tag = "1")]
-    pub action: i32,
-    #[prost(string, tag = "2")]
-    pub r#ref: String,
-    #[prost(int64, tag = "3")]
-    pub total: i64,
-    #[prost(string, tag = "4")]
-    pub expected: String,
-    #[prost(int64, tag = "5")]
-    pub offset: i64,
-    #[prost(bytes = "vec", tag = "6")]
-    pub data: Vec<u8>,
-    #[prost(map = "string, string", tag = "7")]
-    pub labels: HashMap<String, String>,
-}
-
-/// `WriteContentResponse` (written by hand; no timestamps).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct WriteContentResponse {
-    #[prost(int32, tag = "1")]
-    pub action: i32,
-    #[prost(int64, tag = "4")]
-    pub offset: i64,
-    #[prost(int64, tag = "5")]
-    pub total: i64,
-    #[prost(string, tag = "6")]
-    pub digest: String,
-}
 
 /// Why a folder is not a usable cache.
 #[derive(Debug, thiserror::Error)]
@@ -470,18 +348,46 @@ impl ContentStores {
         self.0.get(id).cloned().ok_or_else(|| Status::not_found(format!("unknown store {id}")))
     }
 
-    fn info(&self, request: Request<InfoRequest>) -> Result<Response<InfoResponse>, Status> {
+    /// The gRPC service, taking requests as large as the session's other services do.
+    pub fn server(self) -> ContentServer<ContentStores> {
+        ContentServer::new(self).max_decoding_message_size(MAX_MESSAGE_BYTES)
+    }
+}
+
+/// What `layout` knows of the blob `digest`: its size (labels are not kept).
+fn blob_info(layout: &OciLayout, digest: String) -> Result<Info, Status> {
+    let size = layout.blob_size(&digest).ok_or_else(|| Status::not_found(format!("content {digest}: not found")))?;
+    Ok(Info { digest, size: size as i64, labels: HashMap::new() })
+}
+
+#[tonic::async_trait]
+impl Content for ContentStores {
+    async fn info(&self, request: Request<InfoRequest>) -> Result<Response<InfoResponse>, Status> {
         let layout = self.choose(&request)?;
-        let digest = request.into_inner().digest;
-        let size =
-            layout.blob_size(&digest).ok_or_else(|| Status::not_found(format!("content {digest}: not found")))?;
-        Ok(Response::new(InfoResponse { info: Some(Info { digest, size: size as i64, labels: HashMap::new() }) }))
+        let info = blob_info(&layout, request.into_inner().digest)?;
+        Ok(Response::new(InfoResponse { info: Some(info) }))
     }
 
-    fn read(
-        &self,
-        request: Request<ReadContentRequest>,
-    ) -> Result<Response<ReceiverStream<Result<ReadContentResponse, Status>>>, Status> {
+    /// Labels are not kept; answers with the blob's info.
+    async fn update(&self, request: Request<UpdateRequest>) -> Result<Response<UpdateResponse>, Status> {
+        let layout = self.choose(&request)?;
+        let digest = request.into_inner().info.map(|i| i.digest).unwrap_or_default();
+        Ok(Response::new(UpdateResponse { info: Some(blob_info(&layout, digest)?) }))
+    }
+
+    type ListStream = tokio_stream::Empty<Result<ListContentResponse, Status>>;
+
+    async fn list(&self, _: Request<ListContentRequest>) -> Result<Response<Self::ListStream>, Status> {
+        Ok(Response::new(tokio_stream::empty()))
+    }
+
+    async fn delete(&self, _: Request<DeleteContentRequest>) -> Result<Response<()>, Status> {
+        Err(Status::unimplemented("a cache folder is not pruned through the session"))
+    }
+
+    type ReadStream = ReceiverStream<Result<ReadContentResponse, Status>>;
+
+    async fn read(&self, request: Request<ReadContentRequest>) -> Result<Response<Self::ReadStream>, Status> {
         let layout = self.choose(&request)?;
         let ReadContentRequest { digest, offset, size } = request.into_inner();
         let not_found = || Status::not_found(format!("content {digest}: not found"));
@@ -509,14 +415,30 @@ impl ContentStores {
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 
+    async fn status(&self, request: Request<StatusRequest>) -> Result<Response<StatusResponse>, Status> {
+        Err(Status::not_found(format!("no write in progress for {}", request.get_ref().r#ref)))
+    }
+
+    /// Always empty: a write's ingest lives as long as its stream.
+    async fn list_statuses(&self, _: Request<ListStatusesRequest>) -> Result<Response<ListStatusesResponse>, Status> {
+        Ok(Response::new(ListStatusesResponse::default()))
+    }
+
+    /// A write's ingest goes with its stream, so there is nothing left to abort.
+    async fn abort(&self, _: Request<AbortRequest>) -> Result<Response<()>, Status> {
+        Ok(Response::new(()))
+    }
+
+    type WriteStream = ReceiverStream<Result<WriteContentResponse, Status>>;
+
     /// One write stream, as containerd's content server runs it: the first message names the
     /// ingest; `STAT` reports progress, `WRITE` appends at the current offset (offset 0 restarts),
     /// `COMMIT` checks size and digest and moves the blob into place, then the stream ends. A
     /// blob already there answers `AlreadyExists`, which BuildKit takes as done.
-    fn write(
+    async fn write(
         &self,
         request: Request<Streaming<WriteContentRequest>>,
-    ) -> Result<Response<ReceiverStream<Result<WriteContentResponse, Status>>>, Status> {
+    ) -> Result<Response<Self::WriteStream>, Status> {
         let layout = self.choose(&request)?;
         let mut inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(4);
@@ -548,12 +470,14 @@ impl ContentStores {
                     if req.total > 0 {
                         total = req.total;
                     }
-                    match req.action {
-                        ACTION_STAT => {
+                    let action = WriteAction::try_from(req.action)
+                        .map_err(|_| Status::invalid_argument(format!("unknown write action {}", req.action)))?;
+                    match action {
+                        WriteAction::Stat => {
                             reply.digest = current.digest();
                             reply.total = total;
                         }
-                        ACTION_WRITE | ACTION_COMMIT => {
+                        WriteAction::Write | WriteAction::Commit => {
                             if req.offset > 0 && req.offset as u64 != current.offset {
                                 return Err(Status::out_of_range(format!(
                                     "write @{} must occur at current offset {}",
@@ -565,7 +489,7 @@ impl ContentStores {
                             }
                             current.write(&req.data).map_err(internal)?;
                             reply.offset = current.offset as i64;
-                            reply.digest = if req.action == ACTION_COMMIT {
+                            reply.digest = if action == WriteAction::Commit {
                                 let done = ingest.take().expect("an ingest until commit");
                                 let layout = layout.clone();
                                 let expected = expected.clone();
@@ -576,9 +500,8 @@ impl ContentStores {
                                 current.digest()
                             };
                         }
-                        other => return Err(Status::invalid_argument(format!("unknown write action {other}"))),
                     }
-                    let commit = req.action == ACTION_COMMIT;
+                    let commit = action == WriteAction::Commit;
                     if tx.send(Ok(reply)).await.is_err() || commit {
                         return Ok(());
                     }
@@ -595,100 +518,6 @@ impl ContentStores {
     }
 }
 
-/// A gRPC server call with a fresh codec for its request and reply types.
-fn grpc<E, D>() -> tonic::server::Grpc<tonic_prost::ProstCodec<E, D>>
-where
-    E: prost::Message + Send + 'static,
-    D: prost::Message + Default + Send + 'static,
-{
-    tonic::server::Grpc::new(tonic_prost::ProstCodec::default())
-        .apply_max_message_size_config(Some(MAX_MESSAGE_BYTES), None)
-}
-
-/// A boxed stream of replies.
-type Replies<T> = std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<T, Status>> + Send>>;
-
-fn empty_replies<T: Send + 'static>() -> Replies<T> {
-    Box::pin(tokio_stream::empty())
-}
-
-impl<B> Service<http::Request<B>> for ContentStores
-where
-    B: tonic::codegen::Body + Send + 'static,
-    B::Error: Into<tonic::codegen::StdError> + Send + 'static,
-{
-    type Response = http::Response<tonic::body::Body>;
-    type Error = std::convert::Infallible;
-    type Future = BoxFuture<Self::Response, Self::Error>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        let stores = self.clone();
-        let method = req.uri().path().rsplit('/').next().unwrap_or_default().to_owned();
-        Box::pin(async move {
-            let s = stores;
-            let response = match method.as_str() {
-                "Info" => grpc().unary(tower::service_fn(move |r| std::future::ready(s.info(r))), req).await,
-                "Update" => {
-                    // Labels are not kept; answer with the blob's info.
-                    let f = move |r: Request<InfoResponse>| {
-                        let layout = s.choose(&r)?;
-                        let digest = r.into_inner().info.map(|i| i.digest).unwrap_or_default();
-                        let size = layout
-                            .blob_size(&digest)
-                            .ok_or_else(|| Status::not_found(format!("content {digest}: not found")))?;
-                        Ok(Response::new(InfoResponse {
-                            info: Some(Info { digest, size: size as i64, labels: HashMap::new() }),
-                        }))
-                    };
-                    grpc().unary(tower::service_fn(move |r| std::future::ready(f(r))), req).await
-                }
-                "List" => {
-                    let f = |_: Request<FiltersRequest>| Ok(Response::new(empty_replies::<ListContentResponse>()));
-                    grpc().server_streaming(tower::service_fn(move |r| std::future::ready(f(r))), req).await
-                }
-                "Delete" => {
-                    let f = |_: Request<DeleteContentRequest>| {
-                        Err::<Response<Empty>, _>(Status::unimplemented(
-                            "a cache folder is not pruned through the session",
-                        ))
-                    };
-                    grpc().unary(tower::service_fn(move |r| std::future::ready(f(r))), req).await
-                }
-                "Read" => grpc().server_streaming(tower::service_fn(move |r| std::future::ready(s.read(r))), req).await,
-                "Status" => {
-                    let f = |r: Request<RefRequest>| {
-                        Err::<Response<StatusResponse>, _>(Status::not_found(format!(
-                            "no write in progress for {}",
-                            r.get_ref().r#ref
-                        )))
-                    };
-                    grpc().unary(tower::service_fn(move |r| std::future::ready(f(r))), req).await
-                }
-                "ListStatuses" => {
-                    let f = |_: Request<FiltersRequest>| Ok(Response::new(ListStatusesResponse {}));
-                    grpc().unary(tower::service_fn(move |r| std::future::ready(f(r))), req).await
-                }
-                "Write" => grpc().streaming(tower::service_fn(move |r| std::future::ready(s.write(r))), req).await,
-                "Abort" => {
-                    // A write's ingest goes with its stream, so there is nothing left to abort.
-                    let f = |_: Request<RefRequest>| Ok(Response::new(Empty {}));
-                    grpc().unary(tower::service_fn(move |r| std::future::ready(f(r))), req).await
-                }
-                _ => Status::unimplemented(format!("{method} is not served")).into_http(),
-            };
-            Ok(response)
-        })
-    }
-}
-
-impl NamedService for ContentStores {
-    const NAME: &'static str = SERVICE_NAME;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -697,17 +526,24 @@ mod tests {
     #[test]
     fn write_request_fields_are_numbered_as_containerds() {
         let req = WriteContentRequest {
-            action: ACTION_COMMIT,
+            action: WriteAction::Commit as i32,
             r#ref: "r".into(),
             total: 3,
             expected: "e".into(),
             offset: 1,
             data: vec![7],
-            labels: HashMap::new(),
+            labels: HashMap::from([("k".into(), "v".into())]),
         };
-        // field 1 varint 2, field 2 "r", field 3 varint 3, field 4 "e", field 5 varint 1, field 6 [7]
-        assert_eq!(req.encode_to_vec(), vec![0x08, 2, 0x12, 1, b'r', 0x18, 3, 0x22, 1, b'e', 0x28, 1, 0x32, 1, 7]);
-        let reply = WriteContentResponse { action: 1, offset: 4, total: 5, digest: "d".into() };
+        // field 1 varint 2, field 2 "r", field 3 varint 3, field 4 "e", field 5 varint 1, field 6 [7],
+        // field 7 a map entry {1: "k", 2: "v"}
+        assert_eq!(
+            req.encode_to_vec(),
+            vec![
+                0x08, 2, 0x12, 1, b'r', 0x18, 3, 0x22, 1, b'e', 0x28, 1, 0x32, 1, 7, 0x3a, 6, 0x0a, 1, b'k', 0x12, 1,
+                b'v'
+            ]
+        );
+        let reply = WriteContentResponse { action: WriteAction::Write as i32, offset: 4, total: 5, digest: "d".into() };
         assert_eq!(reply.encode_to_vec(), vec![0x08, 1, 0x20, 4, 0x28, 5, 0x32, 1, b'd']);
         let read = ReadContentRequest { digest: "d".into(), offset: 2, size: 3 };
         assert_eq!(read.encode_to_vec(), vec![0x0a, 1, b'd', 0x10, 2, 0x18, 3]);
@@ -716,6 +552,38 @@ mod tests {
         // Timestamps (fields 3, 4 of Info) from a Go peer are skipped.
         let with_time = [0x0a, 1, b'd', 0x10, 9, 0x1a, 2, 0x08, 1];
         assert_eq!(Info::decode(&with_time[..]).unwrap().size, 9);
+        // A Go peer's read reply: offset (1) 5, data (2) "ab".
+        let chunk = ReadContentResponse::decode(&[0x08, 5, 0x12, 2, b'a', b'b'][..]).unwrap();
+        assert_eq!((chunk.offset, chunk.data.as_slice()), (5, &b"ab"[..]));
+        // A Go peer's update: info (1) {digest "d"}, update_mask (2) {paths: ["labels"]} skipped.
+        let mut update = vec![0x0a, 3, 0x0a, 1, b'd', 0x12, 8, 0x0a, 6];
+        update.extend_from_slice(b"labels");
+        assert_eq!(UpdateRequest::decode(update.as_slice()).unwrap().info.unwrap().digest, "d");
+    }
+
+    /// Each method the session announces reaches its handler in the generated server; a call to a
+    /// method it does not announce is refused as unimplemented.
+    #[tokio::test]
+    async fn every_announced_method_is_routed_by_the_generated_server() {
+        use tower::ServiceExt;
+
+        let status = |path: &str| {
+            let request = http::Request::post(path)
+                .header("content-type", "application/grpc")
+                .body(tonic::body::Body::empty())
+                .unwrap();
+            let server = ContentStores::default().server();
+            async move {
+                let response = server.oneshot(request).await.unwrap();
+                let code = response.headers().get("grpc-status").map(|v| v.to_str().unwrap().to_owned());
+                code.and_then(|c| c.parse::<i32>().ok()).map(tonic::Code::from)
+            }
+        };
+        for method in METHODS {
+            assert_ne!(status(method).await, Some(tonic::Code::Unimplemented), "{method}");
+        }
+        let unknown = "/containerd.services.content.v1.Content/Prune";
+        assert_eq!(status(unknown).await, Some(tonic::Code::Unimplemented));
     }
 
     #[test]

@@ -203,7 +203,7 @@ async fn serve(connection: BoxedConnection, services: SessionServices, stop: Can
         .add_service(filesync)
         .add_optional_service((!services.secrets.0.is_empty()).then(|| SecretsServer::new(services.secrets)))
         .add_optional_service(
-            (!services.content.is_empty()).then(|| content::ContentStores(Arc::new(services.content))),
+            (!services.content.is_empty()).then(|| content::ContentStores(Arc::new(services.content)).server()),
         )
         .add_optional_service(services.credentials.map(|store| AuthServer::new(auth::Credentials(store))))
         .add_optional_service(services.folder.map(|dest| {
