@@ -38,7 +38,8 @@ pub struct BuilderInspection {
 #[ts(export)]
 pub struct InspectedNode {
     pub node: BuilderNode,
-    /// The first worker's GC policy, rule by rule, as buildx shows it (it reads the first worker's).
+    /// The workers' GC policy, rule by rule, as buildx shows it (buildx reads the first worker's;
+    /// a BuildKit daemon has one worker).
     pub gc_rules: Vec<GcRule>,
     /// The files copied into the node's `/etc/buildkit` (`--buildkitd-config` is `buildkitd.toml`).
     pub files: Vec<BuildkitdFile>,
