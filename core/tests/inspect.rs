@@ -59,7 +59,7 @@ async fn the_engines_own_builder_shows_its_version_platforms_and_gc_policy_as_bu
             ("keep 20 GiB", "all records, internal and frontend ones too"),
         ]
     );
-    let DriverDetails::Engine { host, engine_version: Some(version) } = &node.details else {
+    let Some(DriverDetails::Engine { host, engine_version: Some(version) }) = &node.details else {
         panic!("the docker driver describes its engine, not {:?}", node.details);
     };
     assert_eq!(host, &engine.host());
@@ -89,7 +89,7 @@ async fn a_remote_daemon_shows_what_buildkit_reports_and_its_address() {
     let node = &inspection.nodes[0];
     assert_eq!(node.node.status, NodeStatus::Running, "{:?}", node.node.error);
     assert_eq!(node.gc_rules.len(), 3);
-    assert_eq!(node.details, DriverDetails::Remote { address: address.clone(), tls: None });
+    assert_eq!(node.details, Some(DriverDetails::Remote { address: address.clone(), tls: None }));
 
     let buildx = world.docker_ok(&["buildx", "inspect", "far-away"]);
     let ours = text(&inspection);
@@ -133,13 +133,13 @@ async fn a_container_builder_shows_its_flags_options_config_file_and_container_b
     assert_eq!(node.files[0].text, "debug = true\n\n[worker]\n\n  [worker.oci]\n    gc = true\n");
     assert_eq!(
         node.details,
-        DriverDetails::Container {
+        Some(DriverDetails::Container {
             host: world.host.clone(),
             container: "buildx_buildkit_configured0".into(),
             image: "buildlane-test/not-pulled:1".into(),
             state: None,
             state_volume: "buildx_buildkit_configured0_state".into(),
-        }
+        })
     );
 
     let buildx = world.docker_ok(&["buildx", "inspect", "configured"]);

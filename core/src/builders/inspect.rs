@@ -43,7 +43,8 @@ pub struct InspectedNode {
     pub gc_rules: Vec<GcRule>,
     /// The files copied into the node's `/etc/buildkit` (`--buildkitd-config` is `buildkitd.toml`).
     pub files: Vec<BuildkitdFile>,
-    pub details: DriverDetails,
+    /// `None` when no driver could be made for the node (an unknown driver: its error says so).
+    pub details: Option<DriverDetails>,
 }
 
 /// A garbage-collection rule of a BuildKit worker, in the forms people read.
@@ -144,9 +145,7 @@ impl Builders {
             .iter()
             .zip(nodes)
             .zip(details)
-            .filter_map(|((stored_node, node), details)| {
-                // A driver that cannot be made (an unknown driver name) has no details: the node's error says why.
-                let details = details?;
+            .map(|((stored_node, node), details)| {
                 let gc_rules = node.gc_policy.iter().map(gc_rule).collect();
                 let files = stored_node
                     .files
@@ -156,7 +155,7 @@ impl Builders {
                         text: String::from_utf8_lossy(bytes).into_owned(),
                     })
                     .collect();
-                Some(InspectedNode { node, gc_rules, files, details })
+                InspectedNode { node, gc_rules, files, details }
             })
             .collect();
         Ok(BuilderInspection {
@@ -288,7 +287,7 @@ fn fraction(value: u64, digits: u32) -> String {
 /// "1h30m"), whole weeks and more in days ("7d").
 fn readable_duration(nanos: i64) -> String {
     let total = nanos.max(0) as u64 / 1_000_000_000;
-    if total >= 7 * 86_400 && total % 86_400 == 0 {
+    if total >= 7 * 86_400 && total.is_multiple_of(86_400) {
         return format!("{}d", total / 86_400);
     }
     let text: String = [(total / 3600, "h"), (total / 60 % 60, "m"), (total % 60, "s")]
@@ -416,7 +415,9 @@ pub fn text(inspection: &BuilderInspection) -> String {
                 line(format!("\t> {text}"));
             }
         }
-        details_lines(&inspected.details, &mut line);
+        if let Some(details) = &inspected.details {
+            details_lines(details, &mut line);
+        }
     }
     let mut writer = tabwriter::TabWriter::new(Vec::new()).minwidth(0).padding(1);
     // Writing into memory cannot fail.

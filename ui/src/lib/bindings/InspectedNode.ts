@@ -10,10 +10,15 @@ import type { GcRule } from "./GcRule";
  */
 export type InspectedNode = { node: BuilderNode, 
 /**
- * The first worker's GC policy, rule by rule, as buildx shows it (it reads the first worker's).
+ * The workers' GC policy, rule by rule, as buildx shows it (buildx reads the first worker's;
+ * a BuildKit daemon has one worker).
  */
 gcRules: Array<GcRule>, 
 /**
  * The files copied into the node's `/etc/buildkit` (`--buildkitd-config` is `buildkitd.toml`).
  */
-files: Array<BuildkitdFile>, details: DriverDetails, };
+files: Array<BuildkitdFile>, 
+/**
+ * `None` when no driver could be made for the node (an unknown driver: its error says so).
+ */
+details: DriverDetails | null, };
