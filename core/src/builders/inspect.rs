@@ -81,7 +81,7 @@ impl Builders {
     /// `docker buildx inspect [--bootstrap] [NAME]`: the named builder, else the current one, in the
     /// given (or current) context. With `bootstrap`, the nodes that are not running are booted
     /// first, together; unlike buildx, a node that cannot be booted is an error even when its
-    /// engine could not be reached at all. Nothing in the store changes.
+    /// engine could not be reached at all. The builder's store entry and activity stay as they were.
     #[instrument(skip(self, progress))]
     pub async fn inspect(
         &self,
