@@ -9,6 +9,7 @@ const COMMANDS: &[&str] = &[
     "list_builders",
     "create_builder",
     "boot_builder",
+    "inspect_builder",
     "stop_builder",
     "remove_builder",
     "use_builder",

@@ -4,6 +4,7 @@
 mod build;
 mod exit_status;
 mod inspect;
+mod inspect_builder;
 mod ls;
 
 use std::os::unix::process::CommandExt;
@@ -30,6 +31,8 @@ enum Command {
     Build(Box<build::BuildArgs>),
     /// Inspect an image in a registry, like `docker buildx imagetools inspect`.
     Inspect(inspect::InspectArgs),
+    /// Inspect a builder, like `docker buildx inspect [--bootstrap]`.
+    InspectBuilder(inspect_builder::InspectBuilderArgs),
 }
 
 /// A runtime for one command.
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         Some(Command::Ls(args)) => ls::run(env, args),
         Some(Command::Build(args)) => build::run(env, *args),
         Some(Command::Inspect(args)) => inspect::run(env, args),
+        Some(Command::InspectBuilder(args)) => inspect_builder::run(env, args),
         None => open_window(),
     }
 }

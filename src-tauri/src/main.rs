@@ -31,6 +31,7 @@ fn run_window(env: Environment) -> ExitCode {
             commands::builders::list_builders,
             commands::builders::create_builder,
             commands::builders::boot_builder,
+            commands::builders::inspect_builder,
             commands::builders::stop_builder,
             commands::builders::remove_builder,
             commands::builders::use_builder,

@@ -11,11 +11,28 @@ use super::{CreateBuilderRequest, RemoveOptions, UseOptions};
 #[ts(export)]
 pub enum BuilderAction {
     List,
-    Create { request: CreateBuilderRequest },
-    Boot { name: String },
-    Use { name: String, options: UseOptions },
-    Stop { name: String },
-    Remove { name: String, options: RemoveOptions },
+    Create {
+        request: CreateBuilderRequest,
+    },
+    Boot {
+        name: String,
+    },
+    /// `docker buildx inspect [--bootstrap] NAME`
+    Inspect {
+        name: String,
+        bootstrap: bool,
+    },
+    Use {
+        name: String,
+        options: UseOptions,
+    },
+    Stop {
+        name: String,
+    },
+    Remove {
+        name: String,
+        options: RemoveOptions,
+    },
 }
 
 /// The command line, shell-quoted so that it can be pasted as is.
@@ -53,6 +70,13 @@ pub fn command_line(action: &BuilderAction) -> String {
             }
         }
         BuilderAction::Boot { name } => push(&["inspect", "--bootstrap", name]),
+        BuilderAction::Inspect { name, bootstrap } => {
+            push(&["inspect"]);
+            if *bootstrap {
+                push(&["--bootstrap"]);
+            }
+            push(&[name]);
+        }
         BuilderAction::Use { name, options } => {
             push(&["use"]);
             if options.global {
@@ -131,6 +155,9 @@ mod tests {
         assert_eq!(command_line(&use_), "docker buildx use --global --default b");
         assert_eq!(command_line(&BuilderAction::Stop { name: "b".into() }), "docker buildx stop b");
         assert_eq!(command_line(&BuilderAction::Boot { name: "b".into() }), "docker buildx inspect --bootstrap b");
+        let inspect = |bootstrap| BuilderAction::Inspect { name: "my builder".into(), bootstrap };
+        assert_eq!(command_line(&inspect(false)), "docker buildx inspect 'my builder'");
+        assert_eq!(command_line(&inspect(true)), "docker buildx inspect --bootstrap 'my builder'");
         assert_eq!(command_line(&BuilderAction::List), "docker buildx ls");
     }
 }

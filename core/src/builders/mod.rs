@@ -4,6 +4,7 @@
 
 pub mod command_line;
 pub mod drivers;
+pub mod inspect;
 pub mod store;
 
 use std::collections::BTreeMap;

@@ -270,7 +270,7 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
-    use crate::builders::drivers::{DriverError, NodeChannel, NodeProbe, NodeStatus, Progress};
+    use crate::builders::drivers::{DriverDetails, DriverError, NodeChannel, NodeProbe, NodeStatus, Progress};
     use crate::docker_config::Environment;
 
     /// A driver whose BuildKit never boots, counting how often a build asked for it.
@@ -312,6 +312,10 @@ mod tests {
 
         async fn describe(&self) -> NodeProbe {
             NodeProbe { status: NodeStatus::Error, control: None, host: None, error: None }
+        }
+
+        async fn details(&self) -> DriverDetails {
+            unreachable!("a build never inspects its builder")
         }
     }
 

@@ -2,6 +2,7 @@
 
 use buildlane_core::builders::command_line::{self, BuilderAction};
 use buildlane_core::builders::drivers::LifecycleEvent;
+use buildlane_core::builders::inspect::BuilderInspection;
 use buildlane_core::builders::{BuilderList, CreateBuilderRequest, RemoveOptions, UseOptions};
 use tauri::ipc::Channel;
 use tauri::State;
@@ -47,6 +48,25 @@ pub async fn boot_builder(
     let builders = state.builders.clone();
     cancellable(&state, operation, "booting the builder", async move {
         Ok(builders.boot(&name, &sender(on_progress)).await?)
+    })
+    .await
+}
+
+/// The Inspect panel: the builder as `docker buildx inspect [--bootstrap]` sees it, booting its
+/// nodes that are not running first when asked (with progress, cancellable).
+#[tauri::command]
+pub async fn inspect_builder(
+    state: State<'_, AppState>,
+    name: String,
+    bootstrap: bool,
+    operation: String,
+    on_progress: Channel<LifecycleEvent>,
+) -> Result<BuilderInspection, AppError> {
+    let builders = state.builders.clone();
+    let context = state.selected_context();
+    let what = if bootstrap { "booting the builder" } else { "inspecting the builder" };
+    cancellable(&state, operation, what, async move {
+        Ok(builders.inspect(Some(&name), context.as_deref(), bootstrap, &sender(on_progress)).await?)
     })
     .await
 }

@@ -7,6 +7,7 @@ import type {
   BuildRecord,
   BuildRequest,
   BuilderAction,
+  BuilderInspection,
   BuilderList,
   Comparison,
   ContextList,
@@ -67,6 +68,16 @@ export function createBuilder(
 
 export function bootBuilder(name: string, operation: string, onProgress: ProgressHandler): Promise<void> {
   return call('boot_builder', { name, operation, onProgress: new Channel<LifecycleEvent>(onProgress) });
+}
+
+/** The builder as `docker buildx inspect [--bootstrap]` sees it; with `bootstrap`, booting shows progress (cancel with cancelOperation). */
+export function inspectBuilder(
+  name: string,
+  bootstrap: boolean,
+  operation: string,
+  onProgress: ProgressHandler,
+): Promise<BuilderInspection> {
+  return call('inspect_builder', { name, bootstrap, operation, onProgress: new Channel<LifecycleEvent>(onProgress) });
 }
 
 export function stopBuilder(name: string, operation: string, onProgress: ProgressHandler): Promise<void> {

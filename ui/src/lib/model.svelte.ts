@@ -4,6 +4,7 @@
 import type * as Ipc from './ipc';
 import { awayEngine, type AwayEngine } from './builders';
 import { cameBack } from './engine';
+import { InspectState } from './inspect/inspect.svelte';
 import { openImage } from './images/route';
 import { Latest } from './latest';
 import { applyEvent, startProgress, type OperationKind, type OperationProgress } from './progress';
@@ -220,6 +221,11 @@ export class AppModel {
 
   clearCreateError(): void {
     this.createError = null;
+  }
+
+  /** The Inspect panel's state for a builder; a bootstrap re-lists the builders when it ends. */
+  inspector(name: string): InspectState {
+    return new InspectState(this.#api, name, () => void this.refresh());
   }
 
   /** The equivalent `docker buildx …` command line. */

@@ -4,7 +4,9 @@
 use async_trait::async_trait;
 use tracing::instrument;
 
-use super::{Creation, Driver, DriverError, EndpointSource, NodeChannel, NodeProbe, NodeStatus, Progress};
+use super::{
+    Creation, Driver, DriverDetails, DriverError, EndpointSource, NodeChannel, NodeProbe, NodeStatus, Progress,
+};
 use crate::buildkit::Control;
 use crate::docker_config::contexts::DockerContext;
 use crate::engine::Engine;
@@ -59,6 +61,14 @@ impl Driver for DockerDriver {
             probe.error = Some(e);
         }
         probe
+    }
+
+    async fn details(&self) -> DriverDetails {
+        let engine_version = match Engine::connect(&self.engine).await {
+            Ok(engine) => engine.info().await.ok().map(|info| info.version),
+            Err(_) => None,
+        };
+        DriverDetails::Engine { host: self.engine.host.clone(), engine_version }
     }
 }
 

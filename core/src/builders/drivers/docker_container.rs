@@ -16,8 +16,8 @@ use futures_util::StreamExt;
 use tracing::instrument;
 
 use super::{
-    exec_stdio, Creation, Driver, DriverError, EndpointSource, LifecycleEvent, NodeChannel, NodeProbe, NodeStatus,
-    Progress, DOCKER_CONTAINER,
+    exec_stdio, Creation, Driver, DriverDetails, DriverError, EndpointSource, LifecycleEvent, NodeChannel, NodeProbe,
+    NodeStatus, Progress, DOCKER_CONTAINER,
 };
 use crate::builders::store::Node;
 use crate::buildkit::Control;
@@ -276,6 +276,30 @@ impl Driver for DockerContainerDriver {
             probe.error = Some(e);
         }
         probe
+    }
+
+    async fn details(&self) -> DriverDetails {
+        let container = container_name(&self.node.name);
+        // An option the engine would refuse shows as given: the node's error says what is wrong with it.
+        let mut image = ContainerOptions::parse(&self.node.driver_opts)
+            .map(|opts| opts.image().to_owned())
+            .unwrap_or_else(|_| self.node.driver_opts.get("image").cloned().unwrap_or_else(|| DEFAULT_IMAGE.into()));
+        let mut state = None;
+        if let Ok(engine) = Engine::connect(&self.engine).await {
+            if let Ok(found) = engine.docker().inspect_container(&container, None).await {
+                if let Some(used) = found.config.and_then(|c| c.image) {
+                    image = used;
+                }
+                state = found.state.and_then(|s| s.status).map(|s| s.to_string());
+            }
+        }
+        DriverDetails::Container {
+            host: self.engine.host.clone(),
+            state_volume: state_volume(&self.node.name),
+            container,
+            image,
+            state,
+        }
     }
 }
 

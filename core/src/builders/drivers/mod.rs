@@ -109,6 +109,46 @@ pub trait Driver: Send + Sync {
 
     /// What `docker buildx ls` shows of the node before asking its BuildKit; never boots it.
     async fn describe(&self) -> NodeProbe;
+
+    /// What the driver knows of where the node's BuildKit runs (`buildlane inspect-builder`):
+    /// the engine, the container, or the daemon's address and TLS files. Never boots it; what
+    /// cannot be read is left out (the node's error from [`Driver::describe`] says why).
+    async fn details(&self) -> DriverDetails;
+}
+
+/// Where a node's BuildKit runs, as its driver knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "kind")]
+#[ts(export)]
+pub enum DriverDetails {
+    /// The engine's own BuildKit (docker driver).
+    Engine { host: String, engine_version: Option<String> },
+    /// BuildKit in a container on the engine at `host` (docker-container driver).
+    Container {
+        host: String,
+        container: String,
+        /// The container's image, else the one it would be created from.
+        image: String,
+        /// The engine's word for the container's state (`running`, `exited`, …); `None` when there
+        /// is no such container, or the engine did not say.
+        state: Option<String>,
+        /// The volume that keeps BuildKit's state (`/var/lib/buildkit`) across container re-creation.
+        state_volume: String,
+    },
+    /// A BuildKit daemon reached at its address (remote driver).
+    Remote { address: String, tls: Option<RemoteTls> },
+}
+
+/// The TLS settings a remote node is dialled with (its driver opts, the server name defaulted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct RemoteTls {
+    /// The name the daemon's certificate is checked against; `None` when the options do not give one.
+    pub server_name: Option<String>,
+    pub ca_cert: Option<String>,
+    pub cert: Option<String>,
+    pub key: Option<String>,
 }
 
 /// A node's BuildKit, reached: its Control client and where a build's session rides.

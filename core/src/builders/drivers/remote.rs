@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use super::{Creation, Driver, DriverError, EndpointSource, NodeChannel, NodeProbe, NodeStatus, Progress, REMOTE};
+use super::{
+    Creation, Driver, DriverDetails, DriverError, EndpointSource, NodeChannel, NodeProbe, NodeStatus, Progress,
+    RemoteTls, REMOTE,
+};
 use crate::buildkit::tls::TlsOptions;
 use crate::buildkit::{transport, BuildkitError, Control};
 
@@ -148,6 +151,27 @@ impl Driver for RemoteDriver {
             Err(e) => probe.error = Some(e),
         }
         probe
+    }
+
+    async fn details(&self) -> DriverDetails {
+        let path = |p: &PathBuf| p.display().to_string();
+        let tls = match tls_options(&self.address, &self.opts) {
+            Ok(None) => None,
+            Ok(Some(tls)) => Some(RemoteTls {
+                server_name: Some(tls.server_name.clone()),
+                ca_cert: Some(path(&tls.ca_cert)),
+                cert: tls.client.as_ref().map(|(cert, _)| path(cert)),
+                key: tls.client.as_ref().map(|(_, key)| path(key)),
+            }),
+            // Options buildx would refuse show as given; the node's error says what is wrong.
+            Err(_) => Some(RemoteTls {
+                server_name: self.opts.get("servername").cloned(),
+                ca_cert: self.opts.get("cacert").cloned(),
+                cert: self.opts.get("cert").cloned(),
+                key: self.opts.get("key").cloned(),
+            }),
+        };
+        DriverDetails::Remote { address: self.address.clone(), tls }
     }
 }
 
