@@ -51,7 +51,7 @@ fn guessed_line(message: &str, step: Option<&Step>, dockerfile: &Path) -> Option
         .map(|i| i as u32 + 1)
 }
 
-pub(super) fn failure(
+pub(crate) fn failure(
     message: String,
     details: &ErrorDetails,
     model: &ProgressModel,
