@@ -81,7 +81,8 @@ async fn a_build_started_with_buildx_shows_as_it_starts_and_in_the_listing() {
     assert_eq!(completed.context, ctx.path().to_string_lossy(), "buildx's local state names the context");
     assert!(completed.steps_total >= 3 && completed.steps_completed == completed.steps_total, "{completed:#?}");
     assert!(completed.has_logs);
-    assert!(completed.recorded.is_none(), "Buildlane did not start it");
+    assert!(!completed.recorded, "Buildlane did not start it");
+    assert_eq!(completed.request.context, ctx.path().to_string_lossy(), "it can be built again from here");
 
     let entry = listed(&history, &name).await;
     assert_eq!(entry.build_ref, completed.build_ref);
@@ -178,7 +179,8 @@ async fn a_replay_shows_the_steps_and_logs_the_live_build_printed() {
     assert_eq!(replay.outcome.steps.len(), live.steps.len());
 
     // Buildlane recorded this build: the record keeps its exact form, and names it.
-    assert_eq!(replay.entry.recorded.as_ref(), Some(&request(&ctx)));
+    assert!(replay.entry.recorded);
+    assert_eq!(replay.entry.request, request(&ctx));
     assert_eq!(replay.entry.name, folder_name(&ctx));
 
     history.delete(&live.build_ref).await.unwrap();

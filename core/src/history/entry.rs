@@ -116,8 +116,12 @@ pub struct HistoryEntry {
     pub frontend_attrs: BTreeMap<String, String>,
     /// Whether BuildKit kept the build's status stream to replay.
     pub has_logs: bool,
-    /// Buildlane's record of this build (those started here): its exact form, to build it again.
-    pub recorded: Option<BuildRequest>,
+    /// Whether Buildlane recorded this build (it started it): then `request` is its exact form.
+    pub recorded: bool,
+    /// The build as a request to show and build again: Buildlane's own when it recorded the build,
+    /// else made from what BuildKit and buildx kept (outputs' destinations, secrets and caches are
+    /// not among that).
+    pub request: BuildRequest,
 }
 
 /// A change in a builder's history.
@@ -266,7 +270,7 @@ impl HistoryEntry {
                     .collect()
             })
             .unwrap_or_default();
-        HistoryEntry {
+        let mut entry = HistoryEntry {
             build_ref: record.r#ref.clone(),
             builder: origin.builder.to_owned(),
             node: origin.node.to_owned(),
@@ -301,18 +305,19 @@ impl HistoryEntry {
                 .collect(),
             exporter_response: record.exporter_response.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             has_logs: record.logs.is_some(),
-            recorded: origin.recorded.map(|r| r.request),
+            recorded: origin.recorded.is_some(),
+            request: BuildRequest::default(),
             frontend_attrs: attrs,
-        }
+        };
+        entry.request = match origin.recorded {
+            Some(record) => record.request,
+            None => entry.made_request(),
+        };
+        entry
     }
 
-    /// The build as a request the Build view can show and build again: Buildlane's own when it
-    /// recorded the build, else made from what BuildKit and buildx kept (outputs' destinations,
-    /// secrets and caches are not among that).
-    pub fn request(&self) -> BuildRequest {
-        if let Some(request) = &self.recorded {
-            return request.clone();
-        }
+    /// The request BuildKit's record and buildx's local state tell of.
+    fn made_request(&self) -> BuildRequest {
         let pairs = |kvs: &[KeyValue]| kvs.iter().map(|kv| format!("{}={}", kv.name, kv.value)).collect();
         let image = self.outputs.iter().find(|o| matches!(o.kind.as_str(), "image" | "moby"));
         let output = match image {

@@ -46,6 +46,12 @@ frontendAttrs: { [key in string]: string },
  */
 hasLogs: boolean, 
 /**
- * Buildlane's record of this build (those started here): its exact form, to build it again.
+ * Whether Buildlane recorded this build (it started it): then `request` is its exact form.
  */
-recorded: BuildRequest | null, };
+recorded: boolean, 
+/**
+ * The build as a request to show and build again: Buildlane's own when it recorded the build,
+ * else made from what BuildKit and buildx kept (outputs' destinations, secrets and caches are
+ * not among that).
+ */
+request: BuildRequest, };
