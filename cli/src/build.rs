@@ -152,13 +152,13 @@ fn request(args: &BuildArgs) -> Result<BuildRequest, ArgsError> {
 
 /// Prints progress as buildx's `plain` mode does: one number per step, its start, output and end.
 #[derive(Default)]
-struct PlainPrinter {
+pub(crate) struct PlainPrinter {
     numbers: HashMap<String, usize>,
     shown: HashMap<String, StepState>,
 }
 
 impl PlainPrinter {
-    fn print(&mut self, update: &ProgressUpdate, out: &mut impl Write) {
+    pub(crate) fn print(&mut self, update: &ProgressUpdate, out: &mut impl Write) {
         for step in &update.steps {
             let next = self.numbers.len() + 1;
             let n = *self.numbers.entry(step.id.clone()).or_insert(next);

@@ -3,6 +3,7 @@
 
 mod build;
 mod exit_status;
+mod history;
 mod inspect;
 mod inspect_builder;
 mod ls;
@@ -31,6 +32,8 @@ enum Command {
     Build(Box<build::BuildArgs>),
     /// Inspect an image in a registry, like `docker buildx imagetools inspect`.
     Inspect(inspect::InspectArgs),
+    /// A builder's build records (BuildKit's history), like `docker buildx history`.
+    History(history::HistoryArgs),
     /// Inspect a builder, like `docker buildx inspect [--bootstrap]`.
     InspectBuilder(inspect_builder::InspectBuilderArgs),
 }
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Some(Command::Ls(args)) => ls::run(env, args),
         Some(Command::Build(args)) => build::run(env, *args),
         Some(Command::Inspect(args)) => inspect::run(env, args),
+        Some(Command::History(args)) => history::run(env, args),
         Some(Command::InspectBuilder(args)) => inspect_builder::run(env, args),
         None => open_window(),
     }

@@ -14,6 +14,7 @@ use crate::builds::BuildError;
 use crate::docker_config::contexts::ContextError;
 use crate::dockerfile::DockerfileError;
 use crate::engine::EngineError;
+use crate::history::HistoryError;
 use crate::images::engine::EngineImagesError;
 use crate::images::manifest::InspectError;
 use crate::images::reference::ReferenceError;
@@ -169,6 +170,23 @@ impl Coded for RecordsError {
         match self {
             RecordsError::NotFound(_) => ErrorCode::NotFound,
             RecordsError::Io { .. } => ErrorCode::Internal,
+        }
+    }
+}
+
+impl Coded for HistoryError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            HistoryError::Builder(e) => e.code(),
+            HistoryError::Buildkit(_) => ErrorCode::EngineUnreachable,
+            HistoryError::Unsupported { .. }
+            | HistoryError::InvalidOffset(_)
+            | HistoryError::InvalidRef(_)
+            | HistoryError::InvalidFilter { .. } => ErrorCode::InvalidInput,
+            HistoryError::NotFound { .. } | HistoryError::Empty { .. } | HistoryError::NoSuchOffset { .. } => {
+                ErrorCode::NotFound
+            }
+            HistoryError::Cancelled => ErrorCode::Cancelled,
         }
     }
 }

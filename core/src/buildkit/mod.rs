@@ -4,6 +4,7 @@
 pub mod control;
 pub mod error_details;
 pub mod gateway;
+pub mod history;
 pub mod proto;
 pub mod session;
 pub mod solve;

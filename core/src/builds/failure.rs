@@ -37,7 +37,7 @@ pub struct BuildFailure {
 
 /// Why the build failed. `dockerfile` is the Dockerfile's text as the build read it, when it
 /// could; the failed step among `steps` gets BuildKit's own range for its lines when it sent one.
-pub(super) fn failure(
+pub(crate) fn failure(
     message: String,
     details: &ErrorDetails,
     model: &ProgressModel,

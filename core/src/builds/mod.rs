@@ -22,6 +22,7 @@ use ts_rs::TS;
 
 pub use command_line::command_line;
 pub(crate) use connect::{connect, target};
+pub(crate) use failure::failure;
 pub use failure::BuildFailure;
 pub(crate) use request::{check, Checked};
 pub use request::{BuildOutput, BuildRequest, ProvenanceMode};

@@ -159,6 +159,14 @@ impl Records {
         records
     }
 
+    /// The record of the build `build_ref`, when Buildlane recorded it and it is readable.
+    pub fn get(&self, build_ref: &str) -> Option<BuildRecord> {
+        if !valid_ref(build_ref) {
+            return None;
+        }
+        serde_json::from_slice(&std::fs::read(self.dir.join(format!("{build_ref}.json"))).ok()?).ok()
+    }
+
     /// Every log chunk a recorded build printed.
     pub fn logs(&self, build_ref: &str) -> Result<Vec<LogChunk>, RecordsError> {
         if !valid_ref(build_ref) {

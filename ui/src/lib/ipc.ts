@@ -14,6 +14,7 @@ import type {
   CreateBuilderRequest,
   DockerfileOutline,
   EngineStatus,
+  HistoryEvent,
   Inspection,
   LifecycleEvent,
   LogChunk,
@@ -23,6 +24,7 @@ import type {
   ProgressUpdate,
   RegistryList,
   RemoveOptions,
+  Replay,
   UseOptions,
 } from './types';
 
@@ -150,6 +152,35 @@ export function recentBuilds(): Promise<BuildRecord[]> {
 /** The full logs of a recorded build. */
 export function buildLogs(buildRef: string): Promise<LogChunk[]> {
   return call('build_logs', { buildRef });
+}
+
+// BuildKit's build history of a builder ('' = the current one).
+
+/** Streams the builder's history: every record in the first batch, then each change (cancel with cancelOperation). */
+export function watchBuildHistory(
+  builder: string,
+  operation: string,
+  onEvents: (events: HistoryEvent[]) => void,
+): Promise<void> {
+  return call('watch_build_history', { builder, operation, onEvents: new Channel<HistoryEvent[]>(onEvents) });
+}
+
+/** Replays a record into lanes; resolves with the record and how it ended (cancel with cancelOperation). */
+export function replayBuild(
+  builder: string,
+  buildRef: string,
+  operation: string,
+  onProgress: (update: ProgressUpdate) => void,
+): Promise<Replay> {
+  return call('replay_build', { builder, buildRef, operation, onProgress: new Channel<ProgressUpdate>(onProgress) });
+}
+
+export function pinBuild(builder: string, buildRef: string, pinned: boolean): Promise<void> {
+  return call('pin_build', { builder, buildRef, pinned });
+}
+
+export function deleteBuild(builder: string, buildRef: string): Promise<void> {
+  return call('delete_build', { builder, buildRef });
 }
 
 // The Images view. Registry calls are long: each takes an operation id for cancelOperation.

@@ -33,6 +33,15 @@ export type { BuildState } from './bindings/BuildState';
 export type { DockerfileOutline } from './bindings/DockerfileOutline';
 export type { LineRange } from './bindings/LineRange';
 export type { LogChunk } from './bindings/LogChunk';
+
+// BuildKit's build history.
+export type { HistoryEntry } from './bindings/HistoryEntry';
+export type { HistoryEvent } from './bindings/HistoryEvent';
+export type { HistoryOutput } from './bindings/HistoryOutput';
+export type { HistoryStatus } from './bindings/HistoryStatus';
+export type { KeyValue } from './bindings/KeyValue';
+export type { RecordedError } from './bindings/RecordedError';
+export type { Replay } from './bindings/Replay';
 export type { OutlineArg } from './bindings/OutlineArg';
 export type { OutlineMount } from './bindings/OutlineMount';
 export type { OutlineOrigin } from './bindings/OutlineOrigin';

@@ -3,7 +3,17 @@
 // the recent builds and re-running one. It calls the core only through ipc.ts functions handed in.
 import type * as Ipc from '../ipc';
 import { Latest } from '../latest';
-import type { AppError, BuildOutcome, BuildRecord, BuildRequest, DockerfileOutline, NodePlatform, ProgressUpdate, Step } from '../types';
+import type {
+  AppError,
+  BuildOutcome,
+  BuildRecord,
+  BuildRequest,
+  DockerfileOutline,
+  HistoryEntry,
+  NodePlatform,
+  ProgressUpdate,
+  Step,
+} from '../types';
 import { emptyBuildForm, fromBuildRequest, toBuildRequest, type BuildForm } from './form';
 import { LogStore } from './logs';
 
@@ -18,6 +28,7 @@ export type BuildApi = Pick<
   | 'dockerfileSource'
   | 'recentBuilds'
   | 'buildLogs'
+  | 'replayBuild'
 >;
 
 export type RunTab = 'lanes' | 'failure';
@@ -173,6 +184,8 @@ export class BuildSession {
   recentError = $state.raw<AppError | null>(null);
   /** The recorded build shown, when it is one (its build ref). */
   showing = $state<string | null>(null);
+  /** The BuildKit history record shown (or being replayed), when it is one. */
+  historyEntry = $state.raw<HistoryEntry | null>(null);
 
   #api: BuildApi;
   #offeredAnswers = new Latest();
@@ -257,6 +270,7 @@ export class BuildSession {
     this.tab = 'lanes';
     this.selectedStep = null;
     this.showing = null;
+    this.historyEntry = null;
     void this.#readSource(run);
     // The build's one clock: progress and running times reach the view together, FRAME_MS apart.
     const ticks = setInterval(() => run.tick(), FRAME_MS);
@@ -311,6 +325,7 @@ export class BuildSession {
     run.finish(record.outcome);
     this.run = run;
     this.showing = record.outcome.buildRef;
+    this.historyEntry = null;
     this.tab = record.outcome.state === 'failed' ? 'failure' : 'lanes';
     this.selectedStep = null;
     void this.#readSource(run);
@@ -319,6 +334,42 @@ export class BuildSession {
     } catch (e) {
       if (this.run === run) run.warnings = [...run.warnings, `Logs unavailable: ${(e as AppError).message}`];
     }
+  }
+
+  /**
+   * Shows a record of BuildKit's history: its logs replayed into the lanes as the core reads them
+   * (a running build followed to its end), then how it ended, failure first. Cancel stops the replay.
+   */
+  async openHistory(entry: HistoryEntry): Promise<void> {
+    if (this.running) return;
+    const run = new BuildRun(this.#api.newOperationId(), entry.request);
+    this.run = run;
+    this.showing = entry.buildRef;
+    this.historyEntry = entry;
+    this.tab = 'lanes';
+    this.selectedStep = null;
+    const ticks = setInterval(() => run.tick(), FRAME_MS);
+    try {
+      const replay = await this.#api.replayBuild(entry.builder, entry.buildRef, run.operation, (u) => run.receive(u));
+      clearInterval(ticks);
+      run.finish(replay.outcome);
+      if (this.run === run) {
+        this.historyEntry = replay.entry;
+        this.tab = replay.outcome.state === 'failed' ? 'failure' : 'lanes';
+      }
+    } catch (e) {
+      clearInterval(ticks);
+      run.flush();
+      run.fail(e as AppError);
+    }
+  }
+
+  /** Puts a request back in the form and builds it again. */
+  async rebuild(request: BuildRequest): Promise<void> {
+    if (this.running) return;
+    this.form = fromBuildRequest(request);
+    void this.loadOutline();
+    await this.start();
   }
 
   /** Puts a recorded build's options back in the form and builds again. */
@@ -334,6 +385,7 @@ export class BuildSession {
     if (this.running) return;
     this.run = null;
     this.showing = null;
+    this.historyEntry = null;
     this.selectedStep = null;
     this.tab = 'lanes';
   }

@@ -1,8 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { AppError, BuildOutcome, BuildRecord, DockerfileOutline, ProgressUpdate } from '../types';
+import type { AppError, BuildOutcome, BuildRecord, DockerfileOutline, ProgressUpdate, Replay } from '../types';
 import { emptyBuildForm } from './form';
 import { BuildSession, FRAME_MS, type BuildApi } from './session.svelte';
 import { step } from './testSteps';
+import { entry } from '../history/testEntries';
 
 function deferred<T>() {
   let resolve!: (v: T) => void;
@@ -44,6 +45,9 @@ function fakeApi(overrides: Partial<BuildApi> = {}) {
     dockerfileSource: vi.fn<BuildApi['dockerfileSource']>(async () => 'FROM x\nRUN make\n'),
     recentBuilds: vi.fn<BuildApi['recentBuilds']>(async () => []),
     buildLogs: vi.fn<BuildApi['buildLogs']>(async () => [{ step: 's1', stream: 1, text: 'recorded\n' }]),
+    replayBuild: vi.fn<BuildApi['replayBuild']>(async () => {
+      throw { code: 'notFound', message: 'no such record' };
+    }),
   };
   return Object.assign(api, overrides) as typeof api;
 }
@@ -304,5 +308,36 @@ describe('BuildSession', () => {
     await slow;
     expect(session.offeredFor).toBe('fast');
     expect(session.offered.map((p) => p.platform)).toEqual(['linux/amd64']);
+  });
+
+  it('opens a history record by replaying its logs into the lanes, failure first when it failed', async () => {
+    const gate = deferred<Replay>();
+    let push!: (u: ProgressUpdate) => void;
+    const api = fakeApi({
+      replayBuild: vi.fn(async (_builder, _ref, _op, on) => {
+        push = on;
+        return gate.promise;
+      }),
+    });
+    const session = new BuildSession(api);
+    const record = entry('r1', { status: 'failed' });
+    const opened = session.openHistory(record);
+    expect(api.replayBuild).toHaveBeenCalledWith('default', 'r1', 'op-1', expect.any(Function));
+    expect(session.running).toBe(true);
+    expect(session.historyEntry).toEqual(record);
+    push({ steps: [step({ id: 's1', lane: 'linux/amd64', state: 'failed' })], logs: [{ step: 's1', stream: 2, text: 'boom\n' }], warnings: [] });
+    gate.resolve({ entry: record, outcome: outcome({ buildRef: 'r1', state: 'failed', steps: [step({ id: 's1', state: 'failed' })] }) });
+    await opened;
+    expect(session.running).toBe(false);
+    expect(session.run?.steps.map((s) => s.id)).toEqual(['s1']);
+    expect(session.run?.logs.tail('s1', 10)).toEqual(['boom']);
+    expect(session.tab).toBe('failure');
+    expect(session.showing).toBe('r1');
+  });
+
+  it('keeps a replay that could not run as the run’s error', async () => {
+    const session = new BuildSession(fakeApi());
+    await session.openHistory(entry('gone'));
+    expect(session.run?.error?.code).toBe('notFound');
   });
 });

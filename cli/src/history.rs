@@ -1,0 +1,615 @@
+//! `buildlane history ls|inspect|logs|rm`: BuildKit's build history of a builder, laid out as
+//! `docker buildx history` (buildx 0.20+) lays it out. A build is named by its ref, by `^N` (the
+//! N-th newest, `^0` the newest) or by nothing (the newest).
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use buildlane_core::builders::Builders;
+use buildlane_core::docker_config::Environment;
+use buildlane_core::error_code::{Coded, ErrorCode};
+use buildlane_core::history::{BuildHistory, BuildSpec, Filter, HistoryEntry, HistoryError, HistoryStatus};
+use buildlane_core::progress::ProgressUpdate;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::build::PlainPrinter;
+use crate::exit_status::fail;
+
+#[derive(clap::Args)]
+pub struct HistoryArgs {
+    /// The builder (default: the current one).
+    #[arg(long, global = true)]
+    builder: Option<String>,
+    #[command(subcommand)]
+    command: HistoryCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum HistoryCommand {
+    /// List build records, like `docker buildx history ls`.
+    Ls {
+        /// `table`, `json`, or a template of {{.Ref}} {{.Name}} {{.Status}} {{.CreatedAt}} {{.Duration}} ({{.Link}}).
+        #[arg(long, default_value = "table")]
+        format: String,
+        /// Don't truncate names.
+        #[arg(long)]
+        no_trunc: bool,
+        /// e.g. `status=error`, `ref=abc`, `repository=…`, `duration>10s`, `startedAt>24h`.
+        #[arg(long)]
+        filter: Vec<String>,
+    },
+    /// Show a build record, like `docker buildx history inspect`.
+    Inspect {
+        /// A ref, `^N`, or nothing for the newest.
+        reference: Option<String>,
+        /// `pretty` or `json`.
+        #[arg(long, default_value = "pretty")]
+        format: String,
+    },
+    /// Print a build record's logs, like `docker buildx history logs`.
+    Logs {
+        reference: Option<String>,
+        /// `plain` (buildx's) or `json` (Buildlane's progress updates).
+        #[arg(long, default_value = "plain")]
+        progress: String,
+    },
+    /// Remove build records, like `docker buildx history rm`.
+    Rm {
+        refs: Vec<String>,
+        /// Remove every finished record.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ArgsError {
+    #[error("invalid --format \"{0}\": expected table, json or a template")]
+    LsFormat(String),
+    #[error("invalid --format \"{0}\": expected pretty or json")]
+    InspectFormat(String),
+    #[error("invalid --progress \"{0}\": expected plain or json")]
+    Progress(String),
+    #[error("rm requires at least one argument")]
+    RmNothing,
+    #[error("rm requires either --all or at least one argument")]
+    RmBoth,
+}
+
+impl Coded for ArgsError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            ArgsError::LsFormat(_)
+            | ArgsError::InspectFormat(_)
+            | ArgsError::Progress(_)
+            | ArgsError::RmNothing
+            | ArgsError::RmBoth => ErrorCode::InvalidInput,
+        }
+    }
+}
+
+pub fn run(env: Environment, args: HistoryArgs) -> ExitCode {
+    let builders = Builders::new(env);
+    let builder = args.builder.unwrap_or_default();
+    crate::runtime().block_on(async {
+        let connect = || BuildHistory::connect(&builders, &builder, None);
+        match args.command {
+            HistoryCommand::Ls { format, no_trunc, filter } => ls(connect().await, &format, no_trunc, &filter).await,
+            HistoryCommand::Inspect { reference, format } => inspect(connect().await, reference, &format).await,
+            HistoryCommand::Logs { reference, progress } => logs(connect().await, reference, &progress).await,
+            HistoryCommand::Rm { refs, all } => rm(connect, refs, all).await,
+        }
+    })
+}
+
+fn write_out(text: &str) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE,
+    }
+}
+
+/// go-units' `HumanDuration`, which docker's tables print "… ago" with.
+fn human_duration(seconds: i64) -> String {
+    let hours = ((seconds as f64) / 3600.0 + 0.5) as i64;
+    match seconds {
+        s if s < 1 => "Less than a second".into(),
+        1 => "1 second".into(),
+        s if s < 60 => format!("{s} seconds"),
+        s if s / 60 == 1 => "About a minute".into(),
+        s if s / 60 < 60 => format!("{} minutes", s / 60),
+        _ if hours == 1 => "About an hour".into(),
+        _ if hours < 48 => format!("{hours} hours"),
+        _ if hours < 24 * 7 * 2 => format!("{} days", hours / 24),
+        _ if hours < 24 * 30 * 2 => format!("{} weeks", hours / 24 / 7),
+        _ if hours < 24 * 365 * 2 => format!("{} months", hours / 24 / 30),
+        s => format!("{} years", s / 3600 / 24 / 365),
+    }
+}
+
+/// buildx's `formatDuration`: `1.5s` under a minute, else `2m 5s`.
+fn format_duration(ms: u64) -> String {
+    if ms < 60_000 {
+        return format!("{:.1}s", ms as f64 / 1000.0);
+    }
+    format!("{}m {:2}s", ms / 60_000, (ms / 1000) % 60)
+}
+
+/// Go's `time.RFC3339Nano` in UTC: fractional seconds without trailing zeros.
+fn rfc3339_nano(t: DateTime<Utc>) -> String {
+    let fraction = format!("{:09}", t.timestamp_subsec_nanos());
+    let fraction = fraction.trim_end_matches('0');
+    let dot = if fraction.is_empty() { "" } else { "." };
+    format!("{}{dot}{fraction}Z", t.format("%Y-%m-%dT%H:%M:%S"))
+}
+
+/// buildx's `trimBeginning`: the end of a long name, `..` before it.
+fn trim_beginning(s: &str, n: usize) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= n {
+        return s.to_owned();
+    }
+    format!("..{}", chars[chars.len() - n + 2..].iter().collect::<String>())
+}
+
+/// docker's table writer (Go's tabwriter with minwidth 10, padding 3, spaces): every cell but the
+/// last of a line is padded to its column's width.
+fn table(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns.saturating_sub(1))
+        .map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count() + 3).max().unwrap_or(0).max(10))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            match widths.get(i) {
+                Some(w) if i + 1 < row.len() => out.push_str(&format!("{cell:<w$}")),
+                _ => out.push_str(cell),
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Go's tabwriter with minwidth 1, tabwidth 8, padding 1 and tabs, as `buildx history inspect`
+/// aligns its blocks: the first cell padded with tabs to a multiple of 8.
+fn tab_aligned(rows: &[(String, String)]) -> String {
+    let width = rows.iter().map(|(k, _)| k.chars().count() + 1).max().unwrap_or(1);
+    let width = width.div_ceil(8) * 8;
+    rows.iter().map(|(k, v)| format!("{k}{}{v}\n", "\t".repeat((width - k.chars().count()).div_ceil(8)))).collect()
+}
+
+fn ls_status(entry: &HistoryEntry) -> &'static str {
+    entry.status.ls_word()
+}
+
+fn ls_duration(entry: &HistoryEntry) -> String {
+    match entry.duration_ms {
+        Some(ms) if entry.status == HistoryStatus::Running => format!("{}+", format_duration(ms)),
+        Some(ms) => format_duration(ms),
+        None => String::new(),
+    }
+}
+
+fn ls_created(entry: &HistoryEntry, now: DateTime<Utc>) -> String {
+    let seconds = entry.created().map_or(0, |c| (now - c).num_seconds());
+    format!("{} ago", human_duration(seconds))
+}
+
+fn ls_json(entry: &HistoryEntry) -> String {
+    // Go marshals a map with its keys sorted.
+    let mut m = Map::new();
+    m.insert("cached_steps".into(), json!(entry.steps_cached));
+    if let Some(completed) = entry.completed() {
+        m.insert("completed_at".into(), json!(rfc3339_nano(completed)));
+    }
+    m.insert("completed_steps".into(), json!(entry.steps_completed));
+    m.insert("created_at".into(), json!(entry.created().map(rfc3339_nano).unwrap_or_default()));
+    m.insert("name".into(), json!(entry.name));
+    m.insert("ref".into(), json!(format!("{}/{}/{}", entry.builder, entry.node, entry.build_ref)));
+    m.insert("status".into(), json!(ls_status(entry)));
+    m.insert("total_steps".into(), json!(entry.steps_total));
+    Value::Object(m).to_string()
+}
+
+async fn ls(history: Result<BuildHistory, HistoryError>, format: &str, no_trunc: bool, filters: &[String]) -> ExitCode {
+    let now = Utc::now();
+    let filters = match filters.iter().map(|f| Filter::parse(f, now)).collect::<Result<Vec<_>, _>>() {
+        Ok(f) => f,
+        Err(e) => return fail(&e),
+    };
+    let template = match format {
+        "table" | "json" => None,
+        other if other.contains("{{") => Some(other),
+        other => return fail(&ArgsError::LsFormat(other.to_owned())),
+    };
+    let history = match history {
+        Ok(h) => h,
+        Err(e) => return fail(&e),
+    };
+    let mut entries = match history.list().await {
+        Ok(entries) => entries,
+        Err(e) => return fail(&e),
+    };
+    entries.retain(|e| filters.iter().all(|f| f.matches(e)));
+    if format == "json" {
+        return write_out(&entries.iter().map(|e| ls_json(e) + "\n").collect::<String>());
+    }
+    let (is_table, columns) = match template {
+        None => (true, "{{.Ref}}\t{{.Name}}\t{{.Status}}\t{{.CreatedAt}}\t{{.Duration}}\t{{.Link}}"),
+        Some(t) => match t.strip_prefix("table") {
+            Some(rest) => (true, rest.trim_start()),
+            None => (false, t),
+        },
+    };
+    let columns = columns.replace("\\t", "\t");
+    let fill = |fields: &dyn Fn(&str) -> String| -> String {
+        let mut out = columns.clone();
+        for key in ["Ref", "Name", "Status", "CreatedAt", "Duration", "Link"] {
+            out = out.replace(&format!("{{{{.{key}}}}}"), &fields(key));
+        }
+        out
+    };
+    let header = fill(&|key| {
+        match key {
+            "Ref" => "BUILD ID",
+            "Name" => "NAME",
+            "Status" => "STATUS",
+            "CreatedAt" => "CREATED AT",
+            "Duration" => "DURATION",
+            _ => "",
+        }
+        .to_owned()
+    });
+    let lines: Vec<String> = entries
+        .iter()
+        .map(|e| {
+            fill(&|key| match key {
+                "Ref" => e.build_ref.clone(),
+                "Name" if is_table && !no_trunc => trim_beginning(&e.name, 36),
+                "Name" => e.name.clone(),
+                "Status" => ls_status(e).to_owned(),
+                "CreatedAt" => ls_created(e, now),
+                "Duration" => ls_duration(e),
+                // The Docker Desktop link buildx prints on terminals: Buildlane has no such page.
+                _ => String::new(),
+            })
+        })
+        .collect();
+    if !is_table {
+        return write_out(&lines.iter().map(|l| format!("{l}\n")).collect::<String>());
+    }
+    let rows: Vec<Vec<String>> =
+        std::iter::once(header).chain(lines).map(|l| l.split('\t').map(str::to_owned).collect()).collect();
+    write_out(&table(&rows))
+}
+
+fn spec(reference: Option<String>) -> Result<BuildSpec, HistoryError> {
+    BuildSpec::parse(reference.as_deref().unwrap_or_default())
+}
+
+/// What `buildx history inspect` prints of the attributes it knows, in its order; the rest after.
+const CONFIG_ATTRS: [(&str, &str); 17] = [
+    ("force-network-mode", "Network"),
+    ("hostname", "Hostname"),
+    ("add-hosts", "Extra Hosts"),
+    ("cgroup-parent", "Cgroup Parent"),
+    ("image-resolve-mode", "Image Resolve Mode"),
+    ("shm-size", "Shm Size"),
+    ("ulimit", "Resource Limits"),
+    ("memory", "Memory"),
+    ("memswap", "Memory Swap"),
+    ("cpushares", "CPU Shares"),
+    ("cpuperiod", "CPU Period"),
+    ("cpuquota", "CPU Quota"),
+    ("cpusetcpus", "CPUSet CPUs"),
+    ("cpusetmems", "CPUSet Mems"),
+    ("build-arg:BUILDKIT_CACHE_MOUNT_NS", "Cache Mount Namespace"),
+    ("build-arg:BUILDKIT_DOCKERFILE_CHECK", "Dockerfile Check Config"),
+    ("build-arg:SOURCE_DATE_EPOCH", "Source Date Epoch"),
+];
+
+/// Attributes inspect reads into fields of their own, never listed as the rest.
+const READ_ATTRS: [&str; 9] = [
+    "frontend.caps",
+    "filename",
+    "target",
+    "platform",
+    "build-arg:BUILDKIT_CONTEXT_KEEP_GIT_DIR",
+    "build-arg:BUILDKIT_MULTI_PLATFORM",
+    "multi-platform",
+    "no-cache",
+    "build-arg:SANDBOX_HOSTNAME",
+];
+
+/// The context and Dockerfile as buildx shows them: the context relative to the working folder
+/// when inside it, the Dockerfile relative to the context when inside it.
+fn shown_paths(entry: &HistoryEntry) -> (String, String) {
+    let relative = |path: &str, base: &std::path::Path| -> Option<String> {
+        let rest = std::path::Path::new(path).strip_prefix(base).ok()?;
+        let rest = rest.to_string_lossy();
+        Some(if rest.is_empty() { ".".into() } else { rest.into_owned() })
+    };
+    let mut dockerfile = entry.dockerfile.clone();
+    if entry.context.starts_with('/') {
+        if let Some(rel) = relative(&entry.dockerfile, std::path::Path::new(&entry.context)) {
+            dockerfile = rel;
+        }
+    }
+    let context = std::env::current_dir()
+        .ok()
+        .and_then(|wd| relative(&entry.context, &wd))
+        .unwrap_or_else(|| entry.context.clone());
+    (context, dockerfile)
+}
+
+fn pretty(entry: &HistoryEntry, named: bool) -> String {
+    let attrs = &entry.frontend_attrs;
+    let (context, dockerfile) = shown_paths(entry);
+    let mut head: Vec<(String, String)> = Vec::new();
+    let push = |rows: &mut Vec<(String, String)>, k: &str, v: String| {
+        if !v.is_empty() {
+            rows.push((format!("{k}:"), v));
+        }
+    };
+    push(&mut head, "Name", entry.name.clone());
+    if !named {
+        push(&mut head, "Ref", entry.build_ref.clone());
+    }
+    push(&mut head, "Context", context);
+    push(&mut head, "Dockerfile", dockerfile);
+    if !attrs.contains_key("context") {
+        push(&mut head, "VCS Repository", attrs.get("vcs:source").cloned().unwrap_or_default());
+        push(&mut head, "VCS Revision", attrs.get("vcs:revision").cloned().unwrap_or_default());
+    }
+    push(&mut head, "Target", entry.target.clone());
+    push(&mut head, "Platforms", entry.platforms.join(", "));
+    if attrs.get("build-arg:BUILDKIT_CONTEXT_KEEP_GIT_DIR").is_some_and(|v| v == "true") {
+        push(&mut head, "Keep Git Dir", "true".into());
+    }
+    let mut out = tab_aligned(&head);
+    out.push('\n');
+    out.push_str(&kv_table("Named Context", &entry.named_contexts));
+
+    let mut run: Vec<(String, String)> = Vec::new();
+    let started = entry.created().map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string());
+    push(&mut run, "Started", started.unwrap_or_default());
+    let running = if entry.status == HistoryStatus::Running { " (running)" } else { "" };
+    push(&mut run, "Duration", format!("{}{running}", format_duration(entry.duration_ms.unwrap_or_default())));
+    match (&entry.status, &entry.error) {
+        (HistoryStatus::Failed, Some(e)) => push(&mut run, "Error", format!("{} {}", e.code, e.message)),
+        (HistoryStatus::Canceled, _) => push(&mut run, "Status", "Canceled".into()),
+        _ => {}
+    }
+    let cached = entry.steps_cached as f64 / entry.steps_total as f64 * 100.0;
+    let cached = if cached.is_nan() { "NaN".to_owned() } else { format!("{cached:.0}") };
+    push(&mut run, "Build Steps", format!("{}/{} ({cached}% cached)", entry.steps_completed, entry.steps_total));
+    out.push_str(&tab_aligned(&run));
+    out.push('\n');
+
+    let mut config: Vec<(String, String)> = Vec::new();
+    for (key, label) in CONFIG_ATTRS.iter().take(5) {
+        push(&mut config, label, attrs.get(*key).cloned().unwrap_or_default());
+    }
+    let multi = ["build-arg:BUILDKIT_MULTI_PLATFORM", "multi-platform"]
+        .iter()
+        .any(|k| attrs.get(*k).is_some_and(|v| v == "true"));
+    if multi {
+        push(&mut config, "Multi-Platform", "true".into());
+    }
+    match attrs.get("no-cache") {
+        Some(v) if v.is_empty() => push(&mut config, "No Cache", "true".into()),
+        Some(v) => push(&mut config, "No Cache Filter", v.split(',').collect::<Vec<_>>().join(", ")),
+        None => {}
+    }
+    for (key, label) in CONFIG_ATTRS.iter().skip(5) {
+        push(&mut config, label, attrs.get(*key).cloned().unwrap_or_default());
+    }
+    push(&mut config, "Sandbox Hostname", attrs.get("build-arg:SANDBOX_HOSTNAME").cloned().unwrap_or_default());
+    for (k, v) in attrs {
+        let known = CONFIG_ATTRS.iter().any(|(key, _)| key == k) || READ_ATTRS.contains(&k.as_str());
+        let prefixed = ["vcs:", "build-arg:", "label:", "context:", "attest:"].iter().any(|p| k.starts_with(p));
+        if !(known || prefixed || (k == "context" && entry.context == *v)) {
+            config.push((format!("{k}:"), v.clone()));
+        }
+    }
+    out.push_str(&tab_aligned(&config));
+    out.push('\n');
+    out.push_str(&kv_table("Build Arg", &entry.build_args));
+    out.push_str(&kv_table("Label", &entry.labels));
+
+    if let Some(error) = &entry.error {
+        // The Dockerfile lines the error points at, as BuildKit recorded them.
+        if let (Some(file), Some(line)) = (&error.dockerfile_name, error.dockerfile_line) {
+            out.push_str(&format!("{file}:{line}\n--------------------\n"));
+            for (i, text) in error.lines.iter().enumerate() {
+                out.push_str(&format!(" {:>3} | >>> {text}\n", line as usize + i));
+            }
+            out.push_str("--------------------\n\n");
+        }
+    }
+    out.push_str(&format!("Print build logs: buildlane history logs {}\n", entry.build_ref));
+    out
+}
+
+/// buildx's `printTable`: `TITLE\tVALUE` and one row per pair, then a blank line; nothing when empty.
+fn kv_table(title: &str, rows: &[buildlane_core::history::KeyValue]) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut lines = vec![(title.to_uppercase(), "VALUE".to_owned())];
+    lines.extend(rows.iter().map(|kv| (kv.name.clone(), kv.value.clone())));
+    tab_aligned(&lines) + "\n"
+}
+
+/// `buildx history inspect --format json`: its fields, by its Go names, omitted when empty.
+fn inspect_json(entry: &HistoryEntry) -> Value {
+    let attrs = &entry.frontend_attrs;
+    let (context, dockerfile) = shown_paths(entry);
+    let mut m = Map::new();
+    let put = |m: &mut Map<String, Value>, k: &str, v: Value| {
+        let empty = matches!(&v, Value::String(s) if s.is_empty()) || matches!(&v, Value::Array(a) if a.is_empty());
+        if !empty && v != Value::Null {
+            m.insert(k.into(), v);
+        }
+    };
+    put(&mut m, "Name", json!(entry.name));
+    m.insert("Ref".into(), json!(entry.build_ref));
+    put(&mut m, "Context", json!(context));
+    put(&mut m, "Dockerfile", json!(dockerfile));
+    if !attrs.contains_key("context") {
+        put(&mut m, "VCSRepository", json!(attrs.get("vcs:source")));
+        put(&mut m, "VCSRevision", json!(attrs.get("vcs:revision")));
+    }
+    put(&mut m, "Target", json!(entry.target));
+    put(&mut m, "Platform", json!(entry.platforms));
+    let local = |t: DateTime<Utc>| t.with_timezone(&chrono::Local).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    put(&mut m, "StartedAt", json!(entry.created().map(local)));
+    put(&mut m, "CompletedAt", json!(entry.completed().map(local)));
+    if let Some(ms) = entry.duration_ms.filter(|ms| *ms > 0) {
+        m.insert("Duration".into(), json!(ms * 1_000_000));
+    }
+    let status = match entry.status {
+        HistoryStatus::Running => "running",
+        HistoryStatus::Completed => "completed",
+        HistoryStatus::Failed => "failed",
+        HistoryStatus::Canceled => "canceled",
+    };
+    m.insert("Status".into(), json!(status));
+    if let Some(e) = &entry.error {
+        let code = match e.code.as_str() {
+            "Canceled" => 1,
+            "Unknown" => 2,
+            _ => 2,
+        };
+        m.insert("Error".into(), json!({ "Code": code, "Message": e.message }));
+    }
+    m.insert("NumCompletedSteps".into(), json!(entry.steps_completed));
+    m.insert("NumTotalSteps".into(), json!(entry.steps_total));
+    m.insert("NumCachedSteps".into(), json!(entry.steps_cached));
+    let pairs = |kvs: &[buildlane_core::history::KeyValue]| {
+        kvs.iter().map(|kv| json!({ "Name": kv.name, "Value": kv.value })).collect::<Vec<_>>()
+    };
+    put(&mut m, "BuildArgs", Value::Array(pairs(&entry.build_args)));
+    put(&mut m, "Labels", Value::Array(pairs(&entry.labels)));
+    let mut config = Map::new();
+    put(&mut config, "ImageResolveMode", json!(attrs.get("image-resolve-mode")));
+    if attrs.get("multi-platform").is_some_and(|v| v == "true") {
+        config.insert("MultiPlatform".into(), json!(true));
+    }
+    if entry.no_cache {
+        config.insert("NoCache".into(), json!(true));
+    }
+    m.insert("Config".into(), Value::Object(config));
+    Value::Object(m)
+}
+
+async fn inspect(history: Result<BuildHistory, HistoryError>, reference: Option<String>, format: &str) -> ExitCode {
+    if !matches!(format, "pretty" | "json") {
+        return fail(&ArgsError::InspectFormat(format.to_owned()));
+    }
+    let named = reference.as_deref().is_some_and(|r| !r.trim().is_empty());
+    let entry = match async { history?.get(&spec(reference)?).await }.await {
+        Ok(entry) => entry,
+        Err(e) => return fail(&e),
+    };
+    if format == "json" {
+        return write_out(&(serde_json::to_string_pretty(&inspect_json(&entry)).expect("JSON serialises") + "\n"));
+    }
+    write_out(&pretty(&entry, named))
+}
+
+async fn logs(history: Result<BuildHistory, HistoryError>, reference: Option<String>, progress: &str) -> ExitCode {
+    let json = match progress {
+        "plain" => false,
+        "json" => true,
+        other => return fail(&ArgsError::Progress(other.to_owned())),
+    };
+    let printer = Mutex::new(PlainPrinter::default());
+    let on_progress = move |update: ProgressUpdate| {
+        let mut err = std::io::stderr().lock();
+        if json {
+            let _ = writeln!(err, "{}", serde_json::to_string(&update).expect("progress serialises"));
+        } else {
+            printer.lock().expect("printer lock").print(&update, &mut err);
+        }
+    };
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_ctrl_c.cancel();
+        }
+    });
+    match async { history?.replay(&spec(reference)?, &on_progress, cancel).await }.await {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+async fn rm<F, Fut>(connect: F, refs: Vec<String>, all: bool) -> ExitCode
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<BuildHistory, HistoryError>>,
+{
+    match (refs.is_empty(), all) {
+        (true, false) => return fail(&ArgsError::RmNothing),
+        (false, true) => return fail(&ArgsError::RmBoth),
+        _ => {}
+    }
+    let history = match connect().await {
+        Ok(h) => h,
+        Err(e) => return fail(&e),
+    };
+    if all {
+        return match history.delete_all().await {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        };
+    }
+    let mut status = ExitCode::SUCCESS;
+    for build_ref in &refs {
+        if let Err(e) = history.delete(build_ref).await {
+            status = fail(&e);
+        }
+    }
+    status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_as_buildx_prints_them() {
+        assert_eq!(human_duration(0), "Less than a second");
+        assert_eq!(human_duration(1), "1 second");
+        assert_eq!(human_duration(59), "59 seconds");
+        assert_eq!(human_duration(61), "About a minute");
+        assert_eq!(human_duration(600), "10 minutes");
+        assert_eq!(human_duration(3600), "About an hour");
+        assert_eq!(human_duration(5 * 3600), "5 hours");
+        assert_eq!(human_duration(3 * 24 * 3600), "3 days");
+        assert_eq!(format_duration(1_549), "1.5s");
+        assert_eq!(format_duration(125_000), "2m  5s");
+        let t = DateTime::parse_from_rfc3339("2026-12-01T13:04:05.120Z").unwrap().with_timezone(&Utc);
+        assert_eq!(rfc3339_nano(t), "2026-12-01T13:04:05.12Z");
+        assert_eq!(trim_beginning(&"a".repeat(40), 36), format!("..{}", "a".repeat(34)));
+    }
+
+    #[test]
+    fn tables_align_as_gos_tabwriter_does() {
+        let rows = vec![
+            vec!["BUILD ID".to_owned(), "NAME".into(), String::new()],
+            vec!["abc".to_owned(), "a-long-project-name".into(), String::new()],
+        ];
+        assert_eq!(table(&rows), "BUILD ID   NAME                  \nabc        a-long-project-name   \n");
+        let block = vec![("Name:".to_owned(), "ctx".to_owned()), ("Build Steps:".to_owned(), "3/3".to_owned())];
+        assert_eq!(tab_aligned(&block), "Name:\t\tctx\nBuild Steps:\t3/3\n");
+    }
+}

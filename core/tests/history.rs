@@ -1,0 +1,208 @@
+//! BuildKit's build history on the real engine: a build started with `docker buildx build` shows
+//! as it starts and in the listing, named as buildx names it; a failed one carries its Dockerfile
+//! line; a replay folds into the same lanes and logs the live build showed; records are pinned,
+//! unpinned and deleted. Each test deletes the records it made, and only those.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use buildlane_core::builds::BuildState;
+use buildlane_core::history::{BuildHistory, BuildSpec, HistoryError, HistoryEvent, HistoryStatus};
+use buildlane_core::progress::{ProgressUpdate, Step};
+use futures_util::StreamExt;
+use support::build::{build, context, request, Seen};
+use support::World;
+use tokio_util::sync::CancellationToken;
+
+fn nonce() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+}
+
+fn registry() -> String {
+    std::env::var("BUILDLANE_REGISTRY").expect("BUILDLANE_REGISTRY is set")
+}
+
+/// The name buildx gives a build of the context folder `dir`: the folder's own name.
+fn folder_name(dir: &tempfile::TempDir) -> String {
+    dir.path().file_name().unwrap().to_string_lossy().into_owned()
+}
+
+async fn history(world: &World) -> BuildHistory {
+    BuildHistory::connect(&world.builders(), "", None).await.expect("the engine's BuildKit keeps a history")
+}
+
+/// The record of the only build of the folder `name`, as listed.
+async fn listed(history: &BuildHistory, name: &str) -> buildlane_core::history::HistoryEntry {
+    let entries = history.list().await.unwrap();
+    let mine: Vec<_> = entries.into_iter().filter(|e| e.name == name).collect();
+    assert_eq!(mine.len(), 1, "one record named {name}: {mine:#?}");
+    mine.into_iter().next().unwrap()
+}
+
+#[tokio::test]
+async fn a_build_started_with_buildx_shows_as_it_starts_and_in_the_listing() {
+    let world = std::sync::Arc::new(World::new());
+    let ctx =
+        context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo {} && sleep 1\n", registry(), nonce()))]);
+    let name = folder_name(&ctx);
+    let history = history(&world).await;
+    let mut events = Box::pin(history.watch().await.unwrap());
+
+    let cli = {
+        let path = ctx.path().to_string_lossy().into_owned();
+        let world = world.clone();
+        tokio::task::spawn_blocking(move || world.docker(&["buildx", "build", "--progress", "plain", &path]))
+    };
+
+    // Every record comes first as it is, then what happens: this build starting, then completing.
+    let mut started = None;
+    let completed = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(event) = events.next().await {
+            match event.unwrap() {
+                HistoryEvent::Started { entry } if entry.name == name => started = Some(*entry),
+                HistoryEvent::Completed { entry } if entry.name == name => return *entry,
+                _ => {}
+            }
+        }
+        panic!("the history stream ended");
+    })
+    .await
+    .expect("the build completes");
+    let out = cli.await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let started = started.expect("the build was seen starting");
+    assert_eq!(started.status, HistoryStatus::Running);
+    assert_eq!(started.build_ref, completed.build_ref);
+    assert_eq!(completed.status, HistoryStatus::Completed);
+    assert_eq!(completed.context, ctx.path().to_string_lossy(), "buildx's local state names the context");
+    assert!(completed.steps_total >= 3 && completed.steps_completed == completed.steps_total, "{completed:#?}");
+    assert!(completed.has_logs);
+    assert!(!completed.recorded, "Buildlane did not start it");
+    assert_eq!(completed.request.context, ctx.path().to_string_lossy(), "it can be built again from here");
+
+    let entry = listed(&history, &name).await;
+    assert_eq!(entry.build_ref, completed.build_ref);
+    assert_eq!(entry.status, HistoryStatus::Completed);
+    assert!(entry.duration_ms.is_some());
+
+    history.delete(&entry.build_ref).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_build_shows_its_error_with_the_dockerfile_line() {
+    let world = World::new();
+    let ctx =
+        context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo {}\nRUN exit 3\n", registry(), nonce()))]);
+    let name = folder_name(&ctx);
+    let out = world.docker(&["buildx", "build", "--progress", "plain", &ctx.path().to_string_lossy()]);
+    assert!(!out.status.success(), "the build fails");
+
+    let history = history(&world).await;
+    let entry = listed(&history, &name).await;
+    assert_eq!(entry.status, HistoryStatus::Failed);
+    let error = entry.error.clone().expect("the error is recorded");
+    assert_eq!(error.dockerfile_line, Some(3), "{error:#?}");
+    assert_eq!(error.lines, ["RUN exit 3"]);
+    assert_eq!(error.dockerfile_name.as_deref(), Some("Dockerfile"));
+    assert!(error.message.contains("exit code: 3"), "{}", error.message);
+
+    // Opened, it reads as a live failure does: the failed step, its lane, the line.
+    let replay =
+        history.replay(&BuildSpec::Ref(entry.build_ref.clone()), &|_| {}, CancellationToken::new()).await.unwrap();
+    assert_eq!(replay.outcome.state, BuildState::Failed);
+    let failure = replay.outcome.failure.expect("a failure to show");
+    assert_eq!(failure.dockerfile_line, Some(3));
+    assert!(failure.step.expect("the failed step").name.contains("exit 3"));
+
+    history.delete(&entry.build_ref).await.unwrap();
+}
+
+/// A build's progress as a UI would have received it.
+#[derive(Default)]
+struct Watched(Mutex<(HashMap<String, Step>, HashMap<String, String>)>);
+
+impl Watched {
+    fn record(&self) -> impl Fn(ProgressUpdate) + Send + Sync + '_ {
+        move |update: ProgressUpdate| {
+            let mut seen = self.0.lock().unwrap();
+            for step in update.steps {
+                seen.0.insert(step.id.clone(), step);
+            }
+            for log in update.logs {
+                seen.1.entry(log.step).or_default().push_str(&log.text);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_replay_shows_the_steps_and_logs_the_live_build_printed() {
+    let world = World::new();
+    let dockerfile = format!(
+        "FROM {}/busybox:latest\nRUN echo {} && uname -m && echo to-stderr >&2\nRUN for i in 1 2 3; do echo line $i; done\n",
+        registry(),
+        nonce()
+    );
+    let ctx = context(&[("Dockerfile", &dockerfile)]);
+    let seen = Seen::default();
+    let live = build(&world, request(&ctx), &seen).await;
+    assert_eq!(live.state, BuildState::Succeeded);
+
+    let history = history(&world).await;
+    let watched = Watched::default();
+    let spec = BuildSpec::Ref(live.build_ref.clone());
+    let replay = history.replay(&spec, &watched.record(), CancellationToken::new()).await.unwrap();
+
+    let live_seen = seen.get();
+    let (steps, logs) = std::mem::take(&mut *watched.0.lock().unwrap());
+    let mut live_ids: Vec<&String> = live_seen.steps.keys().collect();
+    let mut replay_ids: Vec<&String> = steps.keys().collect();
+    live_ids.sort();
+    replay_ids.sort();
+    assert_eq!(replay_ids, live_ids, "the same steps");
+    for (id, step) in &live_seen.steps {
+        let replayed = &steps[id];
+        assert_eq!(
+            (&replayed.lane, &replayed.name, replayed.state, replayed.started_ms, replayed.completed_ms),
+            (&step.lane, &step.name, step.state, step.started_ms, step.completed_ms),
+            "step {}",
+            step.name
+        );
+    }
+    assert_eq!(logs, live_seen.logs, "the same output, step by step");
+    assert!(logs.values().any(|l| l.contains("line 3")));
+    assert_eq!(replay.outcome.state, BuildState::Succeeded);
+    assert_eq!(replay.outcome.steps.len(), live.steps.len());
+
+    // Buildlane recorded this build: the record keeps its exact form, and names it.
+    assert!(replay.entry.recorded);
+    assert_eq!(replay.entry.request, request(&ctx));
+    assert_eq!(replay.entry.name, folder_name(&ctx));
+
+    history.delete(&live.build_ref).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_record_is_pinned_unpinned_and_deleted() {
+    let world = World::new();
+    let ctx = context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo {}\n", registry(), nonce()))]);
+    let outcome = build(&world, request(&ctx), &Seen::default()).await;
+    let history = history(&world).await;
+    let spec = BuildSpec::Ref(outcome.build_ref.clone());
+
+    assert!(!history.get(&spec).await.unwrap().pinned);
+    history.set_pinned(&outcome.build_ref, true).await.unwrap();
+    assert!(history.get(&spec).await.unwrap().pinned);
+    history.set_pinned(&outcome.build_ref, false).await.unwrap();
+    assert!(!history.get(&spec).await.unwrap().pinned);
+
+    history.delete(&outcome.build_ref).await.unwrap();
+    let after = history.get(&spec).await;
+    assert!(matches!(after, Err(HistoryError::NotFound { .. })), "{after:?}");
+    assert!(matches!(history.delete(&outcome.build_ref).await, Err(HistoryError::NotFound { .. })));
+    assert!(!history.list().await.unwrap().iter().any(|e| e.build_ref == outcome.build_ref));
+}

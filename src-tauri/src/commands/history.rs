@@ -1,0 +1,97 @@
+//! The Build view's history: BuildKit's own records of a builder's builds, watched live, replayed
+//! into lanes, pinned and deleted.
+
+use std::time::Duration;
+
+use buildlane_core::history::{BuildHistory, BuildSpec, HistoryEvent, Replay};
+use buildlane_core::progress::ProgressUpdate;
+use futures_util::StreamExt;
+use tauri::ipc::Channel;
+use tauri::State;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// How often history events reach the page at most: the first batch holds every record.
+const EVENTS_INTERVAL: Duration = Duration::from_millis(100);
+
+async fn connect(state: &AppState, builder: &str) -> Result<BuildHistory, AppError> {
+    Ok(BuildHistory::connect(&state.builders, builder, state.selected_context().as_deref()).await?)
+}
+
+/// Streams `builder`'s history ('' = the current builder): every record in the first batch (sent
+/// even when empty), then each change, batched; until `cancel_operation(operation)`.
+#[tauri::command]
+pub async fn watch_build_history(
+    state: State<'_, AppState>,
+    builder: String,
+    operation: String,
+    on_events: Channel<Vec<HistoryEvent>>,
+) -> Result<(), AppError> {
+    let cancel = state.track(operation.clone());
+    let result = async {
+        let history = connect(&state, &builder).await?;
+        let mut events = std::pin::pin!(history.watch().await?);
+        let mut batch: Vec<HistoryEvent> = Vec::new();
+        let mut first = true;
+        let mut tick = tokio::time::interval(EVENTS_INTERVAL);
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return Ok(()),
+                event = events.next() => match event {
+                    Some(event) => batch.push(event?),
+                    None => return Ok(()),
+                },
+                _ = tick.tick() => {
+                    if first || !batch.is_empty() {
+                        first = false;
+                        // A closed window only means nobody watches any more.
+                        if on_events.send(std::mem::take(&mut batch)).is_err() {
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    .await;
+    state.finish(&operation);
+    result
+}
+
+/// Replays a record into lanes through `on_progress`; ends with the record and its outcome.
+#[tauri::command]
+pub async fn replay_build(
+    state: State<'_, AppState>,
+    builder: String,
+    build_ref: String,
+    operation: String,
+    on_progress: Channel<ProgressUpdate>,
+) -> Result<Replay, AppError> {
+    let cancel = state.track(operation.clone());
+    let result = async {
+        let history = connect(&state, &builder).await?;
+        let on_progress = move |update: ProgressUpdate| {
+            let _ = on_progress.send(update);
+        };
+        Ok(history.replay(&BuildSpec::parse(&build_ref)?, &on_progress, cancel).await?)
+    }
+    .await;
+    state.finish(&operation);
+    result
+}
+
+#[tauri::command]
+pub async fn pin_build(
+    state: State<'_, AppState>,
+    builder: String,
+    build_ref: String,
+    pinned: bool,
+) -> Result<(), AppError> {
+    Ok(connect(&state, &builder).await?.set_pinned(&build_ref, pinned).await?)
+}
+
+#[tauri::command]
+pub async fn delete_build(state: State<'_, AppState>, builder: String, build_ref: String) -> Result<(), AppError> {
+    Ok(connect(&state, &builder).await?.delete(&build_ref).await?)
+}

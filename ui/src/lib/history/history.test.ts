@@ -1,0 +1,69 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { HistoryEvent } from '../types';
+import { BuildHistoryList, entryTitle, historyOrder, stepsText, type HistoryApi } from './history.svelte';
+import { entry } from './testEntries';
+
+function fakeApi() {
+  let emit: (events: HistoryEvent[]) => void = () => {};
+  const api = {
+    newOperationId: () => 'op-1',
+    watchBuildHistory: vi.fn<HistoryApi['watchBuildHistory']>((_builder, _op, onEvents) => {
+      emit = onEvents;
+      return new Promise(() => {});
+    }),
+    cancelOperation: vi.fn<HistoryApi['cancelOperation']>(async () => true),
+    pinBuild: vi.fn<HistoryApi['pinBuild']>(async () => {}),
+    deleteBuild: vi.fn<HistoryApi['deleteBuild']>(async () => {}),
+  };
+  return { api, emit: (events: HistoryEvent[]) => emit(events) };
+}
+
+describe('build history list', () => {
+  it('orders running builds first, then newest first, as buildx history ls does', () => {
+    const old = entry('a', { createdAt: '2026-12-01T09:00:00Z' });
+    const recent = entry('b', { createdAt: '2026-12-01T11:00:00Z' });
+    const running = entry('c', { createdAt: '2026-12-01T08:00:00Z', status: 'running', completedAt: null });
+    expect([old, recent, running].sort(historyOrder).map((e) => e.buildRef)).toEqual(['c', 'b', 'a']);
+  });
+
+  it('follows started, completed and deleted events by ref', () => {
+    const { api, emit } = fakeApi();
+    const list = new BuildHistoryList(api);
+    void list.watch('');
+    expect(list.loaded).toBe(false);
+    emit([]);
+    expect(list.loaded).toBe(true);
+    expect(list.entries).toEqual([]);
+    emit([{ kind: 'started', entry: entry('x', { status: 'running', completedAt: null }) }]);
+    expect(list.entries.map((e) => e.status)).toEqual(['running']);
+    emit([{ kind: 'completed', entry: entry('x') }, { kind: 'completed', entry: entry('y', { createdAt: '2026-12-01T09:00:00Z' }) }]);
+    expect(list.entries.map((e) => [e.buildRef, e.status])).toEqual([
+      ['x', 'completed'],
+      ['y', 'completed'],
+    ]);
+    emit([{ kind: 'deleted', buildRef: 'x' }]);
+    expect(list.entries.map((e) => e.buildRef)).toEqual(['y']);
+  });
+
+  it('pins and deletes through the core and shows the change at once', async () => {
+    const { api, emit } = fakeApi();
+    const list = new BuildHistoryList(api);
+    void list.watch('builder-1');
+    emit([{ kind: 'completed', entry: entry('x') }]);
+    await list.setPinned('x', true);
+    expect(api.pinBuild).toHaveBeenCalledWith('builder-1', 'x', true);
+    expect(list.get('x')?.pinned).toBe(true);
+    expect(await list.remove('x')).toBe(true);
+    expect(list.entries).toEqual([]);
+    api.deleteBuild.mockRejectedValueOnce({ code: 'notFound', message: 'gone' });
+    expect(await list.remove('x')).toBe(false);
+    expect(list.actionError?.code).toBe('notFound');
+  });
+
+  it('names a row and its steps', () => {
+    expect(entryTitle(entry('abcdefghijklmnop'))).toBe('abcdefghijkl');
+    expect(entryTitle(entry('r', { name: 'app (release)' }))).toBe('app (release)');
+    expect(stepsText(entry('r'))).toBe('4/4 steps · 50% cached');
+    expect(stepsText(entry('r', { stepsTotal: 0 }))).toBe('');
+  });
+});
