@@ -91,6 +91,8 @@ pub struct ProgressModel {
     /// Each step's vertex name as BuildKit sent it.
     vertex_names: HashMap<String, String>,
     epoch_ns: Option<i128>,
+    /// Whether `epoch_ns` is a step that ran for this build, not a cached step's older start.
+    epoch_from_run: bool,
     order: Vec<String>,
     steps: HashMap<String, Step>,
     /// Per step: status id → (current, total).
@@ -175,10 +177,15 @@ impl ProgressModel {
     }
 
     pub fn apply(&mut self, response: &StatusResponse) {
-        for v in &response.vertexes {
-            let started = timestamp_ns!(v.started);
-            if self.epoch_ns.is_none_or(|e| started.is_some_and(|s| s < e)) && started.is_some() {
-                self.epoch_ns = started;
+        // The build starts with its earliest step that ran for it. A cached step can carry the start
+        // of the build that first ran it (minutes ago): it would drag the epoch back and shift every
+        // later step's time, so it only clamps to zero.
+        for v in response.vertexes.iter().filter(|v| !v.cached) {
+            if let Some(started) = timestamp_ns!(v.started) {
+                if !self.epoch_from_run || self.epoch_ns.is_none_or(|e| started < e) {
+                    self.epoch_ns = Some(started);
+                    self.epoch_from_run = true;
+                }
             }
         }
         for v in &response.vertexes {
@@ -403,6 +410,38 @@ mod tests {
         }
         // amd64 runs both FROMs as one step (same image, same platform): 1 + 3 + 2 + 3 + 3.
         assert_eq!(steps.iter().filter(|s| s.dockerfile_line.is_some()).count(), 12, "{steps:#?}");
+    }
+
+    /// A vertex that started `at_ms` after some fixed moment, 50 ms long.
+    fn vertex(name: &str, at_ms: i64, cached: bool) -> bollard::moby::buildkit::v1::Vertex {
+        use bollard_buildkit_proto::google::protobuf::Timestamp;
+        let at =
+            |ms: i64| Some(Timestamp { seconds: 1_800_000_000 + ms / 1000, nanos: (ms % 1000) as i32 * 1_000_000 });
+        bollard::moby::buildkit::v1::Vertex {
+            digest: format!("sha256:{name}"),
+            name: name.into(),
+            started: at(at_ms),
+            completed: at(at_ms + 50),
+            cached,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_cached_step_from_an_older_build_does_not_shift_the_time_axis() {
+        // BuildKit sends a cached step with the start of the build that first ran it, minutes ago.
+        let steps = [vertex("load", 0, false), vertex("from", -300_000, true), vertex("run", 1_000, false)];
+        let live = steps.iter().fold(ProgressModel::default(), |mut model, v| {
+            model.apply(&StatusResponse { vertexes: vec![v.clone()], ..Default::default() });
+            model
+        });
+        // A replay gets them all at once, and must show the same times.
+        let mut replayed = ProgressModel::default();
+        replayed.apply(&StatusResponse { vertexes: steps.to_vec(), ..Default::default() });
+        for model in [live, replayed] {
+            let started: Vec<_> = model.steps().iter().map(|s| (s.name.clone(), s.started_ms)).collect();
+            assert_eq!(started, [("load".into(), Some(0)), ("from".into(), Some(0)), ("run".into(), Some(1_000))]);
+        }
     }
 
     #[test]
