@@ -90,9 +90,11 @@ pub struct ProgressModel {
     dockerfile: Option<Instructions>,
     /// Each step's vertex name as BuildKit sent it.
     vertex_names: HashMap<String, String>,
+    /// The first start BuildKit sent, in stream order: the build's zero. Not the earliest start:
+    /// a step shared with an older build (cached, or still in the solver) carries that build's start,
+    /// minutes back; it clamps to zero instead of shifting every other step, and a replay of the
+    /// stream, which may batch it first, gets the same axis.
     epoch_ns: Option<i128>,
-    /// Whether `epoch_ns` is a step that ran for this build, not a cached step's older start.
-    epoch_from_run: bool,
     order: Vec<String>,
     steps: HashMap<String, Step>,
     /// Per step: status id → (current, total).
@@ -164,6 +166,12 @@ impl ProgressModel {
         Self { dockerfile: Some(Instructions::parse(source)), ..self }
     }
 
+    /// Times measured from `epoch_ns` (nanoseconds since the Unix epoch), e.g. a recorded build's
+    /// creation, rather than from the first start the stream carries.
+    pub fn with_epoch(self, epoch_ns: i128) -> Self {
+        Self { epoch_ns: Some(epoch_ns), ..self }
+    }
+
     fn ms(&mut self, ns: Option<i128>) -> Option<u64> {
         let ns = ns?;
         let epoch = *self.epoch_ns.get_or_insert(ns);
@@ -177,17 +185,6 @@ impl ProgressModel {
     }
 
     pub fn apply(&mut self, response: &StatusResponse) {
-        // The build starts with its earliest step that ran for it. A cached step can carry the start
-        // of the build that first ran it (minutes ago): it would drag the epoch back and shift every
-        // later step's time, so it only clamps to zero.
-        for v in response.vertexes.iter().filter(|v| !v.cached) {
-            if let Some(started) = timestamp_ns!(v.started) {
-                if !self.epoch_from_run || self.epoch_ns.is_none_or(|e| started < e) {
-                    self.epoch_ns = Some(started);
-                    self.epoch_from_run = true;
-                }
-            }
-        }
         for v in &response.vertexes {
             let (lane, stage, position, name) = parse_vertex_name(&v.name, self.single_platform.as_deref());
             let started_ms = self.ms(timestamp_ns!(v.started));
@@ -429,8 +426,14 @@ mod tests {
 
     #[test]
     fn a_cached_step_from_an_older_build_does_not_shift_the_time_axis() {
-        // BuildKit sends a cached step with the start of the build that first ran it, minutes ago.
-        let steps = [vertex("load", 0, false), vertex("from", -300_000, true), vertex("run", 1_000, false)];
+        // BuildKit sends a step shared with an older build with that build's start, minutes ago,
+        // first as running, then as cached.
+        let steps = [
+            vertex("load", 0, false),
+            vertex("from", -300_000, false),
+            vertex("from", -300_000, true),
+            vertex("run", 1_000, false),
+        ];
         let live = steps.iter().fold(ProgressModel::default(), |mut model, v| {
             model.apply(&StatusResponse { vertexes: vec![v.clone()], ..Default::default() });
             model

@@ -274,7 +274,12 @@ impl BuildHistory {
         cancel: CancellationToken,
     ) -> Result<Replay, HistoryError> {
         let (entry, _) = self.find(spec).await?;
+        // The stored stream may begin with a step shared with an older build (and its older start):
+        // the build's own creation is its time axis' zero.
         let mut model = ProgressModel::new(&entry.platforms);
+        if let Some(created) = entry.created().and_then(|t| t.timestamp_nanos_opt()) {
+            model = model.with_epoch(i128::from(created));
+        }
         let statuses = self.control.status(&entry.build_ref).await.map_err(|e| self.buildkit_error(e))?;
         replay::fold(statuses, &mut model, progress, &cancel).await?;
         // Read again: a build followed to its end has its end recorded now.
