@@ -106,7 +106,15 @@ async fn one_run(context: &Path) -> Run {
     assert_eq!(state.as_deref(), Some("succeeded"), "the three-platform build");
     tokio::time::sleep(Duration::from_secs(5)).await;
     let built = Pss::of_tree(pid);
+    let tree = descendants(pid);
     app.close().await;
+    // A web process still exiting would share its pages with the next launch's and lower its PSS.
+    for _ in 0..100 {
+        if tree.iter().all(|p| !Path::new(&format!("/proc/{p}")).exists()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     Run { page_start: origin - launched, listed: origin + listed - launched, idle, built }
 }
 
