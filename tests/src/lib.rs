@@ -139,10 +139,18 @@ impl App {
         }
     }
 
+    /// A picture of the screen (Xvfb's, which the window fills) for people to look at. Taken from
+    /// the X server, not through WebDriver: WebKitGTK's automation waits for a composited frame
+    /// that a web view painting without compositing (src-tauri/src/webview.rs) never presents.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
-        let png = self.client.screenshot().await.expect("screenshot");
         let path = screenshot_dir().join(format!("{name}.png"));
-        std::fs::write(&path, png).unwrap();
+        let taken = tokio::process::Command::new("import")
+            .args(["-window", "root"])
+            .arg(&path)
+            .status()
+            .await
+            .expect("ImageMagick's import runs (scripts/setup.sh installs it)");
+        assert!(taken.success(), "import could not take the screenshot {name}");
         path
     }
 
