@@ -3,10 +3,12 @@
 mod commands;
 mod error;
 mod state;
+mod webview;
 
 use std::process::ExitCode;
 
 use buildlane_core::docker_config::Environment;
+use tauri::Manager;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -22,6 +24,12 @@ fn main() -> ExitCode {
 
 fn run_window(env: Environment) -> ExitCode {
     let result = tauri::Builder::default()
+        .setup(|app| {
+            for window in app.webview_windows().values() {
+                webview::configure(window)?;
+            }
+            Ok(())
+        })
         .manage(commands::images::ImagesState::new(&env))
         .manage(state::AppState::new(env))
         .invoke_handler(tauri::generate_handler![

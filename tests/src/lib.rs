@@ -84,6 +84,16 @@ impl App {
         App { client, driver, world, host }
     }
 
+    /// The app's process id (the app runs under tauri-driver's WebKitWebDriver), for benchmarks
+    /// that read its memory or start time from /proc.
+    pub fn app_pid(&self) -> u32 {
+        let binary = app_binary();
+        descendants(self.driver.id())
+            .into_iter()
+            .find(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == binary))
+            .unwrap_or_else(|| panic!("no process of {} under tauri-driver", binary.display()))
+    }
+
     /// The app's docker config folder (DOCKER_CONFIG), where a test puts a login as `docker login` would.
     pub fn config_dir(&self) -> &Path {
         self.world.path()
@@ -129,10 +139,18 @@ impl App {
         }
     }
 
+    /// A picture of the screen (Xvfb's, which the window fills) for people to look at. Taken from
+    /// the X server, not through WebDriver: WebKitGTK's automation waits for a composited frame
+    /// that a web view painting without compositing (src-tauri/src/webview.rs) never presents.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
-        let png = self.client.screenshot().await.expect("screenshot");
         let path = screenshot_dir().join(format!("{name}.png"));
-        std::fs::write(&path, png).unwrap();
+        let taken = tokio::process::Command::new("import")
+            .args(["-window", "root"])
+            .arg(&path)
+            .status()
+            .await
+            .expect("ImageMagick's import runs (scripts/setup.sh installs it)");
+        assert!(taken.success(), "import could not take the screenshot {name}");
         path
     }
 
@@ -177,6 +195,20 @@ impl Drop for App {
         let _ = Command::new("kill").args(["-TERM", &self.driver.id().to_string()]).status();
         let _ = self.driver.wait();
     }
+}
+
+/// `pid` and every process under it, parents before their children.
+pub fn descendants(pid: u32) -> Vec<u32> {
+    let mut out = vec![pid];
+    let mut i = 0;
+    while i < out.len() {
+        for task in std::fs::read_dir(format!("/proc/{}/task", out[i])).into_iter().flatten().flatten() {
+            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            out.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+        }
+        i += 1;
+    }
+    out
 }
 
 /// A unix socket in front of the project's engine that the test switches off (refusing new
