@@ -11,5 +11,6 @@ pub mod error_code;
 pub mod images;
 pub mod platform;
 pub mod progress;
+pub mod ssh;
 
 mod io_error;
