@@ -34,8 +34,17 @@ pub enum SshError {
     InvalidUrl(String),
     #[error("cannot run ssh (engines at ssh:// need the OpenSSH client on PATH): {0}")]
     Spawn(String),
-    #[error("ssh exited with {status}: {stderr}{hint}")]
+    #[error("ssh exited with {status}{}{hint}", said(.stderr))]
     Exited { status: String, stderr: String, hint: &'static str },
+}
+
+/// What ssh printed, after a colon, or nothing when it printed nothing (killed, say).
+fn said(stderr: &str) -> String {
+    if stderr.is_empty() {
+        String::new()
+    } else {
+        format!(": {stderr}")
+    }
 }
 
 /// Where an `ssh://` engine is, as the docker CLI reads the URL.

@@ -11,9 +11,11 @@ use buildlane_core::docker_config::contexts::Contexts;
 use buildlane_core::docker_config::Environment;
 use buildlane_core::engine::{Engine, EngineError};
 use buildlane_core::error_code::{Coded, ErrorCode};
+use buildlane_core::progress::StepState;
 use support::build::{context, request, Seen};
-use support::sshd::{current_user, free_port, ssh_runs_to, FarSide, Sshd};
+use support::sshd::{current_user, free_port, kill_ssh_to, ssh_runs_to, FarSide, Sshd};
 use support::{no_progress, World};
+use tokio_util::sync::CancellationToken;
 
 fn in_front_of_the_engine(world: &World) -> Sshd {
     let docker_cli = std::path::Path::new(&std::env::var("BUILDLANE_ENGINE_BIN").unwrap()).join("docker");
@@ -160,6 +162,34 @@ async fn a_process_in_a_container_of_the_far_engine_is_a_byte_stream_through_ssh
     stream.read_exact(&mut echoed).await.unwrap();
     assert_eq!(&echoed, b"through ssh and back\n");
     world.docker_ok(&["rm", "-f", &container]);
+}
+
+#[tokio::test]
+async fn a_build_whose_ssh_dies_fails_instead_of_hanging() {
+    let world = World::new();
+    let sshd = in_front_of_the_engine(&world);
+    let env = Environment { docker_host: Some(sshd.url(&current_user())), ..world.env() };
+    let ctx = context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN sleep 600\n", world.registry))]);
+    let running = tokio::sync::Notify::new();
+    let progress = |update: buildlane_core::progress::ProgressUpdate| {
+        if update.steps.iter().any(|s| s.name.contains("sleep 600") && s.state == StepState::Running) {
+            running.notify_one();
+        }
+    };
+    let mut recording = buildlane_core::builds::records::Records::new(&env).recording();
+    let builders = buildlane_core::builders::Builders::new(env.clone());
+    let request = BuildRequest { no_cache: true, ..request(&ctx) };
+    let build = builds::run(&builders, &request, None, &progress, CancellationToken::new(), &mut recording);
+    let kill = async {
+        running.notified().await;
+        kill_ssh_to(sshd.port)
+    };
+    let (outcome, killed) = tokio::join!(build, kill);
+    assert!(killed > 0);
+    let outcome = outcome.unwrap();
+    assert_eq!(outcome.state, BuildState::Failed);
+    let message = outcome.failure.map(|f| f.message).unwrap_or_default();
+    assert_eq!(message, "transport error: ssh exited with signal: 9 (SIGKILL)");
 }
 
 #[tokio::test]

@@ -176,3 +176,27 @@ pub fn current_user() -> String {
     let out = Command::new("id").arg("-un").output().expect("id runs");
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
+
+/// Kills (SIGKILL) every ssh process this test binary started towards `port`, found by its arguments
+/// in /proc; returns how many there were.
+pub fn kill_ssh_to(port: u16) -> usize {
+    let ours = std::process::id().to_string();
+    let mut killed = 0;
+    for entry in std::fs::read_dir("/proc").unwrap().filter_map(Result::ok) {
+        let (Ok(cmdline), Ok(status)) =
+            (std::fs::read(entry.path().join("cmdline")), std::fs::read_to_string(entry.path().join("status")))
+        else {
+            continue;
+        };
+        let args: Vec<String> = cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        let parent = status.lines().find_map(|l| l.strip_prefix("PPid:")).map(str::trim);
+        let is_ours = args.first().is_some_and(|a| a == "/usr/bin/ssh")
+            && args.windows(2).any(|w| w[0] == "-p" && w[1] == port.to_string())
+            && parent == Some(ours.as_str());
+        if is_ours {
+            run(Command::new("kill").arg("-KILL").arg(entry.file_name()));
+            killed += 1;
+        }
+    }
+    killed
+}
