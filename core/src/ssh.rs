@@ -23,7 +23,7 @@ use tracing::{debug, instrument};
 /// The docker CLI adds this unless its flags already set a ConnectTimeout: ssh gives up on a host
 /// that does not answer (TCP connect and handshake) after 30 s instead of the system's minutes.
 const CONNECT_TIMEOUT: &str = "-o ConnectTimeout=30";
-/// How much of ssh's stderr is kept for an error message (the docker CLI keeps about 4 KiB).
+/// How much of ssh's stderr (its last bytes) is kept for an error message (the docker CLI keeps about 4 KiB).
 const STDERR_BYTES: usize = 4096;
 /// Once its stdout has closed, ssh has this long to exit and say why before the stream just ends.
 const EXIT_WAIT: Duration = Duration::from_secs(10);
@@ -134,11 +134,16 @@ impl SshEndpoint {
         let (exit_tx, exit_rx) = oneshot::channel();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
+            // Read to the end, so ssh never blocks on a full pipe, keeping the last words: why it
+            // stopped comes after any warnings.
             let said = tokio::spawn(async move {
                 let mut said = Vec::new();
-                let _ = (&mut stderr).take(STDERR_BYTES as u64).read_to_end(&mut said).await;
-                // Keep draining so ssh never blocks on a full stderr pipe.
-                let _ = tokio::io::copy(&mut stderr, &mut tokio::io::sink()).await;
+                let mut chunk = [0u8; 1024];
+                while let Ok(n @ 1..) = stderr.read(&mut chunk).await {
+                    said.extend_from_slice(&chunk[..n]);
+                    let excess = said.len().saturating_sub(STDERR_BYTES);
+                    said.drain(..excess);
+                }
                 said
             });
             let status = tokio::select! {
