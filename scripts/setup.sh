@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing Buildlane needs on Debian 12 / Ubuntu, skipping what is
 # already there: the WebKitGTK stack Tauri links against, Xvfb and WebKitWebDriver for the window
-# tests, hyperfine for benchmarks, tauri-driver, and the UI's npm packages.
+# tests, hyperfine for benchmarks, the sshd the ssh engine tests start on loopback (openssh-server),
+# tauri-driver, and the UI's npm packages.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,6 +16,7 @@ apt_packages=(
   libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev pkg-config
   xvfb xauth webkit2gtk-driver imagemagick x11-apps hyperfine nodejs npm
+  openssh-server
 )
 
 missing=()

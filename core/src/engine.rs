@@ -1,15 +1,19 @@
-//! The connection to a Docker Engine: reach it through a context, ask its version, and keep watching
-//! it so the UI can say "engine at … unreachable: …" and notice when it comes back.
+//! The connection to a Docker Engine: reach it through a context (`unix://`, `tcp://` with or without
+//! TLS, `ssh://`), ask its version, and keep watching it so the UI can say "engine at … unreachable: …"
+//! and notice when it comes back.
 
 use std::time::Duration;
 
-use bollard::{Docker, API_DEFAULT_VERSION};
+use bollard::{BollardRequest, Docker, API_DEFAULT_VERSION};
 use futures_util::Stream;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use serde::Serialize;
 use tracing::instrument;
 use ts_rs::TS;
 
 use crate::docker_config::contexts::DockerContext;
+use crate::ssh::{SshConnector, SshEndpoint};
 
 /// Seconds bollard waits for an answer to one API call.
 const API_TIMEOUT_SECS: u64 = 120;
@@ -142,13 +146,36 @@ fn client_for(context: &DockerContext) -> Result<Docker, EngineError> {
             }
             None => Docker::connect_with_http(host, API_TIMEOUT_SECS, API_DEFAULT_VERSION),
         }
+    } else if host.starts_with("ssh://") {
+        return ssh_client(host);
     } else {
         return Err(EngineError::UnsupportedHost {
             host: host.to_owned(),
-            reason: "Buildlane connects to unix:// and tcp:// engines".into(),
+            reason: "Buildlane connects to unix://, tcp:// and ssh:// engines".into(),
         });
     };
     result.map_err(|e| EngineError::from_bollard(host, e))
+}
+
+/// The Engine API over `ssh … docker system dial-stdio`, one process per pooled connection, as the
+/// docker CLI does. bollard's own ssh feature is not used: it needs a ControlMaster socket, ignores the
+/// URL's socket path and does not say why ssh failed.
+fn ssh_client(host: &str) -> Result<Docker, EngineError> {
+    let endpoint = SshEndpoint::parse(host)
+        .map_err(|e| EngineError::UnsupportedHost { host: host.to_owned(), reason: e.to_string() })?;
+    let client = Client::builder(TokioExecutor::new()).build(SshConnector::new(endpoint));
+    let transport = move |request: BollardRequest| {
+        let client = client.clone();
+        async move { client.request(request).await.map_err(bollard::errors::Error::from) }
+    };
+    // Requests need some authority; the docker CLI uses this one for its connection helpers.
+    Docker::connect_with_custom_transport(
+        transport,
+        Some("http://docker.example.com"),
+        API_TIMEOUT_SECS,
+        API_DEFAULT_VERSION,
+    )
+    .map_err(|e| EngineError::from_bollard(host, e))
 }
 
 /// How often a reachable engine is checked, and the bounds of the back-off while it is unreachable.

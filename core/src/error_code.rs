@@ -20,6 +20,7 @@ use crate::images::manifest::InspectError;
 use crate::images::reference::ReferenceError;
 use crate::images::registries::RegistriesError;
 use crate::images::registry::RegistryError;
+use crate::ssh::SshError;
 
 /// What a caller does differently per kind of failure (the window's hint and Retry, the CLI's exit status).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
@@ -68,6 +69,16 @@ impl Coded for EngineError {
             EngineError::UnsupportedHost { .. } => ErrorCode::InvalidInput,
             EngineError::Api { status: 404, .. } => ErrorCode::NotFound,
             EngineError::Api { .. } | EngineError::Other { .. } => ErrorCode::Internal,
+        }
+    }
+}
+
+impl Coded for SshError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            SshError::InvalidUrl(_) => ErrorCode::InvalidInput,
+            // No ssh to run, or ssh could not get to the far side's engine.
+            SshError::Spawn(_) | SshError::Exited { .. } => ErrorCode::EngineUnreachable,
         }
     }
 }

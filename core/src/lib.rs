@@ -12,5 +12,6 @@ pub mod history;
 pub mod images;
 pub mod platform;
 pub mod progress;
+pub mod ssh;
 
 mod io_error;

@@ -34,10 +34,19 @@ impl BuildkitError {
         BuildkitError::Call {
             endpoint: endpoint.to_owned(),
             call,
-            message: status.message().to_owned(),
+            message: status_message(status),
             code: status.code(),
             details: Box::new(ErrorDetails::from_status(status)),
         }
+    }
+}
+
+/// A broken connection arrives as "transport error" with its cause underneath (a reset, an ssh that
+/// died and what it said): name the cause too.
+fn status_message(status: &tonic::Status) -> String {
+    match std::error::Error::source(status) {
+        Some(cause) => format!("{}: {}", status.message(), crate::io_error::innermost_reason(cause)),
+        None => status.message().to_owned(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Ways to reach BuildKit's gRPC API. bollard keeps its `/grpc` hijack private, so the engine
 //! transport is written here: an HTTP/1.1 `POST /grpc` with `Upgrade: h2c`, after which the raw
-//! connection speaks gRPC over HTTP/2 (prior knowledge).
+//! connection speaks gRPC over HTTP/2 (prior knowledge). An `ssh://` engine is upgraded over
+//! `ssh … docker system dial-stdio`, as the docker CLI and buildx reach it.
 
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -12,6 +13,7 @@ use tonic::transport::{Channel, Endpoint, Uri};
 use tracing::instrument;
 
 use super::tls::{TlsClient, TlsOptions};
+use crate::ssh::SshEndpoint;
 
 /// BuildKit and the engine allow messages up to 16 MiB each way.
 pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
@@ -28,7 +30,7 @@ pub enum TransportError {
     Unreachable { host: String, reason: String },
     #[error("engine at {host} refused the BuildKit upgrade on {path}: {status_line}")]
     UpgradeRefused { host: String, path: String, status_line: String },
-    #[error("engine host \"{0}\" cannot carry BuildKit (use unix:// or tcp://)")]
+    #[error("engine host \"{0}\" cannot carry BuildKit (use unix://, tcp:// or ssh://)")]
     UnsupportedHost(String),
     #[error("BuildKit at {host}: {reason}")]
     Grpc { host: String, reason: String },
@@ -63,16 +65,27 @@ async fn dial(host: &str) -> std::io::Result<BoxedConnection> {
     }
 }
 
+/// Opens a connection to the engine at `host`: as [`dial`], or through `ssh … docker system dial-stdio`
+/// for an `ssh://` engine (only an engine: a BuildKit daemon's address is never dialed over ssh).
+async fn dial_engine(host: &str) -> std::io::Result<BoxedConnection> {
+    if host.starts_with("ssh://") {
+        let endpoint = SshEndpoint::parse(host).map_err(std::io::Error::other)?;
+        Ok(Box::pin(endpoint.dial().map_err(std::io::Error::other)?))
+    } else {
+        dial(host).await
+    }
+}
+
 /// Performs the engine's HTTP upgrade on `path` (`/grpc` or `/session`) and returns the raw connection.
 /// The response head is read byte by byte so that no HTTP/2 byte after it is swallowed.
 #[instrument(skip(headers))]
 pub async fn upgrade(host: &str, path: &str, headers: &[(String, String)]) -> Result<BoxedConnection, TransportError> {
-    if !(host.starts_with("unix://") || host.starts_with("tcp://") || host.starts_with("http://")) {
+    if !["unix://", "tcp://", "http://", "ssh://"].iter().any(|scheme| host.starts_with(scheme)) {
         return Err(TransportError::UnsupportedHost(host.to_owned()));
     }
     let unreachable =
         |e: std::io::Error| TransportError::Unreachable { host: host.to_owned(), reason: crate::io_error::reason(&e) };
-    let mut conn = dial(host).await.map_err(unreachable)?;
+    let mut conn = dial_engine(host).await.map_err(unreachable)?;
     let mut request =
         format!("POST {path} HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nContent-Length: 0\r\n");
     for (name, value) in headers {

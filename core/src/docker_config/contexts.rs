@@ -20,7 +20,8 @@ pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 pub struct DockerContext {
     pub name: String,
     pub description: String,
-    /// The engine's address, e.g. `unix:///var/run/docker.sock` or `tcp://10.0.0.2:2376`.
+    /// The engine's address, e.g. `unix:///var/run/docker.sock`, `tcp://10.0.0.2:2376` or
+    /// `ssh://me@build-box` (reached through `ssh … docker system dial-stdio`, see `crate::ssh`).
     pub host: String,
     /// TLS client material for a `tcp://` host, when the context has it.
     #[serde(skip)]
@@ -261,6 +262,17 @@ mod tests {
         assert_eq!(
             all.iter().map(|c| (c.name.as_str(), c.current)).collect::<Vec<_>>(),
             [("default", false), ("remote", true)]
+        );
+    }
+
+    #[test]
+    fn an_ssh_context_keeps_its_url_whole_and_has_no_tls() {
+        let dir = tempfile::tempdir().unwrap();
+        write_context(dir.path(), "far", "ssh://builder@10.1.2.3:2222/run/user/1000/docker.sock");
+        let ctx = Contexts::new(env_with(dir.path())).resolve(Some("far")).unwrap();
+        assert_eq!(
+            (ctx.host.as_str(), ctx.tls.is_none(), ctx.node_endpoint()),
+            ("ssh://builder@10.1.2.3:2222/run/user/1000/docker.sock", true, "far")
         );
     }
 

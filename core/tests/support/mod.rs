@@ -8,6 +8,7 @@ pub mod gc_engine;
 pub mod hostile_builder;
 pub mod proxy;
 pub mod registry_proxy;
+pub mod sshd;
 pub mod tls;
 
 use std::path::{Path, PathBuf};

@@ -5,7 +5,8 @@
  */
 export type DockerContext = { name: string, description: string, 
 /**
- * The engine's address, e.g. `unix:///var/run/docker.sock` or `tcp://10.0.0.2:2376`.
+ * The engine's address, e.g. `unix:///var/run/docker.sock`, `tcp://10.0.0.2:2376` or
+ * `ssh://me@build-box` (reached through `ssh … docker system dial-stdio`, see `crate::ssh`).
  */
 host: string, 
 /**
