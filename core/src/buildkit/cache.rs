@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 use tracing::instrument;
 
+use super::filters::Fields;
 use super::{BuildkitError, Control};
 
 /// One cache record as BuildKit reports it (`UsageRecord`).
@@ -102,5 +103,40 @@ impl Control {
             Ok(record) => Ok(UsageRecord::from(record)),
             Err(status) => Err(BuildkitError::call(&endpoint, "Prune", &status)),
         }))
+    }
+}
+
+/// Which of a record's fields BuildKit's filters read. `DiskUsage` shows them all; `Prune` shows
+/// no parents and nothing in use (it only looks at unused records), and descriptions only from
+/// BuildKit 0.14 on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterView {
+    DiskUsage,
+    Prune { description: bool },
+}
+
+/// A record as one of BuildKit's filters reads it (the cache manager's `adaptUsageInfo`).
+pub struct Judged<'a>(pub &'a UsageRecord, pub FilterView);
+
+impl Fields for Judged<'_> {
+    fn field(&self, path: &[String]) -> Option<String> {
+        let Judged(r, view) = *self;
+        let prune = matches!(view, FilterView::Prune { .. });
+        let text = |v: &str| (!v.is_empty()).then(|| v.to_owned());
+        let flag = |on: bool| on.then(String::new);
+        match path.first()?.as_str() {
+            "id" => text(&r.id),
+            "parents" if !prune => text(&r.parents.join(";")),
+            "description" if matches!(view, FilterView::DiskUsage | FilterView::Prune { description: true }) => {
+                text(&r.description)
+            }
+            "inuse" => flag(r.in_use && !prune),
+            "mutable" => flag(r.mutable),
+            "immutable" => flag(!r.mutable),
+            "type" => Some(if r.record_type.is_empty() { "regular".to_owned() } else { r.record_type.clone() }),
+            "shared" => flag(r.shared),
+            "private" => flag(!r.shared),
+            _ => None,
+        }
     }
 }

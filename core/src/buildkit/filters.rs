@@ -68,6 +68,11 @@ impl Filter {
         Ok(Filter { any })
     }
 
+    /// How many selectors the filter holds in all (a value with an unquoted comma makes two).
+    pub fn selector_count(&self) -> usize {
+        self.any.iter().map(Vec::len).sum()
+    }
+
     pub fn matches(&self, object: &impl Fields) -> bool {
         self.any.iter().any(|all| all.iter().all(|s| s.matches(object)))
     }
