@@ -2,6 +2,7 @@
 //! calls as the window; without one it opens the window (`buildlane-window`, installed beside it).
 
 mod build;
+mod cache;
 mod exit_status;
 mod inspect;
 mod ls;
@@ -30,6 +31,10 @@ enum Command {
     Build(Box<build::BuildArgs>),
     /// Inspect an image in a registry, like `docker buildx imagetools inspect`.
     Inspect(inspect::InspectArgs),
+    /// A builder's build cache, like `docker buildx du`.
+    Du(cache::DuArgs),
+    /// Remove build cache, like `docker buildx prune`.
+    Prune(cache::PruneArgs),
 }
 
 /// A runtime for one command.
@@ -48,6 +53,8 @@ fn main() -> ExitCode {
         Some(Command::Ls(args)) => ls::run(env, args),
         Some(Command::Build(args)) => build::run(env, *args),
         Some(Command::Inspect(args)) => inspect::run(env, args),
+        Some(Command::Du(args)) => cache::run_du(env, args),
+        Some(Command::Prune(args)) => cache::run_prune(env, args),
         None => open_window(),
     }
 }
