@@ -31,6 +31,10 @@ const COMMANDS: &[&str] = &[
     "list_tags",
     "inspect_image",
     "compare_platforms",
+    "disk_usage",
+    "prune_preview",
+    "prune_cache",
+    "cache_cli_command",
 ];
 
 fn main() {

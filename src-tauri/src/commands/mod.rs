@@ -3,6 +3,7 @@
 
 pub mod builders;
 pub mod builds;
+pub mod cache;
 pub mod images;
 
 use std::future::Future;
