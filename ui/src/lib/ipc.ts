@@ -7,10 +7,12 @@ import type {
   BuildRecord,
   BuildRequest,
   BuilderAction,
+  CacheAction,
   BuilderList,
   Comparison,
   ContextList,
   CreateBuilderRequest,
+  DiskUsage,
   DockerfileOutline,
   EngineStatus,
   Inspection,
@@ -20,6 +22,10 @@ import type {
   Page,
   PlatformImage,
   ProgressUpdate,
+  PruneForm,
+  PruneOutcome,
+  PrunePreview,
+  PruneProgress,
   RegistryList,
   RemoveOptions,
   UseOptions,
@@ -191,4 +197,31 @@ export function inspectImage(reference: string, operation: string): Promise<Insp
 /** Config and layer differences between two platform images. */
 export function comparePlatforms(left: PlatformImage, right: PlatformImage): Promise<Comparison> {
   return call('compare_platforms', { left, right });
+}
+
+// The Builders view's Cache panel.
+
+/** A builder's cache records per node, totals as buildx prints them, and the bar's parts. */
+export function diskUsage(builder: string, filters: string[]): Promise<DiskUsage> {
+  return call('disk_usage', { builder, filters });
+}
+
+/** What a prune with `form` would remove now, and the bytes it would free. */
+export function prunePreview(builder: string, form: PruneForm): Promise<PrunePreview> {
+  return call('prune_preview', { builder, form });
+}
+
+/** Prunes, streaming each removed record; cancel with cancelOperation. */
+export function pruneCache(
+  builder: string,
+  form: PruneForm,
+  operation: string,
+  onProgress: (progress: PruneProgress) => void,
+): Promise<PruneOutcome> {
+  return call('prune_cache', { builder, form, operation, onProgress: new Channel<PruneProgress>(onProgress) });
+}
+
+/** The equivalent `docker buildx du` / `prune` command line. */
+export function cacheCliCommand(action: CacheAction): Promise<string> {
+  return call('cache_cli_command', { action });
 }
