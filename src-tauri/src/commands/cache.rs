@@ -12,12 +12,20 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 #[tauri::command]
-pub async fn disk_usage(state: State<'_, AppState>, builder: String, filters: Vec<String>) -> Result<DiskUsage, AppError> {
+pub async fn disk_usage(
+    state: State<'_, AppState>,
+    builder: String,
+    filters: Vec<String>,
+) -> Result<DiskUsage, AppError> {
     Ok(state.builders.disk_usage(Some(&builder), state.selected_context().as_deref(), &filters).await?)
 }
 
 #[tauri::command]
-pub async fn prune_preview(state: State<'_, AppState>, builder: String, form: PruneForm) -> Result<PrunePreview, AppError> {
+pub async fn prune_preview(
+    state: State<'_, AppState>,
+    builder: String,
+    form: PruneForm,
+) -> Result<PrunePreview, AppError> {
     Ok(state.builders.prune_preview(Some(&builder), state.selected_context().as_deref(), &form).await?)
 }
 
