@@ -5,7 +5,7 @@
 # BuildKit to judge every record (and Buildlane reads the records first for its progress total).
 source "$(dirname "${BASH_SOURCE[0]}")/bench-setup.sh"
 
-steps=${STEPS:-300}
+steps=${STEPS:-120}
 mkdir -p "$work/ctx"
 {
   echo "FROM $reg/busybox:latest"
