@@ -37,6 +37,10 @@ const COMMANDS: &[&str] = &[
     "inspect_image",
     "compare_platforms",
     "image_cli_command",
+    "disk_usage",
+    "prune_preview",
+    "prune_cache",
+    "cache_cli_command",
 ];
 
 fn main() {

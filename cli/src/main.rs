@@ -2,6 +2,7 @@
 //! calls as the window; without one it opens the window (`buildlane-window`, installed beside it).
 
 mod build;
+mod cache;
 mod exit_status;
 mod history;
 mod inspect;
@@ -36,6 +37,10 @@ enum Command {
     History(history::HistoryArgs),
     /// Inspect a builder, like `docker buildx inspect [--bootstrap]`.
     InspectBuilder(inspect_builder::InspectBuilderArgs),
+    /// A builder's build cache, like `docker buildx du`.
+    Du(cache::DuArgs),
+    /// Remove build cache, like `docker buildx prune`.
+    Prune(cache::PruneArgs),
 }
 
 /// A runtime for one command.
@@ -56,6 +61,8 @@ fn main() -> ExitCode {
         Some(Command::Inspect(args)) => inspect::run(env, args),
         Some(Command::History(args)) => history::run(env, args),
         Some(Command::InspectBuilder(args)) => inspect_builder::run(env, args),
+        Some(Command::Du(args)) => cache::run_du(env, args),
+        Some(Command::Prune(args)) => cache::run_prune(env, args),
         None => open_window(),
     }
 }

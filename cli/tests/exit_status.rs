@@ -66,3 +66,18 @@ fn a_build_on_an_unknown_builder_exits_4_as_not_found() {
     assert_eq!(status, Some(4), "{stderr}");
     assert!(stderr.contains("builder \"nosuch\" not found"), "{stderr}");
 }
+
+#[test]
+fn a_prune_that_cannot_ask_for_confirmation_exits_2_and_an_unknown_filter_key_too() {
+    let home = tempfile::tempdir().unwrap();
+    let host = dead_socket(home.path());
+    let (status, stderr) =
+        status_and_stderr(buildlane(home.path(), &host).arg("prune").stdin(std::process::Stdio::null()));
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(stderr.contains("pass -f"), "{stderr}");
+    let (status, stderr) = status_and_stderr(buildlane(home.path(), &host).args(["du", "--filter", "colour=red"]));
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(stderr.contains("unknown filter key \"colour\""), "{stderr}");
+    let (status, stderr) = status_and_stderr(buildlane(home.path(), &host).args(["du"]));
+    assert_eq!(status, Some(3), "an unreachable engine: {stderr}");
+}

@@ -6,9 +6,12 @@
 use serde::Serialize;
 use ts_rs::TS;
 
+use crate::builders::cache::filter::FilterError;
+use crate::builders::cache::CacheError;
 use crate::builders::drivers::DriverError;
 use crate::builders::store::StoreError;
 use crate::builders::BuilderError;
+use crate::buildkit::BuildkitError;
 use crate::builds::records::RecordsError;
 use crate::builds::BuildError;
 use crate::docker_config::contexts::ContextError;
@@ -105,6 +108,37 @@ impl Coded for DriverError {
             DriverError::BootFailed { .. } => ErrorCode::BootFailed,
             DriverError::Engine(e) => e.code(),
             DriverError::Buildkit(_) => ErrorCode::EngineUnreachable,
+        }
+    }
+}
+
+impl Coded for FilterError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            FilterError::Malformed(_)
+            | FilterError::MissingValue(_)
+            | FilterError::UnknownKey { .. }
+            | FilterError::SeveralValues(_)
+            | FilterError::ConflictingUntil
+            | FilterError::Duration { .. }
+            | FilterError::Syntax { .. } => ErrorCode::InvalidInput,
+        }
+    }
+}
+
+impl Coded for CacheError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            CacheError::Filter(e) => e.code(),
+            CacheError::InvalidSize { .. } | CacheError::Unsupported { .. } => ErrorCode::InvalidInput,
+            CacheError::NodeNotRunning { .. } => ErrorCode::EngineUnreachable,
+            CacheError::Driver { source, .. } => source.code(),
+            // BuildKit refusing the request itself (a filter it cannot parse) is the input's fault.
+            CacheError::Buildkit { source: BuildkitError::Call { code: tonic::Code::InvalidArgument, .. }, .. } => {
+                ErrorCode::InvalidInput
+            }
+            CacheError::Buildkit { .. } => ErrorCode::EngineUnreachable,
+            CacheError::Builder(e) => e.code(),
         }
     }
 }

@@ -67,6 +67,10 @@ fn run_window(env: Environment) -> ExitCode {
             commands::images::inspect_image,
             commands::images::compare_platforms,
             commands::images::image_cli_command,
+            commands::cache::disk_usage,
+            commands::cache::prune_preview,
+            commands::cache::prune_cache,
+            commands::cache::cache_cli_command,
         ])
         .run(tauri::generate_context!());
     match result {

@@ -2,6 +2,7 @@
 //! docker context, each node inspected through its driver; and the actions on them (create, boot,
 //! use, stop, rm) with buildx's semantics.
 
+pub mod cache;
 pub mod command_line;
 pub mod drivers;
 pub mod inspect;

@@ -8,10 +8,12 @@ import type {
   BuildRequest,
   BuilderAction,
   BuilderInspection,
+  CacheAction,
   BuilderList,
   Comparison,
   ContextList,
   CreateBuilderRequest,
+  DiskUsage,
   DockerfileOutline,
   EngineStatus,
   HistoryEvent,
@@ -22,6 +24,10 @@ import type {
   Page,
   PlatformImage,
   ProgressUpdate,
+  PruneForm,
+  PruneOutcome,
+  PrunePreview,
+  PruneProgress,
   RegistryList,
   RemoveOptions,
   Replay,
@@ -238,4 +244,31 @@ export function comparePlatforms(left: PlatformImage, right: PlatformImage): Pro
 /** `docker buildx imagetools inspect` for a reference that could not be inspected. */
 export function imageCliCommand(reference: string): Promise<string> {
   return call('image_cli_command', { reference });
+}
+
+// The Builders view's Cache panel.
+
+/** A builder's cache records per node, totals as buildx prints them, and the bar's parts. */
+export function diskUsage(builder: string, filters: string[]): Promise<DiskUsage> {
+  return call('disk_usage', { builder, filters });
+}
+
+/** What a prune with `form` would remove now, and the bytes it would free. */
+export function prunePreview(builder: string, form: PruneForm): Promise<PrunePreview> {
+  return call('prune_preview', { builder, form });
+}
+
+/** Prunes, streaming each removed record; cancel with cancelOperation. */
+export function pruneCache(
+  builder: string,
+  form: PruneForm,
+  operation: string,
+  onProgress: (progress: PruneProgress) => void,
+): Promise<PruneOutcome> {
+  return call('prune_cache', { builder, form, operation, onProgress: new Channel<PruneProgress>(onProgress) });
+}
+
+/** The equivalent `docker buildx du` / `prune` command line. */
+export function cacheCliCommand(action: CacheAction): Promise<string> {
+  return call('cache_cli_command', { action });
 }

@@ -79,3 +79,15 @@ export type { SbomPackage } from './bindings/SbomPackage';
 export type { SizeMatrix } from './bindings/SizeMatrix';
 export type { SizeRow } from './bindings/SizeRow';
 export type { StepMark } from './bindings/StepMark';
+
+// The Builders view's Cache panel.
+export type { CacheAction } from './bindings/CacheAction';
+export type { CacheRecord } from './bindings/CacheRecord';
+export type { CacheTotals } from './bindings/CacheTotals';
+export type { DiskUsage } from './bindings/DiskUsage';
+export type { NodeUsage } from './bindings/NodeUsage';
+export type { PruneForm } from './bindings/PruneForm';
+export type { PruneOutcome } from './bindings/PruneOutcome';
+export type { PrunePreview } from './bindings/PrunePreview';
+export type { PruneProgress } from './bindings/PruneProgress';
+export type { UsageSegment } from './bindings/UsageSegment';

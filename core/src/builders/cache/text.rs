@@ -1,0 +1,259 @@
+//! `docker buildx du` and `prune` output, byte for byte as buildx 0.13 prints it: Go's
+//! `text/tabwriter` with tabs for padding (minimum width 1, tab width 8, padding 1), the table row
+//! `%-40s\t%-5v\t%-10s\t%s`, the verbose `Key:\tvalue` blocks, and the summary lines. The JSON
+//! lines follow newer buildx's `du --format json`.
+
+use chrono::{DateTime, Utc};
+
+use super::{ago, CacheRecord, CacheTotals, DiskUsage};
+
+/// Go's tabwriter over `text` (cells end at tabs), padding with tabs as buildx's writer does.
+pub fn tabwriter(text: &str) -> String {
+    let lines: Vec<Vec<&str>> = text.split_terminator('\n').map(|l| l.split('\t').collect()).collect();
+    let mut out = String::new();
+    let mut widths = Vec::new();
+    format_block(&lines, 0, lines.len(), &mut widths, &mut out);
+    out
+}
+
+const TAB_WIDTH: usize = 8;
+const PADDING: usize = 1;
+
+fn width(cell: &str) -> usize {
+    cell.chars().count()
+}
+
+/// Go tabwriter's `format`: a column block is a run of lines that have a cell in that column.
+fn format_block(lines: &[Vec<&str>], mut line0: usize, line1: usize, widths: &mut Vec<usize>, out: &mut String) {
+    let column = widths.len();
+    let mut this = line0;
+    while this < line1 {
+        if column + 1 >= lines[this].len() {
+            this += 1;
+            continue;
+        }
+        write_lines(&lines[line0..this], widths, out);
+        line0 = this;
+        let mut w = 1;
+        while this < line1 && column + 1 < lines[this].len() {
+            w = w.max(width(lines[this][column]) + PADDING);
+            this += 1;
+        }
+        widths.push(w);
+        format_block(lines, line0, this, widths, out);
+        widths.pop();
+        line0 = this;
+    }
+    write_lines(&lines[line0..line1], widths, out);
+}
+
+fn write_lines(lines: &[Vec<&str>], widths: &[usize], out: &mut String) {
+    for line in lines {
+        for (j, cell) in line.iter().enumerate() {
+            out.push_str(cell);
+            if j + 1 < line.len() && j < widths.len() {
+                let cell_width = widths[j].div_ceil(TAB_WIDTH) * TAB_WIDTH;
+                let padding = cell_width - width(cell);
+                out.extend(std::iter::repeat_n('\t', padding.div_ceil(TAB_WIDTH)));
+            }
+        }
+        out.push('\n');
+    }
+}
+
+const HEADER: &str = "ID\tRECLAIMABLE\tSIZE\tLAST ACCESSED\n";
+
+fn row(r: &CacheRecord, now: DateTime<Utc>) -> String {
+    let id = if r.mutable { format!("{}*", r.id) } else { r.id.clone() };
+    let size = if r.shared { format!("{}*", r.size_text) } else { r.size_text.clone() };
+    let last = r.last_used.map(|t| ago(t, now)).unwrap_or_default();
+    format!("{id:<40}\t{:<5}\t{size:<10}\t{last}\n", r.reclaimable)
+}
+
+/// Go's `time.Time.String()` for a UTC time; the zero time when there is none.
+fn go_time(t: Option<DateTime<Utc>>) -> String {
+    let Some(t) = t else {
+        return "0001-01-01 00:00:00 +0000 UTC".into();
+    };
+    let nanos = t.timestamp_subsec_nanos();
+    let fraction = if nanos == 0 { String::new() } else { format!(".{nanos:09}").trim_end_matches('0').to_owned() };
+    format!("{}{fraction} +0000 UTC", t.format("%Y-%m-%d %H:%M:%S"))
+}
+
+fn verbose_block(r: &CacheRecord, now: DateTime<Utc>) -> String {
+    let mut s = format!("ID:\t{}\n", r.id);
+    if !r.parents.is_empty() {
+        s += &format!("Parent:\t{}\n", r.parents.join(","));
+    }
+    s += &format!("Created at:\t{}\n", go_time(r.created));
+    s += &format!("Mutable:\t{}\nReclaimable:\t{}\nShared:\t{}\n", r.mutable, r.reclaimable, r.shared);
+    s += &format!("Size:\t{}\n", r.size_text);
+    if !r.description.is_empty() {
+        s += &format!("Description:\t{}\n", r.description);
+    }
+    s += &format!("Usage count:\t{}\n", r.usage_count);
+    if let Some(t) = r.last_used {
+        s += &format!("Last used:\t{}\n", ago(t, now));
+    }
+    if !r.record_type.is_empty() {
+        s += &format!("Type:\t{}\n", r.record_type);
+    }
+    s + "\n"
+}
+
+fn summary(t: &CacheTotals) -> String {
+    let mut s = String::new();
+    if t.has_shared {
+        s += &format!("Shared:\t{}\nPrivate:\t{}\n", t.shared_text, t.private_text);
+    }
+    s += &format!("Reclaimable:\t{}\nTotal:\t{}\n", t.reclaimable_text, t.total_text);
+    tabwriter(&s)
+}
+
+/// `docker buildx du [--verbose]`: the records (node by node), then the totals unless filtered.
+pub fn disk_usage(usage: &DiskUsage, verbose: bool, now: DateTime<Utc>) -> String {
+    let mut out = String::new();
+    let mut table = String::new();
+    for node in &usage.nodes {
+        if verbose {
+            out += &tabwriter(&node.records.iter().map(|r| verbose_block(r, now)).collect::<String>());
+        } else {
+            table += &node.records.iter().map(|r| row(r, now)).collect::<String>();
+        }
+    }
+    if !verbose && !usage.nodes.is_empty() {
+        out += &tabwriter(&format!("{HEADER}{table}"));
+    }
+    if !usage.filtered {
+        out += &summary(&usage.totals);
+    }
+    out
+}
+
+/// `docker buildx prune`'s line for the `n`th removed record (from 0), as it streams: the header
+/// comes with the first row, and each later row is aligned alone (buildx flushes after each).
+pub fn pruned(record: &CacheRecord, n: usize, verbose: bool, now: DateTime<Utc>) -> String {
+    if verbose {
+        return tabwriter(&verbose_block(record, now));
+    }
+    let header = if n == 0 { HEADER } else { "" };
+    tabwriter(&format!("{header}{}", row(record, now)))
+}
+
+/// `docker buildx prune`'s last line.
+pub fn pruned_total(freed: i64) -> String {
+    tabwriter(&format!("Total:\t{}\n", super::units::human_size(freed as f64)))
+}
+
+/// newer buildx's `du --format json`: one object per record, keys sorted as Go's JSON map writes them.
+pub fn disk_usage_json(usage: &DiskUsage, now: DateTime<Utc>) -> String {
+    let mut out = String::new();
+    for r in usage.nodes.iter().flat_map(|n| n.records.iter()) {
+        let value = serde_json::json!({
+            "CreatedAt": go_time(r.created),
+            "Description": r.description,
+            "ID": r.id,
+            "LastUsedAt": r.last_used.map(|t| ago(t, now)).unwrap_or_default(),
+            "Mutable": r.mutable,
+            "Parents": if r.parents.is_empty() { serde_json::Value::Null } else { serde_json::json!(r.parents) },
+            "Reclaimable": r.reclaimable,
+            "Shared": r.shared,
+            "Size": r.size_text,
+            "Type": r.record_type,
+            "UsageCount": r.usage_count,
+        });
+        out += &value.to_string();
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::buildkit::cache::UsageRecord;
+
+    fn record(id: &str, mutable: bool, shared: bool, size: i64) -> CacheRecord {
+        let r = UsageRecord {
+            id: id.into(),
+            mutable,
+            in_use: false,
+            size,
+            parents: Vec::new(),
+            created_at: DateTime::from_timestamp(1_796_129_318, 978_399_020),
+            last_used_at: DateTime::from_timestamp(1_796_129_318, 0),
+            usage_count: 1,
+            description: "mount / from exec /bin/sh -c dd if=/dev/zero of=/big bs=1M count=256".into(),
+            record_type: "regular".into(),
+            shared,
+        };
+        CacheRecord::new("default", &r, Utc::now())
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_796_129_318 + 600, 0).unwrap()
+    }
+
+    #[test]
+    fn the_table_is_padded_with_tabs_as_buildx_pads_it() {
+        let records = vec![
+            record("ktn3kjok0344a56u27ajeifg3", true, true, 268_400_000),
+            record("h0tldmd8bddgxypqfpymu5d7z", false, true, 1_069_000),
+        ];
+        let usage = DiskUsage {
+            builder: "default".into(),
+            totals: CacheTotals::of(&records),
+            segments: Vec::new(),
+            nodes: vec![super::super::NodeUsage {
+                node: "default".into(),
+                buildkit: String::new(),
+                totals: CacheTotals::of(&records),
+                records,
+            }],
+            filtered: false,
+            notes: Vec::new(),
+        };
+        // Seen from `docker buildx du` 0.13.1 on this project's engine.
+        let expected = "ID\t\t\t\t\t\tRECLAIMABLE\tSIZE\t\tLAST ACCESSED\n\
+            ktn3kjok0344a56u27ajeifg3*              \ttrue \t\t268.4MB*  \t10 minutes ago\n\
+            h0tldmd8bddgxypqfpymu5d7z               \ttrue \t\t1.069MB*  \t10 minutes ago\n\
+            Shared:\t\t269.5MB\n\
+            Private:\t0B\n\
+            Reclaimable:\t269.5MB\n\
+            Total:\t\t269.5MB\n";
+        assert_eq!(disk_usage(&usage, false, now()), expected);
+    }
+
+    #[test]
+    fn verbose_blocks_align_their_keys_and_print_go_times() {
+        let r = record("ktn3kjok0344a56u27ajeifg3", true, true, 268_400_000);
+        let block = pruned(&r, 0, true, now());
+        assert_eq!(
+            block,
+            "ID:\t\tktn3kjok0344a56u27ajeifg3\n\
+             Created at:\t2026-12-01 12:48:38.97839902 +0000 UTC\n\
+             Mutable:\ttrue\n\
+             Reclaimable:\ttrue\n\
+             Shared:\t\ttrue\n\
+             Size:\t\t268.4MB\n\
+             Description:\tmount / from exec /bin/sh -c dd if=/dev/zero of=/big bs=1M count=256\n\
+             Usage count:\t1\n\
+             Last used:\t10 minutes ago\n\
+             Type:\t\tregular\n\n"
+        );
+    }
+
+    #[test]
+    fn pruned_rows_after_the_first_are_aligned_alone() {
+        let r = record("h0tldmd8bddgxypqfpymu5d7z", false, false, 919_000);
+        assert_eq!(
+            pruned(&r, 0, false, now()),
+            "ID\t\t\t\t\t\tRECLAIMABLE\tSIZE\t\tLAST ACCESSED\nh0tldmd8bddgxypqfpymu5d7z               \ttrue \t\t919kB     \t10 minutes ago\n"
+        );
+        assert_eq!(
+            pruned(&r, 1, false, now()),
+            "h0tldmd8bddgxypqfpymu5d7z               \ttrue \t919kB     \t10 minutes ago\n"
+        );
+        assert_eq!(pruned_total(0), "Total:\t0B\n");
+    }
+}
