@@ -110,9 +110,14 @@ impl Coded for BuilderError {
             | BuilderError::ContextBuilder(..)
             | BuilderError::InvalidFlags(_)
             | BuilderError::BuildkitdConfig { .. }
+            | BuilderError::DriverMismatch { .. }
+            | BuilderError::DuplicateEndpoint { .. }
+            | BuilderError::LastNode { .. }
+            | BuilderError::MissingNodeName
+            | BuilderError::DynamicBuilder(_)
             | BuilderError::Platform(_) => ErrorCode::InvalidInput,
-            BuilderError::AlreadyExists(_) => ErrorCode::AlreadyExists,
-            BuilderError::NotFound(_) => ErrorCode::NotFound,
+            BuilderError::AlreadyExists(_) | BuilderError::NodeExists { .. } => ErrorCode::AlreadyExists,
+            BuilderError::NotFound(_) | BuilderError::NodeNotFound { .. } => ErrorCode::NotFound,
             BuilderError::Store(e) => e.code(),
             BuilderError::Context(e) => e.code(),
             BuilderError::Driver(e) => e.code(),

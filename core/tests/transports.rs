@@ -6,13 +6,13 @@ mod support;
 
 use buildlane_core::builders::drivers::{exec_stdio, NodeStatus};
 use buildlane_core::builders::CreateBuilderRequest;
-use buildlane_core::buildkit::transport;
 use buildlane_core::builds::records::Records;
 use buildlane_core::builds::{self, BuildOutput, BuildRequest, BuildState};
 use buildlane_core::dockerfile::outline::{outline, OutlineRequest};
 use buildlane_core::dockerfile::OutlineOrigin;
 use buildlane_core::engine::Engine;
 use support::build::{build, context, request, Seen};
+use support::nodes::expose_engine_buildkit;
 use support::tls::{expose_engine_buildkit_tls, Pki};
 use support::{no_progress, World};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -41,23 +41,6 @@ async fn the_exec_stdio_adapter_round_trips_bytes_through_a_container() {
     let _ = world.docker(&["rm", "-f", &name]);
     assert_eq!(received.len(), sent.len());
     assert!(received == sent, "bytes came back changed");
-}
-
-/// The engine's own BuildKit exposed on a unix socket, as a remote BuildKit daemon would listen:
-/// each connection performs the engine's `/grpc` upgrade, then carries plain gRPC.
-fn expose_engine_buildkit(socket: &std::path::Path, engine_host: &str) -> tokio::task::JoinHandle<()> {
-    let listener = tokio::net::UnixListener::bind(socket).unwrap();
-    let engine_host = engine_host.to_owned();
-    tokio::spawn(async move {
-        while let Ok((mut inbound, _)) = listener.accept().await {
-            let engine_host = engine_host.clone();
-            tokio::spawn(async move {
-                if let Ok(mut upgraded) = transport::upgrade(&engine_host, "/grpc", &[]).await {
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut upgraded).await;
-                }
-            });
-        }
-    })
 }
 
 // Multi-threaded: the blocking `docker buildx create` below connects to the exposed socket, whose

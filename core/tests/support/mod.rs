@@ -5,6 +5,7 @@
 
 pub mod build;
 pub mod hostile_builder;
+pub mod nodes;
 pub mod proxy;
 pub mod registry_proxy;
 pub mod tls;
