@@ -86,6 +86,12 @@ async fn nodes_appended_with_buildx_are_listed_with_pinned_and_detected_platform
         assert!(node.platforms[1..].iter().all(|p| !p.pinned && p.platform != pinned), "{:?}", node.platforms);
         assert!(node.platforms.iter().any(|p| p.platform == "linux/riscv64"), "detected too: {:?}", node.platforms);
     }
+    // Where a build of each platform would go: pinned ones to their node, others to the first
+    // node that detects them (both nodes are the same amd64 engine, emulating the rest).
+    let route = |p: &str| farm.routes.iter().find(|r| r.platform == p).map(|r| (r.node.as_str(), r.pinned, r.emulated));
+    assert_eq!(route("linux/amd64"), Some(("farm0", true, false)));
+    assert_eq!(route("linux/arm64"), Some(("farm-arm", true, true)));
+    assert_eq!(route("linux/riscv64"), Some(("farm0", false, true)));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,6 +5,7 @@
 pub mod command_line;
 pub mod drivers;
 mod nodes;
+pub mod routing;
 pub mod store;
 
 use std::collections::BTreeMap;
@@ -39,6 +40,8 @@ pub struct Builder {
     /// RFC 3339 time of the last save or build, when buildx recorded it.
     pub last_activity: Option<String>,
     pub nodes: Vec<BuilderNode>,
+    /// For a builder of several nodes, the node a build of each platform would go to.
+    pub routes: Vec<routing::PlatformRoute>,
     /// Why the builder could not be read (a corrupt store file, say); its nodes are then empty.
     pub error: Option<String>,
 }
@@ -254,6 +257,7 @@ impl Builders {
                         dynamic: false,
                         last_activity: None,
                         nodes: Vec::new(),
+                        routes: Vec::new(),
                         error: Some(error.to_string()),
                     });
                 }
@@ -277,6 +281,7 @@ impl Builders {
                 context_builder,
                 dynamic: ng.dynamic,
                 last_activity: activity,
+                routes: routing::view_routes(&nodes),
                 nodes,
                 error: None,
             });

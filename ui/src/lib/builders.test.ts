@@ -40,6 +40,7 @@ function builder(extra: Partial<Builder>): Builder {
     dynamic: false,
     lastActivity: null,
     nodes: [node('inactive')],
+    routes: [],
     error: null,
     ...extra,
   };

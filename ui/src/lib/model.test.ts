@@ -22,6 +22,7 @@ const list = (context: string, names: string[]): BuilderList => ({
     dynamic: false,
     lastActivity: null,
     nodes: [],
+    routes: [],
     error: null,
   })),
 });
