@@ -151,7 +151,9 @@ impl Coded for BuildError {
             | BuildError::CacheSource(_)
             | BuildError::TagRequired(_)
             | BuildError::OutputFolderMissing(_)
-            | BuildError::LoadMultiPlatform { .. } => ErrorCode::InvalidInput,
+            | BuildError::LoadMultiPlatform { .. }
+            | BuildError::SplitOutput { .. } => ErrorCode::InvalidInput,
+            BuildError::Routing(e) => e.source.code(),
             BuildError::Builder(e) => e.code(),
             BuildError::Engine(e) => e.code(),
             BuildError::Buildkit(_) | BuildError::Session(_) => ErrorCode::EngineUnreachable,

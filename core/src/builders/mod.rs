@@ -667,6 +667,25 @@ impl Builders {
         Ok((ng, driver))
     }
 
+    /// The builder a build goes to (the named one, else the current one) and each of its nodes
+    /// with its pinned platforms and driver, for the build to route its platforms.
+    pub async fn nodes_for_build(
+        &self,
+        name: Option<&str>,
+        context: Option<&str>,
+    ) -> Result<(NodeGroup, Vec<routing::RouteNode>), BuilderError> {
+        let (ng, contexts) = self.chosen(name, context).await?;
+        let mut nodes = Vec::with_capacity(ng.nodes.len());
+        for node in &ng.nodes {
+            nodes.push(routing::RouteNode {
+                name: node.name.clone(),
+                pinned: node.declared_platforms().to_vec(),
+                driver: self.driver(&ng.driver, node, &contexts)?,
+            });
+        }
+        Ok((ng, nodes))
+    }
+
     /// The builder a build would go to, without its driver (the Build view's platforms ask).
     pub async fn chosen_for_build(&self, name: Option<&str>, context: Option<&str>) -> Result<NodeGroup, BuilderError> {
         Ok(self.chosen(name, context).await?.0)

@@ -34,6 +34,8 @@ pub struct BuildFailure {
     pub last_lines: Vec<String>,
     /// Platforms whose steps all finished.
     pub succeeded_platforms: Vec<String>,
+    /// The builder node whose solve failed, in a build split across nodes.
+    pub node: Option<String>,
 }
 
 /// The Dockerfile line of a failure BuildKit sent no source location for: a `line N` in the
@@ -99,6 +101,7 @@ pub(super) fn failure(
         last_lines,
         succeeded_platforms,
         message,
+        node: None,
     }
 }
 

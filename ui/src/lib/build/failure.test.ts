@@ -44,6 +44,7 @@ function outcome(partial: Partial<BuildOutcome['failure']> = {}): BuildOutcome {
       exitCode: null,
       lastLines: ['boom'],
       succeededPlatforms: ['linux/amd64'],
+      node: null,
       ...partial,
     },
   };
@@ -78,6 +79,7 @@ describe('failure summary', () => {
       dockerfileSource: sent,
       lastLines: [],
       succeededPlatforms: [],
+      node: null,
     });
     const view = failureView({ ...parse, steps: [definition] }, sent, ['linux/amd64', 'linux/arm64'])!;
     expect(view.platforms).toEqual([
