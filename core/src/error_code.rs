@@ -14,6 +14,7 @@ use crate::builds::BuildError;
 use crate::docker_config::contexts::ContextError;
 use crate::dockerfile::DockerfileError;
 use crate::engine::EngineError;
+use crate::images::compose::ComposeError;
 use crate::images::engine::EngineImagesError;
 use crate::images::manifest::InspectError;
 use crate::images::reference::ReferenceError;
@@ -223,6 +224,29 @@ impl Coded for InspectError {
             InspectError::SelfListing { .. } | InspectError::TooDeep { .. } | InspectError::Malformed { .. } => {
                 ErrorCode::Malformed
             }
+        }
+    }
+}
+
+impl Coded for ComposeError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            ComposeError::Registry(e) => e.code(),
+            ComposeError::Malformed { .. } => ErrorCode::Malformed,
+            ComposeError::NoSources
+            | ComposeError::NoTags
+            | ComposeError::InvalidTag { .. }
+            | ComposeError::InvalidSource { .. }
+            | ComposeError::CannotInferRepository { .. }
+            | ComposeError::NoRepository
+            | ComposeError::InvalidAnnotation { .. }
+            | ComposeError::UnsupportedAnnotation { .. }
+            | ComposeError::InvalidPlatform(_)
+            | ComposeError::Schema1 { .. }
+            | ComposeError::ConflictingPlatforms { .. }
+            | ComposeError::NoPlatformMatches { .. }
+            | ComposeError::NothingLeft
+            | ComposeError::TooManyEntries { .. } => ErrorCode::InvalidInput,
         }
     }
 }
