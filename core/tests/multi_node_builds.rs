@@ -124,3 +124,80 @@ async fn a_node_that_goes_away_mid_build_fails_its_platform_by_name_and_the_othe
         failure.message
     );
 }
+
+/// What a test compares of an index: its media type, and per entry the media type, the platform
+/// and the annotations' keys (attestations keep theirs), in order.
+fn shape(index: &serde_json::Value) -> serde_json::Value {
+    let entries: Vec<serde_json::Value> = index["manifests"]
+        .as_array()
+        .expect("an index")
+        .iter()
+        .map(|m| {
+            let mut keys: Vec<&String> = m["annotations"].as_object().map(|a| a.keys().collect()).unwrap_or_default();
+            keys.sort();
+            serde_json::json!([m["mediaType"], m["platform"], keys, m["annotations"]["vnd.docker.reference.type"]])
+        })
+        .collect();
+    serde_json::json!([index["mediaType"], entries])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pushed_split_build_is_one_index_as_buildx_assembles_it_and_each_platform_runs() {
+    let world = World::new();
+    let (amd64, arm64) = (CountingNode::start(&world.host).await, CountingNode::start(&world.host).await);
+    farm(&world, &amd64, &arm64).await;
+    let ctx = context(&[(
+        "Dockerfile",
+        &format!("FROM {}/busybox:latest\nRUN uname -m > /machine\nCMD [\"cat\", \"/machine\"]\n", world.registry),
+    )]);
+    let repository = format!("{}/buildlane-test/farm-{}", world.registry, std::process::id());
+    let (ours, theirs) = (format!("{repository}:buildlane"), format!("{repository}:buildx"));
+    let outcome = build(
+        &world,
+        BuildRequest {
+            builder: "farm".into(),
+            platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
+            tags: vec![ours.clone()],
+            output: BuildOutput::Push,
+            ..request(&ctx)
+        },
+        &Seen::default(),
+    )
+    .await;
+    assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
+    assert_eq!((amd64.solves(), arm64.solves()), (vec!["linux/amd64".to_owned()], vec!["linux/arm64".to_owned()]));
+    assert_eq!(outcome.tags, std::slice::from_ref(&ours));
+
+    // The same build by buildx on the same two nodes.
+    let path = ctx.path().to_string_lossy().into_owned();
+    world.docker_ok(&[
+        "buildx",
+        "build",
+        "--builder",
+        "farm",
+        "--platform",
+        "linux/amd64,linux/arm64",
+        "--push",
+        "-t",
+        &theirs,
+        &path,
+    ]);
+    let raw = |reference: &str| -> serde_json::Value {
+        serde_json::from_str(&world.imagetools(&["--raw"], reference)).expect("an index")
+    };
+    let (index, peer) = (raw(&ours), raw(&theirs));
+    assert_eq!(shape(&index), shape(&peer), "ours: {index}\nbuildx's: {peer}");
+    let pushed = format!("sha256:{}", hex_sha256(world.imagetools(&["--raw"], &ours).as_bytes()));
+    assert_eq!(outcome.digest.as_deref(), Some(pushed.as_str()));
+
+    for (platform, machine) in [("linux/amd64", "x86_64"), ("linux/arm64", "aarch64")] {
+        let ran = world.docker_ok(&["run", "--rm", "--platform", platform, &ours]);
+        assert_eq!(ran.trim(), machine, "{platform}");
+    }
+    let _ = world.docker(&["image", "rm", &ours]);
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}

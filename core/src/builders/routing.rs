@@ -68,12 +68,8 @@ pub async fn resolve(nodes: &[RouteNode], wanted: &[Platform]) -> Result<Vec<Rou
     if let Some(routes) = by_pinned(&pinned, wanted) {
         return Ok(routes);
     }
-    let detected = join_all(nodes.iter().map(|n| async move {
-        let channel = n.driver.connect().await?;
-        let workers = channel.control.list_workers().await.map_err(DriverError::from)?;
-        Ok::<_, DriverError>(detected_platforms(workers.iter().flat_map(|w| &w.platforms)))
-    }))
-    .await;
+    let asks: Vec<_> = nodes.iter().map(|n| detect(n.driver.as_ref())).collect();
+    let detected = join_all(asks).await;
     let mut all = Vec::with_capacity(nodes.len());
     for (node, result) in nodes.iter().zip(detected) {
         all.push(result.map_err(|source| RoutingError { node: node.name.clone(), source })?);
@@ -116,6 +112,13 @@ pub fn view_routes(nodes: &[BuilderNode]) -> Vec<PlatformRoute> {
         });
     }
     out
+}
+
+/// Asks a node's BuildKit for its workers' platforms.
+async fn detect(driver: &dyn Driver) -> Result<Vec<Platform>, DriverError> {
+    let channel = driver.connect().await?;
+    let workers = channel.control.list_workers().await?;
+    Ok(detected_platforms(workers.iter().flat_map(|w| &w.platforms)))
 }
 
 /// A node's workers' platforms, normalised, each once, in the order BuildKit lists them.

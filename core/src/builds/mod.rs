@@ -375,6 +375,21 @@ mod tests {
         run_on(builders, request, target, None, &|_| {}, CancellationToken::new(), observer).await.unwrap_err()
     }
 
+    /// The window runs a build on a spawned task, borrowing its state: the build's future must be
+    /// `Send` for any lifetime of those borrows.
+    #[test]
+    fn a_build_can_run_on_a_spawned_task() {
+        fn spawnable<F: std::future::Future + Send>(_: F) {}
+        fn borrowing(builders: &Builders, request: &BuildRequest, context: Option<&str>) {
+            spawnable(async move {
+                let mut observer = FakeObserverKeeps::default();
+                let _ = run(builders, request, context, &|_| {}, CancellationToken::new(), &mut observer).await;
+            });
+        }
+        let (_dir, builders, request) = fake_driver_world();
+        borrowing(&builders, &request, None);
+    }
+
     #[tokio::test]
     async fn fake_driver_that_cannot_boot_fails_the_build_and_the_observer_hears_why() {
         let (_dir, builders, request) = fake_driver_world();

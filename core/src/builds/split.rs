@@ -26,8 +26,11 @@ use crate::buildkit::session::{self, SessionServices};
 use crate::buildkit::solve::DockerfileSolve;
 use crate::buildkit::BuildkitError;
 use crate::docker_config::credentials::CredentialStore;
+use crate::images::compose::{self, ComposeError, ComposeRequest};
+use crate::images::reference::ImageReference;
+use crate::images::registry::RegistryClient;
 use crate::platform::Platform;
-use crate::progress::ProgressModel;
+use crate::progress::{ProgressModel, ProgressUpdate};
 
 /// How one node's solve ended.
 enum NodeEnd {
@@ -60,8 +63,7 @@ pub(super) async fn run_split(
 ) -> Result<BuildOutcome, BuildError> {
     let Watch { progress, cancel, observer } = watch;
     let kind = match &request.output {
-        BuildOutput::CacheOnly | BuildOutput::Local { .. } => None,
-        BuildOutput::Push => Some("push"),
+        BuildOutput::CacheOnly | BuildOutput::Local { .. } | BuildOutput::Push => None,
         BuildOutput::Load => Some("load"),
         BuildOutput::Oci { .. } => Some("oci"),
         BuildOutput::Docker { .. } => Some("docker"),
@@ -70,6 +72,23 @@ pub(super) async fn run_split(
     if let Some(output) = kind {
         return Err(BuildError::SplitOutput { builder, output });
     }
+    // With --push each node pushes its platforms by digest to the tags' repositories, and the one
+    // index is assembled from them afterwards (buildx's `toRepoOnly` and `push-by-digest`).
+    let tags = image_names(request);
+    let pushed_to: Vec<ImageReference> = match &request.output {
+        BuildOutput::Push => tags
+            .iter()
+            .map(|t| t.parse().map_err(|source| BuildError::Tag { tag: t.clone(), source }))
+            .collect::<Result<_, _>>()?,
+        _ => Vec::new(),
+    };
+    let mut repositories: Vec<String> = Vec::new();
+    for name in pushed_to.iter().map(ImageReference::name) {
+        if !repositories.contains(&name) {
+            repositories.push(name);
+        }
+    }
+    let repositories = (!repositories.is_empty()).then(|| repositories.join(","));
     let mut by_index: Vec<Option<RouteNode>> = nodes.into_iter().map(Some).collect();
     let shares: Vec<Share> = routes
         .into_iter()
@@ -86,42 +105,29 @@ pub(super) async fn run_split(
     observer.started(&refs[0]);
 
     let (statuses, mut received) = mpsc::unbounded_channel::<(usize, StatusResponse)>();
-    let solves = join_all(shares.into_iter().enumerate().map(|(i, share)| {
-        let (statuses, cancel, build_ref) = (statuses.clone(), cancel.clone(), refs[i].clone());
-        let (checked, builder) = (&checked, builder.clone());
-        async move {
-            let end = solve_on_node(
-                builders,
-                request,
-                checked,
-                builder,
-                share.node,
-                &share.platforms,
-                &build_ref,
-                i,
-                statuses,
-                cancel,
-            )
-            .await;
-            (share.name, share.platforms, end)
-        }
-    }));
+    let mut parts = Vec::with_capacity(shares.len());
+    for (i, share) in shares.into_iter().enumerate() {
+        let part = NodeSolve {
+            name: share.name,
+            node: share.node,
+            platforms: share.platforms,
+            build_ref: refs[i].clone(),
+            index: i,
+            repositories: repositories.clone(),
+        };
+        parts.push(solve_on_node(builders, request, &checked, builder.clone(), part, statuses.clone(), cancel.clone()));
+    }
+    let solves = join_all(parts);
     drop(statuses);
     tokio::pin!(solves);
     let mut model = ProgressModel::split(&lanes);
-    let mut emit = |model: &mut ProgressModel| {
-        if let Some(update) = model.take_update() {
-            observer.logs(&update.logs);
-            progress(update);
-        }
-    };
     let mut tick = tokio::time::interval(PROGRESS_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let ends = loop {
         tokio::select! {
             ends = &mut solves => break ends,
             Some((node, response)) = received.recv() => model.apply_node(node, &response),
-            _ = tick.tick() => emit(&mut model),
+            _ = tick.tick() => emit(&mut model, &mut *observer, progress),
         }
     };
     while let Ok((node, response)) = received.try_recv() {
@@ -131,10 +137,12 @@ pub(super) async fn run_split(
     let mut state = BuildState::Succeeded;
     let mut first_failure: Option<BuildFailure> = None;
     let mut exporter_response = BTreeMap::new();
+    let mut digests = Vec::new();
     for (i, (name, platforms, end)) in ends.into_iter().enumerate() {
         let named = |message: String| format!("node {name} ({}): {message}", join(&platforms));
         match end {
             NodeEnd::Solved(response) => {
+                digests.extend(response.get("containerimage.digest").cloned());
                 exporter_response.extend(response.into_iter().map(|(k, v)| (format!("{name}/{k}"), v)));
             }
             NodeEnd::Cancelled => {
@@ -163,15 +171,27 @@ pub(super) async fn run_split(
             }
         }
     }
-    emit(&mut model);
+    emit(&mut model, &mut *observer, progress);
+    let mut digest = None;
+    if let (Some(first), BuildState::Succeeded) = (pushed_to.first(), state) {
+        match merge(builders, first, &digests, &tags).await {
+            Ok(index) => digest = Some(index),
+            Err(e) => {
+                state = BuildState::Failed;
+                let steps = model.steps();
+                let message = format!("merging the nodes' images into one index for {}: {e}", tags.join(", "));
+                first_failure = Some(failure(message, &ErrorDetails::default(), &model, &steps, &checked.dockerfile));
+            }
+        }
+    }
     let steps = model.steps();
     let outcome = BuildOutcome {
         build_ref: refs[0].clone(),
         builder: builder.clone(),
         state,
-        digest: None,
+        digest,
         platforms: checked.platforms.iter().map(ToString::to_string).collect(),
-        tags: if state == BuildState::Succeeded { image_names(request) } else { Vec::new() },
+        tags: if state == BuildState::Succeeded { tags } else { Vec::new() },
         duration_ms: started.elapsed().as_millis() as u64,
         failure: first_failure,
         steps,
@@ -186,25 +206,73 @@ pub(super) async fn run_split(
     Ok(outcome)
 }
 
+/// Hands what changed since the last time to the UI and the observer.
+fn emit(
+    model: &mut ProgressModel,
+    observer: &mut dyn super::BuildObserver,
+    progress: &(dyn Fn(ProgressUpdate) + Send + Sync),
+) {
+    if let Some(update) = model.take_update() {
+        observer.logs(&update.logs);
+        progress(update);
+    }
+}
+
+/// Assembles the index of the images the nodes pushed by digest (each a manifest list of its
+/// platforms and their attestations) and pushes it under every tag, as buildx's "merging
+/// manifest list" step does, through the same code as `imagetools create`. Returns its digest.
+#[tracing::instrument(skip_all, fields(repository = %first.name()))]
+async fn merge(
+    builders: &Builders,
+    first: &ImageReference,
+    digests: &[String],
+    tags: &[String],
+) -> Result<String, ComposeError> {
+    let environment = builders.contexts().environment().clone();
+    let sources: Vec<String> = digests.iter().map(|d| first.pinned(d)).collect();
+    let tags = tags.to_vec();
+    // Driven on a blocking thread of its own: compose's futures hold closures over borrows that
+    // rustc cannot prove `Send` for every lifetime (rust-lang/rust#102211), and the build's future
+    // must stay `Send` for the window to spawn it.
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        runtime.block_on(async move {
+            let client = RegistryClient::new(CredentialStore::new(&environment));
+            let composition = compose::plan(&client, &ComposeRequest::new(sources, tags)).await?;
+            compose::push(&client, &composition, &|_| {}).await?;
+            Ok(composition.digest)
+        })
+    })
+    .await
+    .expect("the merge does not panic")
+}
+
 fn join(platforms: &[Platform]) -> String {
     platforms.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
-/// One node's solve of `platforms`, its Status sent on `statuses` tagged with `index`.
-#[allow(clippy::too_many_arguments)]
-#[tracing::instrument(skip_all, fields(node = %node.name, platforms = %join(platforms)))]
+/// What one node solves: `platforms` under `build_ref`, its Status tagged with `index`; with
+/// `repositories`, the image is pushed there by digest.
+struct NodeSolve {
+    name: String,
+    node: RouteNode,
+    platforms: Vec<Platform>,
+    build_ref: String,
+    index: usize,
+    repositories: Option<String>,
+}
+
+#[tracing::instrument(skip_all, fields(node = %part.name, platforms = %join(&part.platforms)))]
 async fn solve_on_node(
     builders: &Builders,
     request: &BuildRequest,
     checked: &Checked,
     builder: String,
-    node: RouteNode,
-    platforms: &[Platform],
-    build_ref: &str,
-    index: usize,
+    part: NodeSolve,
     statuses: mpsc::UnboundedSender<(usize, StatusResponse)>,
     cancel: CancellationToken,
-) -> NodeEnd {
+) -> (String, Vec<Platform>, NodeEnd) {
+    let NodeSolve { name, node, platforms, build_ref, index, repositories } = part;
     let run = async {
         let connected = connect(builder, node.driver).await?;
         let control = &connected.control;
@@ -241,11 +309,16 @@ async fn solve_on_node(
         let session = connected.attach(&checked.context, services).await?;
         let mut attrs = frontend_attrs(request, &Checked { platforms: platforms.to_vec(), ..checked.clone() })?;
         attrs.insert("multi-platform".into(), "true".into());
+        let mut exporter = exporter(request, connected.driver.is_engine_buildkit(), None);
+        if let (Some(names), Some(image)) = (repositories, exporter.as_mut()) {
+            image.attrs.insert("name".into(), names.to_owned());
+            image.attrs.insert("push-by-digest".into(), "true".into());
+        }
         let solve = DockerfileSolve {
             build_ref: build_ref.to_owned(),
             session_id: session.id().to_owned(),
             frontend_attrs: attrs,
-            exporter: exporter(request, connected.driver.is_engine_buildkit(), None),
+            exporter,
             entitlements: Vec::new(),
             cache_imports,
             cache_exports,
@@ -295,5 +368,6 @@ async fn solve_on_node(
             Some(Err(e)) => NodeEnd::Gone(e.into()),
         })
     };
-    run.await.unwrap_or_else(NodeEnd::Gone)
+    let end = run.await.unwrap_or_else(NodeEnd::Gone);
+    (name, platforms, end)
 }
