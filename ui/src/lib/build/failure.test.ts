@@ -64,6 +64,12 @@ describe('failure summary', () => {
       { platform: 'linux/arm/v7', state: 'notStarted' },
     ]);
     expect(view.lastLines).toEqual(['boom']);
+    expect(view.node).toBeNull();
+  });
+
+  it('names the node that failed a build split across nodes', () => {
+    const view = failureView(outcome({ node: 'arm', message: 'node arm (linux/arm64): went away' }), DOCKERFILE, [])!;
+    expect([view.node, view.platform]).toEqual(['arm', 'linux/arm64']);
   });
 
   it('says platforms never started when the Dockerfile did not parse, and names the line BuildKit reported', () => {
