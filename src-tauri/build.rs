@@ -13,6 +13,7 @@ const COMMANDS: &[&str] = &[
     "stop_builder",
     "remove_builder",
     "use_builder",
+    "leave_builder_node",
     "cancel_operation",
     "cli_command",
     "start_build",

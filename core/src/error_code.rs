@@ -18,6 +18,7 @@ use crate::docker_config::contexts::ContextError;
 use crate::dockerfile::DockerfileError;
 use crate::engine::EngineError;
 use crate::history::HistoryError;
+use crate::images::compose::ComposeError;
 use crate::images::engine::EngineImagesError;
 use crate::images::manifest::InspectError;
 use crate::images::reference::ReferenceError;
@@ -156,9 +157,14 @@ impl Coded for BuilderError {
             | BuilderError::ContextBuilder(..)
             | BuilderError::InvalidFlags(_)
             | BuilderError::BuildkitdConfig { .. }
+            | BuilderError::DriverMismatch { .. }
+            | BuilderError::DuplicateEndpoint { .. }
+            | BuilderError::LastNode { .. }
+            | BuilderError::MissingNodeName
+            | BuilderError::DynamicBuilder(_)
             | BuilderError::Platform(_) => ErrorCode::InvalidInput,
-            BuilderError::AlreadyExists(_) => ErrorCode::AlreadyExists,
-            BuilderError::NotFound(_) => ErrorCode::NotFound,
+            BuilderError::AlreadyExists(_) | BuilderError::NodeExists { .. } => ErrorCode::AlreadyExists,
+            BuilderError::NotFound(_) | BuilderError::NodeNotFound { .. } => ErrorCode::NotFound,
             BuilderError::Store(e) => e.code(),
             BuilderError::Context(e) => e.code(),
             BuilderError::Driver(e) => e.code(),
@@ -192,7 +198,9 @@ impl Coded for BuildError {
             | BuildError::CacheSource(_)
             | BuildError::TagRequired(_)
             | BuildError::OutputFolderMissing(_)
-            | BuildError::LoadMultiPlatform { .. } => ErrorCode::InvalidInput,
+            | BuildError::LoadMultiPlatform { .. }
+            | BuildError::SplitOutput { .. } => ErrorCode::InvalidInput,
+            BuildError::Routing(e) => e.source.code(),
             BuildError::Builder(e) => e.code(),
             BuildError::Engine(e) => e.code(),
             BuildError::Buildkit(_) | BuildError::Session(_) => ErrorCode::EngineUnreachable,
@@ -279,6 +287,29 @@ impl Coded for InspectError {
             InspectError::SelfListing { .. } | InspectError::TooDeep { .. } | InspectError::Malformed { .. } => {
                 ErrorCode::Malformed
             }
+        }
+    }
+}
+
+impl Coded for ComposeError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            ComposeError::Registry(e) => e.code(),
+            ComposeError::Malformed { .. } => ErrorCode::Malformed,
+            ComposeError::NoSources
+            | ComposeError::NoTags
+            | ComposeError::InvalidTag { .. }
+            | ComposeError::InvalidSource { .. }
+            | ComposeError::CannotInferRepository { .. }
+            | ComposeError::NoRepository
+            | ComposeError::InvalidAnnotation { .. }
+            | ComposeError::UnsupportedAnnotation { .. }
+            | ComposeError::InvalidPlatform(_)
+            | ComposeError::Schema1 { .. }
+            | ComposeError::ConflictingPlatforms { .. }
+            | ComposeError::NoPlatformMatches { .. }
+            | ComposeError::NothingLeft
+            | ComposeError::TooManyEntries { .. } => ErrorCode::InvalidInput,
         }
     }
 }

@@ -34,6 +34,8 @@ pub struct Step {
     pub id: String,
     /// `shared` or a platform such as `linux/arm64`.
     pub lane: String,
+    /// The builder node that ran the step, in a build split across nodes.
+    pub node: Option<String>,
     /// The step's text without its `[platform stage n/m]` prefix, e.g. `RUN uname -a > /os.txt`.
     pub name: String,
     pub stage: Option<String>,
@@ -95,6 +97,8 @@ pub struct ProgressModel {
     /// minutes back; it clamps to zero instead of shifting every other step, and a replay of the
     /// stream, which may batch it first, gets the same axis.
     epoch_ns: Option<i128>,
+    /// In a build split across nodes: each node's name and, when it builds one platform, that one.
+    nodes: Vec<(String, Option<String>)>,
     order: Vec<String>,
     steps: HashMap<String, Step>,
     /// Per step: status id → (current, total).
@@ -172,6 +176,49 @@ impl ProgressModel {
         Self { epoch_ns: Some(epoch_ns), ..self }
     }
 
+    /// A model for a build split across nodes: `nodes` are each node's name and platforms. Steps
+    /// are fed per node ([`Self::apply_node`]), carry the node's name, and their ids are prefixed
+    /// with it (two nodes run the same vertex digests for shared steps); one time axis for all.
+    pub fn split(nodes: &[(String, Vec<String>)]) -> Self {
+        let nodes = nodes.iter().map(|(n, ps)| (n.clone(), (ps.len() == 1).then(|| ps[0].clone()))).collect();
+        Self { nodes, ..Self::default() }
+    }
+
+    /// The id of node `node`'s vertex `digest` in this model.
+    pub fn step_id(&self, node: Option<usize>, digest: &str) -> String {
+        match node.and_then(|i| self.nodes.get(i)) {
+            Some((name, _)) => format!("{name}/{digest}"),
+            None => digest.to_owned(),
+        }
+    }
+
+    pub fn apply(&mut self, response: &StatusResponse) {
+        self.apply_from(None, response);
+    }
+
+    /// Folds a Status response of the node with index `node` of a split build.
+    pub fn apply_node(&mut self, node: usize, response: &StatusResponse) {
+        self.apply_from(Some(node), response);
+    }
+
+    /// Marks what node `node` left unfinished as failed with `error` (the node went away).
+    pub fn fail_node(&mut self, node: usize, error: &str) {
+        let Some((name, _)) = self.nodes.get(node) else { return };
+        let ids: Vec<String> = self
+            .steps
+            .values()
+            .filter(|s| s.node.as_ref() == Some(name) && matches!(s.state, StepState::Queued | StepState::Running))
+            .map(|s| s.id.clone())
+            .collect();
+        for id in ids {
+            if let Some(step) = self.steps.get_mut(&id) {
+                step.state = StepState::Failed;
+                step.error = Some(error.to_owned());
+            }
+            self.mark(&id);
+        }
+    }
+
     fn ms(&mut self, ns: Option<i128>) -> Option<u64> {
         let ns = ns?;
         let epoch = *self.epoch_ns.get_or_insert(ns);
@@ -184,9 +231,14 @@ impl ProgressModel {
         }
     }
 
-    pub fn apply(&mut self, response: &StatusResponse) {
+    fn apply_from(&mut self, node: Option<usize>, response: &StatusResponse) {
+        let (node_name, single_platform) = match node.and_then(|i| self.nodes.get(i)) {
+            Some((name, single)) => (Some(name.clone()), single.clone()),
+            None => (None, self.single_platform.clone()),
+        };
         for v in &response.vertexes {
-            let (lane, stage, position, name) = parse_vertex_name(&v.name, self.single_platform.as_deref());
+            let (lane, stage, position, name) = parse_vertex_name(&v.name, single_platform.as_deref());
+            let id = self.step_id(node, &v.digest);
             let started_ms = self.ms(timestamp_ns!(v.started));
             let completed_ms = self.ms(timestamp_ns!(v.completed));
             let state = if !v.error.is_empty() {
@@ -206,15 +258,16 @@ impl ProgressModel {
             } else {
                 StepState::Queued
             };
-            let previous = self.steps.get(&v.digest);
-            let renamed = self.vertex_names.get(&v.digest) != Some(&v.name);
+            let previous = self.steps.get(&id);
+            let renamed = self.vertex_names.get(&id) != Some(&v.name);
             let dockerfile_line = match previous {
                 Some(p) if !renamed => p.dockerfile_line,
                 _ => self.dockerfile.as_ref().and_then(|d| d.lines_of(&v.name)),
             };
             let step = Step {
-                id: v.digest.clone(),
+                id: id.clone(),
                 lane,
+                node: node_name.clone(),
                 name,
                 stage,
                 position,
@@ -227,26 +280,26 @@ impl ProgressModel {
                 log_lines: previous.map_or(0, |p| p.log_lines),
                 dockerfile_line,
             };
-            if !self.steps.contains_key(&v.digest) {
-                self.order.push(v.digest.clone());
+            if !self.steps.contains_key(&id) {
+                self.order.push(id.clone());
             }
             if renamed {
-                self.vertex_names.insert(v.digest.clone(), v.name.clone());
+                self.vertex_names.insert(id.clone(), v.name.clone());
             }
             if previous != Some(&step) {
-                self.steps.insert(v.digest.clone(), step);
-                self.mark(&v.digest);
+                self.steps.insert(id.clone(), step);
+                self.mark(&id);
             }
         }
         for s in &response.statuses {
-            let transfers = self.transfers.entry(s.vertex.clone()).or_default();
+            let id = self.step_id(node, &s.vertex);
+            let transfers = self.transfers.entry(id.clone()).or_default();
             transfers.insert(s.id.clone(), (s.current.max(0) as u64, s.total.max(0) as u64));
             let (current, total) = transfers.values().fold((0, 0), |(c, t), (sc, st)| (c + sc, t + st));
-            if let Some(step) = self.steps.get_mut(&s.vertex) {
+            if let Some(step) = self.steps.get_mut(&id) {
                 if (step.bytes_current, step.bytes_total) != (current, total) {
                     step.bytes_current = current;
                     step.bytes_total = total;
-                    let id = s.vertex.clone();
                     self.mark(&id);
                 }
             }
@@ -254,7 +307,8 @@ impl ProgressModel {
         for log in &response.logs {
             let text = String::from_utf8_lossy(&log.msg).into_owned();
             let lines = text.matches('\n').count() as u64;
-            let kept = self.logs.entry(log.vertex.clone()).or_default();
+            let id = self.step_id(node, &log.vertex);
+            let kept = self.logs.entry(id.clone()).or_default();
             kept.text.push_str(&text);
             if kept.text.len() > LOG_BYTES_PER_STEP {
                 let mut cut = kept.text.len() - LOG_BYTES_PER_STEP;
@@ -264,12 +318,11 @@ impl ProgressModel {
                 kept.dropped_bytes += cut as u64;
                 kept.text.drain(..cut);
             }
-            if let Some(step) = self.steps.get_mut(&log.vertex) {
+            if let Some(step) = self.steps.get_mut(&id) {
                 step.log_lines += lines;
-                let id = log.vertex.clone();
                 self.mark(&id);
             }
-            self.pending_logs.push(LogChunk { step: log.vertex.clone(), stream: log.stream.clamp(0, 2) as u8, text });
+            self.pending_logs.push(LogChunk { step: id, stream: log.stream.clamp(0, 2) as u8, text });
         }
         for w in &response.warnings {
             self.pending_warnings.push(String::from_utf8_lossy(&w.short).into_owned());
@@ -454,6 +507,41 @@ mod tests {
         assert_eq!(failed.len(), 1, "{failed:#?}");
         assert_eq!(failed[0].lane, "linux/arm64");
         assert!(failed[0].error.as_deref().unwrap().contains("exit code: 1"));
+    }
+
+    #[test]
+    fn a_split_build_keeps_each_nodes_steps_apart_on_one_axis_and_labelled() {
+        let bytes = include_bytes!("../tests/fixtures/fails-on-arm64.status");
+        let alone = fold(bytes, &["linux/amd64", "linux/arm64"]).steps().len();
+        let mut model = ProgressModel::split(&[
+            ("farm0".into(), vec!["linux/amd64".into()]),
+            ("farm1".into(), vec!["linux/arm64".into()]),
+        ]);
+        for response in recorded(bytes) {
+            model.apply_node(0, &response);
+            model.apply_node(1, &response);
+        }
+        let steps = model.steps();
+        assert_eq!(steps.len(), 2 * alone, "the same digests on two nodes are two steps");
+        for step in &steps {
+            let node = step.node.as_deref().expect("labelled with its node");
+            assert!(step.id.starts_with(&format!("{node}/")), "{step:?}");
+        }
+        assert!(steps.iter().any(|s| s.started_ms == Some(0)));
+        let running = steps.iter().find(|s| s.node.as_deref() == Some("farm1")).unwrap().clone();
+        let mut unfinished = StatusResponse::default();
+        unfinished.vertexes.push(bollard::moby::buildkit::v1::Vertex {
+            digest: "sha256:late".into(),
+            name: "[2/2] RUN sleep 60".into(),
+            started: None,
+            ..Default::default()
+        });
+        model.apply_node(1, &unfinished);
+        model.fail_node(1, "node farm1 went away");
+        let late = model.steps().into_iter().find(|s| s.id == "farm1/sha256:late").unwrap();
+        assert_eq!((late.state, late.lane.as_str()), (StepState::Failed, "linux/arm64"));
+        assert_eq!(late.error.as_deref(), Some("node farm1 went away"));
+        assert_eq!(model.steps().into_iter().find(|s| s.id == running.id).unwrap().state, running.state);
     }
 
     #[test]

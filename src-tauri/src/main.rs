@@ -43,6 +43,7 @@ fn run_window(env: Environment) -> ExitCode {
             commands::builders::stop_builder,
             commands::builders::remove_builder,
             commands::builders::use_builder,
+            commands::builders::leave_builder_node,
             commands::cancel_operation,
             commands::builders::cli_command,
             commands::builds::start_build,

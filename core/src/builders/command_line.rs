@@ -33,6 +33,11 @@ pub enum BuilderAction {
         name: String,
         options: RemoveOptions,
     },
+    /// A node leaves its builder (`create --leave`).
+    Leave {
+        name: String,
+        node: String,
+    },
 }
 
 /// The command line, shell-quoted so that it can be pasted as is.
@@ -43,6 +48,12 @@ pub fn command_line(action: &BuilderAction) -> String {
         BuilderAction::List => push(&["ls"]),
         BuilderAction::Create { request } => {
             push(&["create", "--name", request.name.trim()]);
+            if request.append {
+                push(&["--append"]);
+            }
+            if !request.node.trim().is_empty() {
+                push(&["--node", request.node.trim()]);
+            }
             if !request.driver.is_empty() {
                 push(&["--driver", &request.driver]);
             }
@@ -69,6 +80,7 @@ pub fn command_line(action: &BuilderAction) -> String {
                 push(&[request.endpoint.trim()]);
             }
         }
+        BuilderAction::Leave { name, node } => push(&["create", "--leave", "--name", name, "--node", node]),
         BuilderAction::Boot { name } => push(&["inspect", "--bootstrap", name]),
         BuilderAction::Inspect { name, bootstrap } => {
             push(&["inspect"]);
@@ -144,6 +156,25 @@ mod tests {
             "docker buildx create --name far --driver remote --driver-opt 'cacert=/certs/ca.pem' \
              --driver-opt 'cert=/certs/cert.pem' --driver-opt 'key=/certs/key.pem' tcp://10.0.0.5:1234"
         );
+    }
+
+    #[test]
+    fn a_node_is_appended_to_a_builder_and_leaves_it() {
+        let request = CreateBuilderRequest {
+            name: "farm".into(),
+            driver: "remote".into(),
+            endpoint: "tcp://10.0.0.6:1234".into(),
+            platforms: vec!["linux/arm64".into()],
+            append: true,
+            node: "arm".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            command_line(&BuilderAction::Create { request }),
+            "docker buildx create --name farm --append --node arm --driver remote --platform linux/arm64 tcp://10.0.0.6:1234"
+        );
+        let leave = BuilderAction::Leave { name: "farm".into(), node: "arm".into() };
+        assert_eq!(command_line(&leave), "docker buildx create --leave --name farm --node arm");
     }
 
     #[test]

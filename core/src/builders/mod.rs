@@ -6,6 +6,8 @@ pub mod cache;
 pub mod command_line;
 pub mod drivers;
 pub mod inspect;
+mod nodes;
+pub mod routing;
 pub mod store;
 
 use std::collections::BTreeMap;
@@ -40,6 +42,8 @@ pub struct Builder {
     /// RFC 3339 time of the last save or build, when buildx recorded it.
     pub last_activity: Option<String>,
     pub nodes: Vec<BuilderNode>,
+    /// For a builder of several nodes, the node a build of each platform would go to.
+    pub routes: Vec<routing::PlatformRoute>,
     /// Why the builder could not be read (a corrupt store file, say); its nodes are then empty.
     pub error: Option<String>,
 }
@@ -106,6 +110,10 @@ pub struct CreateBuilderRequest {
     pub use_builder: bool,
     /// `--bootstrap`
     pub bootstrap: bool,
+    /// `--append`: add a node to the existing builder `name` rather than create one.
+    pub append: bool,
+    /// `--node`: the node's name; empty: the builder's name and the first free number.
+    pub node: String,
 }
 
 /// `docker buildx rm` options.
@@ -136,6 +144,20 @@ pub enum BuilderError {
     AlreadyExists(String),
     #[error("builder \"{0}\" not found")]
     NotFound(String),
+    #[error("builder \"{builder}\" uses the {driver} driver: a node appended to it uses the same driver")]
+    DriverMismatch { builder: String, driver: String },
+    #[error("builder \"{builder}\" already has a node at {endpoint}: each node of a builder is another BuildKit")]
+    DuplicateEndpoint { builder: String, endpoint: String },
+    #[error("builder \"{builder}\" already has a node named \"{node}\"")]
+    NodeExists { builder: String, node: String },
+    #[error("builder \"{builder}\" has no node named \"{node}\"")]
+    NodeNotFound { builder: String, node: String },
+    #[error("\"{node}\" is the last node of builder \"{builder}\": remove the builder instead")]
+    LastNode { builder: String, node: String },
+    #[error("a node name is required to remove a node from a builder")]
+    MissingNodeName,
+    #[error("builder \"{0}\" is dynamic: its nodes come from its driver, not from the store")]
+    DynamicBuilder(String),
     #[error("\"{0}\" is the docker builder of a context: it exists as long as the engine does and cannot be {1}")]
     ContextBuilder(String, &'static str),
     #[error(
@@ -237,6 +259,7 @@ impl Builders {
                         dynamic: false,
                         last_activity: None,
                         nodes: Vec::new(),
+                        routes: Vec::new(),
                         error: Some(error.to_string()),
                     });
                 }
@@ -260,6 +283,7 @@ impl Builders {
                 context_builder,
                 dynamic: ng.dynamic,
                 last_activity: activity,
+                routes: routing::view_routes(&nodes),
                 nodes,
                 error: None,
             });
@@ -280,7 +304,7 @@ impl Builders {
             status: NodeStatus::Error,
             buildkit_version: None,
             platforms: node
-                .platforms
+                .declared_platforms()
                 .iter()
                 .map(|p| NodePlatform { platform: p.to_string(), emulated: false, pinned: true })
                 .collect(),
@@ -329,7 +353,7 @@ impl Builders {
             (None, Some(p)) => (p.os.clone(), p.architecture.clone()),
             (None, None) => (String::new(), String::new()),
         };
-        let mut seen: Vec<Platform> = node.platforms.clone();
+        let mut seen: Vec<Platform> = node.declared_platforms().to_vec();
         for p in &mut out.platforms {
             let parsed: Platform = p.platform.parse()?;
             p.emulated = !parsed.is_native_on(&host_os, &host_arch);
@@ -362,6 +386,9 @@ impl Builders {
         context: Option<&str>,
         progress: Progress<'_>,
     ) -> Result<String, BuilderError> {
+        if request.append {
+            return self.append_node(request, context, progress).await;
+        }
         let ctx = self.contexts.resolve(context)?;
         let ng = self.node_group_for(request, &ctx)?;
         let name = ng.name.clone();
@@ -425,10 +452,14 @@ impl Builders {
             (EndpointSource::DockerContext, true) => ctx.node_endpoint().to_owned(),
             (EndpointSource::DockerContext, false) => return Err(BuilderError::UnexpectedEndpoint(driver.to_owned())),
         };
+        let node_name = match request.node.trim() {
+            "" => format!("{name}0"),
+            given => crate::builders::store::validate_name(given)?,
+        };
         let mut node = Node {
-            name: format!("{name}0"),
+            name: node_name,
             endpoint: node_endpoint,
-            platforms: Vec::new(),
+            platforms: None,
             driver_opts,
             flags: Vec::new(),
             files: BTreeMap::new(),
@@ -454,10 +485,79 @@ impl Builders {
             })?;
             files.insert("buildkitd.toml".to_owned(), bytes);
         }
-        node.platforms = platform::parse_list(request.platforms.iter().map(String::as_str))?;
+        // As buildx's platformutil.Parse: no platforms is a nil list, written `null`.
+        let platforms = platform::parse_list(request.platforms.iter().map(String::as_str))?;
+        node.platforms = (!platforms.is_empty()).then_some(platforms);
         node.flags = flags;
         node.files = files;
         Ok(NodeGroup { name, driver: driver.to_owned(), nodes: vec![node], dynamic: false })
+    }
+
+    /// `docker buildx create --append --name NAME [--node NODE] …`: the node the request describes,
+    /// added to the stored builder in one store transaction; then, as for a new builder, made
+    /// current and booted if asked.
+    async fn append_node(
+        &self,
+        request: &CreateBuilderRequest,
+        context: Option<&str>,
+        progress: Progress<'_>,
+    ) -> Result<String, BuilderError> {
+        let ctx = self.contexts.resolve(context)?;
+        let stored = self.stored(request.name.trim()).await?;
+        let driver = match request.driver.as_str() {
+            "" => stored.driver.clone(),
+            d if d == stored.driver => stored.driver.clone(),
+            _ => return Err(BuilderError::DriverMismatch { builder: stored.name, driver: stored.driver }),
+        };
+        let mut node = self.node_group_for(&CreateBuilderRequest { driver, ..request.clone() }, &ctx)?.nodes.remove(0);
+        let named = !request.node.trim().is_empty();
+        let (store, key, use_builder) = (self.store.clone(), ctx.store_key().to_owned(), request.use_builder);
+        let ng = tokio::task::spawn_blocking(move || -> Result<NodeGroup, BuilderError> {
+            let txn = store.txn()?;
+            let mut ng = txn.node_group(&stored.name).map_err(|e| match e {
+                StoreError::NotFound(n) => BuilderError::NotFound(n),
+                e => e.into(),
+            })?;
+            if !named {
+                node.name = nodes::next_node_name(&ng);
+            }
+            nodes::append(&mut ng, node)?;
+            txn.save(&ng)?;
+            if use_builder {
+                txn.set_current(&key, &ng.name, false, false)?;
+            }
+            Ok(ng)
+        })
+        .await
+        .expect("store task does not panic")?;
+        if request.bootstrap {
+            self.boot_group(&ng, progress).await?;
+        }
+        Ok(ng.name)
+    }
+
+    /// `docker buildx create --leave --name NAME --node NODE`: the node leaves the store entry (and
+    /// its local build state goes); its daemon is left as it is, as buildx leaves it.
+    #[instrument(skip(self))]
+    pub async fn leave(&self, name: &str, node: &str) -> Result<(), BuilderError> {
+        let (name, node) = (name.trim(), node.trim());
+        if name.is_empty() {
+            return Err(BuilderError::MissingName);
+        }
+        if node.is_empty() {
+            return Err(BuilderError::MissingNodeName);
+        }
+        let stored = self.stored(name).await?;
+        let (store, node) = (self.store.clone(), node.to_owned());
+        tokio::task::spawn_blocking(move || -> Result<(), BuilderError> {
+            let txn = store.txn()?;
+            let mut ng = txn.node_group(&stored.name)?;
+            nodes::leave(&mut ng, &node)?;
+            txn.remove_node_state(&ng.name, &node)?;
+            Ok(txn.save(&ng)?)
+        })
+        .await
+        .expect("store task does not panic")
     }
 
     /// `docker buildx inspect --bootstrap NAME`.
@@ -569,6 +669,25 @@ impl Builders {
         Ok((ng, driver))
     }
 
+    /// The builder a build goes to (the named one, else the current one) and each of its nodes
+    /// with its pinned platforms and driver, for the build to route its platforms.
+    pub async fn nodes_for_build(
+        &self,
+        name: Option<&str>,
+        context: Option<&str>,
+    ) -> Result<(NodeGroup, Vec<routing::RouteNode>), BuilderError> {
+        let (ng, contexts) = self.chosen(name, context).await?;
+        let mut nodes = Vec::with_capacity(ng.nodes.len());
+        for node in &ng.nodes {
+            nodes.push(routing::RouteNode {
+                name: node.name.clone(),
+                pinned: node.declared_platforms().to_vec(),
+                driver: self.driver(&ng.driver, node, &contexts)?,
+            });
+        }
+        Ok((ng, nodes))
+    }
+
     /// The builder a build would go to, without its driver (the Build view's platforms ask).
     pub async fn chosen_for_build(&self, name: Option<&str>, context: Option<&str>) -> Result<NodeGroup, BuilderError> {
         Ok(self.chosen(name, context).await?.0)
@@ -640,7 +759,7 @@ fn context_node_group(ctx: &DockerContext) -> NodeGroup {
         nodes: vec![Node {
             name: ctx.name.clone(),
             endpoint: ctx.name.clone(),
-            platforms: Vec::new(),
+            platforms: None,
             driver_opts: BTreeMap::new(),
             flags: Vec::new(),
             files: BTreeMap::new(),

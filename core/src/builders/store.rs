@@ -36,9 +36,10 @@ pub struct Node {
     pub name: String,
     #[serde(rename = "Endpoint")]
     pub endpoint: String,
-    /// Platforms the user pinned (`--platform`); Go writes `null` for none.
-    #[serde(rename = "Platforms", default, with = "null_as_empty")]
-    pub platforms: Vec<Platform>,
+    /// Platforms the user pinned (`--platform`). `None` is Go's nil slice (written `null`);
+    /// `Some(vec![])` the empty list buildx leaves on the other nodes when it appends one (`[]`).
+    #[serde(rename = "Platforms", default)]
+    pub platforms: Option<Vec<Platform>>,
     #[serde(rename = "DriverOpts", default, with = "null_as_empty_map")]
     pub driver_opts: BTreeMap<String, String>,
     #[serde(rename = "Flags", default, with = "null_as_empty")]
@@ -46,6 +47,13 @@ pub struct Node {
     /// Files copied into `/etc/buildkit` (e.g. `buildkitd.toml`); Go writes `[]byte` as base64.
     #[serde(rename = "Files", default, with = "base64_files")]
     pub files: BTreeMap<String, Vec<u8>>,
+}
+
+impl Node {
+    /// The platforms pinned on this node, none when the list is `null` or empty.
+    pub fn declared_platforms(&self) -> &[Platform] {
+        self.platforms.as_deref().unwrap_or_default()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -227,6 +235,18 @@ impl Txn<'_> {
         }
     }
 
+    /// Deletes a node's local build state (`refs/<builder>/<node>`), as `create --leave` does.
+    pub fn remove_node_state(&self, builder: &str, node: &str) -> Result<(), StoreError> {
+        let builder = validate_name(builder)?;
+        let node = validate_name(node)?;
+        let refs = self.path(&["refs", &builder, &node]);
+        match std::fs::remove_dir_all(&refs) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(StoreError::Io { path: refs, source }),
+        }
+    }
+
     /// The builder chosen for the endpoint `key`, following buildx's rules: a global choice wins, then
     /// the choice made for this key, then the key's default (which then becomes the current choice).
     /// `None` means the context's own builder.
@@ -396,7 +416,7 @@ mod tests {
             nodes: vec![Node {
                 name: "probe10".into(),
                 endpoint: "unix:///var/run/docker.sock".into(),
-                platforms: vec![],
+                platforms: None,
                 driver_opts: BTreeMap::new(),
                 flags: vec!["--allow-insecure-entitlement=network.host".into()],
                 files: BTreeMap::new(),
@@ -426,7 +446,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path());
         let mut ng = probe();
-        ng.nodes[0].platforms = vec!["linux/arm/v7".parse().unwrap()];
+        ng.nodes[0].platforms = Some(vec!["linux/arm/v7".parse().unwrap()]);
         ng.nodes[0].driver_opts.insert("image".into(), "moby/buildkit:v0.13.1".into());
         ng.nodes[0].files.insert("buildkitd.toml".into(), b"debug = true\n".to_vec());
         let txn = store.txn().unwrap();

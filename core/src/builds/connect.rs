@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::BuildError;
 use crate::builders::drivers::Driver;
+use crate::builders::routing::RouteNode;
 use crate::builders::{BuilderError, Builders};
 use crate::buildkit::session::{Session, SessionServices};
 use crate::buildkit::Control;
@@ -27,6 +28,22 @@ pub(crate) async fn target(
 ) -> Result<(String, Box<dyn Driver>), BuildError> {
     let (group, driver) = builders.for_build(Some(builder.trim()), docker_context).await?;
     Ok((group.name, driver))
+}
+
+/// The builder a build goes to and every node of it, for the build to route its platforms.
+pub(crate) struct Target {
+    pub builder: String,
+    pub nodes: Vec<RouteNode>,
+}
+
+/// The builder `builder` (empty: the current one) of the docker context, with all its nodes.
+pub(crate) async fn target_nodes(
+    builders: &Builders,
+    builder: &str,
+    docker_context: Option<&str>,
+) -> Result<Target, BuildError> {
+    let (group, nodes) = builders.nodes_for_build(Some(builder.trim()), docker_context).await?;
+    Ok(Target { builder: group.name, nodes })
 }
 
 /// Reaches the node's BuildKit through its driver, which boots a docker-container builder that is

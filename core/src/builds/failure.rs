@@ -33,6 +33,8 @@ pub struct BuildFailure {
     pub last_lines: Vec<String>,
     /// Platforms whose steps all finished.
     pub succeeded_platforms: Vec<String>,
+    /// The builder node whose solve failed, in a build split across nodes.
+    pub node: Option<String>,
 }
 
 /// Why the build failed. `dockerfile` is the Dockerfile's text as the build read it, when it
@@ -96,6 +98,7 @@ pub(crate) fn failure(
         last_lines,
         succeeded_platforms,
         message,
+        node: None,
     }
 }
 

@@ -10,6 +10,7 @@ mod failure;
 pub mod records;
 mod request;
 mod solve;
+mod split;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -21,7 +22,7 @@ use tracing::instrument;
 use ts_rs::TS;
 
 pub use command_line::command_line;
-pub(crate) use connect::{connect, target};
+pub(crate) use connect::{connect, target, target_nodes, Target};
 pub(crate) use failure::failure;
 pub use failure::BuildFailure;
 pub(crate) use request::{check, Checked};
@@ -29,7 +30,6 @@ pub use request::{BuildOutput, BuildRequest, ProvenanceMode};
 use solve::run_checked;
 pub use solve::PROGRESS_INTERVAL;
 
-use crate::builders::drivers::Driver;
 use crate::builders::{BuilderError, Builders, NodePlatform};
 use crate::buildkit::session;
 use crate::buildkit::session::content::LayoutError;
@@ -132,6 +132,10 @@ pub enum BuildError {
     CacheDest(LayoutError),
     #[error("cannot import cache: {0}")]
     CacheSource(LayoutError),
+    #[error("builder {builder} splits this build across its nodes, and Buildlane does not yet merge their results for --{output}: push, write a local folder, or build on one node")]
+    SplitOutput { builder: String, output: &'static str },
+    #[error(transparent)]
+    Routing(#[from] crate::builders::routing::RoutingError),
     #[error("{0} needs at least one tag (-t)")]
     TagRequired(&'static str),
     #[error("output path {0} is in a folder that does not exist")]
@@ -161,15 +165,15 @@ pub async fn run(
     cancel: CancellationToken,
     observer: &mut dyn BuildObserver,
 ) -> Result<BuildOutcome, BuildError> {
-    let target = target(builders, &request.builder, docker_context);
+    let target = target_nodes(builders, &request.builder, docker_context);
     run_on(builders, request, target, docker_context, progress, cancel, observer).await
 }
 
-/// [`run`] on the node `target` resolves to: a test can hand it a driver of its own.
+/// [`run`] on the nodes `target` resolves to: a test can hand it a driver of its own.
 async fn run_on(
     builders: &Builders,
     request: &BuildRequest,
-    target: impl std::future::Future<Output = Result<(String, Box<dyn Driver>), BuildError>>,
+    target: impl std::future::Future<Output = Result<Target, BuildError>>,
     docker_context: Option<&str>,
     progress: &(dyn Fn(ProgressUpdate) + Send + Sync),
     cancel: CancellationToken,
@@ -200,6 +204,7 @@ impl BuildError {
             self,
             BuildError::Engine(_)
                 | BuildError::Buildkit(_)
+                | BuildError::Routing(_)
                 | BuildError::Session(_)
                 | BuildError::Builder(BuilderError::Engine(_) | BuilderError::Driver(_))
         )
@@ -221,6 +226,7 @@ fn unreachable_outcome(request: &BuildRequest, started: Instant, e: &BuildError)
         exit_code: None,
         last_lines: Vec::new(),
         succeeded_platforms: Vec::new(),
+        node: None,
     };
     BuildOutcome {
         build_ref: session::new_id(),
@@ -271,7 +277,9 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
+    use crate::builders::drivers::Driver;
     use crate::builders::drivers::{DriverDetails, DriverError, NodeChannel, NodeProbe, NodeStatus, Progress};
+    use crate::builders::routing::RouteNode;
     use crate::docker_config::Environment;
 
     /// A driver whose BuildKit never boots, counting how often a build asked for it.
@@ -367,8 +375,24 @@ mod tests {
         observer: &mut FakeObserverKeeps,
     ) -> BuildError {
         let driver = FakeDriverNeverBoots { connects: connects.clone() };
-        let target = async { Ok(("fake".to_owned(), Box::new(driver) as Box<dyn Driver>)) };
+        let node = RouteNode { name: "fake0".into(), pinned: Vec::new(), driver: Box::new(driver) };
+        let target = async { Ok(Target { builder: "fake".to_owned(), nodes: vec![node] }) };
         run_on(builders, request, target, None, &|_| {}, CancellationToken::new(), observer).await.unwrap_err()
+    }
+
+    /// The window runs a build on a spawned task, borrowing its state: the build's future must be
+    /// `Send` for any lifetime of those borrows.
+    #[test]
+    fn a_build_can_run_on_a_spawned_task() {
+        fn spawnable<F: std::future::Future + Send>(_: F) {}
+        fn borrowing(builders: &Builders, request: &BuildRequest, context: Option<&str>) {
+            spawnable(async move {
+                let mut observer = FakeObserverKeeps::default();
+                let _ = run(builders, request, context, &|_| {}, CancellationToken::new(), &mut observer).await;
+            });
+        }
+        let (_dir, builders, request) = fake_driver_world();
+        borrowing(&builders, &request, None);
     }
 
     #[tokio::test]

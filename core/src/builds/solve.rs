@@ -13,9 +13,9 @@ use super::failure::failure;
 use super::request::{
     cache_entries, image_names, key_values, local_caches, secrets, BuildOutput, BuildRequest, Checked, ProvenanceMode,
 };
-use super::{BuildError, BuildOutcome, BuildState, Watch};
-use crate::builders::drivers::Driver;
-use crate::builders::{BuilderError, Builders};
+use super::split::run_split;
+use super::{BuildError, BuildOutcome, BuildState, Target, Watch};
+use crate::builders::{routing, BuilderError, Builders};
 use crate::buildkit::session::content::{self, LayoutError, OciLayout};
 use crate::buildkit::session::filesend::TarballDestination;
 use crate::buildkit::session::{self, SessionServices};
@@ -33,12 +33,17 @@ pub(super) async fn run_checked(
     builders: &Builders,
     request: &BuildRequest,
     checked: Checked,
-    target: (String, Box<dyn Driver>),
+    target: Target,
     docker_context: Option<&str>,
     watch: Watch<'_>,
 ) -> Result<BuildOutcome, BuildError> {
+    let Target { builder, mut nodes } = target;
+    let routes = routing::resolve(&nodes, &checked.platforms).await?;
+    if routes.len() > 1 {
+        return run_split(builders, request, checked, builder, nodes, routes, watch).await;
+    }
     let Watch { progress, cancel, observer } = watch;
-    let builder = connect(target.0, target.1).await?;
+    let builder = connect(builder, nodes.swap_remove(routes[0].node).driver).await?;
     let control = &builder.control;
     let engine_buildkit = builder.driver.is_engine_buildkit();
     let workers = control.list_workers().await?;
@@ -207,7 +212,7 @@ pub(super) async fn run_checked(
 
 /// After a solve, tags the exported cache manifest in each local cache folder's `index.json`
 /// (`tag`, default `latest`), as BuildKit's client does.
-fn tag_local_caches(entries: &[CacheEntry], response: &BTreeMap<String, String>) -> Result<(), BuildError> {
+pub(super) fn tag_local_caches(entries: &[CacheEntry], response: &BTreeMap<String, String>) -> Result<(), BuildError> {
     let Some(manifest) = response.get(content::CACHE_MANIFEST_KEY) else {
         return Ok(());
     };
@@ -228,7 +233,10 @@ fn tag_local_caches(entries: &[CacheEntry], response: &BTreeMap<String, String>)
 }
 
 /// The Dockerfile frontend's attributes, as buildx sets them.
-fn frontend_attrs(request: &BuildRequest, checked: &Checked) -> Result<BTreeMap<String, String>, BuildError> {
+pub(super) fn frontend_attrs(
+    request: &BuildRequest,
+    checked: &Checked,
+) -> Result<BTreeMap<String, String>, BuildError> {
     let mut attrs = BTreeMap::new();
     attrs.insert("filename".to_owned(), checked.dockerfile_name.clone());
     if !checked.platforms.is_empty() {
@@ -274,7 +282,7 @@ fn frontend_attrs(request: &BuildRequest, checked: &Checked) -> Result<BTreeMap<
 /// The exporter: for the docker driver the engine's own `moby` exporter for images (as buildx
 /// rewrites `image` to it), BuildKit's `image` exporter elsewhere, its tarball exporters for files.
 /// `--load` on other drivers is a tarball (`loaded_as`: `oci` or `docker`) streamed into the engine.
-fn exporter(request: &BuildRequest, engine_buildkit: bool, loaded_as: Option<&str>) -> Option<Exporter> {
+pub(super) fn exporter(request: &BuildRequest, engine_buildkit: bool, loaded_as: Option<&str>) -> Option<Exporter> {
     let image = if engine_buildkit { "moby" } else { "image" };
     let names = image_names(request).join(",");
     let with = |kind: &str, pairs: &[(&str, &str)]| {
@@ -297,7 +305,7 @@ fn exporter(request: &BuildRequest, engine_buildkit: bool, loaded_as: Option<&st
 
 /// Platforms a worker can run: the ones it lists, and 32-bit arm where it lists arm64 (arm64
 /// machines and QEMU's arm handler run it though BuildKit does not list it).
-fn runnable(workers: &[crate::buildkit::WorkerInfo], wanted: &Platform) -> bool {
+pub(super) fn runnable(workers: &[crate::buildkit::WorkerInfo], wanted: &Platform) -> bool {
     workers.iter().flat_map(|w| &w.platforms).any(|p| {
         let p = p.clone().normalized();
         p == *wanted

@@ -2,6 +2,7 @@
 //! manifest inspection and comparison, images in the engine's own store, and their command lines.
 
 pub mod command_line;
+pub mod compose;
 pub mod engine;
 pub mod manifest;
 pub mod reference;

@@ -101,6 +101,11 @@ pub async fn remove_builder(
 }
 
 #[tauri::command]
+pub async fn leave_builder_node(state: State<'_, AppState>, name: String, node: String) -> Result<(), AppError> {
+    Ok(state.builders.leave(&name, &node).await?)
+}
+
+#[tauri::command]
 pub async fn use_builder(state: State<'_, AppState>, name: String, options: UseOptions) -> Result<(), AppError> {
     Ok(state.builders.use_builder(&name, options, state.selected_context().as_deref()).await?)
 }

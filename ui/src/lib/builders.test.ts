@@ -40,6 +40,7 @@ function builder(extra: Partial<Builder>): Builder {
     dynamic: false,
     lastActivity: null,
     nodes: [node('inactive')],
+    routes: [],
     error: null,
     ...extra,
   };
@@ -47,12 +48,12 @@ function builder(extra: Partial<Builder>): Builder {
 
 describe('row actions', () => {
   it('offers Boot for a container builder that is not running', () => {
-    expect(rowActions(builder({}))).toEqual({ use: true, boot: true, stop: false, remove: true });
+    expect(rowActions(builder({}))).toEqual({ use: true, boot: true, stop: false, remove: true, append: true, leave: false });
     expect(rowActions(builder({ nodes: [node('stopped')] })).boot).toBe(true);
   });
 
   it('offers Stop, not Boot, for a running container builder', () => {
-    expect(rowActions(builder({ nodes: [node('running')] }))).toEqual({ use: true, boot: false, stop: true, remove: true });
+    expect(rowActions(builder({ nodes: [node('running')] }))).toEqual({ use: true, boot: false, stop: true, remove: true, append: true, leave: false });
   });
 
   it('offers both for a multi-node builder with one node down', () => {
@@ -63,7 +64,7 @@ describe('row actions', () => {
 
   it('never offers Stop or Remove for a context builder', () => {
     const a = rowActions(builder({ driver: 'docker', contextBuilder: true, nodes: [node('running')] }));
-    expect(a).toEqual({ use: true, boot: false, stop: false, remove: false });
+    expect(a).toEqual({ use: true, boot: false, stop: false, remove: false, append: false, leave: false });
   });
 
   it('offers neither Boot nor Stop for other drivers', () => {
@@ -75,7 +76,19 @@ describe('row actions', () => {
 
   it('lets an unreadable builder be removed but not booted', () => {
     const a = rowActions(builder({ nodes: [], error: 'corrupt store file' }));
-    expect(a).toEqual({ use: true, boot: false, stop: false, remove: true });
+    expect(a).toEqual({ use: true, boot: false, stop: false, remove: true, append: false, leave: false });
+  });
+});
+
+describe('nodes', () => {
+  it('lets a node leave only a builder of several, and names each in Copy as CLI', () => {
+    const farm = builder({ name: 'farm', driver: 'remote', nodes: [node('running', { name: 'farm0' }), node('running', { name: 'arm' })] });
+    expect(rowActions(farm).leave).toBe(true);
+    expect(rowActions(builder({ driver: 'remote', nodes: [node('running')] })).leave).toBe(false);
+    expect(cliActions(farm).filter((e) => e.action.action === 'leave').map((e) => e.action)).toEqual([
+      { action: 'leave', name: 'farm', node: 'farm0' },
+      { action: 'leave', name: 'farm', node: 'arm' },
+    ]);
   });
 });
 
@@ -182,6 +195,6 @@ describe('while the engine is away', () => {
   it('offers neither boot nor stop for a node whose state is unknown', () => {
     const container = builder({ nodes: [node('running', { name: 'c0', endpoint: 'default' })] });
     const unknown = unknownNodes(container, awayEngine(down, 'default'));
-    expect(rowActions(container, unknown)).toEqual({ use: true, boot: false, stop: false, remove: true });
+    expect(rowActions(container, unknown)).toEqual({ use: true, boot: false, stop: false, remove: true, append: true, leave: false });
   });
 });

@@ -53,6 +53,10 @@ export interface RowActions {
   boot: boolean;
   stop: boolean;
   remove: boolean;
+  /** Add a node (`create --append`): a stored builder whose driver runs daemons elsewhere or in containers. */
+  append: boolean;
+  /** A node may leave (`create --leave`): the builder has more than one. */
+  leave: boolean;
 }
 
 /**
@@ -70,6 +74,8 @@ export function rowActions(builder: Builder, unknown: ReadonlySet<string> = new 
     boot: container && builder.error === null && anyNotRunning,
     stop: container && !builder.contextBuilder && anyRunning,
     remove: !builder.contextBuilder,
+    append: !builder.contextBuilder && builder.error === null && !builder.dynamic,
+    leave: !builder.contextBuilder && !builder.dynamic && builder.nodes.length > 1,
   };
 }
 
@@ -120,5 +126,8 @@ export function cliActions(builder: Builder): CliEntry[] {
   if (a.boot) out.push({ label: 'Boot', action: { action: 'boot', name } });
   if (a.stop) out.push({ label: 'Stop', action: { action: 'stop', name } });
   if (a.remove) out.push({ label: 'Remove', action: { action: 'remove', name, options: { keepState: false, keepDaemon: false } } });
+  if (a.leave) {
+    for (const node of builder.nodes) out.push({ label: `Remove node ${node.name}`, action: { action: 'leave', name, node: node.name } });
+  }
   return out;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { emptyCreateForm, parseDriverOpts, parsePlatforms, toCreateRequest } from './createForm';
+import { appendNodeForm, emptyCreateForm, parseDriverOpts, parsePlatforms, toCreateRequest } from './createForm';
+import type { Builder } from './types';
 
 describe('driver options textarea', () => {
   it('takes one key=value per line, skipping blanks and comments', () => {
@@ -44,6 +45,8 @@ describe('create request', () => {
       platforms: [],
       useBuilder: false,
       bootstrap: true,
+      append: false,
+      node: '',
     });
   });
 
@@ -69,6 +72,8 @@ describe('create request', () => {
       platforms: ['linux/arm64', 'linux/ppc64le'],
       useBuilder: true,
       bootstrap: false,
+      append: false,
+      node: '',
     });
   });
 
@@ -84,5 +89,19 @@ describe('create request', () => {
     expect(request.endpoint).toBe('tcp://10.0.0.5:1234');
     expect(request.driverOpts).toEqual(['cacert=/certs/ca.pem', 'cert=/certs/cert.pem', 'key=/certs/key.pem']);
     expect(toCreateRequest({ ...form, driver: 'docker-container' }).endpoint).toBe('');
+  });
+
+  it('appends a node to an existing builder with its name and driver', () => {
+    const farm = { name: 'farm', driver: 'remote' } as Builder;
+    const form = { ...appendNodeForm(farm), node: ' arm ', endpoint: 'tcp://10.0.0.6:1234', platformChoices: ['linux/arm64'] };
+    expect(toCreateRequest(form)).toMatchObject({
+      name: 'farm',
+      driver: 'remote',
+      endpoint: 'tcp://10.0.0.6:1234',
+      platforms: ['linux/arm64'],
+      append: true,
+      node: 'arm',
+      bootstrap: false,
+    });
   });
 });

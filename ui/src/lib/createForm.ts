@@ -1,6 +1,6 @@
 // The create-builder form's fields and their translation to a CreateBuilderRequest. Only parsing
 // happens here; whether a value is valid is the core's decision (its errors are shown inline).
-import type { CreateBuilderRequest } from './types';
+import type { Builder, CreateBuilderRequest } from './types';
 
 export interface CreateForm {
   name: string;
@@ -17,6 +17,10 @@ export interface CreateForm {
   platformsText: string;
   useBuilder: boolean;
   bootstrap: boolean;
+  /** Adds a node to the existing builder `name` (`--append`). */
+  append: boolean;
+  /** The node's name (`--node`); empty: the next free one. */
+  node: string;
 }
 
 export function emptyCreateForm(): CreateForm {
@@ -31,7 +35,14 @@ export function emptyCreateForm(): CreateForm {
     platformsText: '',
     useBuilder: false,
     bootstrap: true,
+    append: false,
+    node: '',
   };
+}
+
+/** The form that appends a node to `builder`: its name and driver are the builder's. */
+export function appendNodeForm(builder: Builder): CreateForm {
+  return { ...emptyCreateForm(), name: builder.name, driver: builder.driver, append: true, bootstrap: false };
 }
 
 /** One item per non-blank line, trimmed; lines starting with `#` are comments. */
@@ -69,5 +80,7 @@ export function toCreateRequest(form: CreateForm): CreateBuilderRequest {
     platforms: parsePlatforms(form.platformChoices, form.platformsText),
     useBuilder: form.useBuilder,
     bootstrap: form.bootstrap,
+    append: form.append,
+    node: form.node.trim(),
   };
 }

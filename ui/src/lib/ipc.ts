@@ -101,6 +101,10 @@ export function removeBuilder(
   return call('remove_builder', { name, options, operation, onProgress: new Channel<LifecycleEvent>(onProgress) });
 }
 
+export function leaveBuilderNode(name: string, node: string): Promise<void> {
+  return call('leave_builder_node', { name, node });
+}
+
 export function useBuilder(name: string, options: UseOptions): Promise<void> {
   return call('use_builder', { name, options });
 }

@@ -189,6 +189,17 @@ export class AppModel {
     await this.refresh();
   }
 
+  /** A node leaves its builder (`create --leave`); the builder's row shows why if it cannot. */
+  async leave(name: string, node: string): Promise<void> {
+    delete this.failures[name];
+    try {
+      await this.#api.leaveBuilderNode(name, node);
+    } catch (e) {
+      this.failures[name] = { action: 'leave', error: e as AppError, retry: () => void this.leave(name, node) };
+    }
+    await this.refresh();
+  }
+
   /** Cancels a running operation by its id; the operation's own promise then reports "cancelled". */
   async cancel(operation: string): Promise<void> {
     try {

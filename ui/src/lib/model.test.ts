@@ -22,6 +22,7 @@ const list = (context: string, names: string[]): BuilderList => ({
     dynamic: false,
     lastActivity: null,
     nodes: [],
+    routes: [],
     error: null,
   })),
 });
@@ -55,6 +56,7 @@ function fakeApi(overrides: Partial<Api> = {}) {
     stopBuilder: vi.fn(async () => {}),
     removeBuilder: vi.fn(async () => {}),
     useBuilder: vi.fn(async () => {}),
+    leaveBuilderNode: vi.fn(async () => {}),
     cancelOperation: vi.fn(async () => true),
     cliCommand: vi.fn(async () => 'docker buildx ls'),
     ...overrides,
@@ -255,6 +257,8 @@ describe('create', () => {
     platforms: [],
     useBuilder: false,
     bootstrap: true,
+    append: false,
+    node: '',
   };
 
   it('streams progress and returns the name', async () => {

@@ -4,6 +4,7 @@ export type { ErrorCode } from './bindings/ErrorCode';
 export type { ContextList } from './bindings/ContextList';
 
 export type { Builder } from './bindings/Builder';
+export type { PlatformRoute } from './bindings/PlatformRoute';
 export type { BuilderAction } from './bindings/BuilderAction';
 export type { BuilderList } from './bindings/BuilderList';
 export type { BuilderInspection } from './bindings/BuilderInspection';

@@ -618,7 +618,7 @@ mod tests {
         let mut node = Node {
             name: "b0".into(),
             endpoint: "default".into(),
-            platforms: vec![],
+            platforms: None,
             driver_opts: BTreeMap::new(),
             flags: vec!["--debug".into()],
             files: BTreeMap::new(),

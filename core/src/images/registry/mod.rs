@@ -4,6 +4,7 @@
 
 mod error;
 mod http;
+mod push;
 mod token;
 
 use std::collections::{BTreeMap, HashMap};
@@ -22,6 +23,7 @@ use ts_rs::TS;
 
 pub use error::RegistryError;
 use error::{Subject, Target};
+pub use push::BlobTransfer;
 
 use crate::docker_config::credentials::{Credential, CredentialStore};
 use crate::images::reference::{is_loopback, registry_api_host, ImageReference};
@@ -248,7 +250,9 @@ impl RegistryClient {
         let credential = self.credential(registry).await?;
         let had = credential.is_some();
         let token = match &credential {
-            Some(Credential::IdentityToken(refresh)) => Some(self.scoped_token(registry, repository, refresh).await?),
+            Some(Credential::IdentityToken(refresh)) => {
+                Some(self.scoped_token(registry, repository, &pull_scope(repository), refresh).await?)
+            }
             _ => match self.fresh_token(registry, &pull_scope(repository)) {
                 Some(token) => Some(token),
                 None => self.probed_token(registry, repository, credential.as_ref()).await?,
@@ -313,38 +317,41 @@ impl RegistryClient {
         credential: Option<&Credential>,
     ) -> Result<Option<Arc<ScopedToken>>, RegistryError> {
         match self.root_challenge(registry, repository).await? {
-            Some(challenge) => Ok(Some(self.challenged_token(registry, repository, &challenge, credential).await?)),
+            Some(challenge) => {
+                let scope = pull_scope(repository);
+                Ok(Some(self.challenged_token(registry, repository, &challenge, &scope, credential).await?))
+            }
             None => Ok(None),
         }
     }
 
-    /// A token for reading `repository` from the token service `challenge` names.
+    /// A token for `scope` (reading `repository`, or writing it) from the token service `challenge` names.
     async fn challenged_token(
         &self,
         registry: &str,
         repository: &str,
         challenge: &token::Challenge,
+        scope: &str,
         credential: Option<&Credential>,
     ) -> Result<Arc<ScopedToken>, RegistryError> {
         let basic = match credential {
             Some(Credential::Basic { username, password }) => Some((username.as_str(), password.as_str())),
             _ => None,
         };
-        let scope = pull_scope(repository);
-        let token = token::fetch(self.http(registry), registry, repository, challenge, &scope, basic).await?;
-        Ok(self.remember(registry, scope, token))
+        let token = token::fetch(self.http(registry), registry, repository, challenge, scope, basic).await?;
+        Ok(self.remember(registry, scope.to_owned(), token))
     }
 
-    /// An access token for `repository` (pull) or the catalog, from the identity token `refresh`;
-    /// renewed once it nears its expiry.
+    /// An access token for `scope` (of `repository`, or the catalog), from the identity token
+    /// `refresh`; renewed once it nears its expiry.
     async fn scoped_token(
         &self,
         registry: &str,
         repository: &str,
+        scope: &str,
         refresh: &str,
     ) -> Result<Arc<ScopedToken>, RegistryError> {
-        let scope = pull_scope(repository);
-        if let Some(token) = self.fresh_token(registry, &scope) {
+        if let Some(token) = self.fresh_token(registry, scope) {
             return Ok(token);
         }
         let Some(challenge) = self.root_challenge(registry, repository).await? else {
@@ -354,8 +361,8 @@ impl RegistryClient {
                 repository: repository.to_owned(),
             });
         };
-        let token = token::exchange(self.http(registry), registry, repository, &challenge, &scope, refresh).await?;
-        Ok(self.remember(registry, scope, token))
+        let token = token::exchange(self.http(registry), registry, repository, &challenge, scope, refresh).await?;
+        Ok(self.remember(registry, scope.to_owned(), token))
     }
 
     fn oci_reference(reference: &ImageReference) -> oci_client::Reference {
@@ -485,7 +492,7 @@ impl RegistryClient {
         let had = credential.is_some();
         let http = self.http(registry);
         if let Some(Credential::IdentityToken(refresh)) = &credential {
-            let token = self.scoped_token(registry, repository, refresh).await?;
+            let token = self.scoped_token(registry, repository, &pull_scope(repository), refresh).await?;
             let value = bearer_header(&token.token.token, target)?;
             return Ok((http::get_limited(http, url, accept, Some(&value), limit, target).await?, had));
         }
@@ -497,7 +504,8 @@ impl RegistryClient {
         let response = http::get_limited(http, url, accept, authorization.as_ref(), limit, target).await?;
         let challenge = token::bearer_challenge(&response.headers).filter(|_| response.status == 401);
         let Some(challenge) = challenge else { return Ok((response, had)) };
-        let token = self.challenged_token(registry, repository, &challenge, credential.as_ref()).await?;
+        let scope = pull_scope(repository);
+        let token = self.challenged_token(registry, repository, &challenge, &scope, credential.as_ref()).await?;
         let value = bearer_header(&token.token.token, target)?;
         Ok((http::get_limited(http, url, accept, Some(&value), limit, target).await?, had))
     }

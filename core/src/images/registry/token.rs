@@ -118,7 +118,10 @@ pub(crate) async fn fetch(
 ) -> Result<AccessToken, RegistryError> {
     let query = {
         let mut form = form_urlencoded::Serializer::new(String::new());
-        form.append_pair("scope", scope);
+        // A push that mounts from another repository needs two scopes: the spec's GET repeats the parameter.
+        for scope in scope.split(' ').filter(|s| !s.is_empty()) {
+            form.append_pair("scope", scope);
+        }
         if let Some(service) = &challenge.service {
             form.append_pair("service", service);
         }

@@ -37,4 +37,8 @@ exitCode: number | null, lastLines: Array<string>,
 /**
  * Platforms whose steps all finished.
  */
-succeededPlatforms: Array<string>, };
+succeededPlatforms: Array<string>, 
+/**
+ * The builder node whose solve failed, in a build split across nodes.
+ */
+node: string | null, };

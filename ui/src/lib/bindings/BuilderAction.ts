@@ -6,4 +6,4 @@ import type { UseOptions } from "./UseOptions";
 /**
  * An action the Builders view can take.
  */
-export type BuilderAction = { "action": "list" } | { "action": "create", request: CreateBuilderRequest, } | { "action": "boot", name: string, } | { "action": "inspect", name: string, bootstrap: boolean, } | { "action": "use", name: string, options: UseOptions, } | { "action": "stop", name: string, } | { "action": "remove", name: string, options: RemoveOptions, };
+export type BuilderAction = { "action": "list" } | { "action": "create", request: CreateBuilderRequest, } | { "action": "boot", name: string, } | { "action": "inspect", name: string, bootstrap: boolean, } | { "action": "use", name: string, options: UseOptions, } | { "action": "stop", name: string, } | { "action": "remove", name: string, options: RemoveOptions, } | { "action": "leave", name: string, node: string, };

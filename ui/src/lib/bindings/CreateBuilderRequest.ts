@@ -27,4 +27,12 @@ useBuilder: boolean,
 /**
  * `--bootstrap`
  */
-bootstrap: boolean, };
+bootstrap: boolean, 
+/**
+ * `--append`: add a node to the existing builder `name` rather than create one.
+ */
+append: boolean, 
+/**
+ * `--node`: the node's name; empty: the builder's name and the first free number.
+ */
+node: string, };

@@ -11,6 +11,10 @@ export type Step = { id: string,
  */
 lane: string, 
 /**
+ * The builder node that ran the step, in a build split across nodes.
+ */
+node: string | null, 
+/**
  * The step's text without its `[platform stage n/m]` prefix, e.g. `RUN uname -a > /os.txt`.
  */
 name: string, stage: string | null, 

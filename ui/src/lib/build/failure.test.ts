@@ -44,6 +44,7 @@ function outcome(partial: Partial<BuildOutcome['failure']> = {}): BuildOutcome {
       exitCode: null,
       lastLines: ['boom'],
       succeededPlatforms: ['linux/amd64'],
+      node: null,
       ...partial,
     },
   };
@@ -63,6 +64,12 @@ describe('failure summary', () => {
       { platform: 'linux/arm/v7', state: 'notStarted' },
     ]);
     expect(view.lastLines).toEqual(['boom']);
+    expect(view.node).toBeNull();
+  });
+
+  it('names the node that failed a build split across nodes', () => {
+    const view = failureView(outcome({ node: 'arm', message: 'node arm (linux/arm64): went away' }), DOCKERFILE, [])!;
+    expect([view.node, view.platform]).toEqual(['arm', 'linux/arm64']);
   });
 
   it('says platforms never started when the Dockerfile did not parse, and names the line BuildKit reported', () => {
@@ -78,6 +85,7 @@ describe('failure summary', () => {
       dockerfileSource: sent,
       lastLines: [],
       succeededPlatforms: [],
+      node: null,
     });
     const view = failureView({ ...parse, steps: [definition] }, sent, ['linux/amd64', 'linux/arm64'])!;
     expect(view.platforms).toEqual([

@@ -19,6 +19,8 @@ export interface FailureView {
   message: string;
   /** `linux/arm64`, `shared`, or null when the core could not tell. */
   platform: string | null;
+  /** The builder node that failed, in a build split across nodes. */
+  node: string | null;
   stepLabel: string | null;
   stepId: string | null;
   line: number | null;
@@ -79,6 +81,7 @@ export function failureView(outcome: BuildOutcome, source: string | null, reques
   return {
     message: f.message,
     platform: f.platform,
+    node: f.node,
     stepLabel: step ? [step.stage, step.position, step.name].filter((x) => x).join(' ') : null,
     stepId: step?.id ?? null,
     line,

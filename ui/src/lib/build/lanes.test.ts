@@ -43,6 +43,22 @@ describe('lanes', () => {
     expect(lanes[2].state).toBe('running');
   });
 
+  it('names the node a lane ran on in a build split across nodes, never for the shared lane', () => {
+    const steps = [
+      step({ id: 'farm0/ctx', lane: 'shared', node: 'farm0' }),
+      step({ id: 'arm/ctx', lane: 'shared', node: 'arm' }),
+      step({ id: 'arm/run', lane: 'linux/arm64', node: 'arm' }),
+      step({ id: 'farm0/run', lane: 'linux/amd64', node: 'farm0' }),
+    ];
+    const lanes = buildLanes(['linux/amd64', 'linux/arm64'], steps, false, 1000, 'succeeded');
+    expect(lanes.map((l) => [l.id, l.node])).toEqual([
+      ['shared', null],
+      ['linux/amd64', 'farm0'],
+      ['linux/arm64', 'arm'],
+    ]);
+    expect(buildLanes(['linux/amd64'], [step({ id: 'run', lane: 'linux/amd64' })], false, 0, 'succeeded')[0].node).toBeNull();
+  });
+
   it('says done when the build is over and failed for the lane with a failed step', () => {
     const steps = [
       step({ id: 'a', lane: 'linux/amd64', state: 'cached' }),

@@ -11,6 +11,8 @@ export type LaneState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' |
 export interface Lane {
   /** `shared` or a platform. */
   id: string;
+  /** The builder node the lane's steps ran on, in a build split across nodes (not for `shared`). */
+  node: string | null;
   steps: Step[];
   state: LaneState;
   /** From the lane's first start to its last end (or now, while it runs); null before it starts. */
@@ -86,6 +88,7 @@ export function buildLanes(
     }
     lanes.push({
       id,
+      node: id === SHARED_LANE ? null : (laneSteps.find((s) => s.node !== null)?.node ?? null),
       steps: laneSteps,
       state: laneState(laneSteps, active, ended),
       elapsedMs: start === null || end === null ? null : Math.max(0, end - start),

@@ -101,6 +101,7 @@ describe('BuildSession', () => {
           exitCode: null,
           lastLines: [],
           succeededPlatforms: ['linux/amd64'],
+          node: null,
         },
       }),
     );

@@ -4,6 +4,7 @@ import type { Step } from '../types';
 export function step(partial: Partial<Step> & { id: string }): Step {
   return {
     lane: 'shared',
+    node: null,
     name: partial.id,
     stage: null,
     position: null,

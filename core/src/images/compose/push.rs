@@ -1,0 +1,174 @@
+//! Pushing a composed index: first everything each tag's repository lacks (each entry's manifest
+//! and blobs, mounted from the source repository on the same registry, streamed from another
+//! registry, manifests put by digest), then the index under each tag. No tag is written before every
+//! copy has succeeded, so a failure leaves each tag as it was.
+
+use futures_util::{StreamExt, TryStreamExt};
+use serde::Serialize;
+use ts_rs::TS;
+
+use super::index::{Descriptor, IndexDocument};
+use super::{ComposeError, Composition, EntryCopy};
+use crate::images::manifest::{media_type_of, ImageDoc, ManifestKind, MAX_CONCURRENT_FETCHES};
+use crate::images::reference::ImageReference;
+use crate::images::registry::{BlobTransfer, RegistryClient};
+
+/// What a push is doing, for a progress display (buildx prints the same steps).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+#[ts(export)]
+pub enum PushEvent {
+    /// `digest` (with what it refers to) is being copied from `from` into `to`'s repository.
+    #[serde(rename_all = "camelCase")]
+    Copying { digest: String, from: String, to: String },
+    /// It is there: `mounted` blobs came by cross-repository mount, `uploaded` ones were streamed.
+    #[serde(rename_all = "camelCase")]
+    Copied { digest: String, to: String, mounted: u32, uploaded: u32 },
+    /// The index is being put under the tag `to`.
+    #[serde(rename_all = "camelCase")]
+    Pushing { digest: String, to: String },
+    #[serde(rename_all = "camelCase")]
+    Pushed { digest: String, to: String },
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Moved {
+    mounted: u32,
+    uploaded: u32,
+}
+
+impl std::ops::Add for Moved {
+    type Output = Moved;
+    fn add(self, other: Moved) -> Moved {
+        Moved { mounted: self.mounted + other.mounted, uploaded: self.uploaded + other.uploaded }
+    }
+}
+
+/// Pushes `composition` under its tags, telling `on_event` each step. Refuses a composition with
+/// platform conflicts, or without tags.
+#[tracing::instrument(skip_all, fields(digest = %composition.digest), err)]
+pub async fn push(
+    client: &RegistryClient,
+    composition: &Composition,
+    on_event: &(dyn Fn(PushEvent) + Send + Sync),
+) -> Result<(), ComposeError> {
+    if let Some(conflict) = composition.conflicts.first() {
+        let sources = conflict
+            .sources
+            .iter()
+            .map(|&i| composition.sources.get(i).map_or_else(String::new, |s| s.input.clone()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(ComposeError::ConflictingPlatforms { platform: conflict.platform.clone(), sources });
+    }
+    let tags = &composition.plan.tags;
+    if tags.is_empty() {
+        return Err(ComposeError::NoTags);
+    }
+    let mut repositories: Vec<ImageReference> = Vec::new();
+    for tag in tags {
+        if !repositories.iter().any(|r| same_repository(r, tag)) {
+            repositories.push(tag.clone());
+        }
+    }
+    // What is already in a tag's repository needs no copy (buildx skips sources of that repository too).
+    let copies: Vec<(&ImageReference, &EntryCopy)> = repositories
+        .iter()
+        .flat_map(|to| {
+            composition.plan.copies.iter().filter(move |c| !same_repository(&c.from, to)).map(move |c| (to, c))
+        })
+        .collect();
+    futures_util::stream::iter(copies)
+        .map(|(to, copy)| async move {
+            let (digest, to_name) = (copy.descriptor.digest.clone(), to.to_string());
+            on_event(PushEvent::Copying { digest: digest.clone(), from: copy.from.to_string(), to: to_name.clone() });
+            let moved = copy_chain(client, &copy.from, &copy.descriptor, to).await?;
+            on_event(PushEvent::Copied { digest, to: to_name, mounted: moved.mounted, uploaded: moved.uploaded });
+            Ok::<_, ComposeError>(())
+        })
+        .buffer_unordered(MAX_CONCURRENT_FETCHES)
+        .try_collect::<Vec<()>>()
+        .await?;
+    let bytes = bytes::Bytes::from(composition.json.clone().into_bytes());
+    for tag in tags {
+        let (digest, to) = (composition.digest.clone(), tag.to_string());
+        on_event(PushEvent::Pushing { digest: digest.clone(), to: to.clone() });
+        client.put_manifest(tag, &composition.media_type, bytes.clone()).await?;
+        on_event(PushEvent::Pushed { digest, to });
+    }
+    Ok(())
+}
+
+/// Runs `copies` a bounded number at a time, adding up what they moved.
+async fn all(
+    copies: Vec<futures_util::future::BoxFuture<'_, Result<Moved, ComposeError>>>,
+) -> Result<Moved, ComposeError> {
+    let moved: Vec<Moved> =
+        futures_util::stream::iter(copies).buffer_unordered(MAX_CONCURRENT_FETCHES).try_collect().await?;
+    Ok(moved.into_iter().fold(Moved::default(), |sum, m| sum + m))
+}
+
+fn copy_blob<'a>(
+    client: &'a RegistryClient,
+    from: &'a ImageReference,
+    to: &'a ImageReference,
+    digest: &'a str,
+    size: i64,
+) -> futures_util::future::BoxFuture<'a, Result<Moved, ComposeError>> {
+    Box::pin(async move {
+        Ok(match client.copy_blob(from, to, digest, u64::try_from(size).unwrap_or(0)).await? {
+            BlobTransfer::AlreadyThere => Moved::default(),
+            BlobTransfer::Mounted => Moved { mounted: 1, uploaded: 0 },
+            BlobTransfer::Uploaded => Moved { mounted: 0, uploaded: 1 },
+        })
+    })
+}
+
+fn same_repository(a: &ImageReference, b: &ImageReference) -> bool {
+    a.registry == b.registry && a.repository == b.repository
+}
+
+/// Puts the manifest `descriptor` names, and all it refers to, from `from`'s repository into `to`'s.
+/// A manifest already there is complete (a registry accepts a manifest only once what it refers to is in).
+fn copy_chain<'a>(
+    client: &'a RegistryClient,
+    from: &'a ImageReference,
+    descriptor: &'a Descriptor,
+    to: &'a ImageReference,
+) -> futures_util::future::BoxFuture<'a, Result<Moved, ComposeError>> {
+    Box::pin(async move {
+        let digest = descriptor.digest.as_str();
+        if client.has_manifest(to, digest).await? {
+            return Ok(Moved::default());
+        }
+        let source = from.by_digest(digest);
+        let fetched = client.manifest(&source).await?;
+        let malformed =
+            |reason: String| ComposeError::Malformed { what: "manifest", reference: source.to_string(), reason };
+        let media_type = match descriptor.media_type.as_str() {
+            "" => {
+                media_type_of(&fetched.bytes, fetched.content_type.as_deref()).map_err(|e| malformed(e.to_string()))?
+            }
+            known => known.to_owned(),
+        };
+        let moved = match ManifestKind::of_media_type(&media_type) {
+            ManifestKind::Index => {
+                let index: IndexDocument =
+                    serde_json::from_slice(&fetched.bytes).map_err(|e| malformed(e.to_string()))?;
+                let children: Vec<_> =
+                    index.manifests.iter().map(|child| copy_chain(client, from, child, to)).collect();
+                all(children).await?
+            }
+            ManifestKind::Image => {
+                let image: ImageDoc = serde_json::from_slice(&fetched.bytes).map_err(|e| malformed(e.to_string()))?;
+                let blobs = std::iter::once(&image.config).chain(image.layers.iter());
+                all(blobs.map(|blob| copy_blob(client, from, to, &blob.digest, blob.size)).collect()).await?
+            }
+            ManifestKind::Schema1 | ManifestKind::Unknown => {
+                return Err(malformed(format!("cannot copy a manifest of media type {media_type}")))
+            }
+        };
+        client.put_manifest(&to.by_digest(digest), &media_type, fetched.bytes).await?;
+        Ok(moved)
+    })
+}

@@ -1,0 +1,95 @@
+//! BuildKit daemons for builder nodes: the engine's own BuildKit exposed where a remote node's
+//! address points, as a `buildkitd` would listen there, directly or through a relay that counts
+//! what it was asked to build.
+
+use std::sync::{Arc, Mutex};
+
+use buildlane_core::buildkit::transport;
+
+/// A builder node for multi-node tests: the engine's own BuildKit behind an HTTP/2 relay on
+/// `tcp://127.0.0.1:<port>` that notes which platforms each Solve it relays asks for, and that a
+/// test can cut (every connection dropped), as a node that goes away mid-build.
+pub struct CountingNode {
+    pub address: String,
+    solves: Arc<Mutex<Vec<String>>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl CountingNode {
+    pub async fn start(engine_host: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("tcp://{}", listener.local_addr().unwrap());
+        let solves = Arc::new(Mutex::new(Vec::new()));
+        let (engine_host, seen) = (engine_host.to_owned(), solves.clone());
+        let task = tokio::spawn(async move {
+            // Dropped with the task when the node is cut, which drops every connection.
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((inbound, _)) = listener.accept().await {
+                connections.spawn(relay(inbound, engine_host.clone(), seen.clone()));
+            }
+        });
+        Self { address, solves, task: Some(task) }
+    }
+
+    /// The `platform` attribute of every Solve relayed so far, in order.
+    pub fn solves(&self) -> Vec<String> {
+        self.solves.lock().unwrap().clone()
+    }
+
+    /// Stops listening and drops every connection.
+    pub fn cut(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for CountingNode {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}
+
+type RelayBody = http_body_util::combinators::BoxBody<bytes::Bytes, hyper::Error>;
+
+/// One client connection: an HTTP/2 server to the client, an HTTP/2 client to the engine's BuildKit,
+/// each request and its response streamed across (sessions are long bidirectional streams).
+async fn relay(inbound: tokio::net::TcpStream, engine_host: String, solves: Arc<Mutex<Vec<String>>>) {
+    use http_body_util::BodyExt;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    let Ok(upstream) = transport::upgrade(&engine_host, "/grpc", &[]).await else { return };
+    let Ok((sender, connection)) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(upstream)).await
+    else {
+        return;
+    };
+    let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+        let (mut sender, solves) = (sender.clone(), solves.clone());
+        async move {
+            let (parts, body) = request.into_parts();
+            let body: RelayBody = if parts.uri.path() == "/moby.buildkit.v1.Control/Solve" {
+                let bytes = body.collect().await?.to_bytes();
+                solves.lock().unwrap().push(solve_platforms(&bytes));
+                http_body_util::Full::new(bytes).map_err(|never| match never {}).boxed()
+            } else {
+                body.boxed()
+            };
+            let response = sender.send_request(hyper::Request::from_parts(parts, body)).await?;
+            Ok::<_, hyper::Error>(response.map(BodyExt::boxed))
+        }
+    });
+    let serve =
+        hyper::server::conn::http2::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(inbound), service);
+    tokio::select! {
+        _ = serve => {}
+        _ = connection => {}
+    }
+}
+
+/// The `platform` frontend attribute of a gRPC-framed SolveRequest (`[flag][u32 length][message]`).
+fn solve_platforms(framed: &[u8]) -> String {
+    use prost::Message;
+    let request = bollard::moby::buildkit::v1::SolveRequest::decode(&framed[5..]).expect("a SolveRequest");
+    request.frontend_attrs.get("platform").cloned().unwrap_or_default()
+}
