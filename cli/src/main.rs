@@ -3,6 +3,7 @@
 
 mod build;
 mod exit_status;
+mod imagetools;
 mod inspect;
 mod ls;
 
@@ -30,6 +31,8 @@ enum Command {
     Build(Box<build::BuildArgs>),
     /// Inspect an image in a registry, like `docker buildx imagetools inspect`.
     Inspect(inspect::InspectArgs),
+    /// Work with images in registries, like `docker buildx imagetools`.
+    Imagetools(imagetools::ImagetoolsArgs),
 }
 
 /// A runtime for one command.
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         Some(Command::Ls(args)) => ls::run(env, args),
         Some(Command::Build(args)) => build::run(env, *args),
         Some(Command::Inspect(args)) => inspect::run(env, args),
+        Some(Command::Imagetools(args)) => imagetools::run(env, args),
         None => open_window(),
     }
 }
