@@ -119,10 +119,13 @@ async fn all(copies: Vec<BoxFuture<'_, Result<Moved, ComposeError>>>) -> Result<
 /// One copy of each blob per repository: entries share layers, and two uploads of one blob at once
 /// make the registry refuse one (buildx's pusher locks per digest for the same reason).
 #[derive(Default)]
-struct BlobsOnce(std::sync::Mutex<HashMap<(String, String), Arc<tokio::sync::OnceCell<()>>>>);
+struct BlobsOnce(std::sync::Mutex<HashMap<(String, String), Once>>);
+
+/// Set once a blob is in a repository.
+type Once = Arc<tokio::sync::OnceCell<()>>;
 
 impl BlobsOnce {
-    fn cell(&self, to: &ImageReference, digest: &str) -> Arc<tokio::sync::OnceCell<()>> {
+    fn cell(&self, to: &ImageReference, digest: &str) -> Once {
         let mut cells = self.0.lock().expect("lock is never poisoned");
         cells.entry((to.name(), digest.to_owned())).or_default().clone()
     }
