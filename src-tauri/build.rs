@@ -31,6 +31,8 @@ const COMMANDS: &[&str] = &[
     "list_tags",
     "inspect_image",
     "compare_platforms",
+    "compose_plan",
+    "compose_push",
 ];
 
 fn main() {

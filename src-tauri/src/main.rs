@@ -53,6 +53,8 @@ fn run_window(env: Environment) -> ExitCode {
             commands::images::list_tags,
             commands::images::inspect_image,
             commands::images::compare_platforms,
+            commands::images::compose_plan,
+            commands::images::compose_push,
         ])
         .run(tauri::generate_context!());
     match result {

@@ -9,6 +9,8 @@ import type {
   BuilderAction,
   BuilderList,
   Comparison,
+  ComposeRequest,
+  Composition,
   ContextList,
   CreateBuilderRequest,
   DockerfileOutline,
@@ -20,6 +22,7 @@ import type {
   Page,
   PlatformImage,
   ProgressUpdate,
+  PushEvent,
   RegistryList,
   RemoveOptions,
   UseOptions,
@@ -191,4 +194,18 @@ export function inspectImage(reference: string, operation: string): Promise<Insp
 /** Config and layer differences between two platform images. */
 export function comparePlatforms(left: PlatformImage, right: PlatformImage): Promise<Comparison> {
   return call('compare_platforms', { left, right });
+}
+
+/** The index a composition makes, without writing anything (imagetools create --dry-run). */
+export function composePlan(request: ComposeRequest, operation: string): Promise<Composition> {
+  return call('compose_plan', { request, operation });
+}
+
+/** Composes and pushes under the request's tags; each step arrives through onProgress. */
+export function composePush(
+  request: ComposeRequest,
+  operation: string,
+  onProgress: (event: PushEvent) => void,
+): Promise<Composition> {
+  return call('compose_push', { request, operation, onProgress: new Channel<PushEvent>(onProgress) });
 }
