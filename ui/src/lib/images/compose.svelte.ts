@@ -122,6 +122,8 @@ export class ComposeSession {
       this.pushed = await this.#api.composePush(this.request(), id, (event) => {
         this.steps = [...this.steps, stepText(event)];
       });
+      // What was pushed, its tag in the command line too.
+      this.preview = this.pushed;
     } catch (e) {
       this.error = e as AppError;
     } finally {
