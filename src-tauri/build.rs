@@ -42,6 +42,8 @@ const COMMANDS: &[&str] = &[
     "prune_preview",
     "prune_cache",
     "cache_cli_command",
+    "compose_plan",
+    "compose_push",
 ];
 
 fn main() {

@@ -5,6 +5,7 @@ mod build;
 mod cache;
 mod exit_status;
 mod history;
+mod imagetools;
 mod inspect;
 mod inspect_builder;
 mod ls;
@@ -41,6 +42,8 @@ enum Command {
     Du(cache::DuArgs),
     /// Remove build cache, like `docker buildx prune`.
     Prune(cache::PruneArgs),
+    /// Work with images in registries, like `docker buildx imagetools`.
+    Imagetools(imagetools::ImagetoolsArgs),
 }
 
 /// A runtime for one command.
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Some(Command::InspectBuilder(args)) => inspect_builder::run(env, args),
         Some(Command::Du(args)) => cache::run_du(env, args),
         Some(Command::Prune(args)) => cache::run_prune(env, args),
+        Some(Command::Imagetools(args)) => imagetools::run(env, args),
         None => open_window(),
     }
 }

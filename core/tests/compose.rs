@@ -230,9 +230,16 @@ async fn append_adds_to_the_index_the_tag_holds_as_buildx_does() {
     let client = world.registry_client();
     let mut append = request(&[&images.arm64], &[&ours_tag]);
     append.append = true;
-    let composition = compose::plan(&client, &append).await.unwrap();
+    // Spawned, as the window and multi-node builds run them: plan and push are Send.
+    let spawned = client.clone();
+    let composition = tokio::spawn(async move {
+        let composition = compose::plan(&spawned, &append).await.unwrap();
+        compose::push(&spawned, &composition, &|_| {}).await.unwrap();
+        composition
+    })
+    .await
+    .unwrap();
     assert_eq!(composition.sources[0].input, ours_tag, "the tag is the first source");
-    compose::push(&client, &composition, &|_| {}).await.unwrap();
     buildx_create(&world, &["--append", "-t", &theirs_tag, &images.arm64]);
     assert_eq!(raw(&client, &ours_tag).await, raw(&client, &theirs_tag).await);
     assert_eq!(composition.entries.len(), 2);

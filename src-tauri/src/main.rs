@@ -72,6 +72,8 @@ fn run_window(env: Environment) -> ExitCode {
             commands::cache::prune_preview,
             commands::cache::prune_cache,
             commands::cache::cache_cli_command,
+            commands::images::compose_plan,
+            commands::images::compose_push,
         ])
         .run(tauri::generate_context!());
     match result {

@@ -7,11 +7,13 @@ use buildlane_core::docker_config::credentials::CredentialStore;
 use buildlane_core::docker_config::Environment;
 use buildlane_core::engine::Engine;
 use buildlane_core::images::command_line;
+use buildlane_core::images::compose::{self, ComposeRequest, Composition, PushEvent};
 use buildlane_core::images::engine::{self as engine_images, EngineImagesError};
 use buildlane_core::images::manifest::{self, Comparison, InspectOptions, Inspection, PlatformImage};
 use buildlane_core::images::reference::ImageReference;
 use buildlane_core::images::registries::{registry_host, Registries, RegistryList};
 use buildlane_core::images::registry::{Page, RegistryClient};
+use tauri::ipc::Channel;
 use tauri::State;
 
 use super::{blocking, cancellable};
@@ -163,4 +165,41 @@ pub fn compare_platforms(left: PlatformImage, right: PlatformImage) -> Compariso
 #[tauri::command]
 pub fn image_cli_command(reference: String) -> String {
     command_line::imagetools_inspect(reference.trim())
+}
+
+/// The index a composition makes, and what it holds, without writing anything (the dry run).
+#[tauri::command]
+pub async fn compose_plan(
+    state: State<'_, AppState>,
+    images: State<'_, ImagesState>,
+    request: ComposeRequest,
+    operation: String,
+) -> Result<Composition, AppError> {
+    let client = images.client();
+    client.forget_credentials();
+    cancellable(&state, operation, "composing the index", async move { Ok(compose::plan(&client, &request).await?) })
+        .await
+}
+
+/// Composes and pushes, each step sent to `on_progress`; cancelling stops before any further write.
+#[tauri::command]
+pub async fn compose_push(
+    state: State<'_, AppState>,
+    images: State<'_, ImagesState>,
+    request: ComposeRequest,
+    operation: String,
+    on_progress: Channel<PushEvent>,
+) -> Result<Composition, AppError> {
+    let client = images.client();
+    client.forget_credentials();
+    cancellable(&state, operation, "pushing the index", async move {
+        let composition = compose::plan(&client, &request).await?;
+        // A closed window only means nobody watches any more.
+        compose::push(&client, &composition, &move |event| {
+            let _ = on_progress.send(event);
+        })
+        .await?;
+        Ok(composition)
+    })
+    .await
 }

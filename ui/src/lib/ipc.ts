@@ -11,6 +11,8 @@ import type {
   CacheAction,
   BuilderList,
   Comparison,
+  ComposeRequest,
+  Composition,
   ContextList,
   CreateBuilderRequest,
   DiskUsage,
@@ -28,6 +30,7 @@ import type {
   PruneOutcome,
   PrunePreview,
   PruneProgress,
+  PushEvent,
   RegistryList,
   RemoveOptions,
   Replay,
@@ -275,4 +278,18 @@ export function pruneCache(
 /** The equivalent `docker buildx du` / `prune` command line. */
 export function cacheCliCommand(action: CacheAction): Promise<string> {
   return call('cache_cli_command', { action });
+}
+
+/** The index a composition makes, without writing anything (imagetools create --dry-run). */
+export function composePlan(request: ComposeRequest, operation: string): Promise<Composition> {
+  return call('compose_plan', { request, operation });
+}
+
+/** Composes and pushes under the request's tags; each step arrives through onProgress. */
+export function composePush(
+  request: ComposeRequest,
+  operation: string,
+  onProgress: (event: PushEvent) => void,
+): Promise<Composition> {
+  return call('compose_push', { request, operation, onProgress: new Channel<PushEvent>(onProgress) });
 }

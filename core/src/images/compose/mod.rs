@@ -18,6 +18,7 @@ mod push;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -213,11 +214,15 @@ pub async fn plan(client: &RegistryClient, request: &ComposeRequest) -> Result<C
     let annotations = request.annotations.iter().map(|a| annotations::parse(a)).collect::<Result<Vec<_>, _>>()?;
     let platforms = parse_platforms(&request.platforms)?;
     let references = source_references(&inputs, &tags)?;
-    let resolved: Vec<Resolved> = futures_util::stream::iter(inputs.iter().zip(references))
-        .map(|(input, reference)| resolve(client, input, reference))
-        .buffered(MAX_CONCURRENT_FETCHES)
-        .try_collect()
-        .await?;
+    // Futures made up front, not in a stream's closure: the closure's borrow would keep plan()'s
+    // future from being Send for any lifetime, and callers spawn it.
+    let resolving: Vec<BoxFuture<'_, Result<Resolved, ComposeError>>> = inputs
+        .iter()
+        .zip(references)
+        .map(|(input, reference)| Box::pin(resolve(client, input, reference)) as BoxFuture<'_, _>)
+        .collect();
+    let resolved: Vec<Resolved> =
+        futures_util::stream::iter(resolving).buffered(MAX_CONCURRENT_FETCHES).try_collect().await?;
 
     let draft = combine(&resolved, &annotations, request.annotations.is_empty(), request.prefer_index)?;
     let exclude: BTreeSet<&str> = request.exclude.iter().map(|d| d.trim()).collect();

@@ -3,6 +3,10 @@
 //! registry, manifests put by digest), then the index under each tag. No tag is written before every
 //! copy has succeeded, so a failure leaves each tag as it was.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use ts_rs::TS;
@@ -78,17 +82,23 @@ pub async fn push(
             composition.plan.copies.iter().filter(move |c| !same_repository(&c.from, to)).map(move |c| (to, c))
         })
         .collect();
-    futures_util::stream::iter(copies)
-        .map(|(to, copy)| async move {
-            let (digest, to_name) = (copy.descriptor.digest.clone(), to.to_string());
-            on_event(PushEvent::Copying { digest: digest.clone(), from: copy.from.to_string(), to: to_name.clone() });
-            let moved = copy_chain(client, &copy.from, &copy.descriptor, to).await?;
-            on_event(PushEvent::Copied { digest, to: to_name, mounted: moved.mounted, uploaded: moved.uploaded });
-            Ok::<_, ComposeError>(())
+    let once = BlobsOnce::default();
+    let blobs = &once;
+    // Futures made up front, not in a stream's closure, so that push()'s future is Send for callers that spawn it.
+    let copying: Vec<BoxFuture<'_, Result<Moved, ComposeError>>> = copies
+        .into_iter()
+        .map(|(to, copy)| -> BoxFuture<'_, Result<Moved, ComposeError>> {
+            Box::pin(async move {
+                let (digest, to_name) = (copy.descriptor.digest.clone(), to.to_string());
+                let from = copy.from.to_string();
+                on_event(PushEvent::Copying { digest: digest.clone(), from, to: to_name.clone() });
+                let moved = copy_chain(client, blobs, &copy.from, &copy.descriptor, to).await?;
+                on_event(PushEvent::Copied { digest, to: to_name, mounted: moved.mounted, uploaded: moved.uploaded });
+                Ok(moved)
+            })
         })
-        .buffer_unordered(MAX_CONCURRENT_FETCHES)
-        .try_collect::<Vec<()>>()
-        .await?;
+        .collect();
+    all(copying).await?;
     let bytes = bytes::Bytes::from(composition.json.clone().into_bytes());
     for tag in tags {
         let (digest, to) = (composition.digest.clone(), tag.to_string());
@@ -100,27 +110,50 @@ pub async fn push(
 }
 
 /// Runs `copies` a bounded number at a time, adding up what they moved.
-async fn all(
-    copies: Vec<futures_util::future::BoxFuture<'_, Result<Moved, ComposeError>>>,
-) -> Result<Moved, ComposeError> {
+async fn all(copies: Vec<BoxFuture<'_, Result<Moved, ComposeError>>>) -> Result<Moved, ComposeError> {
     let moved: Vec<Moved> =
         futures_util::stream::iter(copies).buffer_unordered(MAX_CONCURRENT_FETCHES).try_collect().await?;
     Ok(moved.into_iter().fold(Moved::default(), |sum, m| sum + m))
 }
 
+/// One copy of each blob per repository: entries share layers, and two uploads of one blob at once
+/// make the registry refuse one (buildx's pusher locks per digest for the same reason).
+#[derive(Default)]
+struct BlobsOnce(std::sync::Mutex<HashMap<(String, String), Once>>);
+
+/// Set once a blob is in a repository.
+type Once = Arc<tokio::sync::OnceCell<()>>;
+
+impl BlobsOnce {
+    fn cell(&self, to: &ImageReference, digest: &str) -> Once {
+        let mut cells = self.0.lock().expect("lock is never poisoned");
+        cells.entry((to.name(), digest.to_owned())).or_default().clone()
+    }
+}
+
 fn copy_blob<'a>(
     client: &'a RegistryClient,
+    blobs: &'a BlobsOnce,
     from: &'a ImageReference,
     to: &'a ImageReference,
     digest: &'a str,
     size: i64,
-) -> futures_util::future::BoxFuture<'a, Result<Moved, ComposeError>> {
+) -> BoxFuture<'a, Result<Moved, ComposeError>> {
     Box::pin(async move {
-        Ok(match client.copy_blob(from, to, digest, u64::try_from(size).unwrap_or(0)).await? {
-            BlobTransfer::AlreadyThere => Moved::default(),
-            BlobTransfer::Mounted => Moved { mounted: 1, uploaded: 0 },
-            BlobTransfer::Uploaded => Moved { mounted: 0, uploaded: 1 },
-        })
+        let mut moved = Moved::default();
+        // Whoever comes second waits for the first copy; a failed one is tried again by the next.
+        blobs
+            .cell(to, digest)
+            .get_or_try_init(|| async {
+                moved = match client.copy_blob(from, to, digest, u64::try_from(size).unwrap_or(0)).await? {
+                    BlobTransfer::AlreadyThere => Moved::default(),
+                    BlobTransfer::Mounted => Moved { mounted: 1, uploaded: 0 },
+                    BlobTransfer::Uploaded => Moved { mounted: 0, uploaded: 1 },
+                };
+                Ok::<_, ComposeError>(())
+            })
+            .await?;
+        Ok(moved)
     })
 }
 
@@ -132,10 +165,11 @@ fn same_repository(a: &ImageReference, b: &ImageReference) -> bool {
 /// A manifest already there is complete (a registry accepts a manifest only once what it refers to is in).
 fn copy_chain<'a>(
     client: &'a RegistryClient,
+    blobs: &'a BlobsOnce,
     from: &'a ImageReference,
     descriptor: &'a Descriptor,
     to: &'a ImageReference,
-) -> futures_util::future::BoxFuture<'a, Result<Moved, ComposeError>> {
+) -> BoxFuture<'a, Result<Moved, ComposeError>> {
     Box::pin(async move {
         let digest = descriptor.digest.as_str();
         if client.has_manifest(to, digest).await? {
@@ -156,13 +190,13 @@ fn copy_chain<'a>(
                 let index: IndexDocument =
                     serde_json::from_slice(&fetched.bytes).map_err(|e| malformed(e.to_string()))?;
                 let children: Vec<_> =
-                    index.manifests.iter().map(|child| copy_chain(client, from, child, to)).collect();
+                    index.manifests.iter().map(|child| copy_chain(client, blobs, from, child, to)).collect();
                 all(children).await?
             }
             ManifestKind::Image => {
                 let image: ImageDoc = serde_json::from_slice(&fetched.bytes).map_err(|e| malformed(e.to_string()))?;
-                let blobs = std::iter::once(&image.config).chain(image.layers.iter());
-                all(blobs.map(|blob| copy_blob(client, from, to, &blob.digest, blob.size)).collect()).await?
+                let layers = std::iter::once(&image.config).chain(image.layers.iter());
+                all(layers.map(|blob| copy_blob(client, blobs, from, to, &blob.digest, blob.size)).collect()).await?
             }
             ManifestKind::Schema1 | ManifestKind::Unknown => {
                 return Err(malformed(format!("cannot copy a manifest of media type {media_type}")))
