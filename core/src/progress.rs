@@ -91,6 +91,8 @@ pub struct ProgressModel {
     /// Each step's vertex name as BuildKit sent it.
     vertex_names: HashMap<String, String>,
     epoch_ns: Option<i128>,
+    /// Start times before this are not time zero (see [`ProgressModel::since`]).
+    floor_ns: Option<i128>,
     order: Vec<String>,
     steps: HashMap<String, Step>,
     /// Per step: status id → (current, total).
@@ -162,9 +164,16 @@ impl ProgressModel {
         Self { dockerfile: Some(Instructions::parse(source)), ..self }
     }
 
+    /// Counts time from the first step started at or after `created_ns`, the build's creation: a
+    /// recorded status stream also carries the earlier history of steps shared with older builds.
+    pub fn since(self, created_ns: i128) -> Self {
+        Self { floor_ns: Some(created_ns), ..self }
+    }
+
     fn ms(&mut self, ns: Option<i128>) -> Option<u64> {
         let ns = ns?;
-        let epoch = *self.epoch_ns.get_or_insert(ns);
+        let floor = self.floor_ns.map_or(ns, |f| ns.max(f));
+        let epoch = *self.epoch_ns.get_or_insert(floor);
         Some(((ns - epoch).max(0) / 1_000_000) as u64)
     }
 
@@ -176,7 +185,7 @@ impl ProgressModel {
 
     pub fn apply(&mut self, response: &StatusResponse) {
         for v in &response.vertexes {
-            let started = timestamp_ns!(v.started);
+            let started = timestamp_ns!(v.started).filter(|s| self.floor_ns.is_none_or(|f| *s >= f));
             if self.epoch_ns.is_none_or(|e| started.is_some_and(|s| s < e)) && started.is_some() {
                 self.epoch_ns = started;
             }
