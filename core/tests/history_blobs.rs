@@ -43,13 +43,17 @@ async fn a_finished_build_replays_from_its_logs_blob_which_holds_what_buildkit_s
     assert_eq!(replay.outcome.state, BuildState::Succeeded);
     assert_eq!(replay.outcome.steps.len(), live.steps.len());
 
-    let attachments = history.attachments(&spec).await.unwrap();
-    let provenance = attachments.iter().find(|a| a.type_word() == "provenance").expect("BuildKit records provenance");
+    let recorded = history.blobs(&spec).await.unwrap();
+    let provenance = recorded.attachments.iter().find(|a| a.is_provenance()).expect("BuildKit records provenance");
     let statement = history.attachment(&spec, &provenance.digest).await.unwrap();
     // BuildKit keeps the predicate alone (the statement's subject is the result, recorded beside it).
     assert_eq!(statement["buildType"], "https://mobyproject.org/buildkit@v1");
     let materials = statement["materials"].as_array().expect("materials");
     assert!(materials.iter().any(|m| m["uri"].as_str().is_some_and(|u| u.contains("busybox"))), "{materials:?}");
+    // As `history inspect` lists them.
+    assert_eq!(recorded.materials.len(), materials.len());
+    assert!(recorded.materials.iter().any(|m| m.uri.contains("busybox")));
+    assert!(recorded.materials.iter().all(|m| m.digests.iter().all(|d| d.starts_with("sha256:"))));
 
     history.delete(&live.build_ref).await.unwrap();
 }

@@ -72,15 +72,57 @@ impl Attachment {
         }
     }
 
-    /// The word `docker buildx history inspect` shows as the attachment's type.
-    pub fn type_word(&self) -> &str {
-        match self.predicate_type.as_deref() {
-            Some(t) if t.starts_with("https://slsa.dev/provenance/") => "provenance",
-            Some(t) if t.starts_with("https://spdx.dev/Document") => "sbom",
-            Some(t) => t,
-            None => &self.media_type,
-        }
+    /// What `docker buildx history inspect` shows as the attachment's type: the predicate type, else
+    /// the media type.
+    pub fn kind(&self) -> &str {
+        self.predicate_type.as_deref().unwrap_or(&self.media_type)
     }
+
+    pub fn is_provenance(&self) -> bool {
+        self.kind().starts_with("https://slsa.dev/provenance/")
+    }
+}
+
+/// A source the build read, as its provenance names it (SLSA v0.2 `materials`, v1 `resolvedDependencies`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ProvenanceMaterial {
+    pub uri: String,
+    /// `algorithm:hex`, sorted.
+    pub digests: Vec<String>,
+}
+
+/// The materials a provenance predicate names, in its order.
+pub fn materials(predicate: &serde_json::Value) -> Vec<ProvenanceMaterial> {
+    let list = predicate
+        .get("materials")
+        .or_else(|| predicate.pointer("/buildDefinition/resolvedDependencies"))
+        .and_then(|m| m.as_array());
+    list.into_iter()
+        .flatten()
+        .map(|m| {
+            let mut digests: Vec<String> = m
+                .get("digest")
+                .and_then(|d| d.as_object())
+                .into_iter()
+                .flatten()
+                .map(|(alg, hex)| format!("{alg}:{}", hex.as_str().unwrap_or_default()))
+                .collect();
+            digests.sort();
+            ProvenanceMaterial { uri: m.get("uri").and_then(|u| u.as_str()).unwrap_or_default().to_owned(), digests }
+        })
+        .collect()
+}
+
+/// What `docker buildx history inspect` shows of a record's blobs: the provenance's materials and
+/// every attachment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct RecordBlobs {
+    pub materials: Vec<ProvenanceMaterial>,
+    pub attachments: Vec<Attachment>,
 }
 
 /// The attestations a record's result carries: the single result's, then each platform's, by platform.
@@ -91,18 +133,20 @@ fn attested(record: &BuildHistoryRecord) -> Vec<(&Descriptor, Option<&str>)> {
     }
     let by_platform: BTreeMap<&String, _> = record.results.iter().collect();
     for (platform, result) in by_platform {
-        for descriptor in &result.attestations {
-            if !out.iter().any(|(d, _)| d.digest == descriptor.digest) {
-                out.push((descriptor, Some(platform.as_str())));
-            }
-        }
+        out.extend(result.attestations.iter().map(|d| (d, Some(platform.as_str()))));
     }
     out
 }
 
-/// The attestations a record's result carries, as a user reads them.
+/// The attestations a record's result carries, as a user reads them, in buildx's order: those of
+/// the single result first, then by platform, then by type.
 pub fn attachments(record: &BuildHistoryRecord) -> Vec<Attachment> {
-    attested(record).into_iter().map(|(d, platform)| Attachment::from_descriptor(d, platform)).collect()
+    let mut out: Vec<Attachment> =
+        attested(record).into_iter().map(|(d, platform)| Attachment::from_descriptor(d, platform)).collect();
+    out.sort_by(|a, b| {
+        (a.platform.is_some(), &a.platform, a.kind()).cmp(&(b.platform.is_some(), &b.platform, b.kind()))
+    });
+    out
 }
 
 /// The descriptors of the attestations a record's result carries, to read them.
@@ -225,7 +269,21 @@ mod tests {
             ..Default::default()
         };
         let found = attachments(&record);
-        let words: Vec<(&str, Option<&str>)> = found.iter().map(|a| (a.type_word(), a.platform.as_deref())).collect();
-        assert_eq!(words, [("provenance", None), ("sbom", Some("linux/arm64"))]);
+        let kinds: Vec<(&str, Option<&str>)> = found.iter().map(|a| (a.kind(), a.platform.as_deref())).collect();
+        assert_eq!(
+            kinds,
+            [("https://slsa.dev/provenance/v0.2", None), ("https://spdx.dev/Document", Some("linux/arm64"))]
+        );
+        assert!(found[0].is_provenance());
+    }
+
+    #[test]
+    fn materials_are_read_from_slsa_v02_and_v1_provenance() {
+        let v02 = serde_json::json!({"materials": [{"uri": "pkg:docker/busybox@latest", "digest": {"sha256": "ab"}}]});
+        let v1 = serde_json::json!({"buildDefinition": {"resolvedDependencies": [{"uri": "pkg:docker/busybox@latest", "digest": {"sha256": "ab"}}]}});
+        let expected =
+            vec![ProvenanceMaterial { uri: "pkg:docker/busybox@latest".into(), digests: vec!["sha256:ab".into()] }];
+        assert_eq!(materials(&v02), expected);
+        assert_eq!(materials(&v1), expected);
     }
 }

@@ -328,21 +328,35 @@ impl BuildHistory {
         }
     }
 
-    /// The attestations (provenance, SBOM) recorded with the result of the build `spec` names.
+    /// The attestations (provenance, SBOM) recorded with the result of the build `spec` names, and
+    /// the materials its provenance names.
     #[instrument(skip(self), fields(builder = %self.builder))]
-    pub async fn attachments(&self, spec: &BuildSpec) -> Result<Vec<blobs::Attachment>, HistoryError> {
-        Ok(blobs::attachments(&self.find(spec).await?.1))
+    pub async fn blobs(&self, spec: &BuildSpec) -> Result<blobs::RecordBlobs, HistoryError> {
+        let (_, record) = self.find(spec).await?;
+        let attachments = blobs::attachments(&record);
+        let materials = match attachments.iter().find(|a| a.is_provenance()) {
+            Some(provenance) => blobs::materials(&self.read_attachment(&record, &provenance.digest).await?),
+            None => Vec::new(),
+        };
+        Ok(blobs::RecordBlobs { materials, attachments })
+    }
+
+    async fn read_attachment(
+        &self,
+        record: &BuildHistoryRecord,
+        digest: &str,
+    ) -> Result<serde_json::Value, HistoryError> {
+        let descriptor = blobs::descriptors(record).into_iter().find(|d| d.digest == digest).ok_or_else(|| {
+            HistoryError::NoSuchAttachment { build_ref: record.r#ref.clone(), digest: digest.to_owned() }
+        })?;
+        let blob = blobs::read(&self.control, &descriptor, blobs::BlobKind::Attestation).await?;
+        serde_json::from_slice(&blob)
+            .map_err(|e| HistoryError::CorruptBlob { digest: digest.to_owned(), reason: e.to_string() })
     }
 
     /// One attachment of the build `spec` names: its predicate's JSON.
     #[instrument(skip(self), fields(builder = %self.builder))]
     pub async fn attachment(&self, spec: &BuildSpec, digest: &str) -> Result<serde_json::Value, HistoryError> {
-        let (entry, record) = self.find(spec).await?;
-        let descriptor = blobs::descriptors(&record).into_iter().find(|d| d.digest == digest).ok_or_else(|| {
-            HistoryError::NoSuchAttachment { build_ref: entry.build_ref.clone(), digest: digest.to_owned() }
-        })?;
-        let blob = blobs::read(&self.control, &descriptor, blobs::BlobKind::Attestation).await?;
-        serde_json::from_slice(&blob)
-            .map_err(|e| HistoryError::CorruptBlob { digest: digest.to_owned(), reason: e.to_string() })
+        self.read_attachment(&self.find(spec).await?.1, digest).await
     }
 }
