@@ -94,7 +94,11 @@ pub async fn pin_build(
 
 /// A record's attachments (provenance, SBOM) and the materials its provenance names.
 #[tauri::command]
-pub async fn record_blobs(state: State<'_, AppState>, builder: String, build_ref: String) -> Result<RecordBlobs, AppError> {
+pub async fn record_blobs(
+    state: State<'_, AppState>,
+    builder: String,
+    build_ref: String,
+) -> Result<RecordBlobs, AppError> {
     Ok(connect(&state, &builder).await?.blobs(&BuildSpec::parse(&build_ref)?).await?)
 }
 
