@@ -27,6 +27,8 @@ const COMMANDS: &[&str] = &[
     "replay_build",
     "pin_build",
     "delete_build",
+    "record_blobs",
+    "record_attachment",
     "list_registries",
     "add_registry",
     "remove_registry",

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use buildlane_core::builders::Builders;
 use buildlane_core::docker_config::Environment;
 use buildlane_core::error_code::{Coded, ErrorCode};
+use buildlane_core::history::blobs::RecordBlobs;
 use buildlane_core::history::{BuildHistory, BuildSpec, Filter, HistoryEntry, HistoryError, HistoryStatus};
 use buildlane_core::progress::ProgressUpdate;
 use chrono::{DateTime, Utc};
@@ -179,9 +180,52 @@ fn table(rows: &[Vec<String>]) -> String {
 /// Go's tabwriter with minwidth 1, tabwidth 8, padding 1 and tabs, as `buildx history inspect`
 /// aligns its blocks: the first cell padded with tabs to a multiple of 8.
 fn tab_aligned(rows: &[(String, String)]) -> String {
-    let width = rows.iter().map(|(k, _)| k.chars().count() + 1).max().unwrap_or(1);
-    let width = width.div_ceil(8) * 8;
-    rows.iter().map(|(k, v)| format!("{k}{}{v}\n", "\t".repeat((width - k.chars().count()).div_ceil(8)))).collect()
+    let rows: Vec<Vec<String>> = rows.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect();
+    tab_columns(&rows)
+}
+
+/// [`tab_aligned`] for rows of any number of cells: every cell but the last padded with tabs to
+/// its column's width plus one, rounded up to a multiple of 8.
+fn tab_columns(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0).saturating_sub(1);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            let width = rows.iter().filter_map(|r| r.get(c)).map(|k| k.chars().count() + 1).max().unwrap_or(1);
+            width.div_ceil(8) * 8
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        for (c, cell) in row.iter().enumerate() {
+            out.push_str(cell);
+            if let Some(width) = widths.get(c).filter(|_| c + 1 < row.len()) {
+                out.push_str(&"\t".repeat((width - cell.chars().count()).div_ceil(8)));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `buildx history inspect`'s Materials and Attachments tables (buildx 0.20+), each with a blank line.
+fn blob_tables(blobs: &RecordBlobs) -> String {
+    let mut out = String::new();
+    if !blobs.materials.is_empty() {
+        let mut rows = vec![vec!["URI".to_owned(), "DIGEST".to_owned()]];
+        rows.extend(blobs.materials.iter().map(|m| vec![m.uri.clone(), m.digests.join(", ")]));
+        out.push_str(&format!("Materials:\n{}\n", tab_columns(&rows)));
+    }
+    if !blobs.attachments.is_empty() {
+        let mut rows = vec![vec!["DIGEST".to_owned(), "PLATFORM".to_owned(), "TYPE".to_owned()]];
+        rows.extend(
+            blobs
+                .attachments
+                .iter()
+                .map(|a| vec![a.digest.clone(), a.platform.clone().unwrap_or_default(), a.kind().to_owned()]),
+        );
+        out.push_str(&format!("Attachments:\n{}\n", tab_columns(&rows)));
+    }
+    out
 }
 
 fn ls_status(entry: &HistoryEntry) -> &'static str {
@@ -348,7 +392,7 @@ fn shown_paths(entry: &HistoryEntry) -> (String, String) {
     (context, dockerfile)
 }
 
-fn pretty(entry: &HistoryEntry, named: bool) -> String {
+fn pretty(entry: &HistoryEntry, blobs: &RecordBlobs, named: bool) -> String {
     let attrs = &entry.frontend_attrs;
     let (context, dockerfile) = shown_paths(entry);
     let mut head: Vec<(String, String)> = Vec::new();
@@ -422,6 +466,7 @@ fn pretty(entry: &HistoryEntry, named: bool) -> String {
     out.push('\n');
     out.push_str(&kv_table("Build Arg", &entry.build_args));
     out.push_str(&kv_table("Label", &entry.labels));
+    out.push_str(&blob_tables(blobs));
 
     if let Some(error) = &entry.error {
         // The Dockerfile lines the error points at, as BuildKit recorded them.
@@ -448,7 +493,7 @@ fn kv_table(title: &str, rows: &[buildlane_core::history::KeyValue]) -> String {
 }
 
 /// `buildx history inspect --format json`: its fields, by its Go names, omitted when empty.
-fn inspect_json(entry: &HistoryEntry) -> Value {
+fn inspect_json(entry: &HistoryEntry, blobs: &RecordBlobs) -> Value {
     let attrs = &entry.frontend_attrs;
     let (context, dockerfile) = shown_paths(entry);
     let mut m = Map::new();
@@ -506,6 +551,28 @@ fn inspect_json(entry: &HistoryEntry) -> Value {
         config.insert("NoCache".into(), json!(true));
     }
     m.insert("Config".into(), Value::Object(config));
+    let omit_empty = |pairs: Vec<(&str, Value)>| -> Value {
+        let fields = pairs.into_iter().filter(|(_, v)| !matches!(v, Value::String(s) if s.is_empty()));
+        Value::Object(fields.map(|(k, v)| (k.to_owned(), v)).collect())
+    };
+    let materials: Vec<Value> = blobs
+        .materials
+        .iter()
+        .map(|x| omit_empty(vec![("URI", json!(x.uri)), ("Digests", json!(x.digests))]))
+        .collect();
+    put(&mut m, "Materials", Value::Array(materials));
+    let attachments: Vec<Value> = blobs
+        .attachments
+        .iter()
+        .map(|a| {
+            omit_empty(vec![
+                ("Digest", json!(a.digest)),
+                ("Platform", json!(a.platform.clone().unwrap_or_default())),
+                ("Type", json!(a.kind())),
+            ])
+        })
+        .collect();
+    put(&mut m, "Attachments", Value::Array(attachments));
     Value::Object(m)
 }
 
@@ -514,14 +581,23 @@ async fn inspect(history: Result<BuildHistory, HistoryError>, reference: Option<
         return fail(&ArgsError::InspectFormat(format.to_owned()));
     }
     let named = reference.as_deref().is_some_and(|r| !r.trim().is_empty());
-    let entry = match async { history?.get(&spec(reference)?).await }.await {
-        Ok(entry) => entry,
+    let found = async {
+        let (history, spec) = (history?, spec(reference)?);
+        let entry = history.get(&spec).await?;
+        // The blobs of the record found, not of whatever is newest by now.
+        let blobs = history.blobs(&BuildSpec::Ref(entry.build_ref.clone())).await?;
+        Ok::<_, HistoryError>((entry, blobs))
+    };
+    let (entry, blobs) = match found.await {
+        Ok(found) => found,
         Err(e) => return fail(&e),
     };
     if format == "json" {
-        return write_out(&(serde_json::to_string_pretty(&inspect_json(&entry)).expect("JSON serialises") + "\n"));
+        return write_out(
+            &(serde_json::to_string_pretty(&inspect_json(&entry, &blobs)).expect("JSON serialises") + "\n"),
+        );
     }
-    write_out(&pretty(&entry, named))
+    write_out(&pretty(&entry, &blobs, named))
 }
 
 async fn logs(history: Result<BuildHistory, HistoryError>, reference: Option<String>, progress: &str) -> ExitCode {
@@ -611,5 +687,23 @@ mod tests {
         assert_eq!(table(&rows), "BUILD ID   NAME                  \nabc        a-long-project-name   \n");
         let block = vec![("Name:".to_owned(), "ctx".to_owned()), ("Build Steps:".to_owned(), "3/3".to_owned())];
         assert_eq!(tab_aligned(&block), "Name:\t\tctx\nBuild Steps:\t3/3\n");
+    }
+
+    #[test]
+    fn attachments_are_listed_as_buildx_history_inspect_lists_them() {
+        let blobs = RecordBlobs {
+            materials: vec![],
+            attachments: vec![buildlane_core::history::blobs::Attachment {
+                digest: "sha256:ab".into(),
+                media_type: "application/vnd.in-toto+json".into(),
+                size: 2,
+                predicate_type: Some("https://slsa.dev/provenance/v0.2".into()),
+                platform: None,
+            }],
+        };
+        assert_eq!(
+            blob_tables(&blobs),
+            "Attachments:\nDIGEST\t\tPLATFORM\tTYPE\nsha256:ab\t\t\thttps://slsa.dev/provenance/v0.2\n\n"
+        );
     }
 }

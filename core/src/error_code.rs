@@ -240,6 +240,10 @@ impl Coded for HistoryError {
                 ErrorCode::NotFound
             }
             HistoryError::Cancelled => ErrorCode::Cancelled,
+            HistoryError::NoSuchAttachment { .. } => ErrorCode::NotFound,
+            HistoryError::Blob { code: tonic::Code::NotFound, .. } => ErrorCode::NotFound,
+            HistoryError::Blob { .. } => ErrorCode::EngineUnreachable,
+            HistoryError::BlobTooLarge { .. } | HistoryError::CorruptBlob { .. } => ErrorCode::Internal,
         }
     }
 }

@@ -57,6 +57,8 @@ fn run_window(env: Environment) -> ExitCode {
             commands::history::replay_build,
             commands::history::pin_build,
             commands::history::delete_build,
+            commands::history::record_blobs,
+            commands::history::record_attachment,
             commands::images::list_registries,
             commands::images::add_registry,
             commands::images::remove_registry,

@@ -6,6 +6,7 @@
 //!
 //! A builder's history is its first node's, the node builds go to.
 
+pub mod blobs;
 pub mod entry;
 pub mod filter;
 pub mod name;
@@ -24,7 +25,7 @@ use crate::buildkit::{BuildkitError, Control};
 use crate::builds::records::Records;
 use crate::builds::BuildOutcome;
 use crate::progress::{ProgressModel, ProgressUpdate};
-use bollard::moby::buildkit::v1::{BuildHistoryEventType, BuildHistoryRecord};
+use bollard::moby::buildkit::v1::{BuildHistoryEventType, BuildHistoryRecord, StatusResponse};
 use entry::Origin;
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +50,25 @@ pub enum HistoryError {
     InvalidFilter { filter: String, reason: String },
     #[error("replay cancelled")]
     Cancelled,
+    #[error("cannot read blob {digest} from BuildKit's content store: {message} ({code:?})")]
+    Blob { digest: String, code: tonic::Code, message: String },
+    #[error("blob {digest} is {size} bytes, more than the {limit} a {kind:?} blob may be")]
+    BlobTooLarge { digest: String, kind: blobs::BlobKind, size: u64, limit: u64 },
+    #[error("blob {digest} is not what its media type says: {reason}")]
+    CorruptBlob { digest: String, reason: String },
+    #[error("build {build_ref} has no attachment {digest}")]
+    NoSuchAttachment { build_ref: String, digest: String },
+}
+
+/// Where a replay read the build's status stream from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum ReplaySource {
+    /// The record's logs blob, read from BuildKit's content store (a finished build).
+    LogsBlob,
+    /// `Control.Status`, which follows a running build live.
+    Status,
 }
 
 /// A recorded build replayed: the record as listed, and how it ended as a live build's outcome.
@@ -58,6 +78,7 @@ pub enum HistoryError {
 pub struct Replay {
     pub entry: HistoryEntry,
     pub outcome: BuildOutcome,
+    pub source: ReplaySource,
 }
 
 /// The order `docker buildx history ls` lists records in: running builds first, then newest first.
@@ -273,18 +294,71 @@ impl BuildHistory {
         progress: &(dyn Fn(ProgressUpdate) + Send + Sync),
         cancel: CancellationToken,
     ) -> Result<Replay, HistoryError> {
-        let (entry, _) = self.find(spec).await?;
+        let (entry, record) = self.find(spec).await?;
         // The stored stream may begin with a step shared with an older build (and its older start):
         // the build's own creation is its time axis' zero.
         let mut model = ProgressModel::new(&entry.platforms);
         if let Some(created) = entry.created().and_then(|t| t.timestamp_nanos_opt()) {
             model = model.with_epoch(i128::from(created));
         }
-        let statuses = self.control.status(&entry.build_ref).await.map_err(|e| self.buildkit_error(e))?;
-        replay::fold(statuses, &mut model, progress, &cancel).await?;
+        let source = match self.logs(&record).await? {
+            Some(statuses) => {
+                replay::fold(futures_util::stream::iter(statuses.into_iter().map(Ok)), &mut model, progress, &cancel)
+                    .await?;
+                ReplaySource::LogsBlob
+            }
+            None => {
+                let statuses = self.control.status(&entry.build_ref).await.map_err(|e| self.buildkit_error(e))?;
+                replay::fold(statuses, &mut model, progress, &cancel).await?;
+                ReplaySource::Status
+            }
+        };
         // Read again: a build followed to its end has its end recorded now.
         let (entry, record) = self.find(&BuildSpec::Ref(entry.build_ref)).await?;
         let outcome = replay::outcome(&entry, &record, &model);
-        Ok(Replay { entry, outcome })
+        Ok(Replay { entry, outcome, source })
+    }
+
+    /// A finished record's status stream from its logs blob; `None` while it runs (no blob yet).
+    async fn logs(&self, record: &BuildHistoryRecord) -> Result<Option<Vec<StatusResponse>>, HistoryError> {
+        match &record.logs {
+            Some(logs) if record.completed_at.is_some() && logs.media_type == blobs::STATUS_MEDIA_TYPE => {
+                let blob = blobs::read(&self.control, logs, blobs::BlobKind::Logs).await?;
+                blobs::statuses(&logs.digest, &blob).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The attestations (provenance, SBOM) recorded with the result of the build `spec` names, and
+    /// the materials its provenance names.
+    #[instrument(skip(self), fields(builder = %self.builder))]
+    pub async fn blobs(&self, spec: &BuildSpec) -> Result<blobs::RecordBlobs, HistoryError> {
+        let (_, record) = self.find(spec).await?;
+        let attachments = blobs::attachments(&record);
+        let materials = match attachments.iter().find(|a| a.is_provenance()) {
+            Some(provenance) => blobs::materials(&self.read_attachment(&record, &provenance.digest).await?),
+            None => Vec::new(),
+        };
+        Ok(blobs::RecordBlobs { materials, attachments })
+    }
+
+    async fn read_attachment(
+        &self,
+        record: &BuildHistoryRecord,
+        digest: &str,
+    ) -> Result<serde_json::Value, HistoryError> {
+        let descriptor = blobs::descriptors(record).into_iter().find(|d| d.digest == digest).ok_or_else(|| {
+            HistoryError::NoSuchAttachment { build_ref: record.r#ref.clone(), digest: digest.to_owned() }
+        })?;
+        let blob = blobs::read(&self.control, &descriptor, blobs::BlobKind::Attestation).await?;
+        serde_json::from_slice(&blob)
+            .map_err(|e| HistoryError::CorruptBlob { digest: digest.to_owned(), reason: e.to_string() })
+    }
+
+    /// One attachment of the build `spec` names: its predicate's JSON.
+    #[instrument(skip(self), fields(builder = %self.builder))]
+    pub async fn attachment(&self, spec: &BuildSpec, digest: &str) -> Result<serde_json::Value, HistoryError> {
+        self.read_attachment(&self.find(spec).await?.1, digest).await
     }
 }

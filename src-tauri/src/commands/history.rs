@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use buildlane_core::history::blobs::RecordBlobs;
 use buildlane_core::history::{BuildHistory, BuildSpec, HistoryEvent, Replay};
 use buildlane_core::progress::ProgressUpdate;
 use futures_util::StreamExt;
@@ -89,6 +90,27 @@ pub async fn pin_build(
     pinned: bool,
 ) -> Result<(), AppError> {
     Ok(connect(&state, &builder).await?.set_pinned(&build_ref, pinned).await?)
+}
+
+/// A record's attachments (provenance, SBOM) and the materials its provenance names.
+#[tauri::command]
+pub async fn record_blobs(
+    state: State<'_, AppState>,
+    builder: String,
+    build_ref: String,
+) -> Result<RecordBlobs, AppError> {
+    Ok(connect(&state, &builder).await?.blobs(&BuildSpec::parse(&build_ref)?).await?)
+}
+
+/// One attachment of a record, as its JSON.
+#[tauri::command]
+pub async fn record_attachment(
+    state: State<'_, AppState>,
+    builder: String,
+    build_ref: String,
+    digest: String,
+) -> Result<serde_json::Value, AppError> {
+    Ok(connect(&state, &builder).await?.attachment(&BuildSpec::parse(&build_ref)?, &digest).await?)
 }
 
 #[tauri::command]

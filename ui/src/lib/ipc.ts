@@ -33,6 +33,7 @@ import type {
   PushEvent,
   RegistryList,
   RemoveOptions,
+  RecordBlobs,
   Replay,
   UseOptions,
 } from './types';
@@ -176,6 +177,16 @@ export function watchBuildHistory(
   onEvents: (events: HistoryEvent[]) => void,
 ): Promise<void> {
   return call('watch_build_history', { builder, operation, onEvents: new Channel<HistoryEvent[]>(onEvents) });
+}
+
+/** A record's attachments (provenance, SBOM) and the materials its provenance names. */
+export function recordBlobs(builder: string, buildRef: string): Promise<RecordBlobs> {
+  return call('record_blobs', { builder, buildRef });
+}
+
+/** One attachment of a record, as its JSON. */
+export function recordAttachment(builder: string, buildRef: string, digest: string): Promise<unknown> {
+  return call('record_attachment', { builder, buildRef, digest });
 }
 
 /** Replays a record into lanes; resolves with the record and how it ended (cancel with cancelOperation). */

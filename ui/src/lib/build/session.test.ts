@@ -327,7 +327,7 @@ describe('BuildSession', () => {
     expect(session.running).toBe(true);
     expect(session.historyEntry).toEqual(record);
     push({ steps: [step({ id: 's1', lane: 'linux/amd64', state: 'failed' })], logs: [{ step: 's1', stream: 2, text: 'boom\n' }], warnings: [] });
-    gate.resolve({ entry: record, outcome: outcome({ buildRef: 'r1', state: 'failed', steps: [step({ id: 's1', state: 'failed' })] }) });
+    gate.resolve({ entry: record, source: 'logsBlob', outcome: outcome({ buildRef: 'r1', state: 'failed', steps: [step({ id: 's1', state: 'failed' })] }) });
     await opened;
     expect(session.running).toBe(false);
     expect(session.run?.steps.map((s) => s.id)).toEqual(['s1']);
