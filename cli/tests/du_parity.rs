@@ -43,29 +43,57 @@ fn buildlane(config: &Path, args: &[&str]) -> String {
     run(command, config)
 }
 
-/// The header, the rows sorted, and the summary, as one comparable listing.
-fn normalised(out: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
-    let lines: Vec<String> = out.lines().map(str::to_owned).collect();
+/// A listing: the header, each row's columns before LAST ACCESSED (sorted), each row's LAST
+/// ACCESSED by its columns, and the summary.
+struct Listing {
+    header: String,
+    rows: Vec<String>,
+    accessed: std::collections::BTreeMap<String, String>,
+    summary: Vec<String>,
+}
+
+fn listing(out: &str) -> Listing {
+    let lines: Vec<&str> = out.lines().collect();
     let summary_at = lines.iter().position(|l| l.contains(':')).unwrap_or(lines.len());
-    let header = lines.first().cloned().into_iter().collect();
-    let mut rows = lines[1.min(lines.len())..summary_at].to_vec();
+    let mut rows = Vec::new();
+    let mut accessed = std::collections::BTreeMap::new();
+    for row in &lines[1.min(lines.len())..summary_at] {
+        // LAST ACCESSED is the last tab-separated column.
+        let (columns, when) = row.rsplit_once('\t').unwrap_or((row, ""));
+        rows.push(columns.to_owned());
+        accessed.insert(columns.to_owned(), when.to_owned());
+    }
     rows.sort();
-    (header, rows, lines[summary_at..].to_vec())
+    Listing {
+        header: lines.first().map(|l| l.to_string()).unwrap_or_default(),
+        rows,
+        accessed,
+        summary: lines[summary_at..].iter().map(|l| l.to_string()).collect(),
+    }
 }
 
 fn same_listing(args: &[&str]) {
     let config = docker_config();
-    // Others build on this engine meanwhile, and "N minutes ago" ticks: compare when buildx printed
-    // the same before and after.
+    // Others build on this engine meanwhile: compare when buildx printed the same records before and
+    // after ours. With a thousand records some "N minutes ago" ticks between any two listings, so
+    // LAST ACCESSED is compared for the records whose time buildx printed the same both times.
     for attempt in 1..=8 {
-        let before = buildx(config.path(), args);
-        let ours = buildlane(config.path(), args);
-        let after = buildx(config.path(), args);
-        if normalised(&before) != normalised(&after) {
+        let (before, ours, after) =
+            (buildx(config.path(), args), buildlane(config.path(), args), buildx(config.path(), args));
+        let (b, o, a) = (listing(&before), listing(&ours), listing(&after));
+        if (&b.rows, &b.summary) != (&a.rows, &a.summary) {
             assert!(attempt < 8, "the cache kept changing under the test");
             continue;
         }
-        assert_eq!(normalised(&ours), normalised(&before), "buildlane:\n{ours}\nbuildx:\n{before}");
+        assert_eq!(
+            (&o.header, &o.rows, &o.summary),
+            (&b.header, &b.rows, &b.summary),
+            "buildlane:\n{ours}\nbuildx:\n{before}"
+        );
+        let steady: Vec<&String> = b.accessed.keys().filter(|k| b.accessed[*k] == a.accessed[*k]).collect();
+        for row in steady {
+            assert_eq!(o.accessed[row], b.accessed[row], "LAST ACCESSED of {row}");
+        }
         return;
     }
 }
