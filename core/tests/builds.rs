@@ -110,11 +110,11 @@ async fn the_cross_compiling_tutorial_runs_its_builder_stage_natively() {
         assert_eq!(line(platform, "RUN echo \"built on"), Some((3, 3)), "{platform}");
         assert_eq!(line(platform, "COPY --from=builder"), Some((6, 6)), "{platform}");
         assert_eq!(line(platform, "RUN cat /app.txt"), Some((7, 7)), "{platform}");
-        // Each FROM is placed on its own stage's line. BuildKit runs a step shared by several
-        // stages or builds once (on amd64 both FROMs pull the same image for the same platform) and
-        // names it after whichever stage it met first, possibly another build's on this engine.
-        let froms: Vec<_> = seen.steps.values().filter(|s| s.lane == platform && s.name.starts_with("FROM")).collect();
-        assert!(!froms.is_empty(), "{platform} has its FROM");
+        // Each FROM named after one of this file's stages is placed on that stage's line. BuildKit
+        // runs a step shared by several stages or builds once (on amd64 both FROMs pull the same
+        // image for the same platform) and names it after whichever it met first, possibly another
+        // build's on this engine, whose name may put it in another lane.
+        let froms = seen.steps.values().filter(|s| s.lane == platform && s.name.starts_with("FROM"));
         for from in froms {
             let expected = match from.stage.as_deref() {
                 Some("builder") => Some(1),
