@@ -82,9 +82,18 @@ impl World {
             .expect("docker CLI runs")
     }
 
-    /// Runs the docker CLI and returns stdout, failing the test with stderr when it fails.
+    /// Runs the docker CLI and returns stdout, failing the test with stderr when it fails. The test
+    /// registry (distribution 2.8) now and then answers 500 to a HEAD of a manifest buildx is pushing
+    /// twice (seen in CI); that answer alone is tried again, twice at most.
     pub fn docker_ok(&self, args: &[&str]) -> String {
-        let out = self.docker(args);
+        let mut out = self.docker(args);
+        for _ in 0..2 {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if out.status.success() || !stderr.contains("500 Internal Server Error") {
+                break;
+            }
+            out = self.docker(args);
+        }
         assert!(out.status.success(), "docker {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     }
