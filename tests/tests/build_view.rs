@@ -36,8 +36,9 @@ async fn open_form(app: &App, context: &Path) {
     assert_eq!(arm.attr("data-emulated").await.unwrap().as_deref(), Some("true"));
 }
 
+/// The text of `css` once it shows (a part can render a frame after the state that brings it).
 async fn text(app: &App, css: &str) -> String {
-    app.client.find(Locator::Css(css)).await.unwrap().text().await.unwrap().trim().to_owned()
+    app.wait_for(css, 10).await.text().await.unwrap().trim().to_owned()
 }
 
 #[tokio::test]
