@@ -14,4 +14,5 @@ pub mod platform;
 pub mod progress;
 pub mod ssh;
 
+mod go_json;
 mod io_error;

@@ -322,19 +322,7 @@ fn key_hash(key: &str) -> String {
 
 /// Compact JSON as Go's encoding/json writes it: `<`, `>`, `&`, U+2028 and U+2029 escaped.
 fn go_json<T: Serialize>(value: &T) -> String {
-    let json = serde_json::to_string(value).expect("store types always serialise");
-    let mut out = String::with_capacity(json.len());
-    for c in json.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::go_json::html_escaped(&serde_json::to_string(value).expect("store types always serialise"))
 }
 
 fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {

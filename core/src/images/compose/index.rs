@@ -70,20 +70,9 @@ impl Descriptor {
 
 /// `json.MarshalIndent(v, "", "  ")`.
 pub(crate) fn go_json(value: &impl Serialize) -> String {
-    let pretty = serde_json::to_string_pretty(value).expect("documents of strings and numbers always serialise");
-    // These characters only ever occur inside strings, so escaping them everywhere is escaping them there.
-    let mut out = String::with_capacity(pretty.len());
-    for c in pretty.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::go_json::html_escaped(
+        &serde_json::to_string_pretty(value).expect("documents of strings and numbers always serialise"),
+    )
 }
 
 #[cfg(test)]
