@@ -140,8 +140,9 @@ pub struct KindTiming {
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct CacheUsage {
-    /// Steps that are the Dockerfile's instructions (`[stage n/m] …`), and how many were cached:
-    /// a rebuild of an unchanged project has them all cached.
+    /// Steps that are the Dockerfile's instructions (`[stage n/m] …`) but `FROM` (BuildKit
+    /// resolves its image again each build and never says it came from the cache), and how many
+    /// were cached: a rebuild of an unchanged project has them all cached.
     pub instructions: u32,
     pub cached_instructions: u32,
     /// `cached_instructions` of `instructions` in percent, rounded half to even (as buildx rounds
@@ -272,7 +273,7 @@ impl BuildTiming {
                 timing.cached += 1;
                 cache.cached_steps += 1;
             }
-            if step.position.is_some() {
+            if step.position.is_some() && kind != OperationKind::ImagePull {
                 cache.instructions += 1;
                 if cached {
                     cache.cached_instructions += 1;
@@ -473,25 +474,26 @@ mod tests {
     }
 
     #[test]
-    fn a_rebuild_has_every_instruction_cached_and_its_transfers_and_exports_not() {
+    fn a_rebuild_has_every_step_but_from_cached_and_its_transfers_and_exports_not() {
         let cached = |name: &str| step(name, Some(40), Some(40), StepState::Cached);
         let steps = [
             done("[internal] load build definition from Dockerfile", 0, 20),
             done("[internal] load metadata for 127.0.0.1:5055/busybox:latest", 20, 40),
             done("[internal] load build context", 20, 30),
-            cached("[1/3] FROM 127.0.0.1:5055/busybox:latest@sha256:0123"),
+            // As BuildKit sends it in a rebuild: resolved again, not cached.
+            done("[1/3] FROM 127.0.0.1:5055/busybox:latest@sha256:0123", 40, 40),
             cached("[2/3] COPY app.txt /app.txt"),
             cached("[3/3] RUN cat /app.txt"),
             done("exporting to image", 40, 60),
         ];
         let timing = BuildTiming::of(&steps, Some(60));
         let cache = &timing.cache;
-        assert_eq!((cache.instructions, cache.cached_instructions, cache.instructions_percent), (3, 3, Some(100)));
-        assert_eq!((cache.steps, cache.cached_steps), (7, 3));
+        assert_eq!((cache.instructions, cache.cached_instructions, cache.instructions_percent), (2, 2, Some(100)));
+        assert_eq!((cache.steps, cache.cached_steps), (7, 2));
         let exec = kind(&timing, OperationKind::Exec);
         assert_eq!((exec.cached, exec.real_ms, exec.accumulated_ms), (1, 0, 0), "a cached step takes no time");
         let pulls = kind(&timing, OperationKind::ImagePull);
-        assert_eq!((pulls.steps, pulls.cached, pulls.real_ms), (2, 1, 20));
+        assert_eq!((pulls.steps, pulls.cached, pulls.real_ms), (2, 0, 20));
     }
 
     #[test]

@@ -5,8 +5,9 @@
  */
 export type CacheUsage = { 
 /**
- * Steps that are the Dockerfile's instructions (`[stage n/m] …`), and how many were cached:
- * a rebuild of an unchanged project has them all cached.
+ * Steps that are the Dockerfile's instructions (`[stage n/m] …`) but `FROM` (BuildKit
+ * resolves its image again each build and never says it came from the cache), and how many
+ * were cached: a rebuild of an unchanged project has them all cached.
  */
 instructions: number, cachedInstructions: number, 
 /**
