@@ -399,7 +399,7 @@ mod tests {
         step(name, Some(started), Some(completed), StepState::Done)
     }
 
-    fn kind<'a>(timing: &'a BuildTiming, kind: OperationKind) -> &'a KindTiming {
+    fn kind(timing: &BuildTiming, kind: OperationKind) -> &KindTiming {
         timing.kinds.iter().find(|k| k.kind == kind).unwrap_or_else(|| panic!("no {kind:?} in {timing:#?}"))
     }
 
