@@ -1,7 +1,8 @@
 //! A build record's Timing panel, used as a person would: a project built twice from a terminal,
 //! its first build opened from the History list shows its time by kind of operation (executions,
 //! file operations, image pulls, local transfers), two steps having run at once, its cache usage,
-//! and the project's two builds; a click on the second build's bar opens it, all cached.
+//! and the project's two builds; a click on the second build's bar opens it, all cached; built again
+//! from the window, the build just run shows its timing as the project's third build.
 
 use std::path::Path;
 use std::process::Command;
@@ -91,7 +92,21 @@ async fn an_opened_record_shows_its_timing_by_kind_and_its_projects_builds() {
     show(&app, &panel).await;
     app.screenshot("history-timing-dark").await;
 
-    for build_ref in [first_ref, second_ref] {
+    // Built again from the window: the build just run shows its timing too, the project's third build.
+    app.wait_for("[data-testid=history-rebuild]", 5).await.click().await.unwrap();
+    app.wait_for("[data-testid=build-result]", 120).await;
+    app.wait_for("[data-testid=timing-panel] [data-testid=project-history][data-count='3']", 60).await;
+    let live_ref = app
+        .wait_for("[data-testid=timing-panel]", 5)
+        .await
+        .attr("data-ref")
+        .await
+        .unwrap()
+        .expect("the panel names its record");
+    assert!(![&first_ref, &second_ref].contains(&&live_ref), "the new build's own record");
+
+    app.wait_for("[data-testid=build-side-history]", 10).await.click().await.unwrap();
+    for build_ref in [first_ref, second_ref, live_ref] {
         app.wait_for(&format!("[data-testid=history-row][data-ref='{build_ref}']"), 5).await.click().await.unwrap();
         app.wait_for(&format!("[data-testid=history-details][data-ref='{build_ref}']"), 10).await;
         app.wait_for("[data-testid=build-result]", 30).await;
