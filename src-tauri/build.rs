@@ -29,6 +29,8 @@ const COMMANDS: &[&str] = &[
     "delete_build",
     "record_blobs",
     "record_attachment",
+    "build_timing",
+    "project_history",
     "list_registries",
     "add_registry",
     "remove_registry",

@@ -9,6 +9,8 @@ use ts_rs::TS;
 
 use crate::dockerfile::{Instructions, LineRange};
 
+pub mod timing;
+
 /// The lane of steps that belong to no single platform (loading the context, exporting).
 pub const SHARED_LANE: &str = "shared";
 /// Log bytes kept in memory per step; older output is dropped (and counted) past this.

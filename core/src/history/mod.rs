@@ -10,7 +10,9 @@ pub mod blobs;
 pub mod entry;
 pub mod filter;
 pub mod name;
+pub mod project;
 mod replay;
+mod timing;
 
 use futures_util::{Stream, StreamExt};
 use tokio_util::sync::CancellationToken;

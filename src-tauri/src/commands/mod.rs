@@ -6,6 +6,7 @@ pub mod builds;
 pub mod cache;
 pub mod history;
 pub mod images;
+pub mod timing;
 
 use std::future::Future;
 

@@ -33,8 +33,10 @@ import type {
   PushEvent,
   RegistryList,
   RemoveOptions,
+  ProjectHistory,
   RecordBlobs,
   Replay,
+  Timings,
   UseOptions,
 } from './types';
 
@@ -197,6 +199,16 @@ export function replayBuild(
   onProgress: (update: ProgressUpdate) => void,
 ): Promise<Replay> {
   return call('replay_build', { builder, buildRef, operation, onProgress: new Channel<ProgressUpdate>(onProgress) });
+}
+
+/** Where a record's time went, by kind of operation and platform (cancel with cancelOperation). */
+export function buildTiming(builder: string, buildRef: string, operation: string): Promise<Timings> {
+  return call('build_timing', { builder, buildRef, operation });
+}
+
+/** The finished builds of the project a record belongs to, oldest first. */
+export function projectHistory(builder: string, buildRef: string): Promise<ProjectHistory> {
+  return call('project_history', { builder, buildRef });
 }
 
 export function pinBuild(builder: string, buildRef: string, pinned: boolean): Promise<void> {
