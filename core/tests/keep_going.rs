@@ -128,6 +128,22 @@ async fn with_keep_going_amd64_finishes_and_is_pushed_by_digest_while_arm64_fail
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn on_the_engines_own_buildkit_two_solves_share_the_node_and_amd64_is_pushed_by_digest() {
+    let world = World::new();
+    let ctx = fails_on_arm64(&world);
+    let repository = repository(&world, "engine");
+    let request = BuildRequest { builder: String::new(), ..pushing(&ctx, &format!("{repository}:1")) };
+    let outcome = build(&world, request, &Seen::default()).await;
+
+    assert_eq!(outcome.state, BuildState::Failed);
+    let (amd64, arm64) = (result(&outcome, "linux/amd64"), result(&outcome, "linux/arm64"));
+    assert_eq!((amd64.state, arm64.state), (BuildState::Succeeded, BuildState::Failed), "{outcome:?}");
+    assert_eq!((amd64.node.as_str(), arm64.node.as_str()), ("default", "default"));
+    let digest = amd64.digest.clone().expect("amd64's image");
+    assert_eq!(platforms_of(&world, &format!("{repository}@{digest}")), ["linux/amd64"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn pushing_what_succeeded_puts_an_index_of_amd64_alone_under_the_tag_and_names_arm64_missing() {
     let world = World::new();
     let node = CountingNode::start(&world.host).await;
@@ -247,6 +263,8 @@ async fn a_retry_whose_other_platform_image_is_gone_from_the_registry_says_so_be
     let first = build(&world, pushing(&ctx, &format!("{repository}:1")), &Seen::default()).await;
     let digest = result(&first, "linux/amd64").digest.clone().expect("amd64's image");
     let (registry, name) = repository.split_once('/').unwrap();
+    // The client needs a TLS provider chosen, though it speaks plain http here; the core's is ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let deleted =
         reqwest::Client::new().delete(format!("http://{registry}/v2/{name}/manifests/{digest}")).send().await.unwrap();
     assert!(deleted.status().is_success(), "{}", deleted.status());

@@ -37,7 +37,7 @@ use crate::images::compose::{self, ComposeError, ComposeRequest};
 use crate::images::reference::ImageReference;
 use crate::images::registry::RegistryClient;
 use crate::platform::Platform;
-use crate::progress::{ProgressModel, ProgressUpdate, SolvePart};
+use crate::progress::{ProgressModel, ProgressUpdate, SolvePart, Step};
 
 /// How one solve ended.
 enum SolveEnd {
@@ -313,6 +313,11 @@ pub(super) fn conclude(ends: Vec<Ended>, model: &mut ProgressModel, dockerfile: 
     let mut exporter_response = BTreeMap::new();
     for (i, Ended { key, node, platforms, attempt, end }) in ends.into_iter().enumerate() {
         let named = |message: String| format!("node {node} ({}): {message}", join(&platforms));
+        // A failure is looked for among its own solve's steps: another solve may have failed too.
+        let prefix = format!("{key}/");
+        let own_steps = |model: &ProgressModel| -> Vec<Step> {
+            model.steps().into_iter().filter(|s| s.id.starts_with(&prefix)).collect()
+        };
         match end {
             SolveEnd::Solved(response) => {
                 let digest = response.get("containerimage.digest").cloned();
@@ -325,9 +330,12 @@ pub(super) fn conclude(ends: Vec<Ended>, model: &mut ProgressModel, dockerfile: 
             }
             SolveEnd::Failed { message, mut details } => {
                 details.vertex = details.vertex.map(|v| model.step_id(Some(i), &v));
-                let mut steps = model.steps();
+                let mut steps = own_steps(model);
                 let mut f = failure(named(message), &details, model, &mut steps, dockerfile);
                 f.node = Some(node.clone());
+                if let [only] = platforms.as_slice() {
+                    f.platform = f.platform.or_else(|| Some(only.to_string()));
+                }
                 // The platform whose step failed; BuildKit cancelled the rest of the solve. A shared
                 // step (the context, a parse) fails them all.
                 let lane = f.platform.clone().filter(|lane| platforms.iter().any(|p| p.to_string() == *lane));
@@ -342,7 +350,7 @@ pub(super) fn conclude(ends: Vec<Ended>, model: &mut ProgressModel, dockerfile: 
             SolveEnd::Gone(error) => {
                 let message = named(format!("went away: {error}"));
                 model.fail_node(i, &message);
-                let mut steps = model.steps();
+                let mut steps = own_steps(model);
                 let mut f = failure(message, &ErrorDetails::default(), model, &mut steps, dockerfile);
                 f.node = Some(node.clone());
                 f.platform = f.platform.or_else(|| platforms.first().map(ToString::to_string));
