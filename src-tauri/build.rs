@@ -17,6 +17,7 @@ const COMMANDS: &[&str] = &[
     "cancel_operation",
     "cli_command",
     "start_build",
+    "retry_platform",
     "build_cli_command",
     "offered_platforms",
     "dockerfile_outline",

@@ -7,11 +7,12 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use buildlane_core::builders::Builders;
-use buildlane_core::builds::records::Records;
-use buildlane_core::builds::{self, BuildOutput, BuildRequest, BuildState, ProvenanceMode};
+use buildlane_core::builds::keep_going::{self, PlatformResult};
+use buildlane_core::builds::records::{BuildRecord, Records};
+use buildlane_core::builds::{self, BuildOutput, BuildRequest, BuildState, PlatformRetry, ProvenanceMode};
 use buildlane_core::docker_config::Environment;
 use buildlane_core::error_code::{Coded, ErrorCode};
-use buildlane_core::progress::{ProgressUpdate, StepState};
+use buildlane_core::progress::{LogChunk, ProgressUpdate, StepState};
 use tokio_util::sync::CancellationToken;
 
 use crate::exit_status::{self, fail};
@@ -54,6 +55,18 @@ pub struct BuildArgs {
     output: Option<String>,
     #[arg(long)]
     no_cache: bool,
+    /// Solve each platform on its own, so that one that fails does not stop the others; nothing
+    /// goes under the tags unless every platform succeeded (buildx has no such flag).
+    #[arg(long)]
+    keep_going: bool,
+    /// With --keep-going and --push: when some platforms fail, push the index of those that
+    /// succeeded under the tags.
+    #[arg(long)]
+    push_partial: bool,
+    /// Build only this platform again, of the newest recorded build of the same flags in which it
+    /// failed, and put the index of every platform under the tags.
+    #[arg(long, value_name = "PLATFORM")]
+    retry_platform: Option<String>,
     /// `min` (default), `max` or `false`.
     #[arg(long, default_value = "min")]
     provenance: String,
@@ -79,6 +92,8 @@ enum ArgsError {
     Sbom(String),
     #[error("invalid --progress \"{0}\": expected plain or json")]
     Progress(String),
+    #[error("the newest recorded build of these flags did not fail on {0}: a platform can be retried when it failed in a build that ran with --keep-going (or was split across nodes)")]
+    NothingToRetry(String),
 }
 
 impl Coded for ArgsError {
@@ -89,6 +104,7 @@ impl Coded for ArgsError {
             | ArgsError::Provenance(_)
             | ArgsError::Sbom(_)
             | ArgsError::Progress(_) => ErrorCode::InvalidInput,
+            ArgsError::NothingToRetry(_) => ErrorCode::NotFound,
         }
     }
 }
@@ -147,7 +163,40 @@ fn request(args: &BuildArgs) -> Result<BuildRequest, ArgsError> {
         sbom,
         sbom_generator,
         builder: args.builder.clone().unwrap_or_default(),
+        keep_going: args.keep_going,
+        push_partial: args.push_partial,
     })
+}
+
+/// The newest recorded build of `request` whose platforms were solved on their own, with its logs,
+/// when `platform` failed or was stopped in it (a retry is such a build too).
+fn to_retry(records: &Records, request: &BuildRequest, platform: &str) -> Option<(BuildRecord, Vec<LogChunk>)> {
+    let record = records
+        .recent(usize::MAX)
+        .into_iter()
+        .find(|r| &r.request == request && !r.outcome.platform_results.is_empty())
+        .filter(|r| {
+            r.outcome.platform_results.iter().any(|p| p.platform == platform && p.state != BuildState::Succeeded)
+        })?;
+    let logs = records.logs(&record.outcome.build_ref).unwrap_or_default();
+    Some((record, logs))
+}
+
+/// How each platform of a build that kept going (or was split across nodes) ended, one line each.
+fn print_platforms(results: &[PlatformResult], out: &mut impl Write) {
+    let width = results.iter().map(|r| r.platform.len()).max().unwrap_or(0);
+    for r in results {
+        let end = match r.state {
+            BuildState::Succeeded => format!("succeeded {}", r.digest.as_deref().unwrap_or_default()),
+            BuildState::Failed => {
+                let at = r.dockerfile_line.map(|l| format!(" (Dockerfile:{l})")).unwrap_or_default();
+                format!("failed{at}: {}", r.error.as_deref().unwrap_or_default())
+            }
+            BuildState::Cancelled => "cancelled".to_owned(),
+        };
+        let retry = if r.attempt > 1 { format!(", attempt {}", r.attempt) } else { String::new() };
+        let _ = writeln!(out, "{:width$}  on {}{retry}: {}", r.platform, r.node, end.trim_end());
+    }
 }
 
 /// Prints progress as buildx's `plain` mode does: one number per step, its start, output and end.
@@ -226,42 +275,66 @@ pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
                 on_ctrl_c.cancel();
             }
         });
-        let mut recording = Records::new(builders.contexts().environment()).recording();
-        builds::run(&builders, &request, args.context_name.as_deref(), &on_progress, cancel, &mut recording).await
+        let records = Records::new(builders.contexts().environment());
+        let mut recording = records.recording();
+        let context = args.context_name.as_deref();
+        match &args.retry_platform {
+            None => builds::run(&builders, &request, context, &on_progress, cancel, &mut recording)
+                .await
+                .map_err(|e| fail(&e)),
+            Some(platform) => {
+                let (record, logs) = to_retry(&records, &request, platform)
+                    .ok_or_else(|| fail(&ArgsError::NothingToRetry(platform.clone())))?;
+                let retry = PlatformRetry { record: &record, logs: &logs, platform };
+                builds::retry(&builders, retry, context, &on_progress, cancel, &mut recording)
+                    .await
+                    .map_err(|e| fail(&e))
+            }
+        }
     });
-    match outcome {
-        Ok(outcome) => match outcome.state {
-            BuildState::Succeeded => {
-                if let Some(digest) = &outcome.digest {
-                    println!("{digest}");
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(status) => return status,
+    };
+    if !outcome.platform_results.is_empty() {
+        print_platforms(&outcome.platform_results, &mut std::io::stderr().lock());
+    }
+    match outcome.state {
+        BuildState::Succeeded => {
+            if let Some(digest) = &outcome.digest {
+                println!("{digest}");
+            }
+            ExitCode::SUCCESS
+        }
+        BuildState::Cancelled => {
+            eprintln!("buildlane: build cancelled");
+            ExitCode::from(exit_status::status(ErrorCode::Cancelled))
+        }
+        BuildState::Failed => {
+            let failure = outcome.failure.expect("a failed build says why");
+            // `Dockerfile:5` or `Dockerfile:5-6`, the file as BuildKit named it, as buildx prints it.
+            let at = failure.dockerfile_line.map(|line| {
+                let file = failure.dockerfile_name.as_deref().unwrap_or("Dockerfile");
+                match failure.dockerfile_end_line.filter(|end| *end > line) {
+                    Some(end) => format!("{file}:{line}-{end}"),
+                    None => format!("{file}:{line}"),
                 }
-                ExitCode::SUCCESS
+            });
+            let place = match (&failure.platform, at) {
+                (Some(p), Some(at)) => format!(" ({p}, {at})"),
+                (Some(p), None) => format!(" ({p})"),
+                (None, Some(at)) => format!(" ({at})"),
+                (None, None) => String::new(),
+            };
+            eprintln!("buildlane: build failed{place}: {}", failure.message);
+            // The platforms that succeeded went under the tags all the same (--push-partial).
+            if let Some(digest) = &outcome.digest {
+                let missing = keep_going::missing(&outcome.platform_results).join(", ");
+                eprintln!("buildlane: pushed {} without {missing}", outcome.tags.join(", "));
+                println!("{digest}");
             }
-            BuildState::Cancelled => {
-                eprintln!("buildlane: build cancelled");
-                ExitCode::from(exit_status::status(ErrorCode::Cancelled))
-            }
-            BuildState::Failed => {
-                let failure = outcome.failure.expect("a failed build says why");
-                // `Dockerfile:5` or `Dockerfile:5-6`, the file as BuildKit named it, as buildx prints it.
-                let at = failure.dockerfile_line.map(|line| {
-                    let file = failure.dockerfile_name.as_deref().unwrap_or("Dockerfile");
-                    match failure.dockerfile_end_line.filter(|end| *end > line) {
-                        Some(end) => format!("{file}:{line}-{end}"),
-                        None => format!("{file}:{line}"),
-                    }
-                });
-                let place = match (&failure.platform, at) {
-                    (Some(p), Some(at)) => format!(" ({p}, {at})"),
-                    (Some(p), None) => format!(" ({p})"),
-                    (None, Some(at)) => format!(" ({at})"),
-                    (None, None) => String::new(),
-                };
-                eprintln!("buildlane: build failed{place}: {}", failure.message);
-                ExitCode::from(exit_status::FAILED)
-            }
-        },
-        Err(e) => fail(&e),
+            ExitCode::from(exit_status::FAILED)
+        }
     }
 }
 
@@ -275,6 +348,42 @@ mod tests {
     struct Command {
         #[command(flatten)]
         args: BuildArgs,
+    }
+
+    #[test]
+    fn keep_going_and_pushing_what_succeeded_go_into_the_request() {
+        let parsed = Command::parse_from(["build", ".", "--push", "-t", "r/a:1", "--keep-going", "--push-partial"]);
+        let request = request(&parsed.args).unwrap();
+        assert!(request.keep_going && request.push_partial);
+        assert!(!super::request(&Command::parse_from(["build", "."]).args).unwrap().keep_going);
+    }
+
+    #[test]
+    fn each_platform_of_a_build_that_kept_going_gets_a_line() {
+        let result = |platform: &str, state, attempt| PlatformResult {
+            platform: platform.into(),
+            node: "default".into(),
+            state,
+            digest: (state == BuildState::Succeeded).then(|| "sha256:a".into()),
+            error: (state == BuildState::Failed).then(|| "exit code: 1".into()),
+            dockerfile_line: (state == BuildState::Failed).then_some(3),
+            attempt,
+        };
+        let mut out = Vec::new();
+        print_platforms(
+            &[
+                result("linux/amd64", BuildState::Succeeded, 1),
+                result("linux/arm64", BuildState::Failed, 2),
+                result("linux/riscv64", BuildState::Cancelled, 1),
+            ],
+            &mut out,
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "linux/amd64    on default: succeeded sha256:a\n\
+             linux/arm64    on default, attempt 2: failed (Dockerfile:3): exit code: 1\n\
+             linux/riscv64  on default: cancelled\n"
+        );
     }
 
     #[test]

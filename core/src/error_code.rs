@@ -199,7 +199,12 @@ impl Coded for BuildError {
             | BuildError::TagRequired(_)
             | BuildError::OutputFolderMissing(_)
             | BuildError::LoadMultiPlatform { .. }
-            | BuildError::SplitOutput { .. } => ErrorCode::InvalidInput,
+            | BuildError::SplitOutput { .. }
+            | BuildError::KeepGoingOutput { .. }
+            | BuildError::PushPartialNeeds(_)
+            | BuildError::NotRetryable { .. } => ErrorCode::InvalidInput,
+            BuildError::RetryImageGone { .. } => ErrorCode::NotFound,
+            BuildError::RetryRegistry { source, .. } => source.code(),
             BuildError::Routing(e) => e.source.code(),
             BuildError::Builder(e) => e.code(),
             BuildError::Engine(e) => e.code(),

@@ -57,6 +57,10 @@ pub struct Step {
     /// written before steps carried it.
     #[serde(default)]
     pub dockerfile_line: Option<LineRange>,
+    /// The attempt at its platform the step belongs to when the platform was retried (2 for the
+    /// first retry, and so on); none for the build itself.
+    #[serde(default)]
+    pub attempt: Option<u32>,
 }
 
 /// A chunk of a step's output.
@@ -99,8 +103,8 @@ pub struct ProgressModel {
     /// minutes back; it clamps to zero instead of shifting every other step, and a replay of the
     /// stream, which may batch it first, gets the same axis.
     epoch_ns: Option<i128>,
-    /// In a build split across nodes: each node's name and, when it builds one platform, that one.
-    nodes: Vec<(String, Option<String>)>,
+    /// In a build split into several solves: each solve, as its steps are labelled.
+    parts: Vec<SolvePart>,
     order: Vec<String>,
     steps: HashMap<String, Step>,
     /// Per step: status id → (current, total).
@@ -111,6 +115,17 @@ pub struct ProgressModel {
     emitted: HashMap<String, Step>,
     pending_logs: Vec<LogChunk>,
     pending_warnings: Vec<String>,
+}
+
+/// One solve of a build split into several (across nodes, or one per platform to keep going): the
+/// `key` its steps' ids start with (two solves may run the same vertex digests), the node it runs
+/// on, its platforms, and which attempt at them it is (1 the build itself, 2 its first retry, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SolvePart {
+    pub key: String,
+    pub node: String,
+    pub platforms: Vec<String>,
+    pub attempt: u32,
 }
 
 /// A protobuf timestamp in nanoseconds (bollard does not re-export the Timestamp type itself).
@@ -178,18 +193,17 @@ impl ProgressModel {
         Self { epoch_ns: Some(epoch_ns), ..self }
     }
 
-    /// A model for a build split across nodes: `nodes` are each node's name and platforms. Steps
-    /// are fed per node ([`Self::apply_node`]), carry the node's name, and their ids are prefixed
-    /// with it (two nodes run the same vertex digests for shared steps); one time axis for all.
-    pub fn split(nodes: &[(String, Vec<String>)]) -> Self {
-        let nodes = nodes.iter().map(|(n, ps)| (n.clone(), (ps.len() == 1).then(|| ps[0].clone()))).collect();
-        Self { nodes, ..Self::default() }
+    /// A model for a build split into several solves, `parts`. Steps are fed per solve
+    /// ([`Self::apply_node`]), carry its node's name (and attempt, for a retry), and their ids are
+    /// prefixed with its key; one time axis for all.
+    pub fn split(parts: &[SolvePart]) -> Self {
+        Self { parts: parts.to_vec(), ..Self::default() }
     }
 
-    /// The id of node `node`'s vertex `digest` in this model.
+    /// The id of solve `node`'s vertex `digest` in this model.
     pub fn step_id(&self, node: Option<usize>, digest: &str) -> String {
-        match node.and_then(|i| self.nodes.get(i)) {
-            Some((name, _)) => format!("{name}/{digest}"),
+        match node.and_then(|i| self.parts.get(i)) {
+            Some(part) => format!("{}/{digest}", part.key),
             None => digest.to_owned(),
         }
     }
@@ -198,18 +212,19 @@ impl ProgressModel {
         self.apply_from(None, response);
     }
 
-    /// Folds a Status response of the node with index `node` of a split build.
+    /// Folds a Status response of the solve with index `node` of a split build.
     pub fn apply_node(&mut self, node: usize, response: &StatusResponse) {
         self.apply_from(Some(node), response);
     }
 
-    /// Marks what node `node` left unfinished as failed with `error` (the node went away).
+    /// Marks what solve `node` left unfinished as failed with `error` (its node went away).
     pub fn fail_node(&mut self, node: usize, error: &str) {
-        let Some((name, _)) = self.nodes.get(node) else { return };
+        let Some(part) = self.parts.get(node) else { return };
+        let prefix = format!("{}/", part.key);
         let ids: Vec<String> = self
             .steps
             .values()
-            .filter(|s| s.node.as_ref() == Some(name) && matches!(s.state, StepState::Queued | StepState::Running))
+            .filter(|s| s.id.starts_with(&prefix) && matches!(s.state, StepState::Queued | StepState::Running))
             .map(|s| s.id.clone())
             .collect();
         for id in ids {
@@ -234,9 +249,13 @@ impl ProgressModel {
     }
 
     fn apply_from(&mut self, node: Option<usize>, response: &StatusResponse) {
-        let (node_name, single_platform) = match node.and_then(|i| self.nodes.get(i)) {
-            Some((name, single)) => (Some(name.clone()), single.clone()),
-            None => (None, self.single_platform.clone()),
+        let (node_name, single_platform, attempt) = match node.and_then(|i| self.parts.get(i)) {
+            Some(part) => (
+                Some(part.node.clone()),
+                (part.platforms.len() == 1).then(|| part.platforms[0].clone()),
+                (part.attempt > 1).then_some(part.attempt),
+            ),
+            None => (None, self.single_platform.clone(), None),
         };
         for v in &response.vertexes {
             let (lane, stage, position, name) = parse_vertex_name(&v.name, single_platform.as_deref());
@@ -281,6 +300,7 @@ impl ProgressModel {
                 bytes_total: previous.map_or(0, |p| p.bytes_total),
                 log_lines: previous.map_or(0, |p| p.log_lines),
                 dockerfile_line,
+                attempt,
             };
             if !self.steps.contains_key(&id) {
                 self.order.push(id.clone());
@@ -515,10 +535,8 @@ mod tests {
     fn a_split_build_keeps_each_nodes_steps_apart_on_one_axis_and_labelled() {
         let bytes = include_bytes!("../tests/fixtures/fails-on-arm64.status");
         let alone = fold(bytes, &["linux/amd64", "linux/arm64"]).steps().len();
-        let mut model = ProgressModel::split(&[
-            ("farm0".into(), vec!["linux/amd64".into()]),
-            ("farm1".into(), vec!["linux/arm64".into()]),
-        ]);
+        let mut model =
+            ProgressModel::split(&[part("farm0", "farm0", "linux/amd64", 1), part("farm1", "farm1", "linux/arm64", 1)]);
         for response in recorded(bytes) {
             model.apply_node(0, &response);
             model.apply_node(1, &response);
@@ -544,6 +562,46 @@ mod tests {
         assert_eq!((late.state, late.lane.as_str()), (StepState::Failed, "linux/arm64"));
         assert_eq!(late.error.as_deref(), Some("node farm1 went away"));
         assert_eq!(model.steps().into_iter().find(|s| s.id == running.id).unwrap().state, running.state);
+    }
+
+    fn part(key: &str, node: &str, platform: &str, attempt: u32) -> SolvePart {
+        SolvePart { key: key.into(), node: node.into(), platforms: vec![platform.into()], attempt }
+    }
+
+    #[test]
+    fn solves_of_one_platform_each_on_one_node_keep_their_steps_apart_and_a_retry_is_a_new_attempt() {
+        let bytes = include_bytes!("../tests/fixtures/fails-on-arm64.status");
+        let mut model = ProgressModel::split(&[
+            part("default/linux/amd64", "default", "linux/amd64", 1),
+            part("default/linux/arm64", "default", "linux/arm64", 1),
+            part("default/linux/arm64#2", "default", "linux/arm64", 2),
+        ]);
+        for response in recorded(bytes) {
+            for solve in 0..3 {
+                model.apply_node(solve, &response);
+            }
+        }
+        let steps = model.steps();
+        let of = |prefix: &str| steps.iter().filter(|s| s.id.starts_with(prefix)).cloned().collect::<Vec<_>>();
+        let (first, retry) = (of("default/linux/arm64/"), of("default/linux/arm64#2/"));
+        assert!(!first.is_empty() && first.len() == retry.len(), "{steps:#?}");
+        assert!(first.iter().chain(&retry).all(|s| s.node.as_deref() == Some("default")));
+        assert!(first.iter().all(|s| s.attempt.is_none()), "the build itself is no retry");
+        assert!(retry.iter().all(|s| s.attempt == Some(2)));
+
+        let mut unfinished = StatusResponse::default();
+        unfinished.vertexes.push(bollard::moby::buildkit::v1::Vertex {
+            digest: "sha256:late".into(),
+            name: "[2/2] RUN sleep 60".into(),
+            ..Default::default()
+        });
+        model.apply_node(0, &unfinished);
+        model.apply_node(2, &unfinished);
+        model.fail_node(2, "gone");
+        let step = |id: &str| model.steps().into_iter().find(|s| s.id == id).map(|s| (s.state, s.lane));
+        assert_eq!(step("default/linux/arm64#2/sha256:late"), Some((StepState::Failed, "linux/arm64".into())));
+        // Another solve on the node goes on; an unprefixed step of a one-platform solve is in its lane.
+        assert_eq!(step("default/linux/amd64/sha256:late"), Some((StepState::Queued, "linux/amd64".into())));
     }
 
     #[test]

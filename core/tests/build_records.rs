@@ -34,6 +34,7 @@ fn record(build_ref: &str, started: SystemTime) -> BuildRecord {
             failure: None,
             steps: Vec::new(),
             exporter_response: Default::default(),
+            platform_results: Vec::new(),
         },
         started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     }

@@ -47,6 +47,7 @@ fn run_window(env: Environment) -> ExitCode {
             commands::cancel_operation,
             commands::builders::cli_command,
             commands::builds::start_build,
+            commands::builds::retry_platform,
             commands::builds::build_cli_command,
             commands::builds::offered_platforms,
             commands::builds::dockerfile_outline,

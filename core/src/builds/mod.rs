@@ -7,8 +7,10 @@
 mod command_line;
 mod connect;
 mod failure;
+pub mod keep_going;
 pub mod records;
 mod request;
+mod retry;
 mod solve;
 mod split;
 
@@ -25,8 +27,10 @@ pub use command_line::command_line;
 pub(crate) use connect::{connect, target, target_nodes, Target};
 pub(crate) use failure::failure;
 pub use failure::BuildFailure;
+pub use keep_going::PlatformResult;
 pub(crate) use request::{check, Checked};
 pub use request::{BuildOutput, BuildRequest, ProvenanceMode};
+pub use retry::{retry, PlatformRetry};
 use solve::run_checked;
 pub use solve::PROGRESS_INTERVAL;
 
@@ -91,6 +95,10 @@ pub struct BuildOutcome {
     pub failure: Option<BuildFailure>,
     pub steps: Vec<Step>,
     pub exporter_response: BTreeMap<String, String>,
+    /// How each platform ended, when it was solved apart from others (keep-going, or a build split
+    /// across nodes); empty when one solve built every platform.
+    #[serde(default)]
+    pub platform_results: Vec<PlatformResult>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +142,16 @@ pub enum BuildError {
     CacheSource(LayoutError),
     #[error("builder {builder} splits this build across its nodes, and Buildlane does not yet merge their results for --{output}: push, write a local folder, or build on one node")]
     SplitOutput { builder: String, output: &'static str },
+    #[error("keep-going solves each platform on its own, and Buildlane does not yet merge their results for --{output}: push, write a local folder, build only, or turn keep-going off")]
+    KeepGoingOutput { output: &'static str },
+    #[error("--push-partial needs {0}: it pushes the platforms that succeeded when others failed")]
+    PushPartialNeeds(&'static str),
+    #[error("build {build_ref} has no failed {platform} to retry: a platform can be retried when it failed or was stopped in a build that kept going (or was split across nodes)")]
+    NotRetryable { build_ref: String, platform: String },
+    #[error("cannot retry {retried}: the {platform} image {digest} the build pushed is no longer in {repository}; build every platform again")]
+    RetryImageGone { retried: String, platform: String, digest: String, repository: String },
+    #[error("cannot retry: the build's images in {repository} cannot be checked: {source}")]
+    RetryRegistry { repository: String, source: crate::images::registry::RegistryError },
     #[error(transparent)]
     Routing(#[from] crate::builders::routing::RoutingError),
     #[error("{0} needs at least one tag (-t)")]
@@ -239,6 +257,7 @@ fn unreachable_outcome(request: &BuildRequest, started: Instant, e: &BuildError)
         failure: Some(failure),
         steps: Vec::new(),
         exporter_response: BTreeMap::new(),
+        platform_results: Vec::new(),
     }
 }
 

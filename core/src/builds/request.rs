@@ -83,6 +83,13 @@ pub struct BuildRequest {
     pub cache_from: Vec<String>,
     /// `--cache-to`: `type=registry,ref=REF[,mode=max]`, `type=local,dest=DIR[,mode=max]` or `type=inline`.
     pub cache_to: Vec<String>,
+    /// Solve each platform on its own, so that one that fails does not cancel the others
+    /// (`--keep-going`; buildx has no such option). Nothing goes under the tags unless every
+    /// platform succeeded, or `push_partial`.
+    pub keep_going: bool,
+    /// With keep-going and push: when some platforms fail, push the index of the ones that
+    /// succeeded under the tags (`--push-partial`).
+    pub push_partial: bool,
 }
 
 /// A request that passed validation.
@@ -145,6 +152,12 @@ pub(crate) fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
     secrets(&request.secrets)?;
     cache_entries(&request.cache_from, "import")?;
     cache_entries(&request.cache_to, "export")?;
+    if request.push_partial && !request.keep_going {
+        return Err(BuildError::PushPartialNeeds("--keep-going"));
+    }
+    if request.push_partial && request.output != BuildOutput::Push {
+        return Err(BuildError::PushPartialNeeds("--push"));
+    }
     match &request.output {
         BuildOutput::Push if tags(request).is_empty() => return Err(BuildError::TagRequired("push")),
         BuildOutput::Oci { dest }

@@ -39,7 +39,8 @@ pub(super) async fn run_checked(
 ) -> Result<BuildOutcome, BuildError> {
     let Target { builder, mut nodes } = target;
     let routes = routing::resolve(&nodes, &checked.platforms).await?;
-    if routes.len() > 1 {
+    // Keep-going solves each platform on its own: BuildKit cancels a solve's every platform when one fails.
+    if routes.len() > 1 || (request.keep_going && checked.platforms.len() > 1) {
         return run_split(builders, request, checked, builder, nodes, routes, watch).await;
     }
     let Watch { progress, cancel, observer } = watch;
@@ -177,6 +178,7 @@ pub(super) async fn run_checked(
         failure: None,
         steps: Vec::new(),
         exporter_response: BTreeMap::new(),
+        platform_results: Vec::new(),
     };
     match result {
         None => outcome.state = BuildState::Cancelled,

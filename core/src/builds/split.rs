@@ -1,11 +1,16 @@
-//! A build split across a builder's nodes, as buildx splits one: the platforms routed to each node
-//! ([`crate::builders::routing`]) make one solve there, all solves at once, each node's own
-//! session serving the same context. Every solve asks for a manifest list (`multi-platform`), as
-//! buildx does. Their progress folds into one set of lanes on one time axis, each step labelled
-//! with its node. A node whose solve fails, or that goes away, fails its platforms and is named;
-//! unlike buildx, which cancels every node then, the other nodes finish.
+//! A build split into several solves, all at once: across a builder's nodes as buildx splits one
+//! (the platforms routed to each node, [`crate::builders::routing`], make one solve there), or,
+//! with keep-going, one solve per platform, since BuildKit cancels every platform of a solve when
+//! one of them fails (moby/buildkit#2402). Each solve has its own session serving the same context
+//! and asks for a manifest list (`multi-platform`), as buildx does. Their progress folds into one
+//! set of lanes on one time axis, each step labelled with its node. A solve that fails, or whose
+//! node goes away, fails its platforms, named; unlike buildx, which cancels every node then, the
+//! others finish. With push each solve pushes by digest and one index is assembled under the tags
+//! from the platforms [`super::keep_going`] says go in.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bollard::moby::buildkit::v1::StatusResponse;
@@ -16,9 +21,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::connect::connect;
 use super::failure::{failure, BuildFailure};
+use super::keep_going::{self, PlatformResult};
 use super::request::{cache_entries, image_names, local_caches, secrets, BuildOutput, BuildRequest, Checked};
 use super::solve::{exporter, frontend_attrs, runnable, tag_local_caches, PROGRESS_INTERVAL};
-use super::{BuildError, BuildOutcome, BuildState, Watch};
+use super::{BuildError, BuildObserver, BuildOutcome, BuildState, Watch};
+use crate::builders::drivers::Driver;
 use crate::builders::routing::{Route, RouteNode};
 use crate::builders::Builders;
 use crate::buildkit::error_details::ErrorDetails;
@@ -30,10 +37,10 @@ use crate::images::compose::{self, ComposeError, ComposeRequest};
 use crate::images::reference::ImageReference;
 use crate::images::registry::RegistryClient;
 use crate::platform::Platform;
-use crate::progress::{ProgressModel, ProgressUpdate};
+use crate::progress::{ProgressModel, ProgressUpdate, SolvePart, Step};
 
-/// How one node's solve ended.
-enum NodeEnd {
+/// How one solve ended.
+enum SolveEnd {
     Solved(BTreeMap<String, String>),
     /// BuildKit failed the solve (a step failed).
     Failed {
@@ -45,11 +52,85 @@ enum NodeEnd {
     Cancelled,
 }
 
-/// One node's part: its name, its driver and the platforms routed to it.
-struct Share {
-    name: String,
-    node: RouteNode,
+/// One solve of a split build: the node it runs on, its platforms, and which attempt at them it
+/// is; `key` starts its steps' ids (two solves can run the same vertex digests).
+pub(super) struct Part {
+    key: String,
+    node: String,
+    driver: Box<dyn Driver>,
     platforms: Vec<Platform>,
+    attempt: u32,
+}
+
+impl Part {
+    /// The solve of `platform` alone on `node`: its first attempt, or a retry.
+    pub(super) fn platform(node: &str, driver: Box<dyn Driver>, platform: Platform, attempt: u32) -> Self {
+        let key = match attempt {
+            1 => format!("{node}/{platform}"),
+            n => format!("{node}/{platform}#{n}"),
+        };
+        Part { key, node: node.to_owned(), driver, platforms: vec![platform], attempt }
+    }
+
+    pub(super) fn label(&self) -> SolvePart {
+        SolvePart {
+            key: self.key.clone(),
+            node: self.node.clone(),
+            platforms: self.platforms.iter().map(ToString::to_string).collect(),
+            attempt: self.attempt,
+        }
+    }
+}
+
+/// The solves of a build: one per node as buildx splits it, or with `keep_going` one per
+/// platform (several on a node that builds several platforms).
+fn parts(nodes: Vec<RouteNode>, routes: Vec<Route>, keep_going: bool) -> Vec<Part> {
+    let nodes: Vec<(String, Arc<dyn Driver>)> = nodes.into_iter().map(|n| (n.name, Arc::from(n.driver))).collect();
+    let mut parts = Vec::new();
+    for route in routes {
+        let (node, driver) = &nodes[route.node];
+        if keep_going {
+            for platform in route.platforms {
+                parts.push(Part::platform(node, Box::new(driver.clone()), platform, 1));
+            }
+        } else {
+            let driver = Box::new(driver.clone());
+            parts.push(Part { key: node.clone(), node: node.clone(), driver, platforms: route.platforms, attempt: 1 });
+        }
+    }
+    parts
+}
+
+/// Where a split build's images go with --push: each solve pushes by digest to the tags'
+/// repositories (buildx's `toRepoOnly` and `push-by-digest`), and the one index goes under the
+/// tags, read from the first one's repository.
+pub(super) struct PushTargets {
+    pub tags: Vec<String>,
+    pub first: Option<ImageReference>,
+    /// The repositories, comma-separated as the image exporter's `name` takes them.
+    pub repositories: Option<String>,
+}
+
+pub(super) fn push_targets(request: &BuildRequest) -> Result<PushTargets, BuildError> {
+    let tags = image_names(request);
+    let pushed_to: Vec<ImageReference> = match &request.output {
+        BuildOutput::Push => tags
+            .iter()
+            .map(|t| t.parse().map_err(|source| BuildError::Tag { tag: t.clone(), source }))
+            .collect::<Result<_, _>>()?,
+        _ => Vec::new(),
+    };
+    let mut repositories: Vec<String> = Vec::new();
+    for name in pushed_to.iter().map(ImageReference::name) {
+        if !repositories.contains(&name) {
+            repositories.push(name);
+        }
+    }
+    Ok(PushTargets {
+        tags,
+        first: pushed_to.into_iter().next(),
+        repositories: (!repositories.is_empty()).then(|| repositories.join(",")),
+    })
 }
 
 pub(super) async fn run_split(
@@ -70,140 +151,56 @@ pub(super) async fn run_split(
         BuildOutput::Tar { .. } => Some("tar"),
     };
     if let Some(output) = kind {
-        return Err(BuildError::SplitOutput { builder, output });
+        return Err(match request.keep_going {
+            true => BuildError::KeepGoingOutput { output },
+            false => BuildError::SplitOutput { builder, output },
+        });
     }
-    // With --push each node pushes its platforms by digest to the tags' repositories, and the one
-    // index is assembled from them afterwards (buildx's `toRepoOnly` and `push-by-digest`).
-    let tags = image_names(request);
-    let pushed_to: Vec<ImageReference> = match &request.output {
-        BuildOutput::Push => tags
-            .iter()
-            .map(|t| t.parse().map_err(|source| BuildError::Tag { tag: t.clone(), source }))
-            .collect::<Result<_, _>>()?,
-        _ => Vec::new(),
-    };
-    let mut repositories: Vec<String> = Vec::new();
-    for name in pushed_to.iter().map(ImageReference::name) {
-        if !repositories.contains(&name) {
-            repositories.push(name);
-        }
-    }
-    let repositories = (!repositories.is_empty()).then(|| repositories.join(","));
-    let mut by_index: Vec<Option<RouteNode>> = nodes.into_iter().map(Some).collect();
-    let shares: Vec<Share> = routes
-        .into_iter()
-        .map(|r| {
-            let node = by_index[r.node].take().expect("a node has one route");
-            Share { name: node.name.clone(), node, platforms: r.platforms }
-        })
-        .collect();
-    let lanes: Vec<(String, Vec<String>)> =
-        shares.iter().map(|s| (s.name.clone(), s.platforms.iter().map(ToString::to_string).collect())).collect();
-    let refs: Vec<String> = shares.iter().map(|_| session::new_id()).collect();
+    let push = push_targets(request)?;
+    let parts = parts(nodes, routes, request.keep_going);
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    observer.started(&refs[0]);
-
-    let (statuses, mut received) = mpsc::unbounded_channel::<(usize, StatusResponse)>();
-    let mut parts = Vec::with_capacity(shares.len());
-    for (i, share) in shares.into_iter().enumerate() {
-        let part = NodeSolve {
-            name: share.name,
-            node: share.node,
-            platforms: share.platforms,
-            build_ref: refs[i].clone(),
-            index: i,
-            repositories: repositories.clone(),
-        };
-        parts.push(solve_on_node(builders, request, &checked, builder.clone(), part, statuses.clone(), cancel.clone()));
-    }
-    let solves = join_all(parts);
-    drop(statuses);
-    tokio::pin!(solves);
-    // Read as the frontend reads it, so each step can say where in it it comes from.
-    let dockerfile = crate::dockerfile::read_source(&checked.dockerfile)
-        .inspect_err(|e| tracing::debug!(error = %e, "steps will not show their Dockerfile lines"))
-        .ok();
-    let mut model = ProgressModel::split(&lanes);
+    let build_ref = session::new_id();
+    observer.started(&build_ref);
+    let dockerfile = read_dockerfile(&checked);
+    let labels: Vec<SolvePart> = parts.iter().map(Part::label).collect();
+    let mut model = ProgressModel::split(&labels);
     if let Some(source) = &dockerfile {
         model = model.with_dockerfile(source);
     }
-    let mut tick = tokio::time::interval(PROGRESS_INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let ends = loop {
-        tokio::select! {
-            ends = &mut solves => break ends,
-            Some((node, response)) = received.recv() => model.apply_node(node, &response),
-            _ = tick.tick() => emit(&mut model, &mut *observer, progress),
+    let solving =
+        Solving { builders, request, checked: &checked, builder: &builder, repositories: push.repositories.clone() };
+    let ends = solving.run(parts, &build_ref, &mut model, progress, &mut *observer, &cancel).await;
+    let mut ended = conclude(ends, &mut model, dockerfile.as_deref());
+    ended.results.sort_by_key(|r| checked.platforms.iter().position(|p| p.to_string() == r.platform));
+    emit(&mut model, &mut *observer, progress);
+
+    let mut state = keep_going::overall(&ended.results);
+    let mut first_failure = ended.failure;
+    let digest = match index(builders, request, &push, &ended.results, &cancel).await {
+        Ok(digest) => digest,
+        Err(message) => {
+            state = BuildState::Failed;
+            let mut steps = model.steps();
+            first_failure = Some(failure(message, &ErrorDetails::default(), &model, &mut steps, dockerfile.as_deref()));
+            None
         }
     };
-    while let Ok((node, response)) = received.try_recv() {
-        model.apply_node(node, &response);
+    if let Some(f) = first_failure.as_mut() {
+        f.succeeded_platforms = keep_going::succeeded(&ended.results);
     }
-
-    let mut state = BuildState::Succeeded;
-    let mut first_failure: Option<BuildFailure> = None;
-    let mut exporter_response = BTreeMap::new();
-    let mut digests = Vec::new();
-    for (i, (name, platforms, end)) in ends.into_iter().enumerate() {
-        let named = |message: String| format!("node {name} ({}): {message}", join(&platforms));
-        match end {
-            NodeEnd::Solved(response) => {
-                digests.extend(response.get("containerimage.digest").cloned());
-                exporter_response.extend(response.into_iter().map(|(k, v)| (format!("{name}/{k}"), v)));
-            }
-            NodeEnd::Cancelled => {
-                model.cancel_unfinished();
-                if state == BuildState::Succeeded {
-                    state = BuildState::Cancelled;
-                }
-            }
-            NodeEnd::Failed { message, mut details } => {
-                state = BuildState::Failed;
-                details.vertex = details.vertex.map(|v| model.step_id(Some(i), &v));
-                let mut steps = model.steps();
-                let mut f = failure(named(message), &details, &model, &mut steps, dockerfile.as_deref());
-                f.node = Some(name.clone());
-                first_failure.get_or_insert(f);
-            }
-            NodeEnd::Gone(error) => {
-                state = BuildState::Failed;
-                let message = named(format!("went away: {error}"));
-                model.fail_node(i, &message);
-                let mut steps = model.steps();
-                let mut f = failure(message, &ErrorDetails::default(), &model, &mut steps, dockerfile.as_deref());
-                f.node = Some(name.clone());
-                f.platform = f.platform.or_else(|| platforms.first().map(ToString::to_string));
-                first_failure.get_or_insert(f);
-            }
-        }
-    }
-    emit(&mut model, &mut *observer, progress);
-    let mut digest = None;
-    if let (Some(first), BuildState::Succeeded) = (pushed_to.first(), state) {
-        match merge(builders, first, &digests, &tags).await {
-            Ok(index) => digest = Some(index),
-            Err(e) => {
-                state = BuildState::Failed;
-                let mut steps = model.steps();
-                let message = format!("merging the nodes' images into one index for {}: {e}", tags.join(", "));
-                first_failure =
-                    Some(failure(message, &ErrorDetails::default(), &model, &mut steps, dockerfile.as_deref()));
-            }
-        }
-    }
-    let steps = model.steps();
     let outcome = BuildOutcome {
-        build_ref: refs[0].clone(),
+        build_ref,
         builder: builder.clone(),
         state,
-        digest,
+        digest: digest.clone(),
         platforms: checked.platforms.iter().map(ToString::to_string).collect(),
-        tags: if state == BuildState::Succeeded { tags } else { Vec::new() },
+        tags: if digest.is_some() { push.tags } else { Vec::new() },
         duration_ms: started.elapsed().as_millis() as u64,
         failure: first_failure,
-        steps,
-        exporter_response,
+        steps: model.steps(),
+        exporter_response: ended.exporter_response,
+        platform_results: ended.results,
     };
     if outcome.state != BuildState::Cancelled {
         if let Err(e) = builders.record_activity(&builder).await {
@@ -214,10 +211,34 @@ pub(super) async fn run_split(
     Ok(outcome)
 }
 
+/// The Dockerfile read as the frontend reads it, so each step can say where in it it comes from.
+pub(super) fn read_dockerfile(checked: &Checked) -> Option<String> {
+    crate::dockerfile::read_source(&checked.dockerfile)
+        .inspect_err(|e| tracing::debug!(error = %e, "steps will not show their Dockerfile lines"))
+        .ok()
+}
+
+/// With --push, assembles and pushes under the tags the index of the platforms
+/// [`keep_going::index_sources`] lets in (none after a cancel); its digest, or why it failed.
+pub(super) async fn index(
+    builders: &Builders,
+    request: &BuildRequest,
+    push: &PushTargets,
+    results: &[PlatformResult],
+    cancel: &CancellationToken,
+) -> Result<Option<String>, String> {
+    let (Some(first), false) = (&push.first, cancel.is_cancelled()) else { return Ok(None) };
+    let Some(sources) = keep_going::index_sources(results, request.push_partial) else { return Ok(None) };
+    merge(builders, first, &sources, &push.tags)
+        .await
+        .map(Some)
+        .map_err(|e| format!("merging the platforms' images into one index for {}: {e}", push.tags.join(", ")))
+}
+
 /// Hands what changed since the last time to the UI and the observer.
-fn emit(
+pub(super) fn emit(
     model: &mut ProgressModel,
-    observer: &mut dyn super::BuildObserver,
+    observer: &mut dyn BuildObserver,
     progress: &(dyn Fn(ProgressUpdate) + Send + Sync),
 ) {
     if let Some(update) = model.take_update() {
@@ -226,7 +247,24 @@ fn emit(
     }
 }
 
-/// Assembles the index of the images the nodes pushed by digest (each a manifest list of its
+/// Runs `work` with a registry client of the builders' environment, driven on a blocking thread of
+/// its own: the registry and compose futures hold closures over borrows that rustc cannot prove
+/// `Send` for every lifetime (rust-lang/rust#102211), and the build's future must stay `Send` for
+/// the window to spawn it.
+pub(super) async fn on_registry<T, F, W>(builders: &Builders, work: W) -> T
+where
+    T: Send + 'static,
+    F: Future<Output = T>,
+    W: FnOnce(RegistryClient) -> F + Send + 'static,
+{
+    let environment = builders.contexts().environment().clone();
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || runtime.block_on(work(RegistryClient::new(CredentialStore::new(&environment)))))
+        .await
+        .expect("registry work does not panic")
+}
+
+/// Assembles the index of the images the solves pushed by digest (each a manifest list of its
 /// platforms and their attestations) and pushes it under every tag, as buildx's "merging
 /// manifest list" step does, through the same code as `imagetools create`. Returns its digest.
 #[tracing::instrument(skip_all, fields(repository = %first.name()))]
@@ -236,146 +274,251 @@ async fn merge(
     digests: &[String],
     tags: &[String],
 ) -> Result<String, ComposeError> {
-    let environment = builders.contexts().environment().clone();
     let sources: Vec<String> = digests.iter().map(|d| first.pinned(d)).collect();
     let tags = tags.to_vec();
-    // Driven on a blocking thread of its own: compose's futures hold closures over borrows that
-    // rustc cannot prove `Send` for every lifetime (rust-lang/rust#102211), and the build's future
-    // must stay `Send` for the window to spawn it.
-    let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
-        runtime.block_on(async move {
-            let client = RegistryClient::new(CredentialStore::new(&environment));
-            let composition = compose::plan(&client, &ComposeRequest::new(sources, tags)).await?;
-            compose::push(&client, &composition, &|_| {}).await?;
-            Ok(composition.digest)
-        })
+    on_registry(builders, move |client| async move {
+        let composition = compose::plan(&client, &ComposeRequest::new(sources, tags)).await?;
+        compose::push(&client, &composition, &|_| {}).await?;
+        Ok(composition.digest)
     })
     .await
-    .expect("the merge does not panic")
 }
 
 fn join(platforms: &[Platform]) -> String {
     platforms.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
-/// What one node solves: `platforms` under `build_ref`, its Status tagged with `index`; with
-/// `repositories`, the image is pushed there by digest.
-struct NodeSolve {
-    name: String,
-    node: RouteNode,
+/// How one solve ended, with what it was.
+pub(super) struct Ended {
+    key: String,
+    node: String,
     platforms: Vec<Platform>,
-    build_ref: String,
-    index: usize,
-    repositories: Option<String>,
+    attempt: u32,
+    end: SolveEnd,
 }
 
-#[tracing::instrument(skip_all, fields(node = %part.name, platforms = %join(&part.platforms)))]
-async fn solve_on_node(
-    builders: &Builders,
-    request: &BuildRequest,
-    checked: &Checked,
-    builder: String,
-    part: NodeSolve,
-    statuses: mpsc::UnboundedSender<(usize, StatusResponse)>,
-    cancel: CancellationToken,
-) -> (String, Vec<Platform>, NodeEnd) {
-    let NodeSolve { name, node, platforms, build_ref, index, repositories } = part;
-    let run = async {
-        let connected = connect(builder, node.driver).await?;
-        let control = &connected.control;
-        let workers = control.list_workers().await?;
-        if let Some(platform) = platforms.iter().find(|p| !runnable(&workers, p)) {
-            let available =
-                workers.iter().flat_map(|w| &w.platforms).map(ToString::to_string).collect::<Vec<_>>().join(", ");
-            return Err(BuildError::PlatformUnavailable {
-                builder: format!("{} (node {})", connected.builder, node.name),
-                platform: platform.to_string(),
-                available,
-            });
+/// What the solves left: each platform's result, the first failure, and the exporters' answers
+/// (each key prefixed with its solve's).
+pub(super) struct Concluded {
+    pub results: Vec<PlatformResult>,
+    pub failure: Option<BuildFailure>,
+    pub exporter_response: BTreeMap<String, String>,
+}
+
+/// Reads how each solve ended into per-platform results; the model's steps of a solve whose node
+/// went away are failed with it, and after a cancel the unfinished ones are cancelled.
+pub(super) fn conclude(ends: Vec<Ended>, model: &mut ProgressModel, dockerfile: Option<&str>) -> Concluded {
+    let mut results = Vec::new();
+    let mut first_failure: Option<BuildFailure> = None;
+    let mut exporter_response = BTreeMap::new();
+    for (i, Ended { key, node, platforms, attempt, end }) in ends.into_iter().enumerate() {
+        let named = |message: String| format!("node {node} ({}): {message}", join(&platforms));
+        // A failure is looked for among its own solve's steps: another solve may have failed too.
+        let prefix = format!("{key}/");
+        let own_steps = |model: &ProgressModel| -> Vec<Step> {
+            model.steps().into_iter().filter(|s| s.id.starts_with(&prefix)).collect()
+        };
+        match end {
+            SolveEnd::Solved(response) => {
+                let digest = response.get("containerimage.digest").cloned();
+                results.extend(platforms.iter().map(|p| PlatformResult::succeeded(p, &node, digest.clone(), attempt)));
+                exporter_response.extend(response.into_iter().map(|(k, v)| (format!("{key}/{k}"), v)));
+            }
+            SolveEnd::Cancelled => {
+                model.cancel_unfinished();
+                results.extend(platforms.iter().map(|p| PlatformResult::cancelled(p, &node, attempt)));
+            }
+            SolveEnd::Failed { message, mut details } => {
+                details.vertex = details.vertex.map(|v| model.step_id(Some(i), &v));
+                let mut steps = own_steps(model);
+                let mut f = failure(named(message), &details, model, &mut steps, dockerfile);
+                f.node = Some(node.clone());
+                if let [only] = platforms.as_slice() {
+                    f.platform = f.platform.or_else(|| Some(only.to_string()));
+                }
+                // The platform whose step failed; BuildKit cancelled the rest of the solve. A shared
+                // step (the context, a parse) fails them all.
+                let lane = f.platform.clone().filter(|lane| platforms.iter().any(|p| p.to_string() == *lane));
+                for p in &platforms {
+                    results.push(match lane.as_ref().is_none_or(|lane| *lane == p.to_string()) {
+                        true => PlatformResult::failed(p, &node, &f, attempt),
+                        false => PlatformResult::cancelled(p, &node, attempt),
+                    });
+                }
+                first_failure.get_or_insert(f);
+            }
+            SolveEnd::Gone(error) => {
+                let message = named(format!("went away: {error}"));
+                model.fail_node(i, &message);
+                let mut steps = own_steps(model);
+                let mut f = failure(message, &ErrorDetails::default(), model, &mut steps, dockerfile);
+                f.node = Some(node.clone());
+                f.platform = f.platform.or_else(|| platforms.first().map(ToString::to_string));
+                results.extend(platforms.iter().map(|p| PlatformResult::failed(p, &node, &f, attempt)));
+                first_failure.get_or_insert(f);
+            }
         }
-        let cache_imports = cache_entries(&request.cache_from, "import")?;
-        let cache_exports = cache_entries(&request.cache_to, "export")?;
-        let folder = match &request.output {
-            BuildOutput::Local { dest } => Some(dest.into()),
-            _ => None,
-        };
-        let services = SessionServices {
-            dirs: HashMap::from([
-                ("context".to_owned(), checked.context.clone()),
-                ("dockerfile".to_owned(), checked.dockerfile_dir.clone()),
-            ]),
-            tarball: None,
-            folder,
-            credentials: Some(CredentialStore::new(builders.contexts().environment())),
-            secrets: secrets(&request.secrets)?,
-            content: local_caches(&cache_imports, "import")?
-                .into_iter()
-                .chain(local_caches(&cache_exports, "export")?)
-                .collect(),
-        };
-        let session = connected.attach(&checked.context, services).await?;
-        let mut attrs = frontend_attrs(request, &Checked { platforms: platforms.to_vec(), ..checked.clone() })?;
-        attrs.insert("multi-platform".into(), "true".into());
-        let mut exporter = exporter(request, connected.driver.is_engine_buildkit(), None);
-        if let (Some(names), Some(image)) = (repositories, exporter.as_mut()) {
-            image.attrs.insert("name".into(), names.to_owned());
-            image.attrs.insert("push-by-digest".into(), "true".into());
+    }
+    Concluded { results, failure: first_failure, exporter_response }
+}
+
+/// What every solve of one split build shares.
+pub(super) struct Solving<'a> {
+    pub builders: &'a Builders,
+    pub request: &'a BuildRequest,
+    pub checked: &'a Checked,
+    pub builder: &'a str,
+    /// With push: where each solve pushes by digest.
+    pub repositories: Option<String>,
+}
+
+impl Solving<'_> {
+    /// Runs `parts` at once, the first under `build_ref`, folding their progress into `model` and
+    /// handing it on at most every [`PROGRESS_INTERVAL`]; how each ended, in order.
+    pub(super) async fn run(
+        &self,
+        parts: Vec<Part>,
+        build_ref: &str,
+        model: &mut ProgressModel,
+        progress: &(dyn Fn(ProgressUpdate) + Send + Sync),
+        observer: &mut dyn BuildObserver,
+        cancel: &CancellationToken,
+    ) -> Vec<Ended> {
+        let (statuses, mut received) = mpsc::unbounded_channel::<(usize, StatusResponse)>();
+        let mut solves = Vec::with_capacity(parts.len());
+        for (index, part) in parts.into_iter().enumerate() {
+            let solve_ref = if index == 0 { build_ref.to_owned() } else { session::new_id() };
+            solves.push(self.solve(part, solve_ref, index, statuses.clone(), cancel.clone()));
         }
-        let solve = DockerfileSolve {
-            build_ref: build_ref.to_owned(),
-            session_id: session.id().to_owned(),
-            frontend_attrs: attrs,
-            exporter,
-            entitlements: Vec::new(),
-            cache_imports,
-            cache_exports,
-        };
-        let mut status = Box::pin(control.status(&solve.build_ref).await?);
-        let solving = control.solve(&solve);
-        tokio::pin!(solving);
-        let mut status_open = true;
-        let result = loop {
+        let solves = join_all(solves);
+        drop(statuses);
+        tokio::pin!(solves);
+        let mut tick = tokio::time::interval(PROGRESS_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let ends = loop {
             tokio::select! {
-                biased;
-                _ = cancel.cancelled() => break None,
-                result = &mut solving => break Some(result),
-                item = status.next(), if status_open => match item {
-                    Some(Ok(response)) => { let _ = statuses.send((index, response)); }
-                    Some(Err(_)) | None => status_open = false,
-                },
+                ends = &mut solves => break ends,
+                Some((part, response)) = received.recv() => model.apply_node(part, &response),
+                _ = tick.tick() => emit(model, &mut *observer, progress),
             }
         };
-        if result.is_some() {
-            // The last statuses arrive just after Solve returns.
-            let drain = async {
-                while let Some(Ok(response)) = status.next().await {
-                    let _ = statuses.send((index, response));
+        while let Ok((part, response)) = received.try_recv() {
+            model.apply_node(part, &response);
+        }
+        ends
+    }
+
+    /// One solve: `part`'s platforms under `build_ref`, its Status tagged with `index`.
+    #[tracing::instrument(skip_all, fields(node = %part.node, platforms = %join(&part.platforms)))]
+    async fn solve(
+        &self,
+        part: Part,
+        build_ref: String,
+        index: usize,
+        statuses: mpsc::UnboundedSender<(usize, StatusResponse)>,
+        cancel: CancellationToken,
+    ) -> Ended {
+        let Part { key, node, driver, platforms, attempt } = part;
+        let (request, checked, builders) = (self.request, self.checked, self.builders);
+        let run = async {
+            let connected = connect(self.builder.to_owned(), driver).await?;
+            let control = &connected.control;
+            let workers = control.list_workers().await?;
+            if let Some(platform) = platforms.iter().find(|p| !runnable(&workers, p)) {
+                let available =
+                    workers.iter().flat_map(|w| &w.platforms).map(ToString::to_string).collect::<Vec<_>>().join(", ");
+                return Err(BuildError::PlatformUnavailable {
+                    builder: format!("{} (node {node})", connected.builder),
+                    platform: platform.to_string(),
+                    available,
+                });
+            }
+            let cache_imports = cache_entries(&request.cache_from, "import")?;
+            let cache_exports = cache_entries(&request.cache_to, "export")?;
+            let folder = match &request.output {
+                BuildOutput::Local { dest } => Some(dest.into()),
+                _ => None,
+            };
+            let services = SessionServices {
+                dirs: HashMap::from([
+                    ("context".to_owned(), checked.context.clone()),
+                    ("dockerfile".to_owned(), checked.dockerfile_dir.clone()),
+                ]),
+                tarball: None,
+                folder,
+                credentials: Some(CredentialStore::new(builders.contexts().environment())),
+                secrets: secrets(&request.secrets)?,
+                content: local_caches(&cache_imports, "import")?
+                    .into_iter()
+                    .chain(local_caches(&cache_exports, "export")?)
+                    .collect(),
+            };
+            let session = connected.attach(&checked.context, services).await?;
+            let mut attrs = frontend_attrs(request, &Checked { platforms: platforms.to_vec(), ..checked.clone() })?;
+            attrs.insert("multi-platform".into(), "true".into());
+            let mut exporter = exporter(request, connected.driver.is_engine_buildkit(), None);
+            if let (Some(names), Some(image)) = (&self.repositories, exporter.as_mut()) {
+                // The engine's `moby` exporter names its image `repo:latest`, which cannot be pushed
+                // by digest; BuildKit's own image exporter, which the engine also runs, can.
+                image.kind = "image".into();
+                image.attrs.insert("name".into(), names.to_owned());
+                image.attrs.insert("push-by-digest".into(), "true".into());
+            }
+            let solve = DockerfileSolve {
+                build_ref,
+                session_id: session.id().to_owned(),
+                frontend_attrs: attrs,
+                exporter,
+                entitlements: Vec::new(),
+                cache_imports,
+                cache_exports,
+            };
+            let mut status = Box::pin(control.status(&solve.build_ref).await?);
+            let solving = control.solve(&solve);
+            tokio::pin!(solving);
+            let mut status_open = true;
+            let result = loop {
+                tokio::select! {
+                    biased;
+                    _ = cancel.cancelled() => break None,
+                    result = &mut solving => break Some(result),
+                    item = status.next(), if status_open => match item {
+                        Some(Ok(response)) => { let _ = statuses.send((index, response)); }
+                        Some(Err(_)) | None => status_open = false,
+                    },
                 }
             };
-            let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
-        }
-        drop(session);
-        Ok(match result {
-            None => NodeEnd::Cancelled,
-            Some(Ok(response)) => {
-                tag_local_caches(&solve.cache_exports, &response)?;
-                NodeEnd::Solved(response)
-            }
-            Some(Err(e @ BuildkitError::Call { .. })) => {
-                // A broken connection also ends Solve with a status: the node went away when it no
-                // longer answers, rather than a step failing on it.
-                let answers = tokio::time::timeout(Duration::from_secs(5), control.list_workers()).await;
-                match (e, answers) {
-                    (BuildkitError::Call { message, details, .. }, Ok(Ok(_))) => {
-                        NodeEnd::Failed { message, details: *details }
+            if result.is_some() {
+                // The last statuses arrive just after Solve returns.
+                let drain = async {
+                    while let Some(Ok(response)) = status.next().await {
+                        let _ = statuses.send((index, response));
                     }
-                    (e, _) => NodeEnd::Gone(e.into()),
-                }
+                };
+                let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
             }
-            Some(Err(e)) => NodeEnd::Gone(e.into()),
-        })
-    };
-    let end = run.await.unwrap_or_else(NodeEnd::Gone);
-    (name, platforms, end)
+            drop(session);
+            Ok(match result {
+                None => SolveEnd::Cancelled,
+                Some(Ok(response)) => {
+                    tag_local_caches(&solve.cache_exports, &response)?;
+                    SolveEnd::Solved(response)
+                }
+                Some(Err(e @ BuildkitError::Call { .. })) => {
+                    // A broken connection also ends Solve with a status: the node went away when it no
+                    // longer answers, rather than a step failing on it.
+                    let answers = tokio::time::timeout(Duration::from_secs(5), control.list_workers()).await;
+                    match (e, answers) {
+                        (BuildkitError::Call { message, details, .. }, Ok(Ok(_))) => {
+                            SolveEnd::Failed { message, details: *details }
+                        }
+                        (e, _) => SolveEnd::Gone(e.into()),
+                    }
+                }
+                Some(Err(e)) => SolveEnd::Gone(e.into()),
+            })
+        };
+        let end = run.await.unwrap_or_else(SolveEnd::Gone);
+        Ended { key, node, platforms, attempt, end }
+    }
 }

@@ -79,5 +79,6 @@ pub(crate) fn outcome(entry: &HistoryEntry, record: &BuildHistoryRecord, model: 
         failure,
         steps,
         exporter_response: entry.exporter_response.clone(),
+        platform_results: Vec::new(),
     }
 }

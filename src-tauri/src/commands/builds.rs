@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use buildlane_core::builders::NodePlatform;
-use buildlane_core::builds::records::{BuildRecord, Records};
-use buildlane_core::builds::{self, BuildOutcome, BuildRequest};
+use buildlane_core::builds::records::{BuildRecord, Records, RecordsError};
+use buildlane_core::builds::{self, BuildOutcome, BuildRequest, PlatformRetry};
 use buildlane_core::dockerfile::outline::{self, OutlineRequest};
 use buildlane_core::dockerfile::{self, DockerfileOutline};
 use buildlane_core::progress::{LogChunk, ProgressUpdate};
@@ -35,6 +35,36 @@ pub async fn start_build(
     let context = state.selected_context();
     let outcome =
         builds::run(&state.builders, &request, context.as_deref(), &on_progress, cancel, &mut recording).await;
+    state.finish(&operation);
+    Ok(outcome?)
+}
+
+/// Builds one platform of the recorded build `build_ref` again, alone (see `builds::retry`), with
+/// progress as for `start_build`: the recorded steps and logs first.
+#[tauri::command]
+pub async fn retry_platform(
+    state: State<'_, AppState>,
+    build_ref: String,
+    platform: String,
+    operation: String,
+    on_progress: Channel<ProgressUpdate>,
+) -> Result<BuildOutcome, AppError> {
+    let records = Records::new(state.builders.contexts().environment());
+    let recorded = records.clone();
+    let (record, logs) = blocking(move || {
+        let record = recorded.get(&build_ref).ok_or_else(|| RecordsError::NotFound(build_ref.clone()))?;
+        // A record whose log is gone can still be retried; its lanes just show no earlier output.
+        Ok((record, recorded.logs(&build_ref).unwrap_or_default()))
+    })
+    .await?;
+    let cancel = state.track(operation.clone());
+    let on_progress = move |update: ProgressUpdate| {
+        let _ = on_progress.send(update);
+    };
+    let mut recording = records.recording();
+    let context = state.selected_context();
+    let retry = PlatformRetry { record: &record, logs: &logs, platform: &platform };
+    let outcome = builds::retry(&state.builders, retry, context.as_deref(), &on_progress, cancel, &mut recording).await;
     state.finish(&operation);
     Ok(outcome?)
 }

@@ -136,6 +136,19 @@ export function startBuild(
   return call('start_build', { request, operation, onProgress: new Channel<ProgressUpdate>(onProgress) });
 }
 
+/**
+ * Builds one platform of a recorded build again, alone, and assembles the build's result from it and
+ * the others' earlier ones; progress streams as for startBuild, the earlier steps first.
+ */
+export function retryPlatform(
+  buildRef: string,
+  platform: string,
+  operation: string,
+  onProgress: (update: ProgressUpdate) => void,
+): Promise<BuildOutcome> {
+  return call('retry_platform', { buildRef, platform, operation, onProgress: new Channel<ProgressUpdate>(onProgress) });
+}
+
 /** The equivalent `docker buildx build …` command line. */
 export function buildCliCommand(request: BuildRequest): Promise<string> {
   return call('build_cli_command', { request });

@@ -27,6 +27,7 @@ export type { UseOptions } from './bindings/UseOptions';
 // The Build view.
 export type { BuildFailure } from './bindings/BuildFailure';
 export type { BuildOutcome } from './bindings/BuildOutcome';
+export type { PlatformResult } from './bindings/PlatformResult';
 export type { BuildOutput } from './bindings/BuildOutput';
 export type { BuildRecord } from './bindings/BuildRecord';
 export type { BuildRequest } from './bindings/BuildRequest';

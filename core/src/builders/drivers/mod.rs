@@ -116,6 +116,43 @@ pub trait Driver: Send + Sync {
     async fn details(&self) -> DriverDetails;
 }
 
+/// A driver shared by several solves on one node (a build that keeps going solves each platform on
+/// its own): each asks it as it would the node's own.
+#[async_trait]
+impl<D: Driver + ?Sized> Driver for std::sync::Arc<D> {
+    fn validate_options(&self) -> Result<(), DriverError> {
+        (**self).validate_options()
+    }
+
+    fn is_engine_buildkit(&self) -> bool {
+        (**self).is_engine_buildkit()
+    }
+
+    async fn connect(&self) -> Result<NodeChannel, DriverError> {
+        (**self).connect().await
+    }
+
+    async fn boot(&self, progress: Progress<'_>) -> Result<(), DriverError> {
+        (**self).boot(progress).await
+    }
+
+    async fn stop(&self, progress: Progress<'_>) -> Result<(), DriverError> {
+        (**self).stop(progress).await
+    }
+
+    async fn remove(&self, keep_state: bool, progress: Progress<'_>) -> Result<(), DriverError> {
+        (**self).remove(keep_state, progress).await
+    }
+
+    async fn describe(&self) -> NodeProbe {
+        (**self).describe().await
+    }
+
+    async fn details(&self) -> DriverDetails {
+        (**self).details().await
+    }
+}
+
 /// Where a node's BuildKit runs, as its driver knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "kind")]

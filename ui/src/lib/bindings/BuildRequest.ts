@@ -46,4 +46,15 @@ cacheFrom: Array<string>,
 /**
  * `--cache-to`: `type=registry,ref=REF[,mode=max]`, `type=local,dest=DIR[,mode=max]` or `type=inline`.
  */
-cacheTo: Array<string>, };
+cacheTo: Array<string>, 
+/**
+ * Solve each platform on its own, so that one that fails does not cancel the others
+ * (`--keep-going`; buildx has no such option). Nothing goes under the tags unless every
+ * platform succeeded, or `push_partial`.
+ */
+keepGoing: boolean, 
+/**
+ * With keep-going and push: when some platforms fail, push the index of the ones that
+ * succeeded under the tags (`--push-partial`).
+ */
+pushPartial: boolean, };

@@ -35,4 +35,9 @@ logLines: number,
  * step is one of its instructions (see [`crate::dockerfile::step_lines`]); none in records
  * written before steps carried it.
  */
-dockerfileLine: LineRange | null, };
+dockerfileLine: LineRange | null, 
+/**
+ * The attempt at its platform the step belongs to when the platform was retried (2 for the
+ * first retry, and so on); none for the build itself.
+ */
+attempt: number | null, };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BuildOutcome } from '../types';
 import { failureView, sourceWindow } from './failure';
-import { step } from './testSteps';
+import { platformResult, step } from './testSteps';
 
 const DOCKERFILE = [
   '# syntax=docker/dockerfile:1',
@@ -32,6 +32,7 @@ function outcome(partial: Partial<BuildOutcome['failure']> = {}): BuildOutcome {
     durationMs: 1000,
     steps: [failedRun],
     exporterResponse: {},
+    platformResults: [],
     failure: {
       message: 'process "/bin/sh -c [ ... ]" did not complete successfully: exit code: 1',
       platform: 'linux/arm64',
@@ -65,6 +66,26 @@ describe('failure summary', () => {
     ]);
     expect(view.lastLines).toEqual(['boom']);
     expect(view.node).toBeNull();
+  });
+
+  it('takes how each platform ended from its own solve, and offers to retry the ones that did not succeed', () => {
+    const kept: BuildOutcome = {
+      ...outcome({ succeededPlatforms: [] }),
+      platformResults: [
+        platformResult('linux/amd64', 'succeeded'),
+        platformResult('linux/arm64', 'failed'),
+        platformResult('linux/riscv64', 'cancelled'),
+      ],
+    };
+    const view = failureView(kept, DOCKERFILE, ['linux/amd64', 'linux/arm64', 'linux/riscv64'])!;
+    expect(view.platforms).toEqual([
+      { platform: 'linux/amd64', state: 'succeeded' },
+      { platform: 'linux/arm64', state: 'failed' },
+      { platform: 'linux/riscv64', state: 'unfinished' },
+    ]);
+    expect(view.retryable).toEqual(['linux/arm64', 'linux/riscv64']);
+    // One solve for every platform: nothing to retry alone.
+    expect(failureView(outcome(), DOCKERFILE, [])!.retryable).toEqual([]);
   });
 
   it('names the node that failed a build split across nodes', () => {

@@ -1,6 +1,6 @@
 // The failure-first summary: which platform and step failed, the Dockerfile source around the
-// failing line (which the core worked out) with that line marked, the last output lines, and how
-// every other platform ended.
+// failing line (which the core worked out) with that line marked, the last output lines, how
+// every other platform ended, and which platforms can be retried alone.
 import type { BuildOutcome } from '../types';
 
 export interface SourceLine {
@@ -33,6 +33,11 @@ export interface FailureView {
   source: SourceLine[];
   lastLines: string[];
   platforms: PlatformEnd[];
+  /**
+   * Platforms that failed or were stopped in a build that kept going (or was split across nodes):
+   * each can be built again alone, the others' results kept.
+   */
+  retryable: string[];
 }
 
 export const PLATFORM_END_TEXT: Record<PlatformEnd['state'], string> = {
@@ -66,9 +71,13 @@ export function failureView(outcome: BuildOutcome, source: string | null, reques
   const f = outcome.failure;
   if (!f) return null;
   const platforms: PlatformEnd[] = [];
+  const results = outcome.platformResults;
   for (const p of requested.length ? requested : outcome.platforms) {
     let state: PlatformEnd['state'] = 'unfinished';
-    if (f.succeededPlatforms.includes(p)) state = 'succeeded';
+    // How each platform's own solve ended, when it had one, is the core's word.
+    const result = results.find((r) => r.platform === p);
+    if (result) state = result.state === 'cancelled' ? 'unfinished' : result.state;
+    else if (f.succeededPlatforms.includes(p)) state = 'succeeded';
     else if (f.platform === p) state = 'failed';
     else if (!outcome.steps.some((s) => s.lane === p)) state = 'notStarted';
     platforms.push({ platform: p, state });
@@ -91,5 +100,6 @@ export function failureView(outcome: BuildOutcome, source: string | null, reques
     source: text ? sourceWindow(text, line, CONTEXT_LINES, endLine) : [],
     lastLines: f.lastLines,
     platforms,
+    retryable: results.filter((r) => r.state !== 'succeeded').map((r) => r.platform),
   };
 }

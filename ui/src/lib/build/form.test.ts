@@ -48,11 +48,21 @@ describe('build form', () => {
       sbom: false,
       sbomGenerator: '',
       builder: '',
+      keepGoing: false,
+      pushPartial: false,
     });
     expect(toBuildRequest({ ...form, sbomGenerator: 'ignored/while/off' }).sbomGenerator).toBe('');
     expect(toBuildRequest({ ...form, output: 'oci', dest: ' /tmp/a.tar ' }).output).toEqual({ type: 'oci', dest: '/tmp/a.tar' });
     expect(toBuildRequest({ ...form, output: 'tar', dest: '/tmp/fs.tar' }).output).toEqual({ type: 'tar', dest: '/tmp/fs.tar' });
     expect(toBuildRequest({ ...form, output: 'load', dest: '/ignored' }).output).toEqual({ type: 'load' });
+  });
+
+  it('asks to push what succeeded only of a build that keeps going and pushes', () => {
+    const form = { ...emptyBuildForm(), context: '/c', output: 'push' as const, keepGoing: true, pushPartial: true };
+    expect(toBuildRequest(form)).toMatchObject({ keepGoing: true, pushPartial: true });
+    expect(toBuildRequest({ ...form, keepGoing: false })).toMatchObject({ keepGoing: false, pushPartial: false });
+    expect(toBuildRequest({ ...form, output: 'cacheOnly' })).toMatchObject({ keepGoing: true, pushPartial: false });
+    expect(fromBuildRequest(toBuildRequest(form))).toMatchObject({ keepGoing: true, pushPartial: true });
   });
 
   it('round-trips a recorded request back into the form (re-run)', () => {

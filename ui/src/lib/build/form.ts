@@ -44,6 +44,10 @@ export interface BuildForm {
   sbom: boolean;
   /** The scanner image; blank: BuildKit's default. */
   sbomGenerator: string;
+  /** Each platform solved on its own, so one that fails does not stop the others. */
+  keepGoing: boolean;
+  /** With keep-going and push: the platforms that succeeded go under the tags even when others fail. */
+  pushPartial: boolean;
 }
 
 export function emptyBuildForm(): BuildForm {
@@ -65,6 +69,8 @@ export function emptyBuildForm(): BuildForm {
     provenance: 'min',
     sbom: false,
     sbomGenerator: '',
+    keepGoing: false,
+    pushPartial: false,
   };
 }
 
@@ -100,6 +106,8 @@ export function toBuildRequest(form: BuildForm): BuildRequest {
     sbom: form.sbom,
     sbomGenerator: form.sbom ? form.sbomGenerator.trim() : '',
     builder: form.builder,
+    keepGoing: form.keepGoing,
+    pushPartial: form.keepGoing && form.output === 'push' && form.pushPartial,
   };
 }
 
@@ -124,6 +132,8 @@ export function fromBuildRequest(request: BuildRequest): BuildForm {
     provenance: request.provenance,
     sbom: request.sbom,
     sbomGenerator: request.sbomGenerator,
+    keepGoing: request.keepGoing,
+    pushPartial: request.pushPartial,
   };
 }
 

@@ -43,6 +43,23 @@ describe('lanes', () => {
     expect(lanes[2].state).toBe('running');
   });
 
+  it('gives a platform retried on its own a lane per attempt, under its first', () => {
+    const steps = [
+      step({ id: 'arm/run', lane: 'linux/arm64', state: 'failed' }),
+      step({ id: 'amd/run', lane: 'linux/amd64' }),
+      step({ id: 'arm#2/ctx', lane: 'shared', attempt: 2 }),
+      step({ id: 'arm#2/run', lane: 'linux/arm64', attempt: 2, startedMs: 2000, completedMs: 2500 }),
+    ];
+    const lanes = buildLanes(['linux/amd64', 'linux/arm64'], steps, false, 3000, 'succeeded');
+    expect(lanes.map((l) => [l.key, l.id, l.attempt, l.state, l.steps.map((s) => s.id)])).toEqual([
+      ['shared#2', 'shared', 2, 'done', ['arm#2/ctx']],
+      ['linux/amd64', 'linux/amd64', null, 'done', ['amd/run']],
+      ['linux/arm64', 'linux/arm64', 1, 'failed', ['arm/run']],
+      ['linux/arm64#2', 'linux/arm64', 2, 'done', ['arm#2/run']],
+    ]);
+    expect(lanes[3].elapsedMs).toBe(500);
+  });
+
   it('names the node a lane ran on in a build split across nodes, never for the shared lane', () => {
     const steps = [
       step({ id: 'farm0/ctx', lane: 'shared', node: 'farm0' }),

@@ -1,6 +1,7 @@
 // The build's lanes: steps grouped by platform (the "shared" lane first, then the request's
-// platforms in its order, then any lane the core reported that the request did not name), each
-// with a state and elapsed time, all drawn against one time axis.
+// platforms in its order, then any lane the core reported that the request did not name), a
+// platform retried on its own getting a lane per attempt under its first, each with a state and
+// elapsed time, all drawn against one time axis.
 import type { BuildState, LineRange, Step, StepState } from '../types';
 
 export const SHARED_LANE = 'shared';
@@ -11,6 +12,10 @@ export type LaneState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' |
 export interface Lane {
   /** `shared` or a platform. */
   id: string;
+  /** Unique among the lanes: the platform, with `#2`, `#3`… for its retries. */
+  key: string;
+  /** Which attempt at the platform the lane shows when it was retried (1 the build itself); null otherwise. */
+  attempt: number | null;
   /** The builder node the lane's steps ran on, in a build split across nodes (not for `shared`). */
   node: string | null;
   steps: Step[];
@@ -71,10 +76,17 @@ export function buildLanes(
   ended: BuildState | null = null,
 ): Lane[] {
   const byLane = new Map<string, Step[]>();
-  for (const id of laneOrder(platforms, steps)) byLane.set(id, []);
-  for (const s of steps) byLane.get(s.lane)!.push(s);
+  const retried = new Set(steps.filter((s) => s.attempt !== null).map((s) => s.lane));
+  for (const id of laneOrder(platforms, steps)) {
+    byLane.set(id, []);
+    const retries = [...new Set(steps.filter((s) => s.lane === id && s.attempt !== null).map((s) => s.attempt!))];
+    for (const attempt of retries.sort((a, b) => a - b)) byLane.set(`${id}#${attempt}`, []);
+  }
+  for (const s of steps) byLane.get(s.attempt === null ? s.lane : `${s.lane}#${s.attempt}`)!.push(s);
   const lanes: Lane[] = [];
-  for (const [id, reported] of byLane) {
+  for (const [key, reported] of byLane) {
+    const [id, retry] = key.split('#');
+    const attempt = retry !== undefined ? Number(retry) : retried.has(id) ? 1 : null;
     const laneSteps = orderSteps(reported);
     // The shared lane only shows when something ran in it, or while waiting for the first step.
     if (id === SHARED_LANE && laneSteps.length === 0 && !active) continue;
@@ -88,6 +100,8 @@ export function buildLanes(
     }
     lanes.push({
       id,
+      key,
+      attempt,
       node: id === SHARED_LANE ? null : (laneSteps.find((s) => s.node !== null)?.node ?? null),
       steps: laneSteps,
       state: laneState(laneSteps, active, ended),

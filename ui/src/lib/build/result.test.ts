@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BuildOutcome } from '../types';
-import { producedTags, resultImage } from './result';
+import { missingPlatforms, producedTags, resultImage } from './result';
+import { platformResult } from './testSteps';
 
 const DIGEST = 'sha256:' + 'a'.repeat(64);
 
@@ -16,6 +17,7 @@ function outcome(partial: Partial<BuildOutcome> = {}): BuildOutcome {
     failure: null,
     steps: [],
     exporterResponse: {},
+    platformResults: [],
     ...partial,
   };
 }
@@ -24,6 +26,18 @@ describe('the result card’s image', () => {
   it('opens a pushed image by its digest in the Images view', () => {
     const pushed = outcome({ tags: ['127.0.0.1:5055/app:1'], digest: DIGEST, exporterResponse: { 'image.name': '127.0.0.1:5055/app:1' } });
     expect(resultImage(pushed, { type: 'push' })).toEqual({ reference: `127.0.0.1:5055/app:1@${DIGEST}`, label: 'Image', openable: true });
+  });
+
+  it('shows the index a build that kept going pushed of the platforms that succeeded, and which it lacks', () => {
+    const results = [platformResult('linux/amd64', 'succeeded'), platformResult('linux/arm64', 'failed')];
+    const partial = outcome({ state: 'failed', tags: ['127.0.0.1:5055/app:1'], digest: DIGEST, platformResults: results });
+    expect(missingPlatforms(partial)).toEqual(['linux/arm64']);
+    expect(resultImage(partial, { type: 'push' })).toEqual({ reference: `127.0.0.1:5055/app:1@${DIGEST}`, label: 'Image', openable: true });
+    // Without the partial push nothing went under the tag.
+    const kept = outcome({ state: 'failed', platformResults: results });
+    expect(missingPlatforms(kept)).toEqual([]);
+    expect(resultImage(kept, { type: 'push' })).toBeNull();
+    expect(missingPlatforms(outcome({ tags: ['127.0.0.1:5055/app:1'], digest: DIGEST }))).toEqual([]);
   });
 
   it('names nothing for a build-only run, even when its record still carries the form’s tag', () => {

@@ -28,8 +28,18 @@ export function producedTags(outcome: BuildOutcome, output: BuildOutput): string
   return NAMED[output.type] ? outcome.tags : [];
 }
 
+/**
+ * The platforms a pushed index lacks when the build kept going and pushed what succeeded while
+ * others failed; empty when the tags hold every platform, or nothing was pushed under them.
+ */
+export function missingPlatforms(outcome: BuildOutcome): string[] {
+  if (outcome.tags.length === 0) return [];
+  return outcome.platformResults.filter((r) => r.state !== 'succeeded').map((r) => r.platform);
+}
+
 export function resultImage(outcome: BuildOutcome, output: BuildOutput): ResultImage | null {
-  if (outcome.state !== 'succeeded') return null;
+  // A build that failed made no image under its tags, unless it pushed the platforms that succeeded.
+  if (outcome.state !== 'succeeded' && missingPlatforms(outcome).length === 0) return null;
   const tag = producedTags(outcome, output)[0];
   if (!tag) return null;
   const reference = outcome.digest ? `${tag.replace(/@.*$/, '')}@${outcome.digest}` : tag;

@@ -21,6 +21,7 @@ export type BuildApi = Pick<
   typeof Ipc,
   | 'newOperationId'
   | 'startBuild'
+  | 'retryPlatform'
   | 'cancelOperation'
   | 'buildCliCommand'
   | 'offeredPlatforms'
@@ -316,6 +317,35 @@ export class BuildSession {
     } catch {
       // It ended on its own meanwhile; its outcome is what the user sees.
     }
+  }
+
+  /**
+   * Builds one platform of the shown build again, alone (the build kept going, or was split across
+   * nodes): a new run that starts with the earlier steps and logs, which the core sends first, and
+   * shows the retry as a new attempt of that platform.
+   */
+  async retry(platform: string): Promise<void> {
+    const earlier = this.run;
+    if (this.running || !earlier?.outcome) return;
+    const run = new BuildRun(this.#api.newOperationId(), earlier.request);
+    run.source = earlier.source;
+    this.run = run;
+    this.tab = 'lanes';
+    this.selectedStep = null;
+    this.showing = null;
+    this.historyEntry = null;
+    const ticks = setInterval(() => run.tick(), FRAME_MS);
+    try {
+      const outcome = await this.#api.retryPlatform(earlier.outcome.buildRef, platform, run.operation, (u) => run.receive(u));
+      clearInterval(ticks);
+      run.finish(outcome);
+      if (this.run === run) this.tab = outcome.state === 'failed' ? 'failure' : 'lanes';
+    } catch (e) {
+      clearInterval(ticks);
+      run.flush();
+      run.fail(e as AppError);
+    }
+    await this.loadRecent();
   }
 
   /** Shows a recorded build (its lanes, logs and result) in place of the current one. */

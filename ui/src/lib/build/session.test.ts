@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { AppError, BuildOutcome, BuildRecord, DockerfileOutline, ProgressUpdate, Replay } from '../types';
 import { emptyBuildForm } from './form';
 import { BuildSession, FRAME_MS, type BuildApi } from './session.svelte';
-import { step } from './testSteps';
+import { platformResult, step } from './testSteps';
 import { entry } from '../history/testEntries';
 
 function deferred<T>() {
@@ -26,6 +26,7 @@ const outcome = (partial: Partial<BuildOutcome> = {}): BuildOutcome => ({
   failure: null,
   steps: [],
   exporterResponse: {},
+  platformResults: [],
   ...partial,
 });
 
@@ -48,6 +49,7 @@ function fakeApi(overrides: Partial<BuildApi> = {}) {
     replayBuild: vi.fn<BuildApi['replayBuild']>(async () => {
       throw { code: 'notFound', message: 'no such record' };
     }),
+    retryPlatform: vi.fn<BuildApi['retryPlatform']>(async () => outcome()),
   };
   return Object.assign(api, overrides) as typeof api;
 }
@@ -235,6 +237,47 @@ describe('BuildSession', () => {
     expect(api.startBuild).toHaveBeenLastCalledWith(record.request, expect.any(String), expect.any(Function));
     expect(session.form.context).toBe('/old');
     expect(session.showing).toBeNull();
+  });
+
+  it('retries one platform of a recorded build: a new run of the same request that starts from the earlier steps', async () => {
+    const earlier = outcome({
+      buildRef: 'kept-ref',
+      state: 'failed',
+      platforms: ['linux/amd64', 'linux/arm64'],
+      steps: [step({ id: 'arm-run', lane: 'linux/arm64', state: 'failed' })],
+      platformResults: [platformResult('linux/amd64', 'succeeded'), platformResult('linux/arm64', 'failed')],
+    });
+    const retried = outcome({
+      buildRef: 'retry-ref',
+      platforms: ['linux/amd64', 'linux/arm64'],
+      steps: [...earlier.steps, step({ id: 'arm-run-2', lane: 'linux/arm64', attempt: 2 })],
+      platformResults: [platformResult('linux/amd64', 'succeeded'), platformResult('linux/arm64', 'succeeded', 2)],
+    });
+    const gate = deferred<BuildOutcome>();
+    let push!: (u: ProgressUpdate) => void;
+    const api = fakeApi({
+      retryPlatform: vi.fn(async (_ref, _platform, _op, on) => {
+        push = on;
+        return gate.promise;
+      }),
+    });
+    const session = new BuildSession(api);
+    const record: BuildRecord = { request: { ...session.request(), keepGoing: true }, outcome: earlier, startedAt: '2025-01-01T00:00:00Z' };
+    await session.show(record);
+
+    const retrying = session.retry('linux/arm64');
+    expect(api.retryPlatform).toHaveBeenCalledWith('kept-ref', 'linux/arm64', 'op-1', expect.any(Function));
+    expect([session.running, session.showing, session.tab]).toEqual([true, null, 'lanes']);
+    expect(session.run?.request).toEqual(record.request);
+    // The core sends the earlier steps first; the retry's follow.
+    push({ steps: earlier.steps, logs: [{ step: 'arm-run', stream: 2, text: 'exit code: 1\n' }], warnings: [] });
+    session.run!.tick();
+    expect(session.run!.steps.map((s) => s.id)).toEqual(['arm-run']);
+    gate.resolve(retried);
+    await retrying;
+    expect(session.run!.outcome?.buildRef).toBe('retry-ref');
+    expect(session.run!.steps.map((s) => [s.id, s.attempt])).toEqual([['arm-run', null], ['arm-run-2', 2]]);
+    expect(session.tab).toBe('lanes');
   });
 
   it('closes a shown build back to the empty view (the way back when showing it failed), never a running one', async () => {

@@ -1,5 +1,5 @@
-// Step fixtures shared by the build view's unit tests.
-import type { Step } from '../types';
+// Step and platform result fixtures shared by the build view's unit tests.
+import type { PlatformResult, Step } from '../types';
 
 export function step(partial: Partial<Step> & { id: string }): Step {
   return {
@@ -16,6 +16,20 @@ export function step(partial: Partial<Step> & { id: string }): Step {
     bytesTotal: 0,
     logLines: 0,
     dockerfileLine: null,
+    attempt: null,
     ...partial,
+  };
+}
+
+/** How a platform of a build that kept going ended: succeeded with an image, failed at line 7, or stopped. */
+export function platformResult(platform: string, state: PlatformResult['state'], attempt = 1): PlatformResult {
+  return {
+    platform,
+    node: 'default',
+    state,
+    digest: state === 'succeeded' ? `sha256:${platform.replace(/\W/g, '')}` : null,
+    error: state === 'failed' ? 'exit code: 1' : null,
+    dockerfileLine: state === 'failed' ? 7 : null,
+    attempt,
   };
 }

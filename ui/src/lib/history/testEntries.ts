@@ -49,6 +49,8 @@ export function entry(buildRef: string, partial: Partial<HistoryEntry> = {}): Hi
       secrets: [],
       cacheFrom: [],
       cacheTo: [],
+      keepGoing: false,
+      pushPartial: false,
     },
     ...partial,
   };
