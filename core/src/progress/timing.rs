@@ -392,6 +392,7 @@ mod tests {
             bytes_total: 0,
             log_lines: 0,
             dockerfile_line: None,
+            attempt: None,
         }
     }
 
