@@ -19,10 +19,10 @@ use tracing::instrument;
 use ts_rs::TS;
 
 use super::filter::CacheFilters;
-use super::units::{human_size, ram_in_bytes};
 use super::{BuildkitRelease, CacheError, CacheNode, CacheRecord};
 use crate::builders::Builders;
 use crate::buildkit::cache::{FilterView, Judged, PruneRequest, UsageRecord};
+use crate::go_text::units::{human_size, ram_in_bytes};
 
 /// The prune form (`docker buildx prune`'s flags).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -98,7 +98,7 @@ impl PruneSpec {
             if value.is_empty() {
                 return Ok(0);
             }
-            ram_in_bytes(value).map_err(|reason| CacheError::InvalidSize { flag, value: value.to_owned(), reason })
+            ram_in_bytes(value).map_err(|source| CacheError::InvalidSize { flag, value: value.to_owned(), source })
         };
         Ok(PruneSpec {
             all: form.all,
