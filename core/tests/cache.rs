@@ -181,7 +181,9 @@ async fn a_prune_while_a_build_runs_keeps_that_builds_records() {
     let (world, _exposed) = world_with_builder();
     let world = std::sync::Arc::new(world);
     let mark = marker("running");
-    let dockerfile = format!("FROM {}/busybox:latest\nRUN echo {mark} && sleep 8\n", world.registry);
+    // Long enough to outlast the checks below on a busy engine, where one DiskUsage takes seconds:
+    // once the step ends, its mutable record is committed under another id.
+    let dockerfile = format!("FROM {}/busybox:latest\nRUN echo {mark} && sleep 30\n", world.registry);
     let building = {
         let ctx = context(&[("Dockerfile", &dockerfile)]);
         let world = world.clone();
