@@ -2,7 +2,7 @@
 # Build cache: `buildlane du` and `prune --filter` against `docker buildx du` and `prune` on the same
 # engine, with a few hundred cache records made first (a generated Dockerfile of many small RUN steps).
 # The engine's cache is shared, so the prune's filter selects none of them: both tools still ask
-# BuildKit to judge every record (and Buildlane reads the records first for its progress total).
+# BuildKit to judge every record, and neither reads the records first.
 source "$(dirname "${BASH_SOURCE[0]}")/bench-setup.sh"
 
 steps=${STEPS:-120}

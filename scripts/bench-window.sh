@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # What the real window costs, under Xvfb (tauri-driver), printed as tables. Not a test: numbers, no
-# pass/fail. `scripts/bench-window.sh [cost] [frames]` (both by default):
+# pass/fail. `scripts/bench-window.sh [cost] [frames] [prune]` (cost and frames by default):
 #   cost    a release build's launch → builders listed, and the PSS of its process tree idle and after a
 #           3-platform build, over RUNS launches (5 by default);
-#   frames  how smooth the window stays while a build prints 100,000 lines (frame times in the web view).
+#   frames  how smooth the window stays while a build prints 100,000 lines (frame times in the web view);
+#   prune   how smooth it stays while the Cache panel prunes a few hundred records of the engine's
+#           builder, streamed one by one (PRUNE_STEPS build steps made first, two cache mounts each; 100).
 # BUILDLANE_APP=<buildlane-window> measures another build of the window (an older one, say).
 set -euo pipefail
 
@@ -25,7 +27,10 @@ for part in "${parts[@]}"; do
       BUILDLANE_APP=${BUILDLANE_APP:-$root/target/release/buildlane-window} e2e target/debug/window-cost ;;
     frames)
       [ -n "${BUILDLANE_APP:-}" ] || cargo build -p buildlane --quiet
-      e2e target/debug/window-frames ;;
-    *) echo "usage: scripts/bench-window.sh [cost] [frames]" >&2; exit 2 ;;
+      e2e target/debug/window-frames build ;;
+    prune)
+      [ -n "${BUILDLANE_APP:-}" ] || cargo build -p buildlane --quiet
+      e2e target/debug/window-frames prune ;;
+    *) echo "usage: scripts/bench-window.sh [cost] [frames] [prune]" >&2; exit 2 ;;
   esac
 done

@@ -143,7 +143,8 @@ pub fn run_prune(env: Environment, args: PruneArgs) -> ExitCode {
                 on_ctrl_c.cancel();
             }
         });
-        builders.prune(args.builder.as_deref(), None, &form, &on_progress, cancel.clone()).await
+        // No preview first: buildx asks for the prune straight away, and the CLI needs no total.
+        builders.prune(args.builder.as_deref(), None, &form, None, &on_progress, cancel.clone()).await
     });
     match outcome {
         Ok(outcome) => {

@@ -9,6 +9,9 @@ use std::sync::Mutex;
 use buildlane_core::builders::Builders;
 use buildlane_core::docker_config::Environment;
 use buildlane_core::error_code::{Coded, ErrorCode};
+use buildlane_core::go_text::tabwriter::TabWriter;
+use buildlane_core::go_text::time::rfc3339_nano;
+use buildlane_core::go_text::units::human_duration;
 use buildlane_core::history::blobs::RecordBlobs;
 use buildlane_core::history::{BuildHistory, BuildSpec, Filter, HistoryEntry, HistoryError, HistoryStatus};
 use buildlane_core::progress::ProgressUpdate;
@@ -114,38 +117,12 @@ fn write_out(text: &str) -> ExitCode {
     }
 }
 
-/// go-units' `HumanDuration`, which docker's tables print "… ago" with.
-fn human_duration(seconds: i64) -> String {
-    let hours = ((seconds as f64) / 3600.0 + 0.5) as i64;
-    match seconds {
-        s if s < 1 => "Less than a second".into(),
-        1 => "1 second".into(),
-        s if s < 60 => format!("{s} seconds"),
-        s if s / 60 == 1 => "About a minute".into(),
-        s if s / 60 < 60 => format!("{} minutes", s / 60),
-        _ if hours == 1 => "About an hour".into(),
-        _ if hours < 48 => format!("{hours} hours"),
-        _ if hours < 24 * 7 * 2 => format!("{} days", hours / 24),
-        _ if hours < 24 * 30 * 2 => format!("{} weeks", hours / 24 / 7),
-        _ if hours < 24 * 365 * 2 => format!("{} months", hours / 24 / 30),
-        s => format!("{} years", s / 3600 / 24 / 365),
-    }
-}
-
 /// buildx's `formatDuration`: `1.5s` under a minute, else `2m 5s`.
 fn format_duration(ms: u64) -> String {
     if ms < 60_000 {
         return format!("{:.1}s", ms as f64 / 1000.0);
     }
     format!("{}m {:2}s", ms / 60_000, (ms / 1000) % 60)
-}
-
-/// Go's `time.RFC3339Nano` in UTC: fractional seconds without trailing zeros.
-fn rfc3339_nano(t: DateTime<Utc>) -> String {
-    let fraction = format!("{:09}", t.timestamp_subsec_nanos());
-    let fraction = fraction.trim_end_matches('0');
-    let dot = if fraction.is_empty() { "" } else { "." };
-    format!("{}{dot}{fraction}Z", t.format("%Y-%m-%dT%H:%M:%S"))
 }
 
 /// buildx's `trimBeginning`: the end of a long name, `..` before it.
@@ -157,54 +134,25 @@ fn trim_beginning(s: &str, n: usize) -> String {
     format!("..{}", chars[chars.len() - n + 2..].iter().collect::<String>())
 }
 
-/// docker's table writer (Go's tabwriter with minwidth 10, padding 3, spaces): every cell but the
-/// last of a line is padded to its column's width.
+/// docker's table writer (Go's tabwriter with minwidth 10, padding 3, spaces).
 fn table(rows: &[Vec<String>]) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns.saturating_sub(1))
-        .map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count() + 3).max().unwrap_or(0).max(10))
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            match widths.get(i) {
-                Some(w) if i + 1 < row.len() => out.push_str(&format!("{cell:<w$}")),
-                _ => out.push_str(cell),
-            }
-        }
-        out.push('\n');
-    }
-    out
+    TabWriter::DOCKER_TABLE.align(&cells(rows))
 }
 
-/// Go's tabwriter with minwidth 1, tabwidth 8, padding 1 and tabs, as `buildx history inspect`
-/// aligns its blocks: the first cell padded with tabs to a multiple of 8.
+/// buildx history inspect's writer (Go's tabwriter with minwidth 1, tabwidth 8, padding 1 and tabs)
+/// over `key:` and value rows.
 fn tab_aligned(rows: &[(String, String)]) -> String {
-    let rows: Vec<Vec<String>> = rows.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect();
-    tab_columns(&rows)
+    TabWriter::BUILDX_TABS.align(&rows.iter().map(|(k, v)| format!("{k}\t{v}\n")).collect::<String>())
 }
 
-/// [`tab_aligned`] for rows of any number of cells: every cell but the last padded with tabs to
-/// its column's width plus one, rounded up to a multiple of 8.
+/// [`tab_aligned`] for rows of any number of cells.
 fn tab_columns(rows: &[Vec<String>]) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0).saturating_sub(1);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            let width = rows.iter().filter_map(|r| r.get(c)).map(|k| k.chars().count() + 1).max().unwrap_or(1);
-            width.div_ceil(8) * 8
-        })
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        for (c, cell) in row.iter().enumerate() {
-            out.push_str(cell);
-            if let Some(width) = widths.get(c).filter(|_| c + 1 < row.len()) {
-                out.push_str(&"\t".repeat((width - cell.chars().count()).div_ceil(8)));
-            }
-        }
-        out.push('\n');
-    }
-    out
+    TabWriter::BUILDX_TABS.align(&cells(rows))
+}
+
+/// Rows as a tabwriter reads them: cells ended by tabs, lines by newlines.
+fn cells(rows: &[Vec<String>]) -> String {
+    rows.iter().map(|row| row.join("\t") + "\n").collect()
 }
 
 /// `buildx history inspect`'s Materials and Attachments tables (buildx 0.20+), each with a blank line.
@@ -241,8 +189,8 @@ fn ls_duration(entry: &HistoryEntry) -> String {
 }
 
 fn ls_created(entry: &HistoryEntry, now: DateTime<Utc>) -> String {
-    let seconds = entry.created().map_or(0, |c| (now - c).num_seconds());
-    format!("{} ago", human_duration(seconds))
+    let elapsed = entry.created().map_or(0, |c| (now - c).num_nanoseconds().unwrap_or(i64::MAX));
+    format!("{} ago", human_duration(elapsed))
 }
 
 fn ls_json(entry: &HistoryEntry) -> String {
@@ -250,10 +198,10 @@ fn ls_json(entry: &HistoryEntry) -> String {
     let mut m = Map::new();
     m.insert("cached_steps".into(), json!(entry.steps_cached));
     if let Some(completed) = entry.completed() {
-        m.insert("completed_at".into(), json!(rfc3339_nano(completed)));
+        m.insert("completed_at".into(), json!(rfc3339_nano(&completed)));
     }
     m.insert("completed_steps".into(), json!(entry.steps_completed));
-    m.insert("created_at".into(), json!(entry.created().map(rfc3339_nano).unwrap_or_default()));
+    m.insert("created_at".into(), json!(entry.created().as_ref().map(rfc3339_nano).unwrap_or_default()));
     m.insert("name".into(), json!(entry.name));
     m.insert("ref".into(), json!(format!("{}/{}/{}", entry.builder, entry.node, entry.build_ref)));
     m.insert("status".into(), json!(ls_status(entry)));
@@ -663,18 +611,8 @@ mod tests {
 
     #[test]
     fn times_read_as_buildx_prints_them() {
-        assert_eq!(human_duration(0), "Less than a second");
-        assert_eq!(human_duration(1), "1 second");
-        assert_eq!(human_duration(59), "59 seconds");
-        assert_eq!(human_duration(61), "About a minute");
-        assert_eq!(human_duration(600), "10 minutes");
-        assert_eq!(human_duration(3600), "About an hour");
-        assert_eq!(human_duration(5 * 3600), "5 hours");
-        assert_eq!(human_duration(3 * 24 * 3600), "3 days");
         assert_eq!(format_duration(1_549), "1.5s");
         assert_eq!(format_duration(125_000), "2m  5s");
-        let t = DateTime::parse_from_rfc3339("2026-12-01T13:04:05.120Z").unwrap().with_timezone(&Utc);
-        assert_eq!(rfc3339_nano(t), "2026-12-01T13:04:05.12Z");
         assert_eq!(trim_beginning(&"a".repeat(40), 36), format!("..{}", "a".repeat(34)));
     }
 

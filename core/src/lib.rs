@@ -8,6 +8,7 @@ pub mod docker_config;
 pub mod dockerfile;
 pub mod engine;
 pub mod error_code;
+pub mod go_text;
 pub mod history;
 pub mod images;
 pub mod platform;

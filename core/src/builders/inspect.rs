@@ -4,8 +4,6 @@
 //! the node's driver knows of where BuildKit runs. [`text`] prints it as buildx 0.13.1 prints it
 //! (commands/inspect.go, aligned by Go's tabwriter), then what Buildlane adds.
 
-use std::io::Write as _;
-
 use futures_util::future::join_all;
 use serde::Serialize;
 use tracing::instrument;
@@ -15,6 +13,10 @@ use super::drivers::{DriverDetails, NodeStatus, Progress};
 use super::store::StoreError;
 use super::{BuilderError, BuilderNode, Builders};
 use crate::buildkit::control::GcPolicy;
+use crate::go_text::quote::quote;
+use crate::go_text::tabwriter::TabWriter;
+use crate::go_text::time::{duration_string, time_string};
+use crate::go_text::units::bytes_size;
 
 /// A builder as `buildlane inspect-builder` and the Builders view's Inspect panel show it.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -172,9 +174,9 @@ impl Builders {
 /// A worker's GC rule in words. A rule removes the records it covers that were not used for its
 /// keep duration, while the cache is bigger than its keep bytes (BuildKit's prune semantics).
 pub fn gc_rule(policy: &GcPolicy) -> GcRule {
-    let size = |bytes: i64| (bytes > 0).then(|| go_bytes_size(bytes));
+    let size = |bytes: i64| (bytes > 0).then(|| bytes_size(bytes as f64));
     let readable = |bytes: i64| (bytes > 0).then(|| readable_size(bytes));
-    let keep_duration = (policy.keep_duration_ns > 0).then(|| go_duration(policy.keep_duration_ns));
+    let keep_duration = (policy.keep_duration_ns > 0).then(|| duration_string(policy.keep_duration_ns));
     let mut limits = Vec::new();
     if let Some(keep) = readable(policy.reserved_space) {
         limits.push(format!("keep {keep}"));
@@ -205,82 +207,11 @@ pub fn gc_rule(policy: &GcPolicy) -> GcRule {
     }
 }
 
-/// go-units' `BytesSize`: binary units, `%.4g` (four significant digits, no trailing zeros).
-pub fn go_bytes_size(bytes: i64) -> String {
-    const UNITS: [&str; 9] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
-    let mut size = bytes as f64;
-    let mut unit = 0;
-    while size >= 1024.0 && unit < UNITS.len() - 1 {
-        size /= 1024.0;
-        unit += 1;
-    }
-    format!("{}{}", significant4(size), UNITS[unit])
-}
-
-/// Go's `%.4g` for a value below 10,000 (what `BytesSize` hands it): four significant digits,
-/// trailing zeros and a bare point dropped.
-fn significant4(value: f64) -> String {
-    if value == 0.0 {
-        return "0".into();
-    }
-    let magnitude = value.abs().log10().floor() as i32;
-    let decimals = (3 - magnitude).max(0) as usize;
-    let text = format!("{value:.decimals$}");
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_owned()
-    } else {
-        text
-    }
-}
-
 /// The same size with a space before the unit, for sentences.
 fn readable_size(bytes: i64) -> String {
-    let text = go_bytes_size(bytes);
+    let text = bytes_size(bytes as f64);
     let split = text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len());
     format!("{} {}", &text[..split], &text[split..])
-}
-
-/// Go's `time.Duration.String`: `48h0m0s`, `1m30s`, `1.5s`, `500ms`, `0s`.
-pub fn go_duration(nanos: i64) -> String {
-    if nanos == 0 {
-        return "0s".into();
-    }
-    let sign = if nanos < 0 { "-" } else { "" };
-    let u = nanos.unsigned_abs();
-    if u < 1_000_000_000 {
-        let (unit, digits) = match u {
-            0..=999 => return format!("{sign}{u}ns"),
-            1_000..=999_999 => ("µs", 3),
-            _ => ("ms", 6),
-        };
-        return format!("{sign}{}{unit}", fraction(u, digits));
-    }
-    let seconds = fraction(u, 9);
-    let (whole_seconds, minutes) = (u / 1_000_000_000, u / 60_000_000_000);
-    let seconds = match seconds.split_once('.') {
-        Some((_, frac)) => format!("{}.{frac}", whole_seconds % 60),
-        None => (whole_seconds % 60).to_string(),
-    };
-    if minutes == 0 {
-        return format!("{sign}{seconds}s");
-    }
-    let hours = minutes / 60;
-    if hours == 0 {
-        return format!("{sign}{minutes}m{seconds}s");
-    }
-    format!("{sign}{hours}h{}m{seconds}s", minutes % 60)
-}
-
-/// `value / 10^digits` with its fraction, trailing zeros dropped (Go's `fmtFrac` then `fmtInt`).
-fn fraction(value: u64, digits: u32) -> String {
-    let scale = 10u64.pow(digits);
-    let frac = format!("{:0width$}", value % scale, width = digits as usize);
-    let frac = frac.trim_end_matches('0');
-    if frac.is_empty() {
-        (value / scale).to_string()
-    } else {
-        format!("{}.{frac}", value / scale)
-    }
 }
 
 /// A duration for sentences: hours, minutes and seconds that are not zero, no fractions ("48h",
@@ -302,39 +233,10 @@ fn readable_duration(nanos: i64) -> String {
     }
 }
 
-/// Go's `%q` for a driver option's value (`strconv.Quote`).
-fn go_quote(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// Go's `time.Time` as `%v` prints it, for the UTC times buildx stores: `2026-12-01 12:47:26 +0000 UTC`.
 fn go_time(rfc3339: &str) -> String {
     match chrono::DateTime::parse_from_rfc3339(rfc3339) {
-        Ok(t) => {
-            let t = t.with_timezone(&chrono::Utc);
-            let nanos = chrono::Timelike::nanosecond(&t);
-            let frac =
-                if nanos == 0 { String::new() } else { format!(".{:09}", nanos).trim_end_matches('0').to_owned() };
-            format!("{}{frac} +0000 UTC", t.format("%Y-%m-%d %H:%M:%S"))
-        }
+        Ok(t) => time_string(&t.with_timezone(&chrono::Utc)),
         Err(_) => rfc3339.to_owned(),
     }
 }
@@ -364,7 +266,7 @@ pub fn text(inspection: &BuilderInspection) -> String {
         line(format!("Name:\t{}", n.name));
         line(format!("Endpoint:\t{}", n.endpoint));
         if !n.driver_opts.is_empty() {
-            let opts: Vec<String> = n.driver_opts.iter().map(|(k, v)| format!("{k}={}", go_quote(v))).collect();
+            let opts: Vec<String> = n.driver_opts.iter().map(|(k, v)| format!("{k}={}", quote(v))).collect();
             line(format!("Driver Options:\t{}", opts.join(" ")));
         }
         if let Some(error) = &n.error {
@@ -419,11 +321,8 @@ pub fn text(inspection: &BuilderInspection) -> String {
             details_lines(details, &mut line);
         }
     }
-    let mut writer = tabwriter::TabWriter::new(Vec::new()).minwidth(0).padding(1);
-    // Writing into memory cannot fail.
-    let _ = writer.write_all(lines.as_bytes());
-    let _ = writer.flush();
-    String::from_utf8_lossy(&writer.into_inner().unwrap_or_default()).into_owned()
+    // buildx's writer: `tabwriter.NewWriter(os.Stdout, 0, 0, 1, ' ', 0)`.
+    TabWriter::BUILDX_SPACES.align(&lines)
 }
 
 fn details_lines(details: &DriverDetails, line: &mut impl FnMut(String)) {
@@ -471,30 +370,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_print_as_go_prints_them() {
-        assert_eq!(go_duration(0), "0s");
-        assert_eq!(go_duration(48 * 3600 * 1_000_000_000), "48h0m0s");
-        assert_eq!(go_duration(48 * 3600 * 1_000_000_000 + 767_674_471), "48h0m0.767674471s");
-        assert_eq!(go_duration(90 * 1_000_000_000), "1m30s");
-        assert_eq!(go_duration(1_500_000_000), "1.5s");
-        assert_eq!(go_duration(500_000_000), "500ms");
-        assert_eq!(go_duration(1_500), "1.5µs");
-        assert_eq!(go_duration(42), "42ns");
-        assert_eq!(go_duration(-2_000_000_000), "-2s");
-    }
-
-    #[test]
-    fn sizes_print_as_go_units_prints_them() {
-        assert_eq!(go_bytes_size(0), "0B");
-        assert_eq!(go_bytes_size(512), "512B");
-        assert_eq!(go_bytes_size(512 * 1024 * 1024), "512MiB");
-        assert_eq!(go_bytes_size(10 * 1024 * 1024 * 1024), "10GiB");
-        assert_eq!(go_bytes_size(1536), "1.5KiB");
-        assert_eq!(go_bytes_size(1_000_000_000), "953.7MiB");
-        assert_eq!(go_bytes_size(1023 * 1024 + 1000), "1024KiB");
-    }
-
-    #[test]
     fn a_rule_reads_as_a_sentence() {
         let policy = GcPolicy {
             all: false,
@@ -525,9 +400,7 @@ mod tests {
     }
 
     #[test]
-    fn values_are_quoted_and_times_printed_as_go_does() {
-        assert_eq!(go_quote("foo/bar:1"), "\"foo/bar:1\"");
-        assert_eq!(go_quote("a \"b\"\\\n"), "\"a \\\"b\\\"\\\\\\n\"");
+    fn stored_times_print_as_go_prints_them() {
         assert_eq!(go_time("2026-12-01T12:47:26Z"), "2026-12-01 12:47:26 +0000 UTC");
         assert_eq!(go_time("2026-12-01T12:47:26.5Z"), "2026-12-01 12:47:26.5 +0000 UTC");
     }

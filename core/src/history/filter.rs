@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::entry::{HistoryEntry, HistoryStatus};
 use super::HistoryError;
+use crate::go_text::time::parse_duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -37,40 +38,6 @@ pub enum Filter {
     Value { field: Field, value: String, negated: bool },
     /// Times are compared in whole seconds since the epoch, durations in nanoseconds.
     Time { field: TimeField, order: Order, against: i64 },
-}
-
-/// Go's `time.ParseDuration`: a sequence of decimal numbers with units (`1h30m`, `1.5s`, `-2m`).
-fn go_duration_ns(text: &str) -> Option<i64> {
-    let (negative, mut rest) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    if rest == "0" {
-        return Some(0);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        let number: f64 = rest[..number_len].parse().ok()?;
-        rest = &rest[number_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let unit = match &rest[..unit_len] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        total += number * unit;
-    }
-    let ns = total as i64;
-    Some(if negative { -ns } else { ns })
 }
 
 /// Splits at the first operator, trying them in the order buildx does except that `<=` and `>=`
@@ -117,9 +84,9 @@ impl Filter {
             _ => return Err(invalid("expected <=, <, >= or >")),
         };
         let against = match field {
-            TimeField::Duration => go_duration_ns(value).ok_or_else(|| invalid("invalid duration"))?,
+            TimeField::Duration => parse_duration(value).map_err(|_| invalid("invalid duration"))?,
             // A duration means that long ago; else an RFC 3339 time.
-            TimeField::StartedAt | TimeField::CompletedAt => match go_duration_ns(value) {
+            TimeField::StartedAt | TimeField::CompletedAt => match parse_duration(value).ok() {
                 Some(ago) => (now - chrono::Duration::nanoseconds(ago)).timestamp(),
                 None => DateTime::parse_from_rfc3339(value).map_err(|_| invalid("invalid time"))?.timestamp(),
             },
@@ -195,16 +162,6 @@ impl BuildSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_as_go_reads_them() {
-        assert_eq!(go_duration_ns("1h30m"), Some(5_400_000_000_000));
-        assert_eq!(go_duration_ns("1.5s"), Some(1_500_000_000));
-        assert_eq!(go_duration_ns("250ms"), Some(250_000_000));
-        assert_eq!(go_duration_ns("0"), Some(0));
-        assert_eq!(go_duration_ns("5"), None);
-        assert_eq!(go_duration_ns("3d"), None);
-    }
 
     #[test]
     fn filters_take_only_the_operators_their_key_allows() {

@@ -1,6 +1,6 @@
 //! The Builders view's Cache panel: a builder's disk usage, a prune's preview, the prune itself
-//! (each removed record streamed through a typed Channel, cancellable by operation id), and the
-//! `docker buildx du` / `prune` command lines.
+//! (each removed record streamed through a typed Channel against the preview's bytes as its
+//! total, cancellable by operation id), and the `docker buildx du` / `prune` command lines.
 
 use buildlane_core::builders::cache::command_line::{self, CacheAction};
 use buildlane_core::builders::cache::prune::{PruneForm, PruneOutcome, PrunePreview, PruneProgress};
@@ -34,6 +34,7 @@ pub async fn prune_cache(
     state: State<'_, AppState>,
     builder: String,
     form: PruneForm,
+    expected: Option<i64>,
     operation: String,
     on_progress: Channel<PruneProgress>,
 ) -> Result<PruneOutcome, AppError> {
@@ -43,7 +44,7 @@ pub async fn prune_cache(
         let _ = on_progress.send(progress);
     };
     let context = state.selected_context();
-    let outcome = state.builders.prune(Some(&builder), context.as_deref(), &form, &on_progress, cancel).await;
+    let outcome = state.builders.prune(Some(&builder), context.as_deref(), &form, expected, &on_progress, cancel).await;
     state.finish(&operation);
     Ok(outcome?)
 }

@@ -29,7 +29,7 @@
   const mo = new MutationObserver(count);
   mo.observe(document.documentElement, { subtree: true, childList: true, characterData: true, attributes: true });
   p.undo.push(() => { count(mo.takeRecords()); mo.disconnect(); });
-  // Script time (handler plus the UI's update that follows in microtasks) per progress update.
+  // Script time (handler plus the UI's update that follows in microtasks) per progress update or removed record.
   const timed = (fn, into) => function (...args) {
     const t0 = performance.now();
     try { return fn.apply(this, args); }
@@ -38,7 +38,8 @@
   const callbacks = window.__TAURI_INTERNALS__.callbacks;
   const set = callbacks.set;
   callbacks.set = function (id, fn) {
-    const progress = (data) => data && typeof data === 'object' && 'index' in data && data.message && typeof data.message === 'object' && 'logs' in data.message;
+    // A build's progress update, or a prune's removed record.
+    const progress = (data) => data && typeof data === 'object' && 'index' in data && data.message && typeof data.message === 'object' && ('logs' in data.message || 'freed' in data.message);
     return set.call(this, id, function (data) {
       if (!progress(data)) return fn(data);
       const t0 = performance.now();

@@ -301,14 +301,24 @@ export function prunePreview(builder: string, form: PruneForm): Promise<PrunePre
   return call('prune_preview', { builder, form });
 }
 
-/** Prunes, streaming each removed record; cancel with cancelOperation. */
+/**
+ * Prunes, streaming each removed record against `expected` (the preview's bytes) as the total;
+ * cancel with cancelOperation.
+ */
 export function pruneCache(
   builder: string,
   form: PruneForm,
+  expected: number | null,
   operation: string,
   onProgress: (progress: PruneProgress) => void,
 ): Promise<PruneOutcome> {
-  return call('prune_cache', { builder, form, operation, onProgress: new Channel<PruneProgress>(onProgress) });
+  return call('prune_cache', {
+    builder,
+    form,
+    expected,
+    operation,
+    onProgress: new Channel<PruneProgress>(onProgress),
+  });
 }
 
 /** The equivalent `docker buildx du` / `prune` command line. */

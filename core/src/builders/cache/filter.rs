@@ -6,8 +6,7 @@
 //! before anything is sent: BuildKit would select nothing, or fail.
 
 use crate::buildkit::filters::Filter;
-
-use super::units::parse_go_duration;
+use crate::go_text::time::parse_duration;
 
 /// The keys BuildKit's cache records answer to, `until` and its old name `unused-for` included.
 pub const KEYS: [&str; 11] = [
@@ -124,7 +123,8 @@ impl CacheFilters {
             out.flags.push(flag);
         }
         if let Some((key, value)) = until {
-            out.keep_duration_ns = parse_go_duration(&value).map_err(|reason| FilterError::Duration { key, reason })?;
+            out.keep_duration_ns =
+                parse_duration(&value).map_err(|e| FilterError::Duration { key, reason: e.to_string() })?;
         }
         Ok(out)
     }

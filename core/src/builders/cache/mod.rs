@@ -7,7 +7,6 @@ pub mod command_line;
 pub mod filter;
 pub mod prune;
 pub mod text;
-pub mod units;
 
 use chrono::{DateTime, Utc};
 use futures_util::future::try_join_all;
@@ -20,8 +19,9 @@ use super::{BuilderError, Builders};
 use crate::buildkit::cache::UsageRecord;
 use crate::buildkit::{BuildkitError, Control};
 use crate::engine::EngineInfo;
+use crate::go_text::units::SizeError;
+use crate::go_text::units::{human_duration, human_size};
 use filter::{CacheFilters, FilterError};
-use units::human_size;
 
 /// One cache record, as the Cache panel and `buildlane du` show it.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -121,8 +121,8 @@ pub struct DiskUsage {
 pub enum CacheError {
     #[error(transparent)]
     Filter(#[from] FilterError),
-    #[error("invalid {flag} \"{value}\": {reason}")]
-    InvalidSize { flag: &'static str, value: String, reason: String },
+    #[error("invalid {flag} \"{value}\": {source}")]
+    InvalidSize { flag: &'static str, value: String, source: SizeError },
     #[error(
         "{flag} needs BuildKit 0.17 or newer, and node {node} runs {buildkit}: leave it out (nothing was removed)"
     )]
@@ -233,7 +233,7 @@ impl CacheRecord {
 /// `8 minutes ago`, as buildx words a last use.
 pub(crate) fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let elapsed = (now - then).num_nanoseconds().unwrap_or(i64::MAX);
-    format!("{} ago", units::human_duration(elapsed))
+    format!("{} ago", human_duration(elapsed))
 }
 
 impl CacheTotals {

@@ -19,10 +19,10 @@ use tracing::instrument;
 use ts_rs::TS;
 
 use super::filter::CacheFilters;
-use super::units::{human_size, ram_in_bytes};
 use super::{BuildkitRelease, CacheError, CacheNode, CacheRecord};
 use crate::builders::Builders;
 use crate::buildkit::cache::{FilterView, Judged, PruneRequest, UsageRecord};
+use crate::go_text::units::{human_size, ram_in_bytes};
 
 /// The prune form (`docker buildx prune`'s flags).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -72,11 +72,11 @@ pub struct PruneProgress {
     pub removed: u32,
     pub freed: i64,
     pub freed_text: String,
-    /// What the preview said would be freed.
-    pub expected: i64,
-    pub expected_text: String,
-    /// Freed of expected, 0 to 1.
-    pub fraction: f64,
+    /// What the caller's preview said would be freed, when it passed one as the total.
+    pub expected: Option<i64>,
+    pub expected_text: Option<String>,
+    /// Freed of expected, 0 to 1; none without a total.
+    pub fraction: Option<f64>,
 }
 
 /// How a prune ended.
@@ -98,7 +98,7 @@ impl PruneSpec {
             if value.is_empty() {
                 return Ok(0);
             }
-            ram_in_bytes(value).map_err(|reason| CacheError::InvalidSize { flag, value: value.to_owned(), reason })
+            ram_in_bytes(value).map_err(|source| CacheError::InvalidSize { flag, value: value.to_owned(), source })
         };
         Ok(PruneSpec {
             all: form.all,
@@ -260,13 +260,16 @@ impl Builders {
 
     /// `docker buildx prune -f`: every node pruned at once, each removed record reported as it
     /// goes; `cancel` stops it (BuildKit finishes the record at hand). Options a node cannot honour
-    /// are refused before any node prunes.
+    /// are refused before any node prunes. `expected` is the progress total, the bytes a preview
+    /// the caller already has said this prune frees: nothing is read before the prune is asked
+    /// for (as buildx asks for it), so a caller without a preview gets progress without a total.
     #[instrument(skip(self, on_progress, cancel))]
     pub async fn prune(
         &self,
         builder: Option<&str>,
         context: Option<&str>,
         form: &PruneForm,
+        expected: Option<i64>,
         on_progress: &(dyn Fn(PruneProgress) + Send + Sync),
         cancel: CancellationToken,
     ) -> Result<PruneOutcome, CacheError> {
@@ -275,7 +278,6 @@ impl Builders {
         for node in &nodes {
             spec.check(node)?;
         }
-        let expected = preview(&nodes, &spec).await?.bytes;
         let mut streams = Vec::new();
         for node in &nodes {
             let name = node.name.clone();
@@ -307,8 +309,9 @@ impl Builders {
                 freed: outcome.freed,
                 freed_text: human_size(outcome.freed as f64),
                 expected,
-                expected_text: human_size(expected as f64),
-                fraction: if expected > 0 { (outcome.freed as f64 / expected as f64).min(1.0) } else { 1.0 },
+                expected_text: expected.map(|bytes| human_size(bytes as f64)),
+                fraction: expected
+                    .map(|total| if total > 0 { (outcome.freed as f64 / total as f64).min(1.0) } else { 1.0 }),
             });
         }
         outcome.freed_text = human_size(outcome.freed as f64);

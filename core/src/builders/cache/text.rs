@@ -6,59 +6,13 @@
 use chrono::{DateTime, Utc};
 
 use super::{ago, CacheRecord, CacheTotals, DiskUsage};
+use crate::go_text::tabwriter::TabWriter;
+use crate::go_text::time::{time_string, ZERO_TIME};
+use crate::go_text::units::human_size;
 
-/// Go's tabwriter over `text` (cells end at tabs), padding with tabs as buildx's writer does.
-pub fn tabwriter(text: &str) -> String {
-    let lines: Vec<Vec<&str>> = text.split_terminator('\n').map(|l| l.split('\t').collect()).collect();
-    let mut out = String::new();
-    let mut widths = Vec::new();
-    format_block(&lines, 0, lines.len(), &mut widths, &mut out);
-    out
-}
-
-const TAB_WIDTH: usize = 8;
-const PADDING: usize = 1;
-
-fn width(cell: &str) -> usize {
-    cell.chars().count()
-}
-
-/// Go tabwriter's `format`: a column block is a run of lines that have a cell in that column.
-fn format_block(lines: &[Vec<&str>], mut line0: usize, line1: usize, widths: &mut Vec<usize>, out: &mut String) {
-    let column = widths.len();
-    let mut this = line0;
-    while this < line1 {
-        if column + 1 >= lines[this].len() {
-            this += 1;
-            continue;
-        }
-        write_lines(&lines[line0..this], widths, out);
-        line0 = this;
-        let mut w = 1;
-        while this < line1 && column + 1 < lines[this].len() {
-            w = w.max(width(lines[this][column]) + PADDING);
-            this += 1;
-        }
-        widths.push(w);
-        format_block(lines, line0, this, widths, out);
-        widths.pop();
-        line0 = this;
-    }
-    write_lines(&lines[line0..line1], widths, out);
-}
-
-fn write_lines(lines: &[Vec<&str>], widths: &[usize], out: &mut String) {
-    for line in lines {
-        for (j, cell) in line.iter().enumerate() {
-            out.push_str(cell);
-            if j + 1 < line.len() && j < widths.len() {
-                let cell_width = widths[j].div_ceil(TAB_WIDTH) * TAB_WIDTH;
-                let padding = cell_width - width(cell);
-                out.extend(std::iter::repeat_n('\t', padding.div_ceil(TAB_WIDTH)));
-            }
-        }
-        out.push('\n');
-    }
+/// buildx's writer: `tabwriter.NewWriter(os.Stdout, 1, 8, 1, '\t', 0)`.
+fn tabwriter(text: &str) -> String {
+    TabWriter::BUILDX_TABS.align(text)
 }
 
 const HEADER: &str = "ID\tRECLAIMABLE\tSIZE\tLAST ACCESSED\n";
@@ -72,12 +26,7 @@ fn row(r: &CacheRecord, now: DateTime<Utc>) -> String {
 
 /// Go's `time.Time.String()` for a UTC time; the zero time when there is none.
 fn go_time(t: Option<DateTime<Utc>>) -> String {
-    let Some(t) = t else {
-        return "0001-01-01 00:00:00 +0000 UTC".into();
-    };
-    let nanos = t.timestamp_subsec_nanos();
-    let fraction = if nanos == 0 { String::new() } else { format!(".{nanos:09}").trim_end_matches('0').to_owned() };
-    format!("{}{fraction} +0000 UTC", t.format("%Y-%m-%d %H:%M:%S"))
+    t.as_ref().map(time_string).unwrap_or_else(|| ZERO_TIME.to_owned())
 }
 
 fn verbose_block(r: &CacheRecord, now: DateTime<Utc>) -> String {
@@ -142,7 +91,7 @@ pub fn pruned(record: &CacheRecord, n: usize, verbose: bool, now: DateTime<Utc>)
 
 /// `docker buildx prune`'s last line.
 pub fn pruned_total(freed: i64) -> String {
-    tabwriter(&format!("Total:\t{}\n", super::units::human_size(freed as f64)))
+    tabwriter(&format!("Total:\t{}\n", human_size(freed as f64)))
 }
 
 /// newer buildx's `du --format json`: one object per record, keys sorted as Go's JSON map writes them.

@@ -10,12 +10,12 @@ use std::collections::BTreeMap;
 
 use super::inspect::Inspection;
 use super::{IndexDoc, ManifestKind, RawPlatform};
+use crate::go_text::tabwriter::TabWriter;
 
-/// Go's `text/tabwriter` with minwidth 0, padding 1 and no flags, for lines of one cell and a rest:
-/// every cell is padded to the widest cell of the block plus one space.
+/// Lines of one cell and a rest through buildx's writer (`tabwriter.NewWriter(out, 0, 0, 1, ' ', 0)`).
 fn aligned(lines: &[(String, String)]) -> String {
-    let width = lines.iter().map(|(cell, _)| cell.chars().count()).max().unwrap_or(0) + 1;
-    lines.iter().map(|(cell, rest)| format!("{cell:<width$}{rest}\n")).collect()
+    let text: String = lines.iter().map(|(cell, rest)| format!("{cell}\t{rest}\n")).collect();
+    TabWriter::BUILDX_SPACES.align(&text)
 }
 
 fn line(cell: impl Into<String>, rest: impl Into<String>) -> (String, String) {

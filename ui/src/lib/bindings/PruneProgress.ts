@@ -6,10 +6,10 @@ import type { CacheRecord } from "./CacheRecord";
  */
 export type PruneProgress = { record: CacheRecord, removed: number, freed: number, freedText: string, 
 /**
- * What the preview said would be freed.
+ * What the caller's preview said would be freed, when it passed one as the total.
  */
-expected: number, expectedText: string, 
+expected: number | null, expectedText: string | null, 
 /**
- * Freed of expected, 0 to 1.
+ * Freed of expected, 0 to 1; none without a total.
  */
-fraction: number, };
+fraction: number | null, };

@@ -1,0 +1,101 @@
+//! `buildlane prune -f` prints what `docker buildx prune -f` 0.13.1 prints: the header with the
+//! first removed record, its row, and the total. Each tool prunes a cache mount of its own, made
+//! alike by the same build step (the engine's cache is shared, so the filter names the record by
+//! id); the two outputs then differ only in the record's id and when it was last used. Needs the
+//! project's engine (`eval "$(scripts/engine.sh env)"`), as the core's integration tests do.
+
+use std::path::Path;
+use std::process::Command;
+
+fn required(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: start the test engine (scripts/engine.sh)"))
+}
+
+/// A docker config folder of its own with buildx 0.13.1 as the CLI plugin.
+fn docker_config() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("cli-plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::os::unix::fs::symlink(required("BUILDLANE_BUILDX"), plugins.join("docker-buildx")).unwrap();
+    dir
+}
+
+fn run(mut command: Command, config: &Path) -> String {
+    let out = command
+        .env("HOME", config)
+        .env("DOCKER_CONFIG", config)
+        .env("DOCKER_HOST", required("DOCKER_HOST"))
+        .env_remove("DOCKER_CONTEXT")
+        .env_remove("BUILDX_CONFIG")
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{command:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn buildx(config: &Path, args: &[&str]) -> String {
+    let mut command = Command::new(Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker"));
+    command.arg("buildx").args(args);
+    run(command, config)
+}
+
+fn buildlane(config: &Path, args: &[&str]) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_buildlane"));
+    command.args(args);
+    run(command, config)
+}
+
+/// Builds a step with a cache mount named `mark` (the same bytes in it whatever the mark) into
+/// the cache only, and returns the mount's record id.
+fn cache_mount(config: &Path, mark: &str) -> String {
+    let ctx = tempfile::tempdir().unwrap();
+    let registry = required("BUILDLANE_REGISTRY");
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        format!("FROM {registry}/busybox:latest\nRUN --mount=type=cache,id={mark},target=/c echo same > /c/f && echo {mark}\n"),
+    )
+    .unwrap();
+    let context = ctx.path().to_str().unwrap();
+    buildx(config, &["build", "--builder", "default", "--output", "type=cacheonly", "-q", context]);
+    let listing = buildx(config, &["du", "--builder", "default", "--verbose"]);
+    listing
+        .split("\n\n")
+        .find(|block| block.contains(mark) && block.contains("exec.cachemount"))
+        .and_then(|block| block.lines().find_map(|l| l.strip_prefix("ID:")))
+        .map(|id| id.trim().to_owned())
+        .unwrap_or_else(|| panic!("no cache mount record for {mark} in:\n{listing}"))
+}
+
+/// The output with the pruned record's id and each row's LAST ACCESSED (its last cell) left out.
+fn without_id_and_time(out: &str, id: &str) -> String {
+    out.replace(id, "<id>")
+        .lines()
+        .map(|line| match line.starts_with("<id>") {
+            true => line.rsplit_once('\t').map_or(line, |(columns, _)| columns).to_owned() + "\t<when>",
+            false => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn prune_prints_what_docker_buildx_prune_prints() {
+    let config = docker_config();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let mark = |tool: &str| format!("buildlane-prune-parity-{tool}-{}-{nanos}", std::process::id());
+    let (ours, theirs) = (cache_mount(config.path(), &mark("ours")), cache_mount(config.path(), &mark("theirs")));
+    let prune = |id: &str| {
+        let only = format!("id=^{id}$");
+        let mut args = ["prune", "--builder", "default", "-f", "--filter", "type=exec.cachemount", "--filter"]
+            .map(str::to_owned)
+            .to_vec();
+        args.push(only);
+        args
+    };
+    let (ours_args, theirs_args) = (prune(&ours), prune(&theirs));
+    let printed = buildlane(config.path(), &ours_args.iter().map(String::as_str).collect::<Vec<_>>());
+    let expected = buildx(config.path(), &theirs_args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(printed.starts_with("ID\t") && printed.contains(&ours), "buildlane pruned its record:\n{printed}");
+    assert!(printed.ends_with('\n') && printed.lines().last().is_some_and(|l| l.starts_with("Total:\t")), "{printed}");
+    assert_eq!(without_id_and_time(&printed, &ours), without_id_and_time(&expected, &theirs));
+}
