@@ -29,6 +29,7 @@ const COMMANDS: &[&str] = &[
     "delete_build",
     "record_blobs",
     "record_attachment",
+    "compare_builds",
     "list_registries",
     "add_registry",
     "remove_registry",

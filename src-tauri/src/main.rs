@@ -59,6 +59,7 @@ fn run_window(env: Environment) -> ExitCode {
             commands::history::delete_build,
             commands::history::record_blobs,
             commands::history::record_attachment,
+            commands::history::compare_builds,
             commands::images::list_registries,
             commands::images::add_registry,
             commands::images::remove_registry,

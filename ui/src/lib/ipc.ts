@@ -3,6 +3,7 @@
 import { Channel, invoke } from '@tauri-apps/api/core';
 import { toAppError } from './errors';
 import type {
+  BuildComparison,
   BuildOutcome,
   BuildRecord,
   BuildRequest,
@@ -197,6 +198,11 @@ export function replayBuild(
   onProgress: (update: ProgressUpdate) => void,
 ): Promise<Replay> {
   return call('replay_build', { builder, buildRef, operation, onProgress: new Channel<ProgressUpdate>(onProgress) });
+}
+
+/** Two records of the builder compared step by step, in either order (cancel with cancelOperation). */
+export function compareBuilds(builder: string, first: string, second: string, operation: string): Promise<BuildComparison> {
+  return call('compare_builds', { builder, first, second, operation });
 }
 
 export function pinBuild(builder: string, buildRef: string, pinned: boolean): Promise<void> {
