@@ -938,7 +938,7 @@ mod tests {
             older: Some("hello".into()),
             newer: Some("goodbye".into()),
         };
-        assert_eq!(first.reasons, [arg.clone()]);
+        assert_eq!(first.reasons, std::slice::from_ref(&arg));
         assert_eq!(
             named(&c, "RUN make test").reasons,
             [MissReason::EarlierStepMissed { step: "[2/3] RUN make".into(), dockerfile_line: None }]
@@ -1082,7 +1082,7 @@ mod tests {
             older: Some("hello".into()),
             newer: Some("goodbye".into()),
         };
-        assert_eq!(arg.reasons, [changed.clone()]);
+        assert_eq!(arg.reasons, std::slice::from_ref(&changed));
         assert_eq!(c.first_miss, Some(2), "the arg's RUN started first: {c:#?}");
         // The last stage's COPY read the changed file; what follows it missed because of it.
         assert_eq!(
