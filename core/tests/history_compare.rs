@@ -129,3 +129,41 @@ async fn an_identical_rebuild_missed_no_step() {
     history.delete(&older).await.unwrap();
     history.delete(&newer).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_base_image_tag_moved_to_another_image_is_named_with_both_digests() {
+    let world = World::new();
+    // A repository of this test's own, its tag moved from one image to another between the builds.
+    let base = format!("{}/cachemiss-base-{}:latest", registry(), nonce());
+    let push_base = |content: &str| {
+        let ctx =
+            context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo {content} > /base\n", registry()))]);
+        world.docker_ok(&["buildx", "build", "--push", "-t", &base, &ctx.path().to_string_lossy()]);
+    };
+    push_base(&format!("one {}", nonce()));
+    let ctx = context(&[("Dockerfile", &format!("FROM {base}\nRUN cat /base\n"))]);
+    let older = built(&world, &ctx, &[]).await;
+    push_base(&format!("two {}", nonce()));
+    let newer = built(&world, &ctx, &[]).await;
+    let (history, c) = compared(&world, &older, &newer).await;
+
+    let miss = first_miss(&c);
+    assert_eq!(miss.dockerfile_line.map(|l| l.start), Some(1), "{c:#?}");
+    let [MissReason::BaseImageChanged { image, older: was, newer: now }] = &miss.reasons[..] else {
+        panic!("the base image is named: {c:#?}");
+    };
+    assert_eq!(image, &base);
+    assert!(was.starts_with("sha256:") && now.starts_with("sha256:") && was != now, "{was} {now}");
+    assert!(matches!(&at_line(&c, 2).reasons[..], [MissReason::EarlierStepMissed { .. }]), "{c:#?}");
+    // The provenance's materials say it too.
+    assert!(
+        c.differences
+            .iter()
+            .any(|d| matches!(d, MissReason::BaseImageChanged { image: i, older, newer } if i == image && older == was && newer == now)),
+        "{:#?}",
+        c.differences
+    );
+
+    history.delete(&older).await.unwrap();
+    history.delete(&newer).await.unwrap();
+}

@@ -725,7 +725,7 @@ fn differences(older: &Read, newer: &Read) -> Vec<MissReason> {
         if let (Some(old), Some(digest)) = (old, new.digest.get("sha256")) {
             if let Some(was) = old.digest.get("sha256").filter(|was| *was != digest) {
                 out.push(MissReason::BaseImageChanged {
-                    image: new.uri.clone(),
+                    image: material_image(&new.uri),
                     older: format!("sha256:{was}"),
                     newer: format!("sha256:{digest}"),
                 });
@@ -738,6 +738,20 @@ fn differences(older: &Read, newer: &Read) -> Vec<MissReason> {
         }
     }
     out
+}
+
+/// The image a provenance material names, as a Dockerfile names it: `pkg:docker/127.0.0.1%3A5055/busybox@latest?platform=…`
+/// is `127.0.0.1:5055/busybox:latest`; any other material as it is.
+fn material_image(uri: &str) -> String {
+    let Some((name, version)) =
+        uri.strip_prefix("pkg:docker/").and_then(|rest| rest.split('?').next()?.rsplit_once('@'))
+    else {
+        return uri.to_owned();
+    };
+    let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
+    let version = percent_encoding::percent_decode_str(version).decode_utf8_lossy();
+    let separator = if version.contains(':') { '@' } else { ':' };
+    format!("{name}{separator}{version}")
 }
 
 fn summary(build: &RecordedBuild, read: &Read) -> ComparedBuild {
@@ -1030,6 +1044,16 @@ mod tests {
         assert!(
             matches!(&c.differences[..], [MissReason::FrontendAttrChanged { name, older: None, newer: Some(v) }] if name == "no-cache" && v.is_empty())
         );
+    }
+
+    #[test]
+    fn a_material_is_named_as_a_dockerfile_names_its_image() {
+        assert_eq!(
+            material_image("pkg:docker/127.0.0.1%3A5055/busybox@latest?platform=linux%2Famd64"),
+            "127.0.0.1:5055/busybox:latest"
+        );
+        assert_eq!(material_image("pkg:docker/alpine@sha256%3Aab"), "alpine@sha256:ab");
+        assert_eq!(material_image("https://example.com/x.tgz"), "https://example.com/x.tgz");
     }
 
     #[test]
