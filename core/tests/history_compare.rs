@@ -167,3 +167,25 @@ async fn a_base_image_tag_moved_to_another_image_is_named_with_both_digests() {
     history.delete(&older).await.unwrap();
     history.delete(&newer).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_changed_file_a_run_mounts_from_the_context_is_named_at_that_run() {
+    let world = World::new();
+    let dockerfile = format!(
+        "FROM {}/busybox:latest\nRUN --mount=type=bind,source=src,target=/src cat /src/a.txt {}\n",
+        registry(),
+        "> /dev/null"
+    );
+    let ctx = context(&[("Dockerfile", &dockerfile), ("src/a.txt", &nonce().to_string())]);
+    let older = built(&world, &ctx, &[]).await;
+    std::fs::write(ctx.path().join("src/a.txt"), format!("changed {}", nonce())).unwrap();
+    let newer = built(&world, &ctx, &[]).await;
+    let (history, c) = compared(&world, &older, &newer).await;
+
+    let miss = first_miss(&c);
+    assert_eq!(miss.dockerfile_line.map(|l| l.start), Some(2), "{c:#?}");
+    assert_eq!(miss.reasons, [MissReason::ContextFilesChanged { source: "context".into(), paths: vec!["src".into()] }]);
+
+    history.delete(&older).await.unwrap();
+    history.delete(&newer).await.unwrap();
+}

@@ -6,8 +6,9 @@
 //! recorded of both builds: the frontend's attributes (build args, `no-cache`, …), the step names
 //! (a FROM's pinned digest), and the provenance BuildKit keeps with every finished record (each
 //! step's LLB operation with its environment, the Dockerfile as the frontend read it, each step's
-//! lines in it). BuildKit records no checksums of context files: a COPY whose definition did not
-//! change yet ran again read files that changed, and that is what is said, with its sources.
+//! lines in it). BuildKit records no checksums of context files: a COPY (or a RUN bind-mounting
+//! the context) whose definition did not change yet ran again read files that changed, and that is
+//! what is said, with the paths it reads.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -55,7 +56,7 @@ pub enum MissReason {
     /// The base image's tag now names another image.
     BaseImageChanged { image: String, older: String, newer: String },
     /// The files the step reads from a local source (`context`) changed: BuildKit records no
-    /// checksums, so these are the step's source paths as the Dockerfile gave them.
+    /// checksums, so these are the paths it reads there (a COPY's sources, a RUN's bind mounts).
     ContextFilesChanged { source: String, paths: Vec<String> },
     /// Another frontend attribute changed (target, platform, network, …).
     FrontendAttrChanged { name: String, older: Option<String>, newer: Option<String> },
@@ -97,9 +98,9 @@ impl std::fmt::Display for MissReason {
             MissReason::ContextFilesChanged { source, paths } => {
                 let paths = paths.join(", ");
                 if source == "context" {
-                    write!(f, "the files it copies from the build context changed: {paths}")
+                    write!(f, "the files it reads from the build context changed: {paths}")
                 } else {
-                    write!(f, "the files it copies from local source {source} changed: {paths}")
+                    write!(f, "the files it reads from local source {source} changed: {paths}")
                 }
             }
             MissReason::FrontendAttrChanged { name, older, newer } => {
@@ -419,27 +420,28 @@ impl<'a> Read<'a> {
         self.llb(digest).map(|(_, s)| &s.op)
     }
 
-    /// The local sources (`context`) a step copies from, and the paths it copies.
+    /// The local sources (`context`) a step reads, and the paths it reads there: what a COPY
+    /// copies, and what a RUN bind-mounts (`RUN --mount=type=bind`, `.` for all of it).
     fn local_reads(&self, digest: &str) -> Vec<(String, String)> {
         let Some((config, step)) = self.llb(digest) else { return Vec::new() };
-        let Some(actions) = step.op.pointer("/Op/file/actions").and_then(Value::as_array) else {
-            return Vec::new();
-        };
-        // An action's input below the step's input count is that input; above, an earlier action's output.
+        // An input below the step's input count is that input; above, an earlier action's output.
         let local_of = |input: i64| -> Option<String> {
             let id = step.inputs.get(usize::try_from(input).ok()?)?.split(':').next()?;
             let source = config.llb_definition.iter().find(|s| s.id == id)?;
             let identifier = source.op.pointer("/Op/source/identifier")?.as_str()?;
             identifier.strip_prefix("local://").map(str::to_owned)
         };
-        actions
-            .iter()
-            .filter_map(|action| {
-                let src = action.pointer("/Action/copy/src")?.as_str()?;
-                let input = action.get("secondaryInput")?.as_i64()?;
-                Some((local_of(input)?, src.trim_start_matches('/').to_owned()))
-            })
-            .collect()
+        let list = |pointer: &str| step.op.pointer(pointer).and_then(Value::as_array).into_iter().flatten();
+        let copied = list("/Op/file/actions").filter_map(|action| {
+            let src = action.pointer("/Action/copy/src")?.as_str()?;
+            Some((local_of(action.get("secondaryInput")?.as_i64()?)?, src.trim_start_matches('/').to_owned()))
+        });
+        let mounted = list("/Op/exec/mounts").filter_map(|mount| {
+            let local = local_of(mount.get("input")?.as_i64()?)?;
+            let selector = mount.get("selector").and_then(Value::as_str).unwrap_or_default().trim_start_matches('/');
+            Some((local, if selector.is_empty() { ".".to_owned() } else { selector.to_owned() }))
+        });
+        copied.chain(mounted).collect()
     }
 
     fn build_args(&self) -> BTreeMap<&str, &str> {

@@ -61,8 +61,8 @@ export function reasonText(reason: MissReason): string {
       return `base image ${reason.image} is another image: ${reason.older} → ${reason.newer}`;
     case 'contextFilesChanged':
       return reason.source === 'context'
-        ? `the files it copies from the build context changed: ${reason.paths.join(', ')}`
-        : `the files it copies from local source ${reason.source} changed: ${reason.paths.join(', ')}`;
+        ? `the files it reads from the build context changed: ${reason.paths.join(', ')}`
+        : `the files it reads from local source ${reason.source} changed: ${reason.paths.join(', ')}`;
     case 'frontendAttrChanged':
       return `frontend attribute ${reason.name} changed: ${shown(reason.older)} → ${shown(reason.newer)}`;
     case 'definitionChanged':

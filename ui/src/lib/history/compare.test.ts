@@ -62,7 +62,7 @@ describe('comparing build records', () => {
       'build arg GREETING changed: "hello" → not set',
     );
     expect(reasonText({ kind: 'contextFilesChanged', source: 'context', paths: ['app.txt', 'lib/'] })).toBe(
-      'the files it copies from the build context changed: app.txt, lib/',
+      'the files it reads from the build context changed: app.txt, lib/',
     );
     expect(reasonText({ kind: 'earlierStepMissed', step: '[2/3] RUN make', dockerfileLine: { start: 4, end: 4 } })).toBe(
       'a step it builds on missed first: [2/3] RUN make (line 4)',
