@@ -495,7 +495,24 @@ fn pair<'s>(older: &'s [Step], newer: &'s [Step]) -> Vec<(Option<&'s Step>, Opti
             pairs.extend(n[at..].iter().map(|s| (None, Some(*s))));
         }
     }
-    pairs
+    // A vertex shared with another build running at the same time can carry that build's name
+    // (another position, even another stage): a step left alone on each side with the same
+    // instruction is one step.
+    let mut paired: Vec<(Option<&Step>, Option<&Step>)> = Vec::with_capacity(pairs.len());
+    for (old, new) in pairs {
+        let alone = paired.iter().position(|p| match (*p, old, new) {
+            ((None, Some(n)), Some(o), None) | ((Some(o), None), None, Some(n)) => o.text == n.text,
+            _ => false,
+        });
+        match alone {
+            Some(at) => {
+                let (o, n) = paired[at];
+                paired[at] = (o.or(old), n.or(new));
+            }
+            None => paired.push((old, new)),
+        }
+    }
+    paired
 }
 
 /// The image a FROM step names and its pinned digest: `FROM busybox:latest@sha256:…`.
@@ -708,6 +725,28 @@ fn reasons(older: &Read, newer: &Read, old: Option<&Step>, new: &Step) -> Vec<Mi
     out
 }
 
+/// What changed in a step's own definition, for a step that also missed because an earlier one
+/// did: it would miss even were that one fixed. Only what the recorded definitions show for
+/// certain; a COPY after a missed step runs again whatever its files.
+fn own_changes(older: &Read, newer: &Read, old: Option<&Step>, new: &Step) -> Vec<MissReason> {
+    let Some(old) = old.filter(|o| older.op(&o.digest).is_some() && newer.op(&new.digest).is_some()) else {
+        return Vec::new();
+    };
+    reasons(older, newer, Some(old), new)
+        .into_iter()
+        .filter(|r| {
+            matches!(
+                r,
+                MissReason::BuildArgChanged { .. }
+                    | MissReason::EnvironmentChanged { .. }
+                    | MissReason::InstructionChanged { .. }
+                    | MissReason::BaseImageChanged { .. }
+                    | MissReason::DefinitionChanged { .. }
+            )
+        })
+        .collect()
+}
+
 /// How the two builds differ as a whole.
 fn differences(older: &Read, newer: &Read) -> Vec<MissReason> {
     let mut out: Vec<MissReason> = changed(&older.build_args(), &newer.build_args())
@@ -809,8 +848,10 @@ pub fn compare(older: &RecordedBuild, newer: &RecordedBuild) -> BuildComparison 
             });
             let reasons = match (is_miss, earlier, new) {
                 (false, _, _) | (_, _, None) => Vec::new(),
-                (true, Some(e), _) => {
-                    vec![MissReason::EarlierStepMissed { step: e.label(), dockerfile_line: e.lines }]
+                (true, Some(e), Some(n)) => {
+                    let mut reasons = vec![MissReason::EarlierStepMissed { step: e.label(), dockerfile_line: e.lines }];
+                    reasons.extend(own_changes(&old_read, &new_read, old, n));
+                    reasons
                 }
                 (true, None, Some(n)) => reasons(&old_read, &new_read, old, n),
             };
@@ -1046,6 +1087,33 @@ mod tests {
         assert!(
             matches!(&c.differences[..], [MissReason::FrontendAttrChanged { name, older: None, newer: Some(v) }] if name == "no-cache" && v.is_empty())
         );
+    }
+
+    #[test]
+    fn a_step_named_after_another_build_sharing_it_is_still_paired() {
+        // Seen on the engine: a FROM shared with a two-step build running beside it, named as there.
+        let older = recorded(
+            "a",
+            &[],
+            vec![
+                vertex("f", &format!("[other 1/2] {FROM}"), false, 0, &[]),
+                vertex("c", "[2/3] COPY app.txt /app.txt", false, 10, &["f"]),
+                vertex("r", "[3/3] RUN echo 1", false, 20, &["c"]),
+            ],
+        );
+        let newer = recorded(
+            "b",
+            &[],
+            vec![
+                vertex("f", &format!("[1/3] {FROM}"), false, 0, &[]),
+                vertex("c2", "[2/3] COPY app.txt /app.txt", true, 10, &["f"]),
+                vertex("r2", "[3/3] RUN echo 1", true, 20, &["c2"]),
+            ],
+        );
+        let c = compare(&older, &newer);
+        assert_eq!(c.first_miss, None, "{c:#?}");
+        assert_eq!(c.steps.len(), 3, "{c:#?}");
+        assert!(c.steps.iter().all(|s| s.older.is_some() && s.newer.is_some()), "{c:#?}");
     }
 
     #[test]
