@@ -32,6 +32,7 @@ const COMMANDS: &[&str] = &[
     "record_attachment",
     "build_timing",
     "project_history",
+    "compare_builds",
     "list_registries",
     "add_registry",
     "remove_registry",

@@ -1,5 +1,5 @@
-//! `buildlane history ls|inspect|logs|rm`: BuildKit's build history of a builder, laid out as
-//! `docker buildx history` (buildx 0.20+) lays it out. A build is named by its ref, by `^N` (the
+//! `buildlane history ls|inspect|logs|rm|compare`: BuildKit's build history of a builder, laid out as
+//! `docker buildx history` (buildx 0.20+) lays it out (`compare` is Buildlane's own). A build is named by its ref, by `^N` (the
 //! N-th newest, `^0` the newest) or by nothing (the newest).
 
 use std::io::Write;
@@ -60,6 +60,15 @@ enum HistoryCommand {
         #[arg(long, default_value = "plain")]
         progress: String,
     },
+    /// Compare two build records step by step: which step of the newer missed the cache first, and why.
+    Compare {
+        /// Two builds (refs or `^N`), in either order: the older is the one compared against.
+        first: String,
+        second: String,
+        /// `pretty` or `json`.
+        #[arg(long, default_value = "pretty")]
+        format: String,
+    },
     /// Remove build records, like `docker buildx history rm`.
     Rm {
         refs: Vec<String>,
@@ -104,12 +113,15 @@ pub fn run(env: Environment, args: HistoryArgs) -> ExitCode {
             HistoryCommand::Ls { format, no_trunc, filter } => ls(connect().await, &format, no_trunc, &filter).await,
             HistoryCommand::Inspect { reference, format } => inspect(connect().await, reference, &format).await,
             HistoryCommand::Logs { reference, progress } => logs(connect().await, reference, &progress).await,
+            HistoryCommand::Compare { first, second, format } => {
+                crate::history_compare::run(connect().await, &first, &second, &format).await
+            }
             HistoryCommand::Rm { refs, all } => rm(connect, refs, all).await,
         }
     })
 }
 
-fn write_out(text: &str) -> ExitCode {
+pub(crate) fn write_out(text: &str) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@ mod build;
 mod cache;
 mod exit_status;
 mod history;
+mod history_compare;
 mod imagetools;
 mod inspect;
 mod inspect_builder;

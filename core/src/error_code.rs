@@ -246,6 +246,7 @@ impl Coded for HistoryError {
             }
             HistoryError::Cancelled => ErrorCode::Cancelled,
             HistoryError::NoSuchAttachment { .. } => ErrorCode::NotFound,
+            HistoryError::NoSteps { .. } => ErrorCode::InvalidInput,
             HistoryError::Blob { code: tonic::Code::NotFound, .. } => ErrorCode::NotFound,
             HistoryError::Blob { .. } => ErrorCode::EngineUnreachable,
             HistoryError::BlobTooLarge { .. } | HistoryError::CorruptBlob { .. } => ErrorCode::Internal,

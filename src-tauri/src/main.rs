@@ -62,6 +62,7 @@ fn run_window(env: Environment) -> ExitCode {
             commands::history::record_attachment,
             commands::timing::build_timing,
             commands::timing::project_history,
+            commands::history::compare_builds,
             commands::images::list_registries,
             commands::images::add_registry,
             commands::images::remove_registry,

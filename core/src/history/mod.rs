@@ -7,6 +7,7 @@
 //! A builder's history is its first node's, the node builds go to.
 
 pub mod blobs;
+pub mod compare;
 pub mod entry;
 pub mod filter;
 pub mod name;
@@ -60,6 +61,8 @@ pub enum HistoryError {
     CorruptBlob { digest: String, reason: String },
     #[error("build {build_ref} has no attachment {digest}")]
     NoSuchAttachment { build_ref: String, digest: String },
+    #[error("build {build_ref} has no recorded steps to compare: it is still running, or BuildKit kept no logs of it")]
+    NoSteps { build_ref: String },
 }
 
 /// Where a replay read the build's status stream from.
@@ -356,6 +359,35 @@ impl BuildHistory {
         let blob = blobs::read(&self.control, &descriptor, blobs::BlobKind::Attestation).await?;
         serde_json::from_slice(&blob)
             .map_err(|e| HistoryError::CorruptBlob { digest: digest.to_owned(), reason: e.to_string() })
+    }
+
+    /// What BuildKit recorded of the finished build `spec` names, to compare it: the record, its
+    /// status stream and its provenance (BuildKit attaches one to every record of a build with a result).
+    #[instrument(skip(self), fields(builder = %self.builder))]
+    pub async fn recorded(&self, spec: &BuildSpec) -> Result<compare::RecordedBuild, HistoryError> {
+        let (entry, record) = self.find(spec).await?;
+        let statuses =
+            self.logs(&record).await?.ok_or_else(|| HistoryError::NoSteps { build_ref: entry.build_ref.clone() })?;
+        let mut provenance = Vec::new();
+        for attachment in blobs::attachments(&record).iter().filter(|a| a.is_provenance()) {
+            provenance.push(self.read_attachment(&record, &attachment.digest).await?);
+        }
+        Ok(compare::RecordedBuild { entry, statuses, provenance })
+    }
+
+    /// Compares two finished builds of this builder step by step, in either order (the older is the
+    /// one whose cache the newer could have used): which step of the newer missed the cache first, and why.
+    #[instrument(skip(self), fields(builder = %self.builder))]
+    pub async fn compare(
+        &self,
+        first: &BuildSpec,
+        second: &BuildSpec,
+    ) -> Result<compare::BuildComparison, HistoryError> {
+        let first = self.recorded(first).await?;
+        let second = self.recorded(second).await?;
+        let (older, newer) =
+            if second.entry.created() < first.entry.created() { (second, first) } else { (first, second) };
+        Ok(compare::compare(&older, &newer))
     }
 
     /// One attachment of the build `spec` names: its predicate's JSON.

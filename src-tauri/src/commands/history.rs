@@ -1,10 +1,11 @@
 //! The Build view's history: BuildKit's own records of a builder's builds, watched live, replayed
-//! into lanes, pinned and deleted.
+//! into lanes, pinned and deleted, and two compared to say why one missed the cache.
 
 use std::time::Duration;
 
 use buildlane_core::history::blobs::RecordBlobs;
-use buildlane_core::history::{BuildHistory, BuildSpec, HistoryEvent, Replay};
+use buildlane_core::history::compare::BuildComparison;
+use buildlane_core::history::{BuildHistory, BuildSpec, HistoryError, HistoryEvent, Replay};
 use buildlane_core::progress::ProgressUpdate;
 use futures_util::StreamExt;
 use tauri::ipc::Channel;
@@ -116,4 +117,28 @@ pub async fn record_attachment(
 #[tauri::command]
 pub async fn delete_build(state: State<'_, AppState>, builder: String, build_ref: String) -> Result<(), AppError> {
     Ok(connect(&state, &builder).await?.delete(&build_ref).await?)
+}
+
+/// Two records of `builder` compared step by step (in either order): the first step of the newer
+/// that missed the cache, and why. Cancelled by `cancel_operation(operation)`.
+#[tauri::command]
+pub async fn compare_builds(
+    state: State<'_, AppState>,
+    builder: String,
+    first: String,
+    second: String,
+    operation: String,
+) -> Result<BuildComparison, AppError> {
+    let cancel = state.track(operation.clone());
+    let result = async {
+        let (first, second) = (BuildSpec::parse(&first)?, BuildSpec::parse(&second)?);
+        let history = connect(&state, &builder).await?;
+        tokio::select! {
+            _ = cancel.cancelled() => Err(HistoryError::Cancelled.into()),
+            compared = history.compare(&first, &second) => Ok(compared?),
+        }
+    }
+    .await;
+    state.finish(&operation);
+    result
 }

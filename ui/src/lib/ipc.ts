@@ -3,6 +3,7 @@
 import { Channel, invoke } from '@tauri-apps/api/core';
 import { toAppError } from './errors';
 import type {
+  BuildComparison,
   BuildOutcome,
   BuildRecord,
   BuildRequest,
@@ -222,6 +223,11 @@ export function buildTiming(builder: string, buildRef: string, operation: string
 /** The finished builds of the project a record belongs to, oldest first. */
 export function projectHistory(builder: string, buildRef: string): Promise<ProjectHistory> {
   return call('project_history', { builder, buildRef });
+}
+
+/** Two records of the builder compared step by step, in either order (cancel with cancelOperation). */
+export function compareBuilds(builder: string, first: string, second: string, operation: string): Promise<BuildComparison> {
+  return call('compare_builds', { builder, first, second, operation });
 }
 
 export function pinBuild(builder: string, buildRef: string, pinned: boolean): Promise<void> {
