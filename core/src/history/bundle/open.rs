@@ -319,14 +319,15 @@ fn scan(path: &Path, source: impl Read) -> Result<Scanned, BundleError> {
     let mut writer = std::io::BufWriter::new(scratch.try_clone().map_err(scratch_error)?);
     let mut out = Scanned { layout: None, index: None, scratch, blobs: HashMap::new() };
     let mut archive = tar::Archive::new(source);
-    let entries = archive.entries().map_err(|e| foreign(path, &format!("it is not a tar archive: {e}")))?;
+    // The archive's own errors quote what they could not read: the file's content is not repeated.
+    let entries = archive.entries().map_err(|_| foreign(path, "it is not a tar archive (gzip'd or not)"))?;
     // Entries counted, bytes unpacked, and the scratch file's end.
     let (mut count, mut total, mut end) = (0usize, 0u64, 0u64);
     for entry in entries {
         // A file that is no tar fails on its first header; one cut short or corrupted, later.
-        let mut entry = entry.map_err(|e| match count {
-            0 => foreign(path, &format!("it is not a tar archive: {e}")),
-            _ => damaged(path, &format!("it is cut short or corrupted: {e}")),
+        let mut entry = entry.map_err(|_| match count {
+            0 => foreign(path, "it is not a tar archive (gzip'd or not)"),
+            _ => damaged(path, &format!("it is cut short or corrupted after {count} entries")),
         })?;
         count += 1;
         if count > ENTRY_LIMIT {
@@ -351,7 +352,7 @@ fn scan(path: &Path, source: impl Read) -> Result<Scanned, BundleError> {
                 limit: FILE_LIMIT,
             });
         }
-        let cut = |e: std::io::Error| damaged(path, &format!("{name} is cut short or corrupted: {e}"));
+        let cut = |_| damaged(path, &format!("{name} is cut short or corrupted"));
         match name.as_str() {
             "oci-layout" => out.layout = Some(read_bounded(&mut entry, DOCUMENT_LIMIT).map_err(cut)?),
             "index.json" => out.index = Some(read_bounded(&mut entry, DOCUMENT_LIMIT).map_err(cut)?),
