@@ -13,7 +13,8 @@ fn env(var: &str) -> String {
 async fn a_record_exported_from_the_history_view_opens_from_its_file() {
     let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let context = tempfile::tempdir().unwrap();
-    let dockerfile = format!("FROM {}/busybox:latest\nRUN echo {nonce} && echo from-a-file\n", env("BUILDLANE_REGISTRY"));
+    let dockerfile =
+        format!("FROM {}/busybox:latest\nRUN echo {nonce} && echo from-a-file\n", env("BUILDLANE_REGISTRY"));
     std::fs::write(context.path().join("Dockerfile"), dockerfile).unwrap();
     let name = context.path().file_name().unwrap().to_string_lossy().into_owned();
     let out_dir = tempfile::tempdir().unwrap();
