@@ -1,6 +1,7 @@
 //! A build record as a bundle holds it (the manifest's config, `application/vnd.buildkit.historyrecord.v0`):
 //! buildx's `bundle.Record`, which embeds BuildKit's protobuf-go `BuildHistoryRecord` and adds
-//! `DefaultPlatform`, `localState` and `stateGroup`, marshalled by Go's encoding/json. So the JSON is
+//! `DefaultPlatform`, `localState` and `stateGroup` (a bake run's; Buildlane reads no bake groups and
+//! writes none), marshalled by Go's encoding/json. So the JSON is
 //! the Go structs' and not protobuf's JSON mapping: keys are the Go `json` tags (the proto field names:
 //! `Ref`, `FrontendAttrs`, `error`, `logs`, `numCachedSteps`…), every empty field is left out
 //! (`omitempty`) but `DefaultPlatform`, timestamps are `{"seconds":…,"nanos":…}`, bytes are base64, the
