@@ -1,8 +1,12 @@
-//! `buildlane history ls|inspect|logs|rm|compare`: BuildKit's build history of a builder, laid out as
-//! `docker buildx history` (buildx 0.20+) lays it out (`compare` is Buildlane's own). A build is named by its ref, by `^N` (the
-//! N-th newest, `^0` the newest) or by nothing (the newest).
+//! `buildlane history ls|inspect|logs|rm|export|import|compare`: BuildKit's build history of a
+//! builder, laid out as `docker buildx history` (buildx 0.20+) lays it out (`compare` is Buildlane's own). A build is named by its ref, by `^N` (the
+//! N-th newest, `^0` the newest) or by nothing (the newest). `export` writes a `.dockerbuild` bundle as
+//! buildx 0.23+ does; buildx's `import` hands a bundle to Docker Desktop, and BuildKit cannot take a
+//! record back, so here `import` opens bundles and lists their builds, and `inspect` and `logs` read
+//! one with `--bundle FILE`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 
@@ -13,6 +17,7 @@ use buildlane_core::go_text::tabwriter::TabWriter;
 use buildlane_core::go_text::time::rfc3339_nano;
 use buildlane_core::go_text::units::human_duration;
 use buildlane_core::history::blobs::RecordBlobs;
+use buildlane_core::history::bundle::{Bundle, BundleError, ExportSelection};
 use buildlane_core::history::{BuildHistory, BuildSpec, Filter, HistoryEntry, HistoryError, HistoryStatus};
 use buildlane_core::progress::ProgressUpdate;
 use chrono::{DateTime, Utc};
@@ -52,6 +57,9 @@ enum HistoryCommand {
         /// `pretty` or `json`.
         #[arg(long, default_value = "pretty")]
         format: String,
+        /// Read the build from this `.dockerbuild` bundle instead of the builder.
+        #[arg(long)]
+        bundle: Option<PathBuf>,
     },
     /// Print a build record's logs, like `docker buildx history logs`.
     Logs {
@@ -59,6 +67,9 @@ enum HistoryCommand {
         /// `plain` (buildx's) or `json` (Buildlane's progress updates).
         #[arg(long, default_value = "plain")]
         progress: String,
+        /// Replay the build from this `.dockerbuild` bundle instead of the builder.
+        #[arg(long)]
+        bundle: Option<PathBuf>,
     },
     /// Compare two build records step by step: which step of the newer missed the cache first, and why.
     Compare {
@@ -76,6 +87,34 @@ enum HistoryCommand {
         #[arg(long)]
         all: bool,
     },
+    /// Export build records into a `.dockerbuild` bundle, like `docker buildx history export`.
+    Export {
+        /// Refs or `^N` (none: the newest completed build).
+        refs: Vec<String>,
+        /// Export every completed record.
+        #[arg(long)]
+        all: bool,
+        /// Ask BuildKit (0.15+) to finish each record's trace first.
+        #[arg(long)]
+        finalize: bool,
+        /// The bundle to write (default: standard output, unless it is a terminal).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Open `.dockerbuild` bundles and list their builds as `ls` does (buildx's import sends them to
+    /// Docker Desktop; BuildKit cannot take them back). `-` reads standard input.
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// `table`, `json`, or a template, as for `ls`.
+        #[arg(long, default_value = "table")]
+        format: String,
+        /// Don't truncate names.
+        #[arg(long)]
+        no_trunc: bool,
+        #[arg(long)]
+        filter: Vec<String>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +129,10 @@ enum ArgsError {
     RmNothing,
     #[error("rm requires either --all or at least one argument")]
     RmBoth,
+    #[error("cannot specify refs when using --all")]
+    ExportBoth,
+    #[error("refusing to write to console, use --output to specify a file")]
+    ExportConsole,
 }
 
 impl Coded for ArgsError {
@@ -99,7 +142,9 @@ impl Coded for ArgsError {
             | ArgsError::InspectFormat(_)
             | ArgsError::Progress(_)
             | ArgsError::RmNothing
-            | ArgsError::RmBoth => ErrorCode::InvalidInput,
+            | ArgsError::RmBoth
+            | ArgsError::ExportBoth
+            | ArgsError::ExportConsole => ErrorCode::InvalidInput,
         }
     }
 }
@@ -111,12 +156,29 @@ pub fn run(env: Environment, args: HistoryArgs) -> ExitCode {
         let connect = || BuildHistory::connect(&builders, &builder, None);
         match args.command {
             HistoryCommand::Ls { format, no_trunc, filter } => ls(connect().await, &format, no_trunc, &filter).await,
-            HistoryCommand::Inspect { reference, format } => inspect(connect().await, reference, &format).await,
-            HistoryCommand::Logs { reference, progress } => logs(connect().await, reference, &progress).await,
+            HistoryCommand::Inspect { reference, format, bundle: None } => {
+                inspect(connect().await, reference, &format).await
+            }
+            HistoryCommand::Inspect { reference, format, bundle: Some(file) } => {
+                inspect_bundle(&file, reference, &format).await
+            }
+            HistoryCommand::Logs { reference, progress, bundle } => {
+                let source = match bundle {
+                    Some(file) => Source::Bundle(file),
+                    None => Source::Builder(Box::new(connect().await)),
+                };
+                logs(source, reference, &progress).await
+            }
             HistoryCommand::Compare { first, second, format } => {
                 crate::history_compare::run(connect().await, &first, &second, &format).await
             }
             HistoryCommand::Rm { refs, all } => rm(connect, refs, all).await,
+            HistoryCommand::Export { refs, all, finalize, output } => {
+                export(connect, refs, all, finalize, output).await
+            }
+            HistoryCommand::Import { files, format, no_trunc, filter } => {
+                import(&files, &format, no_trunc, &filter).await
+            }
         }
     })
 }
@@ -215,34 +277,57 @@ fn ls_json(entry: &HistoryEntry) -> String {
     m.insert("completed_steps".into(), json!(entry.steps_completed));
     m.insert("created_at".into(), json!(entry.created().as_ref().map(rfc3339_nano).unwrap_or_default()));
     m.insert("name".into(), json!(entry.name));
-    m.insert("ref".into(), json!(format!("{}/{}/{}", entry.builder, entry.node, entry.build_ref)));
+    // A bundle's build belongs to no builder here: its ref alone.
+    let full = match entry.builder.as_str() {
+        "" => entry.build_ref.clone(),
+        builder => format!("{builder}/{}/{}", entry.node, entry.build_ref),
+    };
+    m.insert("ref".into(), json!(full));
     m.insert("status".into(), json!(ls_status(entry)));
     m.insert("total_steps".into(), json!(entry.steps_total));
     Value::Object(m).to_string()
 }
 
-async fn ls(history: Result<BuildHistory, HistoryError>, format: &str, no_trunc: bool, filters: &[String]) -> ExitCode {
-    let now = Utc::now();
-    let filters = match filters.iter().map(|f| Filter::parse(f, now)).collect::<Result<Vec<_>, _>>() {
-        Ok(f) => f,
-        Err(e) => return fail(&e),
-    };
+/// `ls`'s filters and the template its `--format` names, or what is wrong with them.
+fn ls_flags(format: &str, filters: &[String], now: DateTime<Utc>) -> Result<(Vec<Filter>, Option<String>), ExitCode> {
+    let filters = filters.iter().map(|f| Filter::parse(f, now)).collect::<Result<Vec<_>, _>>().map_err(|e| fail(&e))?;
     let template = match format {
         "table" | "json" => None,
-        other if other.contains("{{") => Some(other),
-        other => return fail(&ArgsError::LsFormat(other.to_owned())),
+        other if other.contains("{{") => Some(other.to_owned()),
+        other => return Err(fail(&ArgsError::LsFormat(other.to_owned()))),
+    };
+    Ok((filters, template))
+}
+
+async fn ls(history: Result<BuildHistory, HistoryError>, format: &str, no_trunc: bool, filters: &[String]) -> ExitCode {
+    let now = Utc::now();
+    let (filters, template) = match ls_flags(format, filters, now) {
+        Ok(flags) => flags,
+        Err(status) => return status,
     };
     let history = match history {
         Ok(h) => h,
         Err(e) => return fail(&e),
     };
-    let mut entries = match history.list().await {
+    let entries = match history.list().await {
         Ok(entries) => entries,
         Err(e) => return fail(&e),
     };
+    write_out(&ls_text(entries, format, template.as_deref(), no_trunc, &filters, now))
+}
+
+/// What `ls` prints of `entries`: those `filters` keep, as a table, JSON lines or a template.
+fn ls_text(
+    mut entries: Vec<HistoryEntry>,
+    format: &str,
+    template: Option<&str>,
+    no_trunc: bool,
+    filters: &[Filter],
+    now: DateTime<Utc>,
+) -> String {
     entries.retain(|e| filters.iter().all(|f| f.matches(e)));
     if format == "json" {
-        return write_out(&entries.iter().map(|e| ls_json(e) + "\n").collect::<String>());
+        return entries.iter().map(|e| ls_json(e) + "\n").collect::<String>();
     }
     let (is_table, columns) = match template {
         None => (true, "{{.Ref}}\t{{.Name}}\t{{.Status}}\t{{.CreatedAt}}\t{{.Duration}}\t{{.Link}}"),
@@ -286,11 +371,11 @@ async fn ls(history: Result<BuildHistory, HistoryError>, format: &str, no_trunc:
         })
         .collect();
     if !is_table {
-        return write_out(&lines.iter().map(|l| format!("{l}\n")).collect::<String>());
+        return lines.iter().map(|l| format!("{l}\n")).collect::<String>();
     }
     let rows: Vec<Vec<String>> =
         std::iter::once(header).chain(lines).map(|l| l.split('\t').map(str::to_owned).collect()).collect();
-    write_out(&table(&rows))
+    table(&rows)
 }
 
 fn spec(reference: Option<String>) -> Result<BuildSpec, HistoryError> {
@@ -548,19 +633,57 @@ async fn inspect(history: Result<BuildHistory, HistoryError>, reference: Option<
         let blobs = history.blobs(&BuildSpec::Ref(entry.build_ref.clone())).await?;
         Ok::<_, HistoryError>((entry, blobs))
     };
-    let (entry, blobs) = match found.await {
-        Ok(found) => found,
-        Err(e) => return fail(&e),
-    };
-    if format == "json" {
-        return write_out(
-            &(serde_json::to_string_pretty(&inspect_json(&entry, &blobs)).expect("JSON serialises") + "\n"),
-        );
+    match found.await {
+        Ok((entry, blobs)) => inspect_out(&entry, &blobs, named, format),
+        Err(e) => fail(&e),
     }
-    write_out(&pretty(&entry, &blobs, named))
 }
 
-async fn logs(history: Result<BuildHistory, HistoryError>, reference: Option<String>, progress: &str) -> ExitCode {
+/// `inspect --bundle FILE`: a build of a `.dockerbuild` bundle, shown as a builder's is.
+async fn inspect_bundle(file: &Path, reference: Option<String>, format: &str) -> ExitCode {
+    if !matches!(format, "pretty" | "json") {
+        return fail(&ArgsError::InspectFormat(format.to_owned()));
+    }
+    let named = reference.as_deref().is_some_and(|r| !r.trim().is_empty());
+    let found = async {
+        let spec = spec(reference)?;
+        let bundle = open_bundle(file).await?;
+        let entry = bundle.get(&spec)?;
+        let blobs = bundle.blobs(&BuildSpec::Ref(entry.build_ref.clone()))?;
+        Ok::<_, BundleError>((entry, blobs))
+    };
+    match found.await {
+        Ok((entry, blobs)) => inspect_out(&entry, &blobs, named, format),
+        Err(e) => fail(&e),
+    }
+}
+
+fn inspect_out(entry: &HistoryEntry, blobs: &RecordBlobs, named: bool, format: &str) -> ExitCode {
+    if format == "json" {
+        return write_out(
+            &(serde_json::to_string_pretty(&inspect_json(entry, blobs)).expect("JSON serialises") + "\n"),
+        );
+    }
+    write_out(&pretty(entry, blobs, named))
+}
+
+/// A bundle named on the command line; `-` is standard input.
+async fn open_bundle(file: &Path) -> Result<Bundle, BundleError> {
+    if file != Path::new("-") {
+        return Bundle::open(file).await;
+    }
+    tokio::task::spawn_blocking(|| Bundle::read(Path::new("standard input"), std::io::stdin().lock()))
+        .await
+        .expect("reading standard input does not panic")
+}
+
+/// Where `logs` replays a build from.
+enum Source {
+    Builder(Box<Result<BuildHistory, HistoryError>>),
+    Bundle(PathBuf),
+}
+
+async fn logs(source: Source, reference: Option<String>, progress: &str) -> ExitCode {
     let json = match progress {
         "plain" => false,
         "json" => true,
@@ -582,10 +705,86 @@ async fn logs(history: Result<BuildHistory, HistoryError>, reference: Option<Str
             on_ctrl_c.cancel();
         }
     });
-    match async { history?.replay(&spec(reference)?, &on_progress, cancel).await }.await {
+    let replayed = async {
+        let spec = spec(reference)?;
+        match source {
+            Source::Builder(history) => Ok((*history)?.replay(&spec, &on_progress, cancel).await?),
+            Source::Bundle(file) => open_bundle(&file).await?.replay(&spec, &on_progress, cancel).await,
+        }
+    };
+    match replayed.await {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }
+}
+
+/// `export`: records into a bundle at `-o FILE`, or on standard output when that is not a terminal
+/// (written whole to a scratch file first, as a file export is).
+async fn export<F, Fut>(connect: F, refs: Vec<String>, all: bool, finalize: bool, output: Option<PathBuf>) -> ExitCode
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<BuildHistory, HistoryError>>,
+{
+    if all && !refs.is_empty() {
+        return fail(&ArgsError::ExportBoth);
+    }
+    if output.is_none() && std::io::stdout().is_terminal() {
+        return fail(&ArgsError::ExportConsole);
+    }
+    let selection = match refs.iter().map(|r| BuildSpec::parse(r)).collect::<Result<Vec<_>, _>>() {
+        Ok(_) if all => ExportSelection::All,
+        Ok(specs) => ExportSelection::Builds(specs),
+        Err(e) => return fail(&e),
+    };
+    // The scratch folder goes when this returns.
+    let (dest, _scratch) = match &output {
+        Some(path) => (path.clone(), None),
+        None => match tempfile::tempdir() {
+            Ok(dir) => (dir.path().join("export.dockerbuild"), Some(dir)),
+            Err(e) => return fail(&BundleError::Write { path: std::env::temp_dir(), reason: e.to_string() }),
+        },
+    };
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_ctrl_c.cancel();
+        }
+    });
+    let exported = async { connect().await?.export(&selection, finalize, &dest, &|_| {}, cancel).await };
+    if let Err(e) = exported.await {
+        return fail(&e);
+    }
+    if output.is_some() {
+        return ExitCode::SUCCESS;
+    }
+    let copied = std::fs::File::open(&dest).and_then(|mut f| {
+        let mut stdout = std::io::stdout().lock();
+        std::io::copy(&mut f, &mut stdout)?;
+        stdout.flush()
+    });
+    match copied {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE,
+    }
+}
+
+/// `import`: the builds of each bundle, listed together as `ls` lists a builder's.
+async fn import(files: &[PathBuf], format: &str, no_trunc: bool, filters: &[String]) -> ExitCode {
+    let now = Utc::now();
+    let (filters, template) = match ls_flags(format, filters, now) {
+        Ok(flags) => flags,
+        Err(status) => return status,
+    };
+    let mut entries = Vec::new();
+    for file in files {
+        match open_bundle(file).await {
+            Ok(bundle) => entries.extend(bundle.entries()),
+            Err(e) => return fail(&e),
+        }
+    }
+    entries.sort_by(buildlane_core::history::ls_order);
+    write_out(&ls_text(entries, format, template.as_deref(), no_trunc, &filters, now))
 }
 
 async fn rm<F, Fut>(connect: F, refs: Vec<String>, all: bool) -> ExitCode

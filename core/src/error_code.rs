@@ -17,6 +17,7 @@ use crate::builds::BuildError;
 use crate::docker_config::contexts::ContextError;
 use crate::dockerfile::DockerfileError;
 use crate::engine::EngineError;
+use crate::history::bundle::BundleError;
 use crate::history::HistoryError;
 use crate::images::compose::ComposeError;
 use crate::images::engine::EngineImagesError;
@@ -250,6 +251,25 @@ impl Coded for HistoryError {
             HistoryError::Blob { code: tonic::Code::NotFound, .. } => ErrorCode::NotFound,
             HistoryError::Blob { .. } => ErrorCode::EngineUnreachable,
             HistoryError::BlobTooLarge { .. } | HistoryError::CorruptBlob { .. } => ErrorCode::Internal,
+        }
+    }
+}
+
+impl Coded for BundleError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            BundleError::History(e) => e.code(),
+            BundleError::Running { .. }
+            | BundleError::Write { .. }
+            | BundleError::NotAFile { .. }
+            | BundleError::TooLarge { .. } => ErrorCode::InvalidInput,
+            BundleError::Cancelled => ErrorCode::Cancelled,
+            BundleError::Read { .. }
+            | BundleError::NotFound { .. }
+            | BundleError::NoSuchOffset { .. }
+            | BundleError::NoLogs { .. } => ErrorCode::NotFound,
+            BundleError::Foreign { .. } | BundleError::Damaged { .. } => ErrorCode::Malformed,
+            BundleError::Scratch { .. } => ErrorCode::Internal,
         }
     }
 }

@@ -57,4 +57,13 @@ impl Control {
         self.client().update_build_history(request).await.map_err(|s| self.call_error("UpdateBuildHistory", s))?;
         Ok(())
     }
+
+    /// `UpdateBuildHistory` with `Finalize` (BuildKit 0.15+): BuildKit finishes the record's trace. The
+    /// record's pin goes with it, since an older BuildKit reads the request as a pin update.
+    #[instrument(skip(self), fields(endpoint = %self.endpoint()))]
+    pub async fn finalize_build_history(&self, build_ref: &str, pinned: bool) -> Result<(), BuildkitError> {
+        let request = UpdateBuildHistoryRequest { r#ref: build_ref.to_owned(), pinned, delete: false, finalize: true };
+        self.client().update_build_history(request).await.map_err(|s| self.call_error("UpdateBuildHistory", s))?;
+        Ok(())
+    }
 }

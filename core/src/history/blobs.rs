@@ -32,15 +32,21 @@ const PLATFORM_ANNOTATION: &str = "platform";
 pub enum BlobKind {
     Logs,
     Attestation,
+    /// A build's OpenTelemetry spans.
+    Trace,
+    /// A result's image manifest or index, or an error's details.
+    Manifest,
 }
 
 impl BlobKind {
-    /// The largest blob of this kind read: a build's full output, capped by BuildKit's own log limits
-    /// far below this; an attestation, a JSON document (SBOMs of large images run to a few MiB).
+    /// The largest blob of this kind read: a build's full output (or its trace), capped by BuildKit's
+    /// own log limits far below this; an attestation, a JSON document (SBOMs of large images run to a
+    /// few MiB); a manifest, as a registry's (4 MiB).
     pub fn limit(self) -> u64 {
         match self {
-            BlobKind::Logs => 256 << 20,
+            BlobKind::Logs | BlobKind::Trace => 256 << 20,
             BlobKind::Attestation => 32 << 20,
+            BlobKind::Manifest => 4 << 20,
         }
     }
 }

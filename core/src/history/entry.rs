@@ -143,6 +143,20 @@ pub(crate) struct Origin<'a> {
     pub server_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+impl Origin<'_> {
+    /// What the client that started the build remembers of it as buildx's local state: buildx's
+    /// own, else Buildlane's record, which knows the context and Dockerfile as buildx's would.
+    pub(crate) fn local_state(&self) -> Option<LocalState> {
+        self.local.clone().or_else(|| {
+            self.recorded.as_ref().map(|r| LocalState {
+                target: r.request.target.clone(),
+                local_path: r.request.context.clone(),
+                dockerfile_path: recorded_dockerfile(&r.request),
+            })
+        })
+    }
+}
+
 fn time(ts: &Option<Timestamp>) -> Option<chrono::DateTime<chrono::Utc>> {
     let ts = ts.as_ref()?;
     chrono::DateTime::from_timestamp(ts.seconds, ts.nanos.max(0) as u32)
@@ -236,14 +250,7 @@ impl HistoryEntry {
             _ => None,
         };
         let request = origin.recorded.as_ref().map(|r| &r.request);
-        // Buildlane's record knows the context and Dockerfile as buildx's local state would.
-        let local = origin.local.clone().or_else(|| {
-            request.map(|r| LocalState {
-                target: r.target.clone(),
-                local_path: r.context.clone(),
-                dockerfile_path: recorded_dockerfile(r),
-            })
-        });
+        let local = origin.local_state();
         let context = match &local {
             Some(l) if !l.local_path.is_empty() && l.local_path != "-" => l.local_path.clone(),
             _ => attrs.get("context").cloned().unwrap_or_default(),

@@ -7,6 +7,7 @@
 //! A builder's history is its first node's, the node builds go to.
 
 pub mod blobs;
+pub mod bundle;
 pub mod compare;
 pub mod entry;
 pub mod filter;
@@ -27,7 +28,7 @@ use crate::builders::{BuilderError, Builders};
 use crate::buildkit::{BuildkitError, Control};
 use crate::builds::records::Records;
 use crate::builds::BuildOutcome;
-use crate::progress::{ProgressModel, ProgressUpdate};
+use crate::progress::ProgressUpdate;
 use bollard::moby::buildkit::v1::{BuildHistoryEventType, BuildHistoryRecord, StatusResponse};
 use entry::Origin;
 
@@ -99,6 +100,8 @@ pub struct BuildHistory {
     node: String,
     local: LocalStates,
     records: Records,
+    /// The platforms pinned on the node (`--platform` at create), which come first among its own.
+    pinned: Vec<crate::platform::Platform>,
 }
 
 impl BuildHistory {
@@ -113,6 +116,7 @@ impl BuildHistory {
         let (group, driver) = builders.for_build(Some(builder.trim()), docker_context).await?;
         let channel = driver.connect().await.map_err(BuilderError::from)?;
         let node = group.nodes.first().map(|n| n.name.clone()).unwrap_or_default();
+        let pinned = group.nodes.first().map(|n| n.declared_platforms().to_vec()).unwrap_or_default();
         let env = builders.contexts().environment();
         Ok(Self {
             control: channel.control,
@@ -120,6 +124,7 @@ impl BuildHistory {
             records: Records::new(env),
             builder: group.name,
             node,
+            pinned,
         })
     }
 
@@ -300,12 +305,7 @@ impl BuildHistory {
         cancel: CancellationToken,
     ) -> Result<Replay, HistoryError> {
         let (entry, record) = self.find(spec).await?;
-        // The stored stream may begin with a step shared with an older build (and its older start):
-        // the build's own creation is its time axis' zero.
-        let mut model = ProgressModel::new(&entry.platforms);
-        if let Some(created) = entry.created().and_then(|t| t.timestamp_nanos_opt()) {
-            model = model.with_epoch(i128::from(created));
-        }
+        let mut model = replay::model(&entry);
         let source = match self.logs(&record).await? {
             Some(statuses) => {
                 replay::fold(futures_util::stream::iter(statuses.into_iter().map(Ok)), &mut model, progress, &cancel)

@@ -19,6 +19,16 @@ use crate::buildkit::BuildkitError;
 use crate::builds::{failure, BuildOutcome, BuildState, PROGRESS_INTERVAL};
 use crate::progress::{ProgressModel, ProgressUpdate};
 
+/// The model a recorded build is replayed into. The stored stream may begin with a step shared with
+/// an older build (and its older start): the build's own creation is its time axis' zero.
+pub(crate) fn model(entry: &HistoryEntry) -> ProgressModel {
+    let model = ProgressModel::new(&entry.platforms);
+    match entry.created().and_then(|t| t.timestamp_nanos_opt()) {
+        Some(created) => model.with_epoch(i128::from(created)),
+        None => model,
+    }
+}
+
 /// Folds `statuses` into `model`, handing `progress` what changed at most every
 /// [`PROGRESS_INTERVAL`] and once at the end; stops early when `cancel` is cancelled.
 pub(crate) async fn fold(

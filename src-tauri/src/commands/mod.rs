@@ -3,6 +3,7 @@
 
 pub mod builders;
 pub mod builds;
+pub mod bundle;
 pub mod cache;
 pub mod history;
 pub mod images;

@@ -19,11 +19,14 @@ import type {
   DiskUsage,
   DockerfileOutline,
   EngineStatus,
+  ExportProgress,
+  ExportSummary,
   HistoryEvent,
   Inspection,
   LifecycleEvent,
   LogChunk,
   NodePlatform,
+  OpenedBundle,
   Page,
   PlatformImage,
   ProgressUpdate,
@@ -228,6 +231,45 @@ export function projectHistory(builder: string, buildRef: string): Promise<Proje
 /** Two records of the builder compared step by step, in either order (cancel with cancelOperation). */
 export function compareBuilds(builder: string, first: string, second: string, operation: string): Promise<BuildComparison> {
   return call('compare_builds', { builder, first, second, operation });
+}
+
+// `.dockerbuild` bundles: a builder's records exported into one, and one opened read-only (by its path).
+
+/** Exports `refs` of `builder`, or every completed record with `all`, into the file at `path` (cancel with cancelOperation). */
+export function exportBuilds(
+  builder: string,
+  refs: string[],
+  all: boolean,
+  path: string,
+  operation: string,
+  onProgress: (progress: ExportProgress) => void,
+): Promise<ExportSummary> {
+  return call('export_builds', { builder, refs, all, path, operation, onProgress: new Channel<ExportProgress>(onProgress) });
+}
+
+/** Opens the bundle at `path`: its builds, newest first. */
+export function openBundle(path: string): Promise<OpenedBundle> {
+  return call('open_bundle', { path });
+}
+
+/** Replays a build of the bundle at `path` into lanes (cancel with cancelOperation). */
+export function replayBundleBuild(
+  path: string,
+  buildRef: string,
+  operation: string,
+  onProgress: (update: ProgressUpdate) => void,
+): Promise<Replay> {
+  return call('replay_bundle_build', { path, buildRef, operation, onProgress: new Channel<ProgressUpdate>(onProgress) });
+}
+
+/** A bundle's build's attachments and the materials its provenance names. */
+export function bundleRecordBlobs(path: string, buildRef: string): Promise<RecordBlobs> {
+  return call('bundle_record_blobs', { path, buildRef });
+}
+
+/** One attachment of a bundle's build, as its JSON. */
+export function bundleRecordAttachment(path: string, buildRef: string, digest: string): Promise<unknown> {
+  return call('bundle_record_attachment', { path, buildRef, digest });
 }
 
 export function pinBuild(builder: string, buildRef: string, pinned: boolean): Promise<void> {

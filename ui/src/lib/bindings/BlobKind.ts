@@ -3,4 +3,4 @@
 /**
  * What a blob is, for its size limit.
  */
-export type BlobKind = "logs" | "attestation";
+export type BlobKind = "logs" | "attestation" | "trace" | "manifest";

@@ -12,6 +12,7 @@ import type {
   HistoryEntry,
   NodePlatform,
   ProgressUpdate,
+  Replay,
   Step,
 } from '../types';
 import { emptyBuildForm, fromBuildRequest, toBuildRequest, type BuildForm } from './form';
@@ -33,6 +34,14 @@ export type BuildApi = Pick<
 >;
 
 export type RunTab = 'lanes' | 'failure';
+
+/** Replays a build of a `.dockerbuild` file (ipc's replayBundleBuild). */
+export type BundleReplay = (
+  path: string,
+  buildRef: string,
+  operation: string,
+  onProgress: (update: ProgressUpdate) => void,
+) => Promise<Replay>;
 
 /**
  * How often a running build's view changes, in ms. Progress that arrives in between (the core sends
@@ -187,6 +196,8 @@ export class BuildSession {
   showing = $state<string | null>(null);
   /** The BuildKit history record shown (or being replayed), when it is one. */
   historyEntry = $state.raw<HistoryEntry | null>(null);
+  /** The `.dockerbuild` file the shown history record was read from, when it came from one. */
+  historyBundle = $state<string | null>(null);
 
   #api: BuildApi;
   #offeredAnswers = new Latest();
@@ -272,6 +283,7 @@ export class BuildSession {
     this.selectedStep = null;
     this.showing = null;
     this.historyEntry = null;
+    this.historyBundle = null;
     void this.#readSource(run);
     // The build's one clock: progress and running times reach the view together, FRAME_MS apart.
     const ticks = setInterval(() => run.tick(), FRAME_MS);
@@ -356,6 +368,7 @@ export class BuildSession {
     this.run = run;
     this.showing = record.outcome.buildRef;
     this.historyEntry = null;
+    this.historyBundle = null;
     this.tab = record.outcome.state === 'failed' ? 'failure' : 'lanes';
     this.selectedStep = null;
     void this.#readSource(run);
@@ -369,18 +382,23 @@ export class BuildSession {
   /**
    * Shows a record of BuildKit's history: its logs replayed into the lanes as the core reads them
    * (a running build followed to its end), then how it ended, failure first. Cancel stops the replay.
+   * With `bundle`, the record is read from that `.dockerbuild` file instead of the builder.
    */
-  async openHistory(entry: HistoryEntry): Promise<void> {
+  async openHistory(entry: HistoryEntry, bundle: { path: string; replay: BundleReplay } | null = null): Promise<void> {
     if (this.running) return;
     const run = new BuildRun(this.#api.newOperationId(), entry.request);
     this.run = run;
     this.showing = entry.buildRef;
     this.historyEntry = entry;
+    this.historyBundle = bundle?.path ?? null;
     this.tab = 'lanes';
     this.selectedStep = null;
     const ticks = setInterval(() => run.tick(), FRAME_MS);
     try {
-      const replay = await this.#api.replayBuild(entry.builder, entry.buildRef, run.operation, (u) => run.receive(u));
+      const receive = (u: ProgressUpdate) => run.receive(u);
+      const replay = bundle
+        ? await bundle.replay(bundle.path, entry.buildRef, run.operation, receive)
+        : await this.#api.replayBuild(entry.builder, entry.buildRef, run.operation, receive);
       clearInterval(ticks);
       run.finish(replay.outcome);
       if (this.run === run) {
@@ -416,6 +434,7 @@ export class BuildSession {
     this.run = null;
     this.showing = null;
     this.historyEntry = null;
+    this.historyBundle = null;
     this.selectedStep = null;
     this.tab = 'lanes';
   }

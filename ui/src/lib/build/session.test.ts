@@ -379,6 +379,23 @@ describe('BuildSession', () => {
     expect(session.showing).toBe('r1');
   });
 
+  it('opens a build of a .dockerbuild file by replaying it from the file, and says where it came from', async () => {
+    const api = fakeApi();
+    const session = new BuildSession(api);
+    const record = entry('f1');
+    const replay = vi.fn(async (_path: string, _ref: string, _op: string, on: (u: ProgressUpdate) => void) => {
+      on({ steps: [step({ id: 's1', lane: 'linux/amd64', state: 'done' })], logs: [], warnings: [] });
+      return { entry: record, source: 'logsBlob' as const, outcome: outcome({ buildRef: 'f1', steps: [step({ id: 's1' })] }) };
+    });
+    await session.openHistory(record, { path: '/tmp/b.dockerbuild', replay });
+    expect(replay).toHaveBeenCalledWith('/tmp/b.dockerbuild', 'f1', 'op-1', expect.any(Function));
+    expect(api.replayBuild).not.toHaveBeenCalled();
+    expect(session.historyBundle).toBe('/tmp/b.dockerbuild');
+    expect(session.run?.steps.map((s) => s.id)).toEqual(['s1']);
+    session.close();
+    expect(session.historyBundle).toBeNull();
+  });
+
   it('keeps a replay that could not run as the run’s error', async () => {
     const session = new BuildSession(fakeApi());
     await session.openHistory(entry('gone'));

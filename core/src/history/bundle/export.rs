@@ -1,0 +1,485 @@
+//! Exporting records of a builder's node into a bundle, as `docker buildx history export` does: the
+//! records chosen among the completed ones, each made a manifest whose blobs are read from BuildKit's
+//! content store (each checked against its digest), written as a gzip'd tar under a temporary name
+//! beside the destination and renamed into place only once whole.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::Instant;
+
+use bollard::moby::buildkit::v1::{BuildHistoryRecord, BuildResultInfo, Descriptor};
+use oci_client::manifest::{ImageIndexEntry, OciDescriptor, OciImageIndex, OciImageManifest};
+use tokio_util::sync::CancellationToken;
+use tracing::instrument;
+
+use super::record::{sanitize, RecordDocument, HISTORY_RECORD_MEDIA_TYPE};
+use super::{
+    sha256, trace, BundleError, ExportProgress, ExportSelection, ExportSummary, OCI_LAYOUT, REF_ANNOTATION,
+    RESULT_MEDIA_TYPE_ANNOTATION,
+};
+use crate::builders::routing::detected_platforms;
+use crate::buildkit::Control;
+use crate::builds::PROGRESS_INTERVAL;
+use crate::history::blobs::{self, BlobKind};
+use crate::history::filter::BuildSpec;
+use crate::history::name::LocalState;
+use crate::history::{BuildHistory, HistoryError};
+
+/// A blob of the bundle: made here (a record, manifest, index or masked trace), or read from BuildKit.
+enum Blob {
+    Made(Vec<u8>),
+    Stored(Descriptor, BlobKind),
+}
+
+impl Blob {
+    fn size(&self) -> u64 {
+        match self {
+            Blob::Made(data) => data.len() as u64,
+            Blob::Stored(d, _) => d.size.max(0) as u64,
+        }
+    }
+}
+
+/// What goes into the bundle, by digest (so each blob is written once), and the records' manifests.
+#[derive(Default)]
+struct Plan {
+    blobs: BTreeMap<String, Blob>,
+    manifests: Vec<(String, OciDescriptor)>,
+}
+
+fn oci(d: &Descriptor) -> OciDescriptor {
+    OciDescriptor {
+        media_type: d.media_type.clone(),
+        digest: d.digest.clone(),
+        size: d.size,
+        urls: None,
+        annotations: (!d.annotations.is_empty())
+            .then(|| d.annotations.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        artifact_type: None,
+    }
+}
+
+/// `json.MarshalIndent(v, "", "  ")`.
+fn indented(value: &impl serde::Serialize) -> Vec<u8> {
+    crate::go_json::html_escaped(&serde_json::to_string_pretty(value).expect("documents serialise")).into_bytes()
+}
+
+impl Plan {
+    fn made(&mut self, media_type: &str, data: Vec<u8>) -> OciDescriptor {
+        let descriptor = OciDescriptor {
+            media_type: media_type.to_owned(),
+            digest: sha256(&data),
+            size: data.len() as i64,
+            urls: None,
+            annotations: None,
+            artifact_type: None,
+        };
+        self.blobs.insert(descriptor.digest.clone(), Blob::Made(data));
+        descriptor
+    }
+
+    /// A blob BuildKit keeps, once per record (`visited`), as buildx's `loadDescriptor`.
+    fn stored(
+        &mut self,
+        d: &Descriptor,
+        kind: BlobKind,
+        visited: &mut HashSet<String>,
+    ) -> Result<Option<OciDescriptor>, BundleError> {
+        if !visited.insert(d.digest.clone()) {
+            return Ok(None);
+        }
+        if super::digest_hex(&d.digest).is_none() {
+            return Err(
+                HistoryError::CorruptBlob { digest: d.digest.clone(), reason: "not a sha256 digest".into() }.into()
+            );
+        }
+        self.blobs.entry(d.digest.clone()).or_insert_with(|| Blob::Stored(d.clone(), kind));
+        Ok(Some(oci(d)))
+    }
+
+    /// buildx's `loadResult`: the attestations as they are, then the result's own descriptors as
+    /// `application/json`, their media type kept in an annotation.
+    fn result(
+        &mut self,
+        result: &BuildResultInfo,
+        visited: &mut HashSet<String>,
+    ) -> Result<Vec<OciDescriptor>, BundleError> {
+        let mut out = Vec::new();
+        for attestation in &result.attestations {
+            out.extend(self.stored(attestation, BlobKind::Attestation, visited)?);
+        }
+        let mut results: Vec<_> = result.results.iter().collect();
+        results.sort_by_key(|(index, _)| **index);
+        for (_, d) in results {
+            if let Some(mut layer) = self.stored(d, BlobKind::Manifest, visited)? {
+                layer
+                    .annotations
+                    .get_or_insert_with(Default::default)
+                    .insert(RESULT_MEDIA_TYPE_ANNOTATION.into(), layer.media_type);
+                layer.media_type = "application/json".into();
+                out.push(layer);
+            }
+        }
+        Ok(out)
+    }
+
+    /// buildx's `exportRecord`: the record's manifest, its layers in buildx's order.
+    async fn record(
+        &mut self,
+        control: &Control,
+        mut record: BuildHistoryRecord,
+        local: Option<&LocalState>,
+        default_platform: &str,
+    ) -> Result<(), BundleError> {
+        sanitize(&mut record);
+        let mut visited = HashSet::new();
+        let mut layers = Vec::new();
+        if let Some(stored) = record.trace.clone() {
+            visited.insert(stored.digest.clone());
+            let blob = blobs::read(control, &stored, BlobKind::Trace).await?;
+            verify(&stored.digest, &blob)?;
+            let masked = trace::sanitized(&blob)
+                .map_err(|reason| HistoryError::CorruptBlob { digest: stored.digest.clone(), reason })?;
+            let layer = self.made(&stored.media_type, masked);
+            record.trace = Some(Descriptor { digest: layer.digest.clone(), size: layer.size, ..stored });
+            layers.push(layer);
+        }
+        let config =
+            self.made(HISTORY_RECORD_MEDIA_TYPE, RecordDocument::new(&record, default_platform, local).to_json());
+        if let Some(logs) = &record.logs {
+            layers.extend(self.stored(logs, BlobKind::Logs, &mut visited)?);
+        }
+        if let Some(result) = &record.result {
+            layers.extend(self.result(result, &mut visited)?);
+        }
+        if let Some(error) = &record.external_error {
+            layers.extend(self.stored(error, BlobKind::Manifest, &mut visited)?);
+        }
+        let mut platforms: Vec<_> = record.results.iter().collect();
+        platforms.sort_by(|a, b| a.0.cmp(b.0));
+        for (_, result) in platforms {
+            layers.extend(self.result(result, &mut visited)?);
+        }
+        let manifest = OciImageManifest {
+            schema_version: 2,
+            media_type: Some(oci_client::manifest::OCI_IMAGE_MEDIA_TYPE.into()),
+            config,
+            layers,
+            subject: None,
+            artifact_type: None,
+            annotations: None,
+        };
+        let descriptor = self.made(oci_client::manifest::OCI_IMAGE_MEDIA_TYPE, indented(&manifest));
+        self.manifests.push((record.r#ref.clone(), descriptor));
+        Ok(())
+    }
+
+    /// What `index.json` names: the one record's manifest, or an index of every record's manifest,
+    /// each annotated with its ref.
+    fn top(&mut self) -> OciDescriptor {
+        if self.manifests.len() == 1 {
+            return self.manifests[0].1.clone();
+        }
+        let manifests = self
+            .manifests
+            .iter()
+            .map(|(build_ref, d)| ImageIndexEntry {
+                media_type: d.media_type.clone(),
+                digest: d.digest.clone(),
+                size: d.size,
+                platform: None,
+                annotations: Some([(REF_ANNOTATION.to_owned(), build_ref.clone())].into()),
+                artifact_type: None,
+            })
+            .collect();
+        let index = OciImageIndex {
+            schema_version: 2,
+            media_type: Some(oci_client::manifest::OCI_IMAGE_INDEX_MEDIA_TYPE.into()),
+            manifests,
+            artifact_type: None,
+            annotations: None,
+        };
+        self.made(oci_client::manifest::OCI_IMAGE_INDEX_MEDIA_TYPE, indented(&index))
+    }
+}
+
+fn verify(digest: &str, blob: &[u8]) -> Result<(), HistoryError> {
+    let actual = sha256(blob);
+    if actual != digest {
+        return Err(HistoryError::CorruptBlob {
+            digest: digest.to_owned(),
+            reason: format!("its content is {actual}"),
+        });
+    }
+    Ok(())
+}
+
+/// One entry of the tar, in the order containerd's archive exporter writes them (sorted by name).
+enum Entry {
+    Folder(String),
+    File { name: String, mode: u32, data: Vec<u8> },
+}
+
+/// Writes the entries it is sent as a gzip'd tar into `file`; ends when the sender goes.
+fn write_tar(file: std::fs::File, entries: tokio::sync::mpsc::Receiver<Entry>) -> std::io::Result<std::fs::File> {
+    let mut entries = entries;
+    let gzip = flate2::write::GzEncoder::new(std::io::BufWriter::new(file), flate2::Compression::default());
+    let mut tar = tar::Builder::new(gzip);
+    while let Some(entry) = entries.blocking_recv() {
+        let mut header = tar::Header::new_ustar();
+        let (name, mode, data) = match &entry {
+            Entry::Folder(name) => {
+                header.set_entry_type(tar::EntryType::Directory);
+                (name, 0o755, &[][..])
+            }
+            Entry::File { name, mode, data } => {
+                header.set_entry_type(tar::EntryType::Regular);
+                (name, *mode, &data[..])
+            }
+        };
+        header.set_path(name)?;
+        header.set_mode(mode);
+        header.set_size(data.len() as u64);
+        header.set_mtime(0);
+        header.set_cksum();
+        tar.append(&header, data)?;
+    }
+    let mut file = tar.into_inner()?.finish()?.into_inner().map_err(|e| e.into_error())?;
+    file.flush()?;
+    file.sync_all()?;
+    Ok(file)
+}
+
+/// The records `selection` names among `records` (every one BuildKit keeps), newest first as buildx
+/// counts `^N`: only completed ones, each once.
+fn choose(
+    builder: &str,
+    records: Vec<BuildHistoryRecord>,
+    selection: &ExportSelection,
+) -> Result<Vec<BuildHistoryRecord>, BundleError> {
+    let running: HashSet<String> =
+        records.iter().filter(|r| r.completed_at.is_none()).map(|r| r.r#ref.clone()).collect();
+    let mut completed: Vec<BuildHistoryRecord> = records.into_iter().filter(|r| r.completed_at.is_some()).collect();
+    let created = |r: &BuildHistoryRecord| r.created_at.as_ref().map(|t| (t.seconds, t.nanos));
+    completed.sort_by_key(|r| std::cmp::Reverse(created(r)));
+    let empty = || BundleError::from(HistoryError::Empty { builder: builder.to_owned() });
+    let specs = match selection {
+        ExportSelection::All if completed.is_empty() => return Err(empty()),
+        ExportSelection::All => return Ok(completed),
+        ExportSelection::Builds(specs) if !specs.is_empty() => specs.clone(),
+        ExportSelection::Builds(_) => vec![BuildSpec::Newest],
+    };
+    let mut chosen: Vec<BuildHistoryRecord> = Vec::new();
+    for spec in specs {
+        let found = match &spec {
+            BuildSpec::Newest => completed.first().ok_or_else(empty)?,
+            BuildSpec::Offset(n) => completed.get(*n).ok_or_else(|| HistoryError::NoSuchOffset {
+                builder: builder.to_owned(),
+                offset: *n,
+                count: completed.len(),
+            })?,
+            BuildSpec::Ref(r) if running.contains(r) => return Err(BundleError::Running { build_ref: r.clone() }),
+            BuildSpec::Ref(r) => completed
+                .iter()
+                .find(|c| &c.r#ref == r)
+                .ok_or_else(|| HistoryError::NotFound { builder: builder.to_owned(), build_ref: r.clone() })?,
+        };
+        if !chosen.iter().any(|c| c.r#ref == found.r#ref) {
+            chosen.push(found.clone());
+        }
+    }
+    Ok(chosen)
+}
+
+impl BuildHistory {
+    /// The platform a build that names none is built for on this node, as buildx writes it into a
+    /// bundle: the node's pinned platforms first, then its workers'.
+    async fn default_platform(&self) -> Result<String, BundleError> {
+        if let Some(pinned) = self.pinned.first() {
+            return Ok(pinned.to_string());
+        }
+        let workers = self.control.list_workers().await.map_err(|e| self.buildkit_error(e))?;
+        Ok(detected_platforms(workers.iter().flat_map(|w| &w.platforms))
+            .first()
+            .map(ToString::to_string)
+            .unwrap_or_default())
+    }
+
+    /// Exports the completed records `selection` names into a bundle at `dest`, as `docker buildx
+    /// history export` writes one. With `finalize`, BuildKit (0.15+) is first asked to finish the
+    /// traces of records that have none yet. `progress` hears of each blob written (at most every
+    /// [`PROGRESS_INTERVAL`], and at the end). Nothing is left at `dest` unless the whole bundle is.
+    #[instrument(skip(self, progress, cancel), fields(builder = %self.builder, dest = %dest.display()))]
+    pub async fn export(
+        &self,
+        selection: &ExportSelection,
+        finalize: bool,
+        dest: &Path,
+        progress: &(dyn Fn(ExportProgress) + Send + Sync),
+        cancel: CancellationToken,
+    ) -> Result<ExportSummary, BundleError> {
+        let (records, server_time) = self.raw("").await?;
+        let mut chosen = choose(&self.builder, records, selection)?;
+        if finalize && chosen.iter().any(|r| r.trace.is_none()) {
+            for record in chosen.iter().filter(|r| r.trace.is_none()) {
+                self.control
+                    .finalize_build_history(&record.r#ref, record.pinned)
+                    .await
+                    .map_err(|e| self.update_error(&record.r#ref, e))?;
+            }
+            let refs: Vec<String> = chosen.iter().map(|r| r.r#ref.clone()).collect();
+            let (again, _) = self.raw("").await?;
+            chosen = refs.iter().filter_map(|r| again.iter().find(|a| &a.r#ref == r).cloned()).collect();
+        }
+        let default_platform = self.default_platform().await?;
+        let mut plan = Plan::default();
+        for record in chosen {
+            let local = self.origin(&record, server_time).local_state();
+            plan.record(&self.control, record, local.as_ref(), &default_platform).await?;
+        }
+        let refs = plan.manifests.iter().map(|(r, _)| r.clone()).collect();
+        let top = plan.top();
+        write(&self.control, plan, top, dest, progress, cancel).await?;
+        let bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or_default();
+        Ok(ExportSummary { path: dest.to_string_lossy().into_owned(), build_refs: refs, bytes })
+    }
+}
+
+fn write_error(dest: &Path, e: &std::io::Error) -> BundleError {
+    BundleError::Write { path: dest.to_owned(), reason: crate::io_error::reason(e) }
+}
+
+/// Writes `plan` as a gzip'd tar beside `dest` and renames it into place: blobs read from BuildKit as
+/// they are written, one at a time.
+async fn write(
+    control: &Control,
+    plan: Plan,
+    top: OciDescriptor,
+    dest: &Path,
+    progress: &(dyn Fn(ExportProgress) + Send + Sync),
+    cancel: CancellationToken,
+) -> Result<(), BundleError> {
+    let folder = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // 0666 less the umask, as the file `os.Create` makes for buildx.
+    let partial = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".partial")
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(folder)
+        .map_err(|e| write_error(dest, &e))?;
+    let file = partial.reopen().map_err(|e| write_error(dest, &e))?;
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let writer = tokio::task::spawn_blocking(move || write_tar(file, rx));
+
+    let index = OciImageIndex {
+        schema_version: 2,
+        media_type: Some(oci_client::manifest::OCI_IMAGE_INDEX_MEDIA_TYPE.into()),
+        manifests: vec![ImageIndexEntry {
+            media_type: top.media_type,
+            digest: top.digest,
+            size: top.size,
+            platform: None,
+            annotations: top.annotations,
+            artifact_type: None,
+        }],
+        artifact_type: None,
+        annotations: None,
+    };
+    let mut total = ExportProgress {
+        records: plan.manifests.len() as u32,
+        blobs_total: plan.blobs.len() as u32,
+        bytes_total: plan.blobs.values().map(Blob::size).sum(),
+        ..ExportProgress::default()
+    };
+    let send = async {
+        let gone = || BundleError::Write { path: dest.to_owned(), reason: "the writer stopped".into() };
+        for folder in ["blobs/", "blobs/sha256/"] {
+            tx.send(Entry::Folder(folder.into())).await.map_err(|_| gone())?;
+        }
+        let mut last = Instant::now();
+        for (digest, blob) in plan.blobs {
+            let data = match blob {
+                Blob::Made(data) => data,
+                Blob::Stored(d, kind) => {
+                    let data = blobs::read(control, &d, kind).await?;
+                    verify(&digest, &data)?;
+                    data
+                }
+            };
+            let hex = super::digest_hex(&digest).expect("digests were checked when planned");
+            total.blobs_written += 1;
+            total.bytes_written += data.len() as u64;
+            tx.send(Entry::File { name: format!("blobs/sha256/{hex}"), mode: 0o444, data })
+                .await
+                .map_err(|_| gone())?;
+            if last.elapsed() >= PROGRESS_INTERVAL {
+                progress(total.clone());
+                last = Instant::now();
+            }
+        }
+        let index = serde_json::to_string(&index).expect("an index serialises");
+        let index = crate::go_json::html_escaped(&index).into_bytes();
+        tx.send(Entry::File { name: "index.json".into(), mode: 0o644, data: index }).await.map_err(|_| gone())?;
+        tx.send(Entry::File { name: "oci-layout".into(), mode: 0o444, data: OCI_LAYOUT.as_bytes().to_vec() })
+            .await
+            .map_err(|_| gone())?;
+        Ok::<(), BundleError>(())
+    };
+    let sent = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => Err(BundleError::Cancelled),
+        sent = send => sent,
+    };
+    drop(tx);
+    // The writer ends once the sender is gone; its file is removed with `partial` unless kept below.
+    let written = writer.await.map_err(|e| BundleError::Write { path: dest.to_owned(), reason: e.to_string() })?;
+    sent?;
+    written.map_err(|e| write_error(dest, &e))?;
+    progress(total);
+    partial.persist(dest).map_err(|e| write_error(dest, &e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard_buildkit_proto::google::protobuf::Timestamp;
+
+    fn record(r: &str, created: i64, completed: bool) -> BuildHistoryRecord {
+        BuildHistoryRecord {
+            r#ref: r.into(),
+            created_at: Some(Timestamp { seconds: created, nanos: 0 }),
+            completed_at: completed.then_some(Timestamp { seconds: created + 1, nanos: 0 }),
+            ..Default::default()
+        }
+    }
+
+    fn refs(chosen: Result<Vec<BuildHistoryRecord>, BundleError>) -> Vec<String> {
+        chosen.unwrap().into_iter().map(|r| r.r#ref).collect()
+    }
+
+    #[test]
+    fn records_are_chosen_among_the_completed_ones_newest_first_as_buildx_does() {
+        let records = || vec![record("old", 1, true), record("new", 3, true), record("running", 4, false)];
+        let specs = |s: &[&str]| ExportSelection::Builds(s.iter().map(|s| BuildSpec::parse(s).unwrap()).collect());
+        assert_eq!(refs(choose("b", records(), &specs(&[]))), ["new"]);
+        assert_eq!(refs(choose("b", records(), &ExportSelection::All)), ["new", "old"]);
+        assert_eq!(refs(choose("b", records(), &specs(&["^1", "new", "^0"]))), ["old", "new"]);
+        assert!(matches!(
+            choose("b", records(), &specs(&["^2"])),
+            Err(BundleError::History(HistoryError::NoSuchOffset { offset: 2, count: 2, .. }))
+        ));
+        assert!(matches!(choose("b", records(), &specs(&["running"])), Err(BundleError::Running { .. })));
+        assert!(matches!(
+            choose("b", records(), &specs(&["gone"])),
+            Err(BundleError::History(HistoryError::NotFound { .. }))
+        ));
+        assert!(matches!(
+            choose("b", vec![record("running", 4, false)], &ExportSelection::All),
+            Err(BundleError::History(HistoryError::Empty { .. }))
+        ));
+    }
+}
