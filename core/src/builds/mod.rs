@@ -11,6 +11,7 @@ pub mod records;
 mod request;
 mod solve;
 mod split;
+mod split_output;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -29,6 +30,7 @@ pub(crate) use request::{check, Checked};
 pub use request::{BuildOutput, BuildRequest, ProvenanceMode};
 use solve::run_checked;
 pub use solve::PROGRESS_INTERVAL;
+pub use split_output::SplitOutputError;
 
 use crate::builders::{BuilderError, Builders, NodePlatform};
 use crate::buildkit::session;
@@ -132,8 +134,10 @@ pub enum BuildError {
     CacheDest(LayoutError),
     #[error("cannot import cache: {0}")]
     CacheSource(LayoutError),
-    #[error("builder {builder} splits this build across its nodes, and Buildlane does not yet merge their results for --{output}: push, write a local folder, or build on one node")]
-    SplitOutput { builder: String, output: &'static str },
+    #[error("builder {builder} splits this build across its nodes, and a docker tarball holds one platform's image: docker exporter does not support exporting manifest lists, use the oci exporter instead")]
+    SplitDockerOutput { builder: String },
+    #[error("cannot write beside {path}: {reason}")]
+    OutputUnwritable { path: PathBuf, reason: String },
     #[error(transparent)]
     Routing(#[from] crate::builders::routing::RoutingError),
     #[error("{0} needs at least one tag (-t)")]

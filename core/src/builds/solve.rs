@@ -40,7 +40,7 @@ pub(super) async fn run_checked(
     let Target { builder, mut nodes } = target;
     let routes = routing::resolve(&nodes, &checked.platforms).await?;
     if routes.len() > 1 {
-        return run_split(builders, request, checked, builder, nodes, routes, watch).await;
+        return run_split(builders, request, checked, builder, nodes, routes, docker_context, watch).await;
     }
     let Watch { progress, cancel, observer } = watch;
     let builder = connect(builder, nodes.swap_remove(routes[0].node).driver).await?;

@@ -6,6 +6,7 @@
 //! unlike buildx, which cancels every node then, the other nodes finish.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bollard::moby::buildkit::v1::StatusResponse;
@@ -18,10 +19,12 @@ use super::connect::connect;
 use super::failure::{failure, BuildFailure};
 use super::request::{cache_entries, image_names, local_caches, secrets, BuildOutput, BuildRequest, Checked};
 use super::solve::{exporter, frontend_attrs, runnable, tag_local_caches, PROGRESS_INTERVAL};
+use super::split_output::SplitTarballs;
 use super::{BuildError, BuildOutcome, BuildState, Watch};
 use crate::builders::routing::{Route, RouteNode};
 use crate::builders::Builders;
 use crate::buildkit::error_details::ErrorDetails;
+use crate::buildkit::session::filesend::TarballDestination;
 use crate::buildkit::session::{self, SessionServices};
 use crate::buildkit::solve::DockerfileSolve;
 use crate::buildkit::BuildkitError;
@@ -52,6 +55,7 @@ struct Share {
     platforms: Vec<Platform>,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn run_split(
     builders: &Builders,
     request: &BuildRequest,
@@ -59,19 +63,10 @@ pub(super) async fn run_split(
     builder: String,
     nodes: Vec<RouteNode>,
     routes: Vec<Route>,
+    docker_context: Option<&str>,
     watch: Watch<'_>,
 ) -> Result<BuildOutcome, BuildError> {
     let Watch { progress, cancel, observer } = watch;
-    let kind = match &request.output {
-        BuildOutput::CacheOnly | BuildOutput::Local { .. } | BuildOutput::Push => None,
-        BuildOutput::Load => Some("load"),
-        BuildOutput::Oci { .. } => Some("oci"),
-        BuildOutput::Docker { .. } => Some("docker"),
-        BuildOutput::Tar { .. } => Some("tar"),
-    };
-    if let Some(output) = kind {
-        return Err(BuildError::SplitOutput { builder, output });
-    }
     // With --push each node pushes its platforms by digest to the tags' repositories, and the one
     // index is assembled from them afterwards (buildx's `toRepoOnly` and `push-by-digest`).
     let tags = image_names(request);
@@ -97,6 +92,9 @@ pub(super) async fn run_split(
             Share { name: node.name.clone(), node, platforms: r.platforms }
         })
         .collect();
+    // Tarball and load outputs: each node exports into a file of its own, merged once all are done.
+    let names = shares.iter().map(|s| s.name.clone()).collect();
+    let tarballs = SplitTarballs::prepare(builders, request, docker_context, &builder, names).await?;
     let lanes: Vec<(String, Vec<String>)> =
         shares.iter().map(|s| (s.name.clone(), s.platforms.iter().map(ToString::to_string).collect())).collect();
     let refs: Vec<String> = shares.iter().map(|_| session::new_id()).collect();
@@ -114,6 +112,7 @@ pub(super) async fn run_split(
             build_ref: refs[i].clone(),
             index: i,
             repositories: repositories.clone(),
+            tarball: tarballs.as_ref().map(|t| (t.node_file(i), t.node_exporter())),
         };
         parts.push(solve_on_node(builders, request, &checked, builder.clone(), part, statuses.clone(), cancel.clone()));
     }
@@ -180,6 +179,19 @@ pub(super) async fn run_split(
     }
     emit(&mut model, &mut *observer, progress);
     let mut digest = None;
+    if let (Some(tarballs), BuildState::Succeeded) = (tarballs, state) {
+        let destination = tarballs.destination();
+        match tarballs.finish().await {
+            Ok(index) => digest = index,
+            Err(e) => {
+                state = BuildState::Failed;
+                let mut steps = model.steps();
+                let message = format!("merging the nodes' results into {destination}: {e}");
+                first_failure =
+                    Some(failure(message, &ErrorDetails::default(), &model, &mut steps, dockerfile.as_deref()));
+            }
+        }
+    }
     if let (Some(first), BuildState::Succeeded) = (pushed_to.first(), state) {
         match merge(builders, first, &digests, &tags).await {
             Ok(index) => digest = Some(index),
@@ -260,7 +272,8 @@ fn join(platforms: &[Platform]) -> String {
 }
 
 /// What one node solves: `platforms` under `build_ref`, its Status tagged with `index`; with
-/// `repositories`, the image is pushed there by digest.
+/// `repositories`, the image is pushed there by digest; with `tarball`, exported (`oci` or `tar`)
+/// into that file.
 struct NodeSolve {
     name: String,
     node: RouteNode,
@@ -268,6 +281,7 @@ struct NodeSolve {
     build_ref: String,
     index: usize,
     repositories: Option<String>,
+    tarball: Option<(PathBuf, &'static str)>,
 }
 
 #[tracing::instrument(skip_all, fields(node = %part.name, platforms = %join(&part.platforms)))]
@@ -280,7 +294,7 @@ async fn solve_on_node(
     statuses: mpsc::UnboundedSender<(usize, StatusResponse)>,
     cancel: CancellationToken,
 ) -> (String, Vec<Platform>, NodeEnd) {
-    let NodeSolve { name, node, platforms, build_ref, index, repositories } = part;
+    let NodeSolve { name, node, platforms, build_ref, index, repositories, tarball } = part;
     let run = async {
         let connected = connect(builder, node.driver).await?;
         let control = &connected.control;
@@ -305,7 +319,7 @@ async fn solve_on_node(
                 ("context".to_owned(), checked.context.clone()),
                 ("dockerfile".to_owned(), checked.dockerfile_dir.clone()),
             ]),
-            tarball: None,
+            tarball: tarball.as_ref().map(|(file, _)| TarballDestination::File(file.clone())),
             folder,
             credentials: Some(CredentialStore::new(builders.contexts().environment())),
             secrets: secrets(&request.secrets)?,
@@ -318,6 +332,9 @@ async fn solve_on_node(
         let mut attrs = frontend_attrs(request, &Checked { platforms: platforms.to_vec(), ..checked.clone() })?;
         attrs.insert("multi-platform".into(), "true".into());
         let mut exporter = exporter(request, connected.driver.is_engine_buildkit(), None);
+        if let (Some((_, kind)), Some(export)) = (&tarball, exporter.as_mut()) {
+            export.kind = kind.to_string();
+        }
         if let (Some(names), Some(image)) = (repositories, exporter.as_mut()) {
             image.attrs.insert("name".into(), names.to_owned());
             image.attrs.insert("push-by-digest".into(), "true".into());
