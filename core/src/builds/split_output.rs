@@ -149,7 +149,7 @@ impl SplitTarballs {
             Merged::Tar(dest) => {
                 blocking(move || {
                     let (partial, mut file) = partial_beside(&dest)?;
-                    concatenate(&inputs, &mut file)?;
+                    concatenate(&inputs, &mut file, &dest)?;
                     persist(partial, file, &dest)
                 })
                 .await?;
@@ -382,7 +382,7 @@ fn check_referenced(blobs: &Path, index: &IndexDocument) -> Result<(), SplitOutp
 
 /// The nodes' filesystem tarballs one after the other, every entry as it came (long names and PAX
 /// records included), one end-of-archive marker.
-fn concatenate(inputs: &[(String, PathBuf)], out: &mut File) -> Result<(), SplitOutputError> {
+fn concatenate(inputs: &[(String, PathBuf)], out: &mut File, dest: &Path) -> Result<(), SplitOutputError> {
     let mut tar = tar::Builder::new(out);
     for (_, path) in inputs {
         let file = File::open(path).map_err(io(path))?;
@@ -390,10 +390,10 @@ fn concatenate(inputs: &[(String, PathBuf)], out: &mut File) -> Result<(), Split
         for entry in archive.entries().map_err(io(path))?.raw(true) {
             let mut entry = entry.map_err(io(path))?;
             let header = entry.header().clone();
-            tar.append(&header, &mut entry).map_err(io(path))?;
+            tar.append(&header, &mut entry).map_err(io(dest))?;
         }
     }
-    tar.finish().map_err(|e| SplitOutputError::Io { path: PathBuf::from("tar"), reason: e.to_string() })
+    tar.finish().map_err(io(dest))
 }
 
 /// Streams the merged layout into the engine's image load, as `docker load` would.
