@@ -11,6 +11,7 @@ use std::io::Read;
 
 use buildlane_core::builds::{BuildError, BuildOutput, BuildRequest, BuildState};
 use support::build::{build, context, request, Seen};
+use support::gc_engine::GcEngine;
 use support::nodes::{farm, CountingNode};
 use support::World;
 
@@ -210,4 +211,42 @@ async fn a_split_build_writes_one_tar_with_each_platforms_folder_and_refuses_a_d
     assert!(matches!(error, BuildError::SplitDockerOutput { .. }), "{error}");
     assert!(error.to_string().contains("docker exporter does not support exporting manifest lists"), "{error}");
     assert_eq!(amd64.solves().len() + arm64.solves().len(), 2, "only the tar build was solved");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn loading_a_split_build_into_a_classic_image_store_is_refused_before_anything_is_built() {
+    let world = World::new();
+    let (amd64, arm64) = (CountingNode::start(&world.host).await, CountingNode::start(&world.host).await);
+    farm(&world, "farm", &[(&amd64, "linux/amd64"), (&arm64, "linux/arm64")]).await;
+    // An engine without the containerd image store, as the current context's.
+    let classic = GcEngine::start();
+    let env = buildlane_core::docker_config::Environment { docker_host: Some(classic.host()), ..world.env() };
+    let ctx = context(&[("Dockerfile", &two_node_farm_dockerfile(&world))]);
+    let load = BuildRequest {
+        builder: "farm".into(),
+        platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
+        tags: vec!["buildlane-test/split-classic:1".into()],
+        output: BuildOutput::Load,
+        ..request(&ctx)
+    };
+    let mut recording = buildlane_core::builds::records::Records::new(&env).recording();
+    let error = buildlane_core::builds::run(
+        &buildlane_core::builders::Builders::new(env.clone()),
+        &load,
+        None,
+        &|_| {},
+        tokio_util::sync::CancellationToken::new(),
+        &mut recording,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(error, BuildError::LoadMultiPlatform { .. }), "{error}");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "the engine at {} keeps images in its classic store, which cannot load a multi-platform image: load one platform, push, or enable the engine's containerd image store",
+            classic.host()
+        )
+    );
+    assert!(amd64.solves().is_empty() && arm64.solves().is_empty(), "no node was asked to build");
 }
