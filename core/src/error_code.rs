@@ -13,7 +13,7 @@ use crate::builders::store::StoreError;
 use crate::builders::BuilderError;
 use crate::buildkit::BuildkitError;
 use crate::builds::records::RecordsError;
-use crate::builds::BuildError;
+use crate::builds::{BuildError, SplitOutputError};
 use crate::docker_config::contexts::ContextError;
 use crate::dockerfile::DockerfileError;
 use crate::engine::EngineError;
@@ -200,7 +200,8 @@ impl Coded for BuildError {
             | BuildError::TagRequired(_)
             | BuildError::OutputFolderMissing(_)
             | BuildError::LoadMultiPlatform { .. }
-            | BuildError::SplitOutput { .. }
+            | BuildError::SplitDockerOutput { .. }
+            | BuildError::OutputUnwritable { .. }
             | BuildError::KeepGoingOutput { .. }
             | BuildError::PushPartialNeeds(_)
             | BuildError::NotRetryable { .. } => ErrorCode::InvalidInput,
@@ -317,6 +318,19 @@ impl Coded for InspectError {
             InspectError::SelfListing { .. } | InspectError::TooDeep { .. } | InspectError::Malformed { .. } => {
                 ErrorCode::Malformed
             }
+        }
+    }
+}
+
+impl Coded for SplitOutputError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            SplitOutputError::Io { .. } | SplitOutputError::Load { .. } => ErrorCode::Internal,
+            SplitOutputError::NotLayout { .. }
+            | SplitOutputError::BadManifest { .. }
+            | SplitOutputError::MissingBlob { .. } => ErrorCode::Malformed,
+            SplitOutputError::DigestMismatch { .. } => ErrorCode::DigestMismatch,
+            SplitOutputError::Compose(e) => e.code(),
         }
     }
 }

@@ -3,14 +3,23 @@
 //! system dial-stdio` (`docker --host=unix:///socket system dial-stdio` when the URL has a path) and
 //! speaks HTTP over the process's stdin and stdout. `ssh` comes from PATH and reads the user's own
 //! configuration, keys and agent, so whatever `docker -H ssh://…` can reach, Buildlane can.
+//!
+//! Unlike the docker CLI, the sessions to one endpoint share one ssh connection (OpenSSH's
+//! ControlMaster, its socket in a folder of the user's own under the runtime dir): the first
+//! session makes it while the others wait, the next ones ride on it, so listing a context's
+//! builders costs one handshake instead of one per engine call. It lingers
+//! [`CONTROL_PERSIST`] after its last session.
 
+use std::collections::HashMap;
 use std::future::Future as _;
 use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::process::Stdio;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{ready, Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::rt::TokioIo;
@@ -27,6 +36,12 @@ const CONNECT_TIMEOUT: &str = "-o ConnectTimeout=30";
 const STDERR_BYTES: usize = 4096;
 /// Once its stdout has closed, ssh has this long to exit and say why before the stream just ends.
 const EXIT_WAIT: Duration = Duration::from_secs(10);
+/// How long a shared connection stays up after its last session (ssh's `ControlPersist`): the
+/// window's status watch asks more often than that, so it lasts as long as the window does.
+const CONTROL_PERSIST: &str = "ControlPersist=60";
+/// How long the first session may take to make the shared connection before the others stop
+/// waiting for it (and make their own): ssh's own connect timeout.
+const SHARED_WAIT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SshError {
@@ -108,11 +123,47 @@ impl SshEndpoint {
         args
     }
 
-    /// Starts one `ssh … docker system dial-stdio`: its stdout is what the engine says, its stdin
-    /// what it hears. Dropping the stream ends the process.
+    /// The socket of this endpoint's shared connection, when there is a folder for it.
+    fn control_socket(&self) -> Option<PathBuf> {
+        use sha2::Digest as _;
+        let key = format!("{}@{}:{}", self.user.as_deref().unwrap_or(""), self.host, self.port.unwrap_or(0));
+        let hash = hex::encode(sha2::Sha256::digest(key.as_bytes()));
+        control_dir().map(|dir| dir.join(&hash[..20]))
+    }
+
+    /// Starts one `ssh … docker system dial-stdio` session: its stdout is what the engine says, its
+    /// stdin what it hears. Dropping the stream ends the process. The first session to an endpoint
+    /// makes its shared connection; sessions started meanwhile wait until it is there.
     #[instrument(skip(self), fields(host = %self.host))]
-    pub fn dial(&self) -> Result<SshStream, SshError> {
+    pub async fn dial(&self) -> Result<SshStream, SshError> {
+        let Some(socket) = self.control_socket() else { return self.spawn(None) };
+        if socket.exists() {
+            return self.spawn(Some(&socket));
+        }
+        let first = {
+            static MAKING: OnceLock<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
+            let mut making = MAKING.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+            making.entry(socket.clone()).or_default().clone()
+        };
+        let _first = first.lock().await;
+        if socket.exists() {
+            return self.spawn(Some(&socket));
+        }
+        let mut stream = self.spawn(Some(&socket))?;
+        let deadline = Instant::now() + SHARED_WAIT;
+        while !socket.exists() && !stream.has_exited() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        debug!(shared = socket.exists(), "first ssh session");
+        Ok(stream)
+    }
+
+    fn spawn(&self, control: Option<&Path>) -> Result<SshStream, SshError> {
         let mut command = Command::new("ssh");
+        if let Some(socket) = control {
+            command.args(["-o", "ControlMaster=auto", "-o"]).arg(format!("ControlPath={}", socket.display()));
+            command.args(["-o", CONTROL_PERSIST]);
+        }
         command
             .args(self.command_args())
             .stdin(Stdio::piped())
@@ -166,6 +217,38 @@ impl SshEndpoint {
     }
 }
 
+/// Where ssh keeps the sockets of shared connections: `buildlane/ssh` in `$XDG_RUNTIME_DIR`, else
+/// `buildlane-<uid>/ssh` in the temporary folder, made 0700. `None` (each session its own
+/// connection, as the docker CLI does) when it cannot be made, is someone else's, others may enter
+/// it, or its path has a space (ssh would cut `ControlPath` there).
+fn control_dir() -> Option<PathBuf> {
+    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let uid = rustix::process::getuid().as_raw();
+        let base = std::env::var_os("XDG_RUNTIME_DIR")
+            .filter(|d| !d.is_empty())
+            .map(|d| PathBuf::from(d).join("buildlane"))
+            .unwrap_or_else(|| std::env::temp_dir().join(format!("buildlane-{uid}")));
+        let dir = base.join("ssh");
+        if dir.to_string_lossy().contains(char::is_whitespace) {
+            return None;
+        }
+        if let Err(e) = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir) {
+            debug!(dir = %dir.display(), error = %e, "no shared ssh connections");
+            return None;
+        }
+        let private = |d: &Path| {
+            std::fs::symlink_metadata(d).is_ok_and(|m| m.is_dir() && m.uid() == uid && m.mode() & 0o077 == 0)
+        };
+        if !(private(&base) && private(&dir)) {
+            debug!(dir = %dir.display(), "not private to this user: no shared ssh connections");
+            return None;
+        }
+        Some(dir)
+    })
+    .clone()
+}
+
 fn exited(status: std::process::ExitStatus, stderr: &[u8]) -> SshError {
     let stderr = String::from_utf8_lossy(stderr).trim().to_owned();
     let hint = match status.code() {
@@ -193,6 +276,16 @@ pub struct SshStream {
 }
 
 impl SshStream {
+    /// Whether ssh has ended already (what it said is kept for the reads and writes).
+    fn has_exited(&mut self) -> bool {
+        if self.exited.is_none() {
+            if let Ok(outcome) = self.exit.try_recv() {
+                self.exited = Some(outcome);
+            }
+        }
+        self.exited.is_some()
+    }
+
     /// Why ssh ended, once it has: `Some` when it failed. Waits at most [`EXIT_WAIT`].
     fn poll_exit(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Error>> {
         if self.exited.is_none() {
@@ -262,14 +355,15 @@ impl SshConnector {
 impl tower::Service<http::Uri> for SshConnector {
     type Response = TokioIo<SshStream>;
     type Error = io::Error;
-    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+    type Future = Pin<Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, _: http::Uri) -> Self::Future {
-        std::future::ready(self.endpoint.dial().map(TokioIo::new).map_err(io::Error::other))
+        let endpoint = self.endpoint.clone();
+        Box::pin(async move { endpoint.dial().await.map(TokioIo::new).map_err(io::Error::other) })
     }
 }
 

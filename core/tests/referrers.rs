@@ -6,6 +6,7 @@
 
 mod support;
 
+use buildlane_core::images::compose::{self, ComposeRequest};
 use buildlane_core::images::manifest::{inspect, InspectOptions, Inspection, ManifestKind};
 use buildlane_core::images::reference::ImageReference;
 use buildlane_core::images::registry::RegistryClient;
@@ -147,6 +148,20 @@ async fn a_referrer_from_the_tag_schema_is_listed_and_opens_by_digest() {
     assert_eq!(raw["subject"]["digest"], subject_digest.as_str());
     assert_eq!(opened.platforms[0].layers.len(), 1);
     assert!(opened.referrers.is_empty(), "nothing refers to the artifact itself");
+
+    // Composed into another repository, the image brings its referrer along, found there too.
+    let copy = format!("{}/{repository}-copy:v1", world.registry);
+    let request = ComposeRequest::new(vec![format!("{}/{repository}:v1", world.registry)], vec![copy.clone()]);
+    let composition = compose::plan(&client, &request).await.unwrap();
+    compose::push(&client, &composition, &|_| {}).await.unwrap();
+    let copied: ImageReference = copy.parse().unwrap();
+    let carried = client.referrers(&copied, &subject_digest).await.unwrap();
+    assert_eq!(carried.len(), 1, "{carried:?}");
+    assert_eq!((carried[0].digest.as_str(), carried[0].size), (artifact_digest.as_str(), artifact_size));
+    assert_eq!(carried[0].artifact_type.as_deref(), Some(ARTIFACT_TYPE));
+    let opened = inspected(&client, &format!("{}/{repository}-copy@{}", world.registry, artifact_digest)).await;
+    assert_eq!(opened.digest, artifact_digest);
+    assert_eq!(opened.platforms[0].layers.len(), 1, "the artifact's blob came along");
 
     // A manifest nothing refers to has no referrers (the tag-schema tag is missing, not an error).
     let busybox = inspected(&client, &format!("{}/busybox:latest", world.registry)).await;

@@ -65,9 +65,14 @@ async fn builders_of_an_ssh_docker_context_are_the_ones_buildx_lists_through_it(
 
     // The same ssh as the docker CLI's: docker 26 puts the timeout first; docker 28 and later put it
     // after the user and port and add -T (no terminal, whatever the user's ssh config says), as we do.
+    // Ours first asks for the endpoint's shared connection.
     let expected =
         format!("-l {} -p {} -o ConnectTimeout=30 -T -- 127.0.0.1 docker system dial-stdio", current_user(), sshd.port);
-    assert!(!our_runs.is_empty() && our_runs.iter().all(|run| *run == expected), "{our_runs:?}");
+    let shared = |run: &str| {
+        let options = run.strip_suffix(&expected).unwrap_or_default();
+        options.starts_with("-o ControlMaster=auto -o ControlPath=/") && options.ends_with(" -o ControlPersist=60 ")
+    };
+    assert!(!our_runs.is_empty() && our_runs.iter().all(|run| shared(run)), "{our_runs:?}");
     let words = |run: &str| {
         let mut words: Vec<String> = run.replace(" -T", "").split(' ').map(str::to_owned).collect();
         words.sort();
@@ -238,4 +243,23 @@ async fn a_socket_path_in_the_url_is_the_far_sides_engine() {
     let missing = format!("{}/nowhere/docker.sock", sshd.url(&current_user()));
     let err = connect_through(&world, &missing).await.unwrap_err();
     assert!(err.to_string().contains("dial unix /nowhere/docker.sock: connect: no such file or directory"), "{err}");
+}
+
+#[tokio::test]
+async fn listing_the_builders_of_an_ssh_context_makes_one_ssh_connection() {
+    let world = World::new();
+    let sshd = in_front_of_the_engine(&world);
+    let url = sshd.url(&current_user());
+    world.docker_ok(&["context", "create", "one-connection", "--docker", &format!("host={url}")]);
+
+    let before = ssh_runs_to(sshd.port).len();
+    let list = world.builders().list(Some("one-connection")).await.unwrap();
+    let ours = list.builders.iter().find(|b| b.name == "one-connection").expect("the context's builder is listed");
+    assert_eq!((ours.nodes[0].status, &ours.nodes[0].error), (NodeStatus::Running, &None));
+    let sessions = ssh_runs_to(sshd.port).len() - before;
+    assert!(sessions > 1, "the listing asks the engine and its BuildKit over {sessions} sessions");
+    assert_eq!(sshd.logins(), 1, "{sessions} sessions over one connection");
+
+    world.builders().list(Some("one-connection")).await.unwrap();
+    assert_eq!(sshd.logins(), 1, "a second listing rides on the same connection");
 }

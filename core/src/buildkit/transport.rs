@@ -70,7 +70,7 @@ async fn dial(host: &str) -> std::io::Result<BoxedConnection> {
 async fn dial_engine(host: &str) -> std::io::Result<BoxedConnection> {
     if host.starts_with("ssh://") {
         let endpoint = SshEndpoint::parse(host).map_err(std::io::Error::other)?;
-        Ok(Box::pin(endpoint.dial().map_err(std::io::Error::other)?))
+        Ok(Box::pin(endpoint.dial().await.map_err(std::io::Error::other)?))
     } else {
         dial(host).await
     }

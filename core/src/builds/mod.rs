@@ -13,6 +13,7 @@ mod request;
 mod retry;
 mod solve;
 mod split;
+mod split_output;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -33,6 +34,7 @@ pub use request::{BuildOutput, BuildRequest, ProvenanceMode};
 pub use retry::{retry, PlatformRetry};
 use solve::run_checked;
 pub use solve::PROGRESS_INTERVAL;
+pub use split_output::SplitOutputError;
 
 use crate::builders::{BuilderError, Builders, NodePlatform};
 use crate::buildkit::session;
@@ -140,8 +142,6 @@ pub enum BuildError {
     CacheDest(LayoutError),
     #[error("cannot import cache: {0}")]
     CacheSource(LayoutError),
-    #[error("builder {builder} splits this build across its nodes, and Buildlane does not yet merge their results for --{output}: push, write a local folder, or build on one node")]
-    SplitOutput { builder: String, output: &'static str },
     #[error("keep-going solves each platform on its own, and Buildlane does not yet merge their results for --{output}: push, write a local folder, build only, or turn keep-going off")]
     KeepGoingOutput { output: &'static str },
     #[error("--push-partial needs {0}: it pushes the platforms that succeeded when others failed")]
@@ -152,6 +152,10 @@ pub enum BuildError {
     RetryImageGone { retried: String, platform: String, digest: String, repository: String },
     #[error("cannot retry: the build's images in {repository} cannot be checked: {source}")]
     RetryRegistry { repository: String, source: crate::images::registry::RegistryError },
+    #[error("builder {builder} splits this build across its nodes, and a docker tarball holds one platform's image: docker exporter does not support exporting manifest lists, use the oci exporter instead")]
+    SplitDockerOutput { builder: String },
+    #[error("cannot write beside {path}: {reason}")]
+    OutputUnwritable { path: PathBuf, reason: String },
     #[error(transparent)]
     Routing(#[from] crate::builders::routing::RoutingError),
     #[error("{0} needs at least one tag (-t)")]

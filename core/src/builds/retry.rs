@@ -81,7 +81,15 @@ pub async fn retry(
         model = model.with_dockerfile(source);
     }
     let solving =
-        Solving { builders, request, checked: &checked, builder: &builder, repositories: push.repositories.clone() };
+        // Keep-going builds write no tarballs, so neither does a retry of one.
+        Solving {
+            builders,
+            request,
+            checked: &checked,
+            builder: &builder,
+            repositories: push.repositories.clone(),
+            tarballs: None,
+        };
     let ends = solving.run(vec![part], &build_ref, &mut model, progress, &mut *observer, &cancel).await;
     let ended = conclude(ends, &mut model, dockerfile.as_deref());
     emit(&mut model, &mut *observer, progress);

@@ -41,7 +41,7 @@ pub(super) async fn run_checked(
     let routes = routing::resolve(&nodes, &checked.platforms).await?;
     // Keep-going solves each platform on its own: BuildKit cancels a solve's every platform when one fails.
     if routes.len() > 1 || (request.keep_going && checked.platforms.len() > 1) {
-        return run_split(builders, request, checked, builder, nodes, routes, watch).await;
+        return run_split(builders, request, checked, builder, nodes, routes, docker_context, watch).await;
     }
     let Watch { progress, cancel, observer } = watch;
     let builder = connect(builder, nodes.swap_remove(routes[0].node).driver).await?;

@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,11 +25,13 @@ use super::failure::{failure, BuildFailure};
 use super::keep_going::{self, PlatformResult};
 use super::request::{cache_entries, image_names, local_caches, secrets, BuildOutput, BuildRequest, Checked};
 use super::solve::{exporter, frontend_attrs, runnable, tag_local_caches, PROGRESS_INTERVAL};
+use super::split_output::SplitTarballs;
 use super::{BuildError, BuildObserver, BuildOutcome, BuildState, Watch};
 use crate::builders::drivers::Driver;
 use crate::builders::routing::{Route, RouteNode};
 use crate::builders::Builders;
 use crate::buildkit::error_details::ErrorDetails;
+use crate::buildkit::session::filesend::TarballDestination;
 use crate::buildkit::session::{self, SessionServices};
 use crate::buildkit::solve::DockerfileSolve;
 use crate::buildkit::BuildkitError;
@@ -133,6 +136,7 @@ pub(super) fn push_targets(request: &BuildRequest) -> Result<PushTargets, BuildE
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn run_split(
     builders: &Builders,
     request: &BuildRequest,
@@ -140,6 +144,7 @@ pub(super) async fn run_split(
     builder: String,
     nodes: Vec<RouteNode>,
     routes: Vec<Route>,
+    docker_context: Option<&str>,
     watch: Watch<'_>,
 ) -> Result<BuildOutcome, BuildError> {
     let Watch { progress, cancel, observer } = watch;
@@ -150,14 +155,14 @@ pub(super) async fn run_split(
         BuildOutput::Docker { .. } => Some("docker"),
         BuildOutput::Tar { .. } => Some("tar"),
     };
-    if let Some(output) = kind {
-        return Err(match request.keep_going {
-            true => BuildError::KeepGoingOutput { output },
-            false => BuildError::SplitOutput { builder, output },
-        });
+    if let (Some(output), true) = (kind, request.keep_going) {
+        return Err(BuildError::KeepGoingOutput { output });
     }
     let push = push_targets(request)?;
     let parts = parts(nodes, routes, request.keep_going);
+    // Tarball and load outputs: each solve exports into a file of its own, merged once all are done.
+    let names = parts.iter().map(|p| p.node.clone()).collect();
+    let tarballs = SplitTarballs::prepare(builders, request, docker_context, &builder, names).await?;
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let build_ref = session::new_id();
@@ -168,8 +173,14 @@ pub(super) async fn run_split(
     if let Some(source) = &dockerfile {
         model = model.with_dockerfile(source);
     }
-    let solving =
-        Solving { builders, request, checked: &checked, builder: &builder, repositories: push.repositories.clone() };
+    let solving = Solving {
+        builders,
+        request,
+        checked: &checked,
+        builder: &builder,
+        repositories: push.repositories.clone(),
+        tarballs: tarballs.as_ref(),
+    };
     let ends = solving.run(parts, &build_ref, &mut model, progress, &mut *observer, &cancel).await;
     let mut ended = conclude(ends, &mut model, dockerfile.as_deref());
     ended.results.sort_by_key(|r| checked.platforms.iter().position(|p| p.to_string() == r.platform));
@@ -177,7 +188,7 @@ pub(super) async fn run_split(
 
     let mut state = keep_going::overall(&ended.results);
     let mut first_failure = ended.failure;
-    let digest = match index(builders, request, &push, &ended.results, &cancel).await {
+    let mut digest = match index(builders, request, &push, &ended.results, &cancel).await {
         Ok(digest) => digest,
         Err(message) => {
             state = BuildState::Failed;
@@ -186,6 +197,19 @@ pub(super) async fn run_split(
             None
         }
     };
+    if let (Some(tarballs), BuildState::Succeeded) = (tarballs, state) {
+        let destination = tarballs.destination();
+        match tarballs.finish().await {
+            Ok(index) => digest = index,
+            Err(e) => {
+                state = BuildState::Failed;
+                let mut steps = model.steps();
+                let message = format!("merging the nodes' results into {destination}: {e}");
+                first_failure =
+                    Some(failure(message, &ErrorDetails::default(), &model, &mut steps, dockerfile.as_deref()));
+            }
+        }
+    }
     if let Some(f) = first_failure.as_mut() {
         f.succeeded_platforms = keep_going::succeeded(&ended.results);
     }
@@ -370,6 +394,8 @@ pub(super) struct Solving<'a> {
     pub builder: &'a str,
     /// With push: where each solve pushes by digest.
     pub repositories: Option<String>,
+    /// With a tarball or load output: the files each solve exports into, merged afterwards.
+    pub tarballs: Option<&'a SplitTarballs>,
 }
 
 impl Solving<'_> {
@@ -420,6 +446,7 @@ impl Solving<'_> {
     ) -> Ended {
         let Part { key, node, driver, platforms, attempt } = part;
         let (request, checked, builders) = (self.request, self.checked, self.builders);
+        let tarball: Option<(PathBuf, &str)> = self.tarballs.map(|t| (t.node_file(index), t.node_exporter()));
         let run = async {
             let connected = connect(self.builder.to_owned(), driver).await?;
             let control = &connected.control;
@@ -444,7 +471,7 @@ impl Solving<'_> {
                     ("context".to_owned(), checked.context.clone()),
                     ("dockerfile".to_owned(), checked.dockerfile_dir.clone()),
                 ]),
-                tarball: None,
+                tarball: tarball.as_ref().map(|(file, _)| TarballDestination::File(file.clone())),
                 folder,
                 credentials: Some(CredentialStore::new(builders.contexts().environment())),
                 secrets: secrets(&request.secrets)?,
@@ -457,6 +484,9 @@ impl Solving<'_> {
             let mut attrs = frontend_attrs(request, &Checked { platforms: platforms.to_vec(), ..checked.clone() })?;
             attrs.insert("multi-platform".into(), "true".into());
             let mut exporter = exporter(request, connected.driver.is_engine_buildkit(), None);
+            if let (Some((_, kind)), Some(export)) = (&tarball, exporter.as_mut()) {
+                export.kind = kind.to_string();
+            }
             if let (Some(names), Some(image)) = (&self.repositories, exporter.as_mut()) {
                 // The engine's `moby` exporter names its image `repo:latest`, which cannot be pushed
                 // by digest; BuildKit's own image exporter, which the engine also runs, can.

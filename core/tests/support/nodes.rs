@@ -1,22 +1,45 @@
 //! BuildKit daemons for builder nodes: the engine's own BuildKit exposed where a remote node's
-//! address points, as a `buildkitd` would listen there, directly or through a relay that counts
-//! what it was asked to build.
+//! address points, as a `buildkitd` would listen there (plain tcp, or TLS with a client
+//! certificate), through a relay that counts what it was asked to build; and builders made of them.
 
 use std::sync::{Arc, Mutex};
 
+use buildlane_core::builders::CreateBuilderRequest;
 use buildlane_core::buildkit::transport;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::tls::{acceptor, Pki};
+use super::{no_progress, World};
 
 /// A builder node for multi-node tests: the engine's own BuildKit behind an HTTP/2 relay on
 /// `tcp://127.0.0.1:<port>` that notes which platforms each Solve it relays asks for, and that a
 /// test can cut (every connection dropped), as a node that goes away mid-build.
 pub struct CountingNode {
     pub address: String,
+    /// What the node's store entry needs to reach it: the TLS files, as `--driver-opt` takes them.
+    pub driver_opts: Vec<String>,
     solves: Arc<Mutex<Vec<String>>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl CountingNode {
     pub async fn start(engine_host: &str) -> Self {
+        Self::listen(engine_host, None).await
+    }
+
+    /// The same node over TLS, as `buildkitd --tlscacert --tlscert --tlskey` listens: its daemon
+    /// certificate is `pki`'s, and it requires a client certificate `pki`'s CA signed.
+    pub async fn start_tls(engine_host: &str, pki: &Pki) -> Self {
+        let mut node = Self::listen(engine_host, Some(acceptor(pki))).await;
+        node.driver_opts = vec![
+            format!("cacert={}", pki.ca.display()),
+            format!("cert={}", pki.client_cert.display()),
+            format!("key={}", pki.client_key.display()),
+        ];
+        node
+    }
+
+    async fn listen(engine_host: &str, tls: Option<tokio_rustls::TlsAcceptor>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = format!("tcp://{}", listener.local_addr().unwrap());
         let solves = Arc::new(Mutex::new(Vec::new()));
@@ -25,10 +48,21 @@ impl CountingNode {
             // Dropped with the task when the node is cut, which drops every connection.
             let mut connections = tokio::task::JoinSet::new();
             while let Ok((inbound, _)) = listener.accept().await {
-                connections.spawn(relay(inbound, engine_host.clone(), seen.clone()));
+                let (engine_host, seen, tls) = (engine_host.clone(), seen.clone(), tls.clone());
+                connections.spawn(async move {
+                    match tls {
+                        // A refused handshake has already sent its alert; the connection just ends.
+                        Some(tls) => {
+                            if let Ok(inbound) = tls.accept(inbound).await {
+                                relay(inbound, engine_host, seen).await;
+                            }
+                        }
+                        None => relay(inbound, engine_host, seen).await,
+                    }
+                });
             }
         });
-        Self { address, solves, task: Some(task) }
+        Self { address, driver_opts: Vec::new(), solves, task: Some(task) }
     }
 
     /// The `platform` attribute of every Solve relayed so far, in order.
@@ -50,11 +84,35 @@ impl Drop for CountingNode {
     }
 }
 
+/// A remote builder `name` with one node per `(node, platform)`, as `docker buildx create --name
+/// NAME --platform P ADDRESS` then `--append --node NAME<i> --platform P ADDRESS` write it: node
+/// `i` is `NAME<i>`, pinned to its platform, with its driver opts (TLS files).
+pub async fn farm(world: &World, name: &str, nodes: &[(&CountingNode, &str)]) {
+    let builders = world.builders();
+    for (i, (node, platform)) in nodes.iter().enumerate() {
+        let request = CreateBuilderRequest {
+            name: name.into(),
+            driver: if i == 0 { "remote".into() } else { String::new() },
+            append: i > 0,
+            node: if i == 0 { String::new() } else { format!("{name}{i}") },
+            endpoint: node.address.clone(),
+            platforms: vec![platform.to_string()],
+            driver_opts: node.driver_opts.clone(),
+            ..Default::default()
+        };
+        builders.create(&request, None, &no_progress).await.unwrap();
+    }
+}
+
 type RelayBody = http_body_util::combinators::BoxBody<bytes::Bytes, hyper::Error>;
 
 /// One client connection: an HTTP/2 server to the client, an HTTP/2 client to the engine's BuildKit,
 /// each request and its response streamed across (sessions are long bidirectional streams).
-async fn relay(inbound: tokio::net::TcpStream, engine_host: String, solves: Arc<Mutex<Vec<String>>>) {
+async fn relay(
+    inbound: impl AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    engine_host: String,
+    solves: Arc<Mutex<Vec<String>>>,
+) {
     use http_body_util::BodyExt;
     use hyper_util::rt::{TokioExecutor, TokioIo};
 

@@ -148,6 +148,12 @@ impl Sshd {
         panic!("sshd did not listen on 127.0.0.1:{}", self.port);
     }
 
+    /// How many ssh connections the server accepted (a login each, which sshd logs).
+    pub fn logins(&self) -> usize {
+        let log = std::fs::read_to_string(self._dir.path().join("sshd.log")).unwrap_or_default();
+        log.lines().filter(|l| l.contains("Accepted publickey")).count()
+    }
+
     /// `ssh://user@127.0.0.1:PORT`
     pub fn url(&self, user: &str) -> String {
         format!("ssh://{user}@127.0.0.1:{}", self.port)

@@ -79,22 +79,7 @@ impl Pki {
 /// required: each connection is a TLS handshake, then the engine's `/grpc` upgrade, then bytes
 /// copied both ways. Returns the address (`tcp://127.0.0.1:<port>`).
 pub async fn expose_engine_buildkit_tls(pki: &Pki, engine_host: &str) -> (String, tokio::task::JoinHandle<()>) {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from_pem_file(&pki.ca).unwrap()).unwrap();
-    let verifier =
-        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build().unwrap();
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(
-            vec![CertificateDer::from_pem_file(&pki.server_cert).unwrap()],
-            PrivateKeyDer::from_pem_file(&pki.server_key).unwrap(),
-        )
-        .unwrap();
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let acceptor = acceptor(pki);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("tcp://{}", listener.local_addr().unwrap());
     let engine_host = engine_host.to_owned();
@@ -111,4 +96,25 @@ pub async fn expose_engine_buildkit_tls(pki: &Pki, engine_host: &str) -> (String
         }
     });
     (address, task)
+}
+
+/// A TLS server as `buildkitd --tlscacert --tlscert --tlskey` is one: the daemon certificate of
+/// `pki`, HTTP/2, and a client certificate signed by its CA required.
+pub fn acceptor(pki: &Pki) -> tokio_rustls::TlsAcceptor {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_file(&pki.ca).unwrap()).unwrap();
+    let verifier =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build().unwrap();
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            vec![CertificateDer::from_pem_file(&pki.server_cert).unwrap()],
+            PrivateKeyDer::from_pem_file(&pki.server_key).unwrap(),
+        )
+        .unwrap();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
 }

@@ -12,7 +12,7 @@
 //! then puts the index under each tag.
 
 mod annotations;
-mod index;
+pub(crate) mod index;
 mod push;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -482,39 +482,15 @@ fn combine(
         };
         for d in brought {
             sources.entry(d.digest.clone()).or_insert(i);
-            match position.get(&d.digest) {
-                // buildx's addDesc: the first media type, the last platform, annotations merged.
-                Some(&at) => {
-                    let old = &mut entries[at];
-                    if old.media_type.is_empty() {
-                        old.media_type = d.media_type;
-                    }
-                    if d.platform.is_some() {
-                        old.platform = d.platform;
-                    }
-                    old.annotations.extend(d.annotations);
-                }
-                None => {
-                    position.insert(d.digest.clone(), entries.len());
-                    entries.push(d);
-                }
-            }
+            add_entry(&mut entries, &mut position, d);
         }
         if entries.len() > MAX_ENTRIES_TOTAL {
             return Err(ComposeError::TooManyEntries { count: entries.len() });
         }
     }
-    let docker_only = entries.iter().all(|d| d.media_type.starts_with("application/vnd.docker."));
-    let mut index = IndexDocument {
-        schema_version: 2,
-        media_type: if docker_only { DOCKER_LIST } else { OCI_INDEX }.to_owned(),
-        artifact_type: String::new(),
-        manifests: entries,
-        subject: None,
-        annotations: BTreeMap::new(),
-    };
+    let mut index = index_of(entries);
     // A Docker manifest list has no annotations: buildx leaves them out without a word.
-    if !docker_only {
+    if index.media_type == OCI_INDEX {
         for a in annotations {
             match &a.level {
                 Level::Index => {
@@ -536,6 +512,53 @@ fn combine(
         }
     }
     Ok(Draft::Combined { index, sources })
+}
+
+/// buildx's addDesc: an entry met again keeps its first media type, takes the last platform, and
+/// merges annotations.
+fn add_entry(entries: &mut Vec<Descriptor>, position: &mut HashMap<String, usize>, d: Descriptor) {
+    match position.get(&d.digest) {
+        Some(&at) => {
+            let old = &mut entries[at];
+            if old.media_type.is_empty() {
+                old.media_type = d.media_type;
+            }
+            if d.platform.is_some() {
+                old.platform = d.platform;
+            }
+            old.annotations.extend(d.annotations);
+        }
+        None => {
+            position.insert(d.digest.clone(), entries.len());
+            entries.push(d);
+        }
+    }
+}
+
+/// The index of `entries`: a Docker manifest list when every entry is a Docker manifest, else an OCI index.
+fn index_of(entries: Vec<Descriptor>) -> IndexDocument {
+    let docker_only = entries.iter().all(|d| d.media_type.starts_with("application/vnd.docker."));
+    IndexDocument {
+        schema_version: 2,
+        media_type: if docker_only { DOCKER_LIST } else { OCI_INDEX }.to_owned(),
+        artifact_type: String::new(),
+        manifests: entries,
+        subject: None,
+        annotations: BTreeMap::new(),
+    }
+}
+
+/// The index `imagetools create` makes of several indexes' entries when no annotation is asked:
+/// how a split build's nodes' own indexes become one, pushed ([`plan`]) or written locally.
+pub(crate) fn combined_index(indexes: Vec<Vec<Descriptor>>) -> Result<IndexDocument, ComposeError> {
+    let (mut entries, mut position) = (Vec::new(), HashMap::new());
+    for d in indexes.into_iter().flatten() {
+        add_entry(&mut entries, &mut position, d);
+        if entries.len() > MAX_ENTRIES_TOTAL {
+            return Err(ComposeError::TooManyEntries { count: entries.len() });
+        }
+    }
+    Ok(index_of(entries))
 }
 
 /// The final document and its entries, each with the source it came from.

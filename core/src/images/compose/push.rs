@@ -1,7 +1,8 @@
 //! Pushing a composed index: first everything each tag's repository lacks (each entry's manifest
 //! and blobs, mounted from the source repository on the same registry, streamed from another
 //! registry, manifests put by digest), then the index under each tag. No tag is written before every
-//! copy has succeeded, so a failure leaves each tag as it was.
+//! copy has succeeded, so a failure leaves each tag as it was. Each copied entry's referrers
+//! (signatures, SBOMs attached through `subject`) come along into the tag's repository.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,9 +12,9 @@ use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use ts_rs::TS;
 
-use super::index::{Descriptor, IndexDocument};
+use super::index::{go_json, Descriptor, IndexDocument};
 use super::{ComposeError, Composition, EntryCopy};
-use crate::images::manifest::{media_type_of, ImageDoc, ManifestKind, MAX_CONCURRENT_FETCHES};
+use crate::images::manifest::{media_type_of, ImageDoc, ManifestKind, MAX_CONCURRENT_FETCHES, OCI_INDEX};
 use crate::images::reference::ImageReference;
 use crate::images::registry::{BlobTransfer, RegistryClient};
 
@@ -85,6 +86,10 @@ pub async fn push(
     let once = BlobsOnce::default();
     let blobs = &once;
     // Futures made up front, not in a stream's closure, so that push()'s future is Send for callers that spawn it.
+    let carrying: Vec<BoxFuture<'_, Result<Moved, ComposeError>>> = copies
+        .iter()
+        .map(|&(to, copy)| carry_referrers(client, blobs, &copy.from, &copy.descriptor.digest, to))
+        .collect();
     let copying: Vec<BoxFuture<'_, Result<Moved, ComposeError>>> = copies
         .into_iter()
         .map(|(to, copy)| -> BoxFuture<'_, Result<Moved, ComposeError>> {
@@ -99,6 +104,7 @@ pub async fn push(
         })
         .collect();
     all(copying).await?;
+    all(carrying).await?;
     let bytes = bytes::Bytes::from(composition.json.clone().into_bytes());
     for tag in tags {
         let (digest, to) = (composition.digest.clone(), tag.to_string());
@@ -153,6 +159,53 @@ fn copy_blob<'a>(
                 Ok::<_, ComposeError>(())
             })
             .await?;
+        Ok(moved)
+    })
+}
+
+/// Copies the referrers of `subject` in `from`'s repository into `to`'s, and lists them there under
+/// the referrers tag schema (`sha256-<hex>`, merged with what that tag listed): OCI 1.1's fallback,
+/// which a registry without the referrers API (distribution 2.8) needs for them to be found. The
+/// source's referrers are read as the inspector reads them: a registry that cannot list them has none.
+fn carry_referrers<'a>(
+    client: &'a RegistryClient,
+    blobs: &'a BlobsOnce,
+    from: &'a ImageReference,
+    subject: &'a str,
+    to: &'a ImageReference,
+) -> BoxFuture<'a, Result<Moved, ComposeError>> {
+    Box::pin(async move {
+        let found = client.referrers(from, subject).await.unwrap_or_default();
+        if found.is_empty() {
+            return Ok(Moved::default());
+        }
+        let mut listed = client.referrers(to, subject).await.unwrap_or_default();
+        let mut moved = Moved::default();
+        for referrer in found {
+            let descriptor = Descriptor::new(&referrer.media_type, &referrer.digest, referrer.size);
+            moved = moved + copy_chain(client, blobs, from, &descriptor, to).await?;
+            if !listed.iter().any(|l| l.digest == referrer.digest) {
+                listed.push(referrer);
+            }
+        }
+        let manifests = listed
+            .into_iter()
+            .map(|r| Descriptor {
+                artifact_type: r.artifact_type.unwrap_or_default(),
+                annotations: r.annotations,
+                ..Descriptor::new(&r.media_type, &r.digest, r.size)
+            })
+            .collect();
+        let index = IndexDocument {
+            schema_version: 2,
+            media_type: OCI_INDEX.to_owned(),
+            artifact_type: String::new(),
+            manifests,
+            subject: None,
+            annotations: Default::default(),
+        };
+        let tag = ImageReference { tag: Some(subject.replacen(':', "-", 1)), digest: None, ..to.clone() };
+        client.put_manifest(&tag, OCI_INDEX, bytes::Bytes::from(go_json(&index))).await?;
         Ok(moved)
     })
 }
