@@ -54,6 +54,7 @@ fn run_window(env: Environment) -> ExitCode {
             commands::builds::recent_builds,
             commands::builds::build_logs,
             commands::history::watch_build_history,
+            commands::history::history_support,
             commands::history::replay_build,
             commands::history::pin_build,
             commands::history::delete_build,
