@@ -11,6 +11,7 @@ use buildlane_core::docker_config::Environment;
 use tauri::Manager;
 
 fn main() -> ExitCode {
+    webview::configure_process();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BUILDLANE_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
