@@ -42,16 +42,16 @@ impl HistoryCapability {
         }
     }
 
-    /// What a user misses without it.
+    /// What a user misses without it, first in a note (a list shows the note's first line).
     fn consequence(self) -> &'static str {
         match self {
-            HistoryCapability::Filters => "it sends every record, and Buildlane filters them",
+            HistoryCapability::Filters => "Every record is sent, and filtered here",
             HistoryCapability::Finalize => {
-                "a build's record cannot be finalized on request, so a just-finished build's trace may be missing"
+                "A just-finished build's trace may be missing: records cannot be finalized on request"
             }
-            HistoryCapability::Warnings => "it does not count warnings, so none are shown",
+            HistoryCapability::Warnings => "Warnings are not counted, so none are shown",
             HistoryCapability::ExternalErrors => {
-                "a failed build keeps only the error in its record, without the full details kept beside it"
+                "Only the error in the record is kept, without the full details kept beside it"
             }
         }
     }
@@ -65,8 +65,8 @@ pub struct CapabilityNote {
     pub capability: HistoryCapability,
     /// The release that has it, e.g. `0.20`.
     pub since: String,
-    /// E.g. `BuildKit 0.16 and later count warnings; node default runs BuildKit v0.13.2: it does not
-    /// count warnings, so none are shown.`
+    /// E.g. `Warnings are not counted, so none are shown (BuildKit 0.16 and later; node default runs
+    /// BuildKit v0.13.2).`
     pub note: String,
 }
 
@@ -98,9 +98,9 @@ impl HistorySupport {
                     capability,
                     since: format!("{major}.{minor}"),
                     note: format!(
-                        "Needs BuildKit {major}.{minor} or later; node {node} runs {}: {}.",
-                        release.described,
-                        capability.consequence()
+                        "{} (BuildKit {major}.{minor} and later; node {node} runs {}).",
+                        capability.consequence(),
+                        release.described
                     ),
                 }
             })
@@ -149,7 +149,7 @@ mod tests {
         assert_eq!(warnings.since, "0.16");
         assert_eq!(
             warnings.note,
-            "Needs BuildKit 0.16 or later; node builder0 runs BuildKit v0.13.1: it does not count warnings, so none are shown."
+            "Warnings are not counted, so none are shown (BuildKit 0.16 and later; node builder0 runs BuildKit v0.13.1)."
         );
         assert!(support.lacks(Warnings));
         assert!(!HistorySupport::new("builder0", &release(16)).lacks(Warnings));

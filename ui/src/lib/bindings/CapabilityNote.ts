@@ -10,7 +10,7 @@ export type CapabilityNote = { capability: HistoryCapability,
  */
 since: string, 
 /**
- * E.g. `BuildKit 0.16 and later count warnings; node default runs BuildKit v0.13.2: it does not
- * count warnings, so none are shown.`
+ * E.g. `Warnings are not counted, so none are shown (BuildKit 0.16 and later; node default runs
+ * BuildKit v0.13.2).`
  */
 note: string, };

@@ -73,7 +73,7 @@ describe('build history list', () => {
     const lacking = {
       node: 'default',
       buildkit: 'BuildKit v0.13.2',
-      missing: [{ capability: 'warnings' as const, since: '0.16', note: 'Needs BuildKit 0.16 or later…' }],
+      missing: [{ capability: 'warnings' as const, since: '0.16', note: 'Warnings are not counted, so none are shown (BuildKit 0.16 and later; …).' }],
     };
     api.historySupport.mockResolvedValueOnce(lacking);
     const list = new BuildHistoryList(api);
