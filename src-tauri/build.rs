@@ -25,6 +25,7 @@ const COMMANDS: &[&str] = &[
     "recent_builds",
     "build_logs",
     "watch_build_history",
+    "history_support",
     "replay_build",
     "pin_build",
     "delete_build",

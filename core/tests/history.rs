@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use buildlane_core::builds::BuildState;
-use buildlane_core::history::{BuildHistory, BuildSpec, HistoryError, HistoryEvent, HistoryStatus};
+use buildlane_core::history::{BuildHistory, BuildSpec, HistoryCapability, HistoryError, HistoryEvent, HistoryStatus};
 use buildlane_core::progress::{ProgressUpdate, Step};
 use futures_util::StreamExt;
 use support::build::{build, context, request, Seen};
@@ -212,4 +212,25 @@ async fn a_record_is_pinned_unpinned_and_deleted() {
     assert!(matches!(after, Err(HistoryError::NotFound { .. })), "{after:?}");
     assert!(matches!(history.delete(&outcome.build_ref).await, Err(HistoryError::NotFound { .. })));
     assert!(!history.list().await.unwrap().iter().any(|e| e.build_ref == outcome.build_ref));
+}
+
+#[tokio::test]
+async fn the_engines_buildkit_is_said_to_lack_what_buildkit_013_does_not_keep() {
+    let world = World::new();
+    let history = history(&world).await;
+    let support = history.support().await.unwrap();
+    let engine = world.docker_ok(&["version", "--format", "{{.Server.Version}}"]).trim().to_owned();
+    // Debian's engine reports BuildKit v0.0.0+unknown; the engine's release says which it embeds.
+    assert!(support.buildkit.contains(&format!("Docker Engine {engine} embeds BuildKit 0.13")), "{support:#?}");
+    let missing: Vec<HistoryCapability> = support.missing.iter().map(|m| m.capability).collect();
+    assert_eq!(
+        missing,
+        [
+            HistoryCapability::Filters,
+            HistoryCapability::Finalize,
+            HistoryCapability::Warnings,
+            HistoryCapability::ExternalErrors
+        ]
+    );
+    assert!(support.missing.iter().all(|m| m.note.contains(&format!("node {} runs", history.node()))));
 }

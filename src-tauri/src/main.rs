@@ -11,6 +11,7 @@ use buildlane_core::docker_config::Environment;
 use tauri::Manager;
 
 fn main() -> ExitCode {
+    webview::configure_process();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BUILDLANE_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
@@ -55,6 +56,7 @@ fn run_window(env: Environment) -> ExitCode {
             commands::builds::recent_builds,
             commands::builds::build_logs,
             commands::history::watch_build_history,
+            commands::history::history_support,
             commands::history::replay_build,
             commands::history::pin_build,
             commands::history::delete_build,

@@ -1,6 +1,16 @@
 //! The web view's settings, chosen by measurement (`scripts/bench-window.sh cost`, numbers in the
 //! README's benchmarks).
 
+/// The environment WebKit's processes start with, set before any of them (or another thread)
+/// exists: the web process inherits the app's. JavaScriptCore's JIT is off: it held about 20 MiB of
+/// the tree's PSS, split between the app and the web process, for a page whose script is small and
+/// mostly waits on the core (README, "Where the memory goes"). A `JSC_useJIT` the user set is kept.
+pub fn configure_process() {
+    if std::env::var_os("JSC_useJIT").is_none() {
+        std::env::set_var("JSC_useJIT", "0");
+    }
+}
+
 /// Turns WebKitGTK's hardware acceleration off for the window's web view. With it on (WebKitGTK's
 /// default), the web process composites the page through GL, which without a GPU (or under Xvfb)
 /// is Mesa's llvmpipe, and every composited layer keeps render buffers: for a page of text, tables

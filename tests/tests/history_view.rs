@@ -1,6 +1,7 @@
 //! The Build view's history, used as a person would: with the list open, a build started with
 //! `docker buildx build` in a terminal shows up and completes; opened, its logs replay into lanes
-//! beside its configuration; it is pinned, unpinned and deleted from the window.
+//! beside its configuration, with notes where the engine's BuildKit (0.13) lacks what the view would
+//! show; it is pinned, unpinned and deleted from the window.
 
 use std::path::Path;
 use std::process::Command;
@@ -51,6 +52,13 @@ async fn a_terminal_build_shows_in_the_history_replays_and_is_pinned_and_deleted
     app.wait_for("[data-testid=build-result]", 30).await;
     let steps = app.client.find_all(Locator::Css("[data-testid=build-step]")).await.unwrap();
     assert!(!steps.is_empty(), "the replay filled the lanes");
+    // BuildKit 0.13 counts no warnings and filters nothing itself: said where it shows.
+    let warnings = app.wait_for("[data-testid=history-warnings] [data-capability=warnings]", 10).await;
+    assert!(
+        warnings.text().await.unwrap().contains("BuildKit 0.16 and later"),
+        "the warnings row says why it is empty"
+    );
+    app.wait_for("[data-testid=history-capability][data-capability=filters]", 5).await;
     app.screenshot("history-view").await;
 
     app.wait_for("[data-testid=history-pin]", 5).await.click().await.unwrap();

@@ -8,6 +8,7 @@
 
 pub mod blobs;
 pub mod bundle;
+pub mod capabilities;
 pub mod compare;
 pub mod entry;
 pub mod filter;
@@ -20,10 +21,13 @@ use futures_util::{Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
 use tracing::instrument;
 
+pub use capabilities::{CapabilityNote, HistoryCapability, HistorySupport};
 pub use entry::{HistoryEntry, HistoryEvent, HistoryOutput, HistoryStatus, KeyValue, RecordedError};
 pub use filter::{BuildSpec, Filter};
 pub use name::{build_name, LocalState, LocalStates};
 
+use crate::builders::cache::BuildkitRelease;
+use crate::builders::drivers::Driver;
 use crate::builders::{BuilderError, Builders};
 use crate::buildkit::{BuildkitError, Control};
 use crate::builds::records::Records;
@@ -96,6 +100,7 @@ pub fn ls_order(a: &HistoryEntry, b: &HistoryEntry) -> std::cmp::Ordering {
 /// One builder's history, reached through its first node's driver.
 pub struct BuildHistory {
     control: Control,
+    driver: Box<dyn Driver>,
     builder: String,
     node: String,
     local: LocalStates,
@@ -120,6 +125,7 @@ impl BuildHistory {
         let env = builders.contexts().environment();
         Ok(Self {
             control: channel.control,
+            driver,
             local: LocalStates::new(&env.buildx_store_dir(), &group.name, &node),
             records: Records::new(env),
             builder: group.name,
@@ -134,6 +140,18 @@ impl BuildHistory {
 
     pub fn node(&self) -> &str {
         &self.node
+    }
+
+    /// What the node's BuildKit lacks of what the History view shows, from its release (for the
+    /// engine's own BuildKit, which Debian does not stamp, from the engine's).
+    #[instrument(skip(self), fields(builder = %self.builder))]
+    pub async fn support(&self) -> Result<HistorySupport, HistoryError> {
+        let reported = self.control.version().await?;
+        let engine = match self.driver.is_engine_buildkit() {
+            true => self.driver.describe().await.host,
+            false => None,
+        };
+        Ok(HistorySupport::new(&self.node, &BuildkitRelease::new(reported.as_deref(), engine.as_ref())))
     }
 
     fn origin(&self, record: &BuildHistoryRecord, server_time: Option<chrono::DateTime<chrono::Utc>>) -> Origin<'_> {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use buildlane_core::history::blobs::RecordBlobs;
 use buildlane_core::history::compare::BuildComparison;
-use buildlane_core::history::{BuildHistory, BuildSpec, HistoryError, HistoryEvent, Replay};
+use buildlane_core::history::{BuildHistory, BuildSpec, HistoryError, HistoryEvent, HistorySupport, Replay};
 use buildlane_core::progress::ProgressUpdate;
 use futures_util::StreamExt;
 use tauri::ipc::Channel;
@@ -91,6 +91,12 @@ pub async fn pin_build(
     pinned: bool,
 ) -> Result<(), AppError> {
     Ok(connect(&state, &builder).await?.set_pinned(&build_ref, pinned).await?)
+}
+
+/// What the builder's BuildKit lacks of what the History view shows, each with a note to show.
+#[tauri::command]
+pub async fn history_support(state: State<'_, AppState>, builder: String) -> Result<HistorySupport, AppError> {
+    Ok(connect(&state, &builder).await?.support().await?)
 }
 
 /// A record's attachments (provenance, SBOM) and the materials its provenance names.

@@ -9,6 +9,7 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use buildlane_e2e::memory::Pss;
 use buildlane_e2e::{descendants, App};
 
 /// Milliseconds since the epoch at which `pid` started.
@@ -27,39 +28,6 @@ fn started_at_ms(pid: u32) -> f64 {
 fn clock_ticks() -> f64 {
     let out = std::process::Command::new("getconf").arg("CLK_TCK").output().expect("getconf runs");
     String::from_utf8_lossy(&out.stdout).trim().parse().expect("CLK_TCK is a number")
-}
-
-/// PSS in KiB of the app and of WebKit's processes under it.
-#[derive(Clone, Copy, Default)]
-struct Pss {
-    app: f64,
-    web: f64,
-    network: f64,
-}
-
-impl Pss {
-    fn total(&self) -> f64 {
-        self.app + self.web + self.network
-    }
-
-    fn of_tree(pid: u32) -> Pss {
-        let mut pss = Pss::default();
-        for p in descendants(pid) {
-            let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
-            let kib = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup"))
-                .unwrap_or_default()
-                .lines()
-                .find_map(|l| l.strip_prefix("Pss:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-                .unwrap_or(0.0);
-            match comm.trim() {
-                c if c.starts_with("WebKitWebProces") => pss.web += kib,
-                c if c.starts_with("WebKitNetworkPr") => pss.network += kib,
-                _ => pss.app += kib,
-            }
-        }
-        pss
-    }
 }
 
 /// One launch: the page's moments after launch (ms) and the tree's PSS.

@@ -22,6 +22,7 @@ import type {
   ExportProgress,
   ExportSummary,
   HistoryEvent,
+  HistorySupport,
   Inspection,
   LifecycleEvent,
   LogChunk,
@@ -196,6 +197,11 @@ export function watchBuildHistory(
   onEvents: (events: HistoryEvent[]) => void,
 ): Promise<void> {
   return call('watch_build_history', { builder, operation, onEvents: new Channel<HistoryEvent[]>(onEvents) });
+}
+
+/** What the builder's BuildKit lacks of what the History view shows, each with a note to show beside it. */
+export function historySupport(builder: string): Promise<HistorySupport> {
+  return call('history_support', { builder });
 }
 
 /** A record's attachments (provenance, SBOM) and the materials its provenance names. */

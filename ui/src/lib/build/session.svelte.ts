@@ -85,8 +85,17 @@ export class BuildRun {
     return this.outcome === null && this.error === null;
   }
 
-  /** Keeps an update from the core for the next tick (see `FRAME_MS`). */
+  /**
+   * Keeps an update from the core for the next tick (see `FRAME_MS`). A channel's messages may reach
+   * the page after its command's answer (a replay's large updates often do), so an update that
+   * comes after the outcome adds its logs and warnings at once; the outcome's steps stay the final word.
+   */
   receive(update: ProgressUpdate, localNow = performance.now()): void {
+    if (!this.active) {
+      if (update.logs.length) this.addLogs(update.logs);
+      if (update.warnings.length) this.warnings = [...this.warnings, ...update.warnings];
+      return;
+    }
     this.#pending.push({ update, at: localNow });
   }
 

@@ -401,4 +401,21 @@ describe('BuildSession', () => {
     await session.openHistory(entry('gone'));
     expect(session.run?.error?.code).toBe('notFound');
   });
+
+  it('keeps the logs of updates that reach the page after the replay’s answer, and the outcome’s steps', async () => {
+    let push!: (u: ProgressUpdate) => void;
+    const record = entry('r2');
+    const api = fakeApi({
+      replayBuild: vi.fn(async (_builder, _ref, _op, on) => {
+        push = on;
+        return { entry: record, source: 'logsBlob', outcome: outcome({ buildRef: 'r2', steps: [step({ id: 's1', state: 'done' })] }) } as Replay;
+      }),
+    });
+    const session = new BuildSession(api);
+    await session.openHistory(record);
+    push({ steps: [step({ id: 's1', state: 'running' })], logs: [{ step: 's1', stream: 1, text: 'late 1\nlate 2\n' }], warnings: ['slow'] });
+    expect(session.run?.logs.tail('s1', 10)).toEqual(['late 1', 'late 2']);
+    expect(session.run?.steps.map((s) => s.state)).toEqual(['done']);
+    expect(session.run?.warnings).toEqual(['slow']);
+  });
 });

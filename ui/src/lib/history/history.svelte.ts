@@ -3,9 +3,12 @@
 // `docker buildx history ls` orders them; pin and delete. It calls the core only through ipc.ts
 // functions handed in.
 import type * as Ipc from '../ipc';
-import type { AppError, HistoryEntry, HistoryEvent } from '../types';
+import type { AppError, HistoryEntry, HistoryEvent, HistorySupport } from '../types';
 
-export type HistoryApi = Pick<typeof Ipc, 'newOperationId' | 'watchBuildHistory' | 'cancelOperation' | 'pinBuild' | 'deleteBuild'>;
+export type HistoryApi = Pick<
+  typeof Ipc,
+  'newOperationId' | 'watchBuildHistory' | 'historySupport' | 'cancelOperation' | 'pinBuild' | 'deleteBuild'
+>;
 
 /** Running first, then by start, newest first. */
 export function historyOrder(a: HistoryEntry, b: HistoryEntry): number {
@@ -42,6 +45,8 @@ export class BuildHistoryList {
   /** A pin or delete that failed, shown beside the list. */
   actionError = $state.raw<AppError | null>(null);
   builder = $state('');
+  /** What the builder's BuildKit lacks of what the view shows; null until the core answers. */
+  support = $state.raw<HistorySupport | null>(null);
   #byRef = new Map<string, HistoryEntry>();
   #operation: string | null = null;
   #api: HistoryApi;
@@ -64,6 +69,8 @@ export class BuildHistoryList {
     this.entries = [];
     this.loaded = false;
     this.error = null;
+    this.support = null;
+    void this.#learnSupport(builder, operation);
     try {
       await this.#api.watchBuildHistory(builder, operation, (events) => {
         if (this.#operation !== operation) return;
@@ -71,6 +78,16 @@ export class BuildHistoryList {
       });
     } catch (e) {
       if (this.#operation === operation) this.error = e as AppError;
+    }
+  }
+
+  /** Notes only: a builder that cannot say what it lacks still lists its history. */
+  async #learnSupport(builder: string, operation: string): Promise<void> {
+    try {
+      const support = await this.#api.historySupport(builder);
+      if (this.#operation === operation) this.support = support;
+    } catch {
+      // The list's own call reports an unreachable builder.
     }
   }
 

@@ -11,6 +11,7 @@ function fakeApi() {
       emit = onEvents;
       return new Promise(() => {});
     }),
+    historySupport: vi.fn<HistoryApi['historySupport']>(async () => ({ node: 'default', buildkit: 'BuildKit v0.20.0', missing: [] })),
     cancelOperation: vi.fn<HistoryApi['cancelOperation']>(async () => true),
     pinBuild: vi.fn<HistoryApi['pinBuild']>(async () => {}),
     deleteBuild: vi.fn<HistoryApi['deleteBuild']>(async () => {}),
@@ -65,5 +66,28 @@ describe('build history list', () => {
     expect(entryTitle(entry('r', { name: 'app (release)' }))).toBe('app (release)');
     expect(stepsText(entry('r'))).toBe('4/4 steps · 50% cached');
     expect(stepsText(entry('r', { stepsTotal: 0 }))).toBe('');
+  });
+
+  it("learns what the watched builder's BuildKit lacks, and lists its history even when that cannot be learnt", async () => {
+    const { api, emit } = fakeApi();
+    const lacking = {
+      node: 'default',
+      buildkit: 'BuildKit v0.13.2',
+      missing: [{ capability: 'warnings' as const, since: '0.16', note: 'Warnings are not counted, so none are shown (BuildKit 0.16 and later; …).' }],
+    };
+    api.historySupport.mockResolvedValueOnce(lacking);
+    const list = new BuildHistoryList(api);
+    void list.watch('old-builder');
+    await vi.waitFor(() => expect(list.support).toEqual(lacking));
+    expect(api.historySupport).toHaveBeenCalledWith('old-builder');
+
+    api.historySupport.mockRejectedValueOnce({ code: 'engineUnreachable', message: 'gone' });
+    void list.watch('other');
+    expect(list.support).toBeNull();
+    emit([{ kind: 'completed', entry: entry('x') }]);
+    await Promise.resolve();
+    expect(list.support).toBeNull();
+    expect(list.error).toBeNull();
+    expect(list.entries.map((e) => e.buildRef)).toEqual(['x']);
   });
 });
