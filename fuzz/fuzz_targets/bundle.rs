@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use buildlane_core::history::BuildSpec;
 use buildlane_core::history::bundle::Bundle;
+use buildlane_core::history::BuildSpec;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
