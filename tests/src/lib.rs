@@ -171,6 +171,21 @@ impl App {
             .expect("docker CLI runs")
     }
 
+    /// Runs the docker CLI, failing the test with stderr when it fails. The test registry
+    /// (distribution 2.8) now and then answers 500 to a HEAD of a manifest buildx is pushing (seen in
+    /// CI); that answer alone is tried again, twice at most.
+    pub fn docker_ok(&self, args: &[&str]) -> Output {
+        let mut out = self.docker(args);
+        for _ in 0..2 {
+            if out.status.success() || !String::from_utf8_lossy(&out.stderr).contains("500 Internal Server Error") {
+                break;
+            }
+            out = self.docker(args);
+        }
+        assert!(out.status.success(), "docker {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        out
+    }
+
     /// Builder names `docker buildx ls --format json` reports.
     pub fn buildx_ls_names(&self) -> Vec<String> {
         let out = self.docker(&["buildx", "ls", "--format", "json"]);
