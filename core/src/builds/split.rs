@@ -493,6 +493,10 @@ impl Solving<'_> {
                 image.kind = "image".into();
                 image.attrs.insert("name".into(), names.to_owned());
                 image.attrs.insert("push-by-digest".into(), "true".into());
+                // Not kept in the node's image store: solves on one daemon (keep-going's per-platform
+                // solves, or nodes that share a daemon) all name the same repository there, and
+                // BuildKit's update-or-create of that image races ("already exists").
+                image.attrs.insert("store".into(), "false".into());
             }
             let solve = DockerfileSolve {
                 build_ref,
