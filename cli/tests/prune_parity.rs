@@ -4,46 +4,11 @@
 //! id); the two outputs then differ only in the record's id and when it was last used. Needs the
 //! project's engine (`eval "$(scripts/engine.sh env)"`), as the core's integration tests do.
 
+mod support;
+
 use std::path::Path;
-use std::process::Command;
 
-fn required(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: start the test engine (scripts/engine.sh)"))
-}
-
-/// A docker config folder of its own with buildx 0.13.1 as the CLI plugin.
-fn docker_config() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let plugins = dir.path().join("cli-plugins");
-    std::fs::create_dir_all(&plugins).unwrap();
-    std::os::unix::fs::symlink(required("BUILDLANE_BUILDX"), plugins.join("docker-buildx")).unwrap();
-    dir
-}
-
-fn run(mut command: Command, config: &Path) -> String {
-    let out = command
-        .env("HOME", config)
-        .env("DOCKER_CONFIG", config)
-        .env("DOCKER_HOST", required("DOCKER_HOST"))
-        .env_remove("DOCKER_CONTEXT")
-        .env_remove("BUILDX_CONFIG")
-        .output()
-        .expect("runs");
-    assert!(out.status.success(), "{command:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn buildx(config: &Path, args: &[&str]) -> String {
-    let mut command = Command::new(Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker"));
-    command.arg("buildx").args(args);
-    run(command, config)
-}
-
-fn buildlane(config: &Path, args: &[&str]) -> String {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_buildlane"));
-    command.args(args);
-    run(command, config)
-}
+use support::{buildlane, buildx, docker_config, required};
 
 /// Builds a step with a cache mount named `mark` (the same bytes in it whatever the mark) into
 /// the cache only, and returns the mount's record id.
