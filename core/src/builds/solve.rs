@@ -60,9 +60,6 @@ pub(super) async fn run_checked(
         }
     }
 
-    let mut dirs = std::collections::HashMap::new();
-    dirs.insert("context".to_owned(), checked.context.clone());
-    dirs.insert("dockerfile".to_owned(), checked.dockerfile_dir.clone());
     // `--load` elsewhere than on the engine's own BuildKit, as buildx does it: a docker tarball (an
     // OCI one when the engine keeps images in containerd, which takes multi-platform images too)
     // streamed into the image load API of the engine of the build's docker context.
@@ -90,17 +87,7 @@ pub(super) async fn run_checked(
     };
     let cache_imports = cache_entries(&request.cache_from, "import")?;
     let cache_exports = cache_entries(&request.cache_to, "export")?;
-    let services = SessionServices {
-        dirs,
-        tarball,
-        folder,
-        credentials: Some(CredentialStore::new(builders.contexts().environment())),
-        secrets: secrets(&request.secrets)?,
-        content: local_caches(&cache_imports, "import")?
-            .into_iter()
-            .chain(local_caches(&cache_exports, "export")?)
-            .collect(),
-    };
+    let services = session_services(builders, request, &checked, &cache_imports, &cache_exports, tarball, folder)?;
     let session = builder.attach(&checked.context, services).await?;
 
     let platforms: Vec<String> = checked.platforms.iter().map(ToString::to_string).collect();
@@ -313,6 +300,34 @@ pub(super) fn runnable(workers: &[crate::buildkit::WorkerInfo], wanted: &Platfor
         p == *wanted
             || (p.os == wanted.os && p.architecture == wanted.architecture && wanted.architecture == "amd64")
             || (p.os == wanted.os && p.architecture == "arm64" && wanted.architecture == "arm")
+    })
+}
+
+/// What a build's session serves BuildKit: the context and Dockerfile folders, where an exported
+/// tarball or folder goes, registry credentials, secrets, and the local cache folders to import
+/// from and export to.
+pub(super) fn session_services(
+    builders: &Builders,
+    request: &BuildRequest,
+    checked: &Checked,
+    cache_imports: &[CacheEntry],
+    cache_exports: &[CacheEntry],
+    tarball: Option<TarballDestination>,
+    folder: Option<PathBuf>,
+) -> Result<SessionServices, BuildError> {
+    Ok(SessionServices {
+        dirs: std::collections::HashMap::from([
+            ("context".to_owned(), checked.context.clone()),
+            ("dockerfile".to_owned(), checked.dockerfile_dir.clone()),
+        ]),
+        tarball,
+        folder,
+        credentials: Some(CredentialStore::new(builders.contexts().environment())),
+        secrets: secrets(&request.secrets)?,
+        content: local_caches(cache_imports, "import")?
+            .into_iter()
+            .chain(local_caches(cache_exports, "export")?)
+            .collect(),
     })
 }
 

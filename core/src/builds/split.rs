@@ -8,7 +8,7 @@
 //! others finish. With push each solve pushes by digest and one index is assembled under the tags
 //! from the platforms [`super::keep_going`] says go in.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,16 +23,16 @@ use tokio_util::sync::CancellationToken;
 use super::connect::connect;
 use super::failure::{failure, BuildFailure};
 use super::keep_going::{self, PlatformResult};
-use super::request::{cache_entries, image_names, local_caches, secrets, BuildOutput, BuildRequest, Checked};
-use super::solve::{exporter, frontend_attrs, runnable, tag_local_caches, PROGRESS_INTERVAL};
+use super::request::{cache_entries, image_names, BuildOutput, BuildRequest, Checked};
+use super::solve::{exporter, frontend_attrs, runnable, session_services, tag_local_caches, PROGRESS_INTERVAL};
 use super::split_output::SplitTarballs;
 use super::{BuildError, BuildObserver, BuildOutcome, BuildState, Watch};
 use crate::builders::drivers::Driver;
 use crate::builders::routing::{Route, RouteNode};
 use crate::builders::Builders;
 use crate::buildkit::error_details::ErrorDetails;
+use crate::buildkit::session;
 use crate::buildkit::session::filesend::TarballDestination;
-use crate::buildkit::session::{self, SessionServices};
 use crate::buildkit::solve::DockerfileSolve;
 use crate::buildkit::BuildkitError;
 use crate::docker_config::credentials::CredentialStore;
@@ -460,26 +460,15 @@ impl Solving<'_> {
                     available,
                 });
             }
-            let cache_imports = cache_entries(&request.cache_from, "import")?;
-            let cache_exports = cache_entries(&request.cache_to, "export")?;
             let folder = match &request.output {
                 BuildOutput::Local { dest } => Some(dest.into()),
                 _ => None,
             };
-            let services = SessionServices {
-                dirs: HashMap::from([
-                    ("context".to_owned(), checked.context.clone()),
-                    ("dockerfile".to_owned(), checked.dockerfile_dir.clone()),
-                ]),
-                tarball: tarball.as_ref().map(|(file, _)| TarballDestination::File(file.clone())),
-                folder,
-                credentials: Some(CredentialStore::new(builders.contexts().environment())),
-                secrets: secrets(&request.secrets)?,
-                content: local_caches(&cache_imports, "import")?
-                    .into_iter()
-                    .chain(local_caches(&cache_exports, "export")?)
-                    .collect(),
-            };
+            let tarball_file = tarball.as_ref().map(|(file, _)| TarballDestination::File(file.clone()));
+            let cache_imports = cache_entries(&request.cache_from, "import")?;
+            let cache_exports = cache_entries(&request.cache_to, "export")?;
+            let services =
+                session_services(builders, request, checked, &cache_imports, &cache_exports, tarball_file, folder)?;
             let session = connected.attach(&checked.context, services).await?;
             let mut attrs = frontend_attrs(request, &Checked { platforms: platforms.to_vec(), ..checked.clone() })?;
             attrs.insert("multi-platform".into(), "true".into());
