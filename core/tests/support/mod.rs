@@ -6,6 +6,7 @@
 pub mod build;
 pub mod gc_engine;
 pub mod hostile_builder;
+pub mod index;
 pub mod nodes;
 pub mod proxy;
 pub mod registry_proxy;
