@@ -5,6 +5,7 @@
 
 pub mod build;
 pub mod gc_engine;
+pub mod history;
 pub mod hostile_builder;
 pub mod index;
 pub mod nodes;
