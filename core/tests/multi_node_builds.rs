@@ -11,6 +11,7 @@ use buildlane_core::builds::{BuildOutput, BuildRequest, BuildState};
 use support::build::{build, context, request, Seen};
 use support::index::{assert_assembled_as_buildx, assert_each_platform_runs, MachineImage};
 use support::nodes::{solves_per_node, start_farm, CountingNode};
+use support::written::Written;
 use support::World;
 
 const PLATFORMS: [&str; 2] = ["linux/amd64", "linux/arm64"];
@@ -35,13 +36,14 @@ async fn each_platform_is_solved_on_its_node_and_the_lanes_say_which() {
         ("note.txt", "one context, two sessions"),
     ]);
     let out = tempfile::tempdir().unwrap();
+    let output = BuildOutput::Local { dest: out.path().to_string_lossy().into_owned() };
     let seen = Seen::default();
     let outcome = build(
         &world,
         BuildRequest {
             builder: "farm".into(),
             platforms: PLATFORMS.map(String::from).to_vec(),
-            output: BuildOutput::Local { dest: out.path().to_string_lossy().into_owned() },
+            output: output.clone(),
             no_cache: true,
             ..request(&ctx)
         },
@@ -61,9 +63,9 @@ async fn each_platform_is_solved_on_its_node_and_the_lanes_say_which() {
     let logs: String = seen.logs.values().cloned().collect();
     assert_eq!(logs.matches("one context, two sessions").count(), 2, "each node read the context: {logs}");
     // Each node wrote its platform's folder, as buildx's multi-node local output does.
-    let machine = |dir: &str| std::fs::read_to_string(out.path().join(dir).join("machine")).unwrap();
-    assert_eq!(machine("linux_amd64").trim(), "x86_64");
-    assert_eq!(machine("linux_arm64").trim(), "aarch64");
+    let written = Written::read(&output);
+    assert_eq!(written.text("linux_amd64/machine"), "x86_64");
+    assert_eq!(written.text("linux_arm64/machine"), "aarch64");
 }
 
 #[tokio::test(flavor = "multi_thread")]

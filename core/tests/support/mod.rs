@@ -13,6 +13,7 @@ pub mod proxy;
 pub mod registry_proxy;
 pub mod sshd;
 pub mod tls;
+pub mod written;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
