@@ -9,6 +9,7 @@ pub mod history;
 pub mod hostile_builder;
 pub mod index;
 pub mod nodes;
+pub mod own_cache;
 pub mod proxy;
 pub mod registry_proxy;
 pub mod sshd;
