@@ -3,41 +3,9 @@
 //! reports buildx's steps on stderr and the tag then holds that document, and mistakes exit with
 //! their status. Needs the project's engine and registry (`eval "$(scripts/engine.sh env)"`).
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod support;
 
-fn required(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: eval \"$(scripts/engine.sh env)\""))
-}
-
-/// A private docker config with buildx 0.13.1 as its CLI plugin.
-fn docker_config() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("cli-plugins")).unwrap();
-    std::os::unix::fs::symlink(required("BUILDLANE_BUILDX"), dir.path().join("cli-plugins/docker-buildx")).unwrap();
-    dir
-}
-
-fn run(program: &Path, config: &Path, args: &[&str]) -> Output {
-    Command::new(program)
-        .args(args)
-        .env("HOME", config)
-        .env("DOCKER_CONFIG", config)
-        .env("DOCKER_HOST", required("DOCKER_HOST"))
-        .output()
-        .expect("runs")
-}
-
-fn buildlane(config: &Path, args: &[&str]) -> Output {
-    run(Path::new(env!("CARGO_BIN_EXE_buildlane")), config, args)
-}
-
-fn buildx(config: &Path, args: &[&str]) -> Output {
-    let docker = Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker");
-    let mut all = vec!["buildx", "imagetools", "create"];
-    all.extend_from_slice(args);
-    run(&docker, config, &all)
-}
+use support::{buildlane, buildlane_output, buildx, docker_config, required};
 
 #[test]
 fn the_dry_run_prints_what_buildx_prints_and_a_push_puts_it_under_the_tag() {
@@ -45,16 +13,12 @@ fn the_dry_run_prints_what_buildx_prints_and_a_push_puts_it_under_the_tag() {
     let registry = required("BUILDLANE_REGISTRY");
     let source = format!("{registry}/busybox:latest");
     let args = ["--dry-run", "--annotation", "index:org.opencontainers.image.title=busybox & co", &source];
-    let mut ours_args = vec!["imagetools", "create"];
-    ours_args.extend_from_slice(&args);
-    let ours = buildlane(config.path(), &ours_args);
-    assert!(ours.status.success(), "{}", String::from_utf8_lossy(&ours.stderr));
-    let theirs = buildx(config.path(), &args);
-    assert!(theirs.status.success(), "{}", String::from_utf8_lossy(&theirs.stderr));
-    assert_eq!(String::from_utf8_lossy(&ours.stdout), String::from_utf8_lossy(&theirs.stdout));
+    let create = [&["imagetools", "create"][..], &args].concat();
+    let (ours, theirs) = (buildlane(config.path(), &create), buildx(config.path(), &create));
+    assert_eq!(ours, theirs);
 
     let tag = format!("{registry}/cli-compose/app:{}", std::process::id());
-    let pushed = buildlane(
+    let pushed = buildlane_output(
         config.path(),
         &[
             "imagetools",
@@ -73,25 +37,27 @@ fn the_dry_run_prints_what_buildx_prints_and_a_push_puts_it_under_the_tag() {
     assert!(stderr.contains(&format!(" to {registry}/cli-compose/app:")), "copies named: {stderr}");
     assert!(stderr.lines().last().unwrap_or_default().starts_with("#1 DONE "), "{stderr}");
     let raw = buildlane(config.path(), &["inspect", "--raw", &tag]);
-    assert_eq!(format!("{}\n", String::from_utf8_lossy(&raw.stdout)), String::from_utf8_lossy(&ours.stdout));
+    assert_eq!(format!("{raw}\n"), ours);
 }
 
 #[test]
 fn mistakes_exit_with_their_status() {
     let config = docker_config();
     let registry = required("BUILDLANE_REGISTRY");
-    let no_sources = buildlane(config.path(), &["imagetools", "create", "-t", &format!("{registry}/x:1")]);
+    let no_sources = buildlane_output(config.path(), &["imagetools", "create", "-t", &format!("{registry}/x:1")]);
     assert_eq!(no_sources.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&no_sources.stderr).contains("no sources specified"));
-    let no_tags = buildlane(config.path(), &["imagetools", "create", &format!("{registry}/busybox:latest")]);
+    let no_tags = buildlane_output(config.path(), &["imagetools", "create", &format!("{registry}/busybox:latest")]);
     assert_eq!(no_tags.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&no_tags.stderr).contains("please set --tag or --dry-run"));
-    let missing =
-        buildlane(config.path(), &["imagetools", "create", "--dry-run", &format!("{registry}/busybox:no-such-tag")]);
+    let missing = buildlane_output(
+        config.path(),
+        &["imagetools", "create", "--dry-run", &format!("{registry}/busybox:no-such-tag")],
+    );
     assert_eq!(missing.status.code(), Some(4), "{}", String::from_utf8_lossy(&missing.stderr));
-    let unreachable = buildlane(config.path(), &["imagetools", "create", "--dry-run", "127.0.0.1:9/app:v1"]);
+    let unreachable = buildlane_output(config.path(), &["imagetools", "create", "--dry-run", "127.0.0.1:9/app:v1"]);
     assert_eq!(unreachable.status.code(), Some(8), "{}", String::from_utf8_lossy(&unreachable.stderr));
-    let untyped = buildlane(
+    let untyped = buildlane_output(
         config.path(),
         &["imagetools", "create", "--dry-run", "--annotation", "k=v", &format!("{registry}/busybox:latest")],
     );

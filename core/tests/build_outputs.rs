@@ -6,17 +6,12 @@ mod support;
 use buildlane_core::builds::records::Records;
 use buildlane_core::builds::{self, BuildOutput, BuildRequest, BuildState};
 use support::build::{build, context, request, Seen};
+use support::own_cache::prune_marked;
 use support::World;
 use tokio_util::sync::CancellationToken;
 
-/// One test here prunes the engine's whole build cache. Pruning while another build of this binary
-/// loads an image left Docker 26's containerd image store answering "not found" to every later
-/// `--load` until the engine restarted (seen in CI): that test runs alone, the others together.
-static WHOLE_CACHE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
-
 #[tokio::test]
 async fn args_target_and_labels_reach_the_image_loaded_into_the_engine() {
-    let _shared = WHOLE_CACHE.read().await;
     let world = World::new();
     let ctx = context(&[(
         "Dockerfile",
@@ -53,7 +48,6 @@ async fn args_target_and_labels_reach_the_image_loaded_into_the_engine() {
 
 #[tokio::test]
 async fn an_oci_tarball_is_written_where_asked() {
-    let _shared = WHOLE_CACHE.read().await;
     let world = World::new();
     let ctx = context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo tar > /t\n", world.registry))]);
     let out = tempfile::tempdir().unwrap();
@@ -76,7 +70,6 @@ async fn an_oci_tarball_is_written_where_asked() {
 
 #[tokio::test]
 async fn a_tar_output_holds_the_result_filesystem() {
-    let _shared = WHOLE_CACHE.read().await;
     let world = World::new();
     let ctx =
         context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo in-the-tar > /marker\n", world.registry))]);
@@ -91,7 +84,6 @@ async fn a_tar_output_holds_the_result_filesystem() {
 
 #[tokio::test]
 async fn a_local_output_writes_the_result_into_a_folder() {
-    let _shared = WHOLE_CACHE.read().await;
     let world = World::new();
     let ctx = context(&[
         ("Dockerfile", "FROM scratch AS files\nCOPY tree /\n"),
@@ -111,7 +103,6 @@ async fn a_local_output_writes_the_result_into_a_folder() {
 
 #[tokio::test]
 async fn a_context_of_twenty_thousand_files_arrives_whole() {
-    let _shared = WHOLE_CACHE.read().await;
     let world = World::new();
     let ctx = context(&[
         (
@@ -139,7 +130,6 @@ async fn a_context_of_twenty_thousand_files_arrives_whole() {
 
 #[tokio::test]
 async fn every_build_is_recorded_with_its_request_outcome_and_logs() {
-    let _shared = WHOLE_CACHE.read().await;
     let world = World::new();
     let ctx =
         context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo recorded-output\n", world.registry))]);
@@ -156,7 +146,6 @@ async fn every_build_is_recorded_with_its_request_outcome_and_logs() {
 
 #[tokio::test]
 async fn a_push_to_a_registry_that_needs_a_login_uses_the_docker_config() {
-    let _shared = WHOLE_CACHE.read().await;
     let world = World::new();
     let registry = world.log_in_to_auth_registry();
     let ctx = context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo private > /p\n", world.registry))]);
@@ -175,7 +164,6 @@ async fn a_push_to_a_registry_that_needs_a_login_uses_the_docker_config() {
 
 #[tokio::test]
 async fn a_secret_from_a_file_is_readable_in_its_run_step_only() {
-    let _shared = WHOLE_CACHE.read().await;
     let world = World::new();
     let ctx = context(&[(
         "Dockerfile",
@@ -205,7 +193,6 @@ async fn a_secret_from_a_file_is_readable_in_its_run_step_only() {
 
 #[tokio::test]
 async fn build_cache_exported_to_the_registry_is_reused_once_the_local_cache_is_gone() {
-    let _alone = WHOLE_CACHE.write().await;
     let world = World::new();
     let nonce = format!("{}-{:?}", std::process::id(), std::time::SystemTime::now());
     let ctx =
@@ -218,7 +205,7 @@ async fn build_cache_exported_to_the_registry_is_reused_once_the_local_cache_is_
     )
     .await;
     assert_eq!(exported.state, BuildState::Succeeded, "{:?}", exported.failure);
-    world.docker_ok(&["builder", "prune", "--all", "--force"]);
+    assert!(prune_marked(&world, &nonce).await > 0, "the step's records were in the engine's cache");
 
     let imported = build(&world, BuildRequest { cache_from: vec![cache], ..request(&ctx) }, &Seen::default()).await;
     assert_eq!(imported.state, BuildState::Succeeded, "{:?}", imported.failure);
@@ -241,7 +228,6 @@ JSON
 
 #[tokio::test]
 async fn fake_scanner_an_sbom_is_attached_to_every_platform_and_readable_in_the_inspector() {
-    let _shared = WHOLE_CACHE.read().await;
     let world = World::new();
     let scanner = format!("{}/buildlane-test/fake-scanner:{}", world.registry, std::process::id());
     let scanner_ctx = context(&[

@@ -5,42 +5,16 @@
 
 mod support;
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use buildlane_core::builds::BuildState;
-use buildlane_core::history::{BuildHistory, BuildSpec, HistoryCapability, HistoryError, HistoryEvent, HistoryStatus};
-use buildlane_core::progress::{ProgressUpdate, Step};
+use buildlane_core::history::{BuildSpec, HistoryCapability, HistoryError, HistoryEvent, HistoryStatus};
+use buildlane_core::progress::Step;
 use futures_util::StreamExt;
 use support::build::{build, context, request, Seen};
+use support::history::{built, failed_terminal_build, folder_name, history, listed, nonce, registry};
 use support::World;
 use tokio_util::sync::CancellationToken;
-
-fn nonce() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
-}
-
-fn registry() -> String {
-    std::env::var("BUILDLANE_REGISTRY").expect("BUILDLANE_REGISTRY is set")
-}
-
-/// The name buildx gives a build of the context folder `dir`: the folder's own name.
-fn folder_name(dir: &tempfile::TempDir) -> String {
-    dir.path().file_name().unwrap().to_string_lossy().into_owned()
-}
-
-async fn history(world: &World) -> BuildHistory {
-    BuildHistory::connect(&world.builders(), "", None).await.expect("the engine's BuildKit keeps a history")
-}
-
-/// The record of the only build of the folder `name`, as listed.
-async fn listed(history: &BuildHistory, name: &str) -> buildlane_core::history::HistoryEntry {
-    let entries = history.list().await.unwrap();
-    let mine: Vec<_> = entries.into_iter().filter(|e| e.name == name).collect();
-    assert_eq!(mine.len(), 1, "one record named {name}: {mine:#?}");
-    mine.into_iter().next().unwrap()
-}
 
 #[tokio::test]
 async fn a_build_started_with_buildx_shows_as_it_starts_and_in_the_listing() {
@@ -95,14 +69,7 @@ async fn a_build_started_with_buildx_shows_as_it_starts_and_in_the_listing() {
 #[tokio::test]
 async fn a_failed_build_shows_its_error_with_the_dockerfile_line() {
     let world = World::new();
-    let ctx =
-        context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo {}\nRUN exit 3\n", registry(), nonce()))]);
-    let name = folder_name(&ctx);
-    let out = world.docker(&["buildx", "build", "--progress", "plain", &ctx.path().to_string_lossy()]);
-    assert!(!out.status.success(), "the build fails");
-
-    let history = history(&world).await;
-    let entry = listed(&history, &name).await;
+    let (history, entry) = failed_terminal_build(&world).await;
     assert_eq!(entry.status, HistoryStatus::Failed);
     let error = entry.error.clone().expect("the error is recorded");
     assert_eq!(error.dockerfile_line, Some(3), "{error:#?}");
@@ -121,24 +88,6 @@ async fn a_failed_build_shows_its_error_with_the_dockerfile_line() {
     history.delete(&entry.build_ref).await.unwrap();
 }
 
-/// A build's progress as a UI would have received it.
-#[derive(Default)]
-struct Watched(Mutex<(HashMap<String, Step>, HashMap<String, String>)>);
-
-impl Watched {
-    fn record(&self) -> impl Fn(ProgressUpdate) + Send + Sync + '_ {
-        move |update: ProgressUpdate| {
-            let mut seen = self.0.lock().unwrap();
-            for step in update.steps {
-                seen.0.insert(step.id.clone(), step);
-            }
-            for log in update.logs {
-                seen.1.entry(log.step).or_default().push_str(&log.text);
-            }
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_replay_shows_the_steps_and_logs_the_live_build_printed() {
     let world = World::new();
@@ -153,12 +102,13 @@ async fn a_replay_shows_the_steps_and_logs_the_live_build_printed() {
     assert_eq!(live.state, BuildState::Succeeded);
 
     let history = history(&world).await;
-    let watched = Watched::default();
+    let watched = Seen::default();
     let spec = BuildSpec::Ref(live.build_ref.clone());
     let replay = history.replay(&spec, &watched.record(), CancellationToken::new()).await.unwrap();
 
     let live_seen = seen.get();
-    let (steps, logs) = std::mem::take(&mut *watched.0.lock().unwrap());
+    let replayed = watched.get();
+    let (steps, logs) = (replayed.steps, replayed.logs);
     let mut live_ids: Vec<&String> = live_seen.steps.keys().collect();
     let mut replay_ids: Vec<&String> = steps.keys().collect();
     live_ids.sort();
@@ -196,8 +146,7 @@ async fn a_replay_shows_the_steps_and_logs_the_live_build_printed() {
 #[tokio::test]
 async fn a_record_is_pinned_unpinned_and_deleted() {
     let world = World::new();
-    let ctx = context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo {}\n", registry(), nonce()))]);
-    let outcome = build(&world, request(&ctx), &Seen::default()).await;
+    let (_ctx, outcome) = built(&world, &format!("FROM {}/busybox:latest\nRUN echo {}\n", registry(), nonce())).await;
     let history = history(&world).await;
     let spec = BuildSpec::Ref(outcome.build_ref.clone());
 

@@ -7,7 +7,6 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 use std::sync::Mutex;
@@ -15,49 +14,15 @@ use std::sync::Mutex;
 use buildlane_core::builds::{BuildOutput, BuildState};
 use buildlane_core::history::bundle::{Bundle, BundleError, ExportProgress, ExportSelection};
 use buildlane_core::history::{BuildHistory, BuildSpec, HistoryEntry, HistoryError, HistoryStatus};
-use buildlane_core::progress::{ProgressUpdate, Step};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use support::build::{build, context, request, Seen};
+use support::history::{built, failed_terminal_build, history, nonce, registry};
 use support::World;
 use tokio_util::sync::CancellationToken;
 
-fn nonce() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
-}
-
-fn registry() -> String {
-    std::env::var("BUILDLANE_REGISTRY").expect("BUILDLANE_REGISTRY is set")
-}
-
-async fn history(world: &World) -> BuildHistory {
-    BuildHistory::connect(&world.builders(), "", None).await.expect("the engine's BuildKit keeps a history")
-}
-
 fn refs(specs: &[&str]) -> ExportSelection {
     ExportSelection::Builds(specs.iter().map(|r| BuildSpec::Ref((*r).to_owned())).collect())
-}
-
-/// A replay's steps and logs as a UI would have received them.
-#[derive(Default)]
-struct Watched(Mutex<(HashMap<String, Step>, HashMap<String, String>)>);
-
-impl Watched {
-    fn record(&self) -> impl Fn(ProgressUpdate) + Send + Sync + '_ {
-        move |update: ProgressUpdate| {
-            let mut seen = self.0.lock().unwrap();
-            for step in update.steps {
-                seen.0.insert(step.id.clone(), step);
-            }
-            for log in update.logs {
-                seen.1.entry(log.step).or_default().push_str(&log.text);
-            }
-        }
-    }
-
-    fn take(&self) -> (HashMap<String, Step>, HashMap<String, String>) {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
 }
 
 /// What a user reads of a record, whichever side it came from.
@@ -97,9 +62,7 @@ async fn two_builds_exported_open_as_the_same_records_and_replay_as_the_live_one
             registry(),
             nonce()
         );
-        let ctx = context(&[("Dockerfile", &dockerfile)]);
-        let outcome = build(&world, request(&ctx), &Seen::default()).await;
-        assert_eq!(outcome.state, BuildState::Succeeded);
+        let (ctx, outcome) = built(&world, &dockerfile).await;
         live.push((ctx, outcome.build_ref));
     }
     let history = history(&world).await;
@@ -121,13 +84,13 @@ async fn two_builds_exported_open_as_the_same_records_and_replay_as_the_live_one
         assert_eq!(from_file.status, HistoryStatus::Completed);
         assert!(!from_file.recorded && from_file.builder.is_empty(), "a file's build is nobody's here");
 
-        let (live_watch, file_watch) = (Watched::default(), Watched::default());
+        let (live_watch, file_watch) = (Seen::default(), Seen::default());
         let live_replay = history.replay(&spec, &live_watch.record(), CancellationToken::new()).await.unwrap();
         let file_replay = bundle.replay(&spec, &file_watch.record(), CancellationToken::new()).await.unwrap();
-        let (live_seen, file_seen) = (live_watch.take(), file_watch.take());
-        assert_eq!(file_seen.0, live_seen.0, "the same steps, lanes and times");
-        assert_eq!(file_seen.1, live_seen.1, "the same logs, step by step");
-        assert!(file_seen.1.values().any(|l| l.contains("line 3")));
+        let (live_seen, file_seen) = (live_watch.get(), file_watch.get());
+        assert_eq!(file_seen.steps, live_seen.steps, "the same steps, lanes and times");
+        assert_eq!(file_seen.logs, live_seen.logs, "the same logs, step by step");
+        assert!(file_seen.logs.values().any(|l| l.contains("line 3")));
         assert_eq!(file_replay.outcome.steps, live_replay.outcome.steps);
         assert_eq!(file_replay.outcome.state, BuildState::Succeeded);
     }
@@ -145,13 +108,7 @@ async fn two_builds_exported_open_as_the_same_records_and_replay_as_the_live_one
 #[tokio::test]
 async fn a_failed_builds_error_line_survives_the_round_trip() {
     let world = World::new();
-    let ctx =
-        context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo {}\nRUN exit 3\n", registry(), nonce()))]);
-    let out = world.docker(&["buildx", "build", "--progress", "plain", &ctx.path().to_string_lossy()]);
-    assert!(!out.status.success(), "the build fails");
-    let history = history(&world).await;
-    let name = ctx.path().file_name().unwrap().to_string_lossy().into_owned();
-    let entry = history.list().await.unwrap().into_iter().find(|e| e.name == name).expect("its record");
+    let (history, entry) = failed_terminal_build(&world).await;
 
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("failed.dockerbuild");
@@ -309,8 +266,7 @@ async fn the_bundle_is_laid_out_as_buildx_writes_it() {
 #[tokio::test]
 async fn a_truncated_foreign_or_missing_file_is_a_clear_error() {
     let world = World::new();
-    let ctx = context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo {}\n", registry(), nonce()))]);
-    let outcome = build(&world, request(&ctx), &Seen::default()).await;
+    let (_ctx, outcome) = built(&world, &format!("FROM {}/busybox:latest\nRUN echo {}\n", registry(), nonce())).await;
     let history = history(&world).await;
     let dir = tempfile::tempdir().unwrap();
     let whole = dir.path().join("whole.dockerbuild");
@@ -352,8 +308,7 @@ async fn a_truncated_foreign_or_missing_file_is_a_clear_error() {
 #[tokio::test]
 async fn an_export_that_fails_or_is_cancelled_leaves_nothing_behind() {
     let world = World::new();
-    let ctx = context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo {}\n", registry(), nonce()))]);
-    let outcome = build(&world, request(&ctx), &Seen::default()).await;
+    let (_ctx, outcome) = built(&world, &format!("FROM {}/busybox:latest\nRUN echo {}\n", registry(), nonce())).await;
     let history = history(&world).await;
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("kept.dockerbuild");

@@ -9,11 +9,9 @@ use buildlane_core::builds::records::Records;
 use buildlane_core::builds::{self, BuildRequest, BuildState};
 use buildlane_core::progress::StepState;
 use support::build::{build, context, request, Seen};
+use support::own_cache::prune_marked;
 use support::World;
 use tokio_util::sync::CancellationToken;
-
-/// The tests prune the engine's build cache; one at a time.
-static ENGINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn nonce() -> String {
     format!("{}-{:?}", std::process::id(), std::time::SystemTime::now())
@@ -62,7 +60,6 @@ fn run_step_cached(outcome: &builds::BuildOutcome) -> StepState {
 
 #[tokio::test]
 async fn a_local_cache_folder_is_written_as_an_oci_layout_and_reused_once_the_engine_cache_is_gone() {
-    let _one = ENGINE.lock().await;
     let world = World::new();
     let nonce = nonce();
     let ctx = context(&[(
@@ -84,7 +81,7 @@ async fn a_local_cache_folder_is_written_as_an_oci_layout_and_reused_once_the_en
     assert_eq!(again.state, BuildState::Succeeded, "{:?}", again.failure);
     assert_eq!(json(&dir.join("index.json"))["manifests"].as_array().unwrap().len(), 1);
 
-    world.docker_ok(&["builder", "prune", "--all", "--force"]);
+    assert!(prune_marked(&world, &nonce).await > 0, "the step's records were in the engine's cache");
     let from = format!("type=local,src={}", dir.display());
     let imported = build(&world, BuildRequest { cache_from: vec![from], ..request(&ctx) }, &Seen::default()).await;
     assert_eq!(imported.state, BuildState::Succeeded, "{:?}", imported.failure);
@@ -93,7 +90,6 @@ async fn a_local_cache_folder_is_written_as_an_oci_layout_and_reused_once_the_en
 
 #[tokio::test]
 async fn local_cache_folders_are_exchanged_with_buildx_both_ways() {
-    let _one = ENGINE.lock().await;
     let world = World::new();
     let nonce = nonce();
     let ctx =
@@ -109,7 +105,7 @@ async fn local_cache_folders_are_exchanged_with_buildx_both_ways() {
         ctx_path,
     ]);
     assert_cache_layout(&by_buildx);
-    world.docker_ok(&["builder", "prune", "--all", "--force"]);
+    assert!(prune_marked(&world, &nonce).await > 0, "the step's records were in the engine's cache");
     let from = format!("type=local,src={}", by_buildx.display());
     let imported = build(&world, BuildRequest { cache_from: vec![from], ..request(&ctx) }, &Seen::default()).await;
     assert_eq!(imported.state, BuildState::Succeeded, "{:?}", imported.failure);
@@ -120,7 +116,8 @@ async fn local_cache_folders_are_exchanged_with_buildx_both_ways() {
     let to = format!("type=local,dest={},mode=max", by_buildlane.display());
     let exported = build(&world, BuildRequest { cache_to: vec![to], ..request(&ctx) }, &Seen::default()).await;
     assert_eq!(exported.state, BuildState::Succeeded, "{:?}", exported.failure);
-    world.docker_ok(&["builder", "prune", "--all", "--force"]);
+    // Built from an imported cache: whatever of the step the engine kept goes too.
+    prune_marked(&world, &nonce).await;
     let printed = world.docker(&[
         "buildx",
         "build",
@@ -188,7 +185,6 @@ async fn unusable_local_cache_folders_are_refused_before_the_build() {
 /// take BuildKit's `index.json.lock` while tagging, so every tag either wrote is there at the end.
 #[tokio::test]
 async fn buildx_and_buildlane_writing_one_cache_folder_at_once_lose_no_tag() {
-    let _one = ENGINE.lock().await;
     let world = std::sync::Arc::new(World::new());
     let nonce = nonce();
     let ctx =

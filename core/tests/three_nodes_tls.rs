@@ -5,82 +5,38 @@
 
 mod support;
 
-use buildlane_core::builds::{BuildOutput, BuildRequest, BuildState};
+use std::time::Duration;
+
+use buildlane_core::builds::{BuildRequest, BuildState};
 use support::build::{build, context, request, Seen};
-use support::nodes::{farm, CountingNode};
+use support::index::{assert_assembled_as_buildx, assert_each_platform_runs, MachineImage};
+use support::nodes::{solves_per_node, start_farm, CountingNode};
 use support::tls::Pki;
 use support::World;
 
 const PLATFORMS: [&str; 3] = ["linux/amd64", "linux/arm64", "linux/arm/v7"];
 
+/// The builder `trio`: nodes `trio0`, `trio1`, `trio2` over TLS, pinned to `PLATFORMS` in order.
 async fn three_tls_nodes(world: &World) -> [CountingNode; 3] {
-    let pki = Pki::new(world.dir.path());
-    let nodes = [
-        CountingNode::start_tls(&world.host, &pki).await,
-        CountingNode::start_tls(&world.host, &pki).await,
-        CountingNode::start_tls(&world.host, &pki).await,
-    ];
-    let pinned: Vec<(&CountingNode, &str)> = nodes.iter().zip(PLATFORMS).collect();
-    farm(world, "trio", &pinned).await;
-    nodes
-}
-
-/// What a test compares of an index: its media type, and per entry the media type, the platform
-/// and the annotations' keys (attestations keep theirs), in order.
-fn shape(index: &serde_json::Value) -> serde_json::Value {
-    let entries: Vec<serde_json::Value> = index["manifests"]
-        .as_array()
-        .expect("an index")
-        .iter()
-        .map(|m| {
-            let mut keys: Vec<&String> = m["annotations"].as_object().map(|a| a.keys().collect()).unwrap_or_default();
-            keys.sort();
-            serde_json::json!([m["mediaType"], m["platform"], keys, m["annotations"]["vnd.docker.reference.type"]])
-        })
-        .collect();
-    serde_json::json!([index["mediaType"], entries])
+    start_farm(world, "trio", PLATFORMS, Some(&Pki::new(world.dir.path()))).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn three_nodes_over_tls_each_build_their_platform_into_one_index_as_buildx_assembles_it() {
     let world = World::new();
     let nodes = three_tls_nodes(&world).await;
-    let ctx = context(&[(
-        "Dockerfile",
-        &format!("FROM {}/busybox:latest\nRUN uname -m > /machine\nCMD [\"cat\", \"/machine\"]\n", world.registry),
-    )]);
-    let repository = format!("{}/buildlane-test/trio-{}", world.registry, std::process::id());
-    let (ours, theirs) = (format!("{repository}:buildlane"), format!("{repository}:buildx"));
-    let outcome = build(
-        &world,
-        BuildRequest {
-            builder: "trio".into(),
-            platforms: PLATFORMS.iter().map(|p| p.to_string()).collect(),
-            tags: vec![ours.clone()],
-            output: BuildOutput::Push,
-            ..request(&ctx)
-        },
-        &Seen::default(),
-    )
-    .await;
-    assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
-    let counts: Vec<Vec<String>> = nodes.iter().map(CountingNode::solves).collect();
-    assert_eq!(counts, PLATFORMS.map(|p| vec![p.to_owned()]), "one solve per node, of its platform");
+    let image = MachineImage::new(&world, "trio");
+    image.push(&world, "trio", &PLATFORMS).await;
+    assert_eq!(solves_per_node(&nodes), PLATFORMS.map(|p| [p]), "one solve per node, of its platform");
 
     // buildx on the same builder, through the same TLS relays.
-    let path = ctx.path().to_string_lossy().into_owned();
-    let all = PLATFORMS.join(",");
-    world.docker_ok(&["buildx", "build", "--builder", "trio", "--platform", &all, "--push", "-t", &theirs, &path]);
+    image.push_with_buildx(&world, "trio", &PLATFORMS);
     // buildx's gateway calls (its build through the gateway) are Solves that name no platform.
     let counts: Vec<Vec<String>> =
         nodes.iter().map(|n| n.solves().into_iter().filter(|p| !p.is_empty()).collect()).collect();
     assert_eq!(counts, PLATFORMS.map(|p| vec![p.to_owned(), p.to_owned()]), "buildx routed them the same way");
 
-    let raw = |reference: &str| -> serde_json::Value {
-        serde_json::from_str(&world.imagetools(&["--raw"], reference)).expect("an index")
-    };
-    let (index, peer) = (raw(&ours), raw(&theirs));
-    assert_eq!(shape(&index), shape(&peer), "ours: {index}\nbuildx's: {peer}");
+    let index = assert_assembled_as_buildx(&world, &image.ours, &image.theirs);
     let attestations = index["manifests"]
         .as_array()
         .unwrap()
@@ -89,11 +45,8 @@ async fn three_nodes_over_tls_each_build_their_platform_into_one_index_as_buildx
         .count();
     assert_eq!(attestations, 3, "{index}");
 
-    for (platform, machine) in [("linux/amd64", "x86_64"), ("linux/arm64", "aarch64"), ("linux/arm/v7", "armv7l")] {
-        let ran = world.docker_ok(&["run", "--rm", "--pull", "always", "--platform", platform, &ours]);
-        assert_eq!(ran.trim(), machine, "{platform}");
-    }
-    let _ = world.docker(&["image", "rm", &ours]);
+    assert_each_platform_runs(&world, &image.ours, &PLATFORMS, &["--pull", "always"]);
+    let _ = world.docker(&["image", "rm", &image.ours]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -114,15 +67,8 @@ async fn a_tls_node_killed_mid_build_fails_only_its_platform() {
         no_cache: true,
         ..request(&ctx)
     };
-    let cut = async {
-        while armv7.solves().is_empty() {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        // Into the arm/v7 node's long step, then the node is gone.
-        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-        armv7.cut();
-    };
-    let (outcome, ()) = tokio::join!(build(&world, request, &seen), cut);
+    // Into the arm/v7 node's long step, then the node is gone.
+    let (outcome, ()) = tokio::join!(build(&world, request, &seen), armv7.cut_while_solving(Duration::from_secs(3)));
 
     assert_eq!(outcome.state, BuildState::Failed);
     let failure = outcome.failure.expect("a failure");

@@ -1,8 +1,11 @@
-//! What the CLI's parity tests share: the project's engine from the environment, a docker config
-//! with buildx 0.13.1 as its plugin, and running buildx or the `buildlane` binary in it.
+//! What the CLI's tests share: the project's engine from the environment, a docker config with
+//! buildx 0.13.1 as its plugin (and Buildlane's records under it), and running the engine's docker
+//! CLI or the `buildlane` binary in it, with nothing else of the caller's environment but PATH.
+
+#![allow(dead_code)]
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 
 pub fn required(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: start the test engine (scripts/engine.sh)"))
@@ -17,27 +20,56 @@ pub fn docker_config() -> tempfile::TempDir {
     dir
 }
 
-pub fn run(mut command: Command, config: &Path) -> String {
-    let out = command
+/// Runs `command` with `config` as its home, docker config and (under `data/`) Buildlane's records,
+/// on the test engine; what it did, whether it succeeded or not.
+pub fn output(mut command: Command, config: &Path) -> Output {
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", config)
         .env("DOCKER_CONFIG", config)
+        .env("XDG_DATA_HOME", config.join("data"))
         .env("DOCKER_HOST", required("DOCKER_HOST"))
-        .env_remove("DOCKER_CONTEXT")
-        .env_remove("BUILDX_CONFIG")
         .output()
-        .expect("runs");
-    assert!(out.status.success(), "{command:?}: {}", String::from_utf8_lossy(&out.stderr));
+        .expect("runs")
+}
+
+/// `output`, for a command that must succeed: its stdout.
+pub fn run(command: Command, config: &Path) -> String {
+    let description = format!("{command:?}");
+    let out = output(command, config);
+    assert!(out.status.success(), "{description}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
-pub fn buildx(config: &Path, args: &[&str]) -> String {
+fn docker_command(args: &[&str]) -> Command {
     let mut command = Command::new(Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker"));
-    command.arg("buildx").args(args);
-    run(command, config)
+    command.args(args);
+    command
+}
+
+fn buildlane_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_buildlane"));
+    command.args(args);
+    command
+}
+
+pub fn docker(config: &Path, args: &[&str]) -> String {
+    run(docker_command(args), config)
+}
+
+pub fn docker_output(config: &Path, args: &[&str]) -> Output {
+    output(docker_command(args), config)
+}
+
+pub fn buildx(config: &Path, args: &[&str]) -> String {
+    docker(config, &[&["buildx"], args].concat())
 }
 
 pub fn buildlane(config: &Path, args: &[&str]) -> String {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_buildlane"));
-    command.args(args);
-    run(command, config)
+    run(buildlane_command(args), config)
+}
+
+pub fn buildlane_output(config: &Path, args: &[&str]) -> Output {
+    output(buildlane_command(args), config)
 }

@@ -5,12 +5,16 @@
 
 pub mod build;
 pub mod gc_engine;
+pub mod history;
 pub mod hostile_builder;
+pub mod index;
 pub mod nodes;
+pub mod own_cache;
 pub mod proxy;
 pub mod registry_proxy;
 pub mod sshd;
 pub mod tls;
+pub mod written;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

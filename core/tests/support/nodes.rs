@@ -3,6 +3,7 @@
 //! certificate), through a relay that counts what it was asked to build; and builders made of them.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use buildlane_core::builders::CreateBuilderRequest;
 use buildlane_core::buildkit::transport;
@@ -76,6 +77,16 @@ impl CountingNode {
             task.abort();
         }
     }
+
+    /// A node that goes away mid-build: waits for its first solve, lets that solve run `into_it`
+    /// (into a long step), then cuts it.
+    pub async fn cut_while_solving(&mut self, into_it: Duration) {
+        while self.solves().is_empty() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(into_it).await;
+        self.cut();
+    }
 }
 
 impl Drop for CountingNode {
@@ -102,6 +113,32 @@ pub async fn farm(world: &World, name: &str, nodes: &[(&CountingNode, &str)]) {
         };
         builders.create(&request, None, &no_progress).await.unwrap();
     }
+}
+
+/// What multi-node tests arrange first: one relayed node per platform (over TLS with `pki`'s
+/// certificates when given) made into the remote builder `name` by `farm`, node `i` pinned to
+/// `platforms[i]` and named `NAME<i>`.
+pub async fn start_farm<const N: usize>(
+    world: &World,
+    name: &str,
+    platforms: [&str; N],
+    pki: Option<&Pki>,
+) -> [CountingNode; N] {
+    let mut nodes = Vec::with_capacity(N);
+    for _ in 0..N {
+        nodes.push(match pki {
+            Some(pki) => CountingNode::start_tls(&world.host, pki).await,
+            None => CountingNode::start(&world.host).await,
+        });
+    }
+    let pinned: Vec<(&CountingNode, &str)> = nodes.iter().zip(platforms).collect();
+    farm(world, name, &pinned).await;
+    nodes.try_into().ok().expect("one node per platform")
+}
+
+/// The platforms of each node's solves, node by node (see `CountingNode::solves`).
+pub fn solves_per_node(nodes: &[CountingNode]) -> Vec<Vec<String>> {
+    nodes.iter().map(CountingNode::solves).collect()
 }
 
 type RelayBody = http_body_util::combinators::BoxBody<bytes::Bytes, hyper::Error>;
