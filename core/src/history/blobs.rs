@@ -313,14 +313,18 @@ mod tests {
         }
     }
 
-    #[test]
-    fn attachments_are_named_by_their_predicate_type() {
-        let descriptor = |digest: &str, predicate: &str| Descriptor {
+    /// An attestation's descriptor as BuildKit records it: the predicate type in its annotations.
+    fn descriptor(digest: &str, predicate: &str) -> Descriptor {
+        Descriptor {
             media_type: "application/vnd.in-toto+json".into(),
             digest: digest.into(),
             size: 10,
             annotations: [(PREDICATE_TYPE.to_owned(), predicate.to_owned())].into(),
-        };
+        }
+    }
+
+    #[test]
+    fn attachments_are_named_by_their_predicate_type() {
         let record = BuildHistoryRecord {
             result: Some(bollard::moby::buildkit::v1::BuildResultInfo {
                 attestations: vec![descriptor("sha256:p", "https://slsa.dev/provenance/v0.2")],
@@ -347,18 +351,12 @@ mod tests {
 
     #[test]
     fn a_recorded_attachment_reads_as_the_inspector_reads_an_attestation() {
-        let predicate = |digest: &str, kind: &str| Descriptor {
-            media_type: "application/vnd.in-toto+json".into(),
-            digest: digest.into(),
-            size: 10,
-            annotations: [(PREDICATE_TYPE.to_owned(), kind.to_owned())].into(),
-        };
         let record = BuildHistoryRecord {
             r#ref: "r1".into(),
             result: Some(bollard::moby::buildkit::v1::BuildResultInfo {
                 attestations: vec![
-                    predicate("sha256:p", "https://slsa.dev/provenance/v0.2"),
-                    predicate("sha256:s", "https://spdx.dev/Document"),
+                    descriptor("sha256:p", "https://slsa.dev/provenance/v0.2"),
+                    descriptor("sha256:s", "https://spdx.dev/Document"),
                 ],
                 ..Default::default()
             }),
