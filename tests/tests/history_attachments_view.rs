@@ -26,19 +26,6 @@ fn context(nonce: u128) -> (tempfile::TempDir, String) {
     (context, name)
 }
 
-/// Opens the build named `name` from the history list and waits for its attachments; its ref.
-async fn open_record(app: &App, name: &str) -> String {
-    app.wait_for("[data-testid=builders-loaded]", 30).await;
-    app.wait_for("[data-testid=rail-build]", 5).await.click().await.unwrap();
-    app.wait_for("[data-testid=build-side-history]", 10).await.click().await.unwrap();
-    let row = app.wait_for(&format!("[data-testid=history-row][title^='{name} '][data-status=completed]"), 60).await;
-    let build_ref = row.attr("data-ref").await.unwrap().expect("the row carries its ref");
-    row.click().await.unwrap();
-    app.wait_for(&format!("[data-testid=history-details][data-ref='{build_ref}']"), 10).await;
-    app.wait_for("[data-testid=build-result]", 30).await;
-    build_ref
-}
-
 #[tokio::test]
 async fn a_pushed_builds_provenance_opens_in_the_inspector_from_the_registry() {
     let nonce = nonce();
@@ -58,7 +45,7 @@ async fn a_pushed_builds_provenance_opens_in_the_inspector_from_the_registry() {
         .expect("buildlane runs (cargo build -p buildlane)");
     assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
 
-    let build_ref = open_record(&app, &name).await;
+    let build_ref = app.open_history_record(&name).await;
     let provenance =
         app.wait_for("[data-testid=history-attachment][title^='Open in the Images view from '][data-digest]", 30).await;
     assert!(provenance.text().await.unwrap().starts_with("https://slsa.dev/provenance/"), "provenance listed first");
@@ -87,7 +74,7 @@ async fn a_provenance_never_pushed_opens_in_the_inspector_from_the_builder() {
     let ctx = context.path().to_string_lossy().into_owned();
     app.docker_ok(&["buildx", "build", "--progress", "plain", "--provenance=mode=max", &ctx]);
 
-    let build_ref = open_record(&app, &name).await;
+    let build_ref = app.open_history_record(&name).await;
     let provenance = app.wait_for("[data-testid=history-attachment][title='Open in the Images view']", 30).await;
     assert!(provenance.text().await.unwrap().starts_with("https://slsa.dev/provenance/"));
     provenance.click().await.unwrap();

@@ -23,13 +23,7 @@ async fn open_from_file(app: &App) -> (String, tempfile::TempDir) {
     let file = out_dir.path().join("timed.dockerbuild").display().to_string();
 
     app.docker_ok(&["buildx", "build", "--progress", "plain", &context.path().to_string_lossy()]);
-    app.wait_for("[data-testid=builders-loaded]", 30).await;
-    app.wait_for("[data-testid=rail-build]", 5).await.click().await.unwrap();
-    app.wait_for("[data-testid=build-side-history]", 10).await.click().await.unwrap();
-    let row = app.wait_for(&format!("[data-testid=history-row][title^='{name} '][data-status=completed]"), 60).await;
-    let build_ref = row.attr("data-ref").await.unwrap().expect("the row carries its ref");
-    row.click().await.unwrap();
-    app.wait_for("[data-testid=build-result]", 30).await;
+    let build_ref = app.open_history_record(&name).await;
     app.wait_for(".run [data-testid=bundle-export-open]", 10).await.click().await.unwrap();
     app.wait_for(".run [data-testid=bundle-export-path]", 5).await.send_keys(&file).await.unwrap();
     app.wait_for(".run [data-testid=bundle-export-start]", 5).await.click().await.unwrap();

@@ -82,17 +82,15 @@ pub async fn replay_record(
     operation: String,
     on_progress: Channel<ProgressUpdate>,
 ) -> Result<Replay, AppError> {
-    let cancel = state.track(operation.clone());
-    let result = async {
-        let spec = BuildSpec::parse(&build_ref)?;
-        let on_progress = move |update: ProgressUpdate| {
-            let _ = on_progress.send(update);
-        };
-        Records::open(&state, &source).await?.replay(&spec, &on_progress, cancel).await
-    }
-    .await;
-    state.finish(&operation);
-    result
+    state
+        .tracked(operation, async |cancel| {
+            let spec = BuildSpec::parse(&build_ref)?;
+            let on_progress = move |update: ProgressUpdate| {
+                let _ = on_progress.send(update);
+            };
+            Records::open(&state, &source).await?.replay(&spec, &on_progress, cancel).await
+        })
+        .await
 }
 
 /// A record's attachments (provenance, SBOM), the materials its provenance names, and the image it
@@ -127,14 +125,12 @@ pub async fn build_timing(
     build_ref: String,
     operation: String,
 ) -> Result<Timings, AppError> {
-    let cancel = state.track(operation.clone());
-    let result = async {
-        let spec = BuildSpec::parse(&build_ref)?;
-        Records::open(&state, &source).await?.timing(&spec, cancel).await
-    }
-    .await;
-    state.finish(&operation);
-    result
+    state
+        .tracked(operation, async |cancel| {
+            let spec = BuildSpec::parse(&build_ref)?;
+            Records::open(&state, &source).await?.timing(&spec, cancel).await
+        })
+        .await
 }
 
 /// The finished builds of the project a record belongs to (among its source's records), oldest first.
