@@ -849,6 +849,7 @@ mod tests {
                 predicate_type: Some("https://slsa.dev/provenance/v0.2".into()),
                 platform: None,
             }],
+            pushed_image: None,
         };
         assert_eq!(
             blob_tables(&blobs),

@@ -1,6 +1,7 @@
 //! A finished build's record read through BuildKit's content store: its logs blob holds the very
 //! status stream `Control.Status` serves (the oracle `docker buildx history logs` reads), a replay of
-//! it is taken from the blob, and the provenance BuildKit recorded with the result reads back as its predicate's JSON.
+//! it is taken from the blob, and the provenance BuildKit recorded with the result reads back as its
+//! predicate's JSON, summarised as the Images inspector summarises a pushed one.
 
 mod support;
 
@@ -45,9 +46,15 @@ async fn a_finished_build_replays_from_its_logs_blob_which_holds_what_buildkit_s
 
     let recorded = history.blobs(&spec).await.unwrap();
     let provenance = recorded.attachments.iter().find(|a| a.is_provenance()).expect("BuildKit records provenance");
-    let statement = history.attachment(&spec, &provenance.digest).await.unwrap();
+    let opened = history.attestation(&spec, &provenance.digest).await.unwrap();
     // BuildKit keeps the predicate alone (the statement's subject is the result, recorded beside it).
+    let statement: serde_json::Value = serde_json::from_str(&opened.raw).unwrap();
     assert_eq!(statement["buildType"], "https://mobyproject.org/buildkit@v1");
+    // Summarised as the Images inspector summarises a pushed one; this build pushed nothing.
+    assert_eq!(recorded.pushed_image, None);
+    let summary = opened.attestation.provenance.expect("read as provenance");
+    assert_eq!(summary.build_type.as_deref(), Some("https://mobyproject.org/buildkit@v1"));
+    assert!(summary.materials.iter().any(|m| m.uri.contains("busybox")), "{:?}", summary.materials);
     let materials = statement["materials"].as_array().expect("materials");
     assert!(materials.iter().any(|m| m["uri"].as_str().is_some_and(|u| u.contains("busybox"))), "{materials:?}");
     // As `history inspect` lists them.

@@ -46,6 +46,15 @@ impl AppState {
         self.operations.lock().expect("lock is never poisoned").remove(operation);
     }
 
+    /// Runs `work` as the long operation `operation`: `cancel` reaches it through the token it is
+    /// given until it ends.
+    pub async fn tracked<T>(&self, operation: String, work: impl AsyncFnOnce(CancellationToken) -> T) -> T {
+        let cancel = self.track(operation.clone());
+        let result = work(cancel).await;
+        self.finish(&operation);
+        result
+    }
+
     /// Cancels a running operation; false when it already ended or never existed.
     pub fn cancel(&self, operation: &str) -> bool {
         match self.operations.lock().expect("lock is never poisoned").remove(operation) {

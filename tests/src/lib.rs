@@ -132,6 +132,21 @@ impl App {
             .unwrap_or_else(|e| panic!("{css} did not appear within {secs} s: {e}"))
     }
 
+    /// Opens the Build view's history and in it the completed record named `name` (as a terminal
+    /// build of a context folder is named); its ref, once its replay has shown the build's result.
+    pub async fn open_history_record(&self, name: &str) -> String {
+        self.wait_for("[data-testid=builders-loaded]", 30).await;
+        self.wait_for("[data-testid=rail-build]", 5).await.click().await.unwrap();
+        self.wait_for("[data-testid=build-side-history]", 10).await.click().await.unwrap();
+        let row =
+            self.wait_for(&format!("[data-testid=history-row][title^='{name} '][data-status=completed]"), 60).await;
+        let build_ref = row.attr("data-ref").await.unwrap().expect("a history row carries its ref");
+        row.click().await.unwrap();
+        self.wait_for(&format!("[data-testid=history-details][data-ref='{build_ref}']"), 10).await;
+        self.wait_for("[data-testid=build-result]", 30).await;
+        build_ref
+    }
+
     /// Waits until no element matches `css`.
     pub async fn wait_gone(&self, css: &str, secs: u64) {
         let started = Instant::now();

@@ -83,6 +83,8 @@ async fn comparing_two_records_names_the_build_arg_that_made_a_step_miss_the_cac
     for build_ref in [&newer, &older] {
         app.wait_for(&format!("[data-testid=history-row][data-ref='{build_ref}']"), 5).await.click().await.unwrap();
         app.wait_for(&format!("[data-testid=history-details][data-ref='{build_ref}']"), 10).await;
+        // Delete waits for the replay the click started.
+        app.wait_for("[data-testid=build-result]", 30).await;
         app.wait_for("[data-testid=history-delete]", 5).await.click().await.unwrap();
         app.wait_for("[data-testid=history-delete-confirm]", 5).await.click().await.unwrap();
         app.wait_gone(&format!("[data-testid=history-row][data-ref='{build_ref}']"), 10).await;

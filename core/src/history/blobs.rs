@@ -14,9 +14,10 @@ use serde::Serialize;
 use tracing::instrument;
 use ts_rs::TS;
 
-use super::HistoryError;
+use super::{HistoryEntry, HistoryError};
 use crate::buildkit::proto::content::ReadContentRequest;
 use crate::buildkit::Control;
+use crate::images::manifest::attestation::{self, Attestation, AttestationStatement};
 
 /// The media type BuildKit writes a record's status stream with: `[u32 little-endian length][StatusResponse]`…
 pub const STATUS_MEDIA_TYPE: &str = "application/vnd.buildkit.status.v0";
@@ -129,6 +130,67 @@ pub fn materials(predicate: &serde_json::Value) -> Vec<ProvenanceMaterial> {
 pub struct RecordBlobs {
     pub materials: Vec<ProvenanceMaterial>,
     pub attachments: Vec<Attachment>,
+    /// The image the build pushed with its attestations (`name@sha256:…`): a registry serves them
+    /// there too. None when it pushed nothing, or pushed no attestations.
+    pub pushed_image: Option<String>,
+}
+
+/// An attachment of a record as the Images inspector shows an attestation: summarised (provenance,
+/// SBOM) as one read from a registry is, but read from where the record lives, so that one never
+/// pushed (a build whose result stayed in the builder or the engine) opens as well.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct RecordAttestation {
+    pub build_ref: String,
+    /// As the history names the build.
+    pub build_name: String,
+    pub platform: Option<String>,
+    pub attestation: Attestation,
+    /// The document as recorded, indented, for the inspector's raw view.
+    pub raw: String,
+}
+
+/// The attachment `digest` of `record` read as `document`, as the inspector shows it. BuildKit
+/// keeps the predicate alone; a document that is a whole in-toto statement is read as one.
+pub(crate) fn record_attestation(
+    entry: &HistoryEntry,
+    record: &BuildHistoryRecord,
+    digest: &str,
+    document: &serde_json::Value,
+) -> Result<RecordAttestation, HistoryError> {
+    let attachment = attachments(record)
+        .into_iter()
+        .find(|a| a.digest == digest)
+        .ok_or_else(|| HistoryError::NoSuchAttachment { build_ref: record.r#ref.clone(), digest: digest.to_owned() })?;
+    let predicate_type = attachment.kind().to_owned();
+    let statement = match document.get("predicate") {
+        Some(_) => document.clone(),
+        None => serde_json::json!({ "predicateType": predicate_type, "predicate": document }),
+    };
+    let size = attachment.size as i64;
+    let attestation = Attestation {
+        digest: attachment.digest.clone(),
+        media_type: attachment.media_type.clone(),
+        size,
+        annotations: [(PREDICATE_TYPE.to_owned(), predicate_type.clone())].into(),
+        statements: vec![AttestationStatement {
+            predicate_type: predicate_type.clone(),
+            media_type: attachment.media_type.clone(),
+            digest: attachment.digest.clone(),
+            size,
+        }],
+        provenance: attestation::is_provenance(&predicate_type).then(|| attestation::provenance(&statement)),
+        sbom: attestation::is_sbom(&predicate_type).then(|| attestation::sbom(&statement)),
+        error: None,
+    };
+    Ok(RecordAttestation {
+        build_ref: entry.build_ref.clone(),
+        build_name: entry.name.clone(),
+        platform: attachment.platform,
+        attestation,
+        raw: serde_json::to_string_pretty(document).unwrap_or_default(),
+    })
 }
 
 /// The attestations a record's result carries: the single result's, then each platform's, by platform.
@@ -251,14 +313,18 @@ mod tests {
         }
     }
 
-    #[test]
-    fn attachments_are_named_by_their_predicate_type() {
-        let descriptor = |digest: &str, predicate: &str| Descriptor {
+    /// An attestation's descriptor as BuildKit records it: the predicate type in its annotations.
+    fn descriptor(digest: &str, predicate: &str) -> Descriptor {
+        Descriptor {
             media_type: "application/vnd.in-toto+json".into(),
             digest: digest.into(),
             size: 10,
             annotations: [(PREDICATE_TYPE.to_owned(), predicate.to_owned())].into(),
-        };
+        }
+    }
+
+    #[test]
+    fn attachments_are_named_by_their_predicate_type() {
         let record = BuildHistoryRecord {
             result: Some(bollard::moby::buildkit::v1::BuildResultInfo {
                 attestations: vec![descriptor("sha256:p", "https://slsa.dev/provenance/v0.2")],
@@ -281,6 +347,38 @@ mod tests {
             [("https://slsa.dev/provenance/v0.2", None), ("https://spdx.dev/Document", Some("linux/arm64"))]
         );
         assert!(found[0].is_provenance());
+    }
+
+    #[test]
+    fn a_recorded_attachment_reads_as_the_inspector_reads_an_attestation() {
+        let record = BuildHistoryRecord {
+            r#ref: "r1".into(),
+            result: Some(bollard::moby::buildkit::v1::BuildResultInfo {
+                attestations: vec![
+                    descriptor("sha256:p", "https://slsa.dev/provenance/v0.2"),
+                    descriptor("sha256:s", "https://spdx.dev/Document"),
+                ],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let origin =
+            super::super::entry::Origin { builder: "b", node: "n", local: None, recorded: None, server_time: None };
+        let entry = HistoryEntry::from_record(&record, origin);
+        // BuildKit's form: the predicate alone.
+        let provenance = serde_json::json!({"buildType": "https://mobyproject.org/buildkit@v1", "materials": [{"uri": "pkg:docker/busybox@latest", "digest": {"sha256": "ab"}}]});
+        let read = record_attestation(&entry, &record, "sha256:p", &provenance).unwrap();
+        let summary = read.attestation.provenance.expect("provenance");
+        assert_eq!(summary.build_type.as_deref(), Some("https://mobyproject.org/buildkit@v1"));
+        assert_eq!(summary.materials[0].digest.as_deref(), Some("sha256:ab"));
+        assert_eq!(read.attestation.statements[0].predicate_type, "https://slsa.dev/provenance/v0.2");
+        assert!(read.attestation.sbom.is_none());
+        // A whole statement is read as one.
+        let sbom = serde_json::json!({"predicateType": "https://spdx.dev/Document", "predicate": {"spdxVersion": "SPDX-2.3", "packages": [{"name": "busybox"}]}});
+        let read = record_attestation(&entry, &record, "sha256:s", &sbom).unwrap();
+        assert_eq!(read.attestation.sbom.expect("sbom").packages[0].name, "busybox");
+        let missing = record_attestation(&entry, &record, "sha256:x", &sbom).unwrap_err();
+        assert!(matches!(missing, HistoryError::NoSuchAttachment { .. }), "{missing}");
     }
 
     #[test]

@@ -114,6 +114,9 @@ pub struct HistoryEntry {
     pub exporter_response: BTreeMap<String, String>,
     /// Every frontend attribute as recorded, for what has no field above.
     pub frontend_attrs: BTreeMap<String, String>,
+    /// The image the build pushed, by digest (`name@sha256:…`), as BuildKit's record or Buildlane's
+    /// own tells it (the engine's own BuildKit records no exporter). None when nothing was pushed.
+    pub pushed_image: Option<String>,
     /// Whether BuildKit kept the build's status stream to replay.
     pub has_logs: bool,
     /// Whether Buildlane recorded this build (it started it): then `request` is its exact form.
@@ -311,11 +314,13 @@ impl HistoryEntry {
                 })
                 .collect(),
             exporter_response: record.exporter_response.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            pushed_image: None,
             has_logs: record.logs.is_some(),
             recorded: origin.recorded.is_some(),
             request: BuildRequest::default(),
             frontend_attrs: attrs,
         };
+        entry.pushed_image = entry.exported_image().or_else(|| origin.recorded.as_ref().and_then(recorded_image));
         entry.request = match origin.recorded {
             Some(record) => record.request,
             None => entry.made_request(),
@@ -359,6 +364,24 @@ impl HistoryEntry {
             .collect()
     }
 
+    /// The image BuildKit's record says the build pushed: an image exporter's first name, by digest.
+    fn exported_image(&self) -> Option<String> {
+        let pushed = self
+            .outputs
+            .iter()
+            .any(|o| matches!(o.kind.as_str(), "image" | "moby") && o.attrs.get("push").is_some_and(|p| p == "true"));
+        let digest = self.exporter_response.get("containerimage.digest").filter(|_| pushed)?;
+        pinned(self.tags().first()?, digest)
+    }
+
+    /// Whether the build asked for attestations (provenance, SBOM) to go with its image
+    /// (`attest:*` frontend attributes), rather than only into BuildKit's record of it.
+    pub fn attests_image(&self) -> bool {
+        self.frontend_attrs.iter().any(|(k, v)| {
+            k.starts_with("attest:") && !v.split(',').any(|kv| matches!(kv.trim(), "disabled=true" | "false"))
+        })
+    }
+
     /// The remote a build came from: its VCS source, else a git context's remote (buildx's
     /// `repository` filter).
     pub fn repository(&self) -> String {
@@ -379,6 +402,18 @@ impl HistoryEntry {
     pub fn completed(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         chrono::DateTime::parse_from_rfc3339(self.completed_at.as_deref()?).ok().map(|t| t.with_timezone(&chrono::Utc))
     }
+}
+
+/// `name@digest` for the image named `name`.
+fn pinned(name: &str, digest: &str) -> Option<String> {
+    let name: crate::images::reference::ImageReference = name.parse().ok()?;
+    Some(name.pinned(digest))
+}
+
+/// The image Buildlane's record of a build says it pushed: its first tag, by the digest it answered.
+fn recorded_image(record: &BuildRecord) -> Option<String> {
+    let digest = record.outcome.digest.as_deref().filter(|_| record.request.output == BuildOutput::Push)?;
+    pinned(record.request.tags.first()?, digest)
 }
 
 /// The Dockerfile a recorded request used, absolute as buildx keeps it.
@@ -409,4 +444,49 @@ pub(crate) fn event<'a>(
             HistoryEvent::Completed { entry: Box::new(HistoryEntry::from_record(&record, origin(&record))) }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use bollard::moby::buildkit::v1::Exporter;
+
+    use super::*;
+
+    fn entry(push: &str, response: &[(&str, &str)]) -> HistoryEntry {
+        let record = BuildHistoryRecord {
+            r#ref: "r1".into(),
+            exporters: vec![Exporter {
+                r#type: "image".into(),
+                attrs: [
+                    ("name".to_owned(), "127.0.0.1:5055/app:1,127.0.0.1:5055/app:latest".to_owned()),
+                    ("push".to_owned(), push.to_owned()),
+                ]
+                .into(),
+            }],
+            exporter_response: response.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            ..Default::default()
+        };
+        HistoryEntry::from_record(
+            &record,
+            Origin { builder: "b", node: "n", local: None, recorded: None, server_time: None },
+        )
+    }
+
+    #[test]
+    fn a_pushed_build_names_its_image_by_digest_and_one_kept_in_the_builder_names_none() {
+        let digest = [("containerimage.digest", "sha256:ab")];
+        assert_eq!(entry("true", &digest).pushed_image.as_deref(), Some("127.0.0.1:5055/app@sha256:ab"));
+        assert_eq!(entry("false", &digest).pushed_image, None);
+        assert_eq!(entry("true", &[]).pushed_image, None, "no digest answered: nothing was pushed");
+    }
+
+    #[test]
+    fn attestations_go_with_the_image_only_when_the_build_asked_for_them() {
+        let mut e = entry("true", &[]);
+        assert!(!e.attests_image());
+        e.frontend_attrs.insert("attest:provenance".into(), "mode=max".into());
+        assert!(e.attests_image());
+        e.frontend_attrs.insert("attest:provenance".into(), "disabled=true".into());
+        assert!(!e.attests_image());
+    }
 }

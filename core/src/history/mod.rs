@@ -15,6 +15,7 @@ pub mod filter;
 pub mod name;
 pub mod project;
 mod replay;
+pub mod source;
 mod timing;
 
 use futures_util::{Stream, StreamExt};
@@ -357,13 +358,25 @@ impl BuildHistory {
     /// the materials its provenance names.
     #[instrument(skip(self), fields(builder = %self.builder))]
     pub async fn blobs(&self, spec: &BuildSpec) -> Result<blobs::RecordBlobs, HistoryError> {
-        let (_, record) = self.find(spec).await?;
+        let (entry, record) = self.find(spec).await?;
         let attachments = blobs::attachments(&record);
         let materials = match attachments.iter().find(|a| a.is_provenance()) {
             Some(provenance) => blobs::materials(&self.read_attachment(&record, &provenance.digest).await?),
             None => Vec::new(),
         };
-        Ok(blobs::RecordBlobs { materials, attachments })
+        Ok(blobs::RecordBlobs {
+            materials,
+            attachments,
+            pushed_image: entry.pushed_image.clone().filter(|_| entry.attests_image()),
+        })
+    }
+
+    /// One attachment of the build `spec` names, as the Images inspector shows an attestation.
+    #[instrument(skip(self), fields(builder = %self.builder))]
+    pub async fn attestation(&self, spec: &BuildSpec, digest: &str) -> Result<blobs::RecordAttestation, HistoryError> {
+        let (entry, record) = self.find(spec).await?;
+        let document = self.read_attachment(&record, digest).await?;
+        blobs::record_attestation(&entry, &record, digest, &document)
     }
 
     async fn read_attachment(
@@ -406,11 +419,5 @@ impl BuildHistory {
         let (older, newer) =
             if second.entry.created() < first.entry.created() { (second, first) } else { (first, second) };
         Ok(compare::compare(&older, &newer))
-    }
-
-    /// One attachment of the build `spec` names: its predicate's JSON.
-    #[instrument(skip(self), fields(builder = %self.builder))]
-    pub async fn attachment(&self, spec: &BuildSpec, digest: &str) -> Result<serde_json::Value, HistoryError> {
-        self.read_attachment(&self.find(spec).await?.1, digest).await
     }
 }

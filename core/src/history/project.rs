@@ -6,6 +6,7 @@ use serde::Serialize;
 use tracing::instrument;
 use ts_rs::TS;
 
+use super::bundle::{Bundle, BundleError};
 use super::{BuildHistory, BuildSpec, HistoryEntry, HistoryError, HistoryStatus};
 
 /// One build of a project.
@@ -106,6 +107,13 @@ impl BuildHistory {
     pub async fn project(&self, spec: &BuildSpec) -> Result<ProjectHistory, HistoryError> {
         let of = self.get(spec).await?;
         Ok(project_history(&self.list().await?, &of))
+    }
+}
+
+impl Bundle {
+    /// The builds of the project the bundle's build `spec` names, among the bundle's records.
+    pub fn project(&self, spec: &BuildSpec) -> Result<ProjectHistory, BundleError> {
+        Ok(project_history(&self.entries(), &self.get(spec)?))
     }
 }
 

@@ -4,6 +4,7 @@
 use tokio_util::sync::CancellationToken;
 use tracing::instrument;
 
+use super::bundle::{Bundle, BundleError};
 use super::{BuildHistory, BuildSpec, HistoryError};
 use crate::progress::timing::Timings;
 
@@ -12,6 +13,16 @@ impl BuildHistory {
     /// (a running build is followed to its end); stops early when `cancel` is cancelled.
     #[instrument(skip(self, cancel), fields(builder = %self.builder))]
     pub async fn timing(&self, spec: &BuildSpec, cancel: CancellationToken) -> Result<Timings, HistoryError> {
+        let replay = self.replay(spec, &|_| {}, cancel).await?;
+        Ok(Timings::of(&replay.outcome.steps, replay.entry.duration_ms))
+    }
+}
+
+impl Bundle {
+    /// Where the time of the bundle's build `spec` names went, read from its logs blob as a
+    /// builder's finished record's is.
+    #[instrument(skip(self, cancel), fields(path = %self.path().display()))]
+    pub async fn timing(&self, spec: &BuildSpec, cancel: CancellationToken) -> Result<Timings, BundleError> {
         let replay = self.replay(spec, &|_| {}, cancel).await?;
         Ok(Timings::of(&replay.outcome.steps, replay.entry.duration_ms))
     }

@@ -1,13 +1,11 @@
 //! The History view's `.dockerbuild` bundles: a builder's records exported into one (with progress and
-//! Cancel), and one opened read-only to list, replay and inspect its builds. A bundle is opened again
-//! for each call (the window keeps only its path), so nothing is held between calls.
+//! Cancel), and one opened read-only to list its builds (replayed and inspected through `records`).
+//! A bundle is opened again for each call (the window keeps only its path), so nothing is held between calls.
 
 use std::path::PathBuf;
 
-use buildlane_core::history::blobs::RecordBlobs;
 use buildlane_core::history::bundle::{Bundle, ExportProgress, ExportSelection, ExportSummary};
-use buildlane_core::history::{BuildHistory, BuildSpec, HistoryEntry, Replay};
-use buildlane_core::progress::ProgressUpdate;
+use buildlane_core::history::{BuildHistory, BuildSpec, HistoryEntry};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
@@ -71,7 +69,8 @@ pub async fn export_builds(
     result
 }
 
-async fn open(path: &str) -> Result<Bundle, AppError> {
+/// The bundle at the path the page typed, opened.
+pub(super) async fn open(path: &str) -> Result<Bundle, AppError> {
     Ok(Bundle::open(&bundle_path(path)?).await?)
 }
 
@@ -79,44 +78,6 @@ async fn open(path: &str) -> Result<Bundle, AppError> {
 pub async fn open_bundle(path: String) -> Result<OpenedBundle, AppError> {
     let bundle = open(&path).await?;
     Ok(OpenedBundle { path: bundle.path().to_string_lossy().into_owned(), entries: bundle.entries() })
-}
-
-/// Replays a build of the bundle at `path` into lanes through `on_progress`.
-#[tauri::command]
-pub async fn replay_bundle_build(
-    state: State<'_, AppState>,
-    path: String,
-    build_ref: String,
-    operation: String,
-    on_progress: Channel<ProgressUpdate>,
-) -> Result<Replay, AppError> {
-    let cancel = state.track(operation.clone());
-    let result = async {
-        let bundle = open(&path).await?;
-        let on_progress = move |update: ProgressUpdate| {
-            let _ = on_progress.send(update);
-        };
-        Ok(bundle.replay(&BuildSpec::parse(&build_ref)?, &on_progress, cancel).await?)
-    }
-    .await;
-    state.finish(&operation);
-    result
-}
-
-/// The attachments of a build of the bundle at `path` and the materials its provenance names.
-#[tauri::command]
-pub async fn bundle_record_blobs(path: String, build_ref: String) -> Result<RecordBlobs, AppError> {
-    Ok(open(&path).await?.blobs(&BuildSpec::parse(&build_ref)?)?)
-}
-
-/// One attachment of a build of the bundle at `path`, as its JSON.
-#[tauri::command]
-pub async fn bundle_record_attachment(
-    path: String,
-    build_ref: String,
-    digest: String,
-) -> Result<serde_json::Value, AppError> {
-    Ok(open(&path).await?.attachment(&BuildSpec::parse(&build_ref)?, &digest)?)
 }
 
 #[cfg(test)]

@@ -1,12 +1,10 @@
-//! The Build view's history: BuildKit's own records of a builder's builds, watched live, replayed
-//! into lanes, pinned and deleted, and two compared to say why one missed the cache.
+//! The Build view's history: BuildKit's own records of a builder's builds, watched live, pinned and
+//! deleted, and two compared to say why one missed the cache (replaying and reading a record: `records`).
 
 use std::time::Duration;
 
-use buildlane_core::history::blobs::RecordBlobs;
 use buildlane_core::history::compare::BuildComparison;
-use buildlane_core::history::{BuildHistory, BuildSpec, HistoryError, HistoryEvent, HistorySupport, Replay};
-use buildlane_core::progress::ProgressUpdate;
+use buildlane_core::history::{BuildHistory, BuildSpec, HistoryError, HistoryEvent, HistorySupport};
 use futures_util::StreamExt;
 use tauri::ipc::Channel;
 use tauri::State;
@@ -61,28 +59,6 @@ pub async fn watch_build_history(
     result
 }
 
-/// Replays a record into lanes through `on_progress`; ends with the record and its outcome.
-#[tauri::command]
-pub async fn replay_build(
-    state: State<'_, AppState>,
-    builder: String,
-    build_ref: String,
-    operation: String,
-    on_progress: Channel<ProgressUpdate>,
-) -> Result<Replay, AppError> {
-    let cancel = state.track(operation.clone());
-    let result = async {
-        let history = connect(&state, &builder).await?;
-        let on_progress = move |update: ProgressUpdate| {
-            let _ = on_progress.send(update);
-        };
-        Ok(history.replay(&BuildSpec::parse(&build_ref)?, &on_progress, cancel).await?)
-    }
-    .await;
-    state.finish(&operation);
-    result
-}
-
 #[tauri::command]
 pub async fn pin_build(
     state: State<'_, AppState>,
@@ -97,27 +73,6 @@ pub async fn pin_build(
 #[tauri::command]
 pub async fn history_support(state: State<'_, AppState>, builder: String) -> Result<HistorySupport, AppError> {
     Ok(connect(&state, &builder).await?.support().await?)
-}
-
-/// A record's attachments (provenance, SBOM) and the materials its provenance names.
-#[tauri::command]
-pub async fn record_blobs(
-    state: State<'_, AppState>,
-    builder: String,
-    build_ref: String,
-) -> Result<RecordBlobs, AppError> {
-    Ok(connect(&state, &builder).await?.blobs(&BuildSpec::parse(&build_ref)?).await?)
-}
-
-/// One attachment of a record, as its JSON.
-#[tauri::command]
-pub async fn record_attachment(
-    state: State<'_, AppState>,
-    builder: String,
-    build_ref: String,
-    digest: String,
-) -> Result<serde_json::Value, AppError> {
-    Ok(connect(&state, &builder).await?.attachment(&BuildSpec::parse(&build_ref)?, &digest).await?)
 }
 
 #[tauri::command]

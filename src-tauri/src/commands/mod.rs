@@ -7,7 +7,7 @@ pub mod bundle;
 pub mod cache;
 pub mod history;
 pub mod images;
-pub mod timing;
+pub mod records;
 
 use std::future::Future;
 

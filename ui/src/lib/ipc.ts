@@ -39,7 +39,9 @@ import type {
   RegistryList,
   RemoveOptions,
   ProjectHistory,
+  RecordAttestation,
   RecordBlobs,
+  RecordSource,
   Replay,
   Timings,
   UseOptions,
@@ -204,34 +206,36 @@ export function historySupport(builder: string): Promise<HistorySupport> {
   return call('history_support', { builder });
 }
 
-/** A record's attachments (provenance, SBOM) and the materials its provenance names. */
-export function recordBlobs(builder: string, buildRef: string): Promise<RecordBlobs> {
-  return call('record_blobs', { builder, buildRef });
-}
-
-/** One attachment of a record, as its JSON. */
-export function recordAttachment(builder: string, buildRef: string, digest: string): Promise<unknown> {
-  return call('record_attachment', { builder, buildRef, digest });
-}
+// A build record wherever it lives: the builder's history, or a `.dockerbuild` file opened read-only.
 
 /** Replays a record into lanes; resolves with the record and how it ended (cancel with cancelOperation). */
-export function replayBuild(
-  builder: string,
+export function replayRecord(
+  source: RecordSource,
   buildRef: string,
   operation: string,
   onProgress: (update: ProgressUpdate) => void,
 ): Promise<Replay> {
-  return call('replay_build', { builder, buildRef, operation, onProgress: new Channel<ProgressUpdate>(onProgress) });
+  return call('replay_record', { source, buildRef, operation, onProgress: new Channel<ProgressUpdate>(onProgress) });
+}
+
+/** A record's attachments (provenance, SBOM), the materials its provenance names, and the image it pushed. */
+export function recordBlobs(source: RecordSource, buildRef: string): Promise<RecordBlobs> {
+  return call('record_blobs', { source, buildRef });
+}
+
+/** One attachment of a record, as the Images inspector shows an attestation. */
+export function recordAttestation(source: RecordSource, buildRef: string, digest: string): Promise<RecordAttestation> {
+  return call('record_attestation', { source, buildRef, digest });
 }
 
 /** Where a record's time went, by kind of operation and platform (cancel with cancelOperation). */
-export function buildTiming(builder: string, buildRef: string, operation: string): Promise<Timings> {
-  return call('build_timing', { builder, buildRef, operation });
+export function buildTiming(source: RecordSource, buildRef: string, operation: string): Promise<Timings> {
+  return call('build_timing', { source, buildRef, operation });
 }
 
-/** The finished builds of the project a record belongs to, oldest first. */
-export function projectHistory(builder: string, buildRef: string): Promise<ProjectHistory> {
-  return call('project_history', { builder, buildRef });
+/** The finished builds of the project a record belongs to (among its source's), oldest first. */
+export function projectHistory(source: RecordSource, buildRef: string): Promise<ProjectHistory> {
+  return call('project_history', { source, buildRef });
 }
 
 /** Two records of the builder compared step by step, in either order (cancel with cancelOperation). */
@@ -256,26 +260,6 @@ export function exportBuilds(
 /** Opens the bundle at `path`: its builds, newest first. */
 export function openBundle(path: string): Promise<OpenedBundle> {
   return call('open_bundle', { path });
-}
-
-/** Replays a build of the bundle at `path` into lanes (cancel with cancelOperation). */
-export function replayBundleBuild(
-  path: string,
-  buildRef: string,
-  operation: string,
-  onProgress: (update: ProgressUpdate) => void,
-): Promise<Replay> {
-  return call('replay_bundle_build', { path, buildRef, operation, onProgress: new Channel<ProgressUpdate>(onProgress) });
-}
-
-/** A bundle's build's attachments and the materials its provenance names. */
-export function bundleRecordBlobs(path: string, buildRef: string): Promise<RecordBlobs> {
-  return call('bundle_record_blobs', { path, buildRef });
-}
-
-/** One attachment of a bundle's build, as its JSON. */
-export function bundleRecordAttachment(path: string, buildRef: string, digest: string): Promise<unknown> {
-  return call('bundle_record_attachment', { path, buildRef, digest });
 }
 
 export function pinBuild(builder: string, buildRef: string, pinned: boolean): Promise<void> {

@@ -50,6 +50,8 @@ export type { Replay } from './bindings/Replay';
 export type { Attachment } from './bindings/Attachment';
 export type { ProvenanceMaterial } from './bindings/ProvenanceMaterial';
 export type { RecordBlobs } from './bindings/RecordBlobs';
+export type { RecordAttestation } from './bindings/RecordAttestation';
+export type { RecordSource } from './bindings/RecordSource';
 export type { BuildTiming } from './bindings/BuildTiming';
 export type { CacheUsage } from './bindings/CacheUsage';
 export type { KindTiming } from './bindings/KindTiming';

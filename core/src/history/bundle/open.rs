@@ -19,7 +19,7 @@ use tracing::instrument;
 
 use super::record::{RecordDocument, HISTORY_RECORD_MEDIA_TYPE};
 use super::{digest_hex, BundleError, REF_ANNOTATION};
-use crate::history::blobs::{self, BlobKind, RecordBlobs};
+use crate::history::blobs::{self, BlobKind, RecordAttestation, RecordBlobs};
 use crate::history::entry::{HistoryEntry, Origin};
 use crate::history::filter::BuildSpec;
 use crate::history::name::LocalState;
@@ -283,7 +283,18 @@ impl Bundle {
             Some(provenance) => blobs::materials(&self.read_attachment(&found.record, &provenance.digest)?),
             None => Vec::new(),
         };
-        Ok(RecordBlobs { materials, attachments })
+        Ok(RecordBlobs {
+            materials,
+            attachments,
+            pushed_image: found.entry.pushed_image.clone().filter(|_| found.entry.attests_image()),
+        })
+    }
+
+    /// One attachment of the build `spec` names, as the Images inspector shows an attestation.
+    pub fn attestation(&self, spec: &BuildSpec, digest: &str) -> Result<RecordAttestation, BundleError> {
+        let found = self.find(spec)?;
+        let document = self.read_attachment(&found.record, digest)?;
+        Ok(blobs::record_attestation(&found.entry, &found.record, digest, &document)?)
     }
 
     fn read_attachment(&self, record: &BuildHistoryRecord, digest: &str) -> Result<serde_json::Value, BundleError> {
@@ -294,11 +305,6 @@ impl Bundle {
         let blob = self.blob(&descriptor.digest, BlobKind::Attestation.limit())?;
         Ok(serde_json::from_slice(&blob)
             .map_err(|e| HistoryError::CorruptBlob { digest: digest.to_owned(), reason: e.to_string() })?)
-    }
-
-    /// One attachment of the build `spec` names: its predicate's JSON.
-    pub fn attachment(&self, spec: &BuildSpec, digest: &str) -> Result<serde_json::Value, BundleError> {
-        self.read_attachment(&self.find(spec)?.record, digest)
     }
 }
 

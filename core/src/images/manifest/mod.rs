@@ -2,7 +2,7 @@
 //! schema 2 (schema 1 and unknown kinds are shown raw with a note), and the inspection built from
 //! them: platforms with their attestations folded under them, configs, layers, sizes, comparisons.
 
-mod attestation;
+pub(crate) mod attestation;
 mod compare;
 mod inspect;
 mod listing;

@@ -42,6 +42,11 @@ secrets: Array<string>, noCache: boolean, outputs: Array<HistoryOutput>, exporte
  */
 frontendAttrs: { [key in string]: string }, 
 /**
+ * The image the build pushed, by digest (`name@sha256:…`), as BuildKit's record or Buildlane's
+ * own tells it (the engine's own BuildKit records no exporter). None when nothing was pushed.
+ */
+pushedImage: string | null, 
+/**
  * Whether BuildKit kept the build's status stream to replay.
  */
 hasLogs: boolean, 

@@ -6,4 +6,9 @@ import type { ProvenanceMaterial } from "./ProvenanceMaterial";
  * What `docker buildx history inspect` shows of a record's blobs: the provenance's materials and
  * every attachment.
  */
-export type RecordBlobs = { materials: Array<ProvenanceMaterial>, attachments: Array<Attachment>, };
+export type RecordBlobs = { materials: Array<ProvenanceMaterial>, attachments: Array<Attachment>, 
+/**
+ * The image the build pushed with its attestations (`name@sha256:…`): a registry serves them
+ * there too. None when it pushed nothing, or pushed no attestations.
+ */
+pushedImage: string | null, };

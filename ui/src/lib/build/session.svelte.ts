@@ -12,7 +12,7 @@ import type {
   HistoryEntry,
   NodePlatform,
   ProgressUpdate,
-  Replay,
+  RecordSource,
   Step,
 } from '../types';
 import { emptyBuildForm, fromBuildRequest, toBuildRequest, type BuildForm } from './form';
@@ -30,18 +30,10 @@ export type BuildApi = Pick<
   | 'dockerfileSource'
   | 'recentBuilds'
   | 'buildLogs'
-  | 'replayBuild'
+  | 'replayRecord'
 >;
 
 export type RunTab = 'lanes' | 'failure';
-
-/** Replays a build of a `.dockerbuild` file (ipc's replayBundleBuild). */
-export type BundleReplay = (
-  path: string,
-  buildRef: string,
-  operation: string,
-  onProgress: (update: ProgressUpdate) => void,
-) => Promise<Replay>;
 
 /**
  * How often a running build's view changes, in ms. Progress that arrives in between (the core sends
@@ -205,8 +197,13 @@ export class BuildSession {
   showing = $state<string | null>(null);
   /** The BuildKit history record shown (or being replayed), when it is one. */
   historyEntry = $state.raw<HistoryEntry | null>(null);
+  /** Where the shown history record is read from: its builder, or a `.dockerbuild` file. */
+  historySource = $state.raw<RecordSource | null>(null);
+
   /** The `.dockerbuild` file the shown history record was read from, when it came from one. */
-  historyBundle = $state<string | null>(null);
+  get historyBundle(): string | null {
+    return this.historySource?.kind === 'bundle' ? this.historySource.path : null;
+  }
 
   #api: BuildApi;
   #offeredAnswers = new Latest();
@@ -292,7 +289,7 @@ export class BuildSession {
     this.selectedStep = null;
     this.showing = null;
     this.historyEntry = null;
-    this.historyBundle = null;
+    this.historySource = null;
     void this.#readSource(run);
     // The build's one clock: progress and running times reach the view together, FRAME_MS apart.
     const ticks = setInterval(() => run.tick(), FRAME_MS);
@@ -377,7 +374,7 @@ export class BuildSession {
     this.run = run;
     this.showing = record.outcome.buildRef;
     this.historyEntry = null;
-    this.historyBundle = null;
+    this.historySource = null;
     this.tab = record.outcome.state === 'failed' ? 'failure' : 'lanes';
     this.selectedStep = null;
     void this.#readSource(run);
@@ -391,23 +388,21 @@ export class BuildSession {
   /**
    * Shows a record of BuildKit's history: its logs replayed into the lanes as the core reads them
    * (a running build followed to its end), then how it ended, failure first. Cancel stops the replay.
-   * With `bundle`, the record is read from that `.dockerbuild` file instead of the builder.
+   * `source` says where it is read from: its builder (the default), or a `.dockerbuild` file.
    */
-  async openHistory(entry: HistoryEntry, bundle: { path: string; replay: BundleReplay } | null = null): Promise<void> {
+  async openHistory(entry: HistoryEntry, source: RecordSource = { kind: 'builder', builder: entry.builder }): Promise<void> {
     if (this.running) return;
     const run = new BuildRun(this.#api.newOperationId(), entry.request);
     this.run = run;
     this.showing = entry.buildRef;
     this.historyEntry = entry;
-    this.historyBundle = bundle?.path ?? null;
+    this.historySource = source;
     this.tab = 'lanes';
     this.selectedStep = null;
     const ticks = setInterval(() => run.tick(), FRAME_MS);
     try {
       const receive = (u: ProgressUpdate) => run.receive(u);
-      const replay = bundle
-        ? await bundle.replay(bundle.path, entry.buildRef, run.operation, receive)
-        : await this.#api.replayBuild(entry.builder, entry.buildRef, run.operation, receive);
+      const replay = await this.#api.replayRecord(source, entry.buildRef, run.operation, receive);
       clearInterval(ticks);
       run.finish(replay.outcome);
       if (this.run === run) {
@@ -443,7 +438,7 @@ export class BuildSession {
     this.run = null;
     this.showing = null;
     this.historyEntry = null;
-    this.historyBundle = null;
+    this.historySource = null;
     this.selectedStep = null;
     this.tab = 'lanes';
   }

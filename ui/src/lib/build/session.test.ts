@@ -46,7 +46,7 @@ function fakeApi(overrides: Partial<BuildApi> = {}) {
     dockerfileSource: vi.fn<BuildApi['dockerfileSource']>(async () => 'FROM x\nRUN make\n'),
     recentBuilds: vi.fn<BuildApi['recentBuilds']>(async () => []),
     buildLogs: vi.fn<BuildApi['buildLogs']>(async () => [{ step: 's1', stream: 1, text: 'recorded\n' }]),
-    replayBuild: vi.fn<BuildApi['replayBuild']>(async () => {
+    replayRecord: vi.fn<BuildApi['replayRecord']>(async () => {
       throw { code: 'notFound', message: 'no such record' };
     }),
     retryPlatform: vi.fn<BuildApi['retryPlatform']>(async () => outcome()),
@@ -358,7 +358,7 @@ describe('BuildSession', () => {
     const gate = deferred<Replay>();
     let push!: (u: ProgressUpdate) => void;
     const api = fakeApi({
-      replayBuild: vi.fn(async (_builder, _ref, _op, on) => {
+      replayRecord: vi.fn(async (_source, _ref, _op, on) => {
         push = on;
         return gate.promise;
       }),
@@ -366,7 +366,7 @@ describe('BuildSession', () => {
     const session = new BuildSession(api);
     const record = entry('r1', { status: 'failed' });
     const opened = session.openHistory(record);
-    expect(api.replayBuild).toHaveBeenCalledWith('default', 'r1', 'op-1', expect.any(Function));
+    expect(api.replayRecord).toHaveBeenCalledWith({ kind: 'builder', builder: 'default' }, 'r1', 'op-1', expect.any(Function));
     expect(session.running).toBe(true);
     expect(session.historyEntry).toEqual(record);
     push({ steps: [step({ id: 's1', lane: 'linux/amd64', state: 'failed' })], logs: [{ step: 's1', stream: 2, text: 'boom\n' }], warnings: [] });
@@ -380,16 +380,16 @@ describe('BuildSession', () => {
   });
 
   it('opens a build of a .dockerbuild file by replaying it from the file, and says where it came from', async () => {
-    const api = fakeApi();
-    const session = new BuildSession(api);
     const record = entry('f1');
-    const replay = vi.fn(async (_path: string, _ref: string, _op: string, on: (u: ProgressUpdate) => void) => {
-      on({ steps: [step({ id: 's1', lane: 'linux/amd64', state: 'done' })], logs: [], warnings: [] });
-      return { entry: record, source: 'logsBlob' as const, outcome: outcome({ buildRef: 'f1', steps: [step({ id: 's1' })] }) };
+    const api = fakeApi({
+      replayRecord: vi.fn(async (_source, _ref, _op, on) => {
+        on({ steps: [step({ id: 's1', lane: 'linux/amd64', state: 'done' })], logs: [], warnings: [] });
+        return { entry: record, source: 'logsBlob' as const, outcome: outcome({ buildRef: 'f1', steps: [step({ id: 's1' })] }) };
+      }),
     });
-    await session.openHistory(record, { path: '/tmp/b.dockerbuild', replay });
-    expect(replay).toHaveBeenCalledWith('/tmp/b.dockerbuild', 'f1', 'op-1', expect.any(Function));
-    expect(api.replayBuild).not.toHaveBeenCalled();
+    const session = new BuildSession(api);
+    await session.openHistory(record, { kind: 'bundle', path: '/tmp/b.dockerbuild' });
+    expect(api.replayRecord).toHaveBeenCalledWith({ kind: 'bundle', path: '/tmp/b.dockerbuild' }, 'f1', 'op-1', expect.any(Function));
     expect(session.historyBundle).toBe('/tmp/b.dockerbuild');
     expect(session.run?.steps.map((s) => s.id)).toEqual(['s1']);
     session.close();
@@ -406,7 +406,7 @@ describe('BuildSession', () => {
     let push!: (u: ProgressUpdate) => void;
     const record = entry('r2');
     const api = fakeApi({
-      replayBuild: vi.fn(async (_builder, _ref, _op, on) => {
+      replayRecord: vi.fn(async (_source, _ref, _op, on) => {
         push = on;
         return { entry: record, source: 'logsBlob', outcome: outcome({ buildRef: 'r2', steps: [step({ id: 's1', state: 'done' })] }) } as Replay;
       }),

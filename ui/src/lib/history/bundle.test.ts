@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { ExportProgress } from '../types';
 import { BundleExport, exportFraction, OpenedBundles, type BundleApi } from './bundle.svelte';
+import { BuildSide } from './side.svelte';
 import { entry } from './testEntries';
 
 function fakeApi() {
@@ -92,5 +93,18 @@ describe('opening a .dockerbuild file', () => {
     await bundles.open();
     expect(bundles.error?.code).toBe('malformed');
     expect(bundles.opened).toBe('/tmp/b.dockerbuild');
+  });
+});
+
+describe('the Build view’s side', () => {
+  it('names an opened file’s build with the file as where to read it', async () => {
+    const { api } = fakeApi();
+    const side = new BuildSide(api);
+    expect(side.shown).toBe('form');
+    side.bundles.path = '/tmp/b.dockerbuild';
+    expect(side.bundleRecord('a')).toBeNull();
+    await side.bundles.open();
+    expect(side.bundleRecord('a')).toEqual({ entry: entry('a'), source: { kind: 'bundle', path: '/tmp/b.dockerbuild' } });
+    expect(side.bundleRecord('missing')).toBeNull();
   });
 });

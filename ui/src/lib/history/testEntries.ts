@@ -30,6 +30,7 @@ export function entry(buildRef: string, partial: Partial<HistoryEntry> = {}): Hi
     outputs: [],
     exporterResponse: {},
     frontendAttrs: {},
+    pushedImage: null,
     hasLogs: true,
     recorded: false,
     request: {

@@ -5,7 +5,7 @@
 import { formatDuration } from '../build/lanes';
 import type * as Ipc from '../ipc';
 import { Latest } from '../latest';
-import type { AppError, BuildTiming, OperationKind, ProjectHistory, Timings } from '../types';
+import type { AppError, BuildTiming, OperationKind, ProjectHistory, RecordSource, Timings } from '../types';
 
 export type TimingApi = Pick<typeof Ipc, 'newOperationId' | 'buildTiming' | 'projectHistory' | 'cancelOperation'>;
 
@@ -223,8 +223,8 @@ export class RecordTiming {
     return this.timings.platforms.find((p) => p.platform === this.platform)?.timing ?? this.timings.overall;
   }
 
-  /** Reads `builder`'s record `buildRef`'s timing and its project's builds, replacing any earlier reading. */
-  async load(builder: string, buildRef: string): Promise<void> {
+  /** Reads record `buildRef`'s timing and its project's builds from `source`, replacing any earlier reading. */
+  async load(source: RecordSource, buildRef: string): Promise<void> {
     this.#stop();
     const fresh = this.#latest.begin();
     const operation = this.#api.newOperationId();
@@ -237,8 +237,8 @@ export class RecordTiming {
     this.loading = true;
     try {
       const [timings, project] = await Promise.all([
-        this.#api.buildTiming(builder, buildRef, operation),
-        this.#api.projectHistory(builder, buildRef),
+        this.#api.buildTiming(source, buildRef, operation),
+        this.#api.projectHistory(source, buildRef),
       ]);
       if (!fresh()) return;
       this.timings = timings;

@@ -85,6 +85,9 @@ describe('timing charts', () => {
   });
 });
 
+const BUILDER = { kind: 'builder', builder: '' } as const;
+const BUNDLE = { kind: 'bundle', path: '/tmp/b.dockerbuild' } as const;
+
 function fakeApi() {
   let answer: (t: Timings) => void = () => {};
   let operations = 0;
@@ -101,12 +104,12 @@ describe('a record’s timing', () => {
   it('shows the whole build, or one platform’s steps when chosen', async () => {
     const { api, answer } = fakeApi();
     const record = new RecordTiming(api);
-    const loading = record.load('b1', 'ref1');
+    const loading = record.load({ kind: 'builder', builder: 'b1' }, 'ref1');
     expect(record.loading).toBe(true);
     const arm = timing({ durationMs: 900 });
     answer({ overall: timing(), platforms: [{ platform: 'linux/arm64', timing: arm }] });
     await loading;
-    expect(api.buildTiming).toHaveBeenCalledWith('b1', 'ref1', 'op-1');
+    expect(api.buildTiming).toHaveBeenCalledWith({ kind: 'builder', builder: 'b1' }, 'ref1', 'op-1');
     expect(record.loading).toBe(false);
     expect(record.shown?.durationMs).toBe(2000);
     record.platform = 'linux/arm64';
@@ -116,7 +119,7 @@ describe('a record’s timing', () => {
   it('stops a reading on request and keeps only the newest record’s answer', async () => {
     const { api, answer } = fakeApi();
     const record = new RecordTiming(api);
-    const first = record.load('', 'old');
+    const first = record.load(BUILDER, 'old');
     record.cancel();
     expect(api.cancelOperation).toHaveBeenCalledWith('op-1');
     expect(record.stopped).toBe(true);
@@ -124,18 +127,20 @@ describe('a record’s timing', () => {
     await first;
     expect(record.timings).toBeNull();
 
-    const second = record.load('', 'new');
+    const second = record.load(BUNDLE, 'new');
     expect(record.stopped).toBe(false);
     answer({ overall: timing({ durationMs: 7 }), platforms: [] });
     await second;
     expect(record.shown?.durationMs).toBe(7);
+    // A record of a .dockerbuild file is timed from the file.
+    expect(api.projectHistory).toHaveBeenLastCalledWith(BUNDLE, 'new');
   });
 
   it('shows why it could not read', async () => {
     const { api } = fakeApi();
     api.buildTiming.mockRejectedValueOnce({ code: 'notFound', message: 'builder default has no build record x' });
     const record = new RecordTiming(api);
-    await record.load('', 'x');
+    await record.load(BUILDER, 'x');
     expect(record.error?.code).toBe('notFound');
     expect(record.loading).toBe(false);
   });

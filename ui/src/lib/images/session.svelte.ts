@@ -4,7 +4,7 @@
 // It calls the core only through the ipc.ts functions handed in, so tests can stand in for them.
 import type * as Ipc from '../ipc';
 import { Latest } from '../latest';
-import type { AppError, Comparison, Inspection, Page, PlatformImage, RegistryList } from '../types';
+import type { AppError, Comparison, Inspection, Page, PlatformImage, RecordAttestation, RecordSource, RegistryList } from '../types';
 import { counterpart, defaultPair } from './compare';
 import { selectedPlatform } from './inspector';
 import { appendPage, filterItems, noPages, wantsMore, type Pages } from './paging';
@@ -24,6 +24,7 @@ export type ImagesApi = Pick<
   | 'listTags'
   | 'inspectImage'
   | 'comparePlatforms'
+  | 'recordAttestation'
 >;
 
 /** A running registry call. */
@@ -175,10 +176,16 @@ export class ImagesSession {
 
   readonly selected = $derived(selectedPlatform(this.inspection, this.chosen));
 
+  /** An attestation read from a build record rather than a registry (its image was never pushed). */
+  recorded = $state.raw<{ source: RecordSource; attestation: RecordAttestation } | null>(null);
+  recordedLoading = $state(false);
+  recordedError = $state.raw<AppError | null>(null);
+
   #api: ImagesApi;
   #inspections = new Latest();
   #others = new Latest();
   #comparisons = new Latest();
+  #recordedAnswers = new Latest();
 
   constructor(api: ImagesApi) {
     this.#api = api;
@@ -284,6 +291,10 @@ export class ImagesSession {
     this.inspection = null;
     this.inspectError = null;
     this.resetCompare();
+    this.#recordedAnswers.drop();
+    this.recorded = null;
+    this.recordedError = null;
+    this.recordedLoading = false;
     this.inspecting = { id, text: `Inspecting ${ref}`, started: Date.now() };
     try {
       const inspection =
@@ -297,6 +308,46 @@ export class ImagesSession {
       if (fresh()) this.inspectError = e as AppError;
     } finally {
       if (fresh()) this.inspecting = null;
+    }
+  }
+
+  /**
+   * Opens a pushed build's image (`name@digest`) on the attestations of `platform` (its first
+   * platform that has some when none is named or found): where the registry serves what the build
+   * record attached.
+   */
+  async openAttestations(reference: string, platform: string | null): Promise<void> {
+    await this.open(reference);
+    const platforms = this.inspection?.platforms ?? [];
+    const target =
+      platforms.find((p) => p.platform === platform && p.attestations.length) ?? platforms.find((p) => p.attestations.length);
+    if (target && this.opened === reference.trim()) {
+      this.tab = 'overview';
+      this.choose(target.key, 'attestations');
+    }
+  }
+
+  /** Shows one attachment of a build record read from where the record lives (a builder, a file). */
+  async openRecordAttestation(source: RecordSource, buildRef: string, digest: string): Promise<void> {
+    void cancelQuietly(this.#api, this.inspecting);
+    this.#inspections.drop();
+    this.resetCompare();
+    this.trail = [];
+    this.opened = null;
+    this.inspection = null;
+    this.inspectError = null;
+    this.inspecting = null;
+    const fresh = this.#recordedAnswers.begin();
+    this.recorded = null;
+    this.recordedError = null;
+    this.recordedLoading = true;
+    try {
+      const attestation = await this.#api.recordAttestation(source, buildRef, digest);
+      if (fresh()) this.recorded = { source, attestation };
+    } catch (e) {
+      if (fresh()) this.recordedError = e as AppError;
+    } finally {
+      if (fresh()) this.recordedLoading = false;
     }
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Comparison, Page } from '../types';
-import { singleImage, threePlatforms } from './fixtures';
+import { provenanceAttestation, singleImage, threePlatforms } from './fixtures';
 import { ImagesSession, PagedList, type ImagesApi } from './session.svelte';
 
 function deferred<T>() {
@@ -43,6 +43,13 @@ function fakeApi(overrides: Partial<ImagesApi> = {}) {
     listTags: vi.fn(async () => ({ items: ['1', '2'], next: null })),
     inspectImage: vi.fn(async () => threePlatforms()),
     comparePlatforms: vi.fn(async () => ({ fields: [], layers: [], history: [], sizeDifference: 0 })),
+    recordAttestation: vi.fn(async (_source, buildRef: string) => ({
+      buildRef,
+      buildName: 'app',
+      platform: null,
+      attestation: provenanceAttestation(),
+      raw: '{"buildType": "https://mobyproject.org/buildkit@v1"}',
+    })),
     ...overrides,
   };
   return api;
@@ -279,5 +286,40 @@ describe('ImagesSession', () => {
     await s.open('b');
     expect(s.comparison).toBeNull();
     expect(s.compareLeft).toBeNull();
+  });
+});
+
+describe('attestations of a build record', () => {
+  it('opens a pushed build’s image on the attestations of the platform the record names', async () => {
+    const api = fakeApi();
+    const session = new ImagesSession(api);
+    session.detail = 'layers';
+    await session.openAttestations('127.0.0.1:5055/e2e/images-view@sha256:' + '9'.repeat(64), 'linux/arm64');
+    expect(session.selected?.platform).toBe('linux/arm64');
+    expect(session.detail).toBe('attestations');
+    // No platform named: the first one with attestations.
+    await session.openAttestations('127.0.0.1:5055/e2e/images-view@sha256:' + '9'.repeat(64), null);
+    expect(session.selected?.platform).toBe('linux/amd64');
+  });
+
+  it('reads one never pushed from where the record lives, and a registry image opened after puts it away', async () => {
+    const api = fakeApi();
+    const session = new ImagesSession(api);
+    const source = { kind: 'bundle', path: '/tmp/b.dockerbuild' } as const;
+    await session.openRecordAttestation(source, 'r1', 'sha256:p');
+    expect(api.recordAttestation).toHaveBeenCalledWith(source, 'r1', 'sha256:p');
+    expect(session.recorded?.source).toEqual(source);
+    expect(session.recorded?.attestation.attestation.statements[0].predicateType).toBe('https://slsa.dev/provenance/v0.2');
+    expect(session.inspection).toBeNull();
+    await session.open('127.0.0.1:5055/e2e/images-view:42');
+    expect(session.recorded).toBeNull();
+  });
+
+  it('says why a record’s attestation could not be read', async () => {
+    const api = fakeApi({ recordAttestation: vi.fn(async () => Promise.reject({ code: 'notFound', message: 'build r1 has no attachment x' })) });
+    const session = new ImagesSession(api);
+    await session.openRecordAttestation({ kind: 'builder', builder: '' }, 'r1', 'x');
+    expect(session.recordedError?.code).toBe('notFound');
+    expect(session.recordedLoading).toBe(false);
   });
 });
