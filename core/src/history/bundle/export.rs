@@ -29,8 +29,9 @@ use crate::history::name::LocalState;
 use crate::history::nodes::NodeHistory;
 use crate::history::{BuildHistory, HistoryError};
 
-/// How many blobs are read from BuildKit at once while the bundle is written: reads overlap the
-/// gzip of earlier blobs, and at most this many blobs are held in memory besides the writer's.
+/// How many blobs (and, before them, records' traces) are read from BuildKit at once: reads
+/// overlap each other and the gzip of earlier blobs; at most this many blobs are held in memory
+/// besides the writer's.
 const CONCURRENT_READS: usize = 4;
 
 /// A blob of the bundle: made here (a record, manifest, index or masked trace), or read from the
@@ -135,23 +136,20 @@ impl Plan {
     }
 
     /// buildx's `exportRecord`: the record's manifest, its layers in buildx's order.
-    async fn record(
+    /// `masked`: the record's trace as [`masked_trace`] read it.
+    fn record(
         &mut self,
         node: usize,
-        control: &Control,
         mut record: BuildHistoryRecord,
+        masked: Option<Vec<u8>>,
         local: Option<&LocalState>,
         default_platform: &str,
     ) -> Result<(), BundleError> {
         sanitize(&mut record);
         let mut visited = HashSet::new();
         let mut layers = Vec::new();
-        if let Some(stored) = record.trace.clone() {
+        if let (Some(stored), Some(masked)) = (record.trace.clone(), masked) {
             visited.insert(stored.digest.clone());
-            let blob = blobs::read(control, &stored, BlobKind::Trace).await?;
-            verify(&stored.digest, &blob)?;
-            let masked = trace::sanitized(&blob)
-                .map_err(|reason| HistoryError::CorruptBlob { digest: stored.digest.clone(), reason })?;
             let layer = self.made(&stored.media_type, masked);
             record.trace = Some(Descriptor { digest: layer.digest.clone(), size: layer.size, ..stored });
             layers.push(layer);
@@ -213,6 +211,16 @@ impl Plan {
         };
         self.made(oci_client::manifest::OCI_IMAGE_INDEX_MEDIA_TYPE, indented(&index))
     }
+}
+
+/// A record's trace read from its node and masked as buildx masks it; `None` for a record without one.
+async fn masked_trace(control: Control, trace: Option<Descriptor>) -> Result<Option<Vec<u8>>, BundleError> {
+    let Some(stored) = &trace else { return Ok(None) };
+    let blob = blobs::read(&control, stored, BlobKind::Trace).await?;
+    verify(&stored.digest, &blob)?;
+    let masked = trace::sanitized(&blob)
+        .map_err(|reason| HistoryError::CorruptBlob { digest: stored.digest.clone(), reason })?;
+    Ok(Some(masked))
 }
 
 fn verify(digest: &str, blob: &[u8]) -> Result<(), HistoryError> {
@@ -378,12 +386,21 @@ impl BuildHistory {
                 platforms.insert(*node, default_platform(&self.builder, &self.nodes[*node]).await?);
             }
         }
+        // The traces are read a few at a time, as the blobs are, and planned in the chosen order.
+        // Owned inputs: a future borrowing them through the closure would not be `Send` for every lifetime.
+        let reads: Vec<(Control, Option<Descriptor>)> =
+            chosen.iter().map(|(index, record)| (self.nodes[*index].control.clone(), record.trace.clone())).collect();
+        let traces: Vec<Option<Vec<u8>>> = futures_util::stream::iter(reads)
+            .map(|(control, trace)| masked_trace(control, trace))
+            .buffered(CONCURRENT_READS)
+            .try_collect()
+            .await?;
         let mut plan = Plan::default();
-        for (index, record) in chosen {
+        for ((index, record), trace) in chosen.into_iter().zip(traces) {
             let node = &self.nodes[index];
             let time = times.get(&index).copied().flatten();
             let local = node.origin(&self.builder, &self.records, &record, time).local_state();
-            plan.record(index, &node.control, record, local.as_ref(), &platforms[&index]).await?;
+            plan.record(index, record, trace, local.as_ref(), &platforms[&index])?;
         }
         let refs = plan.manifests.iter().map(|(r, _)| r.clone()).collect();
         let top = plan.top();
