@@ -9,7 +9,9 @@
 #     frame times while scrolling to the last, the 100,000-line record replayed into lanes, and PSS;
 #   - `buildlane history ls` of every record: buildx 0.13.1 has no `history` command, so on its own;
 #   - `buildlane history logs` of the 100,000-line record against `docker buildx build --progress plain
-#     --no-cache` printing the same 100,000 lines live (buildx 0.13.1 has no `history logs`).
+#     --no-cache` printing the same 100,000 lines live (buildx 0.13.1 has no `history logs`);
+#   - `buildlane history export` of the 100,000-line record, and of the newest 50 records (buildx
+#     0.13.1 has no `history export`), on their own.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bench-setup.sh"
 records=${RECORDS:-500}
@@ -68,6 +70,8 @@ alone() {
 }
 alone ls "$runs" "'$app' history ls"
 alone ls-json "$runs" "'$app' history ls --format json"
+alone export-log "$runs" "'$app' history export $log_ref -o '$work/log.dockerbuild'"
+alone export-50 "$runs" "'$app' history export $(seq -f '^%g' 0 49 | tr '\n' ' ') -o '$work/fifty.dockerbuild'"
 compare logs "$runs" "" \
   "'$docker' buildx build --progress plain --no-cache '$work/chatty'" \
   "'$app' history logs $log_ref"
@@ -81,7 +85,12 @@ def fmt(seconds):
     return f"{seconds:.2f} s" if seconds >= 1 else f"{seconds * 1000:.1f} ms"
 print("| benchmark | docker buildx (median) | buildlane (median) | ratio |")
 print("|---|---|---|---|")
-for name, label in [("ls", f"history ls, {listed} records"), ("ls-json", f"history ls --format json, {listed} records")]:
+for name, label in [
+    ("ls", f"history ls, {listed} records"),
+    ("ls-json", f"history ls --format json, {listed} records"),
+    ("export-log", "history export of the 100,000-line record"),
+    ("export-50", "history export of the newest 50 records"),
+]:
     print(f"| {label} | no such command in buildx 0.13.1 | {fmt(median('alone.' + name)['buildlane'])} | — |")
 logs = median("result.logs")
 print(f"| 100,000-line log: `history logs` (buildx: the build printing it live, --no-cache) | {fmt(logs['buildx'])} | {fmt(logs['buildlane'])} | {logs['buildlane'] / logs['buildx']:.2f}x |")

@@ -40,7 +40,7 @@ pub struct HistoryArgs {
 enum HistoryCommand {
     /// List build records, like `docker buildx history ls`.
     Ls {
-        /// `table`, `json`, or a template of {{.Ref}} {{.Name}} {{.Status}} {{.CreatedAt}} {{.Duration}} ({{.Link}}).
+        /// `table`, `json`, or a template of {{.Ref}} {{.Node}} {{.Name}} {{.Status}} {{.CreatedAt}} {{.Duration}} ({{.Link}}).
         #[arg(long, default_value = "table")]
         format: String,
         /// Don't truncate names.
@@ -309,14 +309,21 @@ async fn ls(history: Result<BuildHistory, HistoryError>, format: &str, no_trunc:
         Ok(h) => h,
         Err(e) => return fail(&e),
     };
-    let entries = match history.list().await {
-        Ok(entries) => entries,
+    let listing = match history.listing().await {
+        Ok(listing) => listing,
         Err(e) => return fail(&e),
     };
-    write_out(&ls_text(entries, format, template.as_deref(), no_trunc, &filters, now))
+    // A node that cannot be read does not hide the others' records: it is named, as a warning.
+    for node in &listing.unreachable {
+        eprintln!("buildlane: warning: {}: its records are not listed", node.message);
+    }
+    let several = history.nodes().len() + history.unreachable().len() > 1;
+    write_out(&ls_text(listing.entries, format, template.as_deref(), no_trunc, &filters, now, several))
 }
 
-/// What `ls` prints of `entries`: those `filters` keep, as a table, JSON lines or a template.
+/// What `ls` prints of `entries`: those `filters` keep, as a table, JSON lines or a template. The
+/// table of a builder of `several` nodes has a NODE column after the ref (buildx's has none: it names
+/// the node only in its JSON's `ref`, `builder/node/ref`, which this JSON does too).
 fn ls_text(
     mut entries: Vec<HistoryEntry>,
     format: &str,
@@ -324,12 +331,16 @@ fn ls_text(
     no_trunc: bool,
     filters: &[Filter],
     now: DateTime<Utc>,
+    several: bool,
 ) -> String {
     entries.retain(|e| filters.iter().all(|f| f.matches(e)));
     if format == "json" {
         return entries.iter().map(|e| ls_json(e) + "\n").collect::<String>();
     }
     let (is_table, columns) = match template {
+        None if several => {
+            (true, "{{.Ref}}\t{{.Node}}\t{{.Name}}\t{{.Status}}\t{{.CreatedAt}}\t{{.Duration}}\t{{.Link}}")
+        }
         None => (true, "{{.Ref}}\t{{.Name}}\t{{.Status}}\t{{.CreatedAt}}\t{{.Duration}}\t{{.Link}}"),
         Some(t) => match t.strip_prefix("table") {
             Some(rest) => (true, rest.trim_start()),
@@ -339,7 +350,7 @@ fn ls_text(
     let columns = columns.replace("\\t", "\t");
     let fill = |fields: &dyn Fn(&str) -> String| -> String {
         let mut out = columns.clone();
-        for key in ["Ref", "Name", "Status", "CreatedAt", "Duration", "Link"] {
+        for key in ["Ref", "Node", "Name", "Status", "CreatedAt", "Duration", "Link"] {
             out = out.replace(&format!("{{{{.{key}}}}}"), &fields(key));
         }
         out
@@ -347,6 +358,7 @@ fn ls_text(
     let header = fill(&|key| {
         match key {
             "Ref" => "BUILD ID",
+            "Node" => "NODE",
             "Name" => "NAME",
             "Status" => "STATUS",
             "CreatedAt" => "CREATED AT",
@@ -360,6 +372,7 @@ fn ls_text(
         .map(|e| {
             fill(&|key| match key {
                 "Ref" => e.build_ref.clone(),
+                "Node" => e.node.clone(),
                 "Name" if is_table && !no_trunc => trim_beginning(&e.name, 36),
                 "Name" => e.name.clone(),
                 "Status" => ls_status(e).to_owned(),
@@ -784,7 +797,7 @@ async fn import(files: &[PathBuf], format: &str, no_trunc: bool, filters: &[Stri
         }
     }
     entries.sort_by(buildlane_core::history::ls_order);
-    write_out(&ls_text(entries, format, template.as_deref(), no_trunc, &filters, now))
+    write_out(&ls_text(entries, format, template.as_deref(), no_trunc, &filters, now, false))
 }
 
 async fn rm<F, Fut>(connect: F, refs: Vec<String>, all: bool) -> ExitCode

@@ -239,6 +239,9 @@ impl Coded for HistoryError {
         match self {
             HistoryError::Builder(e) => e.code(),
             HistoryError::Buildkit(_) => ErrorCode::EngineUnreachable,
+            HistoryError::Node { source, .. } => source.code(),
+            // The record may be on a node that could not be asked.
+            HistoryError::NodesUnasked { .. } => ErrorCode::EngineUnreachable,
             HistoryError::Unsupported { .. }
             | HistoryError::InvalidOffset(_)
             | HistoryError::InvalidRef(_)

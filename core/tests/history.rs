@@ -167,7 +167,9 @@ async fn a_record_is_pinned_unpinned_and_deleted() {
 async fn the_engines_buildkit_is_said_to_lack_what_buildkit_013_does_not_keep() {
     let world = World::new();
     let history = history(&world).await;
-    let support = history.support().await.unwrap();
+    let builder = history.support().await.unwrap();
+    assert!(builder.unreachable.is_empty(), "{builder:#?}");
+    let [support] = &builder.nodes[..] else { panic!("the engine's builder has one node: {builder:#?}") };
     let engine = world.docker_ok(&["version", "--format", "{{.Server.Version}}"]).trim().to_owned();
     // Debian's engine reports BuildKit v0.0.0+unknown; the engine's release says which it embeds.
     assert!(support.buildkit.contains(&format!("Docker Engine {engine} embeds BuildKit 0.13")), "{support:#?}");
@@ -181,5 +183,5 @@ async fn the_engines_buildkit_is_said_to_lack_what_buildkit_013_does_not_keep() 
             HistoryCapability::ExternalErrors
         ]
     );
-    assert!(support.missing.iter().all(|m| m.note.contains(&format!("node {} runs", history.node()))));
+    assert!(support.missing.iter().all(|m| m.note.contains(&format!("node {} runs", history.nodes()[0]))));
 }

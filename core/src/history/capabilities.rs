@@ -82,6 +82,18 @@ pub struct HistorySupport {
     pub missing: Vec<CapabilityNote>,
 }
 
+/// What each node of a builder keeps of its history, and the nodes that could not be asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct BuilderHistorySupport {
+    /// Whether the builder has more than one node: then the view names each record's node.
+    pub several_nodes: bool,
+    /// The nodes asked, in the builder's order.
+    pub nodes: Vec<HistorySupport>,
+    pub unreachable: Vec<super::NodeFailure>,
+}
+
 impl HistorySupport {
     /// What node `node`, running `release`, lacks; an unknown release counts as lacking everything
     /// newer than history itself.

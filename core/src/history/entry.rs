@@ -132,9 +132,21 @@ pub struct HistoryEntry {
 #[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "kind")]
 #[ts(export)]
 pub enum HistoryEvent {
-    Started { entry: Box<HistoryEntry> },
-    Completed { entry: Box<HistoryEntry> },
-    Deleted { build_ref: String },
+    Started {
+        entry: Box<HistoryEntry>,
+    },
+    Completed {
+        entry: Box<HistoryEntry>,
+    },
+    Deleted {
+        node: String,
+        build_ref: String,
+    },
+    /// A node of the builder whose records cannot be listed (or no longer followed), and why;
+    /// the other nodes' records still are.
+    NodeFailed {
+        failure: super::NodeFailure,
+    },
 }
 
 /// Where an entry comes from beside the record itself.
@@ -432,11 +444,12 @@ fn recorded_dockerfile(request: &BuildRequest) -> String {
 /// The event BuildKit sent, as a user reads it; `None` for an event without a record.
 pub(crate) fn event<'a>(
     event: BuildHistoryEvent,
+    node: &str,
     origin: impl FnOnce(&BuildHistoryRecord) -> Origin<'a>,
 ) -> Option<HistoryEvent> {
     let record = event.record?;
     Some(match BuildHistoryEventType::try_from(event.r#type).ok()? {
-        BuildHistoryEventType::Deleted => HistoryEvent::Deleted { build_ref: record.r#ref },
+        BuildHistoryEventType::Deleted => HistoryEvent::Deleted { node: node.to_owned(), build_ref: record.r#ref },
         BuildHistoryEventType::Started => {
             HistoryEvent::Started { entry: Box::new(HistoryEntry::from_record(&record, origin(&record))) }
         }

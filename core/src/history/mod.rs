@@ -4,7 +4,7 @@
 //! own records ([`crate::builds::records`]) are joined by build ref: they keep what BuildKit does not
 //! (the exact form, to build it again; secret ids).
 //!
-//! A builder's history is its first node's, the node builds go to.
+//! A builder's history is every node's ([`nodes`]): each record says which node keeps it.
 
 pub mod blobs;
 pub mod bundle;
@@ -13,6 +13,7 @@ pub mod compare;
 pub mod entry;
 pub mod filter;
 pub mod name;
+pub mod nodes;
 pub mod project;
 mod replay;
 pub mod source;
@@ -22,20 +23,20 @@ use futures_util::{Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
 use tracing::instrument;
 
-pub use capabilities::{CapabilityNote, HistoryCapability, HistorySupport};
+pub use capabilities::{BuilderHistorySupport, CapabilityNote, HistoryCapability, HistorySupport};
 pub use entry::{HistoryEntry, HistoryEvent, HistoryOutput, HistoryStatus, KeyValue, RecordedError};
 pub use filter::{BuildSpec, Filter};
 pub use name::{build_name, LocalState, LocalStates};
+pub use nodes::NodeFailure;
 
 use crate::builders::cache::BuildkitRelease;
-use crate::builders::drivers::Driver;
 use crate::builders::{BuilderError, Builders};
-use crate::buildkit::{BuildkitError, Control};
+use crate::buildkit::BuildkitError;
 use crate::builds::records::Records;
 use crate::builds::BuildOutcome;
 use crate::progress::ProgressUpdate;
-use bollard::moby::buildkit::v1::{BuildHistoryEventType, BuildHistoryRecord, StatusResponse};
-use entry::Origin;
+use bollard::moby::buildkit::v1::{BuildHistoryRecord, StatusResponse};
+use nodes::{NodeHistory, NodeRecords};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
@@ -47,6 +48,10 @@ pub enum HistoryError {
     Unsupported { builder: String },
     #[error("builder {builder} has no build record {build_ref}")]
     NotFound { builder: String, build_ref: String },
+    #[error("node {node}: {source}")]
+    Node { node: String, source: Box<HistoryError> },
+    #[error("{missing} on the nodes that answered; {nodes} could not be asked")]
+    NodesUnasked { missing: Box<HistoryError>, nodes: String },
     #[error("builder {builder} has no build records")]
     Empty { builder: String },
     #[error("builder {builder} has no build record at offset {offset} (it keeps {count})")]
@@ -98,40 +103,55 @@ pub fn ls_order(a: &HistoryEntry, b: &HistoryEntry) -> std::cmp::Ordering {
     running(a).cmp(&running(b)).then_with(|| b.created_at.cmp(&a.created_at))
 }
 
-/// One builder's history, reached through its first node's driver.
+/// One builder's history, over every node of it that could be reached.
 pub struct BuildHistory {
-    control: Control,
-    driver: Box<dyn Driver>,
     builder: String,
-    node: String,
-    local: LocalStates,
+    /// The nodes reached, in the builder's order.
+    nodes: Vec<NodeHistory>,
+    /// Why the others could not be.
+    unreachable: Vec<NodeFailure>,
+    /// Whether the builder has several nodes (then each error names its node).
+    several: bool,
     records: Records,
-    /// The platforms pinned on the node (`--platform` at create), which come first among its own.
-    pinned: Vec<crate::platform::Platform>,
+}
+
+/// A builder's records and the nodes whose records could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryListing {
+    pub entries: Vec<HistoryEntry>,
+    pub unreachable: Vec<NodeFailure>,
+}
+
+/// A record found, with BuildKit's own form of it and the node that keeps it.
+struct Found<'a> {
+    entry: HistoryEntry,
+    record: BuildHistoryRecord,
+    node: &'a NodeHistory,
 }
 
 impl BuildHistory {
-    /// The history of `builder` (empty: the current one) of the docker context, booting a
-    /// docker-container builder that is not running, as buildx does.
+    /// The history of `builder` (empty: the current one) of the docker context, every node reached
+    /// at once, booting docker-container nodes that are not running, as buildx does. Fails only when
+    /// no node can be reached; the others are named by [`BuildHistory::unreachable`].
     #[instrument(skip(builders))]
     pub async fn connect(
         builders: &Builders,
         builder: &str,
         docker_context: Option<&str>,
     ) -> Result<Self, HistoryError> {
-        let (group, driver) = builders.for_build(Some(builder.trim()), docker_context).await?;
-        let channel = driver.connect().await.map_err(BuilderError::from)?;
-        let node = group.nodes.first().map(|n| n.name.clone()).unwrap_or_default();
-        let pinned = group.nodes.first().map(|n| n.declared_platforms().to_vec()).unwrap_or_default();
+        let (group, route) = builders.nodes_for_build(Some(builder.trim()), docker_context).await?;
+        let several = route.len() > 1;
         let env = builders.contexts().environment();
+        let (nodes, failed) = nodes::connect(&env.buildx_store_dir(), &group.name, route).await;
+        if nodes.is_empty() {
+            return Err(failed.into_iter().next().unwrap_or(HistoryError::Empty { builder: group.name }));
+        }
         Ok(Self {
-            control: channel.control,
-            driver,
-            local: LocalStates::new(&env.buildx_store_dir(), &group.name, &node),
+            unreachable: failed.iter().map(NodeFailure::new).collect(),
             records: Records::new(env),
             builder: group.name,
-            node,
-            pinned,
+            nodes,
+            several,
         })
     }
 
@@ -139,176 +159,266 @@ impl BuildHistory {
         &self.builder
     }
 
-    pub fn node(&self) -> &str {
-        &self.node
+    /// The nodes reached, in the builder's order.
+    pub fn nodes(&self) -> Vec<&str> {
+        self.nodes.iter().map(|n| n.name.as_str()).collect()
     }
 
-    /// What the node's BuildKit lacks of what the History view shows, from its release (for the
-    /// engine's own BuildKit, which Debian does not stamp, from the engine's).
+    /// The nodes that could not be reached, and why.
+    pub fn unreachable(&self) -> &[NodeFailure] {
+        &self.unreachable
+    }
+
+    /// What each node's BuildKit lacks of what the History view shows, from its release (for the
+    /// engine's own BuildKit, which Debian does not stamp, from the engine's), and the nodes that
+    /// could not be asked.
     #[instrument(skip(self), fields(builder = %self.builder))]
-    pub async fn support(&self) -> Result<HistorySupport, HistoryError> {
-        let reported = self.control.version().await?;
-        let engine = match self.driver.is_engine_buildkit() {
-            true => self.driver.describe().await.host,
-            false => None,
-        };
-        Ok(HistorySupport::new(&self.node, &BuildkitRelease::new(reported.as_deref(), engine.as_ref())))
-    }
-
-    fn origin(&self, record: &BuildHistoryRecord, server_time: Option<chrono::DateTime<chrono::Utc>>) -> Origin<'_> {
-        Origin {
-            builder: &self.builder,
-            node: &self.node,
-            local: self.local.read(&record.r#ref),
-            recorded: self.records.get(&record.r#ref),
-            server_time,
-        }
-    }
-
-    fn buildkit_error(&self, error: BuildkitError) -> HistoryError {
-        match &error {
-            BuildkitError::Call { code: tonic::Code::Unimplemented, .. } => {
-                HistoryError::Unsupported { builder: self.builder.clone() }
-            }
-            _ => error.into(),
-        }
-    }
-
-    /// The records BuildKit keeps (`build_ref` empty: all of them), as BuildKit sent them, with its clock.
-    async fn raw(
-        &self,
-        build_ref: &str,
-    ) -> Result<(Vec<BuildHistoryRecord>, Option<chrono::DateTime<chrono::Utc>>), HistoryError> {
-        let stream = self.control.listen_build_history(build_ref, true).await.map_err(|e| self.buildkit_error(e))?;
-        let mut events = std::pin::pin!(stream.events);
-        let mut records = Vec::new();
-        while let Some(event) = events.next().await {
-            let event = match event {
-                Ok(event) => event,
-                // A record deleted while someone still reads it: BuildKit 0.13 answers with os.ErrNotExist
-                // as an Unknown error ("ref … is deleted: file does not exist"), later ones NotFound.
-                Err(BuildkitError::Call { code, message, .. })
-                    if !build_ref.is_empty()
-                        && (code == tonic::Code::NotFound || message.ends_with("file does not exist")) =>
-                {
-                    break
-                }
-                Err(e) => return Err(self.buildkit_error(e)),
+    pub async fn support(&self) -> Result<BuilderHistorySupport, HistoryError> {
+        let asked = futures_util::future::join_all(self.nodes.iter().map(|node| async move {
+            let reported = node.control.version().await.map_err(|e| self.node_error(node, e))?;
+            let engine = match node.driver.is_engine_buildkit() {
+                true => node.driver.describe().await.host,
+                false => None,
             };
-            if event.r#type == BuildHistoryEventType::Deleted as i32 {
-                continue;
-            }
-            if let Some(record) = event.record {
-                records.push(record);
+            Ok::<_, HistoryError>(HistorySupport::new(
+                &node.name,
+                &BuildkitRelease::new(reported.as_deref(), engine.as_ref()),
+            ))
+        }))
+        .await;
+        let mut support = BuilderHistorySupport {
+            several_nodes: self.several,
+            nodes: Vec::new(),
+            unreachable: self.unreachable.clone(),
+        };
+        let mut first_error = None;
+        for answer in asked {
+            match answer {
+                Ok(node) => support.nodes.push(node),
+                Err(e) => {
+                    support.unreachable.push(NodeFailure::new(&e));
+                    first_error.get_or_insert(e);
+                }
             }
         }
-        Ok((records, stream.server_time))
+        match (support.nodes.is_empty(), first_error) {
+            (true, Some(e)) => Err(e),
+            _ => Ok(support),
+        }
     }
 
-    /// Every record, running builds first, then newest first.
+    fn node_error(&self, node: &NodeHistory, error: BuildkitError) -> HistoryError {
+        nodes::of_node(&node.name, self.several, nodes::buildkit_error(&self.builder, error))
+    }
+
+    fn entry(
+        &self,
+        node: &NodeHistory,
+        record: &BuildHistoryRecord,
+        server_time: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> HistoryEntry {
+        HistoryEntry::from_record(record, node.origin(&self.builder, &self.records, record, server_time))
+    }
+
+    /// Every node's records (`build_ref` empty: all of them) as BuildKit sent them, and the nodes
+    /// that could not be asked; fails only when none answered.
+    async fn raw(&self, build_ref: &str) -> Result<(Vec<NodeRecords>, Vec<NodeFailure>), HistoryError> {
+        let (answered, mut failed) = nodes::ask_all(&self.builder, &self.nodes, build_ref, self.several).await;
+        if answered.is_empty() {
+            return Err(failed.remove(0));
+        }
+        let mut unreachable = self.unreachable.clone();
+        unreachable.extend(failed.iter().map(NodeFailure::new));
+        Ok((answered, unreachable))
+    }
+
+    /// Every record of every node that answered, running builds first, then newest first, and the
+    /// nodes whose records could not be read.
     #[instrument(skip(self), fields(builder = %self.builder))]
-    pub async fn list(&self) -> Result<Vec<HistoryEntry>, HistoryError> {
-        let (records, server_time) = self.raw("").await?;
-        let mut entries: Vec<HistoryEntry> =
-            records.iter().map(|r| HistoryEntry::from_record(r, self.origin(r, server_time))).collect();
-        entries.sort_by(ls_order);
-        Ok(entries)
+    pub async fn listing(&self) -> Result<HistoryListing, HistoryError> {
+        let (answered, unreachable) = self.raw("").await?;
+        let per_node = answered
+            .iter()
+            .map(|a| a.records.iter().map(|r| self.entry(&self.nodes[a.node], r, a.server_time)).collect())
+            .collect();
+        Ok(HistoryListing { entries: nodes::merged(per_node), unreachable })
     }
 
-    /// The record `spec` names, with BuildKit's own form of it.
-    async fn find(&self, spec: &BuildSpec) -> Result<(HistoryEntry, BuildHistoryRecord), HistoryError> {
+    /// Every record of every node that answered, running builds first, then newest first.
+    pub async fn list(&self) -> Result<Vec<HistoryEntry>, HistoryError> {
+        Ok(self.listing().await?.entries)
+    }
+
+    /// The record `spec` names over every node (a ref on several nodes: its newest record), with
+    /// BuildKit's own form of it and its node.
+    async fn find(&self, spec: &BuildSpec) -> Result<Found<'_>, HistoryError> {
         let build_ref = match spec {
             BuildSpec::Ref(r) => r.as_str(),
             BuildSpec::Newest | BuildSpec::Offset(_) => "",
         };
-        let (records, server_time) = self.raw(build_ref).await?;
-        let mut pairs: Vec<(HistoryEntry, BuildHistoryRecord)> = records
+        let (answered, unreachable) = self.raw(build_ref).await?;
+        let per_node = answered
             .into_iter()
-            .filter(|r| build_ref.is_empty() || r.r#ref == build_ref)
-            .map(|r| (HistoryEntry::from_record(&r, self.origin(&r, server_time)), r))
+            .map(|a| {
+                let node = &self.nodes[a.node];
+                a.records
+                    .into_iter()
+                    .filter(|r| build_ref.is_empty() || r.r#ref == build_ref)
+                    .map(|r| (self.entry(node, &r, a.server_time), (r, node)))
+                    .collect()
+            })
             .collect();
-        // buildx counts offsets newest first, running builds in their place by start.
-        pairs.sort_by(|a, b| b.0.created_at.cmp(&a.0.created_at));
-        let count = pairs.len();
+        let found = nodes::newest_first(per_node);
+        let count = found.len();
         let index = match spec {
             BuildSpec::Offset(n) => *n,
             BuildSpec::Newest | BuildSpec::Ref(_) => 0,
         };
-        match (pairs.into_iter().nth(index), spec) {
-            (Some(pair), _) => Ok(pair),
-            (None, BuildSpec::Ref(r)) => {
-                Err(HistoryError::NotFound { builder: self.builder.clone(), build_ref: r.clone() })
-            }
-            (None, BuildSpec::Newest) => Err(HistoryError::Empty { builder: self.builder.clone() }),
+        let missing = match (found.into_iter().nth(index), spec) {
+            (Some((entry, (record, node))), _) => return Ok(Found { entry, record, node }),
+            (None, BuildSpec::Ref(r)) => HistoryError::NotFound { builder: self.builder.clone(), build_ref: r.clone() },
+            (None, BuildSpec::Newest) => HistoryError::Empty { builder: self.builder.clone() },
             (None, BuildSpec::Offset(offset)) => {
-                Err(HistoryError::NoSuchOffset { builder: self.builder.clone(), offset: *offset, count })
+                HistoryError::NoSuchOffset { builder: self.builder.clone(), offset: *offset, count }
             }
+        };
+        match unreachable.is_empty() {
+            true => Err(missing),
+            false => Err(HistoryError::NodesUnasked {
+                missing: Box::new(missing),
+                nodes: unreachable.iter().map(|u| u.node.as_str()).collect::<Vec<_>>().join(", "),
+            }),
         }
     }
 
     /// The record `spec` names.
     #[instrument(skip(self), fields(builder = %self.builder))]
     pub async fn get(&self, spec: &BuildSpec) -> Result<HistoryEntry, HistoryError> {
-        Ok(self.find(spec).await?.0)
+        Ok(self.find(spec).await?.entry)
     }
 
-    /// Every record (running builds as `Started`, finished ones as `Completed`), then each later
-    /// change, until the stream is dropped.
+    /// Every record of every node (running builds as `Started`, finished ones as `Completed`), then
+    /// each later change, until the stream is dropped. A node that cannot be reached, or stops
+    /// answering, comes as a `NodeFailed` event and the others go on; fails only when no node answers.
     #[instrument(skip(self), fields(builder = %self.builder))]
     pub async fn watch(&self) -> Result<impl Stream<Item = Result<HistoryEvent, HistoryError>> + '_, HistoryError> {
-        let stream = self.control.listen_build_history("", false).await.map_err(|e| self.buildkit_error(e))?;
-        let server_time = stream.server_time;
-        Ok(stream.events.filter_map(move |event| {
-            let out = match event {
-                Ok(event) => entry::event(event, |r| self.origin(r, server_time)).map(Ok),
-                Err(e) => Some(Err(self.buildkit_error(e))),
+        let opened = futures_util::future::join_all(
+            self.nodes.iter().map(|node| async move { (node, node.control.listen_build_history("", false).await) }),
+        )
+        .await;
+        let mut failures: Vec<HistoryEvent> =
+            self.unreachable.iter().map(|f| HistoryEvent::NodeFailed { failure: f.clone() }).collect();
+        let mut streams = Vec::new();
+        let mut first_error = None;
+        for (node, opened) in opened {
+            let stream = match opened {
+                Ok(stream) => stream,
+                Err(e) => {
+                    let e = self.node_error(node, e);
+                    failures.push(HistoryEvent::NodeFailed { failure: NodeFailure::new(&e) });
+                    first_error.get_or_insert(e);
+                    continue;
+                }
             };
-            std::future::ready(out)
-        }))
+            let server_time = stream.server_time;
+            let events = stream.events.scan(false, move |ended, event| {
+                let out = match (*ended, event) {
+                    (true, _) => None,
+                    (false, Ok(event)) => Some(
+                        entry::event(event, &node.name, |r| node.origin(&self.builder, &self.records, r, server_time))
+                            .map(Ok),
+                    ),
+                    (false, Err(e)) => {
+                        *ended = true;
+                        let e = self.node_error(node, e);
+                        // One node going away leaves the others' records; a builder of one has nothing left.
+                        Some(Some(match self.several {
+                            true => Ok(HistoryEvent::NodeFailed { failure: NodeFailure::new(&e) }),
+                            false => Err(e),
+                        }))
+                    }
+                };
+                std::future::ready(out)
+            });
+            streams.push(Box::pin(events.filter_map(std::future::ready)));
+        }
+        if streams.is_empty() {
+            return Err(first_error.unwrap_or(HistoryError::Empty { builder: self.builder.clone() }));
+        }
+        Ok(futures_util::stream::iter(failures.into_iter().map(Ok)).chain(futures_util::stream::select_all(streams)))
     }
 
-    fn update_error(&self, build_ref: &str, error: BuildkitError) -> HistoryError {
+    fn update_error(&self, node: &NodeHistory, build_ref: &str, error: BuildkitError) -> HistoryError {
         match &error {
             BuildkitError::Call { code: tonic::Code::NotFound, .. } => {
                 HistoryError::NotFound { builder: self.builder.clone(), build_ref: build_ref.to_owned() }
             }
-            _ => self.buildkit_error(error),
+            _ => self.node_error(node, error),
         }
     }
 
-    /// Pins a record (BuildKit's garbage collection keeps it) or unpins it.
-    #[instrument(skip(self), fields(builder = %self.builder))]
-    pub async fn set_pinned(&self, build_ref: &str, pinned: bool) -> Result<(), HistoryError> {
+    /// The nodes that keep a record of `build_ref` (several when buildx built on several nodes under one ref).
+    async fn holders(&self, build_ref: &str) -> Result<Vec<&NodeHistory>, HistoryError> {
         let BuildSpec::Ref(build_ref) = BuildSpec::parse(build_ref)? else {
             return Err(HistoryError::InvalidRef(build_ref.to_owned()));
         };
         // BuildKit 0.13 answers an unknown ref with a bare error: ask first, to say what is missing.
         self.find(&BuildSpec::Ref(build_ref.clone())).await?;
-        self.control.update_build_history(&build_ref, pinned, false).await.map_err(|e| self.update_error(&build_ref, e))
+        let (answered, _) = self.raw(&build_ref).await?;
+        Ok(answered
+            .iter()
+            .filter(|a| a.records.iter().any(|r| r.r#ref == build_ref))
+            .map(|a| &self.nodes[a.node])
+            .collect())
     }
 
-    /// Deletes a record.
+    /// Pins a record (BuildKit's garbage collection keeps it) or unpins it, on every node keeping it.
+    #[instrument(skip(self), fields(builder = %self.builder))]
+    pub async fn set_pinned(&self, build_ref: &str, pinned: bool) -> Result<(), HistoryError> {
+        for node in self.holders(build_ref).await? {
+            node.control
+                .update_build_history(build_ref, pinned, false)
+                .await
+                .map_err(|e| self.update_error(node, build_ref, e))?;
+        }
+        Ok(())
+    }
+
+    /// Deletes a record from every node keeping it.
     #[instrument(skip(self), fields(builder = %self.builder))]
     pub async fn delete(&self, build_ref: &str) -> Result<(), HistoryError> {
-        let BuildSpec::Ref(build_ref) = BuildSpec::parse(build_ref)? else {
-            return Err(HistoryError::InvalidRef(build_ref.to_owned()));
-        };
-        self.find(&BuildSpec::Ref(build_ref.clone())).await?;
-        self.control.update_build_history(&build_ref, false, true).await.map_err(|e| self.update_error(&build_ref, e))
+        let holders = self.holders(build_ref).await?;
+        let deleted = futures_util::future::join_all(holders.iter().map(|node| async move {
+            node.control
+                .update_build_history(build_ref, false, true)
+                .await
+                .map_err(|e| self.update_error(node, build_ref, e))
+        }))
+        .await;
+        deleted.into_iter().collect()
     }
 
-    /// Deletes every finished record (running builds stay, as with `docker buildx history rm --all`);
-    /// returns the refs deleted.
+    /// Deletes every finished record of every node reached (running builds stay, as with `docker
+    /// buildx history rm --all`); returns the refs deleted.
     #[instrument(skip(self), fields(builder = %self.builder))]
     pub async fn delete_all(&self) -> Result<Vec<String>, HistoryError> {
-        let (records, _) = self.raw("").await?;
+        let (answered, _) = self.raw("").await?;
+        let per_node = futures_util::future::join_all(answered.into_iter().map(|a| async move {
+            let node = &self.nodes[a.node];
+            let mut deleted = Vec::new();
+            for record in a.records.into_iter().filter(|r| r.completed_at.is_some()) {
+                node.control
+                    .update_build_history(&record.r#ref, false, true)
+                    .await
+                    .map_err(|e| self.update_error(node, &record.r#ref, e))?;
+                deleted.push(record.r#ref);
+            }
+            Ok::<_, HistoryError>(deleted)
+        }))
+        .await;
         let mut deleted = Vec::new();
-        for record in records.into_iter().filter(|r| r.completed_at.is_some()) {
-            self.control
-                .update_build_history(&record.r#ref, false, true)
-                .await
-                .map_err(|e| self.update_error(&record.r#ref, e))?;
-            deleted.push(record.r#ref);
+        for refs in per_node {
+            deleted.extend(refs?);
         }
         Ok(deleted)
     }
@@ -323,45 +433,38 @@ impl BuildHistory {
         progress: &(dyn Fn(ProgressUpdate) + Send + Sync),
         cancel: CancellationToken,
     ) -> Result<Replay, HistoryError> {
-        let (entry, record) = self.find(spec).await?;
+        let Found { entry, record, node } = self.find(spec).await?;
         let mut model = replay::model(&entry);
-        let source = match self.logs(&record).await? {
+        let source = match logs(node, &record).await? {
             Some(statuses) => {
                 replay::fold(futures_util::stream::iter(statuses.into_iter().map(Ok)), &mut model, progress, &cancel)
                     .await?;
                 ReplaySource::LogsBlob
             }
             None => {
-                let statuses = self.control.status(&entry.build_ref).await.map_err(|e| self.buildkit_error(e))?;
+                let statuses = node.control.status(&entry.build_ref).await.map_err(|e| self.node_error(node, e))?;
                 replay::fold(statuses, &mut model, progress, &cancel).await?;
                 ReplaySource::Status
             }
         };
-        // Read again: a build followed to its end has its end recorded now.
-        let (entry, record) = self.find(&BuildSpec::Ref(entry.build_ref)).await?;
+        // Read again, on the same node: a build followed to its end has its end recorded now.
+        let (records, server_time) = node.raw(&self.builder, &entry.build_ref).await?;
+        let record = records.into_iter().find(|r| r.r#ref == entry.build_ref).ok_or_else(|| {
+            HistoryError::NotFound { builder: self.builder.clone(), build_ref: entry.build_ref.clone() }
+        })?;
+        let entry = self.entry(node, &record, server_time);
         let outcome = replay::outcome(&entry, &record, &model);
         Ok(Replay { entry, outcome, source })
-    }
-
-    /// A finished record's status stream from its logs blob; `None` while it runs (no blob yet).
-    async fn logs(&self, record: &BuildHistoryRecord) -> Result<Option<Vec<StatusResponse>>, HistoryError> {
-        match &record.logs {
-            Some(logs) if record.completed_at.is_some() && logs.media_type == blobs::STATUS_MEDIA_TYPE => {
-                let blob = blobs::read(&self.control, logs, blobs::BlobKind::Logs).await?;
-                blobs::statuses(&logs.digest, &blob).map(Some)
-            }
-            _ => Ok(None),
-        }
     }
 
     /// The attestations (provenance, SBOM) recorded with the result of the build `spec` names, and
     /// the materials its provenance names.
     #[instrument(skip(self), fields(builder = %self.builder))]
     pub async fn blobs(&self, spec: &BuildSpec) -> Result<blobs::RecordBlobs, HistoryError> {
-        let (entry, record) = self.find(spec).await?;
+        let Found { entry, record, node } = self.find(spec).await?;
         let attachments = blobs::attachments(&record);
         let materials = match attachments.iter().find(|a| a.is_provenance()) {
-            Some(provenance) => blobs::materials(&self.read_attachment(&record, &provenance.digest).await?),
+            Some(provenance) => blobs::materials(&read_attachment(node, &record, &provenance.digest).await?),
             None => Vec::new(),
         };
         Ok(blobs::RecordBlobs {
@@ -374,34 +477,21 @@ impl BuildHistory {
     /// One attachment of the build `spec` names, as the Images inspector shows an attestation.
     #[instrument(skip(self), fields(builder = %self.builder))]
     pub async fn attestation(&self, spec: &BuildSpec, digest: &str) -> Result<blobs::RecordAttestation, HistoryError> {
-        let (entry, record) = self.find(spec).await?;
-        let document = self.read_attachment(&record, digest).await?;
+        let Found { entry, record, node } = self.find(spec).await?;
+        let document = read_attachment(node, &record, digest).await?;
         blobs::record_attestation(&entry, &record, digest, &document)
-    }
-
-    async fn read_attachment(
-        &self,
-        record: &BuildHistoryRecord,
-        digest: &str,
-    ) -> Result<serde_json::Value, HistoryError> {
-        let descriptor = blobs::descriptors(record).into_iter().find(|d| d.digest == digest).ok_or_else(|| {
-            HistoryError::NoSuchAttachment { build_ref: record.r#ref.clone(), digest: digest.to_owned() }
-        })?;
-        let blob = blobs::read(&self.control, &descriptor, blobs::BlobKind::Attestation).await?;
-        serde_json::from_slice(&blob)
-            .map_err(|e| HistoryError::CorruptBlob { digest: digest.to_owned(), reason: e.to_string() })
     }
 
     /// What BuildKit recorded of the finished build `spec` names, to compare it: the record, its
     /// status stream and its provenance (BuildKit attaches one to every record of a build with a result).
     #[instrument(skip(self), fields(builder = %self.builder))]
     pub async fn recorded(&self, spec: &BuildSpec) -> Result<compare::RecordedBuild, HistoryError> {
-        let (entry, record) = self.find(spec).await?;
+        let Found { entry, record, node } = self.find(spec).await?;
         let statuses =
-            self.logs(&record).await?.ok_or_else(|| HistoryError::NoSteps { build_ref: entry.build_ref.clone() })?;
+            logs(node, &record).await?.ok_or_else(|| HistoryError::NoSteps { build_ref: entry.build_ref.clone() })?;
         let mut provenance = Vec::new();
         for attachment in blobs::attachments(&record).iter().filter(|a| a.is_provenance()) {
-            provenance.push(self.read_attachment(&record, &attachment.digest).await?);
+            provenance.push(read_attachment(node, &record, &attachment.digest).await?);
         }
         Ok(compare::RecordedBuild { entry, statuses, provenance })
     }
@@ -420,4 +510,29 @@ impl BuildHistory {
             if second.entry.created() < first.entry.created() { (second, first) } else { (first, second) };
         Ok(compare::compare(&older, &newer))
     }
+}
+
+/// A finished record's status stream from its logs blob; `None` while it runs (no blob yet).
+async fn logs(node: &NodeHistory, record: &BuildHistoryRecord) -> Result<Option<Vec<StatusResponse>>, HistoryError> {
+    match &record.logs {
+        Some(logs) if record.completed_at.is_some() && logs.media_type == blobs::STATUS_MEDIA_TYPE => {
+            let blob = blobs::read(&node.control, logs, blobs::BlobKind::Logs).await?;
+            blobs::statuses(&logs.digest, &blob).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
+async fn read_attachment(
+    node: &NodeHistory,
+    record: &BuildHistoryRecord,
+    digest: &str,
+) -> Result<serde_json::Value, HistoryError> {
+    let descriptor = blobs::descriptors(record)
+        .into_iter()
+        .find(|d| d.digest == digest)
+        .ok_or_else(|| HistoryError::NoSuchAttachment { build_ref: record.r#ref.clone(), digest: digest.to_owned() })?;
+    let blob = blobs::read(&node.control, &descriptor, blobs::BlobKind::Attestation).await?;
+    serde_json::from_slice(&blob)
+        .map_err(|e| HistoryError::CorruptBlob { digest: digest.to_owned(), reason: e.to_string() })
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use buildlane_core::history::compare::BuildComparison;
-use buildlane_core::history::{BuildHistory, BuildSpec, HistoryError, HistoryEvent, HistorySupport};
+use buildlane_core::history::{BuildHistory, BuildSpec, BuilderHistorySupport, HistoryError, HistoryEvent};
 use futures_util::StreamExt;
 use tauri::ipc::Channel;
 use tauri::State;
@@ -19,8 +19,9 @@ async fn connect(state: &AppState, builder: &str) -> Result<BuildHistory, AppErr
     Ok(BuildHistory::connect(&state.builders, builder, state.selected_context().as_deref()).await?)
 }
 
-/// Streams `builder`'s history ('' = the current builder): every record in the first batch (sent
-/// even when empty), then each change, batched; until `cancel_operation(operation)`.
+/// Streams `builder`'s history ('' = the current builder), every node's: every record in the first
+/// batch (sent even when empty) with the nodes that cannot be read, then each change, batched;
+/// until `cancel_operation(operation)`.
 #[tauri::command]
 pub async fn watch_build_history(
     state: State<'_, AppState>,
@@ -69,9 +70,10 @@ pub async fn pin_build(
     Ok(connect(&state, &builder).await?.set_pinned(&build_ref, pinned).await?)
 }
 
-/// What the builder's BuildKit lacks of what the History view shows, each with a note to show.
+/// What each node's BuildKit lacks of what the History view shows, each with a note to show, and
+/// the nodes whose records cannot be read.
 #[tauri::command]
-pub async fn history_support(state: State<'_, AppState>, builder: String) -> Result<HistorySupport, AppError> {
+pub async fn history_support(state: State<'_, AppState>, builder: String) -> Result<BuilderHistorySupport, AppError> {
     Ok(connect(&state, &builder).await?.support().await?)
 }
 

@@ -22,7 +22,7 @@ import type {
   ExportProgress,
   ExportSummary,
   HistoryEvent,
-  HistorySupport,
+  BuilderHistorySupport,
   Inspection,
   LifecycleEvent,
   LogChunk,
@@ -202,7 +202,7 @@ export function watchBuildHistory(
 }
 
 /** What the builder's BuildKit lacks of what the History view shows, each with a note to show beside it. */
-export function historySupport(builder: string): Promise<HistorySupport> {
+export function historySupport(builder: string): Promise<BuilderHistorySupport> {
   return call('history_support', { builder });
 }
 

@@ -42,6 +42,8 @@ export type { HistoryEvent } from './bindings/HistoryEvent';
 export type { HistoryOutput } from './bindings/HistoryOutput';
 export type { HistoryStatus } from './bindings/HistoryStatus';
 export type { HistorySupport } from './bindings/HistorySupport';
+export type { BuilderHistorySupport } from './bindings/BuilderHistorySupport';
+export type { NodeFailure } from './bindings/NodeFailure';
 export type { HistoryCapability } from './bindings/HistoryCapability';
 export type { CapabilityNote } from './bindings/CapabilityNote';
 export type { KeyValue } from './bindings/KeyValue';

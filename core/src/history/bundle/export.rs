@@ -1,7 +1,7 @@
-//! Exporting records of a builder's node into a bundle, as `docker buildx history export` does: the
-//! records chosen among the completed ones, each made a manifest whose blobs are read from BuildKit's
-//! content store (each checked against its digest), written as a gzip'd tar under a temporary name
-//! beside the destination and renamed into place only once whole.
+//! Exporting records of a builder's nodes into a bundle, as `docker buildx history export` does: the
+//! records chosen among every node's completed ones, each made a manifest whose blobs are read from
+//! its node's content store (each checked against its digest, a few at a time), written as a gzip'd
+//! tar under a temporary name beside the destination and renamed into place only once whole.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use bollard::moby::buildkit::v1::{BuildHistoryRecord, BuildResultInfo, Descriptor};
+use futures_util::{StreamExt, TryStreamExt};
 use oci_client::manifest::{ImageIndexEntry, OciDescriptor, OciImageIndex, OciImageManifest};
 use tokio_util::sync::CancellationToken;
 use tracing::instrument;
@@ -25,19 +26,26 @@ use crate::builds::PROGRESS_INTERVAL;
 use crate::history::blobs::{self, BlobKind};
 use crate::history::filter::BuildSpec;
 use crate::history::name::LocalState;
+use crate::history::nodes::NodeHistory;
 use crate::history::{BuildHistory, HistoryError};
 
-/// A blob of the bundle: made here (a record, manifest, index or masked trace), or read from BuildKit.
+/// How many blobs (and, before them, records' traces) are read from BuildKit at once: reads
+/// overlap each other and the gzip of earlier blobs; at most this many blobs are held in memory
+/// besides the writer's.
+const CONCURRENT_READS: usize = 4;
+
+/// A blob of the bundle: made here (a record, manifest, index or masked trace), or read from the
+/// content store of the node (by its place among the reached nodes) that keeps its record.
 enum Blob {
     Made(Vec<u8>),
-    Stored(Descriptor, BlobKind),
+    Stored(Descriptor, BlobKind, usize),
 }
 
 impl Blob {
     fn size(&self) -> u64 {
         match self {
             Blob::Made(data) => data.len() as u64,
-            Blob::Stored(d, _) => d.size.max(0) as u64,
+            Blob::Stored(d, _, _) => d.size.max(0) as u64,
         }
     }
 }
@@ -83,6 +91,7 @@ impl Plan {
     /// A blob BuildKit keeps, once per record (`visited`), as buildx's `loadDescriptor`.
     fn stored(
         &mut self,
+        node: usize,
         d: &Descriptor,
         kind: BlobKind,
         visited: &mut HashSet<String>,
@@ -95,7 +104,7 @@ impl Plan {
                 HistoryError::CorruptBlob { digest: d.digest.clone(), reason: "not a sha256 digest".into() }.into()
             );
         }
-        self.blobs.entry(d.digest.clone()).or_insert_with(|| Blob::Stored(d.clone(), kind));
+        self.blobs.entry(d.digest.clone()).or_insert_with(|| Blob::Stored(d.clone(), kind, node));
         Ok(Some(oci(d)))
     }
 
@@ -103,17 +112,18 @@ impl Plan {
     /// `application/json`, their media type kept in an annotation.
     fn result(
         &mut self,
+        node: usize,
         result: &BuildResultInfo,
         visited: &mut HashSet<String>,
     ) -> Result<Vec<OciDescriptor>, BundleError> {
         let mut out = Vec::new();
         for attestation in &result.attestations {
-            out.extend(self.stored(attestation, BlobKind::Attestation, visited)?);
+            out.extend(self.stored(node, attestation, BlobKind::Attestation, visited)?);
         }
         let mut results: Vec<_> = result.results.iter().collect();
         results.sort_by_key(|(index, _)| **index);
         for (_, d) in results {
-            if let Some(mut layer) = self.stored(d, BlobKind::Manifest, visited)? {
+            if let Some(mut layer) = self.stored(node, d, BlobKind::Manifest, visited)? {
                 layer
                     .annotations
                     .get_or_insert_with(Default::default)
@@ -126,22 +136,20 @@ impl Plan {
     }
 
     /// buildx's `exportRecord`: the record's manifest, its layers in buildx's order.
-    async fn record(
+    /// `masked`: the record's trace as [`masked_trace`] read it.
+    fn record(
         &mut self,
-        control: &Control,
+        node: usize,
         mut record: BuildHistoryRecord,
+        masked: Option<Vec<u8>>,
         local: Option<&LocalState>,
         default_platform: &str,
     ) -> Result<(), BundleError> {
         sanitize(&mut record);
         let mut visited = HashSet::new();
         let mut layers = Vec::new();
-        if let Some(stored) = record.trace.clone() {
+        if let (Some(stored), Some(masked)) = (record.trace.clone(), masked) {
             visited.insert(stored.digest.clone());
-            let blob = blobs::read(control, &stored, BlobKind::Trace).await?;
-            verify(&stored.digest, &blob)?;
-            let masked = trace::sanitized(&blob)
-                .map_err(|reason| HistoryError::CorruptBlob { digest: stored.digest.clone(), reason })?;
             let layer = self.made(&stored.media_type, masked);
             record.trace = Some(Descriptor { digest: layer.digest.clone(), size: layer.size, ..stored });
             layers.push(layer);
@@ -149,18 +157,18 @@ impl Plan {
         let config =
             self.made(HISTORY_RECORD_MEDIA_TYPE, RecordDocument::new(&record, default_platform, local).to_json());
         if let Some(logs) = &record.logs {
-            layers.extend(self.stored(logs, BlobKind::Logs, &mut visited)?);
+            layers.extend(self.stored(node, logs, BlobKind::Logs, &mut visited)?);
         }
         if let Some(result) = &record.result {
-            layers.extend(self.result(result, &mut visited)?);
+            layers.extend(self.result(node, result, &mut visited)?);
         }
         if let Some(error) = &record.external_error {
-            layers.extend(self.stored(error, BlobKind::Manifest, &mut visited)?);
+            layers.extend(self.stored(node, error, BlobKind::Manifest, &mut visited)?);
         }
         let mut platforms: Vec<_> = record.results.iter().collect();
         platforms.sort_by(|a, b| a.0.cmp(b.0));
         for (_, result) in platforms {
-            layers.extend(self.result(result, &mut visited)?);
+            layers.extend(self.result(node, result, &mut visited)?);
         }
         let manifest = OciImageManifest {
             schema_version: 2,
@@ -203,6 +211,16 @@ impl Plan {
         };
         self.made(oci_client::manifest::OCI_IMAGE_INDEX_MEDIA_TYPE, indented(&index))
     }
+}
+
+/// A record's trace read from its node and masked as buildx masks it; `None` for a record without one.
+async fn masked_trace(control: Control, trace: Option<Descriptor>) -> Result<Option<Vec<u8>>, BundleError> {
+    let Some(stored) = &trace else { return Ok(None) };
+    let blob = blobs::read(&control, stored, BlobKind::Trace).await?;
+    verify(&stored.digest, &blob)?;
+    let masked = trace::sanitized(&blob)
+        .map_err(|reason| HistoryError::CorruptBlob { digest: stored.digest.clone(), reason })?;
+    Ok(Some(masked))
 }
 
 fn verify(digest: &str, blob: &[u8]) -> Result<(), HistoryError> {
@@ -252,18 +270,23 @@ fn write_tar(file: std::fs::File, entries: tokio::sync::mpsc::Receiver<Entry>) -
     Ok(file)
 }
 
-/// The records `selection` names among `records` (every one BuildKit keeps), newest first as buildx
-/// counts `^N`: only completed ones, each once.
+/// A record and the node (its place among the reached nodes) that keeps it.
+type NodeRecord = (usize, BuildHistoryRecord);
+
+/// The records `selection` names among `records` (every one the nodes keep), newest first over all
+/// nodes as buildx counts `^N`: only completed ones, each once per node. As buildx's, a ref that
+/// several nodes keep (one build split over them) takes every node's record of it, and so does the
+/// newest build when none is named.
 fn choose(
     builder: &str,
-    records: Vec<BuildHistoryRecord>,
+    records: Vec<NodeRecord>,
     selection: &ExportSelection,
-) -> Result<Vec<BuildHistoryRecord>, BundleError> {
+) -> Result<Vec<NodeRecord>, BundleError> {
     let running: HashSet<String> =
-        records.iter().filter(|r| r.completed_at.is_none()).map(|r| r.r#ref.clone()).collect();
-    let mut completed: Vec<BuildHistoryRecord> = records.into_iter().filter(|r| r.completed_at.is_some()).collect();
+        records.iter().filter(|(_, r)| r.completed_at.is_none()).map(|(_, r)| r.r#ref.clone()).collect();
+    let mut completed: Vec<NodeRecord> = records.into_iter().filter(|(_, r)| r.completed_at.is_some()).collect();
     let created = |r: &BuildHistoryRecord| r.created_at.as_ref().map(|t| (t.seconds, t.nanos));
-    completed.sort_by_key(|r| std::cmp::Reverse(created(r)));
+    completed.sort_by_key(|(_, r)| std::cmp::Reverse(created(r)));
     let empty = || BundleError::from(HistoryError::Empty { builder: builder.to_owned() });
     let specs = match selection {
         ExportSelection::All if completed.is_empty() => return Err(empty()),
@@ -271,40 +294,55 @@ fn choose(
         ExportSelection::Builds(specs) if !specs.is_empty() => specs.clone(),
         ExportSelection::Builds(_) => vec![BuildSpec::Newest],
     };
-    let mut chosen: Vec<BuildHistoryRecord> = Vec::new();
+    let of_ref = |r: &str| completed.iter().filter(|(_, c)| c.r#ref == r).cloned().collect::<Vec<_>>();
+    let mut chosen: Vec<NodeRecord> = Vec::new();
     for spec in specs {
         let found = match &spec {
-            BuildSpec::Newest => completed.first().ok_or_else(empty)?,
-            BuildSpec::Offset(n) => completed.get(*n).ok_or_else(|| HistoryError::NoSuchOffset {
+            BuildSpec::Newest => of_ref(&completed.first().ok_or_else(empty)?.1.r#ref),
+            BuildSpec::Offset(n) => vec![completed.get(*n).cloned().ok_or_else(|| HistoryError::NoSuchOffset {
                 builder: builder.to_owned(),
                 offset: *n,
                 count: completed.len(),
-            })?,
-            BuildSpec::Ref(r) if running.contains(r) => return Err(BundleError::Running { build_ref: r.clone() }),
-            BuildSpec::Ref(r) => completed
-                .iter()
-                .find(|c| &c.r#ref == r)
-                .ok_or_else(|| HistoryError::NotFound { builder: builder.to_owned(), build_ref: r.clone() })?,
+            })?],
+            BuildSpec::Ref(r) => match of_ref(r) {
+                found if !found.is_empty() => found,
+                _ if running.contains(r) => return Err(BundleError::Running { build_ref: r.clone() }),
+                _ => return Err(HistoryError::NotFound { builder: builder.to_owned(), build_ref: r.clone() }.into()),
+            },
         };
-        if !chosen.iter().any(|c| c.r#ref == found.r#ref) {
-            chosen.push(found.clone());
+        for record in found {
+            if !chosen.iter().any(|(node, c)| *node == record.0 && c.r#ref == record.1.r#ref) {
+                chosen.push(record);
+            }
         }
     }
     Ok(chosen)
 }
 
+/// The platform a build that names none is built for on `node`, as buildx writes it into a bundle:
+/// the node's pinned platforms first, then its workers'.
+async fn default_platform(builder: &str, node: &NodeHistory) -> Result<String, BundleError> {
+    if let Some(pinned) = node.pinned.first() {
+        return Ok(pinned.to_string());
+    }
+    let workers = node.control.list_workers().await.map_err(|e| crate::history::nodes::buildkit_error(builder, e))?;
+    Ok(detected_platforms(workers.iter().flat_map(|w| &w.platforms))
+        .first()
+        .map(ToString::to_string)
+        .unwrap_or_default())
+}
+
 impl BuildHistory {
-    /// The platform a build that names none is built for on this node, as buildx writes it into a
-    /// bundle: the node's pinned platforms first, then its workers'.
-    async fn default_platform(&self) -> Result<String, BundleError> {
-        if let Some(pinned) = self.pinned.first() {
-            return Ok(pinned.to_string());
-        }
-        let workers = self.control.list_workers().await.map_err(|e| self.buildkit_error(e))?;
-        Ok(detected_platforms(workers.iter().flat_map(|w| &w.platforms))
-            .first()
-            .map(ToString::to_string)
-            .unwrap_or_default())
+    /// Every completed-or-running record of every node that answered, each with its node.
+    async fn node_records(&self) -> Result<Vec<(NodeRecord, Option<chrono::DateTime<chrono::Utc>>)>, BundleError> {
+        let (answered, _) = self.raw("").await?;
+        Ok(answered
+            .into_iter()
+            .flat_map(|a| {
+                let (node, time) = (a.node, a.server_time);
+                a.records.into_iter().map(move |r| ((node, r), time))
+            })
+            .collect())
     }
 
     /// Exports the completed records `selection` names into a bundle at `dest`, as `docker buildx
@@ -320,28 +358,53 @@ impl BuildHistory {
         progress: &(dyn Fn(ExportProgress) + Send + Sync),
         cancel: CancellationToken,
     ) -> Result<ExportSummary, BundleError> {
-        let (records, server_time) = self.raw("").await?;
-        let mut chosen = choose(&self.builder, records, selection)?;
-        if finalize && chosen.iter().any(|r| r.trace.is_none()) {
-            for record in chosen.iter().filter(|r| r.trace.is_none()) {
-                self.control
+        let records = self.node_records().await?;
+        let mut times: BTreeMap<usize, Option<chrono::DateTime<chrono::Utc>>> = BTreeMap::new();
+        for ((node, _), time) in &records {
+            times.insert(*node, *time);
+        }
+        let mut chosen = choose(&self.builder, records.into_iter().map(|(r, _)| r).collect(), selection)?;
+        if finalize && chosen.iter().any(|(_, r)| r.trace.is_none()) {
+            for (node, record) in chosen.iter().filter(|(_, r)| r.trace.is_none()) {
+                let node = &self.nodes[*node];
+                node.control
                     .finalize_build_history(&record.r#ref, record.pinned)
                     .await
-                    .map_err(|e| self.update_error(&record.r#ref, e))?;
+                    .map_err(|e| self.update_error(node, &record.r#ref, e))?;
             }
-            let refs: Vec<String> = chosen.iter().map(|r| r.r#ref.clone()).collect();
-            let (again, _) = self.raw("").await?;
-            chosen = refs.iter().filter_map(|r| again.iter().find(|a| &a.r#ref == r).cloned()).collect();
+            let again = self.node_records().await?;
+            chosen = chosen
+                .iter()
+                .filter_map(|(node, r)| {
+                    again.iter().find(|((n, a), _)| n == node && a.r#ref == r.r#ref).map(|(found, _)| found.clone())
+                })
+                .collect();
         }
-        let default_platform = self.default_platform().await?;
+        let mut platforms: BTreeMap<usize, String> = BTreeMap::new();
+        for (node, _) in &chosen {
+            if !platforms.contains_key(node) {
+                platforms.insert(*node, default_platform(&self.builder, &self.nodes[*node]).await?);
+            }
+        }
+        // The traces are read a few at a time, as the blobs are, and planned in the chosen order.
+        // Owned inputs: a future borrowing them through the closure would not be `Send` for every lifetime.
+        let reads: Vec<(Control, Option<Descriptor>)> =
+            chosen.iter().map(|(index, record)| (self.nodes[*index].control.clone(), record.trace.clone())).collect();
+        let traces: Vec<Option<Vec<u8>>> = futures_util::stream::iter(reads)
+            .map(|(control, trace)| masked_trace(control, trace))
+            .buffered(CONCURRENT_READS)
+            .try_collect()
+            .await?;
         let mut plan = Plan::default();
-        for record in chosen {
-            let local = self.origin(&record, server_time).local_state();
-            plan.record(&self.control, record, local.as_ref(), &default_platform).await?;
+        for ((index, record), trace) in chosen.into_iter().zip(traces) {
+            let node = &self.nodes[index];
+            let time = times.get(&index).copied().flatten();
+            let local = node.origin(&self.builder, &self.records, &record, time).local_state();
+            plan.record(index, record, trace, local.as_ref(), &platforms[&index])?;
         }
         let refs = plan.manifests.iter().map(|(r, _)| r.clone()).collect();
         let top = plan.top();
-        write(&self.control, plan, top, dest, progress, cancel).await?;
+        write(&self.nodes, plan, top, dest, progress, cancel).await?;
         let bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or_default();
         Ok(ExportSummary { path: dest.to_string_lossy().into_owned(), build_refs: refs, bytes })
     }
@@ -351,10 +414,10 @@ fn write_error(dest: &Path, e: &std::io::Error) -> BundleError {
     BundleError::Write { path: dest.to_owned(), reason: crate::io_error::reason(e) }
 }
 
-/// Writes `plan` as a gzip'd tar beside `dest` and renames it into place: blobs read from BuildKit as
-/// they are written, one at a time.
+/// Writes `plan` as a gzip'd tar beside `dest` and renames it into place: blobs read from their
+/// nodes' BuildKit [`CONCURRENT_READS`] at a time, written in digest order as they come.
 async fn write(
-    control: &Control,
+    nodes: &[NodeHistory],
     plan: Plan,
     top: OciDescriptor,
     dest: &Path,
@@ -400,15 +463,21 @@ async fn write(
             tx.send(Entry::Folder(folder.into())).await.map_err(|_| gone())?;
         }
         let mut last = Instant::now();
-        for (digest, blob) in plan.blobs {
-            let data = match blob {
-                Blob::Made(data) => data,
-                Blob::Stored(d, kind) => {
-                    let data = blobs::read(control, &d, kind).await?;
-                    verify(&digest, &data)?;
-                    data
-                }
-            };
+        // `buffered` keeps the plan's order whatever order the reads end in: the tar is the same.
+        let mut read = std::pin::pin!(futures_util::stream::iter(plan.blobs)
+            .map(|(digest, blob)| async move {
+                let data = match blob {
+                    Blob::Made(data) => data,
+                    Blob::Stored(d, kind, node) => {
+                        let data = blobs::read(&nodes[node].control, &d, kind).await?;
+                        verify(&digest, &data)?;
+                        data
+                    }
+                };
+                Ok::<_, BundleError>((digest, data))
+            })
+            .buffered(CONCURRENT_READS));
+        while let Some((digest, data)) = read.try_next().await? {
             let hex = super::digest_hex(&digest).expect("digests were checked when planned");
             total.blobs_written += 1;
             total.bytes_written += data.len() as u64;
@@ -457,13 +526,18 @@ mod tests {
         }
     }
 
-    fn refs(chosen: Result<Vec<BuildHistoryRecord>, BundleError>) -> Vec<String> {
-        chosen.unwrap().into_iter().map(|r| r.r#ref).collect()
+    fn refs(chosen: Result<Vec<NodeRecord>, BundleError>) -> Vec<String> {
+        chosen.unwrap().into_iter().map(|(_, r)| r.r#ref).collect()
+    }
+
+    fn on(node: usize, record: BuildHistoryRecord) -> NodeRecord {
+        (node, record)
     }
 
     #[test]
     fn records_are_chosen_among_the_completed_ones_newest_first_as_buildx_does() {
-        let records = || vec![record("old", 1, true), record("new", 3, true), record("running", 4, false)];
+        let records =
+            || vec![on(0, record("old", 1, true)), on(0, record("new", 3, true)), on(0, record("running", 4, false))];
         let specs = |s: &[&str]| ExportSelection::Builds(s.iter().map(|s| BuildSpec::parse(s).unwrap()).collect());
         assert_eq!(refs(choose("b", records(), &specs(&[]))), ["new"]);
         assert_eq!(refs(choose("b", records(), &ExportSelection::All)), ["new", "old"]);
@@ -478,8 +552,26 @@ mod tests {
             Err(BundleError::History(HistoryError::NotFound { .. }))
         ));
         assert!(matches!(
-            choose("b", vec![record("running", 4, false)], &ExportSelection::All),
+            choose("b", vec![on(0, record("running", 4, false))], &ExportSelection::All),
             Err(BundleError::History(HistoryError::Empty { .. }))
         ));
+    }
+
+    #[test]
+    fn a_build_kept_by_two_nodes_exports_both_records_as_buildx_does() {
+        let records =
+            || vec![on(0, record("split", 5, true)), on(1, record("split", 5, true)), on(1, record("older", 2, true))];
+        let specs = |s: &[&str]| ExportSelection::Builds(s.iter().map(|s| BuildSpec::parse(s).unwrap()).collect());
+        let nodes = |chosen: Result<Vec<NodeRecord>, BundleError>| {
+            chosen.unwrap().into_iter().map(|(n, r)| format!("{n}/{}", r.r#ref)).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            nodes(choose("b", records(), &specs(&[]))),
+            ["0/split", "1/split"],
+            "the newest build, every node's"
+        );
+        assert_eq!(nodes(choose("b", records(), &specs(&["split", "split"]))), ["0/split", "1/split"]);
+        assert_eq!(nodes(choose("b", records(), &specs(&["^2"]))), ["1/older"], "offsets count over all nodes");
+        assert_eq!(nodes(choose("b", records(), &ExportSelection::All)), ["0/split", "1/split", "1/older"]);
     }
 }

@@ -1,9 +1,10 @@
-// The builder's build history as the Build view lists it: every record BuildKit keeps, kept up to
-// date from the core's event batches (keyed by ref), running builds first, then newest first, as
-// `docker buildx history ls` orders them; pin and delete. It calls the core only through ipc.ts
-// functions handed in.
+// The builder's build history as the Build view lists it: every record each node's BuildKit keeps,
+// kept up to date from the core's event batches (keyed by node and ref: buildx gives every node of
+// one build the same ref), running builds first, then newest first, as `docker buildx history ls`
+// orders them; the nodes that cannot be read; pin and delete. It calls the core only through
+// ipc.ts functions handed in.
 import type * as Ipc from '../ipc';
-import type { AppError, HistoryEntry, HistoryEvent, HistorySupport } from '../types';
+import type { AppError, BuilderHistorySupport, HistoryEntry, HistoryEvent, NodeFailure } from '../types';
 
 export type HistoryApi = Pick<
   typeof Ipc,
@@ -16,13 +17,23 @@ export function historyOrder(a: HistoryEntry, b: HistoryEntry): number {
   return running(a) - running(b) || (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0);
 }
 
-/** The records after a batch of events, in list order. */
-export function applyEvents(byRef: Map<string, HistoryEntry>, events: readonly HistoryEvent[]): HistoryEntry[] {
+/** Where a record is kept: its node and its ref. */
+export function recordKey(node: string, buildRef: string): string {
+  return `${node}/${buildRef}`;
+}
+
+/** The records after a batch of events, in list order; the nodes that failed go to `failed`. */
+export function applyEvents(
+  byKey: Map<string, HistoryEntry>,
+  events: readonly HistoryEvent[],
+  failed: Map<string, NodeFailure> = new Map(),
+): HistoryEntry[] {
   for (const event of events) {
-    if (event.kind === 'deleted') byRef.delete(event.buildRef);
-    else byRef.set(event.entry.buildRef, event.entry);
+    if (event.kind === 'deleted') byKey.delete(recordKey(event.node, event.buildRef));
+    else if (event.kind === 'nodeFailed') failed.set(event.failure.node, event.failure);
+    else byKey.set(recordKey(event.entry.node, event.entry.buildRef), event.entry);
   }
-  return [...byRef.values()].sort(historyOrder);
+  return [...byKey.values()].sort(historyOrder);
 }
 
 /** `3/4 steps · 50% cached`, or nothing when BuildKit counted none. */
@@ -45,9 +56,12 @@ export class BuildHistoryList {
   /** A pin or delete that failed, shown beside the list. */
   actionError = $state.raw<AppError | null>(null);
   builder = $state('');
-  /** What the builder's BuildKit lacks of what the view shows; null until the core answers. */
-  support = $state.raw<HistorySupport | null>(null);
-  #byRef = new Map<string, HistoryEntry>();
+  /** What each node's BuildKit lacks of what the view shows; null until the core answers. */
+  support = $state.raw<BuilderHistorySupport | null>(null);
+  /** The nodes whose records are not listed, and why. */
+  failedNodes = $state.raw<NodeFailure[]>([]);
+  #byKey = new Map<string, HistoryEntry>();
+  #failed = new Map<string, NodeFailure>();
   #operation: string | null = null;
   #api: HistoryApi;
 
@@ -55,8 +69,9 @@ export class BuildHistoryList {
     this.#api = api;
   }
 
+  /** The record `buildRef` names: on several nodes, the one listed first (the newest), as the core picks it. */
   get(buildRef: string): HistoryEntry | undefined {
-    return this.#byRef.get(buildRef);
+    return this.entries.find((e) => e.buildRef === buildRef);
   }
 
   /** Watches `builder`'s history ('' = the current builder), replacing any earlier watch. */
@@ -65,7 +80,9 @@ export class BuildHistoryList {
     const operation = this.#api.newOperationId();
     this.#operation = operation;
     this.builder = builder;
-    this.#byRef = new Map();
+    this.#byKey = new Map();
+    this.#failed = new Map();
+    this.failedNodes = [];
     this.entries = [];
     this.loaded = false;
     this.error = null;
@@ -85,14 +102,18 @@ export class BuildHistoryList {
   async #learnSupport(builder: string, operation: string): Promise<void> {
     try {
       const support = await this.#api.historySupport(builder);
-      if (this.#operation === operation) this.support = support;
+      if (this.#operation !== operation) return;
+      this.support = support;
+      for (const failure of support.unreachable) this.#failed.set(failure.node, failure);
+      this.failedNodes = [...this.#failed.values()];
     } catch {
       // The list's own call reports an unreachable builder.
     }
   }
 
   apply(events: readonly HistoryEvent[]): void {
-    this.entries = applyEvents(this.#byRef, events);
+    this.entries = applyEvents(this.#byKey, events, this.#failed);
+    this.failedNodes = [...this.#failed.values()];
     this.loaded = true;
   }
 
@@ -104,9 +125,9 @@ export class BuildHistoryList {
   async setPinned(buildRef: string, pinned: boolean): Promise<void> {
     try {
       await this.#api.pinBuild(this.builder, buildRef, pinned);
-      const entry = this.#byRef.get(buildRef);
-      // BuildKit sends no event for a pin: the list says it at once.
-      if (entry) this.apply([{ kind: 'completed', entry: { ...entry, pinned } }]);
+      // BuildKit sends no event for a pin: the list says it at once, on every node keeping it.
+      const pinnedOn = this.entries.filter((e) => e.buildRef === buildRef);
+      this.apply(pinnedOn.map((entry) => ({ kind: 'completed', entry: { ...entry, pinned } })));
       this.actionError = null;
     } catch (e) {
       this.actionError = e as AppError;
@@ -116,7 +137,9 @@ export class BuildHistoryList {
   async remove(buildRef: string): Promise<boolean> {
     try {
       await this.#api.deleteBuild(this.builder, buildRef);
-      this.apply([{ kind: 'deleted', buildRef }]);
+      // The core deletes it from every node keeping it.
+      const deleted = this.entries.filter((e) => e.buildRef === buildRef);
+      this.apply(deleted.map((e) => ({ kind: 'deleted', node: e.node, buildRef })));
       this.actionError = null;
       return true;
     } catch (e) {

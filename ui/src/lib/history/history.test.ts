@@ -11,7 +11,11 @@ function fakeApi() {
       emit = onEvents;
       return new Promise(() => {});
     }),
-    historySupport: vi.fn<HistoryApi['historySupport']>(async () => ({ node: 'default', buildkit: 'BuildKit v0.20.0', missing: [] })),
+    historySupport: vi.fn<HistoryApi['historySupport']>(async () => ({
+      severalNodes: false,
+      nodes: [{ node: 'default', buildkit: 'BuildKit v0.20.0', missing: [] }],
+      unreachable: [],
+    })),
     cancelOperation: vi.fn<HistoryApi['cancelOperation']>(async () => true),
     pinBuild: vi.fn<HistoryApi['pinBuild']>(async () => {}),
     deleteBuild: vi.fn<HistoryApi['deleteBuild']>(async () => {}),
@@ -42,8 +46,27 @@ describe('build history list', () => {
       ['x', 'completed'],
       ['y', 'completed'],
     ]);
-    emit([{ kind: 'deleted', buildRef: 'x' }]);
+    emit([{ kind: 'deleted', node: 'default', buildRef: 'x' }]);
     expect(list.entries.map((e) => e.buildRef)).toEqual(['y']);
+  });
+
+  it('lists each node\'s record of one ref apart, and names a node that cannot be read', () => {
+    const { api, emit } = fakeApi();
+    const list = new BuildHistoryList(api);
+    void list.watch('farm');
+    const failure = { node: 'farm2', code: 'engineUnreachable' as const, message: 'node farm2: cannot reach it' };
+    emit([
+      { kind: 'completed', entry: entry('split', { node: 'farm0' }) },
+      { kind: 'completed', entry: entry('split', { node: 'farm1' }) },
+      { kind: 'nodeFailed', failure },
+    ]);
+    expect(list.entries.map((e) => [e.node, e.buildRef])).toEqual([
+      ['farm0', 'split'],
+      ['farm1', 'split'],
+    ]);
+    expect(list.failedNodes).toEqual([failure]);
+    emit([{ kind: 'deleted', node: 'farm1', buildRef: 'split' }]);
+    expect(list.entries.map((e) => e.node)).toEqual(['farm0']);
   });
 
   it('pins and deletes through the core and shows the change at once', async () => {
@@ -71,9 +94,15 @@ describe('build history list', () => {
   it("learns what the watched builder's BuildKit lacks, and lists its history even when that cannot be learnt", async () => {
     const { api, emit } = fakeApi();
     const lacking = {
-      node: 'default',
-      buildkit: 'BuildKit v0.13.2',
-      missing: [{ capability: 'warnings' as const, since: '0.16', note: 'Warnings are not counted, so none are shown (BuildKit 0.16 and later; …).' }],
+      severalNodes: false,
+      nodes: [
+        {
+          node: 'default',
+          buildkit: 'BuildKit v0.13.2',
+          missing: [{ capability: 'warnings' as const, since: '0.16', note: 'Warnings are not counted, so none are shown (BuildKit 0.16 and later; …).' }],
+        },
+      ],
+      unreachable: [],
     };
     api.historySupport.mockResolvedValueOnce(lacking);
     const list = new BuildHistoryList(api);
