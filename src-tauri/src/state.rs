@@ -42,8 +42,11 @@ impl AppState {
         token
     }
 
+    /// Forgets an operation that ended, and hands back to the system what it allocated and freed
+    /// (a build's transfers and progress left about 26 MiB in the allocator otherwise).
     pub fn finish(&self, operation: &str) {
         self.operations.lock().expect("lock is never poisoned").remove(operation);
+        crate::memory::return_freed_memory();
     }
 
     /// Runs `work` as the long operation `operation`: `cancel` reaches it through the token it is
