@@ -9,6 +9,9 @@ use buildlane_core::docker_config::Environment;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
+/// How long the page takes to ask for what it shows once an operation ended.
+const AFTER_THE_PAGE_READ: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub struct AppState {
     pub builders: Builders,
     /// The context chosen in the UI; `None` follows the docker CLI's own choice.
@@ -43,10 +46,15 @@ impl AppState {
     }
 
     /// Forgets an operation that ended, and hands back to the system what it allocated and freed
-    /// (a build's transfers and progress left about 26 MiB in the allocator otherwise).
+    /// (a build's transfers and progress left about 26 MiB in the allocator otherwise): now, and
+    /// again once the page has read what it shows of the end (the record, its timing, the history).
     pub fn finish(&self, operation: &str) {
         self.operations.lock().expect("lock is never poisoned").remove(operation);
         crate::memory::return_freed_memory();
+        tauri::async_runtime::spawn(async {
+            tokio::time::sleep(AFTER_THE_PAGE_READ).await;
+            crate::memory::return_freed_memory();
+        });
     }
 
     /// Runs `work` as the long operation `operation`: `cancel` reaches it through the token it is
