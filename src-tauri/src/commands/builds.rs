@@ -26,16 +26,17 @@ pub async fn start_build(
     operation: String,
     on_progress: Channel<ProgressUpdate>,
 ) -> Result<BuildOutcome, AppError> {
-    let cancel = state.track(operation.clone());
     let on_progress = move |update: ProgressUpdate| {
         // A closed window only means nobody watches any more; the build itself goes on.
         let _ = on_progress.send(update);
     };
     let mut recording = Records::new(state.builders.contexts().environment()).recording();
     let context = state.selected_context();
-    let outcome =
-        builds::run(&state.builders, &request, context.as_deref(), &on_progress, cancel, &mut recording).await;
-    state.finish(&operation);
+    let outcome = state
+        .tracked(operation, async |cancel| {
+            builds::run(&state.builders, &request, context.as_deref(), &on_progress, cancel, &mut recording).await
+        })
+        .await;
     Ok(outcome?)
 }
 
@@ -57,15 +58,17 @@ pub async fn retry_platform(
         Ok((record, recorded.logs(&build_ref).unwrap_or_default()))
     })
     .await?;
-    let cancel = state.track(operation.clone());
     let on_progress = move |update: ProgressUpdate| {
         let _ = on_progress.send(update);
     };
     let mut recording = records.recording();
     let context = state.selected_context();
     let retry = PlatformRetry { record: &record, logs: &logs, platform: &platform };
-    let outcome = builds::retry(&state.builders, retry, context.as_deref(), &on_progress, cancel, &mut recording).await;
-    state.finish(&operation);
+    let outcome = state
+        .tracked(operation, async |cancel| {
+            builds::retry(&state.builders, retry, context.as_deref(), &on_progress, cancel, &mut recording).await
+        })
+        .await;
     Ok(outcome?)
 }
 

@@ -51,22 +51,20 @@ pub async fn export_builds(
     operation: String,
     on_progress: Channel<ExportProgress>,
 ) -> Result<ExportSummary, AppError> {
-    let cancel = state.track(operation.clone());
-    let result = async {
-        let dest = bundle_path(&path)?;
-        let selection = match all {
-            true => ExportSelection::All,
-            false => ExportSelection::Builds(refs.iter().map(|r| BuildSpec::parse(r)).collect::<Result<_, _>>()?),
-        };
-        let history = BuildHistory::connect(&state.builders, &builder, state.selected_context().as_deref()).await?;
-        let on_progress = move |progress: ExportProgress| {
-            let _ = on_progress.send(progress);
-        };
-        Ok(history.export(&selection, false, &dest, &on_progress, cancel).await?)
-    }
-    .await;
-    state.finish(&operation);
-    result
+    state
+        .tracked(operation, async |cancel| {
+            let dest = bundle_path(&path)?;
+            let selection = match all {
+                true => ExportSelection::All,
+                false => ExportSelection::Builds(refs.iter().map(|r| BuildSpec::parse(r)).collect::<Result<_, _>>()?),
+            };
+            let history = BuildHistory::connect(&state.builders, &builder, state.selected_context().as_deref()).await?;
+            let on_progress = move |progress: ExportProgress| {
+                let _ = on_progress.send(progress);
+            };
+            Ok(history.export(&selection, false, &dest, &on_progress, cancel).await?)
+        })
+        .await
 }
 
 /// The bundle at the path the page typed, opened.

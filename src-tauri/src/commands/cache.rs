@@ -38,14 +38,16 @@ pub async fn prune_cache(
     operation: String,
     on_progress: Channel<PruneProgress>,
 ) -> Result<PruneOutcome, AppError> {
-    let cancel = state.track(operation.clone());
     let on_progress = move |progress: PruneProgress| {
         // A closed window only means nobody watches any more; the prune itself goes on.
         let _ = on_progress.send(progress);
     };
     let context = state.selected_context();
-    let outcome = state.builders.prune(Some(&builder), context.as_deref(), &form, expected, &on_progress, cancel).await;
-    state.finish(&operation);
+    let outcome = state
+        .tracked(operation, async |cancel| {
+            state.builders.prune(Some(&builder), context.as_deref(), &form, expected, &on_progress, cancel).await
+        })
+        .await;
     Ok(outcome?)
 }
 

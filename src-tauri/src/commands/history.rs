@@ -29,35 +29,33 @@ pub async fn watch_build_history(
     operation: String,
     on_events: Channel<Vec<HistoryEvent>>,
 ) -> Result<(), AppError> {
-    let cancel = state.track(operation.clone());
-    let result = async {
-        let history = connect(&state, &builder).await?;
-        let mut events = std::pin::pin!(history.watch().await?);
-        let mut batch: Vec<HistoryEvent> = Vec::new();
-        let mut first = true;
-        let mut tick = tokio::time::interval(EVENTS_INTERVAL);
-        loop {
-            tokio::select! {
-                _ = cancel.cancelled() => return Ok(()),
-                event = events.next() => match event {
-                    Some(event) => batch.push(event?),
-                    None => return Ok(()),
-                },
-                _ = tick.tick() => {
-                    if first || !batch.is_empty() {
-                        first = false;
-                        // A closed window only means nobody watches any more.
-                        if on_events.send(std::mem::take(&mut batch)).is_err() {
-                            return Ok(());
+    state
+        .tracked(operation, async |cancel| {
+            let history = connect(&state, &builder).await?;
+            let mut events = std::pin::pin!(history.watch().await?);
+            let mut batch: Vec<HistoryEvent> = Vec::new();
+            let mut first = true;
+            let mut tick = tokio::time::interval(EVENTS_INTERVAL);
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => return Ok(()),
+                    event = events.next() => match event {
+                        Some(event) => batch.push(event?),
+                        None => return Ok(()),
+                    },
+                    _ = tick.tick() => {
+                        if first || !batch.is_empty() {
+                            first = false;
+                            // A closed window only means nobody watches any more.
+                            if on_events.send(std::mem::take(&mut batch)).is_err() {
+                                return Ok(());
+                            }
                         }
                     }
                 }
             }
-        }
-    }
-    .await;
-    state.finish(&operation);
-    result
+        })
+        .await
 }
 
 #[tauri::command]
@@ -92,16 +90,14 @@ pub async fn compare_builds(
     second: String,
     operation: String,
 ) -> Result<BuildComparison, AppError> {
-    let cancel = state.track(operation.clone());
-    let result = async {
-        let (first, second) = (BuildSpec::parse(&first)?, BuildSpec::parse(&second)?);
-        let history = connect(&state, &builder).await?;
-        tokio::select! {
-            _ = cancel.cancelled() => Err(HistoryError::Cancelled.into()),
-            compared = history.compare(&first, &second) => Ok(compared?),
-        }
-    }
-    .await;
-    state.finish(&operation);
-    result
+    state
+        .tracked(operation, async |cancel| {
+            let (first, second) = (BuildSpec::parse(&first)?, BuildSpec::parse(&second)?);
+            let history = connect(&state, &builder).await?;
+            tokio::select! {
+                _ = cancel.cancelled() => Err(HistoryError::Cancelled.into()),
+                compared = history.compare(&first, &second) => Ok(compared?),
+            }
+        })
+        .await
 }
