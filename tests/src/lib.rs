@@ -122,14 +122,25 @@ impl App {
         }
     }
 
-    /// The element with `data-testid`, waiting up to `secs` for it.
+    /// The element with `data-testid`, waiting up to `secs` for it; when it never shows, the test
+    /// fails with what the window showed instead.
     pub async fn wait_for(&self, css: &str, secs: u64) -> Element {
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(secs))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css} did not appear within {secs} s: {e}"))
+        match self.client.wait().at_most(Duration::from_secs(secs)).for_element(Locator::Css(css)).await {
+            Ok(element) => element,
+            Err(e) => {
+                panic!("{css} did not appear within {secs} s: {e}\nthe window showed:\n{}", self.page_text().await)
+            }
+        }
+    }
+
+    /// The text the window shows (its first 2,000 characters), for a failing test to say what a
+    /// user would have seen.
+    pub async fn page_text(&self) -> String {
+        const TEXT: &str = "return document.body ? document.body.innerText.slice(0, 2000) : '(no page)';";
+        match self.client.execute(TEXT, vec![]).await {
+            Ok(text) => text.as_str().unwrap_or_default().to_owned(),
+            Err(e) => format!("(the page could not be read: {e})"),
+        }
     }
 
     /// Opens the Build view's history and in it the completed record named `name` (as a terminal

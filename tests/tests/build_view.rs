@@ -25,6 +25,8 @@ async fn open_form(app: &App, context: &Path) {
     app.wait_for("[data-testid=rail-build]", 5).await.click().await.unwrap();
     app.wait_for("[data-testid=build-form]", 10).await;
     app.wait_for("input[name=context]", 5).await.send_keys(&context.display().to_string()).await.unwrap();
+    // The common platforms stand in until the builder's own list is read.
+    app.wait_for("[data-testid=build-platforms][data-source=builder]", 60).await;
     for platform in PLATFORMS {
         let checkbox = app.wait_for(&format!("input[name=platform][value='{platform}']"), 20).await;
         if checkbox.prop("checked").await.unwrap().as_deref() != Some("true") {
@@ -175,13 +177,16 @@ async fn a_printing_steps_log_follows_its_tail_and_scrolls_back_when_pointed_at(
 
     // While it prints, the log shows its newest line and, with nobody pointing at it, is no live
     // scroll area (cheaper for the web view to redraw).
+    app.wait_for("[data-testid=build-log]", 120).await;
     let started = std::time::Instant::now();
     let state = loop {
         let state = log_state(&app).await;
         if state["lines"].as_u64().unwrap_or(0) >= 2000 {
             break state;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "the RUN step's log did not grow: {state}");
+        if started.elapsed() > Duration::from_secs(60) {
+            panic!("the RUN step's log did not grow: {state}\nthe window showed:\n{}", app.page_text().await);
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(state["last"], state["lines"], "the log follows its tail: {state}");

@@ -217,6 +217,15 @@ export class BuildSession {
     return this.run?.active ?? false;
   }
 
+  /**
+   * Where the form's platform choices come from: the form's builder's own list, still being read
+   * (the common platforms stand in), or unreadable (they stay in).
+   */
+  get offeredState(): 'reading' | 'builder' | 'unreadable' {
+    if (this.offeredFor !== this.form.builder) return 'reading';
+    return this.offeredError ? 'unreadable' : 'builder';
+  }
+
   /** The platforms the builder offers, each native or emulated. */
   async loadOffered(builder: string): Promise<void> {
     const fresh = this.#offeredAnswers.begin();

@@ -330,7 +330,7 @@ describe('BuildSession', () => {
     expect(session.outlineError?.message).toContain('line 3');
   });
 
-    it('reads the builder’s platforms and reports why it could not', async () => {
+  it('reads the builder’s platforms and reports why it could not', async () => {
     const api = fakeApi();
     const session = new BuildSession(api);
     await session.loadOffered('');
@@ -339,6 +339,19 @@ describe('BuildSession', () => {
     await session.loadOffered('x');
     expect(session.offered).toEqual([]);
     expect(session.offeredError?.message).toBe('no builder x');
+  });
+
+  it('says whose platforms the form offers while the builder’s own list is read', async () => {
+    const api = fakeApi();
+    const session = new BuildSession(api);
+    expect(session.offeredState).toBe('reading');
+    await session.loadOffered(session.form.builder);
+    expect(session.offeredState).toBe('builder');
+    session.form.builder = 'x';
+    expect(session.offeredState).toBe('reading');
+    api.offeredPlatforms.mockRejectedValueOnce({ code: 'notFound', message: 'no builder x' });
+    await session.loadOffered('x');
+    expect(session.offeredState).toBe('unreadable');
   });
 
   it('drops the platforms of a builder picked before the last one', async () => {
