@@ -46,6 +46,6 @@ fi
 
 step "end-to-end: the real window under Xvfb"
 cargo build -p buildlane
-xvfb-run -a -s "-screen 0 1280x800x24" cargo test -p buildlane-e2e -- --test-threads=1 2>&1 | tee -a "$results"
+xvfb-run -a -s "-screen 0 1280x800x24" cargo test -p buildlane-e2e --no-fail-fast -- --test-threads=1 2>&1 | tee -a "$results"
 echo "screenshots: $root/target/screenshots" >&2
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "rust: %d passed, %d failed\n", passed, failed }' "$results"

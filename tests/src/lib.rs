@@ -158,10 +158,21 @@ impl App {
         build_ref
     }
 
+    /// How many elements match `css` now. Counted by the page's own script in one go: WebKitWebDriver's
+    /// find-all fails (stale element) when a match goes while it collects them, as in a list re-rendering.
+    pub async fn count(&self, css: &str) -> usize {
+        let count = self
+            .client
+            .execute("return document.querySelectorAll(arguments[0]).length;", vec![css.into()])
+            .await
+            .unwrap_or_else(|e| panic!("the page could not count {css}: {e}"));
+        count.as_u64().expect("a count") as usize
+    }
+
     /// Waits until no element matches `css`.
     pub async fn wait_gone(&self, css: &str, secs: u64) {
         let started = Instant::now();
-        while !self.client.find_all(Locator::Css(css)).await.unwrap().is_empty() {
+        while self.count(css).await > 0 {
             assert!(started.elapsed() < Duration::from_secs(secs), "{css} still shown after {secs} s");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

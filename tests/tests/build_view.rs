@@ -283,7 +283,7 @@ async fn building_only_after_a_push_shows_no_image_from_the_push() {
     app.wait_for("[data-testid=build-start]", 5).await.click().await.unwrap();
     // Both builds are recorded once the second has ended; the result card is then the second's.
     let started = std::time::Instant::now();
-    while app.client.find_all(Locator::Css("[data-testid=recent-build]")).await.unwrap().len() < 2 {
+    while app.count("[data-testid=recent-build]").await < 2 {
         assert!(started.elapsed().as_secs() < 120, "the build-only run did not end");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }

@@ -67,13 +67,10 @@ async fn an_opened_record_shows_its_timing_by_kind_and_its_projects_builds() {
     app.wait_for(&row, 30).await;
     // The list fills as BuildKit's history streams in: the second row may follow the first.
     let started = std::time::Instant::now();
-    let rows = loop {
-        let rows = app.client.find_all(fantoccini::Locator::Css(&row)).await.unwrap();
-        if rows.len() >= 2 || started.elapsed() > std::time::Duration::from_secs(30) {
-            break rows;
-        }
+    while app.count(&row).await < 2 && started.elapsed() < std::time::Duration::from_secs(30) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    }
+    let rows = app.client.find_all(fantoccini::Locator::Css(&row)).await.unwrap();
     assert_eq!(rows.len(), 2, "both builds listed");
     // Newest first: the last row is the first build.
     let first_ref = rows[1].attr("data-ref").await.unwrap().expect("the row carries its ref");
