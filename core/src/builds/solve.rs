@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use bollard::moby::buildkit::v1::StatusResponse;
 use futures_util::StreamExt;
 
 use super::connect::connect;
@@ -28,6 +29,29 @@ use crate::progress::{ProgressModel, ProgressUpdate};
 
 /// How often progress is handed to the UI at most: BuildKit can send thousands of updates a second.
 pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How long the rest of a build's statuses may take to arrive once its Solve returned. BuildKit
+/// ends the stream as soon as it has sent them; the bound only keeps a builder that never ends it
+/// from holding the build open.
+const STATUS_END: Duration = Duration::from_secs(60);
+
+/// Hands `on` what is left of a build's status stream once its Solve returned, to the stream's end:
+/// behind a busy machine that can be thousands of messages, the last step's logs among them (buildx
+/// reads them all too).
+pub(super) async fn read_to_end<S>(status: S, mut on: impl FnMut(StatusResponse))
+where
+    S: futures_util::Stream<Item = Result<StatusResponse, BuildkitError>> + Unpin,
+{
+    let read = status.take_while(|item| std::future::ready(item.is_ok())).for_each(|item| {
+        if let Ok(response) = item {
+            on(response);
+        }
+        std::future::ready(())
+    });
+    if tokio::time::timeout(STATUS_END, read).await.is_err() {
+        tracing::warn!("the builder did not end the build's status stream {}s after the build", STATUS_END.as_secs());
+    }
+}
 
 pub(super) async fn run_checked(
     builders: &Builders,
@@ -138,14 +162,8 @@ pub(super) async fn run_checked(
             }
         }
     };
-    // The last statuses arrive just after Solve returns; wait briefly for the stream to end.
     if result.is_some() {
-        let drain = async {
-            while let Some(Ok(response)) = status.next().await {
-                model.apply(&response);
-            }
-        };
-        let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+        read_to_end(status, |response| model.apply(&response)).await;
     } else {
         model.cancel_unfinished();
     }

@@ -24,7 +24,9 @@ use super::connect::connect;
 use super::failure::{failure, BuildFailure};
 use super::keep_going::{self, PlatformResult};
 use super::request::{cache_entries, image_names, BuildOutput, BuildRequest, Checked};
-use super::solve::{exporter, frontend_attrs, runnable, session_services, tag_local_caches, PROGRESS_INTERVAL};
+use super::solve::{
+    exporter, frontend_attrs, read_to_end, runnable, session_services, tag_local_caches, PROGRESS_INTERVAL,
+};
 use super::split_output::SplitTarballs;
 use super::{BuildError, BuildObserver, BuildOutcome, BuildState, Watch};
 use crate::builders::drivers::Driver;
@@ -512,13 +514,10 @@ impl Solving<'_> {
                 }
             };
             if result.is_some() {
-                // The last statuses arrive just after Solve returns.
-                let drain = async {
-                    while let Some(Ok(response)) = status.next().await {
-                        let _ = statuses.send((index, response));
-                    }
-                };
-                let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+                read_to_end(status, |response| {
+                    let _ = statuses.send((index, response));
+                })
+                .await;
             }
             drop(session);
             Ok(match result {
