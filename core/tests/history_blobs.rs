@@ -11,12 +11,9 @@ use buildlane_core::history::blobs::{self, BlobKind};
 use buildlane_core::history::{BuildHistory, BuildSpec, ReplaySource};
 use futures_util::StreamExt;
 use support::build::{build, context, request, Seen};
+use support::history::nonce;
 use support::World;
 use tokio_util::sync::CancellationToken;
-
-fn nonce() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
-}
 
 #[tokio::test]
 async fn a_finished_build_replays_from_its_logs_blob_which_holds_what_buildkit_serves_as_its_status() {

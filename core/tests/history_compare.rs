@@ -9,15 +9,8 @@ mod support;
 use buildlane_core::history::compare::{BuildComparison, ComparedStep, MissReason, StepRun};
 use buildlane_core::history::{BuildHistory, BuildSpec};
 use support::build::{build, context, request, Seen};
+use support::history::{nonce, registry};
 use support::World;
-
-fn nonce() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
-}
-
-fn registry() -> String {
-    std::env::var("BUILDLANE_REGISTRY").expect("BUILDLANE_REGISTRY is set")
-}
 
 /// Builds the context with `build_args` and returns the build's ref.
 async fn built(world: &World, ctx: &tempfile::TempDir, build_args: &[&str]) -> String {

@@ -10,12 +10,9 @@ use buildlane_core::builds::BuildState;
 use buildlane_core::history::{BuildHistory, BuildSpec};
 use buildlane_core::progress::timing::{BuildTiming, KindTiming, OperationKind};
 use support::build::{build, context, request, Seen};
+use support::history::registry;
 use support::World;
 use tokio_util::sync::CancellationToken;
-
-fn registry() -> String {
-    std::env::var("BUILDLANE_REGISTRY").expect("BUILDLANE_REGISTRY is set")
-}
 
 fn kind(timing: &BuildTiming, kind: OperationKind) -> &KindTiming {
     timing.kinds.iter().find(|k| k.kind == kind).unwrap_or_else(|| panic!("no {kind:?} steps in {timing:#?}"))
