@@ -3,26 +3,11 @@
 //! exactly what `inspect` and `logs` print of the builder's own record. (buildx 0.13.1, the peer here,
 //! has no `history` command, so the builder's side is the oracle.)
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod support;
 
-fn env(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| panic!("{var} is set (eval \"$(scripts/engine.sh env)\")"))
-}
+use std::process::Output;
 
-/// `buildlane` with every docker and Buildlane location inside `home`, on the project's engine.
-fn buildlane(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_buildlane"))
-        .args(args)
-        .env("HOME", home)
-        .env("DOCKER_CONFIG", home.join(".docker"))
-        .env("BUILDX_CONFIG", home.join(".docker/buildx"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("DOCKER_HOST", env("DOCKER_HOST"))
-        .env_remove("DOCKER_CONTEXT")
-        .output()
-        .expect("buildlane runs")
-}
+use support::{buildlane_output, docker_config, required};
 
 fn ok(out: Output) -> Output {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -35,38 +20,44 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn exported_builds_are_listed_inspected_and_replayed_from_the_file_as_from_the_builder() {
-    let home = tempfile::tempdir().unwrap();
+    let home = docker_config();
     let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let mut refs = Vec::new();
     for i in 0..2 {
         let context = home.path().join(format!("app-{i}"));
         std::fs::create_dir(&context).unwrap();
-        let dockerfile =
-            format!("FROM {}/busybox:latest\nRUN echo {nonce} {i} && echo second line\n", env("BUILDLANE_REGISTRY"));
+        let dockerfile = format!(
+            "FROM {}/busybox:latest\nRUN echo {nonce} {i} && echo second line\n",
+            required("BUILDLANE_REGISTRY")
+        );
         std::fs::write(context.join("Dockerfile"), dockerfile).unwrap();
-        ok(buildlane(home.path(), &["build", "--progress", "plain", &context.to_string_lossy()]));
-        let listed = text(&ok(buildlane(home.path(), &["history", "ls", "--format", "{{.Ref}} {{.Name}}"])).stdout);
+        ok(buildlane_output(home.path(), &["build", "--progress", "plain", &context.to_string_lossy()]));
+        let listed =
+            text(&ok(buildlane_output(home.path(), &["history", "ls", "--format", "{{.Ref}} {{.Name}}"])).stdout);
         let line = listed.lines().find(|l| l.ends_with(&format!(" app-{i}"))).expect("the build is listed");
         refs.push(line.split(' ').next().unwrap().to_owned());
     }
     let file = home.path().join("builds.dockerbuild");
     let file = file.to_string_lossy();
-    ok(buildlane(home.path(), &["history", "export", &refs[0], &refs[1], "-o", &file]));
+    ok(buildlane_output(home.path(), &["history", "export", &refs[0], &refs[1], "-o", &file]));
 
     let listed = text(
-        &ok(buildlane(home.path(), &["history", "import", &file, "--format", "{{.Ref}} {{.Name}} {{.Status}}"])).stdout,
+        &ok(buildlane_output(home.path(), &["history", "import", &file, "--format", "{{.Ref}} {{.Name}} {{.Status}}"]))
+            .stdout,
     );
     assert_eq!(listed, format!("{} app-1 Completed\n{} app-0 Completed\n", refs[1], refs[0]));
 
     for build_ref in &refs {
         for format in ["pretty", "json"] {
-            let live = ok(buildlane(home.path(), &["history", "inspect", build_ref, "--format", format]));
-            let from_file =
-                ok(buildlane(home.path(), &["history", "inspect", "--bundle", &file, build_ref, "--format", format]));
+            let live = ok(buildlane_output(home.path(), &["history", "inspect", build_ref, "--format", format]));
+            let from_file = ok(buildlane_output(
+                home.path(),
+                &["history", "inspect", "--bundle", &file, build_ref, "--format", format],
+            ));
             assert_eq!(text(&from_file.stdout), text(&live.stdout), "inspect --format {format}");
         }
-        let live = ok(buildlane(home.path(), &["history", "logs", build_ref]));
-        let from_file = ok(buildlane(home.path(), &["history", "logs", "--bundle", &file, build_ref]));
+        let live = ok(buildlane_output(home.path(), &["history", "logs", build_ref]));
+        let from_file = ok(buildlane_output(home.path(), &["history", "logs", "--bundle", &file, build_ref]));
         assert!(text(&live.stderr).contains("second line"));
         assert_eq!(text(&from_file.stderr), text(&live.stderr), "the same replayed logs");
     }
@@ -74,14 +65,14 @@ fn exported_builds_are_listed_inspected_and_replayed_from_the_file_as_from_the_b
     // What cannot work says so, with the documented statuses.
     let garbage = home.path().join("garbage.dockerbuild");
     std::fs::write(&garbage, "not a bundle\n".repeat(100)).unwrap();
-    let out = buildlane(home.path(), &["history", "import", &garbage.to_string_lossy()]);
+    let out = buildlane_output(home.path(), &["history", "import", &garbage.to_string_lossy()]);
     assert_eq!(out.status.code(), Some(11), "malformed: {}", text(&out.stderr));
     assert!(text(&out.stderr).contains("is not a .dockerbuild bundle"), "{}", text(&out.stderr));
-    let out = buildlane(home.path(), &["history", "export", "--all", &refs[0], "-o", &file]);
+    let out = buildlane_output(home.path(), &["history", "export", "--all", &refs[0], "-o", &file]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("cannot specify refs when using --all"));
-    let out = buildlane(home.path(), &["history", "inspect", "--bundle", &file, "nosuchref"]);
+    let out = buildlane_output(home.path(), &["history", "inspect", "--bundle", &file, "nosuchref"]);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
 
-    ok(buildlane(home.path(), &["history", "rm", &refs[0], &refs[1]]));
+    ok(buildlane_output(home.path(), &["history", "rm", &refs[0], &refs[1]]));
 }
