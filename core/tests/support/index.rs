@@ -39,22 +39,25 @@ impl MachineImage {
         outcome
     }
 
-    /// `docker buildx build --push` of the same context on the same builder, under `theirs`.
+    /// `docker buildx build --push` of the same context on the same builder, under `theirs`. The
+    /// test farm's nodes are all the engine's one BuildKit, so two nodes' exports can name the same
+    /// image in it at the same moment and one fails with "already exists" (two real daemons cannot
+    /// meet); that failure (or the registry's occasional 500, as in `World::docker_ok`) is tried
+    /// again, twice at most.
     pub fn push_with_buildx(&self, world: &World, builder: &str, platforms: &[&str]) {
         let path = self.context.path().to_string_lossy().into_owned();
         let all = platforms.join(",");
-        world.docker_ok(&[
-            "buildx",
-            "build",
-            "--builder",
-            builder,
-            "--platform",
-            &all,
-            "--push",
-            "-t",
-            &self.theirs,
-            &path,
-        ]);
+        let args = ["buildx", "build", "--builder", builder, "--platform", &all, "--push", "-t", &self.theirs, &path];
+        for _ in 0..2 {
+            let out = world.docker(&args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if out.status.success() {
+                return;
+            }
+            let transient = stderr.contains("already exists") || stderr.contains("500 Internal Server Error");
+            assert!(transient, "docker {args:?} failed: {stderr}");
+        }
+        world.docker_ok(&args);
     }
 }
 
