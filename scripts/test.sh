@@ -17,6 +17,8 @@ cargo_test() { cargo test "$@" 2>&1 | tee -a "$results"; }
 step "setup"
 scripts/setup.sh
 step "test engine"
+# Every run starts from the engine a fresh machine has (the registries stay).
+scripts/engine.sh reset
 scripts/engine.sh start
 eval "$(scripts/engine.sh env)"
 
