@@ -639,7 +639,8 @@ cmd_reset() {
   take_lock
   stop_dockerd
   # dockerd bind-mounts its data root onto itself; a killed container may leave mounts under it.
-  findmnt -rn -o TARGET | grep -E "^$DATA_DIR/docker(/|$)" | sort -r | xargs -r -n1 umount -l
+  findmnt -rn -o TARGET | awk -v root="$DATA_DIR/docker" '$0 == root || index($0, root "/") == 1' |
+    sort -r | xargs -r -n1 umount -l
   log "removing the engine's data ($DATA_DIR/docker)"
   rm -rf "$DATA_DIR/docker"
 }
