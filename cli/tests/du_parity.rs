@@ -18,9 +18,11 @@ struct Listing {
 fn listing(out: &str) -> Listing {
     let lines: Vec<&str> = out.lines().collect();
     let summary_at = lines.iter().position(|l| l.contains(':')).unwrap_or(lines.len());
+    // An empty cache has no header: the summary (if any) comes first.
+    let rows_at = 1.min(summary_at);
     let mut rows = Vec::new();
     let mut accessed = std::collections::BTreeMap::new();
-    for row in &lines[1.min(lines.len())..summary_at] {
+    for row in &lines[rows_at..summary_at] {
         // LAST ACCESSED is the last tab-separated column.
         let (columns, when) = row.rsplit_once('\t').unwrap_or((row, ""));
         rows.push(columns.to_owned());
@@ -28,7 +30,7 @@ fn listing(out: &str) -> Listing {
     }
     rows.sort();
     Listing {
-        header: lines.first().map(|l| l.to_string()).unwrap_or_default(),
+        header: lines[..rows_at].concat(),
         rows,
         accessed,
         summary: lines[summary_at..].iter().map(|l| l.to_string()).collect(),

@@ -70,7 +70,9 @@ pub fn disk_usage(usage: &DiskUsage, verbose: bool, now: DateTime<Utc>) -> Strin
             table += &node.records.iter().map(|r| row(r, now)).collect::<String>();
         }
     }
-    if !verbose && !usage.nodes.is_empty() {
+    // buildx skips a node with no records (BuildKit's client hands it a nil list), so an empty
+    // cache prints no header at all.
+    if !verbose && usage.nodes.iter().any(|n| !n.records.is_empty()) {
         out += &tabwriter(&format!("{HEADER}{table}"));
     }
     if !usage.filtered {
@@ -171,6 +173,27 @@ mod tests {
             Reclaimable:\t269.5MB\n\
             Total:\t\t269.5MB\n";
         assert_eq!(disk_usage(&usage, false, now()), expected);
+    }
+
+    #[test]
+    fn an_empty_cache_prints_no_header_and_only_the_totals_unless_filtered() {
+        let mut usage = DiskUsage {
+            builder: "default".into(),
+            totals: CacheTotals::of(&[]),
+            segments: Vec::new(),
+            nodes: vec![super::super::NodeUsage {
+                node: "default".into(),
+                buildkit: String::new(),
+                totals: CacheTotals::of(&[]),
+                records: Vec::new(),
+            }],
+            filtered: false,
+            notes: Vec::new(),
+        };
+        // Seen from `docker buildx du` 0.13.1 on a fresh engine of this project.
+        assert_eq!(disk_usage(&usage, false, now()), "Reclaimable:\t0B\nTotal:\t\t0B\n");
+        usage.filtered = true;
+        assert_eq!(disk_usage(&usage, false, now()), "");
     }
 
     #[test]
