@@ -133,10 +133,10 @@ impl App {
         }
     }
 
-    /// The text the window shows (its first 2,000 characters), for a failing test to say what a
+    /// The text the window shows (its first 8,000 characters), for a failing test to say what a
     /// user would have seen.
     pub async fn page_text(&self) -> String {
-        const TEXT: &str = "return document.body ? document.body.innerText.slice(0, 2000) : '(no page)';";
+        const TEXT: &str = "return document.body ? document.body.innerText.slice(0, 8000) : '(no page)';";
         match self.client.execute(TEXT, vec![]).await {
             Ok(text) => text.as_str().unwrap_or_default().to_owned(),
             Err(e) => format!("(the page could not be read: {e})"),
