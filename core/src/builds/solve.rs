@@ -38,16 +38,15 @@ const STATUS_END: Duration = Duration::from_secs(60);
 /// Hands `on` what is left of a build's status stream once its Solve returned, to the stream's end:
 /// behind a busy machine that can be thousands of messages, the last step's logs among them (buildx
 /// reads them all too).
-pub(super) async fn read_to_end<S>(status: S, mut on: impl FnMut(StatusResponse))
+pub(super) async fn read_to_end<S>(mut status: S, mut on: impl FnMut(StatusResponse))
 where
     S: futures_util::Stream<Item = Result<StatusResponse, BuildkitError>> + Unpin,
 {
-    let read = status.take_while(|item| std::future::ready(item.is_ok())).for_each(|item| {
-        if let Ok(response) = item {
+    let read = async {
+        while let Some(Ok(response)) = status.next().await {
             on(response);
         }
-        std::future::ready(())
-    });
+    };
     if tokio::time::timeout(STATUS_END, read).await.is_err() {
         tracing::warn!("the builder did not end the build's status stream {}s after the build", STATUS_END.as_secs());
     }

@@ -48,16 +48,7 @@ impl MachineImage {
         let path = self.context.path().to_string_lossy().into_owned();
         let all = platforms.join(",");
         let args = ["buildx", "build", "--builder", builder, "--platform", &all, "--push", "-t", &self.theirs, &path];
-        for _ in 0..2 {
-            let out = world.docker(&args);
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            if out.status.success() {
-                return;
-            }
-            let transient = stderr.contains("already exists") || stderr.contains("500 Internal Server Error");
-            assert!(transient, "docker {args:?} failed: {stderr}");
-        }
-        world.docker_ok(&args);
+        world.docker_ok_retrying(&args, &["already exists"]);
     }
 }
 

@@ -90,10 +90,16 @@ impl World {
     /// registry (distribution 2.8) now and then answers 500 to a HEAD of a manifest buildx is pushing
     /// twice (seen in CI); that answer alone is tried again, twice at most.
     pub fn docker_ok(&self, args: &[&str]) -> String {
+        self.docker_ok_retrying(args, &[])
+    }
+
+    /// `docker_ok`, also trying again (twice at most in all) when the CLI fails saying one of `transient`.
+    pub fn docker_ok_retrying(&self, args: &[&str], transient: &[&str]) -> String {
         let mut out = self.docker(args);
         for _ in 0..2 {
             let stderr = String::from_utf8_lossy(&out.stderr);
-            if out.status.success() || !stderr.contains("500 Internal Server Error") {
+            let retry = ["500 Internal Server Error"].iter().chain(transient).any(|t| stderr.contains(t));
+            if out.status.success() || !retry {
                 break;
             }
             out = self.docker(args);
