@@ -143,6 +143,27 @@ impl App {
         }
     }
 
+    /// Opens the Build view with `context` typed in, once the form has settled: the builder's own
+    /// platforms read (the common ones stand in until then) and the Dockerfile's outline or its parse
+    /// error shown (it comes in above the Build button and moves it: a click in that moment lands elsewhere).
+    pub async fn open_build_form(&self, context: &Path) {
+        self.wait_for("[data-testid=builders-loaded]", 30).await;
+        self.wait_for("[data-testid=rail-build]", 5).await.click().await.unwrap();
+        self.wait_for("input[name=context]", 10).await.send_keys(&context.display().to_string()).await.unwrap();
+        self.wait_for("[data-testid=build-platforms][data-source=builder]", 60).await;
+        self.wait_for("[data-testid=build-outline], [data-testid=build-outline-error]", 60).await;
+    }
+
+    /// Ticks each of `platforms` in the Build form (left ticked when it already is).
+    pub async fn tick_platforms(&self, platforms: &[&str]) {
+        for platform in platforms {
+            let checkbox = self.wait_for(&format!("input[name=platform][value='{platform}']"), 20).await;
+            if checkbox.prop("checked").await.unwrap().as_deref() != Some("true") {
+                checkbox.click().await.unwrap();
+            }
+        }
+    }
+
     /// Opens the Build view's history and in it the completed record named `name` (as a terminal
     /// build of a context folder is named); its ref, once its replay has shown the build's result.
     pub async fn open_history_record(&self, name: &str) -> String {

@@ -21,21 +21,8 @@ fn context_with(dockerfile: &str) -> tempfile::TempDir {
 
 /// Opens the Build view and fills in the context and the three platforms.
 async fn open_form(app: &App, context: &Path) {
-    app.wait_for("[data-testid=builders-loaded]", 30).await;
-    app.wait_for("[data-testid=rail-build]", 5).await.click().await.unwrap();
-    app.wait_for("[data-testid=build-form]", 10).await;
-    app.wait_for("input[name=context]", 5).await.send_keys(&context.display().to_string()).await.unwrap();
-    // The common platforms stand in until the builder's own list is read.
-    app.wait_for("[data-testid=build-platforms][data-source=builder]", 60).await;
-    // The Dockerfile's outline (or its parse error) comes in above the Build button and moves it:
-    // a click in that moment lands elsewhere.
-    app.wait_for("[data-testid=build-outline], [data-testid=build-outline-error]", 60).await;
-    for platform in PLATFORMS {
-        let checkbox = app.wait_for(&format!("input[name=platform][value='{platform}']"), 20).await;
-        if checkbox.prop("checked").await.unwrap().as_deref() != Some("true") {
-            checkbox.click().await.unwrap();
-        }
-    }
+    app.open_build_form(context).await;
+    app.tick_platforms(&PLATFORMS).await;
     // The builder's own list marks which platforms run through QEMU.
     let arm = app.wait_for("input[name=platform][value='linux/arm64']", 5).await;
     assert_eq!(arm.attr("data-emulated").await.unwrap().as_deref(), Some("true"));
@@ -173,12 +160,7 @@ async fn a_printing_steps_log_follows_its_tail_and_scrolls_back_when_pointed_at(
         "FROM {registry}/busybox:latest\nRUN echo {nonce} && for i in $(seq 1 60); do seq 1 300; sleep 0.1; done\n"
     ));
     let app = App::launch().await;
-    app.wait_for("[data-testid=builders-loaded]", 30).await;
-    app.wait_for("[data-testid=rail-build]", 5).await.click().await.unwrap();
-    app.wait_for("input[name=context]", 10).await.send_keys(&context.path().display().to_string()).await.unwrap();
-    // The Dockerfile's outline (or its parse error) comes in above the Build button and moves it:
-    // a click in that moment lands elsewhere.
-    app.wait_for("[data-testid=build-outline], [data-testid=build-outline-error]", 60).await;
+    app.open_build_form(context.path()).await;
     app.wait_for("[data-testid=build-start]", 5).await.click().await.unwrap();
 
     // While it prints, the log shows its newest line and, with nobody pointing at it, is no live
@@ -274,10 +256,7 @@ async fn building_only_after_a_push_shows_no_image_from_the_push() {
     let tag = format!("{registry}/e2e/build-only-after-push:{}", std::process::id());
 
     let app = App::launch().await;
-    app.wait_for("[data-testid=builders-loaded]", 30).await;
-    app.wait_for("[data-testid=rail-build]", 5).await.click().await.unwrap();
-    app.wait_for("input[name=context]", 10).await.send_keys(&context.path().display().to_string()).await.unwrap();
-    app.wait_for("[data-testid=build-outline], [data-testid=build-outline-error]", 60).await;
+    app.open_build_form(context.path()).await;
     app.wait_for("input[name=output][value=push]", 5).await.click().await.unwrap();
     app.wait_for("textarea[name=tags]", 5).await.send_keys(&tag).await.unwrap();
     app.wait_for("[data-testid=build-start]", 5).await.click().await.unwrap();

@@ -28,19 +28,8 @@ async fn a_platform_failing_in_a_build_that_keeps_going_is_retried_alone_and_the
     let tag = format!("{registry}/e2e/keep-going:{}", std::process::id());
 
     let app = App::launch().await;
-    app.wait_for("[data-testid=builders-loaded]", 30).await;
-    app.wait_for("[data-testid=rail-build]", 5).await.click().await.unwrap();
-    app.wait_for("input[name=context]", 10).await.send_keys(&context.path().display().to_string()).await.unwrap();
-    app.wait_for("[data-testid=build-platforms][data-source=builder]", 60).await;
-    // The Dockerfile's outline (or its parse error) comes in above the Build button and moves it:
-    // a click in that moment lands elsewhere.
-    app.wait_for("[data-testid=build-outline], [data-testid=build-outline-error]", 60).await;
-    for platform in BOTH {
-        let checkbox = app.wait_for(&format!("input[name=platform][value='{platform}']"), 20).await;
-        if checkbox.prop("checked").await.unwrap().as_deref() != Some("true") {
-            checkbox.click().await.unwrap();
-        }
-    }
+    app.open_build_form(context.path()).await;
+    app.tick_platforms(&BOTH).await;
     app.wait_for("input[name=output][value=push]", 5).await.click().await.unwrap();
     app.wait_for("textarea[name=tags]", 5).await.send_keys(&tag).await.unwrap();
     app.wait_for("input[name=keepGoing]", 5).await.click().await.unwrap();

@@ -60,14 +60,8 @@ async fn one_run(context: &Path) -> Run {
     tokio::time::sleep(Duration::from_secs(5)).await;
     let idle = Pss::of_tree(pid);
 
-    app.wait_for("[data-testid=rail-build]", 5).await.click().await.unwrap();
-    app.wait_for("input[name=context]", 10).await.send_keys(&context.display().to_string()).await.unwrap();
-    for platform in PLATFORMS {
-        let checkbox = app.wait_for(&format!("input[name=platform][value='{platform}']"), 20).await;
-        if checkbox.prop("checked").await.unwrap().as_deref() != Some("true") {
-            checkbox.click().await.unwrap();
-        }
-    }
+    app.open_build_form(context).await;
+    app.tick_platforms(&PLATFORMS).await;
     app.wait_for("[data-testid=build-start]", 5).await.click().await.unwrap();
     let result = app.wait_for("[data-testid=build-result][data-state]", 300).await;
     let state = result.attr("data-state").await.unwrap();
