@@ -2,6 +2,7 @@
 
 mod commands;
 mod error;
+mod launch;
 mod memory;
 mod state;
 mod webview;

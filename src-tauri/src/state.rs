@@ -4,16 +4,20 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use buildlane_core::builders::Builders;
+use buildlane_core::builders::{BuilderError, BuilderList, Builders};
 use buildlane_core::docker_config::Environment;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
+
+use crate::launch::Ahead;
 
 /// How long the page takes to ask for what it shows once an operation ended.
 const AFTER_THE_PAGE_READ: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub struct AppState {
     pub builders: Builders,
+    /// The docker CLI's context's builders, listed while the page loads.
+    pub first_list: Ahead<Result<BuilderList, BuilderError>>,
     /// The context chosen in the UI; `None` follows the docker CLI's own choice.
     selected_context: Mutex<Option<String>>,
     operations: Mutex<HashMap<String, CancellationToken>>,
@@ -22,8 +26,11 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(env: Environment) -> Self {
+        let builders = Builders::new(env);
+        let listing = builders.clone();
         Self {
-            builders: Builders::new(env),
+            first_list: Ahead::start(async move { listing.list(None).await }),
+            builders,
             selected_context: Mutex::new(None),
             operations: Mutex::new(HashMap::new()),
             engine_watch: Mutex::new(None),

@@ -13,7 +13,13 @@ use crate::state::AppState;
 
 #[tauri::command]
 pub async fn list_builders(state: State<'_, AppState>) -> Result<BuilderList, AppError> {
-    Ok(state.builders.list(state.selected_context().as_deref()).await?)
+    let context = state.selected_context();
+    if context.is_none() {
+        if let Some(list) = state.first_list.take().await {
+            return Ok(list?);
+        }
+    }
+    Ok(state.builders.list(context.as_deref()).await?)
 }
 
 fn sender(channel: Channel<LifecycleEvent>) -> impl Fn(LifecycleEvent) + Send + Sync {
