@@ -64,7 +64,9 @@ pub async fn outline(
             // `dockerfile parse error on line N: what` → `what`; the line is said once, by the error.
             let at = message.find("dockerfile parse error").unwrap_or(0);
             let what = message[at..].split_once(": ").map_or(message.as_str(), |(_, what)| what).to_owned();
-            Err(BuildError::DockerfileSyntax { file: checked.dockerfile, line, message: what })
+            // Named as the form names it: the context folder is said by the field above.
+            let file = checked.dockerfile.strip_prefix(&checked.context).map_or(checked.dockerfile.clone(), Into::into);
+            Err(BuildError::DockerfileSyntax { file, line, message: what })
         }
         Err(e) => Err(e),
     }
