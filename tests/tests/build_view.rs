@@ -248,6 +248,39 @@ async fn a_dockerfile_that_does_not_parse_shows_platforms_that_never_started_and
     app.close().await;
 }
 
+/// The Build button's top edge on screen, where a person about to press it saw it.
+async fn build_button_top(app: &App) -> f64 {
+    app.wait_for("[data-testid=build-start]", 5).await.rectangle().await.unwrap().1
+}
+
+#[tokio::test]
+async fn the_build_button_stays_put_when_the_dockerfiles_outline_or_its_error_arrives() {
+    let broken = context_with("FROM scratch\nFOO bar\n");
+    let good = context_with("FROM scratch AS base\nFROM base\n");
+
+    let app = App::launch().await;
+    app.wait_for("[data-testid=builders-loaded]", 30).await;
+    app.wait_for("[data-testid=rail-build]", 5).await.click().await.unwrap();
+    app.wait_for("[data-testid=build-platforms][data-source=builder]", 60).await;
+    let before = build_button_top(&app).await;
+
+    let context = app.wait_for("input[name=context]", 10).await;
+    context.send_keys(&broken.path().display().to_string()).await.unwrap();
+    let error = app.wait_for("[data-testid=build-outline-error]", 30).await;
+    // The file as the form names it: the context folder is in the field above.
+    // Its textContent: WebDriver's element text reads a two-line clamped box as empty.
+    let said = error.prop("textContent").await.unwrap().unwrap_or_default();
+    assert!(said.trim().starts_with("syntax error in Dockerfile line 2: unknown instruction: FOO"), "{said}");
+    assert_eq!(build_button_top(&app).await, before, "with the parse error shown");
+
+    context.clear().await.unwrap();
+    context.send_keys(&good.path().display().to_string()).await.unwrap();
+    let outline = app.wait_for("[data-testid=build-outline]", 30).await;
+    assert!(outline.text().await.unwrap().contains("2 stages"), "the outline of the second context");
+    assert_eq!(build_button_top(&app).await, before, "with the outline shown");
+    app.close().await;
+}
+
 #[tokio::test]
 async fn building_only_after_a_push_shows_no_image_from_the_push() {
     let registry = registry();
