@@ -46,7 +46,7 @@ impl AppState {
     }
 
     /// Registers a long operation; cancelling the returned token is how `cancel` reaches it.
-    pub fn track(&self, operation: String) -> CancellationToken {
+    fn track(&self, operation: String) -> CancellationToken {
         let token = CancellationToken::new();
         self.operations.lock().expect("lock is never poisoned").insert(operation, token.clone());
         token
@@ -55,7 +55,7 @@ impl AppState {
     /// Forgets an operation that ended, and hands back to the system what it allocated and freed
     /// (a build's transfers and progress left about 26 MiB in the allocator otherwise): now, and
     /// again once the page has read what it shows of the end (the record, its timing, the history).
-    pub fn finish(&self, operation: &str) {
+    fn finish(&self, operation: &str) {
         self.operations.lock().expect("lock is never poisoned").remove(operation);
         crate::memory::return_freed_memory();
         tauri::async_runtime::spawn(async {

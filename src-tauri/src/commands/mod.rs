@@ -94,16 +94,18 @@ where
     T: Send + 'static,
     F: Future<Output = Result<T, AppError>> + Send + 'static,
 {
-    let cancel = state.track(operation.clone());
-    let mut task = tokio::spawn(work);
-    let outcome = tokio::select! {
-        outcome = &mut task => outcome,
-        _ = cancel.cancelled() => {
-            task.abort();
-            task.await
-        }
-    };
-    state.finish(&operation);
+    let outcome = state
+        .tracked(operation, async |cancel| {
+            let mut task = tokio::spawn(work);
+            tokio::select! {
+                outcome = &mut task => outcome,
+                _ = cancel.cancelled() => {
+                    task.abort();
+                    task.await
+                }
+            }
+        })
+        .await;
     match outcome {
         Ok(result) => result,
         Err(e) if e.is_cancelled() => Err(AppError::cancelled(what)),
