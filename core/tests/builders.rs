@@ -90,6 +90,26 @@ async fn a_builder_created_with_the_cli_is_listed_here() {
 }
 
 #[tokio::test]
+async fn the_lists_stamp_moves_with_every_change_the_cli_makes_to_builders_or_contexts() {
+    let world = World::new();
+    let builders = world.builders();
+    let mut seen = builders.stamp();
+    assert_eq!(builders.stamp(), seen, "nothing changed, nothing moved");
+    let changes: [&[&str]; 4] = [
+        &["buildx", "create", "--name", "stamped", "--driver", "docker-container"],
+        &["buildx", "use", "stamped"],
+        &["context", "create", "stamped-context", "--docker", "host=unix:///nowhere.sock"],
+        &["buildx", "rm", "stamped"],
+    ];
+    for change in changes {
+        world.docker_ok(change);
+        let now = builders.stamp();
+        assert_ne!(now, seen, "after docker {}", change.join(" "));
+        seen = now;
+    }
+}
+
+#[tokio::test]
 async fn use_then_remove_round_trips_with_the_cli() {
     let world = World::new();
     let builders = world.builders();

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use buildlane_core::builders::{BuilderError, BuilderList, Builders};
+use buildlane_core::builders::{BuilderError, BuilderList, Builders, ListStamp};
 use buildlane_core::docker_config::Environment;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
@@ -16,8 +16,9 @@ const AFTER_THE_PAGE_READ: std::time::Duration = std::time::Duration::from_secs(
 
 pub struct AppState {
     pub builders: Builders,
-    /// The docker CLI's context's builders, listed while the page loads.
-    pub first_list: Ahead<Result<BuilderList, BuilderError>>,
+    /// The docker CLI's context's builders, listed while the page loads, and the store's stamp
+    /// before they were.
+    pub first_list: Ahead<(ListStamp, Result<BuilderList, BuilderError>)>,
     /// The context chosen in the UI; `None` follows the docker CLI's own choice.
     selected_context: Mutex<Option<String>>,
     operations: Mutex<HashMap<String, CancellationToken>>,
@@ -29,7 +30,7 @@ impl AppState {
         let builders = Builders::new(env);
         let listing = builders.clone();
         Self {
-            first_list: Ahead::start(async move { listing.list(None).await }),
+            first_list: Ahead::start(async move { (listing.stamp(), listing.list(None).await) }),
             builders,
             selected_context: Mutex::new(None),
             operations: Mutex::new(HashMap::new()),

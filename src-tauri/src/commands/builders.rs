@@ -15,8 +15,12 @@ use crate::state::AppState;
 pub async fn list_builders(state: State<'_, AppState>) -> Result<BuilderList, AppError> {
     let context = state.selected_context();
     if context.is_none() {
-        if let Some(list) = state.first_list.take().await {
-            return Ok(list?);
+        // Unless the terminal changed a builder or a context since (a builder created while the
+        // window opened is listed).
+        if let Some((stamp, list)) = state.first_list.take().await {
+            if stamp == state.builders.stamp() {
+                return Ok(list?);
+            }
         }
     }
     Ok(state.builders.list(context.as_deref()).await?)
