@@ -6,6 +6,7 @@ const COMMANDS: &[&str] = &[
     "list_contexts",
     "select_context",
     "watch_engine",
+    "watch_builders",
     "list_builders",
     "create_builder",
     "boot_builder",

@@ -3,9 +3,13 @@
 
 mod support;
 
+use std::time::Duration;
+
 use buildlane_core::builders::drivers::{DriverError, NodeStatus};
 use buildlane_core::builders::{BuilderError, CreateBuilderRequest, RemoveOptions, UseOptions};
+use futures_util::StreamExt;
 use support::{no_progress, World};
+use tokio::time::timeout;
 
 fn request(name: &str) -> CreateBuilderRequest {
     CreateBuilderRequest { name: name.into(), driver: "docker-container".into(), ..Default::default() }
@@ -107,6 +111,16 @@ async fn the_lists_stamp_moves_with_every_change_the_cli_makes_to_builders_or_co
         assert_ne!(now, seen, "after docker {}", change.join(" "));
         seen = now;
     }
+}
+
+#[tokio::test]
+async fn a_change_made_with_the_cli_is_noticed_and_quiet_is_quiet() {
+    let world = World::new();
+    let mut changes = Box::pin(world.builders().changes(Duration::from_millis(50)));
+    assert!(timeout(Duration::from_millis(400), changes.next()).await.is_err(), "nothing changed, nothing said");
+    world.docker_ok(&["buildx", "create", "--name", "noticed", "--driver", "docker-container"]);
+    let said = timeout(Duration::from_secs(5), changes.next()).await.expect("the creation is noticed");
+    assert_eq!(said, Some(()));
 }
 
 #[tokio::test]

@@ -39,6 +39,7 @@ fn run_window(env: Environment) -> ExitCode {
             commands::list_contexts,
             commands::select_context,
             commands::watch_engine,
+            commands::watch_builders,
             commands::builders::list_builders,
             commands::builders::create_builder,
             commands::builders::boot_builder,

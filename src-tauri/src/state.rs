@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use buildlane_core::builders::{BuilderError, BuilderList, Builders, ListStamp};
+use buildlane_core::builders::changes::ListStamp;
+use buildlane_core::builders::{BuilderError, BuilderList, Builders};
 use buildlane_core::docker_config::Environment;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
@@ -22,7 +23,23 @@ pub struct AppState {
     /// The context chosen in the UI; `None` follows the docker CLI's own choice.
     selected_context: Mutex<Option<String>>,
     operations: Mutex<HashMap<String, CancellationToken>>,
-    engine_watch: Mutex<Option<AbortHandle>>,
+    /// The selected context's engine status, streamed to the page.
+    pub engine_watch: Watch,
+    /// Changes other programs make to the builders, streamed to the page.
+    pub store_watch: Watch,
+}
+
+/// A task that streams to the page until the next one replaces it (one per page: a reload starts
+/// another) or the window closes.
+#[derive(Default)]
+pub struct Watch(Mutex<Option<AbortHandle>>);
+
+impl Watch {
+    pub fn replace(&self, handle: AbortHandle) {
+        if let Some(old) = self.0.lock().expect("lock is never poisoned").replace(handle) {
+            old.abort();
+        }
+    }
 }
 
 impl AppState {
@@ -34,7 +51,8 @@ impl AppState {
             builders,
             selected_context: Mutex::new(None),
             operations: Mutex::new(HashMap::new()),
-            engine_watch: Mutex::new(None),
+            engine_watch: Watch::default(),
+            store_watch: Watch::default(),
         }
     }
 
@@ -82,13 +100,6 @@ impl AppState {
                 true
             }
             None => false,
-        }
-    }
-
-    /// Replaces the engine watcher (one at a time: the selected context's).
-    pub fn replace_engine_watch(&self, handle: AbortHandle) {
-        if let Some(old) = self.engine_watch.lock().expect("lock is never poisoned").replace(handle) {
-            old.abort();
         }
     }
 }

@@ -22,6 +22,20 @@ async fn the_builders_view_lists_the_default_builder_with_native_and_emulated_pl
 }
 
 #[tokio::test]
+async fn a_builder_created_and_removed_in_the_terminal_comes_and_goes_without_a_refresh() {
+    let app = App::launch().await;
+    app.wait_for("[data-testid=builders-loaded]", 30).await;
+    app.wait_for("[data-testid=builder-row][data-builder=default]", 10).await;
+
+    app.docker_ok(&["buildx", "create", "--name", "from-the-terminal", "--driver", "docker-container"]);
+    let row = "[data-testid=builder-row][data-builder=from-the-terminal]";
+    app.wait_for(row, 10).await;
+    app.docker_ok(&["buildx", "rm", "from-the-terminal"]);
+    app.wait_gone(row, 10).await;
+    app.close().await;
+}
+
+#[tokio::test]
 async fn a_builder_created_in_the_form_shows_in_buildx_ls_and_removing_it_removes_it() {
     let app = App::launch().await;
     app.wait_for("[data-testid=builders-loaded]", 30).await;

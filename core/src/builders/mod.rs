@@ -3,6 +3,7 @@
 //! use, stop, rm) with buildx's semantics.
 
 pub mod cache;
+pub mod changes;
 pub mod command_line;
 pub mod drivers;
 pub mod inspect;
@@ -188,10 +189,6 @@ pub enum BuilderError {
     Engine(#[from] EngineError),
 }
 
-/// See [`Builders::stamp`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListStamp(Vec<Option<std::time::SystemTime>>);
-
 /// Builders of one docker environment (config folder, contexts, buildx store).
 #[derive(Debug, Clone)]
 pub struct Builders {
@@ -211,23 +208,6 @@ impl Builders {
 
     pub fn store(&self) -> &Store {
         &self.store
-    }
-
-    /// When the builder store and the docker contexts last changed, as the file system says: a list
-    /// taken under the same stamp holds the same builders (their nodes' states aside). buildx and
-    /// docker write by renaming a new file into its folder, which stamps the folder.
-    pub fn stamp(&self) -> ListStamp {
-        let config = self.contexts.environment().docker_config_dir();
-        let store = self.store.root();
-        let paths = [
-            store.to_path_buf(),
-            store.join("instances"),
-            store.join("defaults"),
-            store.join("activity"),
-            config.clone(),
-            config.join("contexts/meta"),
-        ];
-        ListStamp(paths.iter().map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok()).collect())
     }
 
     /// `docker buildx ls` for the given (or current) context: every builder, every node inspected

@@ -84,7 +84,26 @@ pub async fn watch_engine(state: State<'_, AppState>, on_status: Channel<EngineS
             }
         }
     });
-    state.replace_engine_watch(task.abort_handle());
+    state.engine_watch.replace(task.abort_handle());
+    Ok(())
+}
+
+/// How often the builder store and the docker contexts are looked at for changes made elsewhere.
+const STORE_LOOK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Starts telling the page each time another program (the docker CLI) changed a builder or a
+/// context, so its list follows; replaces any earlier watch.
+#[tauri::command]
+pub async fn watch_builders(state: State<'_, AppState>, on_change: Channel<()>) -> Result<(), AppError> {
+    let mut changes = Box::pin(state.builders.changes(STORE_LOOK));
+    let task = tokio::spawn(async move {
+        while changes.next().await.is_some() {
+            if on_change.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    state.store_watch.replace(task.abort_handle());
     Ok(())
 }
 

@@ -73,6 +73,11 @@ export function watchEngine(onStatus: (status: EngineStatus) => void): Promise<v
   return call('watch_engine', { onStatus: new Channel<EngineStatus>(onStatus) });
 }
 
+/** Calls `onChange` each time another program (the docker CLI) changed a builder or a context; replaces any earlier watch. */
+export function watchBuilders(onChange: () => void): Promise<void> {
+  return call('watch_builders', { onChange: new Channel<null>(onChange) });
+}
+
 export function listBuilders(): Promise<BuilderList> {
   return call('list_builders');
 }

@@ -60,6 +60,9 @@ export class AppModel {
 
   async start(): Promise<void> {
     this.watchEngine();
+    // Before the first list, so a change made while it is taken is not missed. A watch that cannot
+    // start is the window's own fault: the uncaught-error banner says so.
+    void this.#api.watchBuilders(() => void this.refresh());
     await Promise.all([this.loadContexts(), this.refresh()]);
   }
 

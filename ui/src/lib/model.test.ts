@@ -42,6 +42,7 @@ function deferred<T>() {
 
 function fakeApi(overrides: Partial<Api> = {}) {
   const watchers: Array<(s: EngineStatus) => void> = [];
+  const storeWatchers: Array<() => void> = [];
   let ids = 0;
   const api = {
     newOperationId: () => `op-${++ids}`,
@@ -49,6 +50,9 @@ function fakeApi(overrides: Partial<Api> = {}) {
     selectContext: vi.fn(async (name: string) => contexts(name)),
     watchEngine: vi.fn(async (on: (s: EngineStatus) => void) => {
       watchers.push(on);
+    }),
+    watchBuilders: vi.fn(async (on: () => void) => {
+      storeWatchers.push(on);
     }),
     listBuilders: vi.fn(async () => list('default', ['a', 'b'])),
     createBuilder: vi.fn(async (req: { name: string }) => req.name),
@@ -61,10 +65,20 @@ function fakeApi(overrides: Partial<Api> = {}) {
     cliCommand: vi.fn(async () => 'docker buildx ls'),
     ...overrides,
   } as unknown as Api;
-  return { api, watchers };
+  return { api, watchers, storeWatchers };
 }
 
 describe('AppModel start-up', () => {
+  it('lists again when another program changed a builder or a context', async () => {
+    const { api, storeWatchers } = fakeApi();
+    const m = new AppModel(api);
+    await m.start();
+    expect(storeWatchers).toHaveLength(1);
+    vi.mocked(api.listBuilders).mockResolvedValueOnce(list('default', ['a', 'b', 'from-the-terminal']));
+    storeWatchers[0]();
+    await vi.waitFor(() => expect(m.list?.builders.map((b) => b.name)).toContain('from-the-terminal'));
+  });
+
   it('loads contexts and builders and watches the engine', async () => {
     const { api, watchers } = fakeApi();
     const m = new AppModel(api);
