@@ -114,6 +114,23 @@ async fn the_lists_stamp_moves_with_every_change_the_cli_makes_to_builders_or_co
 }
 
 #[tokio::test]
+async fn listing_leaves_the_stamp_as_it_was_even_with_a_default_builder() {
+    let world = World::new();
+    let builders = world.builders();
+    world.docker_ok(&["buildx", "create", "--name", "chosen", "--driver", "docker-container"]);
+    world.docker_ok(&["buildx", "use", "--default", "chosen"]);
+    for _ in 0..2 {
+        builders.list(None).await.unwrap();
+        let before = builders.stamp();
+        // Reading the current builder rewrites `current` and `defaults` as they were, as buildx does.
+        builders.list(None).await.unwrap();
+        world.docker_ok(&["buildx", "ls"]);
+        assert_eq!(builders.stamp(), before, "a list is not a change");
+        world.docker_ok(&["buildx", "use", "default"]);
+    }
+}
+
+#[tokio::test]
 async fn a_change_made_with_the_cli_is_noticed_and_quiet_is_quiet() {
     let world = World::new();
     let mut changes = Box::pin(world.builders().changes(Duration::from_millis(50)));
