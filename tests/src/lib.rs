@@ -40,7 +40,7 @@ pub fn screenshot_dir() -> PathBuf {
 /// A running app window with its own docker config folder, on the project's test engine.
 pub struct App {
     pub client: Client,
-    driver: Child,
+    driver: Driver,
     world: tempfile::TempDir,
     host: String,
 }
@@ -70,10 +70,15 @@ impl App {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("tauri-driver is installed (scripts/setup.sh)");
+        let driver = Driver(driver);
+        // tauri-driver answers on its port at once but hands a new session to WebKitWebDriver, which
+        // may not listen yet: the session then failed with the connection closed (once in CI).
         let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", DRIVER_PORT)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "tauri-driver did not listen on {DRIVER_PORT}");
-            std::thread::sleep(Duration::from_millis(100));
+        for port in [DRIVER_PORT, NATIVE_PORT] {
+            while TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(started.elapsed() < Duration::from_secs(20), "tauri-driver's drivers did not listen on {port}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), "wry".into());
@@ -90,7 +95,7 @@ impl App {
     /// that read its memory or start time from /proc.
     pub fn app_pid(&self) -> u32 {
         let binary = app_binary();
-        descendants(self.driver.id())
+        descendants(self.driver.0.id())
             .into_iter()
             .find(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == binary))
             .unwrap_or_else(|| panic!("no process of {} under tauri-driver", binary.display()))
@@ -264,11 +269,14 @@ impl App {
     }
 }
 
-impl Drop for App {
-    /// Also when a test panics: a tauri-driver left running would hold its ports and hang the next test.
+/// tauri-driver, stopped when dropped: also when a test panics or its session could not be made, as
+/// one left running holds its ports and every later test fails on them.
+struct Driver(Child);
+
+impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.driver.id().to_string()]).status();
-        let _ = self.driver.wait();
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
     }
 }
 
