@@ -138,10 +138,12 @@ impl App {
         }
     }
 
-    /// The text the window shows (its first 8,000 characters), for a failing test to say what a
-    /// user would have seen.
+    /// The text the window shows (its first and last 6,000 characters: the Build view's form alone
+    /// filled the first 8,000, hiding its right pane), for a failing test to say what a user would
+    /// have seen.
     pub async fn page_text(&self) -> String {
-        const TEXT: &str = "return document.body ? document.body.innerText.slice(0, 8000) : '(no page)';";
+        const TEXT: &str = "if (!document.body) return '(no page)'; const t = document.body.innerText; \
+            return t.length > 12000 ? t.slice(0, 6000) + '\\n[…]\\n' + t.slice(-6000) : t;";
         match self.client.execute(TEXT, vec![]).await {
             Ok(text) => text.as_str().unwrap_or_default().to_owned(),
             Err(e) => format!("(the page could not be read: {e})"),
@@ -150,7 +152,7 @@ impl App {
 
     /// Opens the Build view with `context` typed in, once the form has settled: the builder's own
     /// platforms read (the common ones stand in until then) and the Dockerfile's outline or its parse
-    /// error shown (it comes in above the Build button and moves it: a click in that moment lands elsewhere).
+    /// error shown, so that Build builds what the form says.
     pub async fn open_build_form(&self, context: &Path) {
         self.wait_for("[data-testid=builders-loaded]", 30).await;
         self.wait_for("[data-testid=rail-build]", 5).await.click().await.unwrap();
