@@ -7,6 +7,8 @@ use std::sync::Mutex;
 use buildlane_core::builders::changes::ListStamp;
 use buildlane_core::builders::{BuilderError, BuilderList, Builders};
 use buildlane_core::docker_config::Environment;
+use futures_util::{Stream, StreamExt};
+use tauri::ipc::{Channel, IpcResponse};
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -35,8 +37,22 @@ pub struct AppState {
 pub struct Watch(Mutex<Option<AbortHandle>>);
 
 impl Watch {
-    pub fn replace(&self, handle: AbortHandle) {
-        if let Some(old) = self.0.lock().expect("lock is never poisoned").replace(handle) {
+    /// Sends the page each of `items` through `channel` until the page is gone or the next watch
+    /// replaces this one. Called from an async command, so the task runs on the app's runtime.
+    pub fn forward<T: IpcResponse + Send + 'static>(
+        &self,
+        items: impl Stream<Item = T> + Send + 'static,
+        channel: Channel<T>,
+    ) {
+        let task = tokio::spawn(async move {
+            let mut items = std::pin::pin!(items);
+            while let Some(item) = items.next().await {
+                if channel.send(item).is_err() {
+                    break;
+                }
+            }
+        });
+        if let Some(old) = self.0.lock().expect("lock is never poisoned").replace(task.abort_handle()) {
             old.abort();
         }
     }

@@ -14,7 +14,6 @@ use std::future::Future;
 use buildlane_core::builders::Builders;
 use buildlane_core::docker_config::contexts::DockerContext;
 use buildlane_core::engine::{self, EngineStatus, WatchTiming};
-use futures_util::StreamExt;
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
@@ -76,15 +75,7 @@ where
 #[tauri::command]
 pub async fn watch_engine(state: State<'_, AppState>, on_status: Channel<EngineStatus>) -> Result<(), AppError> {
     let context = state.builders.contexts().resolve(state.selected_context().as_deref())?;
-    let task = tokio::spawn(async move {
-        let mut statuses = std::pin::pin!(engine::watch(context, WatchTiming::default()));
-        while let Some(status) = statuses.next().await {
-            if on_status.send(status).is_err() {
-                break;
-            }
-        }
-    });
-    state.engine_watch.replace(task.abort_handle());
+    state.engine_watch.forward(engine::watch(context, WatchTiming::default()), on_status);
     Ok(())
 }
 
@@ -95,15 +86,7 @@ const STORE_LOOK: std::time::Duration = std::time::Duration::from_secs(1);
 /// context, so its list follows; replaces any earlier watch.
 #[tauri::command]
 pub async fn watch_builders(state: State<'_, AppState>, on_change: Channel<()>) -> Result<(), AppError> {
-    let mut changes = Box::pin(state.builders.changes(STORE_LOOK));
-    let task = tokio::spawn(async move {
-        while changes.next().await.is_some() {
-            if on_change.send(()).is_err() {
-                break;
-            }
-        }
-    });
-    state.store_watch.replace(task.abort_handle());
+    state.store_watch.forward(state.builders.changes(STORE_LOOK), on_change);
     Ok(())
 }
 
