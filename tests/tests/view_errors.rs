@@ -40,6 +40,9 @@ async fn a_build_record_the_lanes_cannot_draw_shows_the_error_with_a_way_back() 
 
     app.wait_for("[data-testid=builders-loaded]", 30).await;
     app.wait_for("[data-testid=rail-build]", 5).await.click().await.unwrap();
+    // The builder's own platforms lengthen the form above the recent builds when they arrive: a click
+    // in that moment landed beside the row (twice in CI, the record never opened).
+    app.wait_for("[data-testid=build-platforms][data-source=builder]", 60).await;
     let recent = app.wait_for(&format!("[data-testid=recent-build][data-ref={build_ref}] button.open"), 10).await;
     recent.click().await.unwrap();
 
