@@ -85,6 +85,20 @@ async fn records_marked(world: &World, marker: &str) -> Vec<CacheRecord> {
     usage.nodes.into_iter().flat_map(|n| n.records).collect()
 }
 
+/// The records marked `marker` once BuildKit has released them all: `buildx build` returns before
+/// the engine lets go of a cache mount, which until then is listed in use and as a regular record.
+async fn records_released(world: &World, marker: &str) -> Vec<CacheRecord> {
+    let started = std::time::Instant::now();
+    loop {
+        let records = records_marked(world, marker).await;
+        let released = records.iter().all(|r| !r.in_use);
+        if released || started.elapsed().as_secs() >= 30 {
+            return records;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
 fn form(filters: &[String]) -> PruneForm {
     PruneForm { filters: filters.to_vec(), ..Default::default() }
 }
@@ -134,7 +148,7 @@ async fn a_filtered_prune_removes_what_the_preview_listed_and_buildx_no_longer_s
             world.registry
         ),
     );
-    let mine = records_marked(&world, &mark).await;
+    let mine = records_released(&world, &mark).await;
     let cache_mount = mine.iter().find(|r| r.record_type == "exec.cachemount").unwrap_or_else(|| panic!("{mine:?}"));
     let step = mine.iter().find(|r| r.record_type == "regular").unwrap_or_else(|| panic!("{mine:?}"));
     let builders = world.builders();
