@@ -384,18 +384,19 @@ impl BuildHistory {
         Ok(())
     }
 
-    /// Deletes a record from every node keeping it.
+    /// Deletes a record from every node keeping it; done when any of them deleted it, as with
+    /// `docker buildx history rm`.
     #[instrument(skip(self), fields(builder = %self.builder))]
     pub async fn delete(&self, build_ref: &str) -> Result<(), HistoryError> {
         let holders = self.holders(build_ref).await?;
-        let deleted = futures_util::future::join_all(holders.iter().map(|node| async move {
+        let answers = futures_util::future::join_all(holders.iter().map(|node| async move {
             node.control
                 .update_build_history(build_ref, false, true)
                 .await
                 .map_err(|e| self.update_error(node, build_ref, e))
         }))
         .await;
-        deleted.into_iter().collect()
+        nodes::deleted_anywhere(answers)
     }
 
     /// Deletes every finished record of every node reached (running builds stay, as with `docker

@@ -8,7 +8,8 @@
 //! A ref is unique within one BuildKit, but buildx gives every node of one build the same ref. A ref
 //! found on several nodes means, as in buildx, the newest of those records (the first node among
 //! equals) for inspect, logs, replay and compare; pin and rm act on every node holding it; export
-//! takes every one of them.
+//! takes every one of them. A delete, like buildx's, succeeds when any node holding the ref
+//! deleted it.
 
 use bollard::moby::buildkit::v1::BuildHistoryRecord;
 use chrono::{DateTime, Utc};
@@ -207,6 +208,21 @@ pub(crate) fn newest_first<T>(per_node: Vec<Vec<(HistoryEntry, T)>>) -> Vec<(His
     all
 }
 
+/// One delete's answers from the nodes holding its ref: done when any node deleted it (as
+/// `docker buildx history rm` counts it), otherwise the first node's error.
+pub(crate) fn deleted_anywhere(answers: Vec<Result<(), HistoryError>>) -> Result<(), HistoryError> {
+    let mut first_error = None;
+    for answer in answers {
+        match answer {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
 #[cfg(test)]
 mod tests {
     use bollard_buildkit_proto::google::protobuf::Timestamp;
@@ -275,5 +291,13 @@ mod tests {
         );
         let alone = of_node("farm0", false, HistoryError::Unsupported { builder: "farm".into() });
         assert!(matches!(alone, HistoryError::Unsupported { .. }), "one node: the builder's error as it was");
+    }
+
+    #[test]
+    fn a_delete_is_done_when_any_node_holding_the_ref_deleted_it() {
+        let failed = |node: &str| Err(of_node(node, true, HistoryError::Unsupported { builder: "farm".into() }));
+        assert!(deleted_anywhere(vec![failed("farm0"), Ok(())]).is_ok(), "one node deleting it is enough");
+        let none = deleted_anywhere(vec![failed("farm0"), failed("farm1")]).unwrap_err();
+        assert!(none.to_string().starts_with("node farm0:"), "every node failed: the first one's error: {none}");
     }
 }
