@@ -45,6 +45,8 @@ pub struct Builder {
     pub nodes: Vec<BuilderNode>,
     /// For a builder of several nodes, the node a build of each platform would go to.
     pub routes: Vec<routing::PlatformRoute>,
+    /// What the Build view offers to build for ([`routing::offered`]).
+    pub offered: Vec<NodePlatform>,
     /// Why the builder could not be read (a corrupt store file, say); its nodes are then empty.
     pub error: Option<String>,
 }
@@ -261,6 +263,7 @@ impl Builders {
                         last_activity: None,
                         nodes: Vec::new(),
                         routes: Vec::new(),
+                        offered: Vec::new(),
                         error: Some(error.to_string()),
                     });
                 }
@@ -285,6 +288,7 @@ impl Builders {
                 dynamic: ng.dynamic,
                 last_activity: activity,
                 routes: routing::view_routes(&nodes),
+                offered: routing::offered(&nodes),
                 nodes,
                 error: None,
             });

@@ -18,7 +18,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use super::drivers::{Driver, DriverError};
-use super::BuilderNode;
+use super::{BuilderNode, NodePlatform};
 use crate::platform::Platform;
 
 /// Where a build of one platform alone would go, as the Builders view shows it.
@@ -112,6 +112,26 @@ pub fn view_routes(nodes: &[BuilderNode]) -> Vec<PlatformRoute> {
         });
     }
     out
+}
+
+/// The platforms a build on these nodes can target, as the Build view offers them: every node's
+/// own once (pinned first, never truncated), plus 32-bit arm beside arm64, which runs it (the loose
+/// match above) without BuildKit listing it.
+pub fn offered(nodes: &[BuilderNode]) -> Vec<NodePlatform> {
+    let mut offered: Vec<NodePlatform> = Vec::new();
+    for platform in nodes.iter().flat_map(|n| &n.platforms) {
+        if !offered.iter().any(|p| p.platform == platform.platform) {
+            offered.push(platform.clone());
+        }
+    }
+    if let Some(arm64) = offered.iter().find(|p| p.platform == "linux/arm64").cloned() {
+        for extra in ["linux/arm/v7", "linux/arm/v6"] {
+            if !offered.iter().any(|p| p.platform == extra) {
+                offered.push(NodePlatform { platform: extra.into(), emulated: arm64.emulated, pinned: false });
+            }
+        }
+    }
+    offered
 }
 
 /// Asks a node's BuildKit for its workers' platforms.
@@ -356,6 +376,51 @@ mod tests {
         assert_eq!(loose(&n, &["linux/amd64"]), one(1, "linux/amd64"));
         assert_eq!(loose(&n, &["linux/386"]), one(1, "linux/386"));
         assert!(by_pinned(&n, &ps(&["linux/amd64"])).is_none(), "strictly, v3 is not plain amd64");
+    }
+
+    /// A running node listing `platforms` (`*` marks a pinned one, `~` an emulated one).
+    fn listed_node(name: &str, platforms: &[&str]) -> BuilderNode {
+        let platforms = platforms
+            .iter()
+            .map(|p| NodePlatform {
+                platform: p.trim_matches(['*', '~']).into(),
+                emulated: p.contains('~'),
+                pinned: p.contains('*'),
+            })
+            .collect();
+        BuilderNode {
+            name: name.into(),
+            endpoint: String::new(),
+            status: NodeStatus::Running,
+            buildkit_version: None,
+            platforms,
+            flags: Vec::new(),
+            driver_opts: Default::default(),
+            files: Vec::new(),
+            labels: Default::default(),
+            gc_policy: Vec::new(),
+            worker_ids: Vec::new(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_build_is_offered_every_nodes_platforms_once_and_32_bit_arm_beside_arm64() {
+        let farm = [
+            listed_node("farm0", &["linux/amd64*", "linux/386"]),
+            listed_node("farm1", &["linux/amd64", "linux/arm64~"]),
+        ];
+        let farm_offers = offered(&farm);
+        let names: Vec<&str> = farm_offers.iter().map(|p| p.platform.as_str()).collect();
+        assert_eq!(names, ["linux/amd64", "linux/386", "linux/arm64", "linux/arm/v7", "linux/arm/v6"]);
+        assert!(farm_offers[0].pinned, "the first node's pinned amd64 is the one kept");
+        assert!(
+            farm_offers[3].emulated && farm_offers[4].emulated,
+            "32-bit arm runs where arm64 does: under QEMU here"
+        );
+        let listed = offered(&[listed_node("pi", &["linux/arm64", "linux/arm/v7"])]);
+        let names: Vec<&str> = listed.iter().map(|p| p.platform.as_str()).collect();
+        assert_eq!(names, ["linux/arm64", "linux/arm/v7", "linux/arm/v6"], "what the node lists is not repeated");
     }
 
     /// A node whose BuildKit cannot be reached, counting how often it was asked.

@@ -265,8 +265,8 @@ fn unreachable_outcome(request: &BuildRequest, started: Instant, e: &BuildError)
     }
 }
 
-/// The platforms the Build view offers for a builder: its nodes' own (pinned first, never
-/// truncated) plus 32-bit arm where arm64 runs, which BuildKit runs without listing it.
+/// The platforms the Build view offers for a builder ([`crate::builders::routing::offered`]), read
+/// again: the builder may have been booted or changed since the view's list.
 #[instrument(skip(builders))]
 pub async fn offered_platforms(
     builders: &Builders,
@@ -275,21 +275,7 @@ pub async fn offered_platforms(
 ) -> Result<Vec<NodePlatform>, BuildError> {
     let group = builders.chosen_for_build(Some(builder.trim()), docker_context).await?;
     let list = builders.list(docker_context).await?;
-    let mut offered: Vec<NodePlatform> = Vec::new();
-    let nodes = list.builders.into_iter().filter(|b| b.name == group.name).flat_map(|b| b.nodes);
-    for platform in nodes.flat_map(|n| n.platforms) {
-        if !offered.iter().any(|p| p.platform == platform.platform) {
-            offered.push(platform);
-        }
-    }
-    if let Some(arm64) = offered.iter().find(|p| p.platform == "linux/arm64").cloned() {
-        for extra in ["linux/arm/v7", "linux/arm/v6"] {
-            if !offered.iter().any(|p| p.platform == extra) {
-                offered.push(NodePlatform { platform: extra.into(), emulated: arm64.emulated, pinned: false });
-            }
-        }
-    }
-    Ok(offered)
+    Ok(list.builders.into_iter().find(|b| b.name == group.name).map(|b| b.offered).unwrap_or_default())
 }
 
 #[cfg(test)]

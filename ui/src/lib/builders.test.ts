@@ -41,6 +41,7 @@ function builder(extra: Partial<Builder>): Builder {
     lastActivity: null,
     nodes: [node('inactive')],
     routes: [],
+    offered: [],
     error: null,
     ...extra,
   };

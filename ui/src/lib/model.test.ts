@@ -23,6 +23,7 @@ const list = (context: string, names: string[]): BuilderList => ({
     lastActivity: null,
     nodes: [],
     routes: [],
+    offered: [],
     error: null,
   })),
 });
