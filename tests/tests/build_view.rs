@@ -254,15 +254,18 @@ async fn build_button_top(app: &App) -> f64 {
 }
 
 #[tokio::test]
-async fn the_build_button_stays_put_when_the_dockerfiles_outline_or_its_error_arrives() {
+async fn the_build_button_stays_put_when_the_builders_platforms_the_outline_or_its_error_arrive() {
     let broken = context_with("FROM scratch\nFOO bar\n");
     let good = context_with("FROM scratch AS base\nFROM base\n");
 
     let app = App::launch().await;
     app.wait_for("[data-testid=builders-loaded]", 30).await;
     app.wait_for("[data-testid=rail-build]", 5).await.click().await.unwrap();
+    // The form's first frame, while the builder's platforms are read again: the list's are shown.
+    let first = build_button_top(&app).await;
     app.wait_for("[data-testid=build-platforms][data-source=builder]", 60).await;
     let before = build_button_top(&app).await;
+    assert_eq!(before, first, "once the builder's platforms are read");
 
     let context = app.wait_for("input[name=context]", 10).await;
     context.send_keys(&broken.path().display().to_string()).await.unwrap();

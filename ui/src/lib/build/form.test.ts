@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DockerfileOutline } from '../types';
+import type { DockerfileOutline, NodePlatform } from '../types';
 import {
   addLine,
   argSuggestions,
@@ -9,6 +9,7 @@ import {
   lines,
   missingSecrets,
   outlineOrigin,
+  platformChoices,
   targets,
   toBuildRequest,
 } from './form';
@@ -144,3 +145,25 @@ const OUTLINE: DockerfileOutline = {
   ssh: [],
   origin: { kind: 'builder', builder: 'default' },
 };
+
+describe('platform choices', () => {
+  const on = (platform: string, emulated = false): NodePlatform => ({ platform, emulated, pinned: false });
+  const names = (list: NodePlatform[]) => list.map((p) => p.platform);
+  const listed = [on('linux/amd64'), on('linux/arm64', true), on('linux/riscv64', true), on('linux/arm/v7', true)];
+
+  it('offers what the builder list carried while the builder is read, and the same once it is', () => {
+    const reading = platformChoices(null, listed, []);
+    const read = platformChoices(listed, listed, []);
+    expect(names(reading)).toEqual(names(read));
+    expect(reading[1].emulated).toBe(true);
+  });
+
+  it('offers the common three when nothing is known of the builder, and what was read when it differs', () => {
+    expect(names(platformChoices(null, [], []))).toEqual(['linux/amd64', 'linux/arm64', 'linux/arm/v7']);
+    expect(names(platformChoices([on('linux/s390x')], listed, []))).toEqual(['linux/s390x']);
+  });
+
+  it('keeps a ticked platform the builder does not list, so it can be unticked', () => {
+    expect(names(platformChoices(listed, listed, ['linux/ppc64le', 'linux/amd64']))).toEqual([...names(listed), 'linux/ppc64le']);
+  });
+});

@@ -1,7 +1,8 @@
 // The Build form's fields and their translation to a BuildRequest (and back, to re-run a past
 // build). Only parsing happens here: the hints are cosmetic, the core validates and its
 // invalidInput message is what counts.
-import type { BuildOutput, BuildRequest, DockerfileOutline, ProvenanceMode } from '../types';
+import { COMMON_PLATFORMS } from '../platforms';
+import type { BuildOutput, BuildRequest, DockerfileOutline, NodePlatform, ProvenanceMode } from '../types';
 
 export type OutputKind = BuildOutput['type'];
 /** The outputs that write to a file or folder (`dest`). */
@@ -209,4 +210,17 @@ export function addLine(text: string, line: string): string {
 /** The named stages an outline offers as targets, in file order. */
 export function targets(outline: DockerfileOutline | null): string[] {
   return (outline?.stages ?? []).map((s) => s.name).filter((n): n is string => n !== null && n !== '');
+}
+
+/**
+ * The platform checkboxes for the form's builder: what the core read for it (`read`, null while it
+ * reads), else what the builder list already carried for it, so the choices do not change length
+ * (and move what is below) when the answer comes; the common three when neither is known.
+ * Platforms ticked earlier (a re-run) that the builder does not list stay, so they can be unticked.
+ */
+export function platformChoices(read: NodePlatform[] | null, listed: NodePlatform[], ticked: string[]): NodePlatform[] {
+  const unknown = (platform: string): NodePlatform => ({ platform, emulated: false, pinned: false });
+  const offered = read?.length ? read : listed.length ? listed : COMMON_PLATFORMS.slice(0, 3).map(unknown);
+  const extra = ticked.filter((p) => !offered.some((o) => o.platform === p)).map(unknown);
+  return [...offered, ...extra];
 }
