@@ -93,6 +93,39 @@ async fn a_builder_created_with_the_cli_is_listed_here() {
     assert_eq!(node.flags, ["--allow-insecure-entitlement=network.host"]);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remote_node_that_never_answers_holds_up_neither_the_list_nor_the_build_view() {
+    let world = World::new();
+    let socket = world.dir.path().join("silent.sock");
+    // Created while nothing listens there: buildx's create waits up to 20 s for a daemon that is silent.
+    let address = format!("unix://{}", socket.display());
+    world.docker_ok(&["buildx", "create", "--name", "silent", "--driver", "remote", &address]);
+    let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+    // Accepts every connection and never says a word, as a daemon behind a stalled tunnel does.
+    let _silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = listener.accept().await {
+            held.push(connection);
+        }
+    });
+
+    let builders = world.builders().with_probe_timeout(Duration::from_secs(5));
+    let list = timeout(Duration::from_secs(30), builders.list(None)).await.expect("the list came back").unwrap();
+    let silent = &list.builders.iter().find(|b| b.name == "silent").unwrap().nodes[0];
+    // `docker buildx ls` (20 s later) shows it the same way.
+    assert_eq!((silent.status, silent.error.as_deref()), (NodeStatus::Inactive, None));
+    let default = &list.builders.iter().find(|b| b.name == "default").unwrap().nodes[0];
+    assert_eq!(default.status, NodeStatus::Running, "the other builders are listed in full: {default:?}");
+    assert!(default.platforms.iter().any(|p| p.platform == "linux/amd64"));
+
+    // The Build view asks only the chosen builder's nodes, within the usual 20 s or not.
+    let offered = timeout(Duration::from_secs(10), world.builders().offered_for_build(Some("default"), None))
+        .await
+        .expect("the silent builder was not asked")
+        .unwrap();
+    assert!(offered.iter().any(|p| p.platform == "linux/amd64"), "{offered:?}");
+}
+
 #[tokio::test]
 async fn the_lists_stamp_moves_with_every_change_the_cli_makes_to_builders_or_contexts() {
     let world = World::new();

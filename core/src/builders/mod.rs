@@ -13,6 +13,7 @@ pub mod store;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
@@ -192,16 +193,27 @@ pub enum BuilderError {
 }
 
 /// Builders of one docker environment (config folder, contexts, buildx store).
+/// How long a node has to answer when a list inspects it: `docker buildx ls` gives its whole
+/// listing 20 s, then shows what it has.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
+
 #[derive(Debug, Clone)]
 pub struct Builders {
     contexts: Contexts,
     store: Store,
+    probe_timeout: Duration,
 }
 
 impl Builders {
     pub fn new(env: Environment) -> Self {
         let store = Store::new(env.buildx_store_dir());
-        Self { contexts: Contexts::new(env), store }
+        Self { contexts: Contexts::new(env), store, probe_timeout: PROBE_TIMEOUT }
+    }
+
+    /// The same builders, inspecting each node for at most `timeout` (tests shorten it).
+    pub fn with_probe_timeout(mut self, timeout: Duration) -> Self {
+        self.probe_timeout = timeout;
+        self
     }
 
     pub fn contexts(&self) -> &Contexts {
@@ -303,27 +315,21 @@ impl Builders {
     }
 
     async fn inspect_node(&self, driver: &str, node: &Node, contexts: &[DockerContext]) -> BuilderNode {
-        let mut out = BuilderNode {
-            name: node.name.clone(),
-            endpoint: node.endpoint.clone(),
-            status: NodeStatus::Error,
-            buildkit_version: None,
-            platforms: node
-                .declared_platforms()
-                .iter()
-                .map(|p| NodePlatform { platform: p.to_string(), emulated: false, pinned: true })
-                .collect(),
-            flags: node.flags.clone(),
-            driver_opts: node.driver_opts.clone(),
-            files: node.files.keys().cloned().collect(),
-            labels: BTreeMap::new(),
-            gc_policy: Vec::new(),
-            worker_ids: Vec::new(),
-            error: None,
-        };
+        let mut out = unprobed(node);
         // The status stays what the driver reported (or `error` when even that failed), as in buildx.
-        if let Err(e) = self.fill_node(driver, node, contexts, &mut out).await {
-            out.error = Some(e.to_string());
+        match tokio::time::timeout(self.probe_timeout, self.fill_node(driver, node, contexts, &mut out)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => out.error = Some(e.to_string()),
+            // buildx's remote driver is running only once its daemon answers ListWorkers, and its
+            // `ls` shows one that has not by the deadline as inactive, without an error.
+            Err(_) if DriverKind::parse(driver).ok() == Some(DriverKind::Remote) => {
+                out = BuilderNode { status: NodeStatus::Inactive, ..unprobed(node) };
+            }
+            Err(_) => {
+                out.status = NodeStatus::Error;
+                out.error =
+                    Some(format!("BuildKit at {} did not answer within {:?}", node.endpoint, self.probe_timeout));
+            }
         }
         out
     }
@@ -693,9 +699,17 @@ impl Builders {
         Ok((ng, nodes))
     }
 
-    /// The builder a build would go to, without its driver (the Build view's platforms ask).
-    pub async fn chosen_for_build(&self, name: Option<&str>, context: Option<&str>) -> Result<NodeGroup, BuilderError> {
-        Ok(self.chosen(name, context).await?.0)
+    /// The platforms a build on the named builder (else the current one) is offered
+    /// ([`routing::offered`]), its nodes inspected as a list inspects them: only that builder's
+    /// nodes are asked, so another builder's slow or absent node does not hold the Build view up.
+    #[instrument(skip(self))]
+    pub async fn offered_for_build(
+        &self,
+        name: Option<&str>,
+        context: Option<&str>,
+    ) -> Result<Vec<NodePlatform>, BuilderError> {
+        let (ng, contexts) = self.chosen(name, context).await?;
+        Ok(routing::offered(&self.inspect_group(&ng, &contexts).await))
     }
 
     /// The named builder, else the current one (with a node), and the contexts its nodes' endpoints may name.
@@ -753,6 +767,29 @@ impl Builders {
     fn is_context(&self, name: &str) -> Result<bool, BuilderError> {
         let (contexts, _) = self.contexts.list(None)?;
         Ok(contexts.iter().any(|c| c.name == name))
+    }
+}
+
+/// A node as the store describes it, before its driver is asked: its pinned platforms, `error`
+/// until a status is known.
+fn unprobed(node: &Node) -> BuilderNode {
+    BuilderNode {
+        name: node.name.clone(),
+        endpoint: node.endpoint.clone(),
+        status: NodeStatus::Error,
+        buildkit_version: None,
+        platforms: node
+            .declared_platforms()
+            .iter()
+            .map(|p| NodePlatform { platform: p.to_string(), emulated: false, pinned: true })
+            .collect(),
+        flags: node.flags.clone(),
+        driver_opts: node.driver_opts.clone(),
+        files: node.files.keys().cloned().collect(),
+        labels: BTreeMap::new(),
+        gc_policy: Vec::new(),
+        worker_ids: Vec::new(),
+        error: None,
     }
 }
 

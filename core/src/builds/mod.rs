@@ -36,7 +36,7 @@ use solve::run_checked;
 pub use solve::PROGRESS_INTERVAL;
 pub use split_output::SplitOutputError;
 
-use crate::builders::{BuilderError, Builders, NodePlatform};
+use crate::builders::{BuilderError, Builders};
 use crate::buildkit::session;
 use crate::buildkit::session::content::LayoutError;
 use crate::buildkit::BuildkitError;
@@ -263,19 +263,6 @@ fn unreachable_outcome(request: &BuildRequest, started: Instant, e: &BuildError)
         exporter_response: BTreeMap::new(),
         platform_results: Vec::new(),
     }
-}
-
-/// The platforms the Build view offers for a builder ([`crate::builders::routing::offered`]), read
-/// again: the builder may have been booted or changed since the view's list.
-#[instrument(skip(builders))]
-pub async fn offered_platforms(
-    builders: &Builders,
-    builder: &str,
-    docker_context: Option<&str>,
-) -> Result<Vec<NodePlatform>, BuildError> {
-    let group = builders.chosen_for_build(Some(builder.trim()), docker_context).await?;
-    let list = builders.list(docker_context).await?;
-    Ok(list.builders.into_iter().find(|b| b.name == group.name).map(|b| b.offered).unwrap_or_default())
 }
 
 #[cfg(test)]

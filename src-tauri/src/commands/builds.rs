@@ -79,7 +79,7 @@ pub fn build_cli_command(request: BuildRequest) -> String {
 
 #[tauri::command]
 pub async fn offered_platforms(state: State<'_, AppState>, builder: String) -> Result<Vec<NodePlatform>, AppError> {
-    Ok(builds::offered_platforms(&state.builders, &builder, state.selected_context().as_deref()).await?)
+    Ok(state.builders.offered_for_build(Some(builder.trim()), state.selected_context().as_deref()).await?)
 }
 
 /// The Dockerfile's stages, and the target's ARGs, secrets and SSH mounts, from `builder`'s
