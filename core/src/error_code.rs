@@ -241,7 +241,7 @@ impl Coded for HistoryError {
             HistoryError::Buildkit(_) => ErrorCode::EngineUnreachable,
             HistoryError::Node { source, .. } => source.code(),
             // The record may be on a node that could not be asked.
-            HistoryError::NodesUnasked { .. } => ErrorCode::EngineUnreachable,
+            HistoryError::NodesUnasked { .. } | HistoryError::NoAnswer { .. } => ErrorCode::EngineUnreachable,
             HistoryError::Unsupported { .. }
             | HistoryError::InvalidOffset(_)
             | HistoryError::InvalidRef(_)

@@ -8,6 +8,9 @@
 
 mod support;
 
+use std::time::Duration;
+
+use buildlane_core::builders::CreateBuilderRequest;
 use buildlane_core::builds::{BuildOutcome, BuildRequest, BuildState};
 use buildlane_core::error_code::{Coded, ErrorCode};
 use buildlane_core::history::{BuildHistory, BuildSpec, HistoryError, HistoryEvent, ReplaySource};
@@ -15,7 +18,7 @@ use futures_util::StreamExt;
 use support::build::{build, context, request, Seen};
 use support::gc_engine::GcEngine;
 use support::nodes::{farm, CountingNode};
-use support::World;
+use support::{no_progress, World};
 use tokio_util::sync::CancellationToken;
 
 /// A build of a context of its own (so its record is told apart) for `platform`, which sends it to
@@ -132,4 +135,48 @@ async fn a_node_gone_away_is_named_and_the_others_records_are_still_listed() {
     assert!(matches!(missing, HistoryError::NodesUnasked { .. }), "{missing:?}");
     assert_eq!(missing.code(), ErrorCode::EngineUnreachable);
     assert!(missing.to_string().ends_with("farm1 could not be asked"), "{missing}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_that_accepts_and_never_answers_is_named_once_its_time_is_up() {
+    let world = World::new();
+    let shared = CountingNode::start(&world.host).await;
+    farm(&world, "farm", &[(&shared, "linux/amd64")]).await;
+    let socket = world.dir.path().join("silent.sock");
+    let silent = CreateBuilderRequest {
+        name: "farm".into(),
+        append: true,
+        node: "farm1".into(),
+        endpoint: format!("unix://{}", socket.display()),
+        platforms: vec!["linux/arm64".into()],
+        ..Default::default()
+    };
+    world.builders().create(&silent, None, &no_progress).await.unwrap();
+    let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+    // Accepts every connection and never says a word, as a daemon behind a stalled tunnel does.
+    let _silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = listener.accept().await {
+            held.push(connection);
+        }
+    });
+    let built = build_for(&world, "linux/amd64").await;
+
+    let builders = world.builders().with_probe_timeout(Duration::from_secs(3));
+    let asked = async {
+        let history = BuildHistory::connect(&builders, "farm", None).await.unwrap();
+        let listing = history.listing().await.unwrap();
+        let mut events = Box::pin(history.watch().await.unwrap());
+        let first = events.next().await.unwrap().unwrap();
+        (listing, first)
+    };
+    let (listing, first) = tokio::time::timeout(Duration::from_secs(60), asked).await.expect("the history came back");
+    assert!(listing.entries.iter().any(|e| e.build_ref == built.build_ref && e.node == "farm0"));
+    let [silent] = &listing.unreachable[..] else { panic!("one node missing: {:#?}", listing.unreachable) };
+    assert_eq!((silent.node.as_str(), silent.code), ("farm1", ErrorCode::EngineUnreachable));
+    assert_eq!(silent.message, "node farm1: BuildKit did not answer within 3s");
+    match first {
+        HistoryEvent::NodeFailed { failure } => assert_eq!(failure, *silent),
+        other => panic!("the silent node first: {other:#?}"),
+    }
 }

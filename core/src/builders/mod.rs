@@ -216,6 +216,11 @@ impl Builders {
         self
     }
 
+    /// How long a node has to answer a list, or a history's first question.
+    pub fn probe_timeout(&self) -> Duration {
+        self.probe_timeout
+    }
+
     pub fn contexts(&self) -> &Contexts {
         &self.contexts
     }

@@ -62,6 +62,8 @@ pub enum HistoryError {
     InvalidRef(String),
     #[error("invalid filter \"{filter}\": {reason}")]
     InvalidFilter { filter: String, reason: String },
+    #[error("BuildKit did not answer within {within:?}")]
+    NoAnswer { within: std::time::Duration },
     #[error("replay cancelled")]
     Cancelled,
     #[error("cannot read blob {digest} from BuildKit's content store: {message} ({code:?})")]
@@ -142,7 +144,8 @@ impl BuildHistory {
         let (group, route) = builders.nodes_for_build(Some(builder.trim()), docker_context).await?;
         let several = route.len() > 1;
         let env = builders.contexts().environment();
-        let (nodes, failed) = nodes::connect(&env.buildx_store_dir(), &group.name, route).await;
+        let (nodes, failed) =
+            nodes::connect(&env.buildx_store_dir(), &group.name, route, builders.probe_timeout()).await;
         if nodes.is_empty() {
             return Err(failed.into_iter().next().unwrap_or(HistoryError::Empty { builder: group.name }));
         }
@@ -303,7 +306,7 @@ impl BuildHistory {
     #[instrument(skip(self), fields(builder = %self.builder))]
     pub async fn watch(&self) -> Result<impl Stream<Item = Result<HistoryEvent, HistoryError>> + '_, HistoryError> {
         let opened = futures_util::future::join_all(
-            self.nodes.iter().map(|node| async move { (node, node.control.listen_build_history("", false).await) }),
+            self.nodes.iter().map(|node| async move { (node, node.listen(&self.builder, "", false).await) }),
         )
         .await;
         let mut failures: Vec<HistoryEvent> =
@@ -314,7 +317,7 @@ impl BuildHistory {
             let stream = match opened {
                 Ok(stream) => stream,
                 Err(e) => {
-                    let e = self.node_error(node, e);
+                    let e = nodes::of_node(&node.name, self.several, e);
                     failures.push(HistoryEvent::NodeFailed { failure: NodeFailure::new(&e) });
                     first_error.get_or_insert(e);
                     continue;

@@ -11,9 +11,12 @@
 //! takes every one of them. A delete, like buildx's, succeeds when any node holding the ref
 //! deleted it.
 
-use bollard::moby::buildkit::v1::BuildHistoryRecord;
+use std::time::Duration;
+
+use bollard::moby::buildkit::v1::{BuildHistoryEvent, BuildHistoryRecord};
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
+use futures_util::Stream;
 use serde::Serialize;
 use tracing::instrument;
 use ts_rs::TS;
@@ -23,6 +26,7 @@ use super::{HistoryEntry, HistoryError};
 use crate::builders::drivers::Driver;
 use crate::builders::routing::RouteNode;
 use crate::builders::BuilderError;
+use crate::buildkit::history::HistoryStream;
 use crate::buildkit::{BuildkitError, Control};
 use crate::builds::records::Records;
 use crate::error_code::{Coded, ErrorCode};
@@ -57,6 +61,9 @@ pub(crate) struct NodeHistory {
     pub local: LocalStates,
     /// The platforms pinned on the node (`--platform` at create), which come first among its own.
     pub pinned: Vec<Platform>,
+    /// How long the node has to start answering a question: a daemon that accepts and never
+    /// answers would otherwise hold the history view forever.
+    pub answer_within: Duration,
 }
 
 /// The records one node answered with, and its clock when it did.
@@ -92,6 +99,7 @@ pub(crate) async fn connect(
     buildx_dir: &std::path::Path,
     builder: &str,
     nodes: Vec<RouteNode>,
+    answer_within: Duration,
 ) -> (Vec<NodeHistory>, Vec<HistoryError>) {
     let several = nodes.len() > 1;
     let reached = join_all(nodes.into_iter().map(|node| async move {
@@ -102,6 +110,7 @@ pub(crate) async fn connect(
                 driver: node.driver,
                 pinned: node.pinned,
                 name: node.name,
+                answer_within,
             }),
             Err(e) => Err(of_node(&node.name, several, BuilderError::from(e).into())),
         }
@@ -126,8 +135,7 @@ impl NodeHistory {
         build_ref: &str,
     ) -> Result<(Vec<BuildHistoryRecord>, Option<DateTime<Utc>>), HistoryError> {
         use futures_util::StreamExt;
-        let stream =
-            self.control.listen_build_history(build_ref, true).await.map_err(|e| buildkit_error(builder, e))?;
+        let stream = self.listen(builder, build_ref, true).await?;
         let mut events = std::pin::pin!(stream.events);
         let mut records = Vec::new();
         while let Some(event) = events.next().await {
@@ -152,6 +160,20 @@ impl NodeHistory {
             }
         }
         Ok((records, stream.server_time))
+    }
+
+    /// Opens the node's `ListenBuildHistory` (see [`Control::listen_build_history`]), if it starts
+    /// answering within [`NodeHistory::answer_within`].
+    pub(crate) async fn listen(
+        &self,
+        builder: &str,
+        build_ref: &str,
+        early_exit: bool,
+    ) -> Result<HistoryStream<impl Stream<Item = Result<BuildHistoryEvent, BuildkitError>> + use<>>, HistoryError> {
+        match tokio::time::timeout(self.answer_within, self.control.listen_build_history(build_ref, early_exit)).await {
+            Ok(opened) => opened.map_err(|e| buildkit_error(builder, e)),
+            Err(_) => Err(HistoryError::NoAnswer { within: self.answer_within }),
+        }
     }
 
     /// Where a record of this node comes from beside itself.
