@@ -1,7 +1,8 @@
 //! The Build view's history, used as a person would: with the list open, a build started with
 //! `docker buildx build` in a terminal shows up and completes; opened, its logs replay into lanes
 //! beside its configuration, with notes where the engine's BuildKit (0.13) lacks what the view would
-//! show; it is pinned, unpinned and deleted from the window.
+//! show; it is pinned, unpinned and deleted from the window. On a builder of several nodes, each
+//! record names its node and a node that cannot be reached is named above the others' records.
 
 use std::path::Path;
 use std::process::Command;
@@ -13,13 +14,20 @@ fn env(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| panic!("{var} is set (eval \"$(scripts/engine.sh env)\")"))
 }
 
-#[tokio::test]
-async fn a_terminal_build_shows_in_the_history_replays_and_is_pinned_and_deleted() {
+/// A context of its own whose one step echoes a nonce and runs `then`, and the name its history
+/// record gets (the folder's).
+fn context_running(then: &str) -> (tempfile::TempDir, String) {
     let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let context = tempfile::tempdir().unwrap();
-    let dockerfile = format!("FROM {}/busybox:latest\nRUN echo {nonce} && sleep 2\n", env("BUILDLANE_REGISTRY"));
+    let dockerfile = format!("FROM {}/busybox:latest\nRUN echo {nonce} && {then}\n", env("BUILDLANE_REGISTRY"));
     std::fs::write(context.path().join("Dockerfile"), dockerfile).unwrap();
     let name = context.path().file_name().unwrap().to_string_lossy().into_owned();
+    (context, name)
+}
+
+#[tokio::test]
+async fn a_terminal_build_shows_in_the_history_replays_and_is_pinned_and_deleted() {
+    let (context, name) = context_running("sleep 2");
 
     let app = App::launch().await;
     app.wait_for("[data-testid=builders-loaded]", 30).await;
@@ -69,5 +77,80 @@ async fn a_terminal_build_shows_in_the_history_replays_and_is_pinned_and_deleted
     app.wait_for("[data-testid=history-delete]", 5).await.click().await.unwrap();
     app.wait_for("[data-testid=history-delete-confirm]", 5).await.click().await.unwrap();
     app.wait_gone(&row, 10).await;
+    app.close().await;
+}
+
+/// A remote builder node: the engine's own BuildKit on a unix socket, as `buildkitd` would listen
+/// there; dropping the handle stops it.
+fn buildkit_node(socket: &Path) -> tokio::task::JoinHandle<()> {
+    let listener = tokio::net::UnixListener::bind(socket).unwrap();
+    let engine = env("DOCKER_HOST");
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                if let Ok(mut upgraded) = buildlane_core::buildkit::transport::upgrade(&engine, "/grpc", &[]).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut upgraded).await;
+                }
+            });
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_builder_of_several_nodes_lists_each_nodes_builds_with_its_node_and_names_the_one_it_cannot_reach() {
+    let (context, _) = context_running("true");
+    let sockets = tempfile::tempdir().unwrap();
+    let at = |node: &str| format!("unix://{}", sockets.path().join(format!("{node}.sock")).display());
+    // Two nodes on one BuildKit, so each keeps the same records; the third has no daemon at all.
+    let _nodes = [buildkit_node(&sockets.path().join("farm0.sock")), buildkit_node(&sockets.path().join("farm1.sock"))];
+
+    let app = App::launch().await;
+    app.docker_ok(&["buildx", "create", "--name", "farm", "--driver", "remote", &at("farm0")]);
+    for node in ["farm1", "farm2"] {
+        app.docker_ok(&[
+            "buildx",
+            "create",
+            "--append",
+            "--name",
+            "farm",
+            "--node",
+            node,
+            "--driver",
+            "remote",
+            &at(node),
+        ]);
+    }
+    // Built on the engine's own builder, so the farm's nodes have no name for it: rows show its ref.
+    let metadata = context.path().join("metadata.json");
+    let (path, metadata_path) = (context.path().to_string_lossy(), metadata.to_string_lossy());
+    app.docker_ok(&["buildx", "build", "--builder", "default", "-q", "--metadata-file", &metadata_path, &path]);
+    let metadata: serde_json::Value = serde_json::from_slice(&std::fs::read(&metadata).unwrap()).unwrap();
+    let build_ref = metadata["buildx.build.ref"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+
+    app.wait_for("[data-testid=builders-loaded]", 30).await;
+    app.wait_for("[data-testid=rail-build]", 5).await.click().await.unwrap();
+    app.wait_for("select[name=builder] option[value=farm]", 30).await;
+    app.wait_for("select[name=builder]", 5).await.select_by_value("farm").await.unwrap();
+    app.wait_for("[data-testid=build-side-history]", 10).await.click().await.unwrap();
+
+    let failed = app.wait_for("[data-testid=history-node-failed][data-node=farm2]", 30).await;
+    let said = failed.prop("textContent").await.unwrap().unwrap_or_default();
+    assert!(said.starts_with("Node farm2's builds are not listed: node farm2: "), "{said}");
+    let row = format!("[data-testid=history-row][data-ref='{build_ref}']");
+    app.wait_for(&row, 30).await;
+    let mut nodes = Vec::new();
+    for listed in app.client.find_all(Locator::Css(&row)).await.unwrap() {
+        nodes.push(listed.find(Locator::Css("[data-testid=history-row-node]")).await.unwrap().text().await.unwrap());
+    }
+    // One record per node, made at the same instant: either may come first.
+    nodes.sort();
+    assert_eq!(nodes, ["farm0", "farm1"], "the build once per node that keeps it, named");
+
+    // Opened by its ref, a record kept on several nodes is the first node's, as buildx inspects it.
+    app.client.find_all(Locator::Css(&row)).await.unwrap()[0].click().await.unwrap();
+    let node = app.wait_for("[data-testid=history-details] [data-testid=history-node]", 10).await;
+    assert_eq!(node.text().await.unwrap(), "farm0", "opened, the record names its node");
+    app.screenshot("history-nodes").await;
     app.close().await;
 }
