@@ -242,13 +242,15 @@ impl Coded for HistoryError {
             HistoryError::Node { source, .. } => source.code(),
             // The record may be on a node that could not be asked.
             HistoryError::NodesUnasked { .. } | HistoryError::NoAnswer { .. } => ErrorCode::EngineUnreachable,
+            HistoryError::Unreachable(failure) => failure.code,
             HistoryError::Unsupported { .. }
             | HistoryError::InvalidOffset(_)
             | HistoryError::InvalidRef(_)
             | HistoryError::InvalidFilter { .. } => ErrorCode::InvalidInput,
-            HistoryError::NotFound { .. } | HistoryError::Empty { .. } | HistoryError::NoSuchOffset { .. } => {
-                ErrorCode::NotFound
-            }
+            HistoryError::NotFound { .. }
+            | HistoryError::NoSuchNode { .. }
+            | HistoryError::Empty { .. }
+            | HistoryError::NoSuchOffset { .. } => ErrorCode::NotFound,
             HistoryError::Cancelled => ErrorCode::Cancelled,
             HistoryError::NoSuchAttachment { .. } => ErrorCode::NotFound,
             HistoryError::NoSteps { .. } => ErrorCode::InvalidInput,

@@ -180,3 +180,28 @@ async fn a_node_that_accepts_and_never_answers_is_named_once_its_time_is_up() {
         other => panic!("the silent node first: {other:#?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_kept_on_two_nodes_under_one_ref_opens_as_the_named_nodes() {
+    let world = World::new();
+    // Two nodes on one BuildKit keep the same records, as buildx's nodes of one build keep one ref.
+    let (first, mut second) = (CountingNode::start(&world.host).await, CountingNode::start(&world.host).await);
+    farm(&world, "farm", &[(&first, "linux/amd64"), (&second, "linux/arm64")]).await;
+    let built = build_for(&world, "linux/amd64").await;
+    let spec = BuildSpec::Ref(built.build_ref.clone());
+
+    let builders = world.builders();
+    let history = || BuildHistory::connect(&builders, "farm", None);
+    assert_eq!(history().await.unwrap().get(&spec).await.unwrap().node, "farm0", "unnamed: the first node's");
+    let on_second = history().await.unwrap().only_node("farm1").unwrap();
+    assert_eq!(on_second.get(&spec).await.unwrap().node, "farm1");
+    assert_eq!(on_second.nodes(), ["farm1"]);
+
+    let nowhere = history().await.unwrap().only_node("farm7").err().unwrap();
+    assert_eq!(nowhere.to_string(), "builder farm has no node farm7");
+    assert_eq!(nowhere.code(), ErrorCode::NotFound);
+    second.cut();
+    let gone = history().await.unwrap().only_node("farm1").err().unwrap();
+    assert_eq!(gone.code(), ErrorCode::EngineUnreachable);
+    assert!(gone.to_string().starts_with("node farm1: "), "{gone}");
+}

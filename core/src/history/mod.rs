@@ -48,6 +48,11 @@ pub enum HistoryError {
     Unsupported { builder: String },
     #[error("builder {builder} has no build record {build_ref}")]
     NotFound { builder: String, build_ref: String },
+    #[error("builder {builder} has no node {node}")]
+    NoSuchNode { builder: String, node: String },
+    /// A node asked for by name that could not be reached when the history was opened.
+    #[error("{}", .0.message)]
+    Unreachable(NodeFailure),
     #[error("node {node}: {source}")]
     Node { node: String, source: Box<HistoryError> },
     #[error("{missing} on the nodes that answered; {nodes} could not be asked")]
@@ -160,6 +165,20 @@ impl BuildHistory {
 
     pub fn builder(&self) -> &str {
         &self.builder
+    }
+
+    /// The same history narrowed to node `node`'s records: what a row of the list, which names its
+    /// node, opens. Fails with the node's own error when it could not be reached.
+    pub fn only_node(mut self, node: &str) -> Result<Self, HistoryError> {
+        if let Some(failure) = self.unreachable.iter().find(|f| f.node == node) {
+            return Err(HistoryError::Unreachable(failure.clone()));
+        }
+        self.nodes.retain(|n| n.name == node);
+        if self.nodes.is_empty() {
+            return Err(HistoryError::NoSuchNode { builder: self.builder, node: node.to_owned() });
+        }
+        self.unreachable.clear();
+        Ok(self)
     }
 
     /// The nodes reached, in the builder's order.

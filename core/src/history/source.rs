@@ -9,8 +9,14 @@ use ts_rs::TS;
 #[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "kind")]
 #[ts(export)]
 pub enum RecordSource {
-    /// A builder of the selected docker context ('' = the current one).
-    Builder { builder: String },
+    /// A builder of the selected docker context ('' = the current one); with `node`, that node's
+    /// record of a ref (buildx gives every node of one build the same ref), else the newest one.
+    Builder {
+        builder: String,
+        #[serde(default)]
+        #[ts(optional)]
+        node: Option<String>,
+    },
     /// A `.dockerbuild` file, by its full path.
     Bundle { path: String },
 }

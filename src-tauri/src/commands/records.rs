@@ -25,9 +25,14 @@ enum Records {
 impl Records {
     async fn open(state: &AppState, source: &RecordSource) -> Result<Records, AppError> {
         Ok(match source {
-            RecordSource::Builder { builder } => Records::Builder(Box::new(
-                BuildHistory::connect(&state.builders, builder, state.selected_context().as_deref()).await?,
-            )),
+            RecordSource::Builder { builder, node } => {
+                let history =
+                    BuildHistory::connect(&state.builders, builder, state.selected_context().as_deref()).await?;
+                Records::Builder(Box::new(match node {
+                    Some(node) => history.only_node(node)?,
+                    None => history,
+                }))
+            }
             RecordSource::Bundle { path } => Records::Bundle(super::bundle::open(path).await?),
         })
     }
