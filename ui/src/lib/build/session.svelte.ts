@@ -399,7 +399,10 @@ export class BuildSession {
    * (a running build followed to its end), then how it ended, failure first. Cancel stops the replay.
    * `source` says where it is read from: its builder (the default), or a `.dockerbuild` file.
    */
-  async openHistory(entry: HistoryEntry, source: RecordSource = { kind: 'builder', builder: entry.builder }): Promise<void> {
+  async openHistory(
+    entry: HistoryEntry,
+    source: RecordSource = { kind: 'builder', builder: entry.builder, node: entry.node },
+  ): Promise<void> {
     if (this.running) return;
     const run = new BuildRun(this.#api.newOperationId(), entry.request);
     this.run = run;

@@ -377,9 +377,11 @@ describe('BuildSession', () => {
       }),
     });
     const session = new BuildSession(api);
-    const record = entry('r1', { status: 'failed' });
+    const record = entry('r1', { status: 'failed', node: 'farm1' });
     const opened = session.openHistory(record);
-    expect(api.replayRecord).toHaveBeenCalledWith({ kind: 'builder', builder: 'default' }, 'r1', 'op-1', expect.any(Function));
+    // The row's own node: buildx gives every node of one build the same ref.
+    const source = { kind: 'builder', builder: 'default', node: 'farm1' };
+    expect(api.replayRecord).toHaveBeenCalledWith(source, 'r1', 'op-1', expect.any(Function));
     expect(session.running).toBe(true);
     expect(session.historyEntry).toEqual(record);
     push({ steps: [step({ id: 's1', lane: 'linux/amd64', state: 'failed' })], logs: [{ step: 's1', stream: 2, text: 'boom\n' }], warnings: [] });
