@@ -147,10 +147,12 @@ async fn a_builder_of_several_nodes_lists_each_nodes_builds_with_its_node_and_na
     nodes.sort();
     assert_eq!(nodes, ["farm0", "farm1"], "the build once per node that keeps it, named");
 
-    // Opened by its ref, a record kept on several nodes is the first node's, as buildx inspects it.
-    app.client.find_all(Locator::Css(&row)).await.unwrap()[0].click().await.unwrap();
+    // A row opens its own node's record, not the first node's of that ref.
+    app.wait_for(&format!("{row}[data-node=farm1]"), 5).await.click().await.unwrap();
     let node = app.wait_for("[data-testid=history-details] [data-testid=history-node]", 10).await;
-    assert_eq!(node.text().await.unwrap(), "farm0", "opened, the record names its node");
+    assert_eq!(node.text().await.unwrap(), "farm1");
+    app.wait_for(&format!("{row}[data-node=farm1][aria-current=true]"), 5).await;
+    assert_eq!(app.count(&format!("{row}[aria-current=true]")).await, 1, "that row alone is the opened one");
     app.screenshot("history-nodes").await;
     app.close().await;
 }
