@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use buildlane_core::builders::drivers::{DriverError, NodeStatus};
-use buildlane_core::builders::{BuilderError, CreateBuilderRequest, RemoveOptions, UseOptions};
+use buildlane_core::builders::{BuilderError, BuilderList, CreateBuilderRequest, RemoveOptions, UseOptions};
 use futures_util::StreamExt;
 use support::{no_progress, World};
 use tokio::time::timeout;
@@ -109,8 +109,17 @@ async fn a_remote_node_that_never_answers_holds_up_neither_the_list_nor_the_buil
         }
     });
 
-    let builders = world.builders().with_probe_timeout(Duration::from_secs(5));
-    let list = timeout(Duration::from_secs(30), builders.list(None)).await.expect("the list came back").unwrap();
+    let builders = world.builders().with_probe_timeout(Duration::from_secs(10));
+    let partials = std::sync::Mutex::new(Vec::new());
+    let on_partial = |list: BuilderList| partials.lock().unwrap().push(list);
+    let listed = builders.list_showing_partial(None, Some(Duration::from_secs(3)), &on_partial);
+    let list = timeout(Duration::from_secs(30), listed).await.expect("the list came back").unwrap();
+    // After 3 s, every builder but the silent one's node, which is not known yet.
+    let [partial] = &partials.into_inner().unwrap()[..] else { panic!("one partial list") };
+    let node_of =
+        |list: &BuilderList, builder: &str| list.builders.iter().find(|b| b.name == builder).unwrap().nodes[0].clone();
+    assert_eq!(node_of(partial, "silent").status, NodeStatus::Unknown);
+    assert_eq!(node_of(partial, "default").status, NodeStatus::Running);
     let silent = &list.builders.iter().find(|b| b.name == "silent").unwrap().nodes[0];
     // `docker buildx ls` (20 s later) shows it the same way.
     assert_eq!((silent.status, silent.error.as_deref()), (NodeStatus::Inactive, None));

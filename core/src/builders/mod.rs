@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use futures_util::future::join_all;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use ts_rs::TS;
@@ -233,6 +234,19 @@ impl Builders {
     /// concurrently. An unreachable engine makes its nodes `error`, never the whole list fail.
     #[instrument(skip(self))]
     pub async fn list(&self, context: Option<&str>) -> Result<BuilderList, BuilderError> {
+        self.list_showing_partial(context, None, &|_| {}).await
+    }
+
+    /// [`Builders::list`], which also hands `partial` the list as it stands if some node is still
+    /// being asked once `after` has passed (those nodes `unknown`): a view shows every other
+    /// builder at once rather than wait up to [`PROBE_TIMEOUT`] for the slowest node.
+    #[instrument(skip(self, partial))]
+    pub async fn list_showing_partial(
+        &self,
+        context: Option<&str>,
+        after: Option<Duration>,
+        partial: &(dyn Fn(BuilderList) + Send + Sync),
+    ) -> Result<BuilderList, BuilderError> {
         let current_ctx = self.contexts.resolve(context)?;
         let (contexts, context_problems) = self.contexts.list(Some(&current_ctx.name))?;
         let mut problems: Vec<String> = context_problems.iter().map(ToString::to_string).collect();
@@ -261,17 +275,16 @@ impl Builders {
             .expect("store task does not panic")?
         };
 
-        let mut builders = Vec::new();
-        let mut pending = Vec::new();
+        let mut listing = Listing { context: current_ctx.name.clone(), ..Listing::default() };
         for (entry, activity) in stored {
             match entry {
                 StoredBuilder::Ok(ng) => {
                     let current = current_name.as_deref() == Some(ng.name.as_str());
-                    pending.push((ng, activity, current, false));
+                    listing.groups.push(ListedGroup { group: ng, activity, current, context_builder: false });
                 }
                 StoredBuilder::Corrupt { name, error } => {
                     problems.push(error.to_string());
-                    builders.push(Builder {
+                    listing.unreadable.push(Builder {
                         name,
                         driver: String::new(),
                         current: false,
@@ -286,33 +299,46 @@ impl Builders {
                 }
             }
         }
-        let stored_names: Vec<String> = pending.iter().map(|(ng, ..)| ng.name.clone()).collect();
+        listing.problems = problems;
         for ctx in &contexts {
-            if stored_names.contains(&ctx.name) {
+            if listing.groups.iter().any(|g| g.group.name == ctx.name) {
                 continue;
             }
             let current = current_name.is_none() && ctx.name == current_ctx.name;
-            pending.push((context_node_group(ctx), None, current, true));
+            let group = context_node_group(ctx);
+            listing.groups.push(ListedGroup { group, activity: None, current, context_builder: true });
         }
 
-        let inspected = join_all(pending.iter().map(|(ng, ..)| self.inspect_group(ng, &contexts))).await;
-        for ((ng, activity, current, context_builder), nodes) in pending.into_iter().zip(inspected) {
-            builders.push(Builder {
-                name: ng.name,
-                driver: ng.driver,
-                current,
-                context_builder,
-                dynamic: ng.dynamic,
-                last_activity: activity,
-                routes: routing::view_routes(&nodes),
-                offered: routing::offered(&nodes),
-                nodes,
-                error: None,
-            });
+        let mut inspected: Vec<Vec<Option<BuilderNode>>> =
+            listing.groups.iter().map(|g| vec![None; g.group.nodes.len()]).collect();
+        let mut asking: FuturesUnordered<_> = listing
+            .groups
+            .iter()
+            .enumerate()
+            .flat_map(|(g, listed)| {
+                let contexts = &contexts;
+                listed.group.nodes.iter().enumerate().map(move |(n, node)| async move {
+                    (g, n, self.inspect_node(&listed.group.driver, node, contexts).await)
+                })
+            })
+            .collect();
+        let show_partial = tokio::time::sleep(after.unwrap_or(PROBE_TIMEOUT));
+        tokio::pin!(show_partial);
+        let mut shown = after.is_none();
+        loop {
+            tokio::select! {
+                answered = asking.next() => match answered {
+                    Some((g, n, node)) => inspected[g][n] = Some(node),
+                    None => break,
+                },
+                () = &mut show_partial, if !shown => {
+                    shown = true;
+                    partial(listing.assemble(|g, n| inspected[g][n].clone()));
+                }
+            }
         }
-        // As buildx lists them: stored builders by name, then the contexts' builders by name.
-        builders.sort_by(|a, b| (a.context_builder, &a.name).cmp(&(b.context_builder, &b.name)));
-        Ok(BuilderList { context: current_ctx.name, builders, problems })
+        drop(asking);
+        Ok(listing.assemble(|g, n| inspected[g][n].clone()))
     }
 
     async fn inspect_group(&self, ng: &NodeGroup, contexts: &[DockerContext]) -> Vec<BuilderNode> {
@@ -772,6 +798,54 @@ impl Builders {
     fn is_context(&self, name: &str) -> Result<bool, BuilderError> {
         let (contexts, _) = self.contexts.list(None)?;
         Ok(contexts.iter().any(|c| c.name == name))
+    }
+}
+
+/// A builder of a list being taken, before its nodes are inspected.
+struct ListedGroup {
+    group: NodeGroup,
+    activity: Option<String>,
+    current: bool,
+    context_builder: bool,
+}
+
+/// What a list knows before its nodes answer.
+#[derive(Default)]
+struct Listing {
+    context: String,
+    groups: Vec<ListedGroup>,
+    /// Builders whose store entry cannot be read.
+    unreadable: Vec<Builder>,
+    problems: Vec<String>,
+}
+
+impl Listing {
+    /// The list with each node as `inspected(group, node)` has it; a node not answered yet is `unknown`.
+    fn assemble(&self, inspected: impl Fn(usize, usize) -> Option<BuilderNode>) -> BuilderList {
+        let mut builders = self.unreadable.clone();
+        for (g, listed) in self.groups.iter().enumerate() {
+            let ng = &listed.group;
+            let nodes: Vec<BuilderNode> = (ng.nodes.iter().enumerate())
+                .map(|(n, node)| {
+                    inspected(g, n).unwrap_or_else(|| BuilderNode { status: NodeStatus::Unknown, ..unprobed(node) })
+                })
+                .collect();
+            builders.push(Builder {
+                name: ng.name.clone(),
+                driver: ng.driver.clone(),
+                current: listed.current,
+                context_builder: listed.context_builder,
+                dynamic: ng.dynamic,
+                last_activity: listed.activity.clone(),
+                routes: routing::view_routes(&nodes),
+                offered: routing::offered(&nodes),
+                nodes,
+                error: None,
+            });
+        }
+        // As buildx lists them: stored builders by name, then the contexts' builders by name.
+        builders.sort_by(|a, b| (a.context_builder, &a.name).cmp(&(b.context_builder, &b.name)));
+        BuilderList { context: self.context.clone(), builders, problems: self.problems.clone() }
     }
 }
 

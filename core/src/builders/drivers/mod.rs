@@ -242,6 +242,9 @@ pub enum NodeStatus {
     Running,
     Stopped,
     Error,
+    /// Not answered yet: a partial list, shown before every node has answered
+    /// ([`crate::builders::Builders::list_showing_partial`]).
+    Unknown,
 }
 
 impl NodeStatus {
@@ -251,6 +254,7 @@ impl NodeStatus {
             NodeStatus::Running => "running",
             NodeStatus::Stopped => "stopped",
             NodeStatus::Error => "error",
+            NodeStatus::Unknown => "unknown",
         }
     }
 }

@@ -3,4 +3,4 @@
 /**
  * A node's state, as `docker buildx ls` words it.
  */
-export type NodeStatus = "inactive" | "running" | "stopped" | "error";
+export type NodeStatus = "inactive" | "running" | "stopped" | "error" | "unknown";
