@@ -193,6 +193,14 @@ describe('while the engine is away', () => {
     expect(unknownNodes(remote, away).size).toBe(0);
   });
 
+  it('counts a node that has not answered the list yet as unknown, engine or not', () => {
+    const slow = builder({ nodes: [node('unknown', { name: 'c0' }), node('running', { name: 'c1' })] });
+    expect([...unknownNodes(slow, null)]).toEqual(['c0']);
+    expect(rowActions(slow, unknownNodes(slow, null))).toMatchObject({ boot: false, stop: false });
+    const remote = builder({ driver: 'remote', nodes: [node('unknown', { name: 'r0' })] });
+    expect([...unknownNodes(remote, null)]).toEqual(['r0']);
+  });
+
   it('offers neither boot nor stop for a node whose state is unknown', () => {
     const container = builder({ nodes: [node('running', { name: 'c0', endpoint: 'default' })] });
     const unknown = unknownNodes(container, awayEngine(down, 'default'));

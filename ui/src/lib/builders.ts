@@ -33,14 +33,17 @@ export function awayEngine(engine: EngineStatus | null, selectedContext: string 
 }
 
 /**
- * The nodes of `builder` whose state is not known while `away` is: docker and docker-container
- * nodes run on the engine their endpoint names (a context, or its host), so what the last list
- * said about them (running, their platforms) is only as fresh as that answer. Remote nodes are
- * reached without the engine.
+ * The nodes of `builder` whose state is not known: those that have not answered the list yet
+ * (`unknown`), and while `away` is, docker and docker-container nodes on that engine (their
+ * endpoint names a context, or its host), so what the last list said about them (running, their
+ * platforms) is only as fresh as that answer. Remote nodes are reached without the engine.
  */
 export function unknownNodes(builder: Builder, away: AwayEngine | null): ReadonlySet<string> {
-  if (away === null || (builder.driver !== 'docker' && builder.driver !== CONTAINER_DRIVER)) return new Set();
-  return new Set(builder.nodes.filter((n) => n.endpoint === away.context || n.endpoint === away.host).map((n) => n.name));
+  const onAwayEngine = (n: BuilderNode) =>
+    away !== null &&
+    (builder.driver === 'docker' || builder.driver === CONTAINER_DRIVER) &&
+    (n.endpoint === away.context || n.endpoint === away.host);
+  return new Set(builder.nodes.filter((n) => n.status === 'unknown' || onAwayEngine(n)).map((n) => n.name));
 }
 
 export function shownStatus(node: BuilderNode, unknown: ReadonlySet<string>): ShownStatus {

@@ -78,8 +78,9 @@ export function watchBuilders(onChange: () => void): Promise<void> {
   return call('watch_builders', { onChange: new Channel<null>(onChange) });
 }
 
-export function listBuilders(): Promise<BuilderList> {
-  return call('list_builders');
+/** The builders; `onPartial` gets them first, their slow nodes `unknown`, if some node is slow to answer. */
+export function listBuilders(onPartial: (list: BuilderList) => void): Promise<BuilderList> {
+  return call('list_builders', { onPartial: new Channel<BuilderList>(onPartial) });
 }
 
 export type ProgressHandler = (event: LifecycleEvent) => void;

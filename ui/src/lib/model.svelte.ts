@@ -114,7 +114,13 @@ export class AppModel {
     const fresh = this.#lists.begin();
     this.listing = true;
     try {
-      const list = await this.#api.listBuilders();
+      const list = await this.#api.listBuilders((partial) => {
+        // Shown while the slow nodes are still asked; `listing` stays until they answer.
+        if (!fresh()) return;
+        this.list = partial;
+        this.listError = null;
+        this.loaded = true;
+      });
       if (!fresh()) return;
       this.list = list;
       this.listError = null;

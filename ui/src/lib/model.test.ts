@@ -70,6 +70,27 @@ function fakeApi(overrides: Partial<Api> = {}) {
 }
 
 describe('AppModel start-up', () => {
+  it('shows the builders as they stand while a slow node is asked, then its answer', async () => {
+    const last = deferred<BuilderList>();
+    let partial!: (l: BuilderList) => void;
+    const listBuilders = vi.fn((onPartial: (l: BuilderList) => void) => {
+      partial = onPartial;
+      return last.promise;
+    });
+    const { api } = fakeApi({ listBuilders: listBuilders as unknown as Api['listBuilders'] });
+    const m = new AppModel(api);
+    const started = m.start();
+    await vi.waitFor(() => expect(listBuilders).toHaveBeenCalled());
+    partial(list('default', ['a']));
+    expect(m.list?.builders.map((b) => b.name)).toEqual(['a']);
+    expect(m.loaded).toBe(true);
+    expect(m.listing).toBe(true);
+    last.resolve(list('default', ['a', 'b']));
+    await started;
+    expect(m.list?.builders.map((b) => b.name)).toEqual(['a', 'b']);
+    expect(m.listing).toBe(false);
+  });
+
   it('lists again when another program changed a builder or a context', async () => {
     const { api, storeWatchers } = fakeApi();
     const m = new AppModel(api);
