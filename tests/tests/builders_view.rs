@@ -62,6 +62,48 @@ async fn a_builder_created_in_the_form_shows_in_buildx_ls_and_removing_it_remove
     app.close().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remote_node_that_never_answers_reads_unknown_while_the_other_builders_are_listed() {
+    let app = App::launch().await;
+    app.wait_for("[data-testid=builders-loaded]", 30).await;
+    let sockets = tempfile::tempdir().unwrap();
+    let socket = sockets.path().join("silent.sock");
+    // Created while nothing listens there: buildx's create waits up to 20 s for a silent daemon.
+    app.docker_ok(&[
+        "buildx",
+        "create",
+        "--name",
+        "silent",
+        "--driver",
+        "remote",
+        &format!("unix://{}", socket.display()),
+    ]);
+    let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+    // Accepts every connection and never says a word, as a daemon behind a stalled tunnel does.
+    let _silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = listener.accept().await {
+            held.push(connection);
+        }
+    });
+
+    // The terminal's change lists again: the default builder at once, the silent node unknown.
+    let status = "[data-testid=builder-row][data-builder=silent] [data-testid=node-status]";
+    let unknown = app.wait_for(status, 10).await;
+    assert_eq!(unknown.text().await.unwrap().trim(), "unknown");
+    let platforms = "[data-testid=builder-row][data-builder=silent] [data-testid=node-platforms-unknown]";
+    assert_eq!(app.wait_for(platforms, 5).await.text().await.unwrap(), "asking its BuildKit…");
+    assert_eq!(default_node(&app).await.0, "running");
+    app.screenshot("builders-silent-node").await;
+    // As `docker buildx ls` shows it 20 s on.
+    let started = std::time::Instant::now();
+    while app.wait_for(status, 5).await.text().await.unwrap().trim() != "inactive" {
+        assert!(started.elapsed().as_secs() < 40, "the silent node is still unknown after 40 s");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    app.close().await;
+}
+
 /// The default builder's node, as its row shows it: status text and platform chips.
 async fn default_node(app: &App) -> (String, usize) {
     let row = app.wait_for("[data-testid=builder-row][data-builder=default]", 10).await;
