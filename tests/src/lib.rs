@@ -20,6 +20,28 @@ fn required(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: run the end-to-end tests through scripts/test.sh"))
 }
 
+/// The engine's docker CLI (on the project's engine) with `config` as its config folder.
+pub fn docker_in(config: &Path, args: &[&str]) -> Output {
+    Command::new(Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker"))
+        .args(args)
+        .env("DOCKER_CONFIG", config)
+        .env("DOCKER_HOST", required("DOCKER_HOST"))
+        .output()
+        .expect("docker CLI runs")
+}
+
+/// A remote BuildKit daemon at `socket` that accepts every connection and never says a word, as
+/// one behind a stalled tunnel; it goes with the task.
+pub fn silent_daemon(socket: &Path) -> tokio::task::JoinHandle<()> {
+    let listener = tokio::net::UnixListener::bind(socket).expect("the silent daemon's socket");
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = listener.accept().await {
+            held.push(connection);
+        }
+    })
+}
+
 /// The app binary under test: `BUILDLANE_APP`, else the workspace's debug build.
 fn app_binary() -> PathBuf {
     std::env::var_os("BUILDLANE_APP").map(PathBuf::from).unwrap_or_else(|| {
@@ -42,7 +64,6 @@ pub struct App {
     pub client: Client,
     driver: Driver,
     world: tempfile::TempDir,
-    host: String,
 }
 
 impl App {
@@ -54,12 +75,18 @@ impl App {
     /// The window with `DOCKER_HOST=host` (an [`EngineProxy`], say); the test's docker CLI still
     /// talks to the project's engine.
     pub async fn launch_on(app_host: &str) -> App {
+        App::launch_prepared(app_host, |_| {}).await
+    }
+
+    /// The window opened on a docker config folder `prepare` has been handed first (to create
+    /// builders there with [`docker_in`], say), on `DOCKER_HOST=app_host`.
+    pub async fn launch_prepared(app_host: &str, prepare: impl FnOnce(&Path)) -> App {
         assert!(std::env::var_os("DISPLAY").is_some(), "no DISPLAY: run under xvfb-run (scripts/test.sh does)");
-        let host = required("DOCKER_HOST");
         let world = tempfile::tempdir().unwrap();
         let plugins = world.path().join("cli-plugins");
         std::fs::create_dir_all(&plugins).unwrap();
         std::os::unix::fs::symlink(required("BUILDLANE_BUILDX"), plugins.join("docker-buildx")).unwrap();
+        prepare(world.path());
         let driver = Command::new("tauri-driver")
             .args(["--port", &DRIVER_PORT.to_string(), "--native-port", &NATIVE_PORT.to_string()])
             .env("DOCKER_CONFIG", world.path())
@@ -88,7 +115,7 @@ impl App {
             .connect(&format!("http://127.0.0.1:{DRIVER_PORT}"))
             .await
             .expect("WebDriver session with the app");
-        App { client, driver, world, host }
+        App { client, driver, world }
     }
 
     /// The app's process id (the app runs under tauri-driver's WebKitWebDriver), for benchmarks
@@ -228,12 +255,7 @@ impl App {
 
     /// The engine's docker CLI, seeing the same builder store as the app.
     pub fn docker(&self, args: &[&str]) -> Output {
-        Command::new(Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker"))
-            .args(args)
-            .env("DOCKER_CONFIG", self.world.path())
-            .env("DOCKER_HOST", &self.host)
-            .output()
-            .expect("docker CLI runs")
+        docker_in(self.world.path(), args)
     }
 
     /// Runs the docker CLI, failing the test with stderr when it fails. The test registry

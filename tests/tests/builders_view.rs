@@ -1,6 +1,6 @@
 //! The Builders view, used as a person would, checked against what `docker buildx` sees.
 
-use buildlane_e2e::App;
+use buildlane_e2e::{docker_in, silent_daemon, App};
 
 #[tokio::test]
 async fn the_builders_view_lists_the_default_builder_with_native_and_emulated_platforms() {
@@ -64,33 +64,23 @@ async fn a_builder_created_in_the_form_shows_in_buildx_ls_and_removing_it_remove
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_remote_node_that_never_answers_reads_unknown_while_the_other_builders_are_listed() {
-    let app = App::launch().await;
-    app.wait_for("[data-testid=builders-loaded]", 30).await;
     let sockets = tempfile::tempdir().unwrap();
     let socket = sockets.path().join("silent.sock");
-    // Created while nothing listens there: buildx's create waits up to 20 s for a silent daemon.
-    app.docker_ok(&[
-        "buildx",
-        "create",
-        "--name",
-        "silent",
-        "--driver",
-        "remote",
-        &format!("unix://{}", socket.display()),
-    ]);
-    let listener = tokio::net::UnixListener::bind(&socket).unwrap();
-    // Accepts every connection and never says a word, as a daemon behind a stalled tunnel does.
-    let _silent = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((connection, _)) = listener.accept().await {
-            held.push(connection);
-        }
-    });
+    let mut daemon = None;
+    // The window opens on a store that already has it, as a laptop away from its remote builder's network.
+    let app = App::launch_prepared(&std::env::var("DOCKER_HOST").unwrap(), |config| {
+        // Created while nothing listens there: buildx's create waits up to 20 s for a silent daemon.
+        let address = format!("unix://{}", socket.display());
+        let out = docker_in(config, &["buildx", "create", "--name", "silent", "--driver", "remote", &address]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        daemon = Some(silent_daemon(&socket));
+    })
+    .await;
 
-    // The terminal's change lists again: the default builder at once, the silent node unknown.
+    // At launch: the default builder, and the silent node not known yet.
+    app.wait_for("[data-testid=builders-loaded]", 10).await;
     let status = "[data-testid=builder-row][data-builder=silent] [data-testid=node-status]";
-    let unknown = app.wait_for(status, 10).await;
-    assert_eq!(unknown.text().await.unwrap().trim(), "unknown");
+    assert_eq!(app.wait_for(status, 5).await.text().await.unwrap().trim(), "unknown");
     let platforms = "[data-testid=builder-row][data-builder=silent] [data-testid=node-platforms-unknown]";
     assert_eq!(app.wait_for(platforms, 5).await.text().await.unwrap(), "asking its BuildKit…");
     assert_eq!(default_node(&app).await.0, "running");
@@ -102,6 +92,7 @@ async fn a_remote_node_that_never_answers_reads_unknown_while_the_other_builders
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
     app.close().await;
+    drop(daemon);
 }
 
 /// The default builder's node, as its row shows it: status text and platform chips.

@@ -3,6 +3,9 @@
 //! builders, then sums the PSS of its process tree (the app, WebKit's web and network processes)
 //! idle and after a three-platform build through the Build view; prints median, min and max.
 //!
+//! With `STALLED_REMOTE=1` the store also holds a remote builder whose daemon accepts connections
+//! and never answers.
+//!
 //! Launch is the app process's start as the kernel recorded it; the page's moments are read from its
 //! own clock (`performance.timeOrigin` plus the UI's `builders-listed` mark), both on wall time.
 
@@ -10,7 +13,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use buildlane_e2e::memory::Pss;
-use buildlane_e2e::{descendants, App};
+use buildlane_e2e::{descendants, docker_in, silent_daemon, App};
 
 /// Milliseconds since the epoch at which `pid` started.
 fn started_at_ms(pid: u32) -> f64 {
@@ -41,8 +44,20 @@ struct Run {
 const PAGE_TIMES: &str = "const m = performance.getEntriesByName('builders-listed')[0]; \
     return m ? { origin: performance.timeOrigin, listed: m.startTime } : null;";
 
-async fn one_run(context: &Path) -> Run {
-    let app = App::launch().await;
+async fn one_run(context: &Path, stalled_remote: bool) -> Run {
+    let sockets = tempfile::tempdir().unwrap();
+    let mut daemon = None;
+    let app = App::launch_prepared(&std::env::var("DOCKER_HOST").expect("DOCKER_HOST is set"), |config| {
+        if stalled_remote {
+            // Made while nothing listens: buildx's create waits 20 s for a silent daemon.
+            let socket = sockets.path().join("stalled.sock");
+            let address = format!("unix://{}", socket.display());
+            let out = docker_in(config, &["buildx", "create", "--name", "stalled", "--driver", "remote", &address]);
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            daemon = Some(silent_daemon(&socket));
+        }
+    })
+    .await;
     let pid = app.app_pid();
     let launched = started_at_ms(pid);
     let mut times = serde_json::Value::Null;
@@ -77,6 +92,7 @@ async fn one_run(context: &Path) -> Run {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    drop(daemon);
     Run { page_start: origin - launched, listed: origin + listed - launched, idle, built }
 }
 
@@ -92,6 +108,8 @@ fn spread(mut xs: Vec<f64>) -> (f64, f64, f64) {
 async fn main() {
     let registry = std::env::var("BUILDLANE_REGISTRY").expect("BUILDLANE_REGISTRY is set");
     let runs: usize = std::env::var("RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
+    // The store also holds a remote builder whose daemon accepts and never answers (a stalled tunnel).
+    let stalled_remote = std::env::var("STALLED_REMOTE").is_ok_and(|v| v == "1");
     let mut samples = Vec::new();
     for run in 0..runs {
         // Each platform's step runs (and prints 2,000 lines) on the build machine: the registry's
@@ -106,11 +124,12 @@ async fn main() {
             ),
         )
         .unwrap();
-        samples.push(one_run(context.path()).await);
+        samples.push(one_run(context.path(), stalled_remote).await);
         eprintln!("run {} of {runs} done", run + 1);
     }
 
-    println!("| window cost ({runs} launches) | median | min | max |");
+    let store = if stalled_remote { ", a stalled remote builder in the store" } else { "" };
+    println!("| window cost ({runs} launches{store}) | median | min | max |");
     println!("|---|---|---|---|");
     let row = |label: &str, values: Vec<f64>, unit: &dyn Fn(f64) -> String| {
         let (median, min, max) = spread(values);
