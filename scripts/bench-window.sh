@@ -2,7 +2,8 @@
 # What the real window costs, under Xvfb (tauri-driver), printed as tables. Not a test: numbers, no
 # pass/fail. `scripts/bench-window.sh [cost] [frames] [prune]` (cost and frames by default):
 #   cost    a release build's launch → builders listed, and the PSS of its process tree idle and after a
-#           3-platform build, over RUNS launches (5 by default);
+#           3-platform build, over RUNS launches (5 by default); STALLED_REMOTE=1 adds a remote builder whose
+#           daemon accepts and never answers to the store the window opens on;
 #   frames  how smooth the window stays while a build prints 100,000 lines (frame times in the web view);
 #   prune   how smooth it stays while the Cache panel prunes a few hundred records of the engine's
 #           builder, streamed one by one (PRUNE_STEPS build steps made first, two cache mounts each; 100).
