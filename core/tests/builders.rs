@@ -156,6 +156,21 @@ async fn the_lists_stamp_moves_with_every_change_the_cli_makes_to_builders_or_co
 }
 
 #[tokio::test]
+async fn a_lists_stamp_is_the_store_as_it_read_it_even_the_first_time_in_a_fresh_store() {
+    let world = World::new();
+    world.docker_ok(&["buildx", "create", "--name", "fresh", "--driver", "docker-container"]);
+    let builders = world.builders();
+    let before = builders.stamp();
+    // The first list in a store writes `current`, as buildx does: a stamp taken before would be out of date.
+    let (stamp, list) = builders.list_stamped(None, None, &|_, _| {}).await.unwrap();
+    assert_ne!(before, builders.stamp(), "this first list wrote the store");
+    assert_eq!(stamp, builders.stamp(), "its stamp is the store as it left it");
+    assert!(list.builders.iter().any(|b| b.name == "fresh"));
+    world.docker_ok(&["buildx", "rm", "fresh"]);
+    assert_ne!(stamp, builders.stamp(), "a change after it moves it");
+}
+
+#[tokio::test]
 async fn listing_leaves_the_stamp_as_it_was_even_with_a_default_builder() {
     let world = World::new();
     let builders = world.builders();

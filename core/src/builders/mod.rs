@@ -27,6 +27,7 @@ use crate::docker_config::credentials::CredentialStore;
 use crate::docker_config::Environment;
 use crate::engine::EngineError;
 use crate::platform::{self, Platform, PlatformError};
+use changes::ListStamp;
 use drivers::{Driver, DriverError, DriverKind, EndpointSource, NodeStatus, Progress};
 use store::{Node, NodeGroup, Store, StoreError, StoredBuilder};
 
@@ -240,13 +241,26 @@ impl Builders {
     /// [`Builders::list`], which also hands `partial` the list as it stands if some node is still
     /// being asked once `after` has passed (those nodes `unknown`): a view shows every other
     /// builder at once rather than wait up to [`PROBE_TIMEOUT`] for the slowest node.
-    #[instrument(skip(self, partial))]
     pub async fn list_showing_partial(
         &self,
         context: Option<&str>,
         after: Option<Duration>,
         partial: &(dyn Fn(BuilderList) + Send + Sync),
     ) -> Result<BuilderList, BuilderError> {
+        let partial = |_: &ListStamp, list| partial(list);
+        Ok(self.list_stamped(context, after, &partial).await?.1)
+    }
+
+    /// [`Builders::list_showing_partial`], with the store's stamp ([`Builders::stamp`]) as the list
+    /// read it, for a list kept to hand out later: one whose stamp has moved since is out of date.
+    /// (Stamped after the read: a first list in a fresh store writes `current`, as buildx does.)
+    #[instrument(skip(self, partial))]
+    pub async fn list_stamped(
+        &self,
+        context: Option<&str>,
+        after: Option<Duration>,
+        partial: &(dyn Fn(&ListStamp, BuilderList) + Send + Sync),
+    ) -> Result<(ListStamp, BuilderList), BuilderError> {
         let current_ctx = self.contexts.resolve(context)?;
         let (contexts, context_problems) = self.contexts.list(Some(&current_ctx.name))?;
         let mut problems: Vec<String> = context_problems.iter().map(ToString::to_string).collect();
@@ -274,6 +288,7 @@ impl Builders {
             .await
             .expect("store task does not panic")?
         };
+        let stamp = self.stamp();
 
         let mut listing = Listing { context: current_ctx.name.clone(), ..Listing::default() };
         for (entry, activity) in stored {
@@ -333,12 +348,12 @@ impl Builders {
                 },
                 () = &mut show_partial, if !shown => {
                     shown = true;
-                    partial(listing.assemble(|g, n| inspected[g][n].clone()));
+                    partial(&stamp, listing.assemble(|g, n| inspected[g][n].clone()));
                 }
             }
         }
         drop(asking);
-        Ok(listing.assemble(|g, n| inspected[g][n].clone()))
+        Ok((stamp, listing.assemble(|g, n| inspected[g][n].clone())))
     }
 
     async fn inspect_group(&self, ng: &NodeGroup, contexts: &[DockerContext]) -> Vec<BuilderNode> {
