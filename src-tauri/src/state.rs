@@ -12,7 +12,7 @@ use tauri::ipc::{Channel, IpcResponse};
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::launch::Ahead;
+use crate::launch::{Ahead, PARTIAL_AFTER};
 
 /// How long the page takes to ask for what it shows once an operation ended.
 const AFTER_THE_PAGE_READ: std::time::Duration = std::time::Duration::from_secs(2);
@@ -21,7 +21,7 @@ pub struct AppState {
     pub builders: Builders,
     /// The docker CLI's context's builders, listed while the page loads, and the store's stamp
     /// before they were.
-    pub first_list: Ahead<(ListStamp, Result<BuilderList, BuilderError>)>,
+    pub first_list: Ahead<Result<(ListStamp, BuilderList), BuilderError>, (ListStamp, BuilderList)>,
     /// The context chosen in the UI; `None` follows the docker CLI's own choice.
     selected_context: Mutex<Option<String>>,
     operations: Mutex<HashMap<String, CancellationToken>>,
@@ -63,7 +63,13 @@ impl AppState {
         let builders = Builders::new(env);
         let listing = builders.clone();
         Self {
-            first_list: Ahead::start(async move { (listing.stamp(), listing.list(None).await) }),
+            first_list: Ahead::start(move |partial| async move {
+                let send = |stamp: &ListStamp, list| {
+                    // Nobody may have asked yet: the list is kept for whoever does.
+                    let _ = partial.send(Some((stamp.clone(), list)));
+                };
+                listing.list_stamped(None, Some(PARTIAL_AFTER), &send).await
+            }),
             builders,
             selected_context: Mutex::new(None),
             operations: Mutex::new(HashMap::new()),

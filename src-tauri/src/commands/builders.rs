@@ -1,7 +1,5 @@
 //! The Builders view's commands.
 
-use std::time::Duration;
-
 use buildlane_core::builders::command_line::{self, BuilderAction};
 use buildlane_core::builders::drivers::LifecycleEvent;
 use buildlane_core::builders::inspect::BuilderInspection;
@@ -11,11 +9,8 @@ use tauri::State;
 
 use super::cancellable;
 use crate::error::AppError;
+use crate::launch::PARTIAL_AFTER;
 use crate::state::AppState;
-
-/// How long the list waits for every node before `on_partial` gets the builders as they stand
-/// (the slow nodes `unknown`): the window's goal for a launch with builders listed.
-const PARTIAL_AFTER: Duration = Duration::from_millis(500);
 
 /// The selected context's builders; `on_partial` gets them first if some node is slow to answer.
 #[tauri::command]
@@ -23,20 +18,27 @@ pub async fn list_builders(
     state: State<'_, AppState>,
     on_partial: Channel<BuilderList>,
 ) -> Result<BuilderList, AppError> {
+    // A closed window only means nobody looks any more.
+    let partial = |list: BuilderList| {
+        let _ = on_partial.send(list);
+    };
     let context = state.selected_context();
     if context.is_none() {
         // The list taken at launch, unless the terminal changed a builder or a context since (a
-        // builder created while the window opened is listed), or it waits on a slow node.
-        if let Ok(Some((stamp, list))) = tokio::time::timeout(PARTIAL_AFTER, state.first_list.take()).await {
-            if stamp == state.builders.stamp() {
-                return Ok(list?);
+        // builder created while the window opened is listed).
+        let unchanged = |stamp: &_| *stamp == state.builders.stamp();
+        let early = state.first_list.take(|(stamp, list)| {
+            if unchanged(&stamp) {
+                partial(list);
+            }
+        });
+        // A list that failed is asked again: its error, if it stands, comes from that.
+        if let Some(Ok((stamp, list))) = early.await {
+            if unchanged(&stamp) {
+                return Ok(list);
             }
         }
     }
-    let partial = move |list: BuilderList| {
-        // A closed window only means nobody looks any more.
-        let _ = on_partial.send(list);
-    };
     Ok(state.builders.list_showing_partial(context.as_deref(), Some(PARTIAL_AFTER), &partial).await?)
 }
 
