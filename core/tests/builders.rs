@@ -8,6 +8,7 @@ use std::time::Duration;
 use buildlane_core::builders::drivers::{DriverError, NodeStatus};
 use buildlane_core::builders::{BuilderError, BuilderList, CreateBuilderRequest, RemoveOptions, UseOptions};
 use futures_util::StreamExt;
+use support::nodes::silent_daemon;
 use support::{no_progress, World};
 use tokio::time::timeout;
 
@@ -100,14 +101,7 @@ async fn a_remote_node_that_never_answers_holds_up_neither_the_list_nor_the_buil
     // Created while nothing listens there: buildx's create waits up to 20 s for a daemon that is silent.
     let address = format!("unix://{}", socket.display());
     world.docker_ok(&["buildx", "create", "--name", "silent", "--driver", "remote", &address]);
-    let listener = tokio::net::UnixListener::bind(&socket).unwrap();
-    // Accepts every connection and never says a word, as a daemon behind a stalled tunnel does.
-    let _silent = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((connection, _)) = listener.accept().await {
-            held.push(connection);
-        }
-    });
+    let _silent = silent_daemon(&socket);
 
     let builders = world.builders().with_probe_timeout(Duration::from_secs(10));
     let partials = std::sync::Mutex::new(Vec::new());

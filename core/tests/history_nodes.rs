@@ -17,7 +17,7 @@ use buildlane_core::history::{BuildHistory, BuildSpec, HistoryError, HistoryEven
 use futures_util::StreamExt;
 use support::build::{build, context, request, Seen};
 use support::gc_engine::GcEngine;
-use support::nodes::{farm, CountingNode};
+use support::nodes::{farm, silent_daemon, CountingNode};
 use support::{no_progress, World};
 use tokio_util::sync::CancellationToken;
 
@@ -152,14 +152,7 @@ async fn a_node_that_accepts_and_never_answers_is_named_once_its_time_is_up() {
         ..Default::default()
     };
     world.builders().create(&silent, None, &no_progress).await.unwrap();
-    let listener = tokio::net::UnixListener::bind(&socket).unwrap();
-    // Accepts every connection and never says a word, as a daemon behind a stalled tunnel does.
-    let _silent = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((connection, _)) = listener.accept().await {
-            held.push(connection);
-        }
-    });
+    let _silent = silent_daemon(&socket);
     let built = build_for(&world, "linux/amd64").await;
 
     let builders = world.builders().with_probe_timeout(Duration::from_secs(3));

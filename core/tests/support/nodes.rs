@@ -12,6 +12,18 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::tls::{acceptor, Pki};
 use super::{no_progress, World};
 
+/// A remote BuildKit daemon at `socket` that accepts every connection and never says a word, as
+/// one behind a stalled tunnel does; it goes with the task.
+pub fn silent_daemon(socket: &std::path::Path) -> tokio::task::JoinHandle<()> {
+    let listener = tokio::net::UnixListener::bind(socket).unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = listener.accept().await {
+            held.push(connection);
+        }
+    })
+}
+
 /// A builder node for multi-node tests: the engine's own BuildKit behind an HTTP/2 relay on
 /// `tcp://127.0.0.1:<port>` that notes which platforms each Solve it relays asks for, and that a
 /// test can cut (every connection dropped), as a node that goes away mid-build.
