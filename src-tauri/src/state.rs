@@ -19,8 +19,8 @@ const AFTER_THE_PAGE_READ: std::time::Duration = std::time::Duration::from_secs(
 
 pub struct AppState {
     pub builders: Builders,
-    /// The docker CLI's context's builders, listed while the page loads, and the store's stamp
-    /// before they were.
+    /// The docker CLI's context's builders, listed while the page loads (first as they stand after
+    /// `PARTIAL_AFTER` if a node is slow), with the store's stamp as that list read it.
     pub first_list: Ahead<Result<(ListStamp, BuilderList), BuilderError>, (ListStamp, BuilderList)>,
     /// The context chosen in the UI; `None` follows the docker CLI's own choice.
     selected_context: Mutex<Option<String>>,

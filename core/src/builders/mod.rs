@@ -194,11 +194,11 @@ pub enum BuilderError {
     Engine(#[from] EngineError),
 }
 
-/// Builders of one docker environment (config folder, contexts, buildx store).
 /// How long a node has to answer when a list inspects it: `docker buildx ls` gives its whole
 /// listing 20 s, then shows what it has.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Builders of one docker environment (config folder, contexts, buildx store).
 #[derive(Debug, Clone)]
 pub struct Builders {
     contexts: Contexts,
