@@ -74,6 +74,11 @@ export class BuildHistoryList {
     return this.entries.find((e) => e.buildRef === buildRef);
   }
 
+  /** Node `node`'s record of `buildRef` (buildx gives every node of one build the same ref). */
+  record(node: string, buildRef: string): HistoryEntry | undefined {
+    return this.entries.find((e) => e.node === node && e.buildRef === buildRef);
+  }
+
   /** Watches `builder`'s history ('' = the current builder), replacing any earlier watch. */
   async watch(builder: string): Promise<void> {
     this.stop();

@@ -65,6 +65,8 @@ describe('build history list', () => {
       ['farm1', 'split'],
     ]);
     expect(list.failedNodes).toEqual([failure]);
+    expect(list.record('farm1', 'split')?.node).toBe('farm1');
+    expect(list.record('farm2', 'split')).toBeUndefined();
     emit([{ kind: 'deleted', node: 'farm1', buildRef: 'split' }]);
     expect(list.entries.map((e) => e.node)).toEqual(['farm0']);
   });
