@@ -52,11 +52,25 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime starts")
 }
 
+/// Logs go to stderr, coloured only on a terminal. By default only warnings: a failure is what the
+/// command prints itself, once, where the core's spans would log it again at each layer it
+/// crossed. `BUILDLANE_LOG` (a tracing filter such as `debug`) shows whatever it selects.
+fn init_logging() {
+    use std::io::IsTerminal;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{filter, fmt, EnvFilter, Layer};
+
+    let stderr = fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
+    let stderr = match EnvFilter::try_from_env("BUILDLANE_LOG") {
+        Ok(chosen) => stderr.with_filter(chosen).boxed(),
+        Err(_) => stderr.with_filter(filter::filter_fn(|event| *event.level() == filter::LevelFilter::WARN)).boxed(),
+    };
+    tracing_subscriber::registry().with(stderr).init();
+}
+
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BUILDLANE_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
     let cli = Cli::parse();
     let env = Environment::from_process();
     match cli.command {

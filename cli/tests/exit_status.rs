@@ -14,7 +14,8 @@ fn buildlane(home: &Path, docker_host: &str) -> Command {
         .env("BUILDX_CONFIG", home.join(".docker/buildx"))
         .env("XDG_DATA_HOME", home.join("data"))
         .env("DOCKER_HOST", docker_host)
-        .env_remove("DOCKER_CONTEXT");
+        .env_remove("DOCKER_CONTEXT")
+        .env_remove("BUILDLANE_LOG");
     command
 }
 
@@ -44,6 +45,15 @@ fn a_malformed_reference_exits_2_as_invalid_input() {
         status_and_stderr(buildlane(home.path(), &dead_socket(home.path())).args(["inspect", "Alpine"]));
     assert_eq!(status, Some(2), "{stderr}");
     assert!(stderr.contains("repository names must be lowercase"), "{stderr}");
+}
+
+#[test]
+fn an_unreachable_registry_exits_8_and_says_so_once_in_plain_text() {
+    let home = tempfile::tempdir().unwrap();
+    let (status, stderr) =
+        status_and_stderr(buildlane(home.path(), &dead_socket(home.path())).args(["inspect", "127.0.0.1:1/app:v1"]));
+    assert_eq!(status, Some(8), "{stderr}");
+    assert_eq!(stderr, "buildlane: cannot connect to registry 127.0.0.1:1: connection refused\n");
 }
 
 #[test]
