@@ -2,7 +2,8 @@
 //! `docker buildx build` in a terminal shows up and completes; opened, its logs replay into lanes
 //! beside its configuration, with notes where the engine's BuildKit (0.13) lacks what the view would
 //! show; it is pinned, unpinned and deleted from the window. On a builder of several nodes, each
-//! record names its node and a node that cannot be reached is named above the others' records.
+//! record names its node, a node that cannot be reached is named above the others' records, and a
+//! node's record and its project's chart open that node's records.
 
 use std::path::Path;
 use std::process::Command;
@@ -99,7 +100,7 @@ fn buildkit_node(socket: &Path) -> tokio::task::JoinHandle<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_builder_of_several_nodes_lists_each_nodes_builds_with_its_node_and_names_the_one_it_cannot_reach() {
-    let (context, _) = context_running("true");
+    let (context, name) = context_running("true");
     let sockets = tempfile::tempdir().unwrap();
     let at = |node: &str| format!("unix://{}", sockets.path().join(format!("{node}.sock")).display());
     // Two nodes on one BuildKit, so each keeps the same records; the third has no daemon at all.
@@ -121,12 +122,18 @@ async fn a_builder_of_several_nodes_lists_each_nodes_builds_with_its_node_and_na
             &at(node),
         ]);
     }
-    // Built on the engine's own builder, so the farm's nodes have no name for it: rows show its ref.
+    // Built twice on the engine's own builder (the second from cache), named by a build argument
+    // (the farm's nodes have no buildx state naming their context): the project's chart has both.
     let metadata = context.path().join("metadata.json");
-    let (path, metadata_path) = (context.path().to_string_lossy(), metadata.to_string_lossy());
-    app.docker_ok(&["buildx", "build", "--builder", "default", "-q", "--metadata-file", &metadata_path, &path]);
-    let metadata: serde_json::Value = serde_json::from_slice(&std::fs::read(&metadata).unwrap()).unwrap();
-    let build_ref = metadata["buildx.build.ref"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    let build = || {
+        let (path, metadata_path) = (context.path().to_string_lossy(), metadata.to_string_lossy());
+        let named = format!("BUILDKIT_BUILD_NAME={name}");
+        let flags = ["--builder", "default", "-q", "--build-arg", &named, "--metadata-file", &metadata_path];
+        app.docker_ok(&[&["buildx", "build"][..], &flags, &[&path]].concat());
+        let metadata: serde_json::Value = serde_json::from_slice(&std::fs::read(&metadata).unwrap()).unwrap();
+        metadata["buildx.build.ref"].as_str().unwrap().rsplit('/').next().unwrap().to_owned()
+    };
+    let (build_ref, rebuild_ref) = (build(), build());
 
     app.wait_for("[data-testid=builders-loaded]", 30).await;
     app.wait_for("[data-testid=rail-build]", 5).await.click().await.unwrap();
@@ -154,5 +161,22 @@ async fn a_builder_of_several_nodes_lists_each_nodes_builds_with_its_node_and_na
     app.wait_for(&format!("{row}[data-node=farm1][aria-current=true]"), 5).await;
     assert_eq!(app.count(&format!("{row}[aria-current=true]")).await, 1, "that row alone is the opened one");
     app.screenshot("history-nodes").await;
+
+    // Its project's chart charts farm1's builds, and a bar opens farm1's record of that build.
+    let bar = format!(
+        "[data-testid=timing-panel][data-ref='{build_ref}'] [data-testid=project-build][data-ref='{rebuild_ref}']"
+    );
+    let bar = app.wait_for(&bar, 60).await;
+    let scroll = "arguments[0].scrollIntoView({ block: 'center' });";
+    app.client.execute(scroll, vec![serde_json::to_value(&bar).unwrap()]).await.unwrap();
+    bar.click().await.unwrap();
+    app.wait_for(&format!("[data-testid=history-details][data-ref='{rebuild_ref}']"), 10).await;
+    let node = app.wait_for("[data-testid=history-details] [data-testid=history-node]", 10).await;
+    assert_eq!(node.text().await.unwrap(), "farm1");
+    app.wait_for(
+        &format!("[data-testid=history-row][data-ref='{rebuild_ref}'][data-node=farm1][aria-current=true]"),
+        5,
+    )
+    .await;
     app.close().await;
 }

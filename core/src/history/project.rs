@@ -1,6 +1,9 @@
 //! A project's builds over time, as Docker Desktop's History tab charts them: the finished records
 //! of "the same project" — the same context, Dockerfile and target, which is what the history list
-//! names a build by — oldest to newest, each with its duration, step count and cached share.
+//! names a build by — oldest to newest, each with its duration, step count and cached share. A
+//! build on several nodes (one ref, a record on each) is one build, charted as its slowest node's.
+
+use std::collections::HashMap;
 
 use serde::Serialize;
 use tracing::instrument;
@@ -42,17 +45,22 @@ pub struct ProjectHistory {
 
 /// What makes two records builds of one project: the context folder (or remote) and the Dockerfile
 /// in it, as the client that started each named them, and the target; a record that names no
-/// context (its client kept no state) by its name alone.
+/// context (its client kept no state) by its name alone; one that names neither is a project of
+/// its own build (nameless builds have nothing else in common).
 #[derive(PartialEq, Eq)]
 enum ProjectKey {
     Source { context: String, dockerfile: String, target: String },
     Named(String),
+    Alone(String),
 }
 
 fn key(entry: &HistoryEntry) -> ProjectKey {
     let context = entry.context.trim();
     if context.is_empty() {
-        return ProjectKey::Named(entry.name.clone());
+        return match entry.name.trim() {
+            "" => ProjectKey::Alone(entry.build_ref.clone()),
+            _ => ProjectKey::Named(entry.name.clone()),
+        };
     }
     let context = match context.trim_end_matches('/') {
         "" => "/",
@@ -81,12 +89,24 @@ pub fn project_history(entries: &[HistoryEntry], of: &HistoryEntry) -> ProjectHi
     let mut builds: Vec<&HistoryEntry> =
         entries.iter().filter(|e| e.status != HistoryStatus::Running && key(e) == project).collect();
     builds.sort_by_key(|e| e.created());
+    let mut one_per_ref: Vec<&HistoryEntry> = Vec::with_capacity(builds.len());
+    let mut kept_at: HashMap<&str, usize> = HashMap::new();
+    for entry in builds {
+        match kept_at.get(entry.build_ref.as_str()) {
+            Some(&at) if entry.duration_ms > one_per_ref[at].duration_ms => one_per_ref[at] = entry,
+            Some(_) => {}
+            None => {
+                kept_at.insert(&entry.build_ref, one_per_ref.len());
+                one_per_ref.push(entry);
+            }
+        }
+    }
     ProjectHistory {
         name: of.name.clone(),
         context: of.context.clone(),
         dockerfile: of.dockerfile.clone(),
         target: of.target.clone(),
-        builds: builds
+        builds: one_per_ref
             .into_iter()
             .map(|e| ProjectBuild {
                 build_ref: e.build_ref.clone(),
@@ -136,11 +156,23 @@ mod tests {
         attrs: &'a [(&'a str, &'a str)],
         cached: i32,
         running: bool,
+        node: &'a str,
+        seconds: i64,
     }
 
     impl Default for Made<'_> {
         fn default() -> Self {
-            Made { build_ref: "", at: 0, local: None, target: "", attrs: &[], cached: 1, running: false }
+            Made {
+                build_ref: "",
+                at: 0,
+                local: None,
+                target: "",
+                attrs: &[],
+                cached: 1,
+                running: false,
+                node: "default",
+                seconds: 5,
+            }
         }
     }
 
@@ -154,7 +186,8 @@ mod tests {
             r#ref: made.build_ref.into(),
             frontend_attrs: attrs,
             created_at: Some(Timestamp { seconds: 1_800_000_000 + made.at, nanos: 0 }),
-            completed_at: (!made.running).then_some(Timestamp { seconds: 1_800_000_005 + made.at, nanos: 0 }),
+            completed_at: (!made.running)
+                .then_some(Timestamp { seconds: 1_800_000_000 + made.at + made.seconds, nanos: 0 }),
             num_total_steps: 8,
             num_completed_steps: 8,
             num_cached_steps: made.cached,
@@ -167,7 +200,7 @@ mod tests {
         });
         HistoryEntry::from_record(
             &record,
-            Origin { builder: "default", node: "default", local, recorded: None, server_time: None },
+            Origin { builder: "default", node: made.node, local, recorded: None, server_time: None },
         )
     }
 
@@ -223,6 +256,32 @@ mod tests {
         let entries = [named("a1", 1, "ci/app"), named("b", 2, "ci/other"), named("a2", 3, "ci/app")];
         assert_eq!(entries[0].context, "", "{:#?}", entries[0]);
         assert_eq!(refs(&project_history(&entries, &entries[2])), ["a1", "a2"]);
+    }
+
+    #[test]
+    fn nameless_records_of_no_context_are_each_a_project_of_their_own() {
+        let entries = [
+            entry(Made { build_ref: "x", at: 1, ..Default::default() }),
+            entry(Made { build_ref: "y", at: 2, ..Default::default() }),
+        ];
+        assert_eq!(entries[0].name, "", "{:#?}", entries[0]);
+        assert_eq!(refs(&project_history(&entries, &entries[1])), ["y"]);
+    }
+
+    #[test]
+    fn a_build_on_several_nodes_is_one_build_charted_as_its_slowest_node() {
+        let app = Some(("/src/app", "/src/app/Dockerfile"));
+        let on = |node, build_ref, at, seconds| Made { build_ref, at, local: app, node, seconds, ..Default::default() };
+        let entries = [
+            entry(on("farm0", "split", 10, 4)),
+            entry(on("farm1", "split", 11, 9)),
+            entry(on("farm1", "later", 100, 3)),
+            entry(on("farm0", "later", 100, 2)),
+        ];
+        let history = project_history(&entries, &entries[0]);
+        assert_eq!(refs(&history), ["split", "later"]);
+        let durations: Vec<_> = history.builds.iter().map(|b| b.duration_ms).collect();
+        assert_eq!(durations, [Some(9000), Some(3000)]);
     }
 
     #[test]

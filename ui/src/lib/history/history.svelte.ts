@@ -4,7 +4,7 @@
 // orders them; the nodes that cannot be read; pin and delete. It calls the core only through
 // ipc.ts functions handed in.
 import type * as Ipc from '../ipc';
-import type { AppError, BuilderHistorySupport, HistoryEntry, HistoryEvent, NodeFailure } from '../types';
+import type { AppError, BuilderHistorySupport, HistoryEntry, HistoryEvent, NodeFailure, RecordSource } from '../types';
 
 export type HistoryApi = Pick<
   typeof Ipc,
@@ -77,6 +77,12 @@ export class BuildHistoryList {
   /** Node `node`'s record of `buildRef` (buildx gives every node of one build the same ref). */
   record(node: string, buildRef: string): HistoryEntry | undefined {
     return this.entries.find((e) => e.node === node && e.buildRef === buildRef);
+  }
+
+  /** The record of `buildRef` read where `source` reads: its node's when it names one (the project
+   * chart of a node's record charts that node's builds), else the one listed first. */
+  recordIn(source: RecordSource | null, buildRef: string): HistoryEntry | undefined {
+    return source?.kind === 'builder' && source.node ? this.record(source.node, buildRef) : this.get(buildRef);
   }
 
   /** Watches `builder`'s history ('' = the current builder), replacing any earlier watch. */

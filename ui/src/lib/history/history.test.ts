@@ -67,6 +67,9 @@ describe('build history list', () => {
     expect(list.failedNodes).toEqual([failure]);
     expect(list.record('farm1', 'split')?.node).toBe('farm1');
     expect(list.record('farm2', 'split')).toBeUndefined();
+    // The project chart of farm1's record opens farm1's record of a ref, not the first listed.
+    expect(list.recordIn({ kind: 'builder', builder: 'farm', node: 'farm1' }, 'split')?.node).toBe('farm1');
+    expect(list.recordIn({ kind: 'builder', builder: 'farm' }, 'split')?.node).toBe('farm0');
     emit([{ kind: 'deleted', node: 'farm1', buildRef: 'split' }]);
     expect(list.entries.map((e) => e.node)).toEqual(['farm0']);
   });
