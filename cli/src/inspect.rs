@@ -83,26 +83,29 @@ pub fn run(env: Environment, args: InspectArgs) -> ExitCode {
 }
 
 /// `{"name","manifest","image"}` as imagetools' `{{json .}}` has them, plus `platforms` with sizes,
-/// annotations and attestations.
+/// annotations and attestations. As there, `manifest` is an index with its digest and size, or a
+/// manifest's descriptor alone; `image` maps each platform to its config when there are several,
+/// is the one platform's config otherwise, and is left out when there is none.
 fn json_view(i: &Inspection) -> Value {
-    let manifest = serde_json::from_str::<Value>(&i.raw).unwrap_or_else(|_| Value::String(i.raw.clone()));
-    let mut manifest = match manifest {
-        Value::Object(m) => m,
-        other => return json!({"name": i.name, "manifest": other}),
-    };
-    manifest.insert("digest".into(), json!(i.digest));
-    manifest.insert("size".into(), json!(i.size));
-    let config = |raw: &Option<String>| raw.as_deref().and_then(|c| serde_json::from_str::<Value>(c).ok());
-    let image = if i.kind == manifest::ManifestKind::Index {
-        let mut images = Map::new();
-        for p in &i.platforms {
-            if let Some(c) = config(&p.config_raw) {
-                images.insert(p.platform.clone(), c);
-            }
+    let manifest = match i.kind {
+        manifest::ManifestKind::Index => {
+            let index = serde_json::from_str::<Value>(&i.raw).unwrap_or_else(|_| Value::String(i.raw.clone()));
+            let Value::Object(mut index) = index else {
+                return json!({"name": i.name, "manifest": index});
+            };
+            index.insert("digest".into(), json!(i.digest));
+            index.insert("size".into(), json!(i.size));
+            Value::Object(index)
         }
-        Value::Object(images)
+        _ => json!({"mediaType": i.media_type, "digest": i.digest, "size": i.size}),
+    };
+    let config = |raw: &Option<String>| raw.as_deref().and_then(|c| serde_json::from_str::<Value>(c).ok());
+    let image = if i.platforms.len() > 1 {
+        let images: Map<String, Value> =
+            i.platforms.iter().filter_map(|p| Some((p.platform.clone(), config(&p.config_raw)?))).collect();
+        (!images.is_empty()).then_some(Value::Object(images))
     } else {
-        i.platforms.first().and_then(|p| config(&p.config_raw)).unwrap_or(Value::Null)
+        i.platforms.first().and_then(|p| config(&p.config_raw))
     };
     let platforms: Vec<Value> = i
         .platforms
@@ -125,14 +128,16 @@ fn json_view(i: &Inspection) -> Value {
             })
         })
         .collect();
-    json!({
-        "name": i.name,
-        "manifest": Value::Object(manifest),
-        "image": image,
-        "platforms": platforms,
-        "indexes": i.indexes,
-        "notFollowed": i.not_followed,
-        "sizeMatrix": i.size_matrix,
-        "note": i.note,
-    })
+    let mut view = Map::new();
+    view.insert("name".into(), json!(i.name));
+    view.insert("manifest".into(), manifest);
+    if let Some(image) = image {
+        view.insert("image".into(), image);
+    }
+    view.insert("platforms".into(), json!(platforms));
+    view.insert("indexes".into(), json!(i.indexes));
+    view.insert("notFollowed".into(), json!(i.not_followed));
+    view.insert("sizeMatrix".into(), json!(i.size_matrix));
+    view.insert("note".into(), json!(i.note));
+    Value::Object(view)
 }

@@ -1,0 +1,47 @@
+//! `buildlane inspect --format json` as a script ported from `docker buildx imagetools inspect
+//! --format '{{json .}}'` reads it: `name`, `manifest` and `image` hold what buildx's do for an index
+//! of several platforms (configs by platform), an index of one (that platform's config) and a
+//! platform's manifest by digest (its descriptor and config). Needs the project's engine and registry
+//! (`eval "$(scripts/engine.sh env)"`).
+
+mod support;
+
+use serde_json::Value;
+use support::{buildlane, buildx, docker_config, required};
+
+/// What both tools say of `reference` under the keys buildx's template has.
+fn both(config: &std::path::Path, reference: &str) -> (Value, Value) {
+    let pick = |json: &str| {
+        let all: Value = serde_json::from_str(json).expect("JSON");
+        ["name", "manifest", "image"].map(|key| (key, all.get(key).cloned())).into_iter().collect::<Value>()
+    };
+    let ours = pick(&buildlane(config, &["inspect", "--format", "json", reference]));
+    let theirs = pick(&buildx(config, &["imagetools", "inspect", "--format", "{{json .}}", reference]));
+    (ours, theirs)
+}
+
+#[test]
+fn an_index_of_one_platform_or_several_and_a_manifest_read_as_buildx_prints_them() {
+    let config = docker_config();
+    let registry = required("BUILDLANE_REGISTRY");
+    let several = format!("{registry}/busybox:latest");
+    let raw: Value = serde_json::from_str(&buildlane(config.path(), &["inspect", "--raw", &several])).unwrap();
+    let amd64 = raw["manifests"][0]["digest"].as_str().unwrap().to_owned();
+    // An index of one platform, as a one-platform build with provenance pushes it.
+    let one = format!("{registry}/cli-inspect/one:{}", std::process::id());
+    buildx(config.path(), &["imagetools", "create", "-t", &one, &format!("{several}@{amd64}")]);
+
+    let (ours, theirs) = both(config.path(), &several);
+    assert_eq!(ours, theirs);
+    assert!(ours["image"]["linux/amd64"]["architecture"] == "amd64", "configs by platform: {ours:#}");
+
+    let (ours, theirs) = both(config.path(), &one);
+    assert_eq!(ours, theirs);
+    assert_eq!(ours["image"]["architecture"], "amd64", "the one platform's config: {ours:#}");
+
+    let manifest = format!("{several}@{amd64}");
+    let (ours, theirs) = both(config.path(), &manifest);
+    assert_eq!(ours, theirs);
+    let keys: Vec<&str> = ours["manifest"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["mediaType", "digest", "size"], "a manifest's descriptor");
+}
