@@ -2,7 +2,7 @@
 //! to stderr (`plain` like buildx's, or `json` updates); the digest goes to stdout.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Mutex;
 
@@ -12,10 +12,11 @@ use buildlane_core::builds::records::{BuildRecord, Records};
 use buildlane_core::builds::{self, BuildOutput, BuildRequest, BuildState, PlatformRetry, ProvenanceMode};
 use buildlane_core::docker_config::Environment;
 use buildlane_core::error_code::{Coded, ErrorCode};
-use buildlane_core::progress::{LogChunk, ProgressUpdate, StepState};
+use buildlane_core::progress::{LogChunk, ProgressUpdate, StepState, SHARED_LANE};
 use tokio_util::sync::CancellationToken;
 
 use crate::exit_status::{self, fail};
+use crate::to_stdout::ToStdout;
 
 #[derive(clap::Args)]
 pub struct BuildArgs {
@@ -29,8 +30,10 @@ pub struct BuildArgs {
     platform: Vec<String>,
     #[arg(short = 't', long = "tag")]
     tags: Vec<String>,
+    /// `KEY=VALUE`, or `KEY` for the variable's value in this environment (left out when unset).
     #[arg(long = "build-arg")]
     build_args: Vec<String>,
+    /// `KEY=VALUE`, or `KEY` for an empty value.
     #[arg(long = "label")]
     labels: Vec<String>,
     /// `id=NAME,src=FILE` or `id=NAME,env=VARIABLE`.
@@ -44,13 +47,16 @@ pub struct BuildArgs {
     cache_to: Vec<String>,
     #[arg(long)]
     target: Option<String>,
+    /// The Dockerfile, from the current folder (`-` reads it from standard input); by default
+    /// `Dockerfile` in the context.
     #[arg(short = 'f', long = "file")]
     file: Option<String>,
     #[arg(long)]
     push: bool,
     #[arg(long)]
     load: bool,
-    /// `type=oci|docker|tar,dest=FILE` or `type=local,dest=DIR`.
+    /// `type=oci|docker|tar,dest=FILE` or `type=local,dest=DIR`; `dest=-` writes the tarball to
+    /// standard output, `-o -` is a tar there and `-o DIR` a local output, as in buildx.
     #[arg(short = 'o', long)]
     output: Option<String>,
     #[arg(long)]
@@ -86,6 +92,14 @@ enum ArgsError {
     TooManyOutputs,
     #[error("invalid --output \"{0}\": expected type=oci|docker|tar,dest=FILE or type=local,dest=DIR")]
     Output(String),
+    #[error("dest file is required for {0} exporter. refusing to write to console")]
+    OutputConsole(String),
+    #[error("cannot read the Dockerfile from standard input: {0}")]
+    DockerfileStdin(String),
+    #[error("cannot find the Dockerfile {file} from the current folder: {reason}")]
+    DockerfilePath { file: String, reason: String },
+    #[error("cannot make a scratch file for the output: {0}")]
+    Scratch(String),
     #[error("invalid --provenance \"{0}\": expected min, max or false")]
     Provenance(String),
     #[error("invalid --sbom \"{0}\": expected true, false or generator=IMAGE")]
@@ -101,34 +115,111 @@ impl Coded for ArgsError {
         match self {
             ArgsError::TooManyOutputs
             | ArgsError::Output(_)
+            | ArgsError::OutputConsole(_)
+            | ArgsError::DockerfileStdin(_)
+            | ArgsError::DockerfilePath { .. }
             | ArgsError::Provenance(_)
             | ArgsError::Sbom(_)
             | ArgsError::Progress(_) => ErrorCode::InvalidInput,
             ArgsError::NothingToRetry(_) => ErrorCode::NotFound,
+            ArgsError::Scratch(_) => ErrorCode::Internal,
         }
     }
 }
 
-fn output(args: &BuildArgs) -> Result<BuildOutput, ArgsError> {
-    match (args.push, args.load, &args.output) {
-        (false, false, None) => Ok(BuildOutput::CacheOnly),
-        (true, false, None) => Ok(BuildOutput::Push),
-        (false, true, None) => Ok(BuildOutput::Load),
-        (false, false, Some(spec)) => {
+/// What the flags ask for, and the scratch files made for `-` (the tarball bound for standard
+/// output, the Dockerfile read from standard input), which live as long as the build.
+struct Flags {
+    request: BuildRequest,
+    to_stdout: Option<ToStdout>,
+    _dockerfile_from_stdin: Option<tempfile::TempDir>,
+}
+
+/// The output the flags name. `-o` reads as buildx reads it: a value without `=` is a local
+/// output's folder, or with `-` a tar on standard output; a tarball's `dest=-` is standard output
+/// (refused on a terminal, as buildx refuses it), written to a scratch file first.
+fn output(args: &BuildArgs) -> Result<(BuildOutput, Option<ToStdout>), ArgsError> {
+    let spec = match (args.push, args.load, &args.output) {
+        (false, false, None) => return Ok((BuildOutput::CacheOnly, None)),
+        (true, false, None) => return Ok((BuildOutput::Push, None)),
+        (false, true, None) => return Ok((BuildOutput::Load, None)),
+        (false, false, Some(spec)) => spec,
+        _ => return Err(ArgsError::TooManyOutputs),
+    };
+    let (kind, dest) = match spec.trim() {
+        "-" => ("tar", "-"),
+        folder if !folder.contains('=') => ("local", folder),
+        _ => {
             let fields: HashMap<&str, &str> = spec.split(',').filter_map(|kv| kv.split_once('=')).collect();
             match (fields.get("type"), fields.get("dest")) {
-                (Some(&"oci"), Some(dest)) => Ok(BuildOutput::Oci { dest: dest.to_string() }),
-                (Some(&"docker"), Some(dest)) => Ok(BuildOutput::Docker { dest: dest.to_string() }),
-                (Some(&"tar"), Some(dest)) => Ok(BuildOutput::Tar { dest: dest.to_string() }),
-                (Some(&"local"), Some(dest)) => Ok(BuildOutput::Local { dest: dest.to_string() }),
-                _ => Err(ArgsError::Output(spec.clone())),
+                (Some(kind), Some(dest)) => (*kind, *dest),
+                _ => return Err(ArgsError::Output(spec.clone())),
             }
         }
-        _ => Err(ArgsError::TooManyOutputs),
+    };
+    let tarball = |dest: &str| -> Result<(String, Option<ToStdout>), ArgsError> {
+        if dest != "-" {
+            return Ok((dest.to_owned(), None));
+        }
+        if std::io::stdout().is_terminal() {
+            return Err(ArgsError::OutputConsole(kind.to_owned()));
+        }
+        let scratch = ToStdout::new(&format!("output.{kind}")).map_err(|e| ArgsError::Scratch(e.to_string()))?;
+        Ok((scratch.path().to_string_lossy().into_owned(), Some(scratch)))
+    };
+    Ok(match kind {
+        "oci" => tarball(dest).map(|(dest, out)| (BuildOutput::Oci { dest }, out))?,
+        "docker" => tarball(dest).map(|(dest, out)| (BuildOutput::Docker { dest }, out))?,
+        "tar" => tarball(dest).map(|(dest, out)| (BuildOutput::Tar { dest }, out))?,
+        "local" => (BuildOutput::Local { dest: dest.to_owned() }, None),
+        _ => return Err(ArgsError::Output(spec.clone())),
+    })
+}
+
+/// `-f` as buildx takes it: a relative path is from the current folder, not the context; `-`
+/// reads standard input into a scratch folder's `Dockerfile`.
+fn dockerfile(file: Option<&str>) -> Result<(String, Option<tempfile::TempDir>), ArgsError> {
+    match file.map(str::trim) {
+        None | Some("") => Ok((String::new(), None)),
+        Some("-") => {
+            let stdin_error = |e: std::io::Error| ArgsError::DockerfileStdin(e.to_string());
+            let scratch = tempfile::tempdir().map_err(stdin_error)?;
+            let path = scratch.path().join("Dockerfile");
+            let mut file = std::fs::File::create(&path).map_err(stdin_error)?;
+            std::io::copy(&mut std::io::stdin().lock(), &mut file).map_err(stdin_error)?;
+            Ok((path.to_string_lossy().into_owned(), Some(scratch)))
+        }
+        Some(file) => {
+            let path = std::path::absolute(file)
+                .map_err(|e| ArgsError::DockerfilePath { file: file.to_owned(), reason: e.to_string() })?;
+            Ok((path.to_string_lossy().into_owned(), None))
+        }
     }
 }
 
-fn request(args: &BuildArgs) -> Result<BuildRequest, ArgsError> {
+/// `--build-arg KEY` takes KEY's value from this environment and is left out when it has none;
+/// `--label KEY` is an empty label (buildx's `listToMap`).
+fn key_values(items: &[String], from_environment: bool) -> Vec<String> {
+    items
+        .iter()
+        .filter_map(|item| match item.contains('=') {
+            true => Some(item.clone()),
+            false if from_environment => {
+                std::env::var(item.trim()).ok().map(|value| format!("{}={value}", item.trim()))
+            }
+            false => Some(format!("{item}=")),
+        })
+        .collect()
+}
+
+fn flags(args: &BuildArgs) -> Result<Flags, ArgsError> {
+    let (output, to_stdout) = output(args)?;
+    let (dockerfile, dockerfile_from_stdin) = dockerfile(args.file.as_deref())?;
+    let request = request(args, output, dockerfile)?;
+    Ok(Flags { request, to_stdout, _dockerfile_from_stdin: dockerfile_from_stdin })
+}
+
+fn request(args: &BuildArgs, output: BuildOutput, dockerfile: String) -> Result<BuildRequest, ArgsError> {
     let provenance = match args.provenance.as_str() {
         "min" | "mode=min" | "true" => ProvenanceMode::Min,
         "max" | "mode=max" => ProvenanceMode::Max,
@@ -148,17 +239,17 @@ fn request(args: &BuildArgs) -> Result<BuildRequest, ArgsError> {
     }
     Ok(BuildRequest {
         context: args.context.clone(),
-        dockerfile: args.file.clone().unwrap_or_default(),
+        dockerfile,
         platforms: args.platform.clone(),
         tags: args.tags.clone(),
-        build_args: args.build_args.clone(),
-        labels: args.labels.clone(),
+        build_args: key_values(&args.build_args, true),
+        labels: key_values(&args.labels, false),
         secrets: args.secrets.clone(),
         cache_from: args.cache_from.clone(),
         cache_to: args.cache_to.clone(),
         target: args.target.clone().unwrap_or_default(),
         no_cache: args.no_cache,
-        output: output(args)?,
+        output,
         provenance,
         sbom,
         sbom_generator,
@@ -212,7 +303,7 @@ impl PlainPrinter {
             let next = self.numbers.len() + 1;
             let n = *self.numbers.entry(step.id.clone()).or_insert(next);
             let inner: Vec<&str> = [
-                (step.lane != "shared").then_some(step.lane.as_str()),
+                (step.lane != SHARED_LANE).then_some(step.lane.as_str()),
                 step.stage.as_deref(),
                 step.position.as_deref(),
             ]
@@ -252,10 +343,11 @@ impl PlainPrinter {
 }
 
 pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
-    let request = match request(&args) {
-        Ok(r) => r,
+    let flags = match flags(&args) {
+        Ok(flags) => flags,
         Err(e) => return fail(&e),
     };
+    let request = &flags.request;
     let json = args.progress == "json";
     let printer = Mutex::new(PlainPrinter::default());
     let on_progress = move |update: ProgressUpdate| {
@@ -279,11 +371,11 @@ pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
         let mut recording = records.recording();
         let context = args.context_name.as_deref();
         match &args.retry_platform {
-            None => builds::run(&builders, &request, context, &on_progress, cancel, &mut recording)
+            None => builds::run(&builders, request, context, &on_progress, cancel, &mut recording)
                 .await
                 .map_err(|e| fail(&e)),
             Some(platform) => {
-                let (record, logs) = to_retry(&records, &request, platform)
+                let (record, logs) = to_retry(&records, request, platform)
                     .ok_or_else(|| fail(&ArgsError::NothingToRetry(platform.clone())))?;
                 let retry = PlatformRetry { record: &record, logs: &logs, platform };
                 builds::retry(&builders, retry, context, &on_progress, cancel, &mut recording)
@@ -300,12 +392,19 @@ pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
         print_platforms(&outcome.platform_results, &mut std::io::stderr().lock());
     }
     match outcome.state {
-        BuildState::Succeeded => {
-            if let Some(digest) = &outcome.digest {
-                println!("{digest}");
+        BuildState::Succeeded => match &flags.to_stdout {
+            // The tarball alone goes to standard output.
+            Some(tarball) => match tarball.send() {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::FAILURE,
+            },
+            None => {
+                if let Some(digest) = &outcome.digest {
+                    println!("{digest}");
+                }
+                ExitCode::SUCCESS
             }
-            ExitCode::SUCCESS
-        }
+        },
         BuildState::Cancelled => {
             eprintln!("buildlane: build cancelled");
             ExitCode::from(exit_status::status(ErrorCode::Cancelled))
@@ -320,7 +419,9 @@ pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
                     None => format!("{file}:{line}"),
                 }
             });
-            let place = match (&failure.platform, at) {
+            // Steps of no one platform are the shared lane's: no platform to name.
+            let platform = failure.platform.as_deref().filter(|p| *p != SHARED_LANE);
+            let place = match (platform, at) {
                 (Some(p), Some(at)) => format!(" ({p}, {at})"),
                 (Some(p), None) => format!(" ({p})"),
                 (None, Some(at)) => format!(" ({at})"),
@@ -353,9 +454,64 @@ mod tests {
     #[test]
     fn keep_going_and_pushing_what_succeeded_go_into_the_request() {
         let parsed = Command::parse_from(["build", ".", "--push", "-t", "r/a:1", "--keep-going", "--push-partial"]);
-        let request = request(&parsed.args).unwrap();
+        let request = flags(&parsed.args).unwrap().request;
         assert!(request.keep_going && request.push_partial);
-        assert!(!super::request(&Command::parse_from(["build", "."]).args).unwrap().keep_going);
+        assert!(!flags(&Command::parse_from(["build", "."]).args).unwrap().request.keep_going);
+    }
+
+    fn requested(args: &[&str]) -> BuildRequest {
+        flags(&Command::parse_from([&["build", "."][..], args].concat()).args).unwrap().request
+    }
+
+    #[test]
+    fn a_relative_dockerfile_is_found_from_the_current_folder_as_buildx_finds_it() {
+        let here = std::env::current_dir().unwrap();
+        assert_eq!(
+            requested(&["-f", "docker/Dockerfile.dev"]).dockerfile,
+            here.join("docker/Dockerfile.dev").to_string_lossy()
+        );
+        assert_eq!(requested(&["-f", "/abs/Dockerfile"]).dockerfile, "/abs/Dockerfile");
+        assert_eq!(requested(&[]).dockerfile, "", "the context's own");
+    }
+
+    #[test]
+    fn a_build_arg_without_value_is_read_from_the_environment_and_a_label_without_one_is_empty() {
+        // PATH is set wherever the tests run; the other name is set nowhere.
+        let path = std::env::var("PATH").unwrap();
+        let request = requested(&[
+            "--build-arg",
+            "PATH",
+            "--build-arg",
+            "BUILDLANE_TEST_SET_NOWHERE",
+            "--build-arg",
+            "A=1",
+            "--label",
+            "bare",
+            "--label",
+            "k=v",
+        ]);
+        assert_eq!(request.build_args, [format!("PATH={path}"), "A=1".to_owned()]);
+        assert_eq!(request.labels, ["bare=", "k=v"]);
+    }
+
+    #[test]
+    fn an_output_without_a_type_is_a_local_folder_and_a_dash_a_tar() {
+        assert_eq!(requested(&["-o", "out/dir"]).output, BuildOutput::Local { dest: "out/dir".into() });
+        assert_eq!(requested(&["-o", "type=oci,dest=a.tar"]).output, BuildOutput::Oci { dest: "a.tar".into() });
+        let parsed = Command::parse_from(["build", ".", "-o", "type=tar,dest=-"]);
+        match flags(&parsed.args) {
+            // Standard output here is the test harness's: a terminal when run by hand.
+            Err(ArgsError::OutputConsole(kind)) => assert_eq!(kind, "tar"),
+            Err(other) => panic!("{other}"),
+            Ok(flags) => {
+                let scratch = flags.to_stdout.expect("a scratch file bound for standard output");
+                assert_eq!(flags.request.output, BuildOutput::Tar { dest: scratch.path().to_string_lossy().into() });
+            }
+        }
+        assert!(matches!(
+            flags(&Command::parse_from(["build", ".", "-o", "type=nope,dest=x"]).args),
+            Err(ArgsError::Output(_))
+        ));
     }
 
     #[test]
@@ -390,7 +546,7 @@ mod tests {
     fn comma_separated_platforms_are_recorded_one_per_entry() {
         let parsed =
             Command::parse_from(["build", ".", "--platform", "linux/amd64,linux/arm64", "--platform", "linux/riscv64"]);
-        let request = request(&parsed.args).unwrap();
+        let request = flags(&parsed.args).unwrap().request;
         assert_eq!(request.platforms, ["linux/amd64", "linux/arm64", "linux/riscv64"]);
     }
 }

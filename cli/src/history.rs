@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::build::PlainPrinter;
 use crate::exit_status::fail;
+use crate::to_stdout::ToStdout;
 
 #[derive(clap::Args)]
 pub struct HistoryArgs {
@@ -749,11 +750,10 @@ where
         Ok(specs) => ExportSelection::Builds(specs),
         Err(e) => return fail(&e),
     };
-    // The scratch folder goes when this returns.
-    let (dest, _scratch) = match &output {
+    let (dest, to_stdout) = match &output {
         Some(path) => (path.clone(), None),
-        None => match tempfile::tempdir() {
-            Ok(dir) => (dir.path().join("export.dockerbuild"), Some(dir)),
+        None => match ToStdout::new("export.dockerbuild") {
+            Ok(scratch) => (scratch.path().to_path_buf(), Some(scratch)),
             Err(e) => return fail(&BundleError::Write { path: std::env::temp_dir(), reason: e.to_string() }),
         },
     };
@@ -768,17 +768,9 @@ where
     if let Err(e) = exported.await {
         return fail(&e);
     }
-    if output.is_some() {
-        return ExitCode::SUCCESS;
-    }
-    let copied = std::fs::File::open(&dest).and_then(|mut f| {
-        let mut stdout = std::io::stdout().lock();
-        std::io::copy(&mut f, &mut stdout)?;
-        stdout.flush()
-    });
-    match copied {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(_) => ExitCode::FAILURE,
+    match to_stdout.map(|scratch| scratch.send()) {
+        None | Some(Ok(())) => ExitCode::SUCCESS,
+        Some(Err(_)) => ExitCode::FAILURE,
     }
 }
 

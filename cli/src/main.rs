@@ -10,6 +10,7 @@ mod imagetools;
 mod inspect;
 mod inspect_builder;
 mod ls;
+mod to_stdout;
 
 use std::os::unix::process::CommandExt;
 use std::process::ExitCode;

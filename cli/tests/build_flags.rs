@@ -1,0 +1,76 @@
+//! `buildlane build` takes a script's `docker buildx build` flags as buildx reads them: `-f` is found
+//! from the current folder (not the context), `--build-arg KEY` takes KEY's value from the
+//! environment, and `-o -` writes the result as a tar to standard output, nothing else with it.
+//! Both tools build the same folder from the same place; what each wrote is unpacked and compared.
+//! Needs the project's engine and registry (`eval "$(scripts/engine.sh env)"`).
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::{docker_config, required};
+
+/// `program args…` run from `folder` with `config` as its docker config and FROM_ENV set; its stdout.
+fn run_from(folder: &Path, config: &Path, program: &Path, args: &[&str]) -> Vec<u8> {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(folder)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", config)
+        .env("DOCKER_CONFIG", config)
+        .env("XDG_DATA_HOME", config.join("data"))
+        .env("DOCKER_HOST", required("DOCKER_HOST"))
+        .env("FROM_ENV", "from the environment")
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{program:?} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+/// The files of a tar, as `name: contents`.
+fn unpacked(tar: &[u8]) -> Vec<String> {
+    let folder = tempfile::tempdir().unwrap();
+    let archive = folder.path().join("out.tar");
+    std::fs::write(&archive, tar).unwrap();
+    let status = Command::new("tar").arg("-xf").arg(&archive).current_dir(folder.path()).status().unwrap();
+    assert!(status.success(), "a tar on standard output");
+    std::fs::remove_file(&archive).unwrap();
+    let mut files: Vec<String> = std::fs::read_dir(folder.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| format!("{}: {}", p.file_name().unwrap().to_string_lossy(), std::fs::read_to_string(&p).unwrap()))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_relative_dockerfile_an_argument_from_the_environment_and_a_tar_on_stdout_as_buildx_takes_them() {
+    let config = docker_config();
+    let work = tempfile::tempdir().unwrap();
+    let dockerfile = format!(
+        "FROM {}/busybox:latest AS made\nARG FROM_ENV\nRUN echo \"$FROM_ENV\" > /arg\n\
+         FROM scratch\nCOPY --from=made /arg /arg\nCOPY a /from-current-folder\n",
+        required("BUILDLANE_REGISTRY")
+    );
+    std::fs::write(work.path().join("Dockerfile.here"), dockerfile).unwrap();
+    std::fs::create_dir(work.path().join("ctx")).unwrap();
+    std::fs::write(work.path().join("ctx/a"), "a\n").unwrap();
+    // The same name in the context: the one a build that looked there would take.
+    std::fs::write(work.path().join("ctx/Dockerfile.here"), "FROM scratch\nCOPY a /from-context\n").unwrap();
+    let flags = ["-f", "Dockerfile.here", "--build-arg", "FROM_ENV", "-o", "-", "ctx"];
+
+    let buildx = Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker");
+    let theirs = run_from(work.path(), config.path(), &buildx, &[&["buildx", "build", "-q"][..], &flags].concat());
+    let ours = run_from(
+        work.path(),
+        config.path(),
+        Path::new(env!("CARGO_BIN_EXE_buildlane")),
+        &[&["build"][..], &flags].concat(),
+    );
+
+    assert_eq!(unpacked(&ours), ["arg: from the environment\n", "from-current-folder: a\n"]);
+    assert_eq!(unpacked(&ours), unpacked(&theirs));
+}
