@@ -242,6 +242,8 @@ fn tree(root: &Path) -> Vec<String> {
             let meta = std::fs::symlink_metadata(&path).unwrap();
             let what = if meta.file_type().is_symlink() {
                 format!("-> {}", std::fs::read_link(&path).unwrap().display())
+            } else if std::os::unix::fs::FileTypeExt::is_fifo(&meta.file_type()) {
+                "fifo".to_owned()
             } else if meta.is_dir() {
                 pending.push(path.clone());
                 "dir".to_owned()
@@ -267,11 +269,48 @@ async fn a_local_output_matches_buildx_entry_for_entry() {
     let dockerfile = format!(
         "FROM {}/busybox:latest AS files\n\
          RUN mkdir -p /out/d/e /out/ro && echo hi > /out/d/f && chmod 0640 /out/d/f && ln -s d/f /out/link \
-         && ln /out/d/f /out/hard && chmod 0750 /out/d/e && echo x > /out/ro/x && chmod 0555 /out/ro\n\
+         && ln /out/d/f /out/hard && chmod 0750 /out/d/e && echo x > /out/ro/x && chmod 0555 /out/ro \
+         && echo s > /out/suid && chmod 4755 /out/suid && echo g > /out/sgid && chmod 2755 /out/sgid \
+         && mkdir /out/tmp && chmod 1777 /out/tmp && mkfifo /out/pipe\n\
          FROM scratch\nCOPY --from=files /out /\n",
         world.registry
     );
     let ctx = support::build::context(&[("Dockerfile", &dockerfile)]);
+    let out = tempfile::tempdir().unwrap();
+    // Folders that are not there yet, made as buildx makes them.
+    let (by_buildx, by_buildlane) = (out.path().join("buildx/new"), out.path().join("buildlane/new"));
+    let ctx_path = ctx.path().to_string_lossy().into_owned();
+    world.docker_ok(&["buildx", "build", "--output", &format!("type=local,dest={}", by_buildx.display()), &ctx_path]);
+    let mut request = support::build::request(&ctx);
+    request.output = BuildOutput::Local { dest: by_buildlane.to_string_lossy().into_owned() };
+    let outcome = support::build::build(&world, request, &support::build::Seen::default()).await;
+    assert_eq!(outcome.failure.map(|f| f.message), None);
+    let theirs = tree(&by_buildx);
+    assert!(theirs.iter().any(|e| e.starts_with("ro 555 dir")), "{theirs:#?}");
+    assert!(theirs.iter().any(|e| e.starts_with("suid 4755 ")), "{theirs:#?}");
+    assert!(theirs.iter().any(|e| e.starts_with("pipe 644 fifo")), "{theirs:#?}");
+    assert_eq!(tree(&by_buildlane), theirs);
+    let made = |folder: &Path| {
+        let mode = |p: &Path| std::os::unix::fs::MetadataExt::mode(&std::fs::metadata(p).unwrap()) & 0o7777;
+        (mode(folder.parent().unwrap()), mode(folder))
+    };
+    assert_eq!(made(&by_buildlane), made(&by_buildx), "the folders made on the way");
+}
+
+#[tokio::test]
+async fn a_socket_and_a_pipe_in_the_context_arrive_as_buildx_sends_them() {
+    let world = support::World::new();
+    let ctx = support::build::context(&[("Dockerfile", "FROM scratch\nCOPY . /ctx\n"), ("a", "a\n")]);
+    // A dev server's socket left in the project, and a named pipe.
+    let _socket = std::os::unix::net::UnixListener::bind(ctx.path().join("app.sock")).unwrap();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        ctx.path().join("pipe"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .unwrap();
     let out = tempfile::tempdir().unwrap();
     let (by_buildx, by_buildlane) = (out.path().join("buildx"), out.path().join("buildlane"));
     let ctx_path = ctx.path().to_string_lossy().into_owned();
@@ -281,6 +320,7 @@ async fn a_local_output_matches_buildx_entry_for_entry() {
     let outcome = support::build::build(&world, request, &support::build::Seen::default()).await;
     assert_eq!(outcome.failure.map(|f| f.message), None);
     let theirs = tree(&by_buildx);
-    assert!(theirs.iter().any(|e| e.starts_with("ro 555 dir")), "{theirs:#?}");
+    assert!(theirs.iter().any(|e| e.starts_with("ctx/app.sock ") && e.contains(" \"\" links=1 ")), "{theirs:#?}");
+    assert!(theirs.iter().any(|e| e.starts_with("ctx/pipe 644 fifo")), "{theirs:#?}");
     assert_eq!(tree(&by_buildlane), theirs);
 }

@@ -160,10 +160,8 @@ pub(crate) fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
     }
     match &request.output {
         BuildOutput::Push if tags(request).is_empty() => return Err(BuildError::TagRequired("push")),
-        BuildOutput::Oci { dest }
-        | BuildOutput::Docker { dest }
-        | BuildOutput::Tar { dest }
-        | BuildOutput::Local { dest } => {
+        // A local output's folder is made with its parents when the files arrive, as buildx makes it.
+        BuildOutput::Oci { dest } | BuildOutput::Docker { dest } | BuildOutput::Tar { dest } => {
             let parent = Path::new(dest).parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
             if !parent.is_dir() {
                 return Err(BuildError::OutputFolderMissing(PathBuf::from(dest)));

@@ -91,11 +91,19 @@ pub enum DockerfileError {
     OutsideContext { path: String, context: String },
 }
 
-/// The Dockerfile a form names: empty means `Dockerfile` in the context, a relative path is taken
+/// The Dockerfile a form names: empty means `Dockerfile` in the context (or `dockerfile` when only
+/// that is there, as BuildKit's Dockerfile frontend falls back to it), a relative path is taken
 /// from the context.
 pub fn path(context: &Path, dockerfile: &str) -> PathBuf {
     match dockerfile.trim() {
-        "" => context.join("Dockerfile"),
+        "" => {
+            let (usual, lower) = (context.join("Dockerfile"), context.join("dockerfile"));
+            if !usual.exists() && lower.exists() {
+                lower
+            } else {
+                usual
+            }
+        }
         file if Path::new(file).is_absolute() => PathBuf::from(file),
         file => context.join(file),
     }
@@ -428,6 +436,17 @@ mod tests {
 
     fn lines(start: u32, end: u32) -> Option<LineRange> {
         Some(LineRange { start, end })
+    }
+
+    #[test]
+    fn a_context_with_only_a_lowercase_dockerfile_builds_it_as_buildkit_falls_back_to_it() {
+        let context = tempfile::tempdir().unwrap();
+        assert_eq!(path(context.path(), ""), context.path().join("Dockerfile"), "named as missing");
+        std::fs::write(context.path().join("dockerfile"), "FROM scratch\n").unwrap();
+        assert_eq!(path(context.path(), ""), context.path().join("dockerfile"));
+        std::fs::write(context.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        assert_eq!(path(context.path(), ""), context.path().join("Dockerfile"));
+        assert_eq!(path(context.path(), "sub/Dockerfile"), context.path().join("sub/Dockerfile"));
     }
 
     #[test]

@@ -145,18 +145,24 @@ fn serve_requests(
             Ok(PacketType::PacketReq) => {
                 let entry = entries
                     .get(incoming.id as usize)
-                    .and_then(|e| e.source.as_ref())
                     .ok_or_else(|| Status::invalid_argument(format!("no file with id {}", incoming.id)))?;
-                let mut file =
-                    std::fs::File::open(entry).map_err(|e| Status::not_found(format!("{}: {e}", entry.display())))?;
-                loop {
-                    let n = file.read(&mut buf).map_err(|e| Status::internal(format!("{}: {e}", entry.display())))?;
-                    let data = Packet { id: incoming.id, data: buf[..n].to_vec(), ..packet(PacketType::PacketData) };
-                    tx.blocking_send(Ok(data)).map_err(|_| closed())?;
-                    if n == 0 {
-                        break;
+                // As fsutil's sender: what cannot be opened is sent empty (a socket, which goes as a
+                // file). Only regular files are opened, never a pipe, whose open would wait for a writer.
+                let file = entry.source.as_ref().and_then(|path| std::fs::File::open(path).ok().map(|f| (path, f)));
+                if let Some((path, mut file)) = file {
+                    loop {
+                        let n =
+                            file.read(&mut buf).map_err(|e| Status::internal(format!("{}: {e}", path.display())))?;
+                        if n == 0 {
+                            break;
+                        }
+                        let data =
+                            Packet { id: incoming.id, data: buf[..n].to_vec(), ..packet(PacketType::PacketData) };
+                        tx.blocking_send(Ok(data)).map_err(|_| closed())?;
                     }
                 }
+                let end = Packet { id: incoming.id, ..packet(PacketType::PacketData) };
+                tx.blocking_send(Ok(end)).map_err(|_| closed())?;
             }
             Ok(PacketType::PacketFin) => {
                 tx.blocking_send(Ok(packet(PacketType::PacketFin))).map_err(|_| closed())?;

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod content;
+mod file_mode;
 pub mod filesend;
 pub mod filesync;
 pub mod patterns;

@@ -32,11 +32,7 @@ use rustix::fs::{AtFlags, OFlags, Timespec, Timestamps, CWD};
 use tokio::sync::mpsc::Sender;
 use tonic::Status;
 
-// Go's os.FileMode bits the receiver acts on.
-const MODE_DIR: u32 = 1 << 31;
-const MODE_SYMLINK: u32 = 1 << 27;
-/// Every non-regular type bit (dir, symlink, device, pipe, socket, char device, irregular).
-const MODE_TYPE_BITS: u32 = (1 << 31) | (1 << 27) | (1 << 26) | (1 << 25) | (1 << 24) | (1 << 21) | (1 << 19);
+use super::file_mode;
 
 /// Why a `type=local` output was refused or could not be written. The entry is named as the
 /// builder sent it.
@@ -89,16 +85,20 @@ pub enum EntryKind {
     File,
     Symlink,
     HardLink,
+    /// A named pipe or a device, made with `mknod`.
+    Node,
     Other,
 }
 
 impl EntryKind {
     pub fn of(stat: &Stat) -> Self {
-        if stat.mode & MODE_DIR != 0 {
+        if stat.mode & file_mode::DIR != 0 {
             EntryKind::Directory
-        } else if stat.mode & MODE_SYMLINK != 0 {
+        } else if stat.mode & file_mode::SYMLINK != 0 {
             EntryKind::Symlink
-        } else if stat.mode & MODE_TYPE_BITS != 0 {
+        } else if stat.mode & (file_mode::NAMED_PIPE | file_mode::DEVICE) != 0 {
+            EntryKind::Node
+        } else if stat.mode & file_mode::TYPE_BITS != 0 {
             EntryKind::Other
         } else if !stat.linkname.is_empty() {
             EntryKind::HardLink
@@ -113,6 +113,7 @@ impl EntryKind {
             EntryKind::File => "file",
             EntryKind::Symlink => "symlink",
             EntryKind::HardLink => "hard link",
+            EntryKind::Node => "pipe or device",
             EntryKind::Other => "special file",
         }
     }
@@ -240,6 +241,36 @@ fn set_times_no_follow(path: &Path, ns: i64) -> Result<(), ReceiveError> {
     rustix::fs::utimensat(CWD, path, &timestamps(ns), AtFlags::SYMLINK_NOFOLLOW).map_err(|e| io_error(path)(e.into()))
 }
 
+/// A named pipe or a device at `dest` (beside whatever is there, then renamed over it), with its
+/// mode and time, as fsutil's receiver makes one with `mknod`. Making a device needs a privilege
+/// a user's session seldom has: then it is left out, where buildx's receiver fails the output.
+fn make_node(dest: &Path, stat: &Stat, perm: u32) -> Result<(), ReceiveError> {
+    use rustix::fs::{FileType, Mode};
+    let kind = match stat.mode {
+        m if m & file_mode::NAMED_PIPE != 0 => FileType::Fifo,
+        m if m & file_mode::CHAR_DEVICE != 0 => FileType::CharacterDevice,
+        _ => FileType::BlockDevice,
+    };
+    let old = existing(dest)?;
+    let fresh = if old.is_some() { temporary_beside(dest) } else { dest.to_path_buf() };
+    let device = rustix::fs::makedev(stat.devmajor as u32, stat.devminor as u32);
+    match rustix::fs::mknodat(CWD, &fresh, kind, Mode::from_raw_mode(perm), device) {
+        Err(rustix::io::Errno::PERM) if kind != FileType::Fifo => {
+            tracing::warn!(entry = %stat.path, "a device in a local output needs privileges to make: left out");
+            return Ok(());
+        }
+        made => made.map_err(|e| io_error(&fresh)(e.into()))?,
+    }
+    // The mode as sent, not as the umask left it.
+    rustix::fs::chmodat(CWD, &fresh, Mode::from_raw_mode(perm), AtFlags::empty())
+        .map_err(|e| io_error(&fresh)(e.into()))?;
+    set_times_no_follow(&fresh, stat.mod_time)?;
+    if let Some(old_is_dir) = old {
+        rename_over(&fresh, dest, old_is_dir, false)?;
+    }
+    Ok(())
+}
+
 fn system_time(ns: i64) -> SystemTime {
     if ns >= 0 {
         UNIX_EPOCH + Duration::from_nanos(ns as u64)
@@ -282,8 +313,10 @@ fn rename_over(fresh: &Path, dest: &Path, old_is_dir: bool, new_is_dir: bool) ->
 }
 
 impl DiskWriter {
+    /// Writes under `root`, made with its missing parents owner-only as buildx makes them
+    /// (`MkdirAll(dest, 0700)`); a folder already there keeps its mode.
     pub fn new(root: &Path) -> Result<Self, ReceiveError> {
-        std::fs::create_dir_all(root).map_err(io_error(root))?;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(root).map_err(io_error(root))?;
         Ok(DiskWriter {
             root: root.to_path_buf(),
             validator: StreamValidator::default(),
@@ -301,10 +334,13 @@ impl DiskWriter {
         let kind = EntryKind::of(stat);
         self.validator.check(&stat.path, kind, &stat.linkname)?;
         let dest = self.root.join(&stat.path);
-        let perm = stat.mode & 0o7777;
+        let perm = file_mode::unix_permissions(stat.mode);
         match kind {
-            // Devices, pipes and sockets need privileges buildx's receiver does not have either.
             EntryKind::Other => Ok(None),
+            EntryKind::Node => {
+                make_node(&dest, stat, perm)?;
+                Ok(None)
+            }
             EntryKind::File => {
                 let replaces = existing(&dest)?;
                 self.pending.insert(id, PendingFile { dest, perm, modified: stat.mod_time, replaces, open: None });

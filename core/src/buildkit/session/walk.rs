@@ -8,18 +8,8 @@ use std::path::{Path, PathBuf};
 
 use bollard::fsutil::types::Stat;
 
+use crate::buildkit::session::file_mode;
 use crate::buildkit::session::patterns::{self, MatchInfo, PatternError, PatternMatcher};
-
-// Go's os.FileMode type bits.
-const MODE_DIR: u32 = 1 << 31;
-const MODE_SYMLINK: u32 = 1 << 27;
-const MODE_DEVICE: u32 = 1 << 26;
-const MODE_NAMED_PIPE: u32 = 1 << 25;
-const MODE_SOCKET: u32 = 1 << 24;
-const MODE_SETUID: u32 = 1 << 23;
-const MODE_SETGID: u32 = 1 << 22;
-const MODE_CHAR_DEVICE: u32 = 1 << 21;
-const MODE_STICKY: u32 = 1 << 20;
 
 /// Characters that make a pattern more than a plain path for fsutil's skip decisions.
 const PATTERN_CHARS: &[char] = &['*', '[', ']', '?', '^', '\\'];
@@ -325,36 +315,9 @@ impl Walker {
 
     fn stat(&mut self, path: &Path, rel: &str, meta: &std::fs::Metadata) -> Result<Stat, WalkError> {
         let ft = meta.file_type();
-        let raw = meta.mode();
-        let mut mode = raw & 0o777;
-        if ft.is_dir() {
-            mode |= MODE_DIR;
-        }
-        use std::os::unix::fs::FileTypeExt;
-        if ft.is_symlink() {
-            mode |= MODE_SYMLINK;
-        }
-        if ft.is_fifo() {
-            mode |= MODE_NAMED_PIPE;
-        }
-        if ft.is_socket() {
-            mode |= MODE_SOCKET;
-        }
-        if ft.is_block_device() {
-            mode |= MODE_DEVICE;
-        }
-        if ft.is_char_device() {
-            mode |= MODE_DEVICE | MODE_CHAR_DEVICE;
-        }
-        if raw & 0o4000 != 0 {
-            mode |= MODE_SETUID;
-        }
-        if raw & 0o2000 != 0 {
-            mode |= MODE_SETGID;
-        }
-        if raw & 0o1000 != 0 {
-            mode |= MODE_STICKY;
-        }
+        // As fsutil's `mkstat`, without the socket bit: a socket goes as a file, sent empty since it
+        // cannot be opened, and the context BuildKit gets holds an empty file there.
+        let mode = file_mode::of(meta) & !file_mode::SOCKET;
         let mut linkname = String::new();
         let mut size = if ft.is_file() { meta.len() as i64 } else { 0 };
         if ft.is_symlink() {
@@ -449,9 +412,9 @@ mod tests {
             ]
         );
         let by = |p: &str| entries.iter().find(|e| e.stat.path == p).unwrap();
-        assert_ne!(by("a").stat.mode & MODE_DIR, 0);
+        assert_ne!(by("a").stat.mode & file_mode::DIR, 0);
         assert_eq!(by("a.txt").stat.mode & !0o777, 0);
-        assert_ne!(by("link").stat.mode & MODE_SYMLINK, 0);
+        assert_ne!(by("link").stat.mode & file_mode::SYMLINK, 0);
         assert_eq!(by("link").stat.linkname, "a.txt");
         assert_eq!((by("z-hard").stat.linkname.as_str(), by("z-hard").stat.size), ("a.txt", 0));
         assert!(by("z-hard").source.is_none() && by("a.txt").source.is_some());
@@ -489,7 +452,7 @@ mod tests {
             Filter { exclude: vec!["**/.git".into(), "!.gitignore".into(), "**/secrets".into()], ..Filter::default() };
         let entries = walk(dir.path(), &filter).unwrap();
         let sent: Vec<&str> =
-            entries.iter().filter(|e| e.stat.mode & MODE_DIR == 0).map(|e| e.stat.path.as_str()).collect();
+            entries.iter().filter(|e| e.stat.mode & file_mode::DIR == 0).map(|e| e.stat.path.as_str()).collect();
         assert_eq!(sent, [".dockerignore", ".gitignore", "Dockerfile", "src/x"]);
         assert_eq!(paths(&entries), [".dockerignore", ".gitignore", "Dockerfile", "a", "b", "src", "src/x"]);
     }
