@@ -249,9 +249,6 @@ pub(super) fn frontend_attrs(
         attrs
             .insert("platform".into(), checked.platforms.iter().map(ToString::to_string).collect::<Vec<_>>().join(","));
     }
-    if checked.platforms.len() > 1 {
-        attrs.insert("multi-platform".into(), "true".into());
-    }
     if !request.target.trim().is_empty() {
         attrs.insert("target".into(), request.target.trim().to_owned());
     }
@@ -259,6 +256,11 @@ pub(super) fn frontend_attrs(
         attrs.insert("no-cache".into(), String::new());
     }
     for (k, v) in key_values(&request.build_args, "build arg")? {
+        // A manifest list even of one platform, when asked for (buildx asks the frontend so only
+        // then; several platforms make one anyway). Go's ParseBool's true words.
+        if k == "BUILDKIT_MULTI_PLATFORM" && matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True") {
+            attrs.insert("multi-platform".into(), "true".into());
+        }
         attrs.insert(format!("build-arg:{k}"), v);
     }
     for (k, v) in key_values(&request.labels, "label")? {
@@ -353,15 +355,32 @@ mod tests {
     use super::*;
     use crate::builds::command_line;
 
-    #[test]
-    fn an_sbom_is_asked_of_the_frontend_and_named_in_the_cli() {
-        let checked = Checked {
+    fn checked(platforms: &[&str]) -> Checked {
+        Checked {
             context: PathBuf::from("/src"),
             dockerfile_dir: PathBuf::from("/src"),
             dockerfile_name: "Dockerfile".into(),
             dockerfile: PathBuf::from("/src/Dockerfile"),
-            platforms: Vec::new(),
-        };
+            platforms: platforms.iter().map(|p| p.parse().unwrap()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_manifest_list_is_asked_for_only_by_the_build_argument_as_buildx_asks() {
+        let two = checked(&["linux/amd64", "linux/arm64"]);
+        let attrs = frontend_attrs(&BuildRequest::default(), &two).unwrap();
+        assert_eq!(attrs.get("platform").map(String::as_str), Some("linux/amd64,linux/arm64"));
+        assert!(!attrs.contains_key("multi-platform"), "several platforms make one without it: {attrs:?}");
+        let asked = BuildRequest { build_args: vec!["BUILDKIT_MULTI_PLATFORM=1".into()], ..Default::default() };
+        let attrs = frontend_attrs(&asked, &checked(&["linux/amd64"])).unwrap();
+        assert_eq!(attrs.get("multi-platform").map(String::as_str), Some("true"));
+        let declined = BuildRequest { build_args: vec!["BUILDKIT_MULTI_PLATFORM=false".into()], ..Default::default() };
+        assert!(!frontend_attrs(&declined, &two).unwrap().contains_key("multi-platform"));
+    }
+
+    #[test]
+    fn an_sbom_is_asked_of_the_frontend_and_named_in_the_cli() {
+        let checked = checked(&[]);
         let mut request = BuildRequest { sbom: true, ..Default::default() };
         assert_eq!(frontend_attrs(&request, &checked).unwrap().get("attest:sbom").map(String::as_str), Some(""));
         assert_eq!(command_line(&request), "docker buildx build --sbom true .");
