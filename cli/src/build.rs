@@ -9,7 +9,9 @@ use std::sync::Mutex;
 use buildlane_core::builders::Builders;
 use buildlane_core::builds::keep_going::{self, PlatformResult};
 use buildlane_core::builds::records::{BuildRecord, Records};
-use buildlane_core::builds::{self, BuildOutput, BuildRequest, BuildState, PlatformRetry, ProvenanceMode};
+use buildlane_core::builds::{
+    self, metadata, BuildOutcome, BuildOutput, BuildRequest, BuildState, PlatformRetry, ProvenanceMode,
+};
 use buildlane_core::docker_config::Environment;
 use buildlane_core::error_code::{Coded, ErrorCode};
 use buildlane_core::progress::{LogChunk, ProgressUpdate, StepState, SHARED_LANE};
@@ -82,6 +84,16 @@ pub struct BuildArgs {
     /// `plain` (default) or `json`.
     #[arg(long, default_value = "plain")]
     progress: String,
+    /// No progress; the image's ID alone on stdout, as `--iidfile` writes it.
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    /// Write the image's ID (its config's digest, else its digest) to this file.
+    #[arg(long, value_name = "FILE")]
+    iidfile: Option<std::path::PathBuf>,
+    /// Write the build's result to this file as buildx's JSON (the exporter's response and
+    /// `buildx.build.ref`).
+    #[arg(long, value_name = "FILE")]
+    metadata_file: Option<std::path::PathBuf>,
     #[arg(long)]
     context_name: Option<String>,
 }
@@ -100,6 +112,10 @@ enum ArgsError {
     DockerfilePath { file: String, reason: String },
     #[error("cannot make a scratch file for the output: {0}")]
     Scratch(String),
+    #[error("local and tar exporters are incompatible with image ID file")]
+    ImageIdFileWithoutImage,
+    #[error("cannot write {path}: {reason}")]
+    ResultFile { path: String, reason: String },
     #[error("invalid --provenance \"{0}\": expected min, max or false")]
     Provenance(String),
     #[error("invalid --sbom \"{0}\": expected true, false or generator=IMAGE")]
@@ -118,11 +134,12 @@ impl Coded for ArgsError {
             | ArgsError::OutputConsole(_)
             | ArgsError::DockerfileStdin(_)
             | ArgsError::DockerfilePath { .. }
+            | ArgsError::ImageIdFileWithoutImage
             | ArgsError::Provenance(_)
             | ArgsError::Sbom(_)
             | ArgsError::Progress(_) => ErrorCode::InvalidInput,
             ArgsError::NothingToRetry(_) => ErrorCode::NotFound,
-            ArgsError::Scratch(_) => ErrorCode::Internal,
+            ArgsError::Scratch(_) | ArgsError::ResultFile { .. } => ErrorCode::Internal,
         }
     }
 }
@@ -131,6 +148,8 @@ impl Coded for ArgsError {
 /// output, the Dockerfile read from standard input), which live as long as the build.
 struct Flags {
     request: BuildRequest,
+    /// No `--push`, `--load` or `--output`: the output is the builder's driver's default.
+    output_unset: bool,
     to_stdout: Option<ToStdout>,
     _dockerfile_from_stdin: Option<tempfile::TempDir>,
 }
@@ -140,6 +159,7 @@ struct Flags {
 /// (refused on a terminal, as buildx refuses it), written to a scratch file first.
 fn output(args: &BuildArgs) -> Result<(BuildOutput, Option<ToStdout>), ArgsError> {
     let spec = match (args.push, args.load, &args.output) {
+        // Until the builder's driver is known (see `default_output`).
         (false, false, None) => return Ok((BuildOutput::CacheOnly, None)),
         (true, false, None) => return Ok((BuildOutput::Push, None)),
         (false, true, None) => return Ok((BuildOutput::Load, None)),
@@ -215,8 +235,48 @@ fn key_values(items: &[String], from_environment: bool) -> Vec<String> {
 fn flags(args: &BuildArgs) -> Result<Flags, ArgsError> {
     let (output, to_stdout) = output(args)?;
     let (dockerfile, dockerfile_from_stdin) = dockerfile(args.file.as_deref())?;
+    if args.iidfile.is_some() && matches!(output, BuildOutput::Local { .. } | BuildOutput::Tar { .. }) {
+        return Err(ArgsError::ImageIdFileWithoutImage);
+    }
     let request = request(args, output, dockerfile)?;
-    Ok(Flags { request, to_stdout, _dockerfile_from_stdin: dockerfile_from_stdin })
+    let output_unset = !args.push && !args.load && args.output.is_none();
+    Ok(Flags { request, output_unset, to_stdout, _dockerfile_from_stdin: dockerfile_from_stdin })
+}
+
+/// What buildx builds into without an output flag: on the docker driver the engine's images
+/// (named by the tags; not with `BUILDX_NO_DEFAULT_LOAD`), elsewhere nothing but the build cache,
+/// which buildx warns of.
+fn default_output(driver: &str) -> BuildOutput {
+    let no_default_load = std::env::var("BUILDX_NO_DEFAULT_LOAD")
+        .is_ok_and(|v| matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True"));
+    if driver == "docker" && !no_default_load {
+        return BuildOutput::Load;
+    }
+    eprintln!(
+        "WARNING: No output specified with {driver} driver. Build result will only remain in the build cache. \
+         To push result image into registry use --push or to load image into docker use --load"
+    );
+    BuildOutput::CacheOnly
+}
+
+/// Writes `--iidfile` and `--metadata-file` for a build that ended with an image.
+fn write_result_files(args: &BuildArgs, outcome: &BuildOutcome, node: &str) -> Result<(), ArgsError> {
+    let failed = |path: &std::path::Path| {
+        let path = path.display().to_string();
+        move |e: std::io::Error| ArgsError::ResultFile { path, reason: e.to_string() }
+    };
+    if let (Some(path), Some(id)) = (&args.iidfile, metadata::image_id(outcome)) {
+        std::fs::write(path, id).map_err(failed(path))?;
+    }
+    if let Some(path) = &args.metadata_file {
+        let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        let file = tempfile::NamedTempFile::new_in(folder).map_err(failed(path))?;
+        std::fs::write(file.path(), metadata::metadata_json(outcome, node)).map_err(failed(path))?;
+        std::fs::set_permissions(file.path(), std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .map_err(failed(path))?;
+        file.persist(path).map_err(|e| failed(path)(e.error))?;
+    }
+    Ok(())
 }
 
 fn request(args: &BuildArgs, output: BuildOutput, dockerfile: String) -> Result<BuildRequest, ArgsError> {
@@ -343,14 +403,16 @@ impl PlainPrinter {
 }
 
 pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
-    let flags = match flags(&args) {
+    let mut flags = match flags(&args) {
         Ok(flags) => flags,
         Err(e) => return fail(&e),
     };
-    let request = &flags.request;
-    let json = args.progress == "json";
+    let (json, quiet) = (args.progress == "json", args.quiet);
     let printer = Mutex::new(PlainPrinter::default());
     let on_progress = move |update: ProgressUpdate| {
+        if quiet {
+            return;
+        }
         let mut err = std::io::stderr().lock();
         if json {
             let _ = writeln!(err, "{}", serde_json::to_string(&update).expect("progress serialises"));
@@ -367,10 +429,17 @@ pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
                 on_ctrl_c.cancel();
             }
         });
+        let context = args.context_name.as_deref();
+        let builder = Some(flags.request.builder.as_str()).filter(|b| !b.is_empty());
+        let (group, _) = builders.for_build(builder, context).await.map_err(|e| fail(&e))?;
+        if flags.output_unset {
+            flags.request.output = default_output(&group.driver);
+        }
+        let node = group.nodes.first().map(|n| n.name.clone()).unwrap_or_default();
+        let request = &flags.request;
         let records = Records::new(builders.contexts().environment());
         let mut recording = records.recording();
-        let context = args.context_name.as_deref();
-        match &args.retry_platform {
+        let ended = match &args.retry_platform {
             None => builds::run(&builders, request, context, &on_progress, cancel, &mut recording)
                 .await
                 .map_err(|e| fail(&e)),
@@ -382,12 +451,18 @@ pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
                     .await
                     .map_err(|e| fail(&e))
             }
-        }
+        };
+        ended.map(|outcome| (outcome, node))
     });
-    let outcome = match outcome {
-        Ok(outcome) => outcome,
+    let (outcome, node) = match outcome {
+        Ok(ended) => ended,
         Err(status) => return status,
     };
+    if outcome.state == BuildState::Succeeded {
+        if let Err(e) = write_result_files(&args, &outcome, &node) {
+            return fail(&e);
+        }
+    }
     if !outcome.platform_results.is_empty() {
         print_platforms(&outcome.platform_results, &mut std::io::stderr().lock());
     }
@@ -399,8 +474,9 @@ pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
                 Err(_) => ExitCode::FAILURE,
             },
             None => {
-                if let Some(digest) = &outcome.digest {
-                    println!("{digest}");
+                let shown = if args.quiet { metadata::image_id(&outcome) } else { outcome.digest.as_deref() };
+                if let Some(shown) = shown {
+                    println!("{shown}");
                 }
                 ExitCode::SUCCESS
             }

@@ -1,6 +1,7 @@
 //! `buildlane build` takes a script's `docker buildx build` flags as buildx reads them: `-f` is found
 //! from the current folder (not the context), `--build-arg KEY` takes KEY's value from the
-//! environment, and `-o -` writes the result as a tar to standard output, nothing else with it.
+//! environment, `-o -` writes the result as a tar to standard output, nothing else with it, and
+//! without an output the docker driver's image goes into the engine, its ID and metadata written.
 //! Both tools build the same folder from the same place; what each wrote is unpacked and compared.
 //! Needs the project's engine and registry (`eval "$(scripts/engine.sh env)"`).
 
@@ -73,4 +74,37 @@ fn a_relative_dockerfile_an_argument_from_the_environment_and_a_tar_on_stdout_as
 
     assert_eq!(unpacked(&ours), ["arg: from the environment\n", "from-current-folder: a\n"]);
     assert_eq!(unpacked(&ours), unpacked(&theirs));
+}
+
+#[test]
+fn without_an_output_the_image_goes_into_the_engine_and_its_id_and_metadata_are_written_as_buildx_writes_them() {
+    let config = docker_config();
+    let work = tempfile::tempdir().unwrap();
+    let nonce = format!("{}-{}", std::process::id(), std::time::UNIX_EPOCH.elapsed().unwrap().as_nanos());
+    let dockerfile = format!("FROM {}/busybox:latest\nRUN echo {nonce} > /nonce\n", required("BUILDLANE_REGISTRY"));
+    std::fs::create_dir(work.path().join("ctx")).unwrap();
+    std::fs::write(work.path().join("ctx/Dockerfile"), dockerfile).unwrap();
+    let docker = Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker");
+    let buildlane = Path::new(env!("CARGO_BIN_EXE_buildlane"));
+
+    let mut written = Vec::new();
+    for (tool, program, command) in
+        [("buildx", docker.as_path(), &["buildx", "build", "-q"][..]), ("buildlane", buildlane, &["build"][..])]
+    {
+        let tag = format!("cli-default-output-{tool}:{}", std::process::id());
+        let (iid, metadata) = (format!("{tool}.iid"), format!("{tool}.json"));
+        let flags = ["-t", &tag, "--iidfile", &iid, "--metadata-file", &metadata, "ctx"];
+        run_from(work.path(), config.path(), program, &[command, &flags].concat());
+        let iid = std::fs::read_to_string(work.path().join(iid)).unwrap();
+        let metadata: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(work.path().join(metadata)).unwrap()).unwrap();
+        let id = support::docker(config.path(), &["image", "inspect", "--format", "{{.Id}}", &tag]);
+        support::docker(config.path(), &["image", "rm", &tag]);
+        assert_eq!(id.trim(), iid, "{tool}: the engine holds the image the ID file names");
+        assert_eq!(metadata["containerimage.digest"], iid.as_str(), "{tool}");
+        let record = metadata["buildx.build.ref"].as_str().unwrap().to_owned();
+        assert!(record.starts_with("default/default/"), "{tool}: {record}");
+        written.push(metadata.as_object().unwrap().keys().cloned().collect::<Vec<_>>());
+    }
+    assert_eq!(written[0], written[1], "the same keys");
 }

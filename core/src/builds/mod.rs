@@ -8,6 +8,7 @@ mod command_line;
 mod connect;
 mod failure;
 pub mod keep_going;
+pub mod metadata;
 pub mod records;
 mod request;
 mod retry;
