@@ -187,6 +187,8 @@ async fn a_pushed_index_in_another_repository_holds_what_buildx_pushes_with_ever
     let composition = compose::plan(&client, &ours_request).await.unwrap();
     let events = std::sync::Mutex::new(Vec::new());
     compose::push(&client, &composition, &|e| events.lock().unwrap().push(e)).await.unwrap();
+    let by_digest = format!("{}/{repository}@{}", world.registry, composition.sources[0].digest);
+    let source_index_before_buildx = raw(&client, &by_digest).await;
     buildx_create(
         &world,
         &["-t", &theirs_tag, "--annotation", "index:org.example.pushed=yes", &images.index, &images.arm_v7],
@@ -216,6 +218,16 @@ async fn a_pushed_index_in_another_repository_holds_what_buildx_pushes_with_ever
     let events = events.into_inner().unwrap();
     assert!(events.iter().any(|e| matches!(e, PushEvent::Copied { mounted, uploaded: 0, .. } if *mounted > 0)));
     assert!(matches!(events.last(), Some(PushEvent::Pushed { to, .. }) if *to == ours_tag));
+
+    // Each source is copied whole, as buildx copies it: the source index itself is in the tag's
+    // repository (read before buildx pushed there), untagged, and the copy names it.
+    let source_index = composition.sources[0].digest.clone();
+    let copied: Vec<&str> = events
+        .iter()
+        .filter_map(|e| if let PushEvent::Copying { digest, .. } = e { Some(digest.as_str()) } else { None })
+        .collect();
+    assert_eq!(copied, [source_index.as_str(), composition.sources[1].digest.as_str()]);
+    assert_eq!(source_index_before_buildx, raw(&client, &images.index).await);
 }
 
 #[tokio::test]

@@ -174,11 +174,15 @@ pub struct Composition {
     pub(crate) plan: PushPlan,
 }
 
-/// What pushing needs beyond the document: the parsed tags and where each entry can be read.
+/// What pushing needs beyond the document: the parsed tags, what to copy from where (a source
+/// index that brings every entry it has is copied whole, as buildx copies each source, so its own
+/// index lands in the tag's repository too; other entries one by one), and the entries whose
+/// referrers come along.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PushPlan {
     tags: Vec<ImageReference>,
     copies: Vec<EntryCopy>,
+    referred: Vec<EntryCopy>,
 }
 
 #[derive(Debug, Clone)]
@@ -248,10 +252,24 @@ pub async fn plan(client: &RegistryClient, request: &ComposeRequest) -> Result<C
     };
     let entries: Vec<ComposedEntry> = composition.kept.iter().map(entry).collect();
     let conflicts = if resolved.len() > 1 { conflicts(&entries) } else { Vec::new() };
-    let copies = composition
-        .kept
+    let whole: Vec<bool> = (0..resolved.len())
+        .map(|i| {
+            ManifestKind::of_media_type(&resolved[i].descriptor.media_type) == ManifestKind::Index
+                && composition.kept.iter().any(|(_, source)| *source == i)
+                && !composition.dropped.iter().any(|(_, source)| *source == i)
+        })
+        .collect();
+    let from_source = |(d, source): &(Descriptor, usize)| EntryCopy {
+        from: resolved[*source].reference.clone(),
+        descriptor: d.clone(),
+    };
+    let referred: Vec<EntryCopy> = composition.kept.iter().map(from_source).collect();
+    let copies = resolved
         .iter()
-        .map(|(d, source)| EntryCopy { from: resolved[*source].reference.clone(), descriptor: d.clone() })
+        .zip(&whole)
+        .filter(|(_, whole)| **whole)
+        .map(|(r, _)| EntryCopy { from: r.reference.clone(), descriptor: r.descriptor.clone() })
+        .chain(composition.kept.iter().filter(|(_, source)| !whole[*source]).map(from_source))
         .collect();
     let json = String::from_utf8(composition.bytes.to_vec()).map_err(|e| ComposeError::Malformed {
         what: "manifest",
@@ -269,7 +287,7 @@ pub async fn plan(client: &RegistryClient, request: &ComposeRequest) -> Result<C
         dropped: composition.dropped.iter().map(entry).collect(),
         conflicts,
         command_line: command_line::imagetools_create(request),
-        plan: PushPlan { tags, copies },
+        plan: PushPlan { tags, copies, referred },
     })
 }
 

@@ -77,19 +77,15 @@ pub async fn push(
         }
     }
     // What is already in a tag's repository needs no copy (buildx skips sources of that repository too).
-    let copies: Vec<(&ImageReference, &EntryCopy)> = repositories
-        .iter()
-        .flat_map(|to| {
-            composition.plan.copies.iter().filter(move |c| !same_repository(&c.from, to)).map(move |c| (to, c))
-        })
-        .collect();
+    let copies = into_repositories(&repositories, &composition.plan.copies);
     let once = BlobsOnce::default();
     let blobs = &once;
     // Futures made up front, not in a stream's closure, so that push()'s future is Send for callers that spawn it.
-    let carrying: Vec<BoxFuture<'_, Result<Moved, ComposeError>>> = copies
-        .iter()
-        .map(|&(to, copy)| carry_referrers(client, blobs, &copy.from, &copy.descriptor.digest, to))
-        .collect();
+    let carrying: Vec<BoxFuture<'_, Result<Moved, ComposeError>>> =
+        into_repositories(&repositories, &composition.plan.referred)
+            .into_iter()
+            .map(|(to, entry)| carry_referrers(client, blobs, &entry.from, &entry.descriptor.digest, to))
+            .collect();
     let copying: Vec<BoxFuture<'_, Result<Moved, ComposeError>>> = copies
         .into_iter()
         .map(|(to, copy)| -> BoxFuture<'_, Result<Moved, ComposeError>> {
@@ -113,6 +109,17 @@ pub async fn push(
         on_event(PushEvent::Pushed { digest, to });
     }
     Ok(())
+}
+
+/// Each of `entries` into each of `repositories` it is not already in.
+fn into_repositories<'a>(
+    repositories: &'a [ImageReference],
+    entries: &'a [EntryCopy],
+) -> Vec<(&'a ImageReference, &'a EntryCopy)> {
+    repositories
+        .iter()
+        .flat_map(|to| entries.iter().filter(move |c| !same_repository(&c.from, to)).map(move |c| (to, c)))
+        .collect()
 }
 
 /// Runs `copies` a bounded number at a time, adding up what they moved.
