@@ -24,7 +24,8 @@ use crate::to_stdout::ToStdout;
 pub struct BuildArgs {
     /// The context folder.
     context: String,
-    #[arg(long)]
+    /// The builder (default: `BUILDX_BUILDER`, else the current one).
+    #[arg(long, env = "BUILDX_BUILDER")]
     builder: Option<String>,
     /// Comma-separated target platforms, e.g. linux/amd64,linux/arm64. Split here, so the build's
     /// record lists one platform per entry, as the window's form does.

@@ -16,8 +16,8 @@ use crate::exit_status::{self, fail};
 
 #[derive(clap::Args)]
 pub struct DuArgs {
-    /// Builder to read (default: the current one).
-    #[arg(long)]
+    /// Builder to read (default: `BUILDX_BUILDER`, else the current one).
+    #[arg(long, env = "BUILDX_BUILDER")]
     builder: Option<String>,
     /// Filter records (`type=regular`, `id=…`, `description~="…"`, `until=24h`); repeatable, all must match.
     #[arg(long = "filter")]
@@ -38,8 +38,8 @@ enum Format {
 
 #[derive(clap::Args)]
 pub struct PruneArgs {
-    /// Builder to prune (default: the current one).
-    #[arg(long)]
+    /// Builder to prune (default: `BUILDX_BUILDER`, else the current one).
+    #[arg(long, env = "BUILDX_BUILDER")]
     builder: Option<String>,
     /// Include internal and frontend records, and shared ones.
     #[arg(short, long)]

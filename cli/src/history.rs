@@ -30,8 +30,8 @@ use crate::to_stdout::ToStdout;
 
 #[derive(clap::Args)]
 pub struct HistoryArgs {
-    /// The builder (default: the current one).
-    #[arg(long, global = true)]
+    /// The builder (default: `BUILDX_BUILDER`, else the current one).
+    #[arg(long, global = true, env = "BUILDX_BUILDER")]
     builder: Option<String>,
     #[command(subcommand)]
     command: HistoryCommand,

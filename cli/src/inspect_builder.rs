@@ -13,8 +13,11 @@ use crate::exit_status::fail;
 
 #[derive(clap::Args)]
 pub struct InspectBuilderArgs {
-    /// The builder (default: the current one, as `docker buildx inspect`).
+    /// The builder (default: `--builder`, else the current one, as `docker buildx inspect`).
     name: Option<String>,
+    /// The builder when no NAME is given (default: `BUILDX_BUILDER`).
+    #[arg(long, env = "BUILDX_BUILDER")]
+    builder: Option<String>,
     /// Boot the builder's nodes that are not running first.
     #[arg(long)]
     bootstrap: bool,
@@ -54,17 +57,14 @@ fn report(name: &str, event: LifecycleEvent) {
 pub fn run(env: Environment, args: InspectBuilderArgs) -> ExitCode {
     let runtime = crate::runtime();
     let builders = Builders::new(env);
-    let shown = args.name.clone().unwrap_or_else(|| "current builder".into());
+    let name = args.name.or(args.builder).filter(|n| !n.is_empty());
+    let shown = name.clone().unwrap_or_else(|| "current builder".into());
     let progress = move |event| report(&shown, event);
-    let inspection = match runtime.block_on(builders.inspect(
-        args.name.as_deref(),
-        args.context.as_deref(),
-        args.bootstrap,
-        &progress,
-    )) {
-        Ok(inspection) => inspection,
-        Err(e) => return fail(&e),
-    };
+    let inspection =
+        match runtime.block_on(builders.inspect(name.as_deref(), args.context.as_deref(), args.bootstrap, &progress)) {
+            Ok(inspection) => inspection,
+            Err(e) => return fail(&e),
+        };
     let out = match args.format {
         Format::Text => inspect::text(&inspection),
         Format::Json => match serde_json::to_string_pretty(&inspection) {

@@ -15,7 +15,8 @@ fn buildlane(home: &Path, docker_host: &str) -> Command {
         .env("XDG_DATA_HOME", home.join("data"))
         .env("DOCKER_HOST", docker_host)
         .env_remove("DOCKER_CONTEXT")
-        .env_remove("BUILDLANE_LOG");
+        .env_remove("BUILDLANE_LOG")
+        .env_remove("BUILDX_BUILDER");
     command
 }
 
@@ -54,6 +55,19 @@ fn an_unreachable_registry_exits_8_and_says_so_once_in_plain_text() {
         status_and_stderr(buildlane(home.path(), &dead_socket(home.path())).args(["inspect", "127.0.0.1:1/app:v1"]));
     assert_eq!(status, Some(8), "{stderr}");
     assert_eq!(stderr, "buildlane: cannot connect to registry 127.0.0.1:1: connection refused\n");
+}
+
+#[test]
+fn buildx_builder_names_the_builder_of_each_command_as_it_does_for_buildx() {
+    let home = tempfile::tempdir().unwrap();
+    let host = dead_socket(home.path());
+    let context = context_folder(home.path());
+    for args in [&["du"][..], &["prune", "-f"], &["inspect-builder"], &["history", "ls"], &["build", &context]] {
+        let (status, stderr) =
+            status_and_stderr(buildlane(home.path(), &host).env("BUILDX_BUILDER", "elsewhere").args(args));
+        assert_eq!(status, Some(4), "{args:?}: {stderr}");
+        assert!(stderr.contains("builder \"elsewhere\" not found"), "{args:?}: {stderr}");
+    }
 }
 
 #[test]
