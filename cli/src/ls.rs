@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use buildlane_core::builders::{Builder, BuilderList, Builders};
 use buildlane_core::docker_config::Environment;
+use buildlane_core::go_text::tabwriter::TabWriter;
 use serde::Serialize;
 
 #[derive(clap::Args)]
@@ -39,6 +40,9 @@ pub fn run(env: Environment, args: LsArgs) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     if stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()).is_err() {
         return ExitCode::FAILURE;
+    }
+    if let Format::Table = args.format {
+        eprint!("{}", errors(&list));
     }
     for problem in &list.problems {
         eprintln!("warning: {problem}");
@@ -110,51 +114,36 @@ fn json_line(b: &Builder) -> String {
     serde_json::to_string(&out).expect("plain data serialises")
 }
 
-/// buildx's table, without its truncation: every platform is listed; emulated ones are marked.
+/// buildx's table, as the docker CLI's formatter aligns it (every column but the last padded, so
+/// rows end in spaces where buildx's do), without its truncation: every platform is listed.
 fn table(list: &BuilderList) -> String {
-    let mut rows = vec![[
-        "NAME/NODE".to_owned(),
-        "DRIVER/ENDPOINT".into(),
-        "STATUS".into(),
-        "BUILDKIT".into(),
-        "PLATFORMS".into(),
-    ]];
+    let mut text = String::from("NAME/NODE\tDRIVER/ENDPOINT\tSTATUS\tBUILDKIT\tPLATFORMS\n");
     for b in &list.builders {
-        let name = if b.current { format!("{}*", b.name) } else { b.name.clone() };
+        let current = if b.current { "*" } else { "" };
         let status = if b.error.is_some() { "error" } else { "" };
-        rows.push([name, b.driver.clone(), status.into(), String::new(), String::new()]);
+        text.push_str(&format!("{}{current}\t{}\t{status}\t\t\n", b.name, b.driver));
         for n in &b.nodes {
             let platforms = n
                 .platforms
                 .iter()
-                .map(|p| {
-                    let mut s = p.platform.clone();
-                    if p.pinned {
-                        s.push('*');
-                    }
-                    if p.emulated {
-                        s.push_str(" (emulated)");
-                    }
-                    s
-                })
+                .map(|p| if p.pinned { format!("{}*", p.platform) } else { p.platform.clone() })
                 .collect::<Vec<_>>()
                 .join(", ");
-            rows.push([
-                format!(" \\_ {}", n.name),
-                format!(" \\_ {}", n.endpoint),
-                n.status.as_str().into(),
-                n.buildkit_version.clone().unwrap_or_default(),
-                platforms,
-            ]);
+            let version = n.buildkit_version.as_deref().unwrap_or_default();
+            text.push_str(&format!(
+                " \\_ {}\t \\_ {}\t{}\t{version}\t{platforms}\n",
+                n.name,
+                n.endpoint,
+                n.status.as_str()
+            ));
         }
     }
-    let widths: Vec<usize> = (0..5).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
-    let mut out = String::new();
-    for row in &rows {
-        let line: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
-        out.push_str(line.join("   ").trim_end());
-        out.push('\n');
-    }
+    TabWriter::DOCKER_TABLE.align(&text)
+}
+
+/// What buildx prints on stderr after the table: the builders it could not load and the nodes
+/// whose status it could not get, after a blank line.
+fn errors(list: &BuilderList) -> String {
     let mut errors = String::new();
     for b in &list.builders {
         if let Some(e) = &b.error {
@@ -166,9 +155,8 @@ fn table(list: &BuilderList) -> String {
             }
         }
     }
-    if !errors.is_empty() {
-        out.push('\n');
-        out.push_str(&errors);
+    if errors.is_empty() {
+        return errors;
     }
-    out
+    format!("\n{errors}")
 }

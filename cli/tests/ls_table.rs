@@ -1,0 +1,23 @@
+//! `buildlane ls` prints the table `docker buildx ls` prints, byte for byte: the engine's own
+//! builder with its platforms, a remote builder whose daemon is gone and one with pinned
+//! platforms, rows padded as the docker CLI's formatter pads them, and nothing on stderr. Needs the
+//! project's engine (`eval "$(scripts/engine.sh env)"`).
+
+mod support;
+
+use support::{buildlane_output, buildx, docker_config, docker_output};
+
+#[test]
+fn the_table_is_buildxs_byte_for_byte() {
+    let config = docker_config();
+    buildx(config.path(), &["create", "--name", "far", "--driver", "remote", "tcp://127.0.0.1:1"]);
+    let pinned = ["create", "--name", "pinned", "--driver", "remote", "--platform", "linux/arm64,linux/amd64"];
+    buildx(config.path(), &[&pinned[..], &["tcp://127.0.0.1:2"]].concat());
+
+    let theirs = docker_output(config.path(), &["buildx", "ls"]);
+    let ours = buildlane_output(config.path(), &["ls"]);
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    assert_eq!(text(&ours.stdout), text(&theirs.stdout));
+    assert!(text(&ours.stdout).contains("linux/arm64*, linux/amd64*"), "{}", text(&ours.stdout));
+    assert_eq!((text(&ours.stderr), ours.status.code()), (text(&theirs.stderr), Some(0)));
+}
