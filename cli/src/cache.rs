@@ -19,7 +19,8 @@ pub struct DuArgs {
     /// Builder to read (default: `BUILDX_BUILDER`, else the current one).
     #[arg(long, env = "BUILDX_BUILDER")]
     builder: Option<String>,
-    /// Filter records (`type=regular`, `id=…`, `description~="…"`, `until=24h`); repeatable, all must match.
+    /// Filter records (`type=regular`, `id=…`, `description~="…"`, `until=24h`); repeatable, all must
+    /// match. `until` hides records used within that time, as newer buildx does (0.13.1 ignores it).
     #[arg(long = "filter")]
     filters: Vec<String>,
     /// Every field of every record.

@@ -1,12 +1,12 @@
-//! `buildlane du` prints what `docker buildx du` 0.13.1 prints for the same builder, line for line
-//! (the engine lists records in no fixed order, so rows are compared as sorted sets). Needs the
+//! `buildlane du` prints what `docker buildx du` 0.13.1 prints for the same builder, line for line,
+//! in its order (largest first, as BuildKit's client sorts them). Needs the
 //! project's engine (`eval "$(scripts/engine.sh env)"`), as the core's integration tests do.
 
 mod support;
 
 use support::{buildlane, buildx, docker_config};
 
-/// A listing: the header, each row's columns before LAST ACCESSED (sorted), each row's LAST
+/// A listing: the header, each row's columns before LAST ACCESSED (in order), each row's LAST
 /// ACCESSED by its columns, and the summary.
 struct Listing {
     header: String,
@@ -28,7 +28,6 @@ fn listing(out: &str) -> Listing {
         rows.push(columns.to_owned());
         accessed.insert(columns.to_owned(), when.to_owned());
     }
-    rows.sort();
     Listing {
         header: lines[..rows_at].concat(),
         rows,

@@ -217,7 +217,8 @@ impl CacheRecord {
             shared: r.shared,
             size: r.size,
             size_text: human_size(r.size as f64),
-            record_type: if r.record_type.is_empty() { "regular".into() } else { r.record_type.clone() },
+            // As BuildKit sent it: its prune answers carry none, and buildx then prints no type.
+            record_type: r.record_type.clone(),
             description: r.description.clone(),
             usage_count: r.usage_count,
             parents: r.parents.clone(),
@@ -302,6 +303,12 @@ pub fn segments<'a>(records: impl IntoIterator<Item = &'a CacheRecord>) -> Vec<U
         .collect()
 }
 
+/// The order BuildKit's Go client hands buildx a node's records in: largest first, then by ID
+/// from last to first.
+fn buildkit_client_order(a: &CacheRecord, b: &CacheRecord) -> std::cmp::Ordering {
+    b.size.cmp(&a.size).then_with(|| b.id.cmp(&a.id))
+}
+
 impl Builders {
     /// `docker buildx du [--builder NAME] [--filter …]`: each node's records, asked concurrently.
     /// The filters are checked before any node is asked. `until` hides records used more recently,
@@ -333,7 +340,7 @@ impl Builders {
             (filters.keep_duration_ns != 0).then(|| now - chrono::Duration::nanoseconds(filters.keep_duration_ns));
         let mut out = Vec::new();
         for (node, records) in answers {
-            let records: Vec<CacheRecord> = records
+            let mut records: Vec<CacheRecord> = records
                 .iter()
                 .filter(|r| match (cutoff, r.last_used_at) {
                     (Some(cutoff), Some(used)) => used <= cutoff,
@@ -341,6 +348,7 @@ impl Builders {
                 })
                 .map(|r| CacheRecord::new(&node.name, r, now))
                 .collect();
+            records.sort_by(buildkit_client_order);
             out.push(NodeUsage {
                 node: node.name.clone(),
                 buildkit: node.buildkit.described.clone(),
@@ -415,6 +423,19 @@ mod tests {
             shared,
         };
         CacheRecord::new("n0", &r, Utc::now())
+    }
+
+    #[test]
+    fn records_are_listed_largest_first_then_by_id_from_last_as_buildkits_client_lists_them() {
+        let mut records = [
+            record(5, false, false, "regular"),
+            record(900, false, false, "regular"),
+            record(5, false, false, "regular"),
+        ];
+        records[2].id = "r5b".into();
+        records.sort_by(buildkit_client_order);
+        let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["r900", "r5b", "r5"]);
     }
 
     #[test]

@@ -125,6 +125,10 @@ mod tests {
     use crate::buildkit::cache::UsageRecord;
 
     fn record(id: &str, mutable: bool, shared: bool, size: i64) -> CacheRecord {
+        typed_record(id, mutable, shared, size, "regular")
+    }
+
+    fn typed_record(id: &str, mutable: bool, shared: bool, size: i64, record_type: &str) -> CacheRecord {
         let r = UsageRecord {
             id: id.into(),
             mutable,
@@ -135,7 +139,7 @@ mod tests {
             last_used_at: DateTime::from_timestamp(1_796_129_318, 0),
             usage_count: 1,
             description: "mount / from exec /bin/sh -c dd if=/dev/zero of=/big bs=1M count=256".into(),
-            record_type: "regular".into(),
+            record_type: record_type.into(),
             shared,
         };
         CacheRecord::new("default", &r, Utc::now())
@@ -213,6 +217,9 @@ mod tests {
              Last used:\t10 minutes ago\n\
              Type:\t\tregular\n\n"
         );
+        // A pruned record as BuildKit answers a prune: no type, so no Type line, as buildx prints it.
+        let untyped = typed_record("ktn3kjok0344a56u27ajeifg3", true, true, 268_400_000, "");
+        assert!(!pruned(&untyped, 0, true, now()).contains("Type:"));
     }
 
     #[test]
