@@ -115,13 +115,18 @@ fn json_line(b: &Builder) -> String {
 }
 
 /// buildx's table, as the docker CLI's formatter aligns it (every column but the last padded, so
-/// rows end in spaces where buildx's do), without its truncation: every platform is listed.
+/// rows end in spaces where buildx's do), without its truncation: every platform is listed. As in
+/// buildx, a builder that could not be loaded comes last, without its nodes, and a node whose
+/// status could not be read is `error`.
 fn table(list: &BuilderList) -> String {
     let mut text = String::from("NAME/NODE\tDRIVER/ENDPOINT\tSTATUS\tBUILDKIT\tPLATFORMS\n");
-    for b in &list.builders {
+    for b in in_buildx_order(list) {
         let current = if b.current { "*" } else { "" };
         let status = if b.error.is_some() { "error" } else { "" };
         text.push_str(&format!("{}{current}\t{}\t{status}\t\t\n", b.name, b.driver));
+        if b.error.is_some() {
+            continue;
+        }
         for n in &b.nodes {
             let platforms = n
                 .platforms
@@ -130,24 +135,27 @@ fn table(list: &BuilderList) -> String {
                 .collect::<Vec<_>>()
                 .join(", ");
             let version = n.buildkit_version.as_deref().unwrap_or_default();
-            text.push_str(&format!(
-                " \\_ {}\t \\_ {}\t{}\t{version}\t{platforms}\n",
-                n.name,
-                n.endpoint,
-                n.status.as_str()
-            ));
+            let status = if n.error.is_some() { "error" } else { n.status.as_str() };
+            text.push_str(&format!(" \\_ {}\t \\_ {}\t{status}\t{version}\t{platforms}\n", n.name, n.endpoint));
         }
     }
     TabWriter::DOCKER_TABLE.align(&text)
+}
+
+/// The builders as the store lists them, those that could not be loaded last.
+fn in_buildx_order(list: &BuilderList) -> impl Iterator<Item = &Builder> {
+    let (loaded, failed): (Vec<&Builder>, Vec<&Builder>) = list.builders.iter().partition(|b| b.error.is_none());
+    loaded.into_iter().chain(failed)
 }
 
 /// What buildx prints on stderr after the table: the builders it could not load and the nodes
 /// whose status it could not get, after a blank line.
 fn errors(list: &BuilderList) -> String {
     let mut errors = String::new();
-    for b in &list.builders {
+    for b in in_buildx_order(list) {
         if let Some(e) = &b.error {
             errors.push_str(&format!("Cannot load builder {}: {e}\n", b.name));
+            continue;
         }
         for n in &b.nodes {
             if let Some(e) = &n.error {

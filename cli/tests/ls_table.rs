@@ -1,6 +1,7 @@
 //! `buildlane ls` prints the table `docker buildx ls` prints, byte for byte: the engine's own
-//! builder with its platforms, a remote builder whose daemon is gone and one with pinned
-//! platforms, rows padded as the docker CLI's formatter pads them, and nothing on stderr. Needs the
+//! builder with its platforms, a remote builder whose daemon is gone, one with pinned platforms,
+//! one whose address speaks another protocol, a docker-container builder never booted, rows padded
+//! as the docker CLI's formatter pads them, and nothing on stderr. Needs the
 //! project's engine (`eval "$(scripts/engine.sh env)"`).
 
 mod support;
@@ -13,6 +14,10 @@ fn the_table_is_buildxs_byte_for_byte() {
     buildx(config.path(), &["create", "--name", "far", "--driver", "remote", "tcp://127.0.0.1:1"]);
     let pinned = ["create", "--name", "pinned", "--driver", "remote", "--platform", "linux/arm64,linux/amd64"];
     buildx(config.path(), &[&pinned[..], &["tcp://127.0.0.1:2"]].concat());
+    // An address that answers, in HTTP rather than BuildKit's gRPC: inactive, as buildx shows it.
+    let engine = support::required("DOCKER_HOST");
+    buildx(config.path(), &["create", "--name", "elsewhere", "--driver", "remote", &engine]);
+    buildx(config.path(), &["create", "--name", "unbooted", "--driver", "docker-container"]);
 
     let theirs = docker_output(config.path(), &["buildx", "ls"]);
     let ours = buildlane_output(config.path(), &["ls"]);

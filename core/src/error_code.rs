@@ -109,7 +109,7 @@ impl Coded for DriverError {
             DriverError::ImageUnavailable { .. } => ErrorCode::ImageUnavailable,
             DriverError::BootFailed { .. } => ErrorCode::BootFailed,
             DriverError::Engine(e) => e.code(),
-            DriverError::Buildkit(_) => ErrorCode::EngineUnreachable,
+            DriverError::Buildkit(_) | DriverError::NoAnswer { .. } => ErrorCode::EngineUnreachable,
         }
     }
 }

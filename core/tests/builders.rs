@@ -129,6 +129,38 @@ async fn a_remote_node_that_never_answers_holds_up_neither_the_list_nor_the_buil
     assert!(offered.iter().any(|p| p.platform == "linux/amd64"), "{offered:?}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remote_node_is_inactive_until_its_daemon_answers_and_a_boot_waits_for_it_only_so_long() {
+    let world = World::new();
+    // The engine's API socket answers, but in HTTP, not BuildKit's gRPC.
+    let engine = std::env::var("DOCKER_HOST").unwrap();
+    world.docker_ok(&["buildx", "create", "--name", "elsewhere", "--driver", "remote", &engine]);
+    let socket = world.dir.path().join("silent.sock");
+    world.docker_ok(&[
+        "buildx",
+        "create",
+        "--name",
+        "silent",
+        "--driver",
+        "remote",
+        &format!("unix://{}", socket.display()),
+    ]);
+    let _silent = silent_daemon(&socket);
+    let builders = world.builders().with_probe_timeout(Duration::from_secs(3));
+
+    let list = builders.list(None).await.unwrap();
+    let elsewhere = &list.builders.iter().find(|b| b.name == "elsewhere").unwrap().nodes[0];
+    // As `docker buildx ls` shows it.
+    assert_eq!((elsewhere.status, elsewhere.error.as_deref()), (NodeStatus::Inactive, None));
+
+    // `docker buildx inspect --bootstrap` gives up on both, saying why; Buildlane within its deadline.
+    let booted = timeout(Duration::from_secs(30), builders.boot("silent", &no_progress)).await.expect("gave up");
+    let said = booted.expect_err("a silent daemon does not boot").to_string();
+    assert!(said.contains("did not answer within 3s"), "{said}");
+    let booted = timeout(Duration::from_secs(30), builders.boot("elsewhere", &no_progress)).await.expect("gave up");
+    assert!(booted.is_err(), "another protocol is no BuildKit");
+}
+
 #[tokio::test]
 async fn the_lists_stamp_moves_with_every_change_the_cli_makes_to_builders_or_contexts() {
     let world = World::new();

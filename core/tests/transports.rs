@@ -198,8 +198,9 @@ async fn a_remote_tls_builder_says_why_it_cannot_connect() {
         builders.create(&remote_builder(name, &address, &opts), None, &no_progress).await.unwrap();
         let list = builders.list(None).await.unwrap();
         let node = &list.builders.iter().find(|b| b.name == name).expect("listed").nodes[0];
-        assert_eq!(node.status, NodeStatus::Error, "{name}");
-        let shown = node.error.clone().unwrap_or_default();
+        // Inactive, as `docker buildx ls` shows it, with the reason beside it.
+        assert_eq!((node.status, node.error.as_deref()), (NodeStatus::Inactive, None), "{name}");
+        let shown = node.inactive_reason.clone().unwrap_or_default();
         assert!(shown.contains(&expected), "{name}: {shown}");
         let request = BuildRequest { builder: name.into(), ..request(&ctx) };
         let mut recording = Records::new(builders.contexts().environment()).recording();

@@ -71,7 +71,11 @@ pub struct BuilderNode {
     pub labels: BTreeMap<String, String>,
     pub gc_policy: Vec<GcPolicy>,
     pub worker_ids: Vec<String>,
+    /// Why its status could not be read (buildx's "Failed to get status"; the status shows `error`).
     pub error: Option<String>,
+    /// Why an inactive node is inactive, when its driver knows and buildx says nothing (a remote
+    /// daemon that refused the connection, TLS or the call): booting it fails with the same.
+    pub inactive_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -389,6 +393,7 @@ impl Builders {
     ) -> Result<(), BuilderError> {
         let probe = self.driver(driver, node, contexts)?.describe().await;
         out.status = probe.status;
+        out.inactive_reason = probe.inactive_reason;
         if let Some(e) = probe.error {
             return Err(e.into());
         }
@@ -521,8 +526,14 @@ impl Builders {
             flags: Vec::new(),
             files: BTreeMap::new(),
         };
-        drivers::for_node(driver, &node, ctx.clone(), CredentialStore::new(self.contexts.environment()))?
-            .validate_options()?;
+        drivers::for_node(
+            driver,
+            &node,
+            ctx.clone(),
+            CredentialStore::new(self.contexts.environment()),
+            self.probe_timeout,
+        )?
+        .validate_options()?;
         if !creation.runs_daemon {
             if !flags.is_empty() {
                 return Err(BuilderError::RemoteDaemonSettings("buildkitd flags"));
@@ -794,7 +805,7 @@ impl Builders {
     /// The driver of a node of a builder whose driver is `driver`, on the engine its endpoint names.
     fn driver(&self, driver: &str, node: &Node, contexts: &[DockerContext]) -> Result<Box<dyn Driver>, DriverError> {
         let engine = endpoint_context(&node.endpoint, contexts);
-        drivers::for_node(driver, node, engine, CredentialStore::new(self.contexts.environment()))
+        drivers::for_node(driver, node, engine, CredentialStore::new(self.contexts.environment()), self.probe_timeout)
     }
 
     async fn stored(&self, name: &str) -> Result<NodeGroup, BuilderError> {
@@ -884,6 +895,7 @@ fn unprobed(node: &Node) -> BuilderNode {
         gc_policy: Vec::new(),
         worker_ids: Vec::new(),
         error: None,
+        inactive_reason: None,
     }
 }
 

@@ -401,6 +401,7 @@ mod tests {
             gc_policy: Vec::new(),
             worker_ids: Vec::new(),
             error: None,
+            inactive_reason: None,
         }
     }
 
@@ -448,7 +449,7 @@ mod tests {
         }
 
         async fn describe(&self) -> NodeProbe {
-            NodeProbe { status: NodeStatus::Inactive, control: None, host: None, error: None }
+            NodeProbe { status: NodeStatus::Inactive, ..NodeProbe::new() }
         }
 
         async fn details(&self) -> DriverDetails {

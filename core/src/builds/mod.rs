@@ -275,7 +275,7 @@ mod tests {
 
     use super::*;
     use crate::builders::drivers::Driver;
-    use crate::builders::drivers::{DriverDetails, DriverError, NodeChannel, NodeProbe, NodeStatus, Progress};
+    use crate::builders::drivers::{DriverDetails, DriverError, NodeChannel, NodeProbe, Progress};
     use crate::builders::routing::RouteNode;
     use crate::docker_config::Environment;
 
@@ -317,7 +317,7 @@ mod tests {
         }
 
         async fn describe(&self) -> NodeProbe {
-            NodeProbe { status: NodeStatus::Error, control: None, host: None, error: None }
+            NodeProbe::new()
         }
 
         async fn details(&self) -> DriverDetails {

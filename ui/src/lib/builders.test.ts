@@ -27,6 +27,7 @@ function node(status: NodeStatus, extra: Partial<BuilderNode> = {}): BuilderNode
     gcPolicy: [],
     workerIds: [],
     error: null,
+    inactiveReason: null,
     ...extra,
   };
 }

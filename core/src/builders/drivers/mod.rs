@@ -208,28 +208,34 @@ pub struct NodeProbe {
     pub host: Option<EngineInfo>,
     /// Why the probe stopped short; the status stays what was seen before.
     pub error: Option<DriverError>,
+    /// Why the node is inactive, when the driver knows.
+    pub inactive_reason: Option<String>,
 }
 
 impl NodeProbe {
-    fn new() -> Self {
-        Self { status: NodeStatus::Error, control: None, host: None, error: None }
+    pub(crate) fn new() -> Self {
+        Self { status: NodeStatus::Error, control: None, host: None, error: None, inactive_reason: None }
     }
 }
 
 /// The driver of a stored node. `engine` is the docker context the node's endpoint names (the
-/// engine that runs a docker or docker-container node); `credentials` pull a container's image.
+/// engine that runs a docker or docker-container node); `credentials` pull a container's image;
+/// a remote node's boot waits `answer_within` for its daemon.
 pub fn for_node(
     driver: &str,
     node: &Node,
     engine: DockerContext,
     credentials: CredentialStore,
+    answer_within: std::time::Duration,
 ) -> Result<Box<dyn Driver>, DriverError> {
     Ok(match DriverKind::parse(driver)? {
         DriverKind::Docker => Box::new(docker::DockerDriver::new(engine)),
         DriverKind::DockerContainer => {
             Box::new(docker_container::DockerContainerDriver::new(node.clone(), engine, credentials))
         }
-        DriverKind::Remote => Box::new(remote::RemoteDriver::new(node.endpoint.clone(), node.driver_opts.clone())),
+        DriverKind::Remote => {
+            Box::new(remote::RemoteDriver::new(node.endpoint.clone(), node.driver_opts.clone(), answer_within))
+        }
     })
 }
 
@@ -297,6 +303,8 @@ pub enum DriverError {
     ImageUnavailable { image: String, reason: String },
     #[error("builder node {node} did not boot: BuildKit in container {container} never answered (`buildctl debug workers`: {reason}){logs}")]
     BootFailed { node: String, container: String, reason: String, logs: String },
+    #[error("BuildKit at {endpoint} did not answer within {within:?}")]
+    NoAnswer { endpoint: String, within: std::time::Duration },
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -111,15 +112,26 @@ fn host_of(endpoint: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_owned())
 }
 
-/// A daemon at its address, with the node's TLS driver opts.
+/// A daemon at its address, with the node's TLS driver opts; booting waits `answer_within` for it.
 pub struct RemoteDriver {
     address: String,
     opts: BTreeMap<String, String>,
+    answer_within: Duration,
 }
 
+/// How long a boot waits before asking a daemon that did not answer again.
+const ASK_AGAIN_AFTER: Duration = Duration::from_millis(500);
+
 impl RemoteDriver {
-    pub fn new(address: String, opts: BTreeMap<String, String>) -> Self {
-        Self { address, opts }
+    pub fn new(address: String, opts: BTreeMap<String, String>, answer_within: Duration) -> Self {
+        Self { address, opts, answer_within }
+    }
+
+    /// The daemon answers a call, TLS and all.
+    async fn answers(&self) -> Result<Control, DriverError> {
+        let control = control(&self.address, &self.opts).await?;
+        control.list_workers().await?;
+        Ok(control)
     }
 }
 
@@ -138,17 +150,31 @@ impl Driver for RemoteDriver {
         Ok(NodeChannel { control: control(&self.address, &self.opts).await?, session_host: None })
     }
 
-    /// As buildx waits for the connection: the daemon answers a call, TLS and all.
+    /// As buildx waits for the connection: asked again until the daemon answers, for at most
+    /// `answer_within` (buildx's 20 s); a daemon that keeps failing fails the boot with its last
+    /// answer, one that never answers with the deadline.
     async fn boot(&self, _progress: Progress<'_>) -> Result<(), DriverError> {
-        control(&self.address, &self.opts).await?.list_workers().await?;
-        Ok(())
+        let deadline = tokio::time::Instant::now() + self.answer_within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.answers()).await {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(e)) if tokio::time::Instant::now() + ASK_AGAIN_AFTER >= deadline => return Err(e),
+                Ok(Err(_)) => tokio::time::sleep(ASK_AGAIN_AFTER).await,
+                Err(_) => {
+                    return Err(DriverError::NoAnswer { endpoint: self.address.clone(), within: self.answer_within })
+                }
+            }
+        }
     }
 
+    /// As buildx's remote driver reports it: `running` once the daemon answers ListWorkers, else
+    /// `inactive`, not an error, whatever stopped it (nothing listening, another protocol at the
+    /// address, TLS), the reason kept beside it.
     async fn describe(&self) -> NodeProbe {
         let mut probe = NodeProbe::new();
-        match status(&self.address, &self.opts).await {
-            Ok((status, control)) => (probe.status, probe.control) = (status, control),
-            Err(e) => probe.error = Some(e),
+        match self.answers().await {
+            Ok(control) => (probe.status, probe.control) = (NodeStatus::Running, Some(control)),
+            Err(e) => (probe.status, probe.inactive_reason) = (NodeStatus::Inactive, Some(e.to_string())),
         }
         probe
     }
@@ -180,17 +206,6 @@ async fn control(address: &str, opts: &BTreeMap<String, String>) -> Result<Contr
     let tls = tls_options(address, opts)?;
     let channel = transport::remote_channel(address, tls.as_ref()).await.map_err(BuildkitError::from)?;
     Ok(Control::new(address, channel))
-}
-
-/// `running` when the daemon answers, `inactive` when nothing listens at the address.
-async fn status(address: &str, opts: &BTreeMap<String, String>) -> Result<(NodeStatus, Option<Control>), DriverError> {
-    match control(address, opts).await {
-        Ok(control) => Ok((NodeStatus::Running, Some(control))),
-        Err(DriverError::Buildkit(BuildkitError::Transport(transport::TransportError::BuildkitUnreachable {
-            ..
-        }))) => Ok((NodeStatus::Inactive, None)),
-        Err(e) => Err(e),
-    }
 }
 
 #[cfg(test)]

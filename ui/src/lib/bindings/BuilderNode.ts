@@ -11,4 +11,13 @@ platforms: Array<NodePlatform>, flags: Array<string>, driverOpts: { [key in stri
 /**
  * Files copied into /etc/buildkit (names only).
  */
-files: Array<string>, labels: { [key in string]: string }, gcPolicy: Array<GcPolicy>, workerIds: Array<string>, error: string | null, };
+files: Array<string>, labels: { [key in string]: string }, gcPolicy: Array<GcPolicy>, workerIds: Array<string>, 
+/**
+ * Why its status could not be read (buildx's "Failed to get status"; the status shows `error`).
+ */
+error: string | null, 
+/**
+ * Why an inactive node is inactive, when its driver knows and buildx says nothing (a remote
+ * daemon that refused the connection, TLS or the call): booting it fails with the same.
+ */
+inactiveReason: string | null, };

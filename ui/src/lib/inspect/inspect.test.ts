@@ -33,6 +33,7 @@ const inspection = (status: NodeStatus, version: string | null = null): BuilderI
         gcPolicy: [],
         workerIds: [],
         error: null,
+        inactiveReason: null,
       },
       gcRules: [],
       files: [],
