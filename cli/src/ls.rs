@@ -55,8 +55,8 @@ pub fn run(env: Environment, args: LsArgs) -> ExitCode {
 struct JsonBuilder<'a> {
     name: &'a str,
     driver: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    last_activity: Option<&'a str>,
+    /// Go's zero time when none was recorded, as buildx writes a `time.Time` it never set.
+    last_activity: &'a str,
     dynamic: bool,
     nodes: Vec<JsonNode<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -90,7 +90,7 @@ fn json_line(b: &Builder) -> String {
     let out = JsonBuilder {
         name: &b.name,
         driver: &b.driver,
-        last_activity: b.last_activity.as_deref(),
+        last_activity: b.last_activity.as_deref().unwrap_or("0001-01-01T00:00:00Z"),
         dynamic: b.dynamic,
         nodes: b
             .nodes

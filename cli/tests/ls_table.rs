@@ -26,3 +26,32 @@ fn the_table_is_buildxs_byte_for_byte() {
     assert!(text(&ours.stdout).contains("linux/arm64*, linux/amd64*"), "{}", text(&ours.stdout));
     assert_eq!((text(&ours.stderr), ours.status.code()), (text(&theirs.stderr), Some(0)));
 }
+
+#[test]
+fn each_builders_json_line_is_buildxs_and_a_context_builders_last_activity_is_read() {
+    let config = docker_config();
+    buildx(config.path(), &["create", "--name", "far", "--driver", "remote", "tcp://127.0.0.1:1"]);
+    // buildx stamps the context's own builder when it builds on it.
+    let context = tempfile::tempdir().unwrap();
+    std::fs::write(context.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    buildx(
+        config.path(),
+        &["build", "-q", "--builder", "default", "--output", "type=cacheonly", &context.path().to_string_lossy()],
+    );
+
+    let lines = |out: &[u8]| -> Vec<serde_json::Value> {
+        String::from_utf8_lossy(out).lines().map(|l| serde_json::from_str(l).expect("JSON lines")).collect()
+    };
+    let theirs = lines(&docker_output(config.path(), &["buildx", "ls", "--format", "json"]).stdout);
+    let ours = lines(&buildlane_output(config.path(), &["ls", "--format", "json"]).stdout);
+    assert_eq!(ours.len(), 2, "one line per builder: {ours:?}");
+    for mut builder in ours {
+        // Buildlane's one addition (buildx 0.13.1 marks the current builder only in its table).
+        builder.as_object_mut().unwrap().remove("Current");
+        // buildx 0.13.1 prints a builder once per node and once more: its first line is the one.
+        let same = theirs.iter().find(|b| b["Name"] == builder["Name"]).expect("listed by buildx");
+        assert_eq!(&builder, same);
+    }
+    let default = theirs.iter().find(|b| b["Name"] == "default").unwrap();
+    assert_ne!(default["LastActivity"], "0001-01-01T00:00:00Z", "buildx stamped it: {default}");
+}

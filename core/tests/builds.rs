@@ -32,6 +32,9 @@ async fn the_first_tutorial_builds_three_platforms_and_pushes_an_index() {
     assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
     let digest = outcome.digest.clone().expect("the pushed index's digest");
     assert!(digest.starts_with("sha256:"));
+    // The engine's own builder is stamped as buildx stamps it, under its context's name.
+    let builders = world.builders();
+    assert!(builders.store().txn().unwrap().activity("default").is_some(), "activity/default written");
 
     let raw: serde_json::Value =
         serde_json::from_str(&world.docker_ok(&["buildx", "imagetools", "inspect", "--raw", &tag])).unwrap();

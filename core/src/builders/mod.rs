@@ -11,7 +11,7 @@ mod nodes;
 pub mod routing;
 pub mod store;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -269,25 +269,30 @@ impl Builders {
         let (contexts, context_problems) = self.contexts.list(Some(&current_ctx.name))?;
         let mut problems: Vec<String> = context_problems.iter().map(ToString::to_string).collect();
 
-        let (stored, current_name) = {
+        let (stored, current_name, context_activity) = {
             let store = self.store.clone();
             let key = current_ctx.store_key().to_owned();
+            let context_names: Vec<String> = contexts.iter().map(|c| c.name.clone()).collect();
             tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
                 let txn = store.txn()?;
+                let when = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                // A context's own builder has its activity under the context's name, as buildx stamps it.
+                let context_activity: HashMap<String, String> = context_names
+                    .into_iter()
+                    .filter_map(|name| Some((name.clone(), when(txn.activity(&name)?))))
+                    .collect();
                 let stored: Vec<(StoredBuilder, Option<String>)> = txn
                     .list()?
                     .into_iter()
                     .map(|b| {
                         let activity = match &b {
-                            StoredBuilder::Ok(ng) => {
-                                txn.activity(&ng.name).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                            }
+                            StoredBuilder::Ok(ng) => txn.activity(&ng.name).map(when),
                             StoredBuilder::Corrupt { .. } => None,
                         };
                         (b, activity)
                     })
                     .collect();
-                Ok((stored, txn.current(&key)?))
+                Ok((stored, txn.current(&key)?, context_activity))
             })
             .await
             .expect("store task does not panic")?
@@ -325,7 +330,8 @@ impl Builders {
             }
             let current = current_name.is_none() && ctx.name == current_ctx.name;
             let group = context_node_group(ctx);
-            listing.groups.push(ListedGroup { group, activity: None, current, context_builder: true });
+            let activity = context_activity.get(&ctx.name).cloned();
+            listing.groups.push(ListedGroup { group, activity, current, context_builder: true });
         }
 
         let mut inspected: Vec<Vec<Option<BuilderNode>>> =
@@ -714,9 +720,12 @@ impl Builders {
     pub async fn record_activity(&self, name: &str) -> Result<(), BuilderError> {
         let store = self.store.clone();
         let name = name.to_owned();
+        // A context's own builder is stamped under the context's name, as buildx stamps it.
+        let context_builder =
+            self.contexts.list(None).is_ok_and(|(contexts, _)| contexts.iter().any(|c| c.name == name));
         tokio::task::spawn_blocking(move || -> Result<(), BuilderError> {
             let txn = store.txn()?;
-            if txn.exists(&name)? {
+            if context_builder || txn.exists(&name)? {
                 txn.update_activity(&name)?;
             }
             Ok(())
