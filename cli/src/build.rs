@@ -504,6 +504,9 @@ pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
                 (None, Some(at)) => format!(" ({at})"),
                 (None, None) => String::new(),
             };
+            if let Some(excerpt) = failure.source_excerpt() {
+                eprint!("{excerpt}");
+            }
             eprintln!("buildlane: build failed{place}: {}", failure.message);
             // The platforms that succeeded went under the tags all the same (--push-partial).
             if let Some(digest) = &outcome.digest {

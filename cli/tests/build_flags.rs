@@ -108,3 +108,43 @@ fn without_an_output_the_image_goes_into_the_engine_and_its_id_and_metadata_are_
     }
     assert_eq!(written[0], written[1], "the same keys");
 }
+
+/// The Dockerfile block a failed build prints on stderr, from its `Dockerfile:N` line through the
+/// closing rule.
+fn excerpt(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let from = text.find("\nDockerfile:").map(|i| i + 1).expect("an excerpt");
+    let block: Vec<&str> = text[from..].lines().collect();
+    let end = block.iter().skip(2).position(|l| l.starts_with("-----")).expect("closed") + 3;
+    block[..end].join("\n")
+}
+
+#[test]
+fn a_failed_step_is_shown_in_its_dockerfile_lines_as_buildx_shows_them() {
+    let config = docker_config();
+    let work = tempfile::tempdir().unwrap();
+    let dockerfile =
+        format!("FROM {}/busybox:latest\n\nRUN echo one\nRUN exit 3\n\nRUN true\n", required("BUILDLANE_REGISTRY"));
+    std::fs::create_dir(work.path().join("ctx")).unwrap();
+    std::fs::write(work.path().join("ctx/Dockerfile"), dockerfile).unwrap();
+    let run = |program: &Path, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .current_dir(work.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", config.path())
+            .env("DOCKER_CONFIG", config.path())
+            .env("DOCKER_HOST", required("DOCKER_HOST"))
+            .output()
+            .unwrap()
+    };
+    let theirs = run(
+        &Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker"),
+        &["buildx", "build", "--progress", "plain", "ctx"],
+    );
+    let ours = run(Path::new(env!("CARGO_BIN_EXE_buildlane")), &["build", "ctx"]);
+    assert_eq!((ours.status.code(), theirs.status.code()), (Some(1), Some(1)));
+    assert_eq!(excerpt(&ours.stderr), excerpt(&theirs.stderr));
+    assert!(excerpt(&ours.stderr).contains("   4 | >>> RUN exit 3"), "{}", excerpt(&ours.stderr));
+}

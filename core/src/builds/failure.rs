@@ -37,6 +37,45 @@ pub struct BuildFailure {
     pub node: Option<String>,
 }
 
+impl BuildFailure {
+    /// The Dockerfile lines around the failure as buildx prints them under a failed build
+    /// (BuildKit's `errdefs.Source.Print`): the file and first line, then each line numbered,
+    /// the failing ones marked `>>>`, two more on each side of one line, one around a span.
+    /// None when BuildKit sent no source or its lines are not in it.
+    pub fn source_excerpt(&self) -> Option<String> {
+        let source = self.dockerfile_source.as_deref()?;
+        let lines: Vec<&str> = source.split('\n').collect();
+        let first = self.dockerfile_line? as usize;
+        let last = (self.dockerfile_end_line.map_or(first, |e| e as usize).max(first)).min(lines.len());
+        if first < 1 || first > lines.len() {
+            return None;
+        }
+        let (mut start, mut end) = (first, last);
+        let pad = if start == end { 4 } else { 2 };
+        // BuildKit's loop, as it counts: a step on each side it can take, and one more per round.
+        let mut taken = 0;
+        while taken < pad {
+            if start > 1 {
+                start -= 1;
+                taken += 1;
+            }
+            if end != lines.len() {
+                end += 1;
+                taken += 1;
+            }
+            taken += 1;
+        }
+        let file = self.dockerfile_name.as_deref().unwrap_or("Dockerfile");
+        let mut out = format!("{file}:{first}\n--------------------\n");
+        for (number, line) in lines.iter().enumerate().take(end).skip(start - 1).map(|(i, l)| (i + 1, l)) {
+            let mark = if (first..=last).contains(&number) { ">>>" } else { "   " };
+            out.push_str(&format!(" {number:>3} | {mark} {line}\n"));
+        }
+        out.push_str("--------------------\n");
+        Some(out)
+    }
+}
+
 /// Why the build failed. `dockerfile` is the Dockerfile's text as the build read it, when it
 /// could; the failed step among `steps` gets BuildKit's own range for its lines when it sent one.
 pub(crate) fn failure(
@@ -123,6 +162,28 @@ mod tests {
         model.apply(&StatusResponse { vertexes: vec![vertex], ..Default::default() });
         let steps = model.steps();
         (model, steps)
+    }
+
+    #[test]
+    fn the_lines_around_a_failure_are_printed_as_buildx_prints_them() {
+        let (model, mut steps) = (ProgressModel::default(), Vec::new());
+        let mut failed = failure("exit code: 1".into(), &ErrorDetails::default(), &model, &mut steps, None);
+        failed.dockerfile_source = Some("FROM alpine\n\nRUN exit 1\n\nCOPY . /src\nRUN true\n".into());
+        (failed.dockerfile_line, failed.dockerfile_end_line) = (Some(3), Some(3));
+        // One line: two more on each side (what buildx printed for the same file).
+        assert_eq!(
+            failed.source_excerpt().unwrap(),
+            "Dockerfile:3\n--------------------\n   1 |     FROM alpine\n   2 |     \n   3 | >>> RUN exit 1\n   4 |     \n   5 |     COPY . /src\n--------------------\n"
+        );
+        // A span over two lines: one more on each side; a named file.
+        (failed.dockerfile_line, failed.dockerfile_end_line) = (Some(5), Some(6));
+        failed.dockerfile_name = Some("app.Dockerfile".into());
+        assert_eq!(
+            failed.source_excerpt().unwrap(),
+            "app.Dockerfile:5\n--------------------\n   4 |     \n   5 | >>> COPY . /src\n   6 | >>> RUN true\n   7 |     \n--------------------\n"
+        );
+        failed.dockerfile_line = Some(40);
+        assert_eq!(failed.source_excerpt(), None, "a line the source does not have");
     }
 
     #[test]
