@@ -64,6 +64,9 @@ pub struct BuildArgs {
     output: Option<String>,
     #[arg(long)]
     no_cache: bool,
+    /// Always pull referenced images.
+    #[arg(long)]
+    pull: bool,
     /// Solve each platform on its own, so that one that fails does not stop the others; nothing
     /// goes under the tags unless every platform succeeded (buildx has no such flag).
     #[arg(long)]
@@ -310,6 +313,7 @@ fn request(args: &BuildArgs, output: BuildOutput, dockerfile: String) -> Result<
         cache_to: args.cache_to.clone(),
         target: args.target.clone().unwrap_or_default(),
         no_cache: args.no_cache,
+        pull: args.pull,
         output,
         provenance,
         sbom,

@@ -40,6 +40,9 @@ pub fn command_line(request: &BuildRequest) -> String {
     if request.no_cache {
         push(&["--no-cache"]);
     }
+    if request.pull {
+        push(&["--pull"]);
+    }
     match request.provenance {
         ProvenanceMode::Min => {}
         ProvenanceMode::Max => push(&["--provenance", "mode=max"]),

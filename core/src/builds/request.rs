@@ -68,6 +68,9 @@ pub struct BuildRequest {
     pub labels: Vec<String>,
     pub target: String,
     pub no_cache: bool,
+    /// Always pull referenced images (`--pull`): each base image is resolved in its registry,
+    /// not taken from what the builder already has.
+    pub pull: bool,
     pub output: BuildOutput,
     pub provenance: ProvenanceMode,
     /// An SBOM attestation per platform (`--sbom`), made by running a scanner image on the result.

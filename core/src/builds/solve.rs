@@ -276,7 +276,7 @@ pub(super) fn frontend_attrs(
         let value = if generator.is_empty() { String::new() } else { format!("generator={generator}") };
         attrs.insert("attest:sbom".into(), value);
     }
-    attrs.insert("image-resolve-mode".into(), "default".into());
+    attrs.insert("image-resolve-mode".into(), if request.pull { "pull" } else { "default" }.into());
     // The frontend imports cache only when told through this attribute, not from Solve's cache field.
     let imports = cache_entries(&request.cache_from, "import")?;
     if !imports.is_empty() {
@@ -363,6 +363,16 @@ mod tests {
             dockerfile: PathBuf::from("/src/Dockerfile"),
             platforms: platforms.iter().map(|p| p.parse().unwrap()).collect(),
         }
+    }
+
+    #[test]
+    fn pull_asks_the_frontend_to_resolve_every_image_in_its_registry() {
+        let resolve =
+            |request: &BuildRequest| frontend_attrs(request, &checked(&[])).unwrap()["image-resolve-mode"].clone();
+        assert_eq!(resolve(&BuildRequest::default()), "default");
+        let pulled = BuildRequest { pull: true, ..Default::default() };
+        assert_eq!(resolve(&pulled), "pull");
+        assert_eq!(command_line(&pulled), "docker buildx build --pull .");
     }
 
     #[test]

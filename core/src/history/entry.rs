@@ -358,6 +358,7 @@ impl HistoryEntry {
             labels: pairs(&self.labels),
             target: self.target.clone(),
             no_cache: self.no_cache,
+            pull: self.frontend_attrs.get("image-resolve-mode").is_some_and(|mode| mode == "pull"),
             output,
             builder: self.builder.clone(),
             ..Default::default()
@@ -491,6 +492,18 @@ mod tests {
         assert_eq!(entry("true", &digest).pushed_image.as_deref(), Some("127.0.0.1:5055/app@sha256:ab"));
         assert_eq!(entry("false", &digest).pushed_image, None);
         assert_eq!(entry("true", &[]).pushed_image, None, "no digest answered: nothing was pushed");
+    }
+
+    #[test]
+    fn a_terminal_builds_pull_is_asked_again_when_it_is_run_again() {
+        let record = |mode: &str| BuildHistoryRecord {
+            r#ref: "r1".into(),
+            frontend_attrs: [("image-resolve-mode".to_owned(), mode.to_owned())].into(),
+            ..Default::default()
+        };
+        let origin = || Origin { builder: "b", node: "n", local: None, recorded: None, server_time: None };
+        assert!(HistoryEntry::from_record(&record("pull"), origin()).request.pull);
+        assert!(!HistoryEntry::from_record(&record("default"), origin()).request.pull);
     }
 
     #[test]

@@ -21,7 +21,12 @@ buildArgs: Array<string>,
 /**
  * `KEY=VALUE`
  */
-labels: Array<string>, target: string, noCache: boolean, output: BuildOutput, provenance: ProvenanceMode, 
+labels: Array<string>, target: string, noCache: boolean, 
+/**
+ * Always pull referenced images (`--pull`): each base image is resolved in its registry,
+ * not taken from what the builder already has.
+ */
+pull: boolean, output: BuildOutput, provenance: ProvenanceMode, 
 /**
  * An SBOM attestation per platform (`--sbom`), made by running a scanner image on the result.
  */

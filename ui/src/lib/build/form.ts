@@ -41,6 +41,8 @@ export interface BuildForm {
   /** The file of an oci/docker output. */
   dest: string;
   noCache: boolean;
+  /** Always pull referenced images (`--pull`). */
+  pull: boolean;
   provenance: ProvenanceMode;
   sbom: boolean;
   /** The scanner image; blank: BuildKit's default. */
@@ -67,6 +69,7 @@ export function emptyBuildForm(): BuildForm {
     output: 'cacheOnly',
     dest: '',
     noCache: false,
+    pull: false,
     provenance: 'min',
     sbom: false,
     sbomGenerator: '',
@@ -102,6 +105,7 @@ export function toBuildRequest(form: BuildForm): BuildRequest {
     cacheTo: lines(form.cacheTo),
     target: form.target.trim(),
     noCache: form.noCache,
+    pull: form.pull,
     output: outputOf(form),
     provenance: form.provenance,
     sbom: form.sbom,
@@ -130,6 +134,7 @@ export function fromBuildRequest(request: BuildRequest): BuildForm {
     output: request.output.type,
     dest,
     noCache: request.noCache,
+    pull: request.pull,
     provenance: request.provenance,
     sbom: request.sbom,
     sbomGenerator: request.sbomGenerator,

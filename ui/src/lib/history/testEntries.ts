@@ -42,6 +42,7 @@ export function entry(buildRef: string, partial: Partial<HistoryEntry> = {}): Hi
       labels: [],
       target: '',
       noCache: false,
+      pull: false,
       output: { type: 'cacheOnly' },
       provenance: 'min',
       sbom: false,
