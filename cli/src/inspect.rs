@@ -19,9 +19,10 @@ use crate::exit_status::fail;
 pub struct InspectArgs {
     /// Image reference (`alpine`, `ghcr.io/o/r:tag`, `…@sha256:…`).
     reference: String,
-    /// `text` (default) or `json`.
+    /// `text` (default), `json`, or a template as buildx's: `{{json .}}`, `{{json .Manifest}}`,
+    /// `{{json .Image}}`, `{{.Name}}`, or one starting `{{.Manifest` (the plain listing).
     #[arg(long, default_value = "text")]
-    format: Format,
+    format: String,
     /// Print the manifest's exact bytes.
     #[arg(long, conflicts_with = "format")]
     raw: bool,
@@ -33,13 +34,36 @@ pub struct InspectArgs {
     referrers: bool,
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
 enum Format {
     Text,
     Json,
+    Template(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid --format \"{0}\": expected text, json or a template")]
+struct FormatError(String);
+
+impl buildlane_core::error_code::Coded for FormatError {
+    fn code(&self) -> buildlane_core::error_code::ErrorCode {
+        buildlane_core::error_code::ErrorCode::InvalidInput
+    }
+}
+
+fn format(given: &str) -> Result<Format, FormatError> {
+    match given {
+        "text" => Ok(Format::Text),
+        "json" => Ok(Format::Json),
+        template if template.contains("{{") => Ok(Format::Template(template.to_owned())),
+        other => Err(FormatError(other.to_owned())),
+    }
 }
 
 pub fn run(env: Environment, args: InspectArgs) -> ExitCode {
+    let format = match format(&args.format) {
+        Ok(format) => format,
+        Err(e) => return fail(&e),
+    };
     let reference: ImageReference = match args.reference.parse() {
         Ok(r) => r,
         Err(e) => return fail(&e),
@@ -57,22 +81,26 @@ pub fn run(env: Environment, args: InspectArgs) -> ExitCode {
         }
     } else {
         // The text lists what manifests say; configs and statements are only read for json.
-        let depth = match args.format {
+        let depth = match format {
             Format::Text => Depth::Manifests,
-            Format::Json => Depth::Full,
+            Format::Json | Format::Template(_) => Depth::Full,
         };
         let options = InspectOptions { referrers: args.referrers, depth };
         let inspection = match runtime.block_on(manifest::inspect(&client, &reference, options)) {
             Ok(i) => i,
             Err(e) => return fail(&e),
         };
-        match args.format {
+        match format {
             Format::Text => manifest::imagetools_text(&inspection).into_bytes(),
             Format::Json => {
                 let mut s = serde_json::to_string_pretty(&json_view(&inspection)).expect("plain data serialises");
                 s.push('\n');
                 s.into_bytes()
             }
+            Format::Template(template) => match manifest::template::render(&template, &args.reference, &inspection) {
+                Ok(text) => text.into_bytes(),
+                Err(e) => return fail(&e),
+            },
         }
     };
     let mut stdout = std::io::stdout().lock();

@@ -1,7 +1,8 @@
 //! `buildlane inspect --format json` as a script ported from `docker buildx imagetools inspect
 //! --format '{{json .}}'` reads it: `name`, `manifest` and `image` hold what buildx's do for an index
 //! of several platforms (configs by platform), an index of one (that platform's config) and a
-//! platform's manifest by digest (its descriptor and config). Needs the project's engine and registry
+//! platform's manifest by digest (its descriptor and config); and the Go templates scripts pass to
+//! buildx (`{{json .Manifest}}`, …) print buildx's bytes. Needs the project's engine and registry
 //! (`eval "$(scripts/engine.sh env)"`).
 
 mod support;
@@ -44,4 +45,33 @@ fn an_index_of_one_platform_or_several_and_a_manifest_read_as_buildx_prints_them
     assert_eq!(ours, theirs);
     let keys: Vec<&str> = ours["manifest"].as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, ["mediaType", "digest", "size"], "a manifest's descriptor");
+}
+
+#[test]
+fn the_templates_scripts_write_print_what_buildx_prints_byte_for_byte() {
+    let config = docker_config();
+    let registry = required("BUILDLANE_REGISTRY");
+    let several = format!("{registry}/busybox:latest");
+    let raw: Value = serde_json::from_str(&buildlane(config.path(), &["inspect", "--raw", &several])).unwrap();
+    let amd64 = raw["manifests"][0]["digest"].as_str().unwrap().to_owned();
+    let one = format!("{registry}/cli-inspect/template:{}", std::process::id());
+    buildx(config.path(), &["imagetools", "create", "-t", &one, &format!("{several}@{amd64}")]);
+    let manifest = format!("{several}@{amd64}");
+
+    for reference in [&several, &one, &manifest] {
+        for template in [
+            "{{json .}}",
+            "{{json .Manifest}}",
+            "{{json .Image}}",
+            "{{.Name}}",
+            "{{.Manifest}}",
+            "at {{.Name}}: {{json .Name}}",
+        ] {
+            let ours = buildlane(config.path(), &["inspect", "--format", template, reference]);
+            let theirs = buildx(config.path(), &["imagetools", "inspect", "--format", template, reference]);
+            assert_eq!(ours, theirs, "{template} of {reference}");
+        }
+    }
+    let refused = support::buildlane_output(config.path(), &["inspect", "--format", "{{json .Provenance}}", &one]);
+    assert_eq!(refused.status.code(), Some(2), "an action Buildlane does not render is refused, not guessed");
 }

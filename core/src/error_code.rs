@@ -327,6 +327,12 @@ impl Coded for InspectError {
     }
 }
 
+impl Coded for crate::images::manifest::template::TemplateError {
+    fn code(&self) -> ErrorCode {
+        ErrorCode::InvalidInput
+    }
+}
+
 impl Coded for SplitOutputError {
     fn code(&self) -> ErrorCode {
         match self {

@@ -37,6 +37,11 @@ fn platform_text(p: &RawPlatform) -> String {
 
 /// What `imagetools inspect` prints for `inspection`, then Buildlane's additions.
 pub fn imagetools_text(inspection: &Inspection) -> String {
+    buildx_text(inspection) + &additions(inspection)
+}
+
+/// What `imagetools inspect` prints for `inspection`, alone (also for its `{{.Manifest…}}` formats).
+pub(crate) fn buildx_text(inspection: &Inspection) -> String {
     let mut out = aligned(&[
         line("Name:", &inspection.name),
         line("MediaType:", &inspection.media_type),
@@ -47,7 +52,6 @@ pub fn imagetools_text(inspection: &Inspection) -> String {
             out.push_str(&manifest_list(inspection, &index));
         }
     }
-    out.push_str(&additions(inspection));
     out
 }
 

@@ -6,6 +6,7 @@ pub(crate) mod attestation;
 mod compare;
 mod inspect;
 mod listing;
+pub mod template;
 
 use std::collections::BTreeMap;
 
