@@ -1,47 +1,65 @@
 //! `buildlane ls`: the Builders view on stdout, for scripts and benchmarks. It calls the same core
-//! function as the window; `--format json` follows `docker buildx ls --format json` where fields overlap.
+//! function as the window and prints what `docker buildx ls` prints: its table, `--format json`
+//! (one line per row, as buildx 0.13.1 writes it: a builder's line again for each of its nodes) and
+//! `--format` templates of its fields.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
 
-use buildlane_core::builders::{Builder, BuilderList, Builders};
+use buildlane_core::builders::{Builder, BuilderList, BuilderNode, Builders};
 use buildlane_core::docker_config::Environment;
 use buildlane_core::go_text::tabwriter::TabWriter;
 use serde::Serialize;
 
 #[derive(clap::Args)]
 pub struct LsArgs {
-    /// `table` (default) or `json` (one builder per line, like buildx).
+    /// `table` (default), `json`, or a template of {{.Name}} {{.DriverEndpoint}} {{.Status}}
+    /// {{.Buildkit}} {{.Platforms}} {{.LastActivity}} {{.Error}} (`table …` for columns).
     #[arg(long, default_value = "table")]
-    format: Format,
+    format: String,
     /// Docker context to list (default: the docker CLI's current one).
     #[arg(long)]
     context: Option<String>,
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum Format {
-    Table,
-    Json,
+#[derive(Debug, thiserror::Error)]
+#[error("invalid --format \"{0}\": expected table, json or a template")]
+struct FormatError(String);
+
+impl buildlane_core::error_code::Coded for FormatError {
+    fn code(&self) -> buildlane_core::error_code::ErrorCode {
+        buildlane_core::error_code::ErrorCode::InvalidInput
+    }
 }
 
+/// The default table's columns, as buildx names them.
+const TABLE: &str = "{{.Name}}\t{{.DriverEndpoint}}\t{{.Status}}\t{{.Buildkit}}\t{{.Platforms}}";
+
 pub fn run(env: Environment, args: LsArgs) -> ExitCode {
+    let format = args.format.as_str();
+    if !matches!(format, "table" | "json") && !format.contains("{{") {
+        return crate::exit_status::fail(&FormatError(format.to_owned()));
+    }
     let runtime = crate::runtime();
     let builders = Builders::new(env);
     let list = match runtime.block_on(builders.list(args.context.as_deref())) {
         Ok(list) => list,
         Err(e) => return crate::exit_status::fail(&e),
     };
-    let text = match args.format {
-        Format::Table => table(&list),
-        Format::Json => list.builders.iter().map(|b| json_line(b) + "\n").collect(),
+    let text = match format {
+        "table" => template(&list, TABLE, true),
+        "json" => rows(&list).map(|row| json_line(row.builder) + "\n").collect(),
+        custom => match custom.strip_prefix("table") {
+            Some(columns) => template(&list, columns.trim_start(), true),
+            None => template(&list, custom, false),
+        },
     };
     let mut stdout = std::io::stdout().lock();
     if stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()).is_err() {
         return ExitCode::FAILURE;
     }
-    if let Format::Table = args.format {
+    if format.starts_with("table") {
         eprint!("{}", errors(&list));
     }
     for problem in &list.problems {
@@ -114,32 +132,82 @@ fn json_line(b: &Builder) -> String {
     serde_json::to_string(&out).expect("plain data serialises")
 }
 
-/// buildx's table, as the docker CLI's formatter aligns it (every column but the last padded, so
-/// rows end in spaces where buildx's do), without its truncation: every platform is listed. As in
-/// buildx, a builder that could not be loaded comes last, without its nodes, and a node whose
-/// status could not be read is `error`.
-fn table(list: &BuilderList) -> String {
-    let mut text = String::from("NAME/NODE\tDRIVER/ENDPOINT\tSTATUS\tBUILDKIT\tPLATFORMS\n");
-    for b in in_buildx_order(list) {
-        let current = if b.current { "*" } else { "" };
-        let status = if b.error.is_some() { "error" } else { "" };
-        text.push_str(&format!("{}{current}\t{}\t{status}\t\t\n", b.name, b.driver));
-        if b.error.is_some() {
-            continue;
-        }
-        for n in &b.nodes {
-            let platforms = n
+/// One row of buildx's listing: a builder, or one of its nodes.
+struct Row<'a> {
+    builder: &'a Builder,
+    node: Option<&'a BuilderNode>,
+}
+
+/// The rows buildx prints, in its order: each builder, then its nodes unless it could not be loaded.
+fn rows(list: &BuilderList) -> impl Iterator<Item = Row<'_>> {
+    in_buildx_order(list).flat_map(|builder| {
+        let nodes = if builder.error.is_some() { &[][..] } else { &builder.nodes[..] };
+        std::iter::once(Row { builder, node: None }).chain(nodes.iter().map(move |n| Row { builder, node: Some(n) }))
+    })
+}
+
+impl Row<'_> {
+    /// A field as buildx's `lsContext` gives it (`table` rows mark the current builder and indent nodes).
+    fn field(&self, key: &str, table: bool) -> String {
+        let (b, node) = (self.builder, self.node);
+        let indent = if table { " \\_ " } else { "" };
+        match (key, node) {
+            ("Name", None) => format!("{}{}", b.name, if b.current && table { "*" } else { "" }),
+            ("Name", Some(n)) => format!("{indent}{}", n.name),
+            ("DriverEndpoint", None) => b.driver.clone(),
+            ("DriverEndpoint", Some(n)) => format!("{indent}{}", n.endpoint),
+            ("Status", None) => if b.error.is_some() { "error" } else { "" }.to_owned(),
+            ("Status", Some(n)) => if n.error.is_some() { "error" } else { n.status.as_str() }.to_owned(),
+            ("Buildkit", Some(n)) => n.buildkit_version.clone().unwrap_or_default(),
+            ("Platforms", Some(n)) => n
                 .platforms
                 .iter()
                 .map(|p| if p.pinned { format!("{}*", p.platform) } else { p.platform.clone() })
                 .collect::<Vec<_>>()
-                .join(", ");
-            let version = n.buildkit_version.as_deref().unwrap_or_default();
-            let status = if n.error.is_some() { "error" } else { n.status.as_str() };
-            text.push_str(&format!(" \\_ {}\t \\_ {}\t{status}\t{version}\t{platforms}\n", n.name, n.endpoint));
+                .join(", "),
+            ("LastActivity", None) => b.last_activity.clone().unwrap_or_default(),
+            ("Error", Some(n)) if n.error.is_some() => n.error.clone().unwrap_or_default(),
+            ("Error", _) => b.error.clone().unwrap_or_default(),
+            _ => String::new(),
         }
     }
-    TabWriter::DOCKER_TABLE.align(&text)
+}
+
+/// The fields buildx's listing has, and the headers its table gives them.
+const FIELDS: [(&str, &str); 7] = [
+    ("Name", "NAME/NODE"),
+    ("DriverEndpoint", "DRIVER/ENDPOINT"),
+    ("Status", "STATUS"),
+    ("Buildkit", "BUILDKIT"),
+    ("Platforms", "PLATFORMS"),
+    ("LastActivity", "LAST ACTIVITY"),
+    ("Error", "ERROR"),
+];
+
+/// Each row through `columns`, each `{{.Field}}` replaced; as a table, under a header and aligned
+/// as the docker CLI's formatter aligns it (every column but the last padded, so rows end in
+/// spaces where buildx's do), platforms never truncated.
+fn template(list: &BuilderList, columns: &str, table: bool) -> String {
+    let columns = columns.replace("\\t", "\t");
+    let fill = |value: &dyn Fn(&str) -> String| {
+        FIELDS.iter().fold(columns.clone(), |line, (key, _)| line.replace(&format!("{{{{.{key}}}}}"), &value(key)))
+    };
+    let mut text = String::new();
+    if table {
+        text.push_str(&fill(&|key| {
+            FIELDS.iter().find(|(k, _)| *k == key).map(|(_, h)| h.to_string()).unwrap_or_default()
+        }));
+        text.push('\n');
+    }
+    for row in rows(list) {
+        text.push_str(&fill(&|key| row.field(key, table)));
+        text.push('\n');
+    }
+    if table {
+        TabWriter::DOCKER_TABLE.align(&text)
+    } else {
+        text
+    }
 }
 
 /// The builders as the store lists them, those that could not be loaded last.
