@@ -120,8 +120,6 @@ enum HistoryCommand {
 
 #[derive(Debug, thiserror::Error)]
 enum ArgsError {
-    #[error("invalid --format \"{0}\": expected table, json or a template")]
-    LsFormat(String),
     #[error("invalid --format \"{0}\": expected pretty or json")]
     InspectFormat(String),
     #[error("invalid --progress \"{0}\": expected plain or json")]
@@ -139,8 +137,7 @@ enum ArgsError {
 impl Coded for ArgsError {
     fn code(&self) -> ErrorCode {
         match self {
-            ArgsError::LsFormat(_)
-            | ArgsError::InspectFormat(_)
+            ArgsError::InspectFormat(_)
             | ArgsError::Progress(_)
             | ArgsError::RmNothing
             | ArgsError::RmBoth
@@ -292,10 +289,9 @@ fn ls_json(entry: &HistoryEntry) -> String {
 /// `ls`'s filters and the template its `--format` names, or what is wrong with them.
 fn ls_flags(format: &str, filters: &[String], now: DateTime<Utc>) -> Result<(Vec<Filter>, Option<String>), ExitCode> {
     let filters = filters.iter().map(|f| Filter::parse(f, now)).collect::<Result<Vec<_>, _>>().map_err(|e| fail(&e))?;
-    let template = match format {
+    let template = match crate::format::checked(format, &["table", "json"]).map_err(|e| fail(&e))? {
         "table" | "json" => None,
-        other if other.contains("{{") => Some(other.to_owned()),
-        other => return Err(fail(&ArgsError::LsFormat(other.to_owned()))),
+        template => Some(template.to_owned()),
     };
     Ok((filters, template))
 }

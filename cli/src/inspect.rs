@@ -40,23 +40,12 @@ enum Format {
     Template(String),
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("invalid --format \"{0}\": expected text, json or a template")]
-struct FormatError(String);
-
-impl buildlane_core::error_code::Coded for FormatError {
-    fn code(&self) -> buildlane_core::error_code::ErrorCode {
-        buildlane_core::error_code::ErrorCode::InvalidInput
-    }
-}
-
-fn format(given: &str) -> Result<Format, FormatError> {
-    match given {
-        "text" => Ok(Format::Text),
-        "json" => Ok(Format::Json),
-        template if template.contains("{{") => Ok(Format::Template(template.to_owned())),
-        other => Err(FormatError(other.to_owned())),
-    }
+fn format(given: &str) -> Result<Format, crate::format::FormatError> {
+    Ok(match crate::format::checked(given, &["text", "json"])? {
+        "text" => Format::Text,
+        "json" => Format::Json,
+        template => Format::Template(template.to_owned()),
+    })
 }
 
 pub fn run(env: Environment, args: InspectArgs) -> ExitCode {

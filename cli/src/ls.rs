@@ -23,24 +23,14 @@ pub struct LsArgs {
     context: Option<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("invalid --format \"{0}\": expected table, json or a template")]
-struct FormatError(String);
-
-impl buildlane_core::error_code::Coded for FormatError {
-    fn code(&self) -> buildlane_core::error_code::ErrorCode {
-        buildlane_core::error_code::ErrorCode::InvalidInput
-    }
-}
-
 /// The default table's columns, as buildx names them.
 const TABLE: &str = "{{.Name}}\t{{.DriverEndpoint}}\t{{.Status}}\t{{.Buildkit}}\t{{.Platforms}}";
 
 pub fn run(env: Environment, args: LsArgs) -> ExitCode {
-    let format = args.format.as_str();
-    if !matches!(format, "table" | "json") && !format.contains("{{") {
-        return crate::exit_status::fail(&FormatError(format.to_owned()));
-    }
+    let format = match crate::format::checked(&args.format, &["table", "json"]) {
+        Ok(format) => format,
+        Err(e) => return crate::exit_status::fail(&e),
+    };
     let runtime = crate::runtime();
     let builders = Builders::new(env);
     let list = match runtime.block_on(builders.list(args.context.as_deref())) {

@@ -4,6 +4,7 @@
 mod build;
 mod cache;
 mod exit_status;
+mod format;
 mod history;
 mod history_compare;
 mod imagetools;

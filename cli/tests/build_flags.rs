@@ -14,18 +14,9 @@ use support::{docker_config, required};
 
 /// `program args…` run from `folder` with `config` as its docker config and FROM_ENV set; its stdout.
 fn run_from(folder: &Path, config: &Path, program: &Path, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(folder)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", config)
-        .env("DOCKER_CONFIG", config)
-        .env("XDG_DATA_HOME", config.join("data"))
-        .env("DOCKER_HOST", required("DOCKER_HOST"))
-        .env("FROM_ENV", "from the environment")
-        .output()
-        .expect("runs");
+    let mut command = Command::new(program);
+    command.args(args).current_dir(folder);
+    let out = support::output_with(command, config, &[("FROM_ENV", "from the environment")]);
     assert!(out.status.success(), "{program:?} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     out.stdout
 }
@@ -128,16 +119,9 @@ fn a_failed_step_is_shown_in_its_dockerfile_lines_as_buildx_shows_them() {
     std::fs::create_dir(work.path().join("ctx")).unwrap();
     std::fs::write(work.path().join("ctx/Dockerfile"), dockerfile).unwrap();
     let run = |program: &Path, args: &[&str]| {
-        Command::new(program)
-            .args(args)
-            .current_dir(work.path())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", config.path())
-            .env("DOCKER_CONFIG", config.path())
-            .env("DOCKER_HOST", required("DOCKER_HOST"))
-            .output()
-            .unwrap()
+        let mut command = Command::new(program);
+        command.args(args).current_dir(work.path());
+        support::output(command, config.path())
     };
     let theirs = run(
         &Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker"),

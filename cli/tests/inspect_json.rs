@@ -21,16 +21,28 @@ fn both(config: &std::path::Path, reference: &str) -> (Value, Value) {
     (ours, theirs)
 }
 
+/// The project's busybox index of several platforms, an index of its amd64 image alone (as a
+/// one-platform build with provenance pushes one) tagged `name`, and that image by digest.
+struct Images {
+    several: String,
+    one: String,
+    manifest: String,
+}
+
+fn images(config: &std::path::Path, name: &str) -> Images {
+    let registry = required("BUILDLANE_REGISTRY");
+    let several = format!("{registry}/busybox:latest");
+    let raw: Value = serde_json::from_str(&buildlane(config, &["inspect", "--raw", &several])).unwrap();
+    let manifest = format!("{several}@{}", raw["manifests"][0]["digest"].as_str().unwrap());
+    let one = format!("{registry}/cli-inspect/{name}:{}", std::process::id());
+    buildx(config, &["imagetools", "create", "-t", &one, &manifest]);
+    Images { several, one, manifest }
+}
+
 #[test]
 fn an_index_of_one_platform_or_several_and_a_manifest_read_as_buildx_prints_them() {
     let config = docker_config();
-    let registry = required("BUILDLANE_REGISTRY");
-    let several = format!("{registry}/busybox:latest");
-    let raw: Value = serde_json::from_str(&buildlane(config.path(), &["inspect", "--raw", &several])).unwrap();
-    let amd64 = raw["manifests"][0]["digest"].as_str().unwrap().to_owned();
-    // An index of one platform, as a one-platform build with provenance pushes it.
-    let one = format!("{registry}/cli-inspect/one:{}", std::process::id());
-    buildx(config.path(), &["imagetools", "create", "-t", &one, &format!("{several}@{amd64}")]);
+    let Images { several, one, manifest } = images(config.path(), "one");
 
     let (ours, theirs) = both(config.path(), &several);
     assert_eq!(ours, theirs);
@@ -40,7 +52,6 @@ fn an_index_of_one_platform_or_several_and_a_manifest_read_as_buildx_prints_them
     assert_eq!(ours, theirs);
     assert_eq!(ours["image"]["architecture"], "amd64", "the one platform's config: {ours:#}");
 
-    let manifest = format!("{several}@{amd64}");
     let (ours, theirs) = both(config.path(), &manifest);
     assert_eq!(ours, theirs);
     let keys: Vec<&str> = ours["manifest"].as_object().unwrap().keys().map(String::as_str).collect();
@@ -50,13 +61,7 @@ fn an_index_of_one_platform_or_several_and_a_manifest_read_as_buildx_prints_them
 #[test]
 fn the_templates_scripts_write_print_what_buildx_prints_byte_for_byte() {
     let config = docker_config();
-    let registry = required("BUILDLANE_REGISTRY");
-    let several = format!("{registry}/busybox:latest");
-    let raw: Value = serde_json::from_str(&buildlane(config.path(), &["inspect", "--raw", &several])).unwrap();
-    let amd64 = raw["manifests"][0]["digest"].as_str().unwrap().to_owned();
-    let one = format!("{registry}/cli-inspect/template:{}", std::process::id());
-    buildx(config.path(), &["imagetools", "create", "-t", &one, &format!("{several}@{amd64}")]);
-    let manifest = format!("{several}@{amd64}");
+    let Images { several, one, manifest } = images(config.path(), "template");
 
     for reference in [&several, &one, &manifest] {
         for template in [

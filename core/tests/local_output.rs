@@ -263,6 +263,16 @@ fn tree(root: &Path) -> Vec<String> {
     out
 }
 
+/// `ctx` built into a local output at `by_buildx` by buildx and at `by_buildlane` by Buildlane.
+async fn build_into_both(world: &support::World, ctx: &tempfile::TempDir, by_buildx: &Path, by_buildlane: &Path) {
+    let ctx_path = ctx.path().to_string_lossy().into_owned();
+    world.docker_ok(&["buildx", "build", "--output", &format!("type=local,dest={}", by_buildx.display()), &ctx_path]);
+    let mut request = support::build::request(ctx);
+    request.output = BuildOutput::Local { dest: by_buildlane.to_string_lossy().into_owned() };
+    let outcome = support::build::build(world, request, &support::build::Seen::default()).await;
+    assert_eq!(outcome.failure.map(|f| f.message), None);
+}
+
 #[tokio::test]
 async fn a_local_output_matches_buildx_entry_for_entry() {
     let world = support::World::new();
@@ -279,12 +289,7 @@ async fn a_local_output_matches_buildx_entry_for_entry() {
     let out = tempfile::tempdir().unwrap();
     // Folders that are not there yet, made as buildx makes them.
     let (by_buildx, by_buildlane) = (out.path().join("buildx/new"), out.path().join("buildlane/new"));
-    let ctx_path = ctx.path().to_string_lossy().into_owned();
-    world.docker_ok(&["buildx", "build", "--output", &format!("type=local,dest={}", by_buildx.display()), &ctx_path]);
-    let mut request = support::build::request(&ctx);
-    request.output = BuildOutput::Local { dest: by_buildlane.to_string_lossy().into_owned() };
-    let outcome = support::build::build(&world, request, &support::build::Seen::default()).await;
-    assert_eq!(outcome.failure.map(|f| f.message), None);
+    build_into_both(&world, &ctx, &by_buildx, &by_buildlane).await;
     let theirs = tree(&by_buildx);
     assert!(theirs.iter().any(|e| e.starts_with("ro 555 dir")), "{theirs:#?}");
     assert!(theirs.iter().any(|e| e.starts_with("suid 4755 ")), "{theirs:#?}");
@@ -313,12 +318,7 @@ async fn a_socket_and_a_pipe_in_the_context_arrive_as_buildx_sends_them() {
     .unwrap();
     let out = tempfile::tempdir().unwrap();
     let (by_buildx, by_buildlane) = (out.path().join("buildx"), out.path().join("buildlane"));
-    let ctx_path = ctx.path().to_string_lossy().into_owned();
-    world.docker_ok(&["buildx", "build", "--output", &format!("type=local,dest={}", by_buildx.display()), &ctx_path]);
-    let mut request = support::build::request(&ctx);
-    request.output = BuildOutput::Local { dest: by_buildlane.to_string_lossy().into_owned() };
-    let outcome = support::build::build(&world, request, &support::build::Seen::default()).await;
-    assert_eq!(outcome.failure.map(|f| f.message), None);
+    build_into_both(&world, &ctx, &by_buildx, &by_buildlane).await;
     let theirs = tree(&by_buildx);
     assert!(theirs.iter().any(|e| e.starts_with("ctx/app.sock ") && e.contains(" \"\" links=1 ")), "{theirs:#?}");
     assert!(theirs.iter().any(|e| e.starts_with("ctx/pipe 644 fifo")), "{theirs:#?}");

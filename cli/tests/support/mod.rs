@@ -22,7 +22,12 @@ pub fn docker_config() -> tempfile::TempDir {
 
 /// Runs `command` with `config` as its home, docker config and (under `data/`) Buildlane's records,
 /// on the test engine; what it did, whether it succeeded or not.
-pub fn output(mut command: Command, config: &Path) -> Output {
+pub fn output(command: Command, config: &Path) -> Output {
+    output_with(command, config, &[])
+}
+
+/// `output`, with `vars` in the environment too.
+pub fn output_with(mut command: Command, config: &Path, vars: &[(&str, &str)]) -> Output {
     command
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -30,6 +35,7 @@ pub fn output(mut command: Command, config: &Path) -> Output {
         .env("DOCKER_CONFIG", config)
         .env("XDG_DATA_HOME", config.join("data"))
         .env("DOCKER_HOST", required("DOCKER_HOST"))
+        .envs(vars.iter().copied())
         .output()
         .expect("runs")
 }
