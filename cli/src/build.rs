@@ -441,6 +441,10 @@ pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
             flags.request.output = default_output(&group.driver);
         }
         let node = group.nodes.first().map(|n| n.name.clone()).unwrap_or_default();
+        if !quiet && !json {
+            // buildx's plain progress opens with the builder it builds on.
+            eprintln!("#0 building with \"{}\" instance using {} driver\n", group.name, group.driver);
+        }
         let request = &flags.request;
         let records = Records::new(builders.contexts().environment());
         let mut recording = records.recording();

@@ -129,6 +129,8 @@ fn a_failed_step_is_shown_in_its_dockerfile_lines_as_buildx_shows_them() {
     );
     let ours = run(Path::new(env!("CARGO_BIN_EXE_buildlane")), &["build", "ctx"]);
     assert_eq!((ours.status.code(), theirs.status.code()), (Some(1), Some(1)));
+    let opening = |stderr: &[u8]| String::from_utf8_lossy(stderr).lines().next().unwrap_or_default().to_owned();
+    assert_eq!(opening(&ours.stderr), opening(&theirs.stderr), "the builder named first");
     assert_eq!(excerpt(&ours.stderr), excerpt(&theirs.stderr));
     assert!(excerpt(&ours.stderr).contains("   4 | >>> RUN exit 3"), "{}", excerpt(&ours.stderr));
 }
