@@ -42,6 +42,9 @@ pub struct BuildArgs {
     /// `id=NAME,src=FILE` or `id=NAME,env=VARIABLE`.
     #[arg(long = "secret")]
     secrets: Vec<String>,
+    /// `NAME=PATH` (a folder), or `NAME=docker-image://REF`, `NAME=target:STAGE`, a git or HTTP URL.
+    #[arg(long = "build-context")]
+    build_contexts: Vec<String>,
     /// `type=registry,ref=REF` (or REF), or `type=local,src=DIR`.
     #[arg(long = "cache-from")]
     cache_from: Vec<String>,
@@ -309,6 +312,7 @@ fn request(args: &BuildArgs, output: BuildOutput, dockerfile: String) -> Result<
         build_args: key_values(&args.build_args, true),
         labels: key_values(&args.labels, false),
         secrets: args.secrets.clone(),
+        build_contexts: args.build_contexts.clone(),
         cache_from: args.cache_from.clone(),
         cache_to: args.cache_to.clone(),
         target: args.target.clone().unwrap_or_default(),

@@ -1,7 +1,8 @@
 //! `buildlane build` takes a script's `docker buildx build` flags as buildx reads them: `-f` is found
 //! from the current folder (not the context), `--build-arg KEY` takes KEY's value from the
 //! environment, `-o -` writes the result as a tar to standard output, nothing else with it, and
-//! without an output the docker driver's image goes into the engine, its ID and metadata written.
+//! without an output the docker driver's image goes into the engine, its ID and metadata written;
+//! named contexts (`--build-context`) and a failed step's Dockerfile lines are buildx's too.
 //! Both tools build the same folder from the same place; what each wrote is unpacked and compared.
 //! Needs the project's engine and registry (`eval "$(scripts/engine.sh env)"`).
 
@@ -133,4 +134,32 @@ fn a_failed_step_is_shown_in_its_dockerfile_lines_as_buildx_shows_them() {
     assert_eq!(opening(&ours.stderr), opening(&theirs.stderr), "the builder named first");
     assert_eq!(excerpt(&ours.stderr), excerpt(&theirs.stderr));
     assert!(excerpt(&ours.stderr).contains("   4 | >>> RUN exit 3"), "{}", excerpt(&ours.stderr));
+}
+
+#[test]
+fn named_contexts_a_folder_and_an_image_are_what_buildx_builds_with() {
+    let config = docker_config();
+    let work = tempfile::tempdir().unwrap();
+    let registry = required("BUILDLANE_REGISTRY");
+    std::fs::create_dir(work.path().join("ctx")).unwrap();
+    std::fs::write(
+        work.path().join("ctx/Dockerfile"),
+        "FROM base AS made\nRUN echo from-the-image > /made\nFROM scratch\nCOPY --from=extra /shared.txt /shared.txt\nCOPY --from=made /made /made\n",
+    )
+    .unwrap();
+    std::fs::create_dir(work.path().join("shared")).unwrap();
+    std::fs::write(work.path().join("shared/shared.txt"), "from a folder\n").unwrap();
+    let image = format!("base=docker-image://{registry}/busybox:latest");
+    let flags = ["--build-context", "extra=shared", "--build-context", &image, "-o", "-", "ctx"];
+
+    let buildx = Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker");
+    let theirs = run_from(work.path(), config.path(), &buildx, &[&["buildx", "build", "-q"][..], &flags].concat());
+    let ours = run_from(
+        work.path(),
+        config.path(),
+        Path::new(env!("CARGO_BIN_EXE_buildlane")),
+        &[&["build"][..], &flags].concat(),
+    );
+    assert_eq!(unpacked(&ours), ["made: from-the-image\n", "shared.txt: from a folder\n"]);
+    assert_eq!(unpacked(&ours), unpacked(&theirs));
 }

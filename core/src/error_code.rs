@@ -199,6 +199,7 @@ impl Coded for BuildError {
             | BuildError::CacheSource(_)
             | BuildError::TagRequired(_)
             | BuildError::OutputFolderMissing(_)
+            | BuildError::NamedContext { .. }
             | BuildError::LoadMultiPlatform { .. }
             | BuildError::SplitDockerOutput { .. }
             | BuildError::OutputUnwritable { .. }

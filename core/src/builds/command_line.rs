@@ -43,6 +43,9 @@ pub fn command_line(request: &BuildRequest) -> String {
     if request.pull {
         push(&["--pull"]);
     }
+    for named in request.build_contexts.iter().filter(|c| !c.trim().is_empty()) {
+        push(&["--build-context", named.trim()]);
+    }
     match request.provenance {
         ProvenanceMode::Min => {}
         ProvenanceMode::Max => push(&["--provenance", "mode=max"]),

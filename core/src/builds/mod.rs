@@ -9,6 +9,7 @@ mod connect;
 mod failure;
 pub mod keep_going;
 pub mod metadata;
+mod named_contexts;
 pub mod records;
 mod request;
 mod retry;
@@ -163,6 +164,8 @@ pub enum BuildError {
     TagRequired(&'static str),
     #[error("output path {0} is in a folder that does not exist")]
     OutputFolderMissing(PathBuf),
+    #[error("invalid build context \"{item}\": {reason}")]
+    NamedContext { item: String, reason: String },
     #[error("the engine at {host} keeps images in its classic store, which cannot load a multi-platform image: load one platform, push, or enable the engine's containerd image store")]
     LoadMultiPlatform { host: String },
     #[error(transparent)]

@@ -93,6 +93,9 @@ pub struct BuildRequest {
     /// With keep-going and push: when some platforms fail, push the index of the ones that
     /// succeeded under the tags (`--push-partial`).
     pub push_partial: bool,
+    /// `--build-context NAME=VALUE`: a folder, or what the frontend fetches itself
+    /// (`docker-image://REF`, `target:STAGE`, a git or HTTP URL).
+    pub build_contexts: Vec<String>,
 }
 
 /// A request that passed validation.
@@ -153,6 +156,7 @@ pub(crate) fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
     key_values(&request.build_args, "build arg")?;
     key_values(&request.labels, "label")?;
     secrets(&request.secrets)?;
+    super::named_contexts::parse(&request.build_contexts)?;
     cache_entries(&request.cache_from, "import")?;
     cache_entries(&request.cache_to, "export")?;
     if request.push_partial && !request.keep_going {

@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 
 use super::connect::connect;
 use super::failure::failure;
+use super::named_contexts::{self, NamedContext};
 use super::request::{
     cache_entries, image_names, key_values, local_caches, secrets, BuildOutput, BuildRequest, Checked, ProvenanceMode,
 };
@@ -266,6 +267,12 @@ pub(super) fn frontend_attrs(
     for (k, v) in key_values(&request.labels, "label")? {
         attrs.insert(format!("label:{k}"), v);
     }
+    let named = named_contexts::parse(&request.build_contexts)?;
+    if !named.is_empty() {
+        let (key, value) = named_contexts::CAPABILITY;
+        attrs.insert(key.into(), value.into());
+    }
+    attrs.extend(named.iter().map(NamedContext::attr));
     match request.provenance {
         ProvenanceMode::Min => attrs.insert("attest:provenance".into(), "mode=min,inline-only=true".into()),
         ProvenanceMode::Max => attrs.insert("attest:provenance".into(), "mode=max,inline-only=true".into()),
@@ -334,11 +341,17 @@ pub(super) fn session_services(
     tarball: Option<TarballDestination>,
     folder: Option<PathBuf>,
 ) -> Result<SessionServices, BuildError> {
+    let mut dirs = std::collections::HashMap::from([
+        ("context".to_owned(), checked.context.clone()),
+        ("dockerfile".to_owned(), checked.dockerfile_dir.clone()),
+    ]);
+    for named in named_contexts::parse(&request.build_contexts)? {
+        if let named_contexts::Source::Folder { path, session_name } = named.source {
+            dirs.insert(session_name, path);
+        }
+    }
     Ok(SessionServices {
-        dirs: std::collections::HashMap::from([
-            ("context".to_owned(), checked.context.clone()),
-            ("dockerfile".to_owned(), checked.dockerfile_dir.clone()),
-        ]),
+        dirs,
         tarball,
         folder,
         credentials: Some(CredentialStore::new(builders.contexts().environment())),

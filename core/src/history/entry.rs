@@ -359,6 +359,13 @@ impl HistoryEntry {
             target: self.target.clone(),
             no_cache: self.no_cache,
             pull: self.frontend_attrs.get("image-resolve-mode").is_some_and(|mode| mode == "pull"),
+            // A folder was served as `local:NAME`, its path not recorded: only the others come back.
+            build_contexts: self
+                .named_contexts
+                .iter()
+                .filter(|kv| !kv.value.starts_with("local:"))
+                .map(|kv| format!("{}={}", kv.name, kv.value))
+                .collect(),
             output,
             builder: self.builder.clone(),
             ..Default::default()

@@ -62,4 +62,9 @@ keepGoing: boolean,
  * With keep-going and push: when some platforms fail, push the index of the ones that
  * succeeded under the tags (`--push-partial`).
  */
-pushPartial: boolean, };
+pushPartial: boolean, 
+/**
+ * `--build-context NAME=VALUE`: a folder, or what the frontend fetches itself
+ * (`docker-image://REF`, `target:STAGE`, a git or HTTP URL).
+ */
+buildContexts: Array<string>, };

@@ -32,6 +32,8 @@ export interface BuildForm {
   labels: string;
   /** One `id=NAME,src=FILE` or `id=NAME,env=VARIABLE` per line. */
   secrets: string;
+  /** One `NAME=PATH` or `NAME=docker-image://REF` (…) per line. */
+  buildContexts: string;
   /** One `type=registry,ref=REF` or `type=local,src=DIR` per line. */
   cacheFrom: string;
   /** One `type=registry,ref=REF[,mode=max]`, `type=local,dest=DIR[,mode=max]` or `type=inline` per line. */
@@ -63,6 +65,7 @@ export function emptyBuildForm(): BuildForm {
     buildArgs: '',
     labels: '',
     secrets: '',
+    buildContexts: '',
     cacheFrom: '',
     cacheTo: '',
     target: '',
@@ -101,6 +104,7 @@ export function toBuildRequest(form: BuildForm): BuildRequest {
     buildArgs: lines(form.buildArgs),
     labels: lines(form.labels),
     secrets: lines(form.secrets),
+    buildContexts: lines(form.buildContexts),
     cacheFrom: lines(form.cacheFrom),
     cacheTo: lines(form.cacheTo),
     target: form.target.trim(),
@@ -128,6 +132,7 @@ export function fromBuildRequest(request: BuildRequest): BuildForm {
     buildArgs: request.buildArgs.join('\n'),
     labels: request.labels.join('\n'),
     secrets: request.secrets.join('\n'),
+    buildContexts: request.buildContexts.join('\n'),
     cacheFrom: request.cacheFrom.join('\n'),
     cacheTo: request.cacheTo.join('\n'),
     target: request.target,

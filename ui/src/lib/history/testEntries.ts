@@ -43,6 +43,7 @@ export function entry(buildRef: string, partial: Partial<HistoryEntry> = {}): Hi
       target: '',
       noCache: false,
       pull: false,
+      buildContexts: [],
       output: { type: 'cacheOnly' },
       provenance: 'min',
       sbom: false,
