@@ -88,6 +88,10 @@ pub struct BuildArgs {
     /// `true`, `false` (default) or `generator=IMAGE`.
     #[arg(long, default_value = "false")]
     sbom: String,
+    /// `type=provenance[,mode=min|max][,disabled=true]` or `type=sbom[,generator=IMAGE][,disabled=true]`,
+    /// what `--provenance` and `--sbom` say.
+    #[arg(long = "attest")]
+    attests: Vec<String>,
     /// `plain` (default) or `json`.
     #[arg(long, default_value = "plain")]
     progress: String,
@@ -127,6 +131,8 @@ enum ArgsError {
     Provenance(String),
     #[error("invalid --sbom \"{0}\": expected true, false or generator=IMAGE")]
     Sbom(String),
+    #[error("invalid --attest \"{0}\": expected type=provenance[,mode=min|max][,disabled=true] or type=sbom[,generator=IMAGE][,disabled=true]")]
+    Attest(String),
     #[error("invalid --progress \"{0}\": expected plain or json")]
     Progress(String),
     #[error("the newest recorded build of these flags did not fail on {0}: a platform can be retried when it failed in a build that ran with --keep-going (or was split across nodes)")]
@@ -144,6 +150,7 @@ impl Coded for ArgsError {
             | ArgsError::ImageIdFileWithoutImage
             | ArgsError::Provenance(_)
             | ArgsError::Sbom(_)
+            | ArgsError::Attest(_)
             | ArgsError::Progress(_) => ErrorCode::InvalidInput,
             ArgsError::NothingToRetry(_) => ErrorCode::NotFound,
             ArgsError::Scratch(_) | ArgsError::ResultFile { .. } => ErrorCode::Internal,
@@ -287,13 +294,13 @@ fn write_result_files(args: &BuildArgs, outcome: &BuildOutcome, node: &str) -> R
 }
 
 fn request(args: &BuildArgs, output: BuildOutput, dockerfile: String) -> Result<BuildRequest, ArgsError> {
-    let provenance = match args.provenance.as_str() {
+    let mut provenance = match args.provenance.as_str() {
         "min" | "mode=min" | "true" => ProvenanceMode::Min,
         "max" | "mode=max" => ProvenanceMode::Max,
         "false" | "off" => ProvenanceMode::Off,
         other => return Err(ArgsError::Provenance(other.to_owned())),
     };
-    let (sbom, sbom_generator) = match args.sbom.trim() {
+    let (mut sbom, mut sbom_generator) = match args.sbom.trim() {
         "false" => (false, String::new()),
         "true" => (true, String::new()),
         other => match other.strip_prefix("generator=").map(str::trim).filter(|g| !g.is_empty()) {
@@ -301,6 +308,29 @@ fn request(args: &BuildArgs, output: BuildOutput, dockerfile: String) -> Result<
             None => return Err(ArgsError::Sbom(args.sbom.clone())),
         },
     };
+    for attest in &args.attests {
+        let invalid = || ArgsError::Attest(attest.clone());
+        let fields: Vec<(&str, &str)> =
+            attest.split(',').map(|f| f.trim().split_once('=').ok_or_else(invalid)).collect::<Result<_, _>>()?;
+        let disabled = fields.iter().any(|(k, v)| *k == "disabled" && *v == "true");
+        let field = |key: &str| fields.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+        let known = |keys: &[&str]| fields.iter().all(|(k, _)| ["type", "disabled"].contains(k) || keys.contains(k));
+        match field("type") {
+            Some("provenance") if known(&["mode"]) => {
+                provenance = match (disabled, field("mode")) {
+                    (true, _) => ProvenanceMode::Off,
+                    (false, None | Some("min")) => ProvenanceMode::Min,
+                    (false, Some("max")) => ProvenanceMode::Max,
+                    _ => return Err(invalid()),
+                }
+            }
+            Some("sbom") if known(&["generator"]) => {
+                sbom = !disabled;
+                sbom_generator = field("generator").filter(|_| !disabled).unwrap_or_default().to_owned();
+            }
+            _ => return Err(invalid()),
+        }
+    }
     if !matches!(args.progress.as_str(), "plain" | "json") {
         return Err(ArgsError::Progress(args.progress.clone()));
     }
@@ -584,6 +614,26 @@ mod tests {
         ]);
         assert_eq!(request.build_args, [format!("PATH={path}"), "A=1".to_owned()]);
         assert_eq!(request.labels, ["bare=", "k=v"]);
+    }
+
+    #[test]
+    fn attest_says_what_provenance_and_sbom_say() {
+        let max = requested(&[
+            "--attest",
+            "type=provenance,mode=max",
+            "--attest",
+            "type=sbom,generator=127.0.0.1:5055/scanner:1",
+        ]);
+        assert_eq!(
+            (max.provenance, max.sbom, max.sbom_generator.as_str()),
+            (ProvenanceMode::Max, true, "127.0.0.1:5055/scanner:1")
+        );
+        let off = requested(&["--attest", "type=provenance,disabled=true", "--attest", "type=sbom"]);
+        assert_eq!((off.provenance, off.sbom, off.sbom_generator.as_str()), (ProvenanceMode::Off, true, ""));
+        for wrong in ["type=provenance,mode=most", "type=unknown", "mode=max", "type=sbom,builder-id=x"] {
+            let parsed = Command::parse_from(["build", ".", "--attest", wrong]);
+            assert!(matches!(flags(&parsed.args), Err(ArgsError::Attest(_))), "{wrong}");
+        }
     }
 
     #[test]
