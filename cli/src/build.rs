@@ -45,6 +45,12 @@ pub struct BuildArgs {
     /// `NAME=PATH` (a folder), or `NAME=docker-image://REF`, `NAME=target:STAGE`, a git or HTTP URL.
     #[arg(long = "build-context")]
     build_contexts: Vec<String>,
+    /// RUN steps' network: `default`, `host` or `none`.
+    #[arg(long, default_value = "default")]
+    network: String,
+    /// `HOST:IP`, added to RUN steps' /etc/hosts.
+    #[arg(long = "add-host")]
+    add_hosts: Vec<String>,
     /// `type=registry,ref=REF` (or REF), or `type=local,src=DIR`.
     #[arg(long = "cache-from")]
     cache_from: Vec<String>,
@@ -343,6 +349,8 @@ fn request(args: &BuildArgs, output: BuildOutput, dockerfile: String) -> Result<
         labels: key_values(&args.labels, false),
         secrets: args.secrets.clone(),
         build_contexts: args.build_contexts.clone(),
+        network: args.network.clone(),
+        add_hosts: args.add_hosts.clone(),
         cache_from: args.cache_from.clone(),
         cache_to: args.cache_to.clone(),
         target: args.target.clone().unwrap_or_default(),

@@ -163,3 +163,30 @@ fn named_contexts_a_folder_and_an_image_are_what_buildx_builds_with() {
     assert_eq!(unpacked(&ours), ["made: from-the-image\n", "shared.txt: from a folder\n"]);
     assert_eq!(unpacked(&ours), unpacked(&theirs));
 }
+
+#[test]
+fn added_hosts_and_the_network_mode_reach_run_steps_as_buildx_sends_them() {
+    let config = docker_config();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir(work.path().join("ctx")).unwrap();
+    // What a RUN step sees: its hosts file's added line, and which network interfaces it has.
+    let dockerfile = format!(
+        "FROM {}/busybox:latest AS seen\nRUN grep db.internal /etc/hosts > /hosts; ls /sys/class/net | sort > /net\n\
+         FROM scratch\nCOPY --from=seen /hosts /net /\n",
+        required("BUILDLANE_REGISTRY")
+    );
+    std::fs::write(work.path().join("ctx/Dockerfile"), dockerfile).unwrap();
+    let buildx = Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker");
+    for network in ["none", "host"] {
+        let flags = ["--add-host", "db.internal:10.0.0.5", "--network", network, "--no-cache", "-o", "-", "ctx"];
+        let theirs = run_from(work.path(), config.path(), &buildx, &[&["buildx", "build", "-q"][..], &flags].concat());
+        let ours = run_from(
+            work.path(),
+            config.path(),
+            Path::new(env!("CARGO_BIN_EXE_buildlane")),
+            &[&["build"][..], &flags].concat(),
+        );
+        assert_eq!(unpacked(&ours), unpacked(&theirs), "--network {network}");
+        assert!(unpacked(&ours)[0].contains("10.0.0.5"), "{:?}", unpacked(&ours));
+    }
+}

@@ -200,6 +200,8 @@ impl Coded for BuildError {
             | BuildError::TagRequired(_)
             | BuildError::OutputFolderMissing(_)
             | BuildError::NamedContext { .. }
+            | BuildError::NetworkMode(_)
+            | BuildError::AddHost(_)
             | BuildError::LoadMultiPlatform { .. }
             | BuildError::SplitDockerOutput { .. }
             | BuildError::OutputUnwritable { .. }

@@ -46,6 +46,12 @@ pub fn command_line(request: &BuildRequest) -> String {
     for named in request.build_contexts.iter().filter(|c| !c.trim().is_empty()) {
         push(&["--build-context", named.trim()]);
     }
+    if !matches!(request.network.trim(), "" | "default") {
+        push(&["--network", request.network.trim()]);
+    }
+    for host in request.add_hosts.iter().filter(|h| !h.trim().is_empty()) {
+        push(&["--add-host", host.trim()]);
+    }
     match request.provenance {
         ProvenanceMode::Min => {}
         ProvenanceMode::Max => push(&["--provenance", "mode=max"]),

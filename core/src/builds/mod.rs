@@ -166,6 +166,10 @@ pub enum BuildError {
     OutputFolderMissing(PathBuf),
     #[error("invalid build context \"{item}\": {reason}")]
     NamedContext { item: String, reason: String },
+    #[error("network mode \"{0}\" not supported by buildkit - you can define a custom network for your builder using the network driver-opt in buildx create")]
+    NetworkMode(String),
+    #[error("invalid --add-host \"{0}\": expected HOST:IP")]
+    AddHost(String),
     #[error("the engine at {host} keeps images in its classic store, which cannot load a multi-platform image: load one platform, push, or enable the engine's containerd image store")]
     LoadMultiPlatform { host: String },
     #[error(transparent)]

@@ -96,6 +96,10 @@ pub struct BuildRequest {
     /// `--build-context NAME=VALUE`: a folder, or what the frontend fetches itself
     /// (`docker-image://REF`, `target:STAGE`, a git or HTTP URL).
     pub build_contexts: Vec<String>,
+    /// `--network`: RUN steps' network, `default` (or empty), `host` or `none`.
+    pub network: String,
+    /// `--add-host HOST:IP` (or `HOST=IP`): lines RUN steps find in /etc/hosts.
+    pub add_hosts: Vec<String>,
 }
 
 /// A request that passed validation.
@@ -157,6 +161,7 @@ pub(crate) fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
     key_values(&request.labels, "label")?;
     secrets(&request.secrets)?;
     super::named_contexts::parse(&request.build_contexts)?;
+    network(request)?;
     cache_entries(&request.cache_from, "import")?;
     cache_entries(&request.cache_to, "export")?;
     if request.push_partial && !request.keep_going {
@@ -186,6 +191,48 @@ pub(crate) fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
         context,
         platforms,
     })
+}
+
+/// What `--network` and `--add-host` ask of the frontend, as buildx asks it: `force-network-mode`
+/// for `host` (which needs the `network.host` entitlement) or `none`, and `add-hosts` as
+/// `HOST=IP,…`.
+pub(super) struct Network {
+    pub mode: Option<&'static str>,
+    pub add_hosts: Option<String>,
+}
+
+impl Network {
+    pub fn entitlements(&self) -> Vec<String> {
+        if self.mode == Some("host") {
+            return vec!["network.host".into()];
+        }
+        Vec::new()
+    }
+
+    pub fn attrs(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        let mode = self.mode.map(|m| ("force-network-mode".to_owned(), m.to_owned()));
+        mode.into_iter().chain(self.add_hosts.clone().map(|hosts| ("add-hosts".to_owned(), hosts)))
+    }
+}
+
+pub(super) fn network(request: &BuildRequest) -> Result<Network, BuildError> {
+    let mode = match request.network.trim() {
+        "" | "default" => None,
+        "host" => Some("host"),
+        "none" => Some("none"),
+        other => return Err(BuildError::NetworkMode(other.to_owned())),
+    };
+    let hosts = request
+        .add_hosts
+        .iter()
+        .map(|h| h.trim())
+        .filter(|h| !h.is_empty())
+        .map(|h| match h.split_once('=').or_else(|| h.split_once(':')) {
+            Some((host, ip)) if !host.is_empty() && !ip.is_empty() => Ok(format!("{host}={ip}")),
+            _ => Err(BuildError::AddHost(h.to_owned())),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Network { mode, add_hosts: (!hosts.is_empty()).then(|| hosts.join(",")) })
 }
 
 /// Parses `--secret` items; a bare `id=X` reads the environment variable X, as buildx does.

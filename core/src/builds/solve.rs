@@ -13,7 +13,8 @@ use super::connect::connect;
 use super::failure::failure;
 use super::named_contexts::{self, NamedContext};
 use super::request::{
-    cache_entries, image_names, key_values, local_caches, secrets, BuildOutput, BuildRequest, Checked, ProvenanceMode,
+    cache_entries, image_names, key_values, local_caches, network, secrets, BuildOutput, BuildRequest, Checked,
+    ProvenanceMode,
 };
 use super::split::run_split;
 use super::{BuildError, BuildOutcome, BuildState, Target, Watch};
@@ -120,7 +121,7 @@ pub(super) async fn run_checked(
         session_id: session.id().to_owned(),
         frontend_attrs: frontend_attrs(request, &checked)?,
         exporter: exporter(request, engine_buildkit, load.as_ref().map(|(_, format)| *format)),
-        entitlements: Vec::new(),
+        entitlements: network(request)?.entitlements(),
         cache_imports,
         cache_exports,
     };
@@ -273,6 +274,7 @@ pub(super) fn frontend_attrs(
         attrs.insert(key.into(), value.into());
     }
     attrs.extend(named.iter().map(NamedContext::attr));
+    attrs.extend(network(request)?.attrs());
     match request.provenance {
         ProvenanceMode::Min => attrs.insert("attest:provenance".into(), "mode=min,inline-only=true".into()),
         ProvenanceMode::Max => attrs.insert("attest:provenance".into(), "mode=max,inline-only=true".into()),

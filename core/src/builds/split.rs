@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use super::connect::connect;
 use super::failure::{failure, BuildFailure};
 use super::keep_going::{self, PlatformResult};
-use super::request::{cache_entries, image_names, BuildOutput, BuildRequest, Checked};
+use super::request::{cache_entries, image_names, network, BuildOutput, BuildRequest, Checked};
 use super::solve::{
     exporter, frontend_attrs, read_to_end, runnable, session_services, tag_local_caches, PROGRESS_INTERVAL,
 };
@@ -494,7 +494,7 @@ impl Solving<'_> {
                 session_id: session.id().to_owned(),
                 frontend_attrs: attrs,
                 exporter,
-                entitlements: Vec::new(),
+                entitlements: network(request)?.entitlements(),
                 cache_imports,
                 cache_exports,
             };

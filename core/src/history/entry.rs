@@ -366,6 +366,12 @@ impl HistoryEntry {
                 .filter(|kv| !kv.value.starts_with("local:"))
                 .map(|kv| format!("{}={}", kv.name, kv.value))
                 .collect(),
+            network: self.frontend_attrs.get("force-network-mode").cloned().unwrap_or_default(),
+            add_hosts: self
+                .frontend_attrs
+                .get("add-hosts")
+                .map(|hosts| hosts.split(',').filter(|h| !h.is_empty()).map(str::to_owned).collect())
+                .unwrap_or_default(),
             output,
             builder: self.builder.clone(),
             ..Default::default()
@@ -502,7 +508,7 @@ mod tests {
     }
 
     #[test]
-    fn a_terminal_builds_pull_is_asked_again_when_it_is_run_again() {
+    fn a_terminal_builds_pull_network_and_hosts_are_asked_again_when_it_is_run_again() {
         let record = |mode: &str| BuildHistoryRecord {
             r#ref: "r1".into(),
             frontend_attrs: [("image-resolve-mode".to_owned(), mode.to_owned())].into(),
@@ -511,6 +517,14 @@ mod tests {
         let origin = || Origin { builder: "b", node: "n", local: None, recorded: None, server_time: None };
         assert!(HistoryEntry::from_record(&record("pull"), origin()).request.pull);
         assert!(!HistoryEntry::from_record(&record("default"), origin()).request.pull);
+        let mut networked = record("default");
+        networked.frontend_attrs.insert("force-network-mode".into(), "host".into());
+        networked.frontend_attrs.insert("add-hosts".into(), "db=10.0.0.5,cache=10.0.0.6".into());
+        let request = HistoryEntry::from_record(&networked, origin()).request;
+        assert_eq!(
+            (request.network.as_str(), request.add_hosts),
+            ("host", vec!["db=10.0.0.5".to_owned(), "cache=10.0.0.6".to_owned()])
+        );
     }
 
     #[test]

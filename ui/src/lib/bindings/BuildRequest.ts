@@ -67,4 +67,12 @@ pushPartial: boolean,
  * `--build-context NAME=VALUE`: a folder, or what the frontend fetches itself
  * (`docker-image://REF`, `target:STAGE`, a git or HTTP URL).
  */
-buildContexts: Array<string>, };
+buildContexts: Array<string>, 
+/**
+ * `--network`: RUN steps' network, `default` (or empty), `host` or `none`.
+ */
+network: string, 
+/**
+ * `--add-host HOST:IP` (or `HOST=IP`): lines RUN steps find in /etc/hosts.
+ */
+addHosts: Array<string>, };

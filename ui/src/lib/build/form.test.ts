@@ -46,6 +46,8 @@ describe('build form', () => {
       noCache: false,
       pull: false,
       buildContexts: [],
+      network: '',
+      addHosts: [],
       output: { type: 'push' },
       provenance: 'min',
       sbom: false,

@@ -34,6 +34,9 @@ export interface BuildForm {
   secrets: string;
   /** One `NAME=PATH` or `NAME=docker-image://REF` (…) per line. */
   buildContexts: string;
+  /** Kept from a re-run request (`--network`, `--add-host`); the form has no box for them. */
+  network: string;
+  addHosts: string[];
   /** One `type=registry,ref=REF` or `type=local,src=DIR` per line. */
   cacheFrom: string;
   /** One `type=registry,ref=REF[,mode=max]`, `type=local,dest=DIR[,mode=max]` or `type=inline` per line. */
@@ -66,6 +69,8 @@ export function emptyBuildForm(): BuildForm {
     labels: '',
     secrets: '',
     buildContexts: '',
+    network: '',
+    addHosts: [],
     cacheFrom: '',
     cacheTo: '',
     target: '',
@@ -105,6 +110,8 @@ export function toBuildRequest(form: BuildForm): BuildRequest {
     labels: lines(form.labels),
     secrets: lines(form.secrets),
     buildContexts: lines(form.buildContexts),
+    network: form.network,
+    addHosts: form.addHosts,
     cacheFrom: lines(form.cacheFrom),
     cacheTo: lines(form.cacheTo),
     target: form.target.trim(),
@@ -133,6 +140,8 @@ export function fromBuildRequest(request: BuildRequest): BuildForm {
     labels: request.labels.join('\n'),
     secrets: request.secrets.join('\n'),
     buildContexts: request.buildContexts.join('\n'),
+    network: request.network,
+    addHosts: [...request.addHosts],
     cacheFrom: request.cacheFrom.join('\n'),
     cacheTo: request.cacheTo.join('\n'),
     target: request.target,

@@ -44,6 +44,8 @@ export function entry(buildRef: string, partial: Partial<HistoryEntry> = {}): Hi
       noCache: false,
       pull: false,
       buildContexts: [],
+      network: '',
+      addHosts: [],
       output: { type: 'cacheOnly' },
       provenance: 'min',
       sbom: false,
