@@ -14,6 +14,7 @@ use buildlane_core::builds::{
 };
 use buildlane_core::docker_config::Environment;
 use buildlane_core::error_code::{Coded, ErrorCode};
+use buildlane_core::go_text::parse_bool::parse_bool;
 use buildlane_core::progress::{LogChunk, ProgressUpdate, StepState, SHARED_LANE};
 use tokio_util::sync::CancellationToken;
 
@@ -267,8 +268,7 @@ fn flags(args: &BuildArgs) -> Result<Flags, ArgsError> {
 /// (named by the tags; not with `BUILDX_NO_DEFAULT_LOAD`), elsewhere nothing but the build cache,
 /// which buildx warns of.
 fn default_output(driver: &str) -> BuildOutput {
-    let no_default_load = std::env::var("BUILDX_NO_DEFAULT_LOAD")
-        .is_ok_and(|v| matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True"));
+    let no_default_load = std::env::var("BUILDX_NO_DEFAULT_LOAD").is_ok_and(|v| parse_bool(&v) == Some(true));
     if driver == "docker" && !no_default_load {
         return BuildOutput::Load;
     }

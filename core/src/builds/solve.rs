@@ -26,6 +26,7 @@ use crate::buildkit::solve::{CacheEntry, DockerfileSolve, Exporter};
 use crate::buildkit::BuildkitError;
 use crate::docker_config::credentials::CredentialStore;
 use crate::engine::Engine;
+use crate::go_text::parse_bool::parse_bool;
 use crate::platform::Platform;
 use crate::progress::{ProgressModel, ProgressUpdate};
 
@@ -259,8 +260,8 @@ pub(super) fn frontend_attrs(
     }
     for (k, v) in key_values(&request.build_args, "build arg")? {
         // A manifest list even of one platform, when asked for (buildx asks the frontend so only
-        // then; several platforms make one anyway). Go's ParseBool's true words.
-        if k == "BUILDKIT_MULTI_PLATFORM" && matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True") {
+        // then; several platforms make one anyway).
+        if k == "BUILDKIT_MULTI_PLATFORM" && parse_bool(&v) == Some(true) {
             attrs.insert("multi-platform".into(), "true".into());
         }
         attrs.insert(format!("build-arg:{k}"), v);
