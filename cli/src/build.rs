@@ -69,7 +69,8 @@ pub struct BuildArgs {
     #[arg(long)]
     load: bool,
     /// `type=oci|docker|tar,dest=FILE` or `type=local,dest=DIR`; `dest=-` writes the tarball to
-    /// standard output, `-o -` is a tar there and `-o DIR` a local output, as in buildx.
+    /// standard output, `-o -` is a tar there and `-o DIR` a local output; `type=registry` (or
+    /// `type=image,push=true`) pushes, `type=docker` loads, `type=cacheonly`, as in buildx.
     #[arg(short = 'o', long)]
     output: Option<String>,
     #[arg(long)]
@@ -120,7 +121,7 @@ pub struct BuildArgs {
 enum ArgsError {
     #[error("--push, --load and --output are exclusive")]
     TooManyOutputs,
-    #[error("invalid --output \"{0}\": expected type=oci|docker|tar,dest=FILE or type=local,dest=DIR")]
+    #[error("invalid --output \"{0}\": expected type=oci|docker|tar,dest=FILE, type=local,dest=DIR, type=registry, type=docker or type=cacheonly")]
     Output(String),
     #[error("dest file is required for {0} exporter. refusing to write to console")]
     OutputConsole(String),
@@ -192,8 +193,14 @@ fn output(args: &BuildArgs) -> Result<(BuildOutput, Option<ToStdout>), ArgsError
         folder if !folder.contains('=') => ("local", folder),
         _ => {
             let fields: HashMap<&str, &str> = spec.split(',').filter_map(|kv| kv.split_once('=')).collect();
-            match (fields.get("type"), fields.get("dest")) {
-                (Some(kind), Some(dest)) => (*kind, *dest),
+            let push = fields.get("push").is_some_and(|v| parse_bool(v) == Some(true));
+            match (fields.get("type").copied(), fields.get("dest")) {
+                (Some(kind), Some(dest)) => (kind, *dest),
+                // The outputs buildx names by type alone: pushed, loaded into docker, or cache only.
+                (Some("registry"), None) => return Ok((BuildOutput::Push, None)),
+                (Some("image"), None) if push => return Ok((BuildOutput::Push, None)),
+                (Some("docker"), None) => return Ok((BuildOutput::Load, None)),
+                (Some("cacheonly"), None) => return Ok((BuildOutput::CacheOnly, None)),
                 _ => return Err(ArgsError::Output(spec.clone())),
             }
         }
@@ -662,6 +669,13 @@ mod tests {
             flags(&Command::parse_from(["build", ".", "-o", "type=nope,dest=x"]).args),
             Err(ArgsError::Output(_))
         ));
+        let tagged = |output: &str| requested(&["-t", "r/a:1", "-o", output]).output;
+        assert_eq!(tagged("type=registry"), BuildOutput::Push);
+        assert_eq!(tagged("type=image,push=true"), BuildOutput::Push);
+        assert_eq!(tagged("type=docker"), BuildOutput::Load);
+        assert_eq!(tagged("type=cacheonly"), BuildOutput::CacheOnly);
+        let kept_in_the_builder = Command::parse_from(["build", ".", "-o", "type=image"]);
+        assert!(matches!(flags(&kept_in_the_builder.args), Err(ArgsError::Output(_))), "not said which store");
     }
 
     #[test]
