@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
 
+use buildlane_core::builders::drivers::NodeStatus;
 use buildlane_core::builders::{Builder, BuilderList, BuilderNode, Builders};
 use buildlane_core::docker_config::Environment;
 use buildlane_core::go_text::tabwriter::TabWriter;
@@ -131,7 +132,7 @@ struct Row<'a> {
 /// The rows buildx prints, in its order: each builder, then its nodes unless it could not be loaded.
 fn rows(list: &BuilderList) -> impl Iterator<Item = Row<'_>> {
     in_buildx_order(list).flat_map(|builder| {
-        let nodes = if builder.error.is_some() { &[][..] } else { &builder.nodes[..] };
+        let nodes = if load_error(builder).is_some() { &[][..] } else { &builder.nodes[..] };
         std::iter::once(Row { builder, node: None }).chain(nodes.iter().map(move |n| Row { builder, node: Some(n) }))
     })
 }
@@ -144,9 +145,9 @@ impl Row<'_> {
         match (key, node) {
             ("Name", None) => format!("{}{}", b.name, if b.current && table { "*" } else { "" }),
             ("Name", Some(n)) => format!("{indent}{}", n.name),
-            ("DriverEndpoint", None) => b.driver.clone(),
+            ("DriverEndpoint", None) if load_error(b).is_none() => b.driver.clone(),
             ("DriverEndpoint", Some(n)) => format!("{indent}{}", n.endpoint),
-            ("Status", None) => if b.error.is_some() { "error" } else { "" }.to_owned(),
+            ("Status", None) => if load_error(b).is_some() { "error" } else { "" }.to_owned(),
             ("Status", Some(n)) => if n.error.is_some() { "error" } else { n.status.as_str() }.to_owned(),
             ("Buildkit", Some(n)) => n.buildkit_version.clone().unwrap_or_default(),
             ("Platforms", Some(n)) => n
@@ -157,7 +158,7 @@ impl Row<'_> {
                 .join(", "),
             ("LastActivity", None) => b.last_activity.clone().unwrap_or_default(),
             ("Error", Some(n)) if n.error.is_some() => n.error.clone().unwrap_or_default(),
-            ("Error", _) => b.error.clone().unwrap_or_default(),
+            ("Error", _) => load_error(b).unwrap_or_default().to_owned(),
             _ => String::new(),
         }
     }
@@ -202,8 +203,18 @@ fn template(list: &BuilderList, columns: &str, table: bool) -> String {
 
 /// The builders as the store lists them, those that could not be loaded last.
 fn in_buildx_order(list: &BuilderList) -> impl Iterator<Item = &Builder> {
-    let (loaded, failed): (Vec<&Builder>, Vec<&Builder>) = list.builders.iter().partition(|b| b.error.is_none());
+    let (loaded, failed): (Vec<&Builder>, Vec<&Builder>) = list.builders.iter().partition(|b| load_error(b).is_none());
     loaded.into_iter().chain(failed)
+}
+
+/// Why buildx could not load the builder: its store entry, or for a context's own builder its
+/// engine (buildx asks the engine to load it; Buildlane lists the node, in `error`, with why).
+fn load_error(b: &Builder) -> Option<&str> {
+    let engine = || {
+        let node = b.nodes.first().filter(|n| n.status == NodeStatus::Error)?;
+        node.error.as_deref()
+    };
+    b.error.as_deref().or_else(|| b.context_builder.then(engine).flatten())
 }
 
 /// What buildx prints on stderr after the table: the builders it could not load and the nodes
@@ -211,7 +222,7 @@ fn in_buildx_order(list: &BuilderList) -> impl Iterator<Item = &Builder> {
 fn errors(list: &BuilderList) -> String {
     let mut errors = String::new();
     for b in in_buildx_order(list) {
-        if let Some(e) = &b.error {
+        if let Some(e) = load_error(b) {
             errors.push_str(&format!("Cannot load builder {}: {e}\n", b.name));
             continue;
         }

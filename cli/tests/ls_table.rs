@@ -61,3 +61,26 @@ fn json_lines_and_templates_are_buildxs_and_a_context_builders_last_activity_is_
         assert_eq!(String::from_utf8_lossy(&ours.stdout), String::from_utf8_lossy(&theirs.stdout), "{format}");
     }
 }
+
+#[test]
+fn with_the_engine_gone_its_builder_is_one_that_could_not_be_loaded_as_buildx_shows_it() {
+    let config = docker_config();
+    let dead = config.path().join("dead.sock");
+    drop(std::os::unix::net::UnixListener::bind(&dead).unwrap());
+    let host = format!("unix://{}", dead.display());
+    let vars = [("DOCKER_HOST", host.as_str())];
+    let docker = |args: &[&str]| {
+        let mut command =
+            std::process::Command::new(std::path::Path::new(&support::required("BUILDLANE_ENGINE_BIN")).join("docker"));
+        command.args(args);
+        support::output_with(command, config.path(), &vars)
+    };
+    docker(&["buildx", "create", "--name", "far", "--driver", "remote", "tcp://127.0.0.1:1"]);
+    let mut ls = std::process::Command::new(env!("CARGO_BIN_EXE_buildlane"));
+    ls.arg("ls");
+    let (ours, theirs) = (support::output_with(ls, config.path(), &vars), docker(&["buildx", "ls"]));
+    assert_eq!(String::from_utf8_lossy(&ours.stdout), String::from_utf8_lossy(&theirs.stdout));
+    // The same line, in Buildlane's words for the engine's silence.
+    let said = String::from_utf8_lossy(&ours.stderr);
+    assert!(said.starts_with("\nCannot load builder default: engine at unix://"), "{said}");
+}
