@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::build::PlainPrinter;
 use crate::exit_status::fail;
+use crate::format::Template;
 use crate::to_stdout::ToStdout;
 
 #[derive(clap::Args)]
@@ -318,6 +319,17 @@ async fn ls(history: Result<BuildHistory, HistoryError>, format: &str, no_trunc:
     write_out(&ls_text(listing.entries, format, template.as_deref(), no_trunc, &filters, now, several))
 }
 
+/// `ls`'s fields and their headers (the Docker Desktop link buildx prints on terminals has none).
+const LS_FIELDS: [(&str, &str); 7] = [
+    ("Ref", "BUILD ID"),
+    ("Node", "NODE"),
+    ("Name", "NAME"),
+    ("Status", "STATUS"),
+    ("CreatedAt", "CREATED AT"),
+    ("Duration", "DURATION"),
+    ("Link", ""),
+];
+
 /// What `ls` prints of `entries`: those `filters` keep, as a table, JSON lines or a template. The
 /// table of a builder of `several` nodes has a NODE column after the ref (buildx's has none: it names
 /// the node only in its JSON's `ref`, `builder/node/ref`, which this JSON does too).
@@ -334,40 +346,22 @@ fn ls_text(
     if format == "json" {
         return entries.iter().map(|e| ls_json(e) + "\n").collect::<String>();
     }
-    let (is_table, columns) = match template {
-        None if several => {
-            (true, "{{.Ref}}\t{{.Node}}\t{{.Name}}\t{{.Status}}\t{{.CreatedAt}}\t{{.Duration}}\t{{.Link}}")
-        }
-        None => (true, "{{.Ref}}\t{{.Name}}\t{{.Status}}\t{{.CreatedAt}}\t{{.Duration}}\t{{.Link}}"),
-        Some(t) => match t.strip_prefix("table") {
-            Some(rest) => (true, rest.trim_start()),
-            None => (false, t),
+    let template = Template::new(
+        match template {
+            Some(t) => t,
+            None if several => {
+                "table {{.Ref}}\t{{.Node}}\t{{.Name}}\t{{.Status}}\t{{.CreatedAt}}\t{{.Duration}}\t{{.Link}}"
+            }
+            None => "table {{.Ref}}\t{{.Name}}\t{{.Status}}\t{{.CreatedAt}}\t{{.Duration}}\t{{.Link}}",
         },
-    };
-    let columns = columns.replace("\\t", "\t");
-    let fill = |fields: &dyn Fn(&str) -> String| -> String {
-        let mut out = columns.clone();
-        for key in ["Ref", "Node", "Name", "Status", "CreatedAt", "Duration", "Link"] {
-            out = out.replace(&format!("{{{{.{key}}}}}"), &fields(key));
-        }
-        out
-    };
-    let header = fill(&|key| {
-        match key {
-            "Ref" => "BUILD ID",
-            "Node" => "NODE",
-            "Name" => "NAME",
-            "Status" => "STATUS",
-            "CreatedAt" => "CREATED AT",
-            "Duration" => "DURATION",
-            _ => "",
-        }
-        .to_owned()
-    });
+        &LS_FIELDS,
+    );
+    let is_table = template.table;
+    let header = template.header();
     let lines: Vec<String> = entries
         .iter()
         .map(|e| {
-            fill(&|key| match key {
+            template.line(&|key| match key {
                 "Ref" => e.build_ref.clone(),
                 "Node" => e.node.clone(),
                 "Name" if is_table && !no_trunc => trim_beginning(&e.name, 36),

@@ -13,6 +13,8 @@ use buildlane_core::docker_config::Environment;
 use buildlane_core::go_text::tabwriter::TabWriter;
 use serde::Serialize;
 
+use crate::format::Template;
+
 #[derive(clap::Args)]
 pub struct LsArgs {
     /// `table` (default), `json`, or a template of {{.Name}} {{.DriverEndpoint}} {{.Status}}
@@ -24,8 +26,8 @@ pub struct LsArgs {
     context: Option<String>,
 }
 
-/// The default table's columns, as buildx names them.
-const TABLE: &str = "{{.Name}}\t{{.DriverEndpoint}}\t{{.Status}}\t{{.Buildkit}}\t{{.Platforms}}";
+/// The default table, as buildx names its columns.
+const TABLE: &str = "table {{.Name}}\t{{.DriverEndpoint}}\t{{.Status}}\t{{.Buildkit}}\t{{.Platforms}}";
 
 pub fn run(env: Environment, args: LsArgs) -> ExitCode {
     let format = match crate::format::checked(&args.format, &["table", "json"]) {
@@ -39,12 +41,9 @@ pub fn run(env: Environment, args: LsArgs) -> ExitCode {
         Err(e) => return crate::exit_status::fail(&e),
     };
     let text = match format {
-        "table" => template(&list, TABLE, true),
+        "table" => template(&list, TABLE),
         "json" => rows(&list).map(|row| json_line(row.builder) + "\n").collect(),
-        custom => match custom.strip_prefix("table") {
-            Some(columns) => template(&list, columns.trim_start(), true),
-            None => template(&list, custom, false),
-        },
+        custom => template(&list, custom),
     };
     let mut stdout = std::io::stdout().lock();
     if stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()).is_err() {
@@ -175,26 +174,21 @@ const FIELDS: [(&str, &str); 7] = [
     ("Error", "ERROR"),
 ];
 
-/// Each row through `columns`, each `{{.Field}}` replaced; as a table, under a header and aligned
-/// as the docker CLI's formatter aligns it (every column but the last padded, so rows end in
-/// spaces where buildx's do), platforms never truncated.
-fn template(list: &BuilderList, columns: &str, table: bool) -> String {
-    let columns = columns.replace("\\t", "\t");
-    let fill = |value: &dyn Fn(&str) -> String| {
-        FIELDS.iter().fold(columns.clone(), |line, (key, _)| line.replace(&format!("{{{{.{key}}}}}"), &value(key)))
-    };
+/// Each row through the template `format`; as a table, under a header and aligned as the docker
+/// CLI's formatter aligns it (every column but the last padded, so rows end in spaces where
+/// buildx's do), platforms never truncated.
+fn template(list: &BuilderList, format: &str) -> String {
+    let template = Template::new(format, &FIELDS);
     let mut text = String::new();
-    if table {
-        text.push_str(&fill(&|key| {
-            FIELDS.iter().find(|(k, _)| *k == key).map(|(_, h)| h.to_string()).unwrap_or_default()
-        }));
+    if template.table {
+        text.push_str(&template.header());
         text.push('\n');
     }
     for row in rows(list) {
-        text.push_str(&fill(&|key| row.field(key, table)));
+        text.push_str(&template.line(&|key| row.field(key, template.table)));
         text.push('\n');
     }
-    if table {
+    if template.table {
         TabWriter::DOCKER_TABLE.align(&text)
     } else {
         text
