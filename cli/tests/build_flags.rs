@@ -22,6 +22,15 @@ fn run_from(folder: &Path, config: &Path, program: &Path, args: &[&str]) -> Vec<
     out.stdout
 }
 
+/// What `buildlane build FLAGS` and `docker buildx build -q FLAGS` wrote on stdout, each run from
+/// `folder`: ours, then buildx's.
+fn built_by_both(folder: &Path, config: &Path, flags: &[&str]) -> (Vec<u8>, Vec<u8>) {
+    let buildx = Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker");
+    let ours = run_from(folder, config, Path::new(env!("CARGO_BIN_EXE_buildlane")), &[&["build"][..], flags].concat());
+    let theirs = run_from(folder, config, &buildx, &[&["buildx", "build", "-q"][..], flags].concat());
+    (ours, theirs)
+}
+
 /// The files of a tar, as `name: contents`.
 fn unpacked(tar: &[u8]) -> Vec<String> {
     let folder = tempfile::tempdir().unwrap();
@@ -55,14 +64,7 @@ fn a_relative_dockerfile_an_argument_from_the_environment_and_a_tar_on_stdout_as
     std::fs::write(work.path().join("ctx/Dockerfile.here"), "FROM scratch\nCOPY a /from-context\n").unwrap();
     let flags = ["-f", "Dockerfile.here", "--build-arg", "FROM_ENV", "-o", "-", "ctx"];
 
-    let buildx = Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker");
-    let theirs = run_from(work.path(), config.path(), &buildx, &[&["buildx", "build", "-q"][..], &flags].concat());
-    let ours = run_from(
-        work.path(),
-        config.path(),
-        Path::new(env!("CARGO_BIN_EXE_buildlane")),
-        &[&["build"][..], &flags].concat(),
-    );
+    let (ours, theirs) = built_by_both(work.path(), config.path(), &flags);
 
     assert_eq!(unpacked(&ours), ["arg: from the environment\n", "from-current-folder: a\n"]);
     assert_eq!(unpacked(&ours), unpacked(&theirs));
@@ -152,14 +154,7 @@ fn named_contexts_a_folder_and_an_image_are_what_buildx_builds_with() {
     let image = format!("base=docker-image://{registry}/busybox:latest");
     let flags = ["--build-context", "extra=shared", "--build-context", &image, "-o", "-", "ctx"];
 
-    let buildx = Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker");
-    let theirs = run_from(work.path(), config.path(), &buildx, &[&["buildx", "build", "-q"][..], &flags].concat());
-    let ours = run_from(
-        work.path(),
-        config.path(),
-        Path::new(env!("CARGO_BIN_EXE_buildlane")),
-        &[&["build"][..], &flags].concat(),
-    );
+    let (ours, theirs) = built_by_both(work.path(), config.path(), &flags);
     assert_eq!(unpacked(&ours), ["made: from-the-image\n", "shared.txt: from a folder\n"]);
     assert_eq!(unpacked(&ours), unpacked(&theirs));
 }
@@ -178,16 +173,9 @@ fn added_hosts_and_the_network_mode_reach_run_steps_as_buildx_sends_them() {
         required("BUILDLANE_REGISTRY")
     );
     std::fs::write(work.path().join("ctx/Dockerfile"), dockerfile).unwrap();
-    let buildx = Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker");
     for network in ["none", "host"] {
         let flags = ["--add-host", "db.internal:10.0.0.5", "--network", network, "--no-cache", "-o", "-", "ctx"];
-        let theirs = run_from(work.path(), config.path(), &buildx, &[&["buildx", "build", "-q"][..], &flags].concat());
-        let ours = run_from(
-            work.path(),
-            config.path(),
-            Path::new(env!("CARGO_BIN_EXE_buildlane")),
-            &[&["build"][..], &flags].concat(),
-        );
+        let (ours, theirs) = built_by_both(work.path(), config.path(), &flags);
         assert_eq!(unpacked(&ours), unpacked(&theirs), "--network {network}");
         let expected = if network == "none" { "net: loopback only\n" } else { "net: more\n" };
         assert_eq!(unpacked(&ours), ["hosts: 10.0.0.5\tdb.internal\n", expected], "--network {network}");
