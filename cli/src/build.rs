@@ -52,6 +52,9 @@ pub struct BuildArgs {
     /// `HOST:IP`, added to RUN steps' /etc/hosts.
     #[arg(long = "add-host")]
     add_hosts: Vec<String>,
+    /// `[TYPE[PLATFORM]:]KEY=VALUE`, TYPE one of index, index-descriptor, manifest, manifest-descriptor.
+    #[arg(long = "annotation")]
+    annotations: Vec<String>,
     /// `type=registry,ref=REF` (or REF), or `type=local,src=DIR`.
     #[arg(long = "cache-from")]
     cache_from: Vec<String>,
@@ -358,6 +361,7 @@ fn request(args: &BuildArgs, output: BuildOutput, dockerfile: String) -> Result<
         build_contexts: args.build_contexts.clone(),
         network: args.network.clone(),
         add_hosts: args.add_hosts.clone(),
+        annotations: args.annotations.clone(),
         cache_from: args.cache_from.clone(),
         cache_to: args.cache_to.clone(),
         target: args.target.clone().unwrap_or_default(),
@@ -485,6 +489,7 @@ pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
         });
         let context = args.context_name.as_deref();
         let builder = Some(flags.request.builder.as_str()).filter(|b| !b.is_empty());
+        builds::validate(&flags.request).map_err(|e| fail(&e))?;
         let (group, _) = builders.for_build(builder, context).await.map_err(|e| fail(&e))?;
         if flags.output_unset {
             flags.request.output = default_output(&group.driver);

@@ -181,3 +181,71 @@ fn added_hosts_and_the_network_mode_reach_run_steps_as_buildx_sends_them() {
         assert_eq!(unpacked(&ours), ["hosts: 10.0.0.5\tdb.internal\n", expected], "--network {network}");
     }
 }
+
+/// An OCI tarball's `index.json` and the manifest it points to, as JSON.
+fn oci_index_and_manifest(tar: &Path) -> (serde_json::Value, serde_json::Value) {
+    let folder = tempfile::tempdir().unwrap();
+    let status = Command::new("tar").arg("-xf").arg(tar).current_dir(folder.path()).status().unwrap();
+    assert!(status.success(), "{tar:?} is a tar");
+    let json = |path: &Path| -> serde_json::Value { serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap() };
+    let index = json(&folder.path().join("index.json"));
+    let digest = index["manifests"][0]["digest"].as_str().unwrap().replace(':', "/");
+    let manifest = json(&folder.path().join("blobs").join(digest));
+    (index, manifest)
+}
+
+#[test]
+fn annotations_land_on_the_manifest_and_its_descriptor_as_buildx_puts_them() {
+    let config = docker_config();
+    let work = tempfile::tempdir().unwrap();
+    let dockerfile = format!("FROM {}/busybox:latest\nRUN echo annotated > /a\n", required("BUILDLANE_REGISTRY"));
+    std::fs::write(work.path().join("Dockerfile"), dockerfile).unwrap();
+    let annotations = [
+        "--annotation",
+        "org.opencontainers.image.description=an app",
+        "--annotation",
+        "manifest:com.example.team=builds",
+        "--annotation",
+        "manifest-descriptor:com.example.tier=gold",
+    ];
+    let flags = [&annotations[..], &["-t", "annotated:1", "."]].concat();
+    let buildx = Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker");
+    let buildlane = Path::new(env!("CARGO_BIN_EXE_buildlane"));
+
+    let mut written = Vec::new();
+    for (program, command, dest) in
+        [(buildlane, &["build"][..], "ours.tar"), (buildx.as_path(), &["buildx", "build", "-q"][..], "theirs.tar")]
+    {
+        let output = format!("type=oci,dest={dest}");
+        run_from(work.path(), config.path(), program, &[command, &["-o", &output], &flags].concat());
+        written.push(oci_index_and_manifest(&work.path().join(dest)));
+    }
+
+    let (index, manifest) = &written[0];
+    assert_eq!(manifest["annotations"]["org.opencontainers.image.description"], "an app");
+    assert_eq!(manifest["annotations"]["com.example.team"], "builds");
+    assert_eq!(index["manifests"][0]["annotations"]["com.example.tier"], "gold");
+    assert_eq!(written[0].1, written[1].1, "the same manifest");
+    let descriptor = |index: &serde_json::Value| {
+        let mut d = index["manifests"][0].clone();
+        d["annotations"].as_object_mut().unwrap().remove("org.opencontainers.image.created");
+        d
+    };
+    assert_eq!(descriptor(&written[0].0), descriptor(&written[1].0), "the same descriptor");
+
+    // One platform without attestations makes no index to annotate: both tools stop there.
+    let index_annotation =
+        ["--annotation", "index:org.opencontainers.image.title=app", "-o", "type=oci,dest=x.tar", "."];
+    for (program, command) in [(buildlane, &["build"][..]), (buildx.as_path(), &["buildx", "build", "-q"][..])] {
+        let mut run = Command::new(program);
+        run.args([command, &index_annotation].concat()).current_dir(work.path());
+        let out = support::output(run, config.path());
+        assert!(!out.status.success(), "{program:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("index annotations not supported for single platform export"), "{stderr}");
+    }
+    let mut refused = Command::new(buildlane);
+    refused.args(["build", "--annotation", "example:k=v", "."]).current_dir(work.path());
+    let out = support::output(refused, config.path());
+    assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), "buildlane: unknown annotation type \"example\"");
+}

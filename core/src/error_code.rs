@@ -202,6 +202,7 @@ impl Coded for BuildError {
             | BuildError::NamedContext { .. }
             | BuildError::NetworkMode(_)
             | BuildError::AddHost(_)
+            | BuildError::Annotation(_)
             | BuildError::LoadMultiPlatform { .. }
             | BuildError::SplitDockerOutput { .. }
             | BuildError::OutputUnwritable { .. }
@@ -360,7 +361,7 @@ impl Coded for ComposeError {
             | ComposeError::InvalidSource { .. }
             | ComposeError::CannotInferRepository { .. }
             | ComposeError::NoRepository
-            | ComposeError::InvalidAnnotation { .. }
+            | ComposeError::InvalidAnnotation(_)
             | ComposeError::UnsupportedAnnotation { .. }
             | ComposeError::InvalidPlatform(_)
             | ComposeError::Schema1 { .. }

@@ -1,6 +1,7 @@
 //! Buildlane's domain logic, free of any UI toolkit: which engine to talk to, buildx's builder store,
 //! the drivers that run BuildKit, the BuildKit client itself, builds, and images in registries.
 
+pub mod annotation;
 pub mod builders;
 pub mod buildkit;
 pub mod builds;

@@ -25,6 +25,9 @@ pub fn command_line(request: &BuildRequest) -> String {
     for label in request.labels.iter().filter(|a| !a.trim().is_empty()) {
         push(&["--label", label.trim()]);
     }
+    for annotation in request.annotations.iter().filter(|a| !a.trim().is_empty()) {
+        push(&["--annotation", annotation]);
+    }
     for secret in request.secrets.iter().filter(|a| !a.trim().is_empty()) {
         push(&["--secret", secret.trim()]);
     }

@@ -4,6 +4,7 @@
 //! `docker buildx build` equivalent ([`command_line`]). Who keeps a build (Buildlane's records)
 //! follows it as a [`BuildObserver`].
 
+mod annotations;
 mod command_line;
 mod connect;
 mod failure;
@@ -170,6 +171,8 @@ pub enum BuildError {
     NetworkMode(String),
     #[error("invalid --add-host \"{0}\": expected HOST:IP")]
     AddHost(String),
+    #[error(transparent)]
+    Annotation(#[from] crate::annotation::AnnotationError),
     #[error("the engine at {host} keeps images in its classic store, which cannot load a multi-platform image: load one platform, push, or enable the engine's containerd image store")]
     LoadMultiPlatform { host: String },
     #[error(transparent)]
@@ -180,6 +183,12 @@ pub enum BuildError {
     Buildkit(#[from] BuildkitError),
     #[error("cannot open a build session: {0}")]
     Session(#[from] crate::buildkit::transport::TransportError),
+}
+
+/// Checks a request as [`run`] does before it reaches for a builder: what a command line should
+/// refuse before it says anything about the build.
+pub fn validate(request: &BuildRequest) -> Result<(), BuildError> {
+    check(request).map(|_| ())
 }
 
 /// Runs a build to its end. Progress goes to `progress` at most every [`PROGRESS_INTERVAL`];

@@ -100,6 +100,9 @@ pub struct BuildRequest {
     pub network: String,
     /// `--add-host HOST:IP` (or `HOST=IP`): lines RUN steps find in /etc/hosts.
     pub add_hosts: Vec<String>,
+    /// `--annotation [TYPE[PLATFORM]:]KEY=VALUE`: OCI annotations on the image, its index or
+    /// their descriptors.
+    pub annotations: Vec<String>,
 }
 
 /// A request that passed validation.
@@ -162,6 +165,7 @@ pub(crate) fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
     secrets(&request.secrets)?;
     super::named_contexts::parse(&request.build_contexts)?;
     network(request)?;
+    super::annotations::exporter_attrs(&request.annotations)?;
     cache_entries(&request.cache_from, "import")?;
     cache_entries(&request.cache_to, "export")?;
     if request.push_partial && !request.keep_going {

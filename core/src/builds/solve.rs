@@ -121,7 +121,7 @@ pub(super) async fn run_checked(
         build_ref: session::new_id(),
         session_id: session.id().to_owned(),
         frontend_attrs: frontend_attrs(request, &checked)?,
-        exporter: exporter(request, engine_buildkit, load.as_ref().map(|(_, format)| *format)),
+        exporter: exporter(request, engine_buildkit, load.as_ref().map(|(_, format)| *format))?,
         entitlements: network(request)?.entitlements(),
         cache_imports,
         cache_exports,
@@ -300,25 +300,32 @@ pub(super) fn frontend_attrs(
 /// The exporter: for the docker driver the engine's own `moby` exporter for images (as buildx
 /// rewrites `image` to it), BuildKit's `image` exporter elsewhere, its tarball exporters for files.
 /// `--load` on other drivers is a tarball (`loaded_as`: `oci` or `docker`) streamed into the engine.
-pub(super) fn exporter(request: &BuildRequest, engine_buildkit: bool, loaded_as: Option<&str>) -> Option<Exporter> {
+/// Every exporter carries the annotations, as buildx hands them to every output.
+pub(super) fn exporter(
+    request: &BuildRequest,
+    engine_buildkit: bool,
+    loaded_as: Option<&str>,
+) -> Result<Option<Exporter>, BuildError> {
     let image = if engine_buildkit { "moby" } else { "image" };
     let names = image_names(request).join(",");
+    let annotations = super::annotations::exporter_attrs(&request.annotations)?;
     let with = |kind: &str, pairs: &[(&str, &str)]| {
-        let mut attrs: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut attrs = annotations.clone();
+        attrs.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         if !names.is_empty() {
             attrs.insert("name".into(), names.clone());
         }
         Some(Exporter { kind: kind.into(), attrs })
     };
-    match &request.output {
+    Ok(match &request.output {
         BuildOutput::CacheOnly => None,
         BuildOutput::Push => with(image, &[("push", "true")]),
         BuildOutput::Load => with(loaded_as.unwrap_or(image), &[]),
         BuildOutput::Oci { .. } => with("oci", &[]),
         BuildOutput::Docker { .. } => with("docker", &[]),
-        BuildOutput::Tar { .. } => Some(Exporter { kind: "tar".into(), attrs: BTreeMap::new() }),
-        BuildOutput::Local { .. } => Some(Exporter { kind: "local".into(), attrs: BTreeMap::new() }),
-    }
+        BuildOutput::Tar { .. } => with("tar", &[]),
+        BuildOutput::Local { .. } => with("local", &[]),
+    })
 }
 
 /// Platforms a worker can run: the ones it lists, and 32-bit arm where it lists arm64 (arm64

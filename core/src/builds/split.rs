@@ -474,7 +474,7 @@ impl Solving<'_> {
             let session = connected.attach(&checked.context, services).await?;
             let mut attrs = frontend_attrs(request, &Checked { platforms: platforms.to_vec(), ..checked.clone() })?;
             attrs.insert("multi-platform".into(), "true".into());
-            let mut exporter = exporter(request, connected.driver.is_engine_buildkit(), None);
+            let mut exporter = exporter(request, connected.driver.is_engine_buildkit(), None)?;
             if let (Some((_, kind)), Some(export)) = (&tarball, exporter.as_mut()) {
                 export.kind = kind.to_string();
             }

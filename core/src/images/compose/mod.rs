@@ -50,8 +50,8 @@ pub enum ComposeError {
     CannotInferRepository { input: String },
     #[error("no repositories specified, please set a reference in tag or source")]
     NoRepository,
-    #[error("invalid annotation \"{annotation}\": {reason}")]
-    InvalidAnnotation { annotation: String, reason: String },
+    #[error(transparent)]
+    InvalidAnnotation(#[from] crate::annotation::AnnotationError),
     #[error("annotation \"{annotation}\": {why}")]
     UnsupportedAnnotation { annotation: String, why: &'static str },
     #[error(transparent)]

@@ -75,4 +75,9 @@ network: string,
 /**
  * `--add-host HOST:IP` (or `HOST=IP`): lines RUN steps find in /etc/hosts.
  */
-addHosts: Array<string>, };
+addHosts: Array<string>, 
+/**
+ * `--annotation [TYPE[PLATFORM]:]KEY=VALUE`: OCI annotations on the image, its index or
+ * their descriptors.
+ */
+annotations: Array<string>, };

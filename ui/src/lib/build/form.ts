@@ -30,6 +30,8 @@ export interface BuildForm {
   tags: string;
   buildArgs: string;
   labels: string;
+  /** One `[TYPE[PLATFORM]:]KEY=VALUE` per line (`--annotation`). */
+  annotations: string;
   /** One `id=NAME,src=FILE` or `id=NAME,env=VARIABLE` per line. */
   secrets: string;
   /** One `NAME=PATH` or `NAME=docker-image://REF` (…) per line. */
@@ -67,6 +69,7 @@ export function emptyBuildForm(): BuildForm {
     tags: '',
     buildArgs: '',
     labels: '',
+    annotations: '',
     secrets: '',
     buildContexts: '',
     network: '',
@@ -108,6 +111,7 @@ export function toBuildRequest(form: BuildForm): BuildRequest {
     tags: lines(form.tags),
     buildArgs: lines(form.buildArgs),
     labels: lines(form.labels),
+    annotations: lines(form.annotations),
     secrets: lines(form.secrets),
     buildContexts: lines(form.buildContexts),
     network: form.network,
@@ -138,6 +142,7 @@ export function fromBuildRequest(request: BuildRequest): BuildForm {
     tags: request.tags.join('\n'),
     buildArgs: request.buildArgs.join('\n'),
     labels: request.labels.join('\n'),
+    annotations: request.annotations.join('\n'),
     secrets: request.secrets.join('\n'),
     buildContexts: request.buildContexts.join('\n'),
     network: request.network,

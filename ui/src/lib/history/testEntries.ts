@@ -46,6 +46,7 @@ export function entry(buildRef: string, partial: Partial<HistoryEntry> = {}): Hi
       buildContexts: [],
       network: '',
       addHosts: [],
+      annotations: [],
       output: { type: 'cacheOnly' },
       provenance: 'min',
       sbom: false,
