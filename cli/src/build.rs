@@ -43,6 +43,9 @@ pub struct BuildArgs {
     /// `id=NAME,src=FILE` or `id=NAME,env=VARIABLE`.
     #[arg(long = "secret")]
     secrets: Vec<String>,
+    /// `default` (the agent at $SSH_AUTH_SOCK) or `ID=SOCKET`: an ssh-agent RUN --mount=type=ssh may use.
+    #[arg(long = "ssh")]
+    ssh: Vec<String>,
     /// `NAME=PATH` (a folder), or `NAME=docker-image://REF`, `NAME=target:STAGE`, a git or HTTP URL.
     #[arg(long = "build-context")]
     build_contexts: Vec<String>,
@@ -358,6 +361,7 @@ fn request(args: &BuildArgs, output: BuildOutput, dockerfile: String) -> Result<
         build_args: key_values(&args.build_args, true),
         labels: key_values(&args.labels, false),
         secrets: args.secrets.clone(),
+        ssh: args.ssh.clone(),
         build_contexts: args.build_contexts.clone(),
         network: args.network.clone(),
         add_hosts: args.add_hosts.clone(),

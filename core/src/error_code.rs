@@ -203,6 +203,7 @@ impl Coded for BuildError {
             | BuildError::NetworkMode(_)
             | BuildError::AddHost(_)
             | BuildError::Annotation(_)
+            | BuildError::Ssh(_)
             | BuildError::LoadMultiPlatform { .. }
             | BuildError::SplitDockerOutput { .. }
             | BuildError::OutputUnwritable { .. }

@@ -31,6 +31,9 @@ pub fn command_line(request: &BuildRequest) -> String {
     for secret in request.secrets.iter().filter(|a| !a.trim().is_empty()) {
         push(&["--secret", secret.trim()]);
     }
+    for ssh in request.ssh.iter().filter(|a| !a.trim().is_empty()) {
+        push(&["--ssh", ssh.trim()]);
+    }
     for cache in request.cache_from.iter().filter(|a| !a.trim().is_empty()) {
         push(&["--cache-from", cache.trim()]);
     }

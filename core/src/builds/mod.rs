@@ -173,6 +173,8 @@ pub enum BuildError {
     AddHost(String),
     #[error(transparent)]
     Annotation(#[from] crate::annotation::AnnotationError),
+    #[error(transparent)]
+    Ssh(#[from] crate::buildkit::session::ssh_agent::SshSpecError),
     #[error("the engine at {host} keeps images in its classic store, which cannot load a multi-platform image: load one platform, push, or enable the engine's containerd image store")]
     LoadMultiPlatform { host: String },
     #[error(transparent)]

@@ -10,6 +10,7 @@ use ts_rs::TS;
 use super::BuildError;
 use crate::buildkit::session::content::{self, OciLayout};
 use crate::buildkit::session::secrets::{SecretSource, SecretStore, MAX_SECRET_BYTES};
+use crate::buildkit::session::ssh_agent::SshAgents;
 use crate::buildkit::solve::CacheEntry;
 use crate::images::reference::ImageReference;
 use crate::platform::Platform;
@@ -103,6 +104,9 @@ pub struct BuildRequest {
     /// `--annotation [TYPE[PLATFORM]:]KEY=VALUE`: OCI annotations on the image, its index or
     /// their descriptors.
     pub annotations: Vec<String>,
+    /// `--ssh default|ID[=SOCKET]`: the ssh-agents `RUN --mount=type=ssh` may use (`default`:
+    /// `$SSH_AUTH_SOCK`).
+    pub ssh: Vec<String>,
 }
 
 /// A request that passed validation.
@@ -163,6 +167,7 @@ pub(crate) fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
     key_values(&request.build_args, "build arg")?;
     key_values(&request.labels, "label")?;
     secrets(&request.secrets)?;
+    ssh_agents(request)?;
     super::named_contexts::parse(&request.build_contexts)?;
     network(request)?;
     super::annotations::exporter_attrs(&request.annotations)?;
@@ -264,6 +269,13 @@ pub(super) fn secrets(items: &[String]) -> Result<SecretStore, BuildError> {
         store.0.insert(id.to_string(), source);
     }
     Ok(store)
+}
+
+/// The `--ssh` agents, `default` being the client's `SSH_AUTH_SOCK`.
+pub(super) fn ssh_agents(request: &BuildRequest) -> Result<SshAgents, BuildError> {
+    let items: Vec<String> =
+        request.ssh.iter().map(|i| i.trim()).filter(|i| !i.is_empty()).map(str::to_owned).collect();
+    Ok(SshAgents::from_specs(&items, std::env::var_os("SSH_AUTH_SOCK").as_deref())?)
 }
 
 /// Parses `--cache-from`/`--cache-to` items as buildx does: `key=value` fields, a bare reference

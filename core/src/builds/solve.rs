@@ -13,8 +13,8 @@ use super::connect::connect;
 use super::failure::failure;
 use super::named_contexts::{self, NamedContext};
 use super::request::{
-    cache_entries, image_names, key_values, local_caches, network, secrets, BuildOutput, BuildRequest, Checked,
-    ProvenanceMode,
+    cache_entries, image_names, key_values, local_caches, network, secrets, ssh_agents, BuildOutput, BuildRequest,
+    Checked, ProvenanceMode,
 };
 use super::split::run_split;
 use super::{BuildError, BuildOutcome, BuildState, Target, Watch};
@@ -340,7 +340,7 @@ pub(super) fn runnable(workers: &[crate::buildkit::WorkerInfo], wanted: &Platfor
 }
 
 /// What a build's session serves BuildKit: the context and Dockerfile folders, where an exported
-/// tarball or folder goes, registry credentials, secrets, and the local cache folders to import
+/// tarball or folder goes, registry credentials, secrets, ssh-agents, and the local cache folders to import
 /// from and export to.
 pub(super) fn session_services(
     builders: &Builders,
@@ -366,6 +366,7 @@ pub(super) fn session_services(
         folder,
         credentials: Some(CredentialStore::new(builders.contexts().environment())),
         secrets: secrets(&request.secrets)?,
+        ssh: ssh_agents(request)?,
         content: local_caches(cache_imports, "import")?
             .into_iter()
             .chain(local_caches(cache_exports, "export")?)

@@ -10,6 +10,7 @@ pub mod filesync;
 pub mod patterns;
 pub mod receiver;
 pub mod secrets;
+pub mod ssh_agent;
 pub mod walk;
 
 use std::collections::HashMap;
@@ -27,6 +28,7 @@ use bollard::moby::filesync::packet::file_send_server::FileSendServer as PacketF
 use bollard::moby::filesync::packet::file_sync_server::FileSyncServer;
 use bollard::moby::filesync::v1::auth_server::AuthServer;
 use bollard::moby::filesync::v1::file_send_server::FileSendServer;
+use bollard::moby::sshforward::v1::ssh_server::SshServer;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -42,11 +44,13 @@ use crate::docker_config::credentials::CredentialStore;
 use filesend::{FolderDestination, TarballDestination};
 use filesync::LocalDirs;
 use secrets::SecretStore;
+use ssh_agent::SshAgents;
 
 const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
 const FILESYNC_DIFFCOPY: &str = "/moby.filesync.v1.FileSync/DiffCopy";
 const FILESEND_DIFFCOPY: &str = "/moby.filesync.v1.FileSend/DiffCopy";
 const SECRETS_GET: &str = "/moby.buildkit.secrets.v1.Secrets/GetSecret";
+const SSH_METHODS: [&str; 2] = ["/moby.sshforward.v1.SSH/CheckAgent", "/moby.sshforward.v1.SSH/ForwardAgent"];
 const AUTH_METHODS: [&str; 4] = [
     "/moby.filesync.v1.Auth/Credentials",
     "/moby.filesync.v1.Auth/FetchToken",
@@ -71,6 +75,8 @@ pub struct SessionServices {
     pub credentials: Option<CredentialStore>,
     /// Secrets `RUN --mount=type=secret` may read.
     pub secrets: SecretStore,
+    /// The ssh-agents `RUN --mount=type=ssh` may use.
+    pub ssh: SshAgents,
     /// Local cache folders (OCI layouts) by store id (`local:` + the cache entry's `dest`/`src`).
     pub content: HashMap<String, content::OciLayout>,
 }
@@ -171,7 +177,10 @@ impl Drop for Session {
 
 /// The gRPC methods the session announces, by what it serves.
 fn exposed_methods(services: &SessionServices) -> Vec<&'static str> {
+    // SSH is offered with no agents too, as buildx offers it: a step that mounts one hears
+    // "unset ssh forward key default" rather than that the client forwards none.
     let mut methods = vec![HEALTH_CHECK, FILESYNC_DIFFCOPY];
+    methods.extend(SSH_METHODS);
     if services.tarball.is_some() || services.folder.is_some() {
         methods.push(FILESEND_DIFFCOPY);
     }
@@ -202,6 +211,7 @@ async fn serve(connection: BoxedConnection, services: SessionServices, stop: Can
         .initial_stream_window_size(SESSION_STREAM_WINDOW)
         .add_service(HealthServer::new(Serving))
         .add_service(filesync)
+        .add_service(SshServer::new(services.ssh))
         .add_optional_service((!services.secrets.0.is_empty()).then(|| SecretsServer::new(services.secrets)))
         .add_optional_service(
             (!services.content.is_empty()).then(|| content::ContentStores(Arc::new(services.content)).server()),

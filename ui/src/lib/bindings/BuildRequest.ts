@@ -80,4 +80,9 @@ addHosts: Array<string>,
  * `--annotation [TYPE[PLATFORM]:]KEY=VALUE`: OCI annotations on the image, its index or
  * their descriptors.
  */
-annotations: Array<string>, };
+annotations: Array<string>, 
+/**
+ * `--ssh default|ID[=SOCKET]`: the ssh-agents `RUN --mount=type=ssh` may use (`default`:
+ * `$SSH_AUTH_SOCK`).
+ */
+ssh: Array<string>, };

@@ -34,6 +34,8 @@ export interface BuildForm {
   annotations: string;
   /** One `id=NAME,src=FILE` or `id=NAME,env=VARIABLE` per line. */
   secrets: string;
+  /** One `default` or `ID=SOCKET` per line (`--ssh`): ssh-agents RUN steps may use. */
+  ssh: string;
   /** One `NAME=PATH` or `NAME=docker-image://REF` (…) per line. */
   buildContexts: string;
   /** Kept from a re-run request (`--network`, `--add-host`); the form has no box for them. */
@@ -71,6 +73,7 @@ export function emptyBuildForm(): BuildForm {
     labels: '',
     annotations: '',
     secrets: '',
+    ssh: '',
     buildContexts: '',
     network: '',
     addHosts: [],
@@ -113,6 +116,7 @@ export function toBuildRequest(form: BuildForm): BuildRequest {
     labels: lines(form.labels),
     annotations: lines(form.annotations),
     secrets: lines(form.secrets),
+    ssh: lines(form.ssh),
     buildContexts: lines(form.buildContexts),
     network: form.network,
     addHosts: form.addHosts,
@@ -144,6 +148,7 @@ export function fromBuildRequest(request: BuildRequest): BuildForm {
     labels: request.labels.join('\n'),
     annotations: request.annotations.join('\n'),
     secrets: request.secrets.join('\n'),
+    ssh: request.ssh.join('\n'),
     buildContexts: request.buildContexts.join('\n'),
     network: request.network,
     addHosts: [...request.addHosts],

@@ -47,6 +47,7 @@ export function entry(buildRef: string, partial: Partial<HistoryEntry> = {}): Hi
       network: '',
       addHosts: [],
       annotations: [],
+      ssh: [],
       output: { type: 'cacheOnly' },
       provenance: 'min',
       sbom: false,
