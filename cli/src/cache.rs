@@ -1,7 +1,7 @@
 //! `buildlane du` and `buildlane prune`: a builder's build cache, printed as `docker buildx du` and
 //! `prune` print it, through the same core calls as the window's Cache panel.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
 use buildlane_core::builders::cache::prune::PruneForm;
@@ -94,12 +94,11 @@ pub fn run_du(env: Environment, args: DuArgs) -> ExitCode {
 const DANGLING_WARNING: &str = "WARNING! This will remove all dangling build cache. Are you sure you want to continue?";
 const ALL_WARNING: &str = "WARNING! This will remove all build cache. Are you sure you want to continue?";
 
-/// docker's confirmation prompt: `y` or `Y` goes on; anything else, or the end of input, stops.
+/// docker's confirmation prompt: `y` or `Y` goes on; anything else, or the end of input (a
+/// script's closed or empty standard input), stops. A pipe is read as a terminal is, as buildx
+/// reads it.
 fn confirmed(all: bool) -> Result<bool, String> {
     let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        return Err("prune asks for confirmation, and standard input is not a terminal: pass -f to prune anyway".into());
-    }
     print(&format!("{} [y/N] ", if all { ALL_WARNING } else { DANGLING_WARNING }));
     let mut answer = String::new();
     stdin.lock().read_line(&mut answer).map_err(|e| format!("cannot read the answer: {e}"))?;

@@ -64,3 +64,36 @@ fn prune_prints_what_docker_buildx_prune_prints() {
     assert!(printed.ends_with('\n') && printed.lines().last().is_some_and(|l| l.starts_with("Total:\t")), "{printed}");
     assert_eq!(without_id_and_time(&printed, &ours), without_id_and_time(&expected, &theirs));
 }
+
+#[test]
+fn the_answer_is_read_from_a_pipe_as_buildx_reads_it() {
+    let config = docker_config();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    for (tool, command) in [("buildlane", &["prune"][..]), ("buildx", &["buildx", "prune"][..])] {
+        let mark = format!("buildlane-prune-answer-{tool}-{}-{nanos}", std::process::id());
+        let id = cache_mount(config.path(), &mark);
+        let only = format!("id=^{id}$");
+        let args = [command, &["--builder", "default", "--filter", "type=exec.cachemount", "--filter", &only]].concat();
+        let run = |answer: &[u8]| {
+            let command = match tool {
+                "buildlane" => support::buildlane_command(&args),
+                _ => support::docker_command(&args),
+            };
+            support::output_given(command, config.path(), answer)
+        };
+        let listed = || buildx(config.path(), &["du", "--builder", "default", "--verbose"]).contains(&id);
+
+        let declined = run(b"n\n");
+        assert!(declined.status.success(), "{tool}: {declined:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&declined.stdout),
+            "WARNING! This will remove all dangling build cache. Are you sure you want to continue? [y/N] ",
+            "{tool}"
+        );
+        assert!(listed(), "{tool}: declined, the record stays");
+        let accepted = run(b"y\n");
+        assert!(accepted.status.success(), "{tool}: {accepted:?}");
+        assert!(String::from_utf8_lossy(&accepted.stdout).contains(&id), "{tool}: {accepted:?}");
+        assert!(!listed(), "{tool}: accepted, the record is gone");
+    }
+}

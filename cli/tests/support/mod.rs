@@ -28,6 +28,23 @@ pub fn output(command: Command, config: &Path) -> Output {
 
 /// `output`, with `vars` in the environment too.
 pub fn output_with(mut command: Command, config: &Path, vars: &[(&str, &str)]) -> Output {
+    in_config(&mut command, config).envs(vars.iter().copied()).output().expect("runs")
+}
+
+/// `output`, with `input` on its standard input (a pipe, as a script gives it).
+pub fn output_given(mut command: Command, config: &Path, input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = in_config(&mut command, config)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    child.stdin.take().expect("a pipe").write_all(input).unwrap();
+    child.wait_with_output().expect("runs")
+}
+
+fn in_config<'a>(command: &'a mut Command, config: &Path) -> &'a mut Command {
     command
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -35,9 +52,6 @@ pub fn output_with(mut command: Command, config: &Path, vars: &[(&str, &str)]) -
         .env("DOCKER_CONFIG", config)
         .env("XDG_DATA_HOME", config.join("data"))
         .env("DOCKER_HOST", required("DOCKER_HOST"))
-        .envs(vars.iter().copied())
-        .output()
-        .expect("runs")
 }
 
 /// `output`, for a command that must succeed: its stdout.
@@ -48,13 +62,13 @@ pub fn run(command: Command, config: &Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn docker_command(args: &[&str]) -> Command {
+pub fn docker_command(args: &[&str]) -> Command {
     let mut command = Command::new(Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker"));
     command.args(args);
     command
 }
 
-fn buildlane_command(args: &[&str]) -> Command {
+pub fn buildlane_command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_buildlane"));
     command.args(args);
     command
