@@ -125,7 +125,7 @@ pub struct BuildArgs {
 
 #[derive(Debug, thiserror::Error)]
 enum ArgsError {
-    #[error("--push, --load and --output are exclusive")]
+    #[error("Buildlane builds one output, or pushes and loads (--push --load): give --output alone")]
     TooManyOutputs,
     #[error("invalid --output \"{0}\": expected type=oci|docker|tar,dest=FILE, type=local,dest=DIR, type=registry, type=docker or type=cacheonly")]
     Output(String),
@@ -185,15 +185,28 @@ struct Flags {
 /// The output the flags name. `-o` reads as buildx reads it: a value without `=` is a local
 /// output's folder, or with `-` a tar on standard output; a tarball's `dest=-` is standard output
 /// (refused on a terminal, as buildx refuses it), written to a scratch file first.
+/// `--push` and `--load` add to what `-o` names, as buildx adds them: a push to a registry
+/// output, a load to a docker one (without `dest`), both to each other.
 fn output(args: &BuildArgs) -> Result<(BuildOutput, Option<ToStdout>), ArgsError> {
-    let spec = match (args.push, args.load, &args.output) {
+    use BuildOutput::{Load, Push, PushAndLoad};
+    let (named, to_stdout) = match &args.output {
+        Some(spec) => output_flag(spec).map(|(output, to_stdout)| (Some(output), to_stdout))?,
+        None => (None, None),
+    };
+    let output = match (named, args.push, args.load) {
         // Until the builder's driver is known (see `default_output`).
-        (false, false, None) => return Ok((BuildOutput::CacheOnly, None)),
-        (true, false, None) => return Ok((BuildOutput::Push, None)),
-        (false, true, None) => return Ok((BuildOutput::Load, None)),
-        (false, false, Some(spec)) => spec,
+        (None, false, false) => BuildOutput::CacheOnly,
+        (None, true, false) | (Some(Push), _, false) => Push,
+        (None, false, true) | (Some(Load), false, _) => Load,
+        (None, true, true) | (Some(Push), _, true) | (Some(Load), true, _) => PushAndLoad,
+        (Some(named), false, false) => named,
         _ => return Err(ArgsError::TooManyOutputs),
     };
+    Ok((output, to_stdout))
+}
+
+/// What one `--output` names.
+fn output_flag(spec: &str) -> Result<(BuildOutput, Option<ToStdout>), ArgsError> {
     let (kind, dest) = match spec.trim() {
         "-" => ("tar", "-"),
         folder if !folder.contains('=') => ("local", folder),
@@ -207,7 +220,7 @@ fn output(args: &BuildArgs) -> Result<(BuildOutput, Option<ToStdout>), ArgsError
                 (Some("image"), None) if push => return Ok((BuildOutput::Push, None)),
                 (Some("docker"), None) => return Ok((BuildOutput::Load, None)),
                 (Some("cacheonly"), None) => return Ok((BuildOutput::CacheOnly, None)),
-                _ => return Err(ArgsError::Output(spec.clone())),
+                _ => return Err(ArgsError::Output(spec.to_owned())),
             }
         }
     };
@@ -226,7 +239,7 @@ fn output(args: &BuildArgs) -> Result<(BuildOutput, Option<ToStdout>), ArgsError
         "docker" => tarball(dest).map(|(dest, out)| (BuildOutput::Docker { dest }, out))?,
         "tar" => tarball(dest).map(|(dest, out)| (BuildOutput::Tar { dest }, out))?,
         "local" => (BuildOutput::Local { dest: dest.to_owned() }, None),
-        _ => return Err(ArgsError::Output(spec.clone())),
+        _ => return Err(ArgsError::Output(spec.to_owned())),
     })
 }
 
@@ -685,6 +698,18 @@ mod tests {
         assert_eq!(tagged("type=cacheonly"), BuildOutput::CacheOnly);
         let kept_in_the_builder = Command::parse_from(["build", ".", "-o", "type=image"]);
         assert!(matches!(flags(&kept_in_the_builder.args), Err(ArgsError::Output(_))), "not said which store");
+    }
+
+    #[test]
+    fn push_and_load_add_to_each_other_and_to_the_output_they_extend() {
+        let outputs = |args: &[&str]| requested(&[&["-t", "r/a:1"][..], args].concat()).output;
+        assert_eq!(outputs(&["--push", "--load"]), BuildOutput::PushAndLoad);
+        assert_eq!(outputs(&["-o", "type=registry", "--load"]), BuildOutput::PushAndLoad);
+        assert_eq!(outputs(&["-o", "type=docker", "--push"]), BuildOutput::PushAndLoad);
+        assert_eq!(outputs(&["-o", "type=registry", "--push"]), BuildOutput::Push);
+        assert_eq!(outputs(&["-o", "type=docker", "--load"]), BuildOutput::Load);
+        let both = Command::parse_from(["build", ".", "-o", "type=local,dest=out", "--push"]);
+        assert!(matches!(flags(&both.args), Err(ArgsError::TooManyOutputs)));
     }
 
     #[test]

@@ -206,6 +206,7 @@ impl Coded for BuildError {
             | BuildError::Ssh(_)
             | BuildError::LoadMultiPlatform { .. }
             | BuildError::SplitDockerOutput { .. }
+            | BuildError::SplitPushAndLoad { .. }
             | BuildError::OutputUnwritable { .. }
             | BuildError::KeepGoingOutput { .. }
             | BuildError::PushPartialNeeds(_)

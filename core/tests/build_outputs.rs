@@ -1,4 +1,4 @@
-//! Build options and outputs: args, target, labels, load into the engine, OCI tarball, a large
+//! Build options and outputs: args, target, labels, load into the engine (and push too), OCI tarball, a large
 //! context, and the local build record.
 
 mod support;
@@ -160,6 +160,24 @@ async fn a_push_to_a_registry_that_needs_a_login_uses_the_docker_config() {
     // The peer, logged in through the same config, finds the pushed image.
     let inspected = world.docker_ok(&["buildx", "imagetools", "inspect", &tag]);
     assert!(inspected.contains(&outcome.digest.unwrap()), "{inspected}");
+}
+
+#[tokio::test]
+async fn push_and_load_puts_the_image_in_the_registry_and_the_engine() {
+    let world = World::new();
+    let ctx = context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo both > /b\n", world.registry))]);
+    let tag = format!("{}/buildlane-test/pushed-and-loaded:{}", world.registry, std::process::id());
+    let outcome = build(
+        &world,
+        BuildRequest { tags: vec![tag.clone()], output: BuildOutput::PushAndLoad, ..request(&ctx) },
+        &Seen::default(),
+    )
+    .await;
+    assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
+    let inspected = world.docker_ok(&["buildx", "imagetools", "inspect", &tag]);
+    assert!(inspected.contains(outcome.digest.as_deref().unwrap()), "{inspected}");
+    assert_eq!(world.docker_ok(&["run", "--rm", &tag, "cat", "/b"]).trim(), "both");
+    let _ = world.docker(&["image", "rm", &tag]);
 }
 
 #[tokio::test]

@@ -262,6 +262,37 @@ async fn a_build_on_a_remote_builder_is_loaded_into_the_engine() {
     let _ = world.docker(&["image", "rm", &tag]);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_build_on_a_remote_builder_is_pushed_and_loaded_into_the_engine() {
+    let world = World::new();
+    let socket = world.dir.path().join("buildkitd.sock");
+    let _exposed = expose_engine_buildkit(&socket, &world.host);
+    let address = format!("unix://{}", socket.display());
+    world.builders().create(&remote_builder("remote-both", &address, &[]), None, &no_progress).await.unwrap();
+    let dockerfile = format!("FROM {}/busybox:latest\nRUN echo pushed and loaded > /msg\n", world.registry);
+    let ctx = context(&[("Dockerfile", &dockerfile)]);
+    let tag = format!("{}/buildlane-test/remote-both:{}", world.registry, std::process::id());
+
+    // Two exporters in one solve: BuildKit's image exporter pushes, a tarball comes back to load.
+    let outcome = build(
+        &world,
+        BuildRequest {
+            builder: "remote-both".into(),
+            tags: vec![tag.clone()],
+            output: BuildOutput::PushAndLoad,
+            ..request(&ctx)
+        },
+        &Seen::default(),
+    )
+    .await;
+
+    assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
+    let inspected = world.docker_ok(&["buildx", "imagetools", "inspect", &tag]);
+    assert!(inspected.contains(outcome.digest.as_deref().unwrap()), "{inspected}");
+    assert_eq!(world.docker_ok(&["run", "--rm", &tag, "cat", "/msg"]).trim(), "pushed and loaded");
+    let _ = world.docker(&["image", "rm", &tag]);
+}
+
 // Multi-threaded, as above: `docker buildx create` connects to the exposed socket.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_remote_builder_outlines_a_dockerfile_through_its_session_stream() {

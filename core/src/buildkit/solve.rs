@@ -22,7 +22,8 @@ pub struct DockerfileSolve {
     pub build_ref: String,
     pub session_id: String,
     pub frontend_attrs: BTreeMap<String, String>,
-    pub exporter: Option<Exporter>,
+    /// Where the result goes, in order: each exporter's index is its id in the session.
+    pub exporters: Vec<Exporter>,
     pub entitlements: Vec<String>,
     /// Where to read build cache from (`--cache-from`) and write it to (`--cache-to`).
     pub cache_imports: Vec<CacheEntry>,
@@ -49,8 +50,9 @@ impl DockerfileSolve {
     fn request(&self) -> SolveRequest {
         let to_map =
             |m: &BTreeMap<String, String>| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<HashMap<_, _>>();
-        // Older daemons know only the single exporter fields, and newer ones still honour them.
-        let (exporter, exporter_attrs) = match &self.exporter {
+        // Daemons before BuildKit 0.13 know only the single exporter fields: the first goes there
+        // too, as BuildKit's client sends it.
+        let (exporter, exporter_attrs) = match self.exporters.first() {
             Some(e) => (e.kind.clone(), to_map(&e.attrs)),
             None => (String::new(), HashMap::new()),
         };
@@ -61,6 +63,11 @@ impl DockerfileSolve {
             frontend_attrs: to_map(&self.frontend_attrs),
             exporter_deprecated: exporter,
             exporter_attrs_deprecated: exporter_attrs,
+            exporters: self
+                .exporters
+                .iter()
+                .map(|e| bollard::moby::buildkit::v1::Exporter { r#type: e.kind.clone(), attrs: to_map(&e.attrs) })
+                .collect(),
             entitlements: self.entitlements.clone(),
             cache: Some(CacheOptions {
                 imports: self.cache_imports.iter().map(CacheEntry::to_proto).collect(),

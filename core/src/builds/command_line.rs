@@ -71,6 +71,7 @@ pub fn command_line(request: &BuildRequest) -> String {
         BuildOutput::CacheOnly => {}
         BuildOutput::Push => push(&["--push"]),
         BuildOutput::Load => push(&["--load"]),
+        BuildOutput::PushAndLoad => push(&["--push", "--load"]),
         BuildOutput::Oci { dest } => push(&["--output", &format!("type=oci,dest={dest}")]),
         BuildOutput::Docker { dest } => push(&["--output", &format!("type=docker,dest={dest}")]),
         BuildOutput::Tar { dest } => push(&["--output", &format!("type=tar,dest={dest}")]),

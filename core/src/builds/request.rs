@@ -25,6 +25,8 @@ pub enum BuildOutput {
     CacheOnly,
     Push,
     Load,
+    /// Pushed and loaded into the engine's images (`--push --load`), as two exporters of one solve.
+    PushAndLoad,
     Oci {
         dest: String,
     },
@@ -180,7 +182,9 @@ pub(crate) fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
         return Err(BuildError::PushPartialNeeds("--push"));
     }
     match &request.output {
-        BuildOutput::Push if tags(request).is_empty() => return Err(BuildError::TagRequired("push")),
+        BuildOutput::Push | BuildOutput::PushAndLoad if tags(request).is_empty() => {
+            return Err(BuildError::TagRequired("push"))
+        }
         // A local output's folder is made with its parents when the files arrive, as buildx makes it.
         BuildOutput::Oci { dest } | BuildOutput::Docker { dest } | BuildOutput::Tar { dest } => {
             let parent = Path::new(dest).parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -356,7 +360,11 @@ pub(super) fn tags(request: &BuildRequest) -> Vec<String> {
 /// filesystem tar or folder), however many the form still holds from an earlier build.
 pub(super) fn image_names(request: &BuildRequest) -> Vec<String> {
     match request.output {
-        BuildOutput::Push | BuildOutput::Load | BuildOutput::Oci { .. } | BuildOutput::Docker { .. } => tags(request),
+        BuildOutput::Push
+        | BuildOutput::Load
+        | BuildOutput::PushAndLoad
+        | BuildOutput::Oci { .. }
+        | BuildOutput::Docker { .. } => tags(request),
         BuildOutput::CacheOnly | BuildOutput::Tar { .. } | BuildOutput::Local { .. } => Vec::new(),
     }
 }

@@ -90,7 +90,7 @@ pub(super) async fn run_checked(
     // OCI one when the engine keeps images in containerd, which takes multi-platform images too)
     // streamed into the image load API of the engine of the build's docker context.
     let load = match &request.output {
-        BuildOutput::Load if !engine_buildkit => {
+        BuildOutput::Load | BuildOutput::PushAndLoad if !engine_buildkit => {
             let context = builders.contexts().resolve(docker_context).map_err(BuilderError::from)?;
             let engine = Engine::connect(&context).await?;
             let oci = engine.containerd_image_store().await?;
@@ -106,7 +106,7 @@ pub(super) async fn run_checked(
             (Some(TarballDestination::File(PathBuf::from(dest))), None)
         }
         BuildOutput::Local { dest } => (None, Some(PathBuf::from(dest))),
-        BuildOutput::Load => {
+        BuildOutput::Load | BuildOutput::PushAndLoad => {
             (load.as_ref().map(|(engine, _)| TarballDestination::Engine(Box::new(engine.clone()))), None)
         }
         _ => (None, None),
@@ -121,7 +121,7 @@ pub(super) async fn run_checked(
         build_ref: session::new_id(),
         session_id: session.id().to_owned(),
         frontend_attrs: frontend_attrs(request, &checked)?,
-        exporter: exporter(request, engine_buildkit, load.as_ref().map(|(_, format)| *format))?,
+        exporters: exporters(request, engine_buildkit, load.as_ref().map(|(_, format)| *format))?,
         entitlements: network(request)?.entitlements(),
         cache_imports,
         cache_exports,
@@ -297,15 +297,16 @@ pub(super) fn frontend_attrs(
     Ok(attrs)
 }
 
-/// The exporter: for the docker driver the engine's own `moby` exporter for images (as buildx
-/// rewrites `image` to it), BuildKit's `image` exporter elsewhere, its tarball exporters for files.
-/// `--load` on other drivers is a tarball (`loaded_as`: `oci` or `docker`) streamed into the engine.
-/// Every exporter carries the annotations, as buildx hands them to every output.
-pub(super) fn exporter(
+/// The exporters, as buildx 0.13 lists them: for the docker driver the engine's own `moby` exporter
+/// for images (as buildx rewrites `image` and a load to it), BuildKit's `image` exporter elsewhere,
+/// its tarball exporters for files. `--load` on other drivers is a tarball (`loaded_as`: `oci` or
+/// `docker`) streamed into the engine; `--push --load` is the pushing exporter, then the loading
+/// one (on the engine's own BuildKit the pushing one alone, which keeps the image). Every exporter carries the annotations, as buildx hands them to every output.
+pub(super) fn exporters(
     request: &BuildRequest,
     engine_buildkit: bool,
     loaded_as: Option<&str>,
-) -> Result<Option<Exporter>, BuildError> {
+) -> Result<Vec<Exporter>, BuildError> {
     let image = if engine_buildkit { "moby" } else { "image" };
     let names = image_names(request).join(",");
     let annotations = super::annotations::exporter_attrs(&request.annotations)?;
@@ -315,16 +316,22 @@ pub(super) fn exporter(
         if !names.is_empty() {
             attrs.insert("name".into(), names.clone());
         }
-        Some(Exporter { kind: kind.into(), attrs })
+        Exporter { kind: kind.into(), attrs }
     };
+    let pushed = || with(image, &[("push", "true")]);
+    let loaded = || with(loaded_as.unwrap_or(image), &[]);
     Ok(match &request.output {
-        BuildOutput::CacheOnly => None,
-        BuildOutput::Push => with(image, &[("push", "true")]),
-        BuildOutput::Load => with(loaded_as.unwrap_or(image), &[]),
-        BuildOutput::Oci { .. } => with("oci", &[]),
-        BuildOutput::Docker { .. } => with("docker", &[]),
-        BuildOutput::Tar { .. } => with("tar", &[]),
-        BuildOutput::Local { .. } => with("local", &[]),
+        BuildOutput::CacheOnly => Vec::new(),
+        BuildOutput::Push => vec![pushed()],
+        BuildOutput::Load => vec![loaded()],
+        // The engine's `moby` exporter keeps what it pushes: a second one naming the same image
+        // races the first in its image store ("already exists"), as buildx 0.13's two do.
+        BuildOutput::PushAndLoad if engine_buildkit => vec![pushed()],
+        BuildOutput::PushAndLoad => vec![pushed(), loaded()],
+        BuildOutput::Oci { .. } => vec![with("oci", &[])],
+        BuildOutput::Docker { .. } => vec![with("docker", &[])],
+        BuildOutput::Tar { .. } => vec![with("tar", &[])],
+        BuildOutput::Local { .. } => vec![with("local", &[])],
     })
 }
 

@@ -25,7 +25,7 @@ use super::failure::{failure, BuildFailure};
 use super::keep_going::{self, PlatformResult};
 use super::request::{cache_entries, image_names, network, BuildOutput, BuildRequest, Checked};
 use super::solve::{
-    exporter, frontend_attrs, read_to_end, runnable, session_services, tag_local_caches, PROGRESS_INTERVAL,
+    exporters, frontend_attrs, read_to_end, runnable, session_services, tag_local_caches, PROGRESS_INTERVAL,
 };
 use super::split_output::SplitTarballs;
 use super::{BuildError, BuildObserver, BuildOutcome, BuildState, Watch};
@@ -152,13 +152,16 @@ pub(super) async fn run_split(
     let Watch { progress, cancel, observer } = watch;
     let kind = match &request.output {
         BuildOutput::CacheOnly | BuildOutput::Local { .. } | BuildOutput::Push => None,
-        BuildOutput::Load => Some("load"),
+        BuildOutput::Load | BuildOutput::PushAndLoad => Some("load"),
         BuildOutput::Oci { .. } => Some("oci"),
         BuildOutput::Docker { .. } => Some("docker"),
         BuildOutput::Tar { .. } => Some("tar"),
     };
     if let (Some(output), true) = (kind, request.keep_going) {
         return Err(BuildError::KeepGoingOutput { output });
+    }
+    if request.output == BuildOutput::PushAndLoad {
+        return Err(BuildError::SplitPushAndLoad { builder });
     }
     let push = push_targets(request)?;
     let parts = parts(nodes, routes, request.keep_going);
@@ -474,11 +477,12 @@ impl Solving<'_> {
             let session = connected.attach(&checked.context, services).await?;
             let mut attrs = frontend_attrs(request, &Checked { platforms: platforms.to_vec(), ..checked.clone() })?;
             attrs.insert("multi-platform".into(), "true".into());
-            let mut exporter = exporter(request, connected.driver.is_engine_buildkit(), None)?;
-            if let (Some((_, kind)), Some(export)) = (&tarball, exporter.as_mut()) {
+            // One exporter at most: a split build pushes or loads, not both (`run_split`).
+            let mut exporters = exporters(request, connected.driver.is_engine_buildkit(), None)?;
+            if let (Some((_, kind)), Some(export)) = (&tarball, exporters.first_mut()) {
                 export.kind = kind.to_string();
             }
-            if let (Some(names), Some(image)) = (&self.repositories, exporter.as_mut()) {
+            if let (Some(names), Some(image)) = (&self.repositories, exporters.first_mut()) {
                 // The engine's `moby` exporter names its image `repo:latest`, which cannot be pushed
                 // by digest; BuildKit's own image exporter, which the engine also runs, can.
                 image.kind = "image".into();
@@ -493,7 +497,7 @@ impl Solving<'_> {
                 build_ref,
                 session_id: session.id().to_owned(),
                 frontend_attrs: attrs,
-                exporter,
+                exporters,
                 entitlements: network(request)?.entitlements(),
                 cache_imports,
                 cache_exports,

@@ -102,7 +102,10 @@ impl SplitTarballs {
                 })?;
                 (Merged::Load(Box::new(engine)), staging)
             }
-            BuildOutput::CacheOnly | BuildOutput::Push | BuildOutput::Local { .. } => return Ok(None),
+            // Refused before this (`run_split`): a split build pushes or loads, not both.
+            BuildOutput::CacheOnly | BuildOutput::Push | BuildOutput::PushAndLoad | BuildOutput::Local { .. } => {
+                return Ok(None)
+            }
         };
         Ok(Some(SplitTarballs { merged, staging, nodes }))
     }

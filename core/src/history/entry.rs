@@ -343,11 +343,14 @@ impl HistoryEntry {
     /// The request BuildKit's record and buildx's local state tell of.
     fn made_request(&self) -> BuildRequest {
         let pairs = |kvs: &[KeyValue]| kvs.iter().map(|kv| format!("{}={}", kv.name, kv.value)).collect();
-        let image = self.outputs.iter().find(|o| matches!(o.kind.as_str(), "image" | "moby"));
-        let output = match image {
-            Some(o) if o.attrs.get("push").is_some_and(|p| p == "true") => BuildOutput::Push,
-            Some(o) if o.kind == "moby" => BuildOutput::Load,
-            _ => BuildOutput::CacheOnly,
+        let pushing = |o: &&HistoryOutput| o.attrs.get("push").is_some_and(|p| p == "true");
+        let pushed = self.outputs.iter().filter(|o| matches!(o.kind.as_str(), "image" | "moby")).any(|o| pushing(&o));
+        let loaded = self.outputs.iter().any(|o| o.kind == "moby" && !pushing(&o));
+        let output = match (pushed, loaded) {
+            (true, true) => BuildOutput::PushAndLoad,
+            (true, false) => BuildOutput::Push,
+            (false, true) => BuildOutput::Load,
+            (false, false) => BuildOutput::CacheOnly,
         };
         BuildRequest {
             context: self.context.clone(),
@@ -438,7 +441,11 @@ fn pinned(name: &str, digest: &str) -> Option<String> {
 
 /// The image Buildlane's record of a build says it pushed: its first tag, by the digest it answered.
 fn recorded_image(record: &BuildRecord) -> Option<String> {
-    let digest = record.outcome.digest.as_deref().filter(|_| record.request.output == BuildOutput::Push)?;
+    let digest = record
+        .outcome
+        .digest
+        .as_deref()
+        .filter(|_| matches!(record.request.output, BuildOutput::Push | BuildOutput::PushAndLoad))?;
     pinned(record.request.tags.first()?, digest)
 }
 

@@ -3,4 +3,4 @@
 /**
  * Where the result goes (`--push`, `--load`, `--output type=oci,dest=…`).
  */
-export type BuildOutput = { "type": "cacheOnly" } | { "type": "push" } | { "type": "load" } | { "type": "oci", dest: string, } | { "type": "docker", dest: string, } | { "type": "tar", dest: string, } | { "type": "local", dest: string, };
+export type BuildOutput = { "type": "cacheOnly" } | { "type": "push" } | { "type": "load" } | { "type": "pushAndLoad" } | { "type": "oci", dest: string, } | { "type": "docker", dest: string, } | { "type": "tar", dest: string, } | { "type": "local", dest: string, };

@@ -100,6 +100,7 @@ describe('build form', () => {
     expect(hints({ ...emptyBuildForm(), context: '/c' })).toEqual([]);
     const h = hints({ ...emptyBuildForm(), buildArgs: 'A\nB=2', output: 'push' });
     expect(h).toEqual(['Pick a context folder.', 'Build args need KEY=VALUE: A', 'Pushing needs at least one tag.']);
+    expect(hints({ ...emptyBuildForm(), context: '/c', output: 'pushAndLoad' })).toEqual(['Pushing needs at least one tag.']);
     expect(hints({ ...emptyBuildForm(), context: '/c', output: 'oci' })).toEqual(['Name the file to write.']);
   });
 

@@ -14,6 +14,7 @@ export const OUTPUT_KINDS: ReadonlyArray<{ kind: OutputKind; label: string; note
   { kind: 'cacheOnly', label: 'Build only', note: 'result stays in the build cache' },
   { kind: 'push', label: 'Push', note: 'to the registry of each tag' },
   { kind: 'load', label: 'Load', note: 'into the engine’s images' },
+  { kind: 'pushAndLoad', label: 'Push and load', note: 'to the registry and into the engine’s images' },
   { kind: 'oci', label: 'OCI tarball', note: 'to a file' },
   { kind: 'docker', label: 'Docker tarball', note: 'to a file' },
   { kind: 'tar', label: 'Filesystem tar', note: 'the image’s files, to a file' },
@@ -180,9 +181,10 @@ export function hints(form: BuildForm): string[] {
   if (bad.length) out.push(`Build args need KEY=VALUE: ${bad.join(', ')}`);
   const badLabels = lines(form.labels).filter((a) => !a.includes('='));
   if (badLabels.length) out.push(`Labels need KEY=VALUE: ${badLabels.join(', ')}`);
-  if (form.output === 'push' && lines(form.tags).length === 0) out.push('Pushing needs at least one tag.');
+  if ((form.output === 'push' || form.output === 'pushAndLoad') && lines(form.tags).length === 0)
+    out.push('Pushing needs at least one tag.');
   if (needsDest(form.output) && form.dest.trim() === '') out.push('Name the file to write.');
-  if (form.output === 'load' && form.platforms.length > 1)
+  if ((form.output === 'load' || form.output === 'pushAndLoad') && form.platforms.length > 1)
     out.push('The engine may not load a multi-platform result; push or write a tarball instead.');
   return out;
 }

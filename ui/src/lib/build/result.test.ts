@@ -26,6 +26,7 @@ describe('the result card’s image', () => {
   it('opens a pushed image by its digest in the Images view', () => {
     const pushed = outcome({ tags: ['127.0.0.1:5055/app:1'], digest: DIGEST, exporterResponse: { 'image.name': '127.0.0.1:5055/app:1' } });
     expect(resultImage(pushed, { type: 'push' })).toEqual({ reference: `127.0.0.1:5055/app:1@${DIGEST}`, label: 'Image', openable: true });
+    expect(resultImage(pushed, { type: 'pushAndLoad' })?.openable).toBe(true);
   });
 
   it('shows the index a build that kept going pushed of the platforms that succeeded, and which it lacks', () => {

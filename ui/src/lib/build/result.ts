@@ -14,6 +14,7 @@ export interface ResultImage {
 /** The outputs that give the image a name (the others keep it in the cache or write files). */
 const NAMED: Record<BuildOutput['type'], boolean> = {
   push: true,
+  pushAndLoad: true,
   load: true,
   oci: true,
   docker: true,
@@ -43,5 +44,5 @@ export function resultImage(outcome: BuildOutcome, output: BuildOutput): ResultI
   const tag = producedTags(outcome, output)[0];
   if (!tag) return null;
   const reference = outcome.digest ? `${tag.replace(/@.*$/, '')}@${outcome.digest}` : tag;
-  return { reference, label: outcome.digest ? 'Image' : 'Tag', openable: output.type === 'push' };
+  return { reference, label: outcome.digest ? 'Image' : 'Tag', openable: output.type === 'push' || output.type === 'pushAndLoad' };
 }
