@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use buildlane_core::docker_config::credentials::CredentialStore;
 use buildlane_core::docker_config::Environment;
-use buildlane_core::images::manifest::{self, Depth, InspectOptions, Inspection};
+use buildlane_core::images::manifest::{self, Depth, InspectOptions, Inspection, Predicates};
 use buildlane_core::images::reference::ImageReference;
 use buildlane_core::images::registry::RegistryClient;
 use serde_json::{json, Map, Value};
@@ -20,7 +20,8 @@ pub struct InspectArgs {
     /// Image reference (`alpine`, `ghcr.io/o/r:tag`, `…@sha256:…`).
     reference: String,
     /// `text` (default), `json`, or a template as buildx's: `{{json .}}`, `{{json .Manifest}}`,
-    /// `{{json .Image}}`, `{{.Name}}`, or one starting `{{.Manifest` (the plain listing).
+    /// `{{json .Image}}`, `{{json .Provenance}}`, `{{json .SBOM}}`, `{{.Name}}`, or one starting
+    /// `{{.Manifest` (the plain listing).
     #[arg(long, default_value = "text")]
     format: String,
     /// Print the manifest's exact bytes.
@@ -75,8 +76,13 @@ pub fn run(env: Environment, args: InspectArgs) -> ExitCode {
             Format::Json | Format::Template(_) => Depth::Full,
         };
         let options = InspectOptions { referrers: args.referrers, depth };
-        let inspection = match runtime.block_on(manifest::inspect(&client, &reference, options)) {
-            Ok(i) => i,
+        // Only a template prints statements' predicates whole; the rest shows their summaries.
+        let inspected = match format {
+            Format::Template(_) => runtime.block_on(manifest::inspect_with_predicates(&client, &reference, options)),
+            _ => runtime.block_on(manifest::inspect(&client, &reference, options)).map(|i| (i, Predicates::default())),
+        };
+        let (inspection, predicates) = match inspected {
+            Ok(inspected) => inspected,
             Err(e) => return fail(&e),
         };
         match format {
@@ -86,10 +92,12 @@ pub fn run(env: Environment, args: InspectArgs) -> ExitCode {
                 s.push('\n');
                 s.into_bytes()
             }
-            Format::Template(template) => match manifest::template::render(&template, &args.reference, &inspection) {
-                Ok(text) => text.into_bytes(),
-                Err(e) => return fail(&e),
-            },
+            Format::Template(template) => {
+                match manifest::template::render(&template, &args.reference, &inspection, &predicates) {
+                    Ok(text) => text.into_bytes(),
+                    Err(e) => return fail(&e),
+                }
+            }
         }
     };
     let mut stdout = std::io::stdout().lock();

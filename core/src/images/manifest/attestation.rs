@@ -2,8 +2,10 @@
 //! read into short summaries: SLSA provenance (v0.2 and v1: builder, build args, materials, source)
 //! and SPDX SBOMs (packages).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use ts_rs::TS;
@@ -80,6 +82,40 @@ pub struct SbomPackage {
     pub version: Option<String>,
     pub license: Option<String>,
     pub purl: Option<String>,
+}
+
+/// An in-toto statement as a layer of its own.
+pub const IN_TOTO: &str = "application/vnd.in-toto+json";
+
+/// Whether `media_type` is a DSSE envelope around an in-toto statement, by buildx's pattern
+/// `application/vnd\.in-toto\..*\+dsse`, unanchored as buildx matches it.
+pub fn is_in_toto_dsse(media_type: &str) -> bool {
+    const PREFIX: &str = "application/vnd.in-toto.";
+    media_type.find(PREFIX).is_some_and(|at| media_type[at + PREFIX.len()..].contains("+dsse"))
+}
+
+/// The statement a layer holds: a DSSE envelope's base64 payload, else the layer itself.
+pub(crate) fn statement_bytes<'a>(layer: &'a [u8], media_type: &str) -> Result<Cow<'a, [u8]>, String> {
+    if !is_in_toto_dsse(media_type) {
+        return Ok(Cow::Borrowed(layer));
+    }
+    #[derive(Deserialize)]
+    struct Envelope {
+        #[serde(default)]
+        payload: String,
+    }
+    let envelope: Envelope = serde_json::from_slice(layer).map_err(|e| format!("malformed DSSE envelope: {e}"))?;
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(envelope.payload)
+        .map_err(|e| format!("malformed DSSE payload: {e}"))?;
+    Ok(Cow::Owned(payload))
+}
+
+/// The predicate as buildx reads it, decoding the statement into a Go struct with a `predicate`
+/// field: the member's name matched regardless of case, the last match winning, `null` without one.
+pub(crate) fn predicate_as_go_reads_it(statement: &Value) -> Value {
+    let mut members = statement.as_object().into_iter().flatten();
+    members.rfind(|(name, _)| name.eq_ignore_ascii_case("predicate")).map_or(Value::Null, |(_, p)| p.clone())
 }
 
 pub fn is_provenance(predicate_type: &str) -> bool {
@@ -254,5 +290,23 @@ mod tests {
             }]
         );
         assert!(is_sbom("https://spdx.dev/Document") && is_provenance("https://slsa.dev/provenance/v0.2"));
+    }
+
+    #[test]
+    fn a_dsse_envelope_is_opened_and_the_predicate_read_as_go_decodes_it() {
+        assert!(is_in_toto_dsse("application/vnd.in-toto.provenance+dsse"));
+        assert!(is_in_toto_dsse("x-application/vnd.in-toto.spdx+dsse; v=1"), "buildx's pattern is unanchored");
+        assert!(!is_in_toto_dsse(IN_TOTO) && !is_in_toto_dsse("application/vnd.in-toto+dsse"));
+        let envelope = br#"{"payloadType":"application/vnd.in-toto+json","payload":"eyJQcmVkaWNhdGUiOjF9"}"#;
+        let statement = statement_bytes(envelope, "application/vnd.in-toto.spdx+dsse").unwrap();
+        assert_eq!(&*statement, br#"{"Predicate":1}"#);
+        assert_eq!(statement_bytes(b"{}", IN_TOTO).unwrap(), Cow::Borrowed(b"{}".as_slice()));
+        assert!(statement_bytes(br#"{"payload":"!"}"#, "application/vnd.in-toto.spdx+dsse").is_err());
+
+        let read = |json: &str| predicate_as_go_reads_it(&serde_json::from_str(json).unwrap());
+        assert_eq!(read(r#"{"Predicate":1}"#), serde_json::json!(1));
+        assert_eq!(read(r#"{"predicate":1,"PREDICATE":2}"#), serde_json::json!(2));
+        assert_eq!(read(r#"{"predicateType":"x"}"#), Value::Null);
+        assert_eq!(read("null"), Value::Null);
     }
 }

@@ -302,12 +302,43 @@ fn malformed(what: String, e: serde_json::Error) -> InspectError {
 }
 
 /// Inspects `reference` the way `docker buildx imagetools inspect` would, and more.
-#[tracing::instrument(skip(client), fields(reference = %reference), err)]
 pub async fn inspect(
     client: &RegistryClient,
     reference: &ImageReference,
     options: InspectOptions,
 ) -> Result<Inspection, InspectError> {
+    Ok(inspect_keeping(client, reference, options, false).await?.0)
+}
+
+/// The predicates of the provenance and SBOM statements an inspection read, by statement digest:
+/// what `imagetools inspect --format` prints of `.Provenance` and `.SBOM`. The inspection only keeps
+/// their summaries, as whole SBOMs would weigh on every view that never prints them.
+#[derive(Debug, Default)]
+pub struct Predicates(pub(super) HashMap<String, serde_json::Value>);
+
+impl Predicates {
+    /// The predicate of the statement `digest`, as buildx reads it; `None` if it was not read.
+    pub fn of_statement(&self, digest: &str) -> Option<&serde_json::Value> {
+        self.0.get(digest)
+    }
+}
+
+/// [`inspect`], keeping the predicates of the statements it reads (at [`Depth::Full`]).
+pub async fn inspect_with_predicates(
+    client: &RegistryClient,
+    reference: &ImageReference,
+    options: InspectOptions,
+) -> Result<(Inspection, Predicates), InspectError> {
+    inspect_keeping(client, reference, options, true).await
+}
+
+#[tracing::instrument(skip(client), fields(reference = %reference), err)]
+async fn inspect_keeping(
+    client: &RegistryClient,
+    reference: &ImageReference,
+    options: InspectOptions,
+    keep_predicates: bool,
+) -> Result<(Inspection, Predicates), InspectError> {
     let fetched = client.manifest(reference).await?;
     let what = format!("manifest {reference}");
     let media_type =
@@ -334,7 +365,7 @@ pub async fn inspect(
         pull_cli: Some(command_line::pull(&reference.pinned(&fetched.digest))),
         media_type: media_type.clone(),
     };
-    let walker = Walker::new(client, reference, options.depth);
+    let walker = Walker::new(client, reference, options.depth, keep_predicates);
     let referrers = async {
         if options.referrers {
             walker.referrers(&fetched.digest).await
@@ -408,7 +439,8 @@ pub async fn inspect(
     }
     mark_shared_layers(&mut inspection.platforms);
     inspection.size_matrix = size_matrix(&inspection.platforms);
-    Ok(inspection)
+    let predicates = walker.predicates.map(|kept| kept.into_inner().expect("lock is never poisoned"));
+    Ok((inspection, Predicates(predicates.unwrap_or_default())))
 }
 
 /// Entries of one index that are followed; the rest are counted and named in the inspection's note.
@@ -433,10 +465,12 @@ struct Walker<'a> {
     manifests: Mutex<HashMap<String, Shared<FetchedManifest>>>,
     blobs: Mutex<HashMap<(String, usize), Shared<Bytes>>>,
     budget: Mutex<usize>,
+    /// The predicates of the statements read, when the caller wants them whole.
+    predicates: Option<Mutex<HashMap<String, serde_json::Value>>>,
 }
 
 impl<'a> Walker<'a> {
-    fn new(client: &'a RegistryClient, reference: &'a ImageReference, depth: Depth) -> Self {
+    fn new(client: &'a RegistryClient, reference: &'a ImageReference, depth: Depth, keep_predicates: bool) -> Self {
         Walker {
             client,
             reference,
@@ -445,6 +479,7 @@ impl<'a> Walker<'a> {
             manifests: Mutex::new(HashMap::new()),
             blobs: Mutex::new(HashMap::new()),
             budget: Mutex::new(MAX_ENTRIES_TOTAL),
+            predicates: keep_predicates.then(Mutex::default),
         }
     }
 
@@ -790,8 +825,13 @@ async fn read_attestation(walker: &Walker<'_>, descriptor: &Descriptor) -> Attes
     });
     let read = join_all(wanted.map(|s| async move {
         let bytes = walker.blob(&s.digest, MAX_STATEMENT_BYTES).await?;
-        let statement: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| format!("malformed in-toto statement {}: {e}", s.digest))?;
+        let bad = |e: String| format!("malformed in-toto statement {}: {e}", s.digest);
+        let bytes = attestation::statement_bytes(&bytes, &s.media_type).map_err(bad)?;
+        let statement: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+        if let Some(kept) = &walker.predicates {
+            let predicate = attestation::predicate_as_go_reads_it(&statement);
+            kept.lock().expect("lock is never poisoned").insert(s.digest.clone(), predicate);
+        }
         Ok::<_, String>((s.predicate_type.clone(), statement))
     }))
     .await;

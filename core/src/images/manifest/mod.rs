@@ -17,8 +17,9 @@ pub use attestation::{Attestation, AttestationStatement, Material, Provenance, S
 pub(crate) use compare::size_matrix;
 pub use compare::{compare, Comparison, FieldDiff, LayerPair, SizeMatrix, SizeRow};
 pub use inspect::{
-    inspect, Depth, HistoryStep, ImageConfig, InspectError, InspectOptions, Inspection, Layer, NestedIndex, OtherEntry,
-    PlatformImage, MAX_CONCURRENT_FETCHES, MAX_ENTRIES_PER_INDEX, MAX_ENTRIES_TOTAL,
+    inspect, inspect_with_predicates, Depth, HistoryStep, ImageConfig, InspectError, InspectOptions, Inspection, Layer,
+    NestedIndex, OtherEntry, PlatformImage, Predicates, MAX_CONCURRENT_FETCHES, MAX_ENTRIES_PER_INDEX,
+    MAX_ENTRIES_TOTAL,
 };
 pub use listing::imagetools_text;
 
