@@ -194,7 +194,7 @@ fn output(args: &BuildArgs) -> Result<(BuildOutput, Option<ToStdout>), ArgsError
         None => (None, None),
     };
     let output = match (named, args.push, args.load) {
-        // Until the builder's driver is known (see `default_output`).
+        // Until the builder's driver is known (`Target::default_output`).
         (None, false, false) => BuildOutput::CacheOnly,
         (None, true, false) | (Some(Push), _, false) => Push,
         (None, false, true) | (Some(Load), false, _) => Load,
@@ -288,21 +288,6 @@ fn flags(args: &BuildArgs) -> Result<Flags, ArgsError> {
     let request = request(args, output, dockerfile)?;
     let output_unset = !args.push && !args.load && args.output.is_none();
     Ok(Flags { request, output_unset, to_stdout, _dockerfile_from_stdin: dockerfile_from_stdin })
-}
-
-/// What buildx builds into without an output flag: on the docker driver the engine's images
-/// (named by the tags; not with `BUILDX_NO_DEFAULT_LOAD`), elsewhere nothing but the build cache,
-/// which buildx warns of.
-fn default_output(driver: &str) -> BuildOutput {
-    let no_default_load = std::env::var("BUILDX_NO_DEFAULT_LOAD").is_ok_and(|v| parse_bool(&v) == Some(true));
-    if driver == "docker" && !no_default_load {
-        return BuildOutput::Load;
-    }
-    eprintln!(
-        "WARNING: No output specified with {driver} driver. Build result will only remain in the build cache. \
-         To push result image into registry use --push or to load image into docker use --load"
-    );
-    BuildOutput::CacheOnly
 }
 
 /// Writes `--iidfile` and `--metadata-file` for a build that ended with an image.
@@ -505,22 +490,25 @@ pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
             }
         });
         let context = args.context_name.as_deref();
-        let builder = Some(flags.request.builder.as_str()).filter(|b| !b.is_empty());
         builds::validate(&flags.request).map_err(|e| fail(&e))?;
-        let (group, _) = builders.for_build(builder, context).await.map_err(|e| fail(&e))?;
+        let target = builds::resolve_target(&builders, &flags.request.builder, context).await.map_err(|e| fail(&e))?;
         if flags.output_unset {
-            flags.request.output = default_output(&group.driver);
+            let (output, warning) = target.default_output();
+            flags.request.output = output;
+            if let Some(warning) = warning {
+                eprintln!("WARNING: {warning}");
+            }
         }
-        let node = group.nodes.first().map(|n| n.name.clone()).unwrap_or_default();
+        let node = target.first_node().to_owned();
         if !quiet && !json {
             // buildx's plain progress opens with the builder it builds on.
-            eprintln!("#0 building with \"{}\" instance using {} driver\n", group.name, group.driver);
+            eprintln!("#0 building with \"{}\" instance using {} driver\n", target.builder(), target.driver());
         }
         let request = &flags.request;
         let records = Records::new(builders.contexts().environment());
         let mut recording = records.recording();
         let ended = match &args.retry_platform {
-            None => builds::run(&builders, request, context, &on_progress, cancel, &mut recording)
+            None => builds::run_on_target(&builders, request, target, context, &on_progress, cancel, &mut recording)
                 .await
                 .map_err(|e| fail(&e)),
             Some(platform) => {

@@ -3,12 +3,13 @@
 
 use std::path::Path;
 
-use super::BuildError;
+use super::{BuildError, BuildOutput};
 use crate::builders::drivers::Driver;
 use crate::builders::routing::RouteNode;
 use crate::builders::{BuilderError, Builders};
 use crate::buildkit::session::{Session, SessionServices};
 use crate::buildkit::Control;
+use crate::go_text::parse_bool::parse_bool;
 
 /// A builder node reached for a solve: its builder's name, its driver, and its BuildKit.
 pub(crate) struct Connected {
@@ -30,20 +31,53 @@ pub(crate) async fn target(
     Ok((group.name, driver))
 }
 
-/// The builder a build goes to and every node of it, for the build to route its platforms.
-pub(crate) struct Target {
-    pub builder: String,
-    pub nodes: Vec<RouteNode>,
+/// The builder a build goes to and every node of it, for the build to route its platforms; read
+/// from the store once, also for what a command line says before it builds.
+pub struct Target {
+    pub(crate) builder: String,
+    pub(crate) driver: String,
+    pub(crate) nodes: Vec<RouteNode>,
+}
+
+impl Target {
+    pub fn builder(&self) -> &str {
+        &self.builder
+    }
+
+    pub fn driver(&self) -> &str {
+        &self.driver
+    }
+
+    /// The node a build of one node goes to, as buildx names it in `--metadata-file`.
+    pub fn first_node(&self) -> &str {
+        self.nodes.first().map_or("", |n| n.name.as_str())
+    }
+
+    /// What buildx builds into without an output flag: on the docker driver the engine's images
+    /// (named by the tags; not with `BUILDX_NO_DEFAULT_LOAD`), elsewhere nothing but the build
+    /// cache, with the warning buildx prints then.
+    pub fn default_output(&self) -> (BuildOutput, Option<String>) {
+        let no_default_load = std::env::var("BUILDX_NO_DEFAULT_LOAD").is_ok_and(|v| parse_bool(&v) == Some(true));
+        if self.driver == "docker" && !no_default_load {
+            return (BuildOutput::Load, None);
+        }
+        let warning = format!(
+            "No output specified with {} driver. Build result will only remain in the build cache. \
+             To push result image into registry use --push or to load image into docker use --load",
+            self.driver
+        );
+        (BuildOutput::CacheOnly, Some(warning))
+    }
 }
 
 /// The builder `builder` (empty: the current one) of the docker context, with all its nodes.
-pub(crate) async fn target_nodes(
+pub async fn resolve_target(
     builders: &Builders,
     builder: &str,
     docker_context: Option<&str>,
 ) -> Result<Target, BuildError> {
     let (group, nodes) = builders.nodes_for_build(Some(builder.trim()), docker_context).await?;
-    Ok(Target { builder: group.name, nodes })
+    Ok(Target { builder: group.name, driver: group.driver, nodes })
 }
 
 /// Reaches the node's BuildKit through its driver, which boots a docker-container builder that is

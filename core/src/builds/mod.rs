@@ -28,7 +28,8 @@ use tracing::instrument;
 use ts_rs::TS;
 
 pub use command_line::command_line;
-pub(crate) use connect::{connect, target, target_nodes, Target};
+pub(crate) use connect::{connect, target};
+pub use connect::{resolve_target, Target};
 pub(crate) use failure::failure;
 pub use failure::BuildFailure;
 pub use keep_going::PlatformResult;
@@ -208,8 +209,22 @@ pub async fn run(
     cancel: CancellationToken,
     observer: &mut dyn BuildObserver,
 ) -> Result<BuildOutcome, BuildError> {
-    let target = target_nodes(builders, &request.builder, docker_context);
+    let target = resolve_target(builders, &request.builder, docker_context);
     run_on(builders, request, target, docker_context, progress, cancel, observer).await
+}
+
+/// [`run`] on a builder already resolved ([`resolve_target`]): a command line that named the
+/// builder and its driver before building reads the store once.
+pub async fn run_on_target(
+    builders: &Builders,
+    request: &BuildRequest,
+    target: Target,
+    docker_context: Option<&str>,
+    progress: &(dyn Fn(ProgressUpdate) + Send + Sync),
+    cancel: CancellationToken,
+    observer: &mut dyn BuildObserver,
+) -> Result<BuildOutcome, BuildError> {
+    run_on(builders, request, std::future::ready(Ok(target)), docker_context, progress, cancel, observer).await
 }
 
 /// [`run`] on the nodes `target` resolves to: a test can hand it a driver of its own.
@@ -393,7 +408,9 @@ mod tests {
     ) -> BuildError {
         let driver = FakeDriverNeverBoots { connects: connects.clone() };
         let node = RouteNode { name: "fake0".into(), pinned: Vec::new(), driver: Box::new(driver) };
-        let target = async { Ok(Target { builder: "fake".to_owned(), nodes: vec![node] }) };
+        let target = async {
+            Ok(Target { builder: "fake".to_owned(), driver: "docker-container".to_owned(), nodes: vec![node] })
+        };
         run_on(builders, request, target, None, &|_| {}, CancellationToken::new(), observer).await.unwrap_err()
     }
 

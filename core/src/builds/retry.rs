@@ -10,7 +10,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
 use tracing::instrument;
 
-use super::connect::{target_nodes, Target};
+use super::connect::{resolve_target, Target};
 use super::failure::failure;
 use super::keep_going::{self, PlatformResult};
 use super::records::BuildRecord;
@@ -60,7 +60,7 @@ pub async fn retry(
     if let Some(first) = &push.first {
         kept_images(builders, first, &earlier.platform_results, &previous.platform).await?;
     }
-    let Target { builder, nodes } = target_nodes(builders, &request.builder, docker_context).await?;
+    let Target { builder, nodes, .. } = resolve_target(builders, &request.builder, docker_context).await?;
     let route = routing::resolve(&nodes, &checked.platforms).await?.remove(0);
     let node = nodes.into_iter().nth(route.node).expect("a route goes to one of the builder's nodes");
     let part = Part::platform(&node.name, node.driver, wanted, previous.attempt + 1);

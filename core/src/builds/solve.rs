@@ -63,7 +63,7 @@ pub(super) async fn run_checked(
     docker_context: Option<&str>,
     watch: Watch<'_>,
 ) -> Result<BuildOutcome, BuildError> {
-    let Target { builder, mut nodes } = target;
+    let Target { builder, mut nodes, .. } = target;
     let routes = routing::resolve(&nodes, &checked.platforms).await?;
     // Keep-going solves each platform on its own: BuildKit cancels a solve's every platform when one fails.
     if routes.len() > 1 || (request.keep_going && checked.platforms.len() > 1) {
