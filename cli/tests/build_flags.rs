@@ -249,3 +249,27 @@ fn annotations_land_on_the_manifest_and_its_descriptor_as_buildx_puts_them() {
     let out = support::output(refused, config.path());
     assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), "buildlane: unknown annotation type \"example\"");
 }
+
+#[test]
+fn an_output_path_of_the_wrong_kind_is_refused_before_building_in_buildx_words() {
+    let config = docker_config();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("Dockerfile"), "FROM scratch\nCOPY Dockerfile /\n").unwrap();
+    std::fs::write(work.path().join("a-file"), "").unwrap();
+    std::fs::create_dir(work.path().join("a-folder")).unwrap();
+    let buildx = Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker");
+    let buildlane = Path::new(env!("CARGO_BIN_EXE_buildlane"));
+    for output in ["type=local,dest=a-file", "type=tar,dest=a-folder", "type=oci,dest=a-folder"] {
+        let refusal = |program: &Path, command: &[&str], prefix: &str| {
+            let mut run = Command::new(program);
+            run.args([command, &["-o", output, "."]].concat()).current_dir(work.path());
+            let out = support::output(run, config.path());
+            assert!(!out.status.success(), "{program:?} {output}");
+            let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+            stderr.strip_prefix(prefix).unwrap_or_else(|| panic!("{output}: {stderr}")).to_owned()
+        };
+        let ours = refusal(buildlane, &["build"], "buildlane: ");
+        assert_eq!(ours, refusal(&buildx, &["buildx", "build"], "ERROR: "), "{output}");
+        assert!(ours.starts_with("destination "), "{ours}");
+    }
+}

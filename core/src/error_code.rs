@@ -199,6 +199,8 @@ impl Coded for BuildError {
             | BuildError::CacheSource(_)
             | BuildError::TagRequired(_)
             | BuildError::OutputFolderMissing(_)
+            | BuildError::OutputIsFile(_)
+            | BuildError::OutputIsFolder(_)
             | BuildError::NamedContext { .. }
             | BuildError::NetworkMode(_)
             | BuildError::AddHost(_)

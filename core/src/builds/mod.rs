@@ -168,6 +168,10 @@ pub enum BuildError {
     TagRequired(&'static str),
     #[error("output path {0} is in a folder that does not exist")]
     OutputFolderMissing(PathBuf),
+    #[error("destination directory {} is a file", .0.display())]
+    OutputIsFile(PathBuf),
+    #[error("destination file {} is a directory", .0.display())]
+    OutputIsFolder(PathBuf),
     #[error("invalid build context \"{item}\": {reason}")]
     NamedContext { item: String, reason: String },
     #[error("network mode \"{0}\" not supported by buildkit - you can define a custom network for your builder using the network driver-opt in buildx create")]

@@ -185,8 +185,15 @@ pub(crate) fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
         BuildOutput::Push | BuildOutput::PushAndLoad if tags(request).is_empty() => {
             return Err(BuildError::TagRequired("push"))
         }
-        // A local output's folder is made with its parents when the files arrive, as buildx makes it.
+        // A local output's folder is made with its parents when the files arrive, as buildx makes it;
+        // a file in its place is refused before the build, as buildx refuses it.
+        BuildOutput::Local { dest } if Path::new(dest).exists() && !Path::new(dest).is_dir() => {
+            return Err(BuildError::OutputIsFile(PathBuf::from(dest)))
+        }
         BuildOutput::Oci { dest } | BuildOutput::Docker { dest } | BuildOutput::Tar { dest } => {
+            if Path::new(dest).is_dir() {
+                return Err(BuildError::OutputIsFolder(PathBuf::from(dest)));
+            }
             let parent = Path::new(dest).parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
             if !parent.is_dir() {
                 return Err(BuildError::OutputFolderMissing(PathBuf::from(dest)));
