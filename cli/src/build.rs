@@ -15,6 +15,7 @@ use buildlane_core::builds::{
 use buildlane_core::docker_config::Environment;
 use buildlane_core::error_code::{Coded, ErrorCode};
 use buildlane_core::go_text::parse_bool::parse_bool;
+use buildlane_core::go_text::quote::quote;
 use buildlane_core::progress::{LogChunk, ProgressUpdate, StepState, SHARED_LANE};
 use tokio_util::sync::CancellationToken;
 
@@ -96,9 +97,9 @@ pub struct BuildArgs {
     /// failed, and put the index of every platform under the tags.
     #[arg(long, value_name = "PLATFORM")]
     retry_platform: Option<String>,
-    /// `min` (default), `max` or `false`.
-    #[arg(long, default_value = "min")]
-    provenance: String,
+    /// `min` (default, unless BUILDX_NO_DEFAULT_ATTESTATIONS is true), `max` or `false`.
+    #[arg(long)]
+    provenance: Option<String>,
     /// `true`, `false` (default) or `generator=IMAGE`.
     #[arg(long, default_value = "false")]
     sbom: String,
@@ -143,6 +144,8 @@ enum ArgsError {
     ResultFile { path: String, reason: String },
     #[error("invalid --provenance \"{0}\": expected min, max or false")]
     Provenance(String),
+    #[error("invalid BUILDX_NO_DEFAULT_ATTESTATIONS: strconv.ParseBool: parsing {}: invalid syntax", quote(.0))]
+    NoDefaultAttestations(String),
     #[error("invalid --sbom \"{0}\": expected true, false or generator=IMAGE")]
     Sbom(String),
     #[error("invalid --attest \"{0}\": expected type=provenance[,mode=min|max][,disabled=true] or type=sbom[,generator=IMAGE][,disabled=true]")]
@@ -163,6 +166,7 @@ impl Coded for ArgsError {
             | ArgsError::DockerfilePath { .. }
             | ArgsError::ImageIdFileWithoutImage
             | ArgsError::Provenance(_)
+            | ArgsError::NoDefaultAttestations(_)
             | ArgsError::Sbom(_)
             | ArgsError::Attest(_)
             | ArgsError::Progress(_) => ErrorCode::InvalidInput,
@@ -310,8 +314,36 @@ fn write_result_files(args: &BuildArgs, outcome: &BuildOutcome, node: &str) -> R
     Ok(())
 }
 
+/// Without `--provenance`, buildx attests a minimal provenance unless `BUILDX_NO_DEFAULT_ATTESTATIONS`
+/// says not to.
+fn default_provenance() -> Result<&'static str, ArgsError> {
+    match std::env::var("BUILDX_NO_DEFAULT_ATTESTATIONS") {
+        Err(_) => Ok("min"),
+        Ok(value) => match parse_bool(&value) {
+            Some(true) => Ok("false"),
+            Some(false) => Ok("min"),
+            None => Err(ArgsError::NoDefaultAttestations(value)),
+        },
+    }
+}
+
+/// `SOURCE_DATE_EPOCH` from the environment is a build arg unless one is given, as buildx passes it.
+fn with_source_date_epoch(mut build_args: Vec<String>) -> Vec<String> {
+    const KEY: &str = "SOURCE_DATE_EPOCH";
+    let given = build_args.iter().any(|a| a.split_once('=').is_some_and(|(k, _)| k.trim() == KEY));
+    match std::env::var(KEY) {
+        Ok(epoch) if !epoch.is_empty() && !given => build_args.push(format!("{KEY}={epoch}")),
+        _ => {}
+    }
+    build_args
+}
+
 fn request(args: &BuildArgs, output: BuildOutput, dockerfile: String) -> Result<BuildRequest, ArgsError> {
-    let mut provenance = match args.provenance.as_str() {
+    let given = match args.provenance.as_deref() {
+        Some(given) => given,
+        None => default_provenance()?,
+    };
+    let mut provenance = match given {
         "min" | "mode=min" | "true" => ProvenanceMode::Min,
         "max" | "mode=max" => ProvenanceMode::Max,
         "false" | "off" => ProvenanceMode::Off,
@@ -356,7 +388,7 @@ fn request(args: &BuildArgs, output: BuildOutput, dockerfile: String) -> Result<
         dockerfile,
         platforms: args.platform.clone(),
         tags: args.tags.clone(),
-        build_args: key_values(&args.build_args, true),
+        build_args: with_source_date_epoch(key_values(&args.build_args, true)),
         labels: key_values(&args.labels, false),
         secrets: args.secrets.clone(),
         ssh: args.ssh.clone(),

@@ -273,3 +273,42 @@ fn an_output_path_of_the_wrong_kind_is_refused_before_building_in_buildx_words()
         assert!(ours.starts_with("destination "), "{ours}");
     }
 }
+
+#[test]
+fn source_date_epoch_and_no_default_attestations_are_read_from_the_environment_as_buildx_reads_them() {
+    let config = docker_config();
+    let work = tempfile::tempdir().unwrap();
+    let dockerfile = format!(
+        "FROM {}/busybox:latest AS made\nARG SOURCE_DATE_EPOCH\nRUN echo \"$SOURCE_DATE_EPOCH\" > /epoch\n\
+         FROM scratch\nCOPY --from=made /epoch /epoch\n",
+        required("BUILDLANE_REGISTRY")
+    );
+    std::fs::write(work.path().join("Dockerfile"), dockerfile).unwrap();
+    let buildx = Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker");
+    let buildlane = Path::new(env!("CARGO_BIN_EXE_buildlane"));
+    // What each tool's OCI tarball holds: the image's media type and how many manifests it has (an
+    // attestation manifest beside the image's where the builder attests by default).
+    let built = |program: &Path, command: &[&str], vars: &[(&str, &str)]| {
+        let mut run = Command::new(program);
+        run.args([command, &["-o", "type=oci,dest=out.tar", "."]].concat()).current_dir(work.path());
+        let out = support::output_with(run, config.path(), vars);
+        assert!(out.status.success(), "{program:?} {vars:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let (index, manifest) = oci_index_and_manifest(&work.path().join("out.tar"));
+        (index["manifests"][0]["mediaType"].clone(), manifest["manifests"].as_array().map_or(1, Vec::len))
+    };
+    for vars in [&[("SOURCE_DATE_EPOCH", "1700000000")][..], &[("BUILDX_NO_DEFAULT_ATTESTATIONS", "1")][..], &[]] {
+        let ours = built(buildlane, &["build"], vars);
+        assert_eq!(ours, built(&buildx, &["buildx", "build", "-q"], vars), "{vars:?}");
+    }
+    let mut epoch = Command::new(buildlane);
+    epoch.args(["build", "--provenance", "false", "-o", "-", "."]).current_dir(work.path());
+    let out = support::output_with(epoch, config.path(), &[("SOURCE_DATE_EPOCH", "1700000000")]);
+    assert_eq!(unpacked(&out.stdout), ["epoch: 1700000000\n"]);
+    let mut invalid = Command::new(buildlane);
+    invalid.args(["build", "."]).current_dir(work.path());
+    let out = support::output_with(invalid, config.path(), &[("BUILDX_NO_DEFAULT_ATTESTATIONS", "maybe")]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "buildlane: invalid BUILDX_NO_DEFAULT_ATTESTATIONS: strconv.ParseBool: parsing \"maybe\": invalid syntax"
+    );
+}
