@@ -22,13 +22,21 @@ fn cache_mount(config: &Path, mark: &str) -> String {
     .unwrap();
     let context = ctx.path().to_str().unwrap();
     buildx(config, &["build", "--builder", "default", "--output", "type=cacheonly", "-q", context]);
-    let listing = buildx(config, &["du", "--builder", "default", "--verbose"]);
-    listing
-        .split("\n\n")
-        .find(|block| block.contains(mark) && block.contains("exec.cachemount"))
-        .and_then(|block| block.lines().find_map(|l| l.strip_prefix("ID:")))
-        .map(|id| id.trim().to_owned())
-        .unwrap_or_else(|| panic!("no cache mount record for {mark} in:\n{listing}"))
+    // Right after the build the mount may still be listed as a `regular` record in use, not yet
+    // released as a cache mount: ask again for a few seconds.
+    let mut listing = String::new();
+    for _ in 0..50 {
+        listing = buildx(config, &["du", "--builder", "default", "--verbose"]);
+        let id = listing
+            .split("\n\n")
+            .find(|block| block.contains(mark) && block.contains("exec.cachemount"))
+            .and_then(|block| block.lines().find_map(|l| l.strip_prefix("ID:")));
+        if let Some(id) = id {
+            return id.trim().to_owned();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("no cache mount record for {mark} in:\n{listing}")
 }
 
 /// The output with the pruned record's id and each row's LAST ACCESSED (its last cell) left out.
