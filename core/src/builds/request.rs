@@ -43,6 +43,13 @@ pub enum BuildOutput {
     },
 }
 
+impl BuildOutput {
+    /// Whether the result goes to a registry (`--push`, alone or with `--load`).
+    pub fn pushes(&self) -> bool {
+        matches!(self, BuildOutput::Push | BuildOutput::PushAndLoad)
+    }
+}
+
 /// Provenance attestation mode (`--provenance`); buildx's default is `min`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -182,9 +189,7 @@ pub(crate) fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
         return Err(BuildError::PushPartialNeeds("--push"));
     }
     match &request.output {
-        BuildOutput::Push | BuildOutput::PushAndLoad if tags(request).is_empty() => {
-            return Err(BuildError::TagRequired("push"))
-        }
+        output if output.pushes() && tags(request).is_empty() => return Err(BuildError::TagRequired("push")),
         // A local output's folder is made with its parents when the files arrive, as buildx makes it;
         // a file in its place is refused before the build, as buildx refuses it.
         BuildOutput::Local { dest } if Path::new(dest).exists() && !Path::new(dest).is_dir() => {

@@ -301,7 +301,8 @@ pub(super) fn frontend_attrs(
 /// for images (as buildx rewrites `image` and a load to it), BuildKit's `image` exporter elsewhere,
 /// its tarball exporters for files. `--load` on other drivers is a tarball (`loaded_as`: `oci` or
 /// `docker`) streamed into the engine; `--push --load` is the pushing exporter, then the loading
-/// one (on the engine's own BuildKit the pushing one alone, which keeps the image). Every exporter carries the annotations, as buildx hands them to every output.
+/// one (on the engine's own BuildKit the pushing one alone, which keeps the image). Every exporter
+/// carries the annotations, as buildx hands them to every output.
 pub(super) fn exporters(
     request: &BuildRequest,
     engine_buildkit: bool,

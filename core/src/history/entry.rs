@@ -343,9 +343,9 @@ impl HistoryEntry {
     /// The request BuildKit's record and buildx's local state tell of.
     fn made_request(&self) -> BuildRequest {
         let pairs = |kvs: &[KeyValue]| kvs.iter().map(|kv| format!("{}={}", kv.name, kv.value)).collect();
-        let pushing = |o: &&HistoryOutput| o.attrs.get("push").is_some_and(|p| p == "true");
-        let pushed = self.outputs.iter().filter(|o| matches!(o.kind.as_str(), "image" | "moby")).any(|o| pushing(&o));
-        let loaded = self.outputs.iter().any(|o| o.kind == "moby" && !pushing(&o));
+        let pushing = |o: &HistoryOutput| o.attrs.get("push").is_some_and(|p| p == "true");
+        let pushed = self.outputs.iter().any(|o| matches!(o.kind.as_str(), "image" | "moby") && pushing(o));
+        let loaded = self.outputs.iter().any(|o| o.kind == "moby" && !pushing(o));
         let output = match (pushed, loaded) {
             (true, true) => BuildOutput::PushAndLoad,
             (true, false) => BuildOutput::Push,
@@ -441,11 +441,7 @@ fn pinned(name: &str, digest: &str) -> Option<String> {
 
 /// The image Buildlane's record of a build says it pushed: its first tag, by the digest it answered.
 fn recorded_image(record: &BuildRecord) -> Option<String> {
-    let digest = record
-        .outcome
-        .digest
-        .as_deref()
-        .filter(|_| matches!(record.request.output, BuildOutput::Push | BuildOutput::PushAndLoad))?;
+    let digest = record.outcome.digest.as_deref().filter(|_| record.request.output.pushes())?;
     pinned(record.request.tags.first()?, digest)
 }
 

@@ -58,7 +58,7 @@ impl SshAgents {
                 Some((id, paths)) => (id, paths.split(',').collect::<Vec<_>>()),
                 None => (item.as_str(), Vec::new()),
             };
-            let id = if id.is_empty() { "default" } else { id }.to_owned();
+            let id = id_or_default(id).to_owned();
             let paths: Vec<PathBuf> = match paths.as_slice() {
                 [] | [""] => match auth_sock.filter(|s| !s.is_empty()) {
                     Some(socket) => vec![PathBuf::from(socket)],
@@ -87,8 +87,17 @@ impl SshAgents {
     }
 
     fn socket(&self, id: &str) -> Result<&Path, Status> {
-        let id = if id.is_empty() { "default" } else { id };
+        let id = id_or_default(id);
         self.0.get(id).map(PathBuf::as_path).ok_or_else(|| Status::unknown(format!("unset ssh forward key {id}")))
+    }
+}
+
+/// An id left empty names the `default` agent, on either side of the session.
+fn id_or_default(id: &str) -> &str {
+    if id.is_empty() {
+        "default"
+    } else {
+        id
     }
 }
 
@@ -155,12 +164,11 @@ async fn relay(
 
 /// The first whole message in `pending` (length, type, body), taken out of it.
 fn take_message(pending: &mut Vec<u8>) -> Result<Option<Vec<u8>>, Status> {
-    let Some(length) = pending.first_chunk::<4>().map(|l| u32::from_be_bytes(*l) as usize) else {
+    let Some(prefix) = pending.first_chunk::<4>() else {
         return Ok(None);
     };
-    if length == 0 || length > MAX_MESSAGE_BYTES {
-        return Err(Status::invalid_argument(format!("ssh agent message of {length} bytes")));
-    }
+    let length = body_length(prefix)
+        .map_err(|length| Status::invalid_argument(format!("ssh agent message of {length} bytes")))?;
     if pending.len() < 4 + length {
         return Ok(None);
     }
@@ -170,14 +178,22 @@ fn take_message(pending: &mut Vec<u8>) -> Result<Option<Vec<u8>>, Status> {
 async fn read_message(agent: &mut (impl AsyncRead + Unpin)) -> Result<Vec<u8>, Status> {
     let mut length = [0u8; 4];
     agent.read_exact(&mut length).await.map_err(agent_gone)?;
-    let body_len = u32::from_be_bytes(length) as usize;
-    if body_len == 0 || body_len > MAX_MESSAGE_BYTES {
-        return Err(Status::internal(format!("the ssh agent answered a message of {body_len} bytes")));
-    }
+    let body_len = body_length(&length)
+        .map_err(|length| Status::internal(format!("the ssh agent answered a message of {length} bytes")))?;
     let mut message = length.to_vec();
     message.resize(4 + body_len, 0);
     agent.read_exact(&mut message[4..]).await.map_err(agent_gone)?;
     Ok(message)
+}
+
+/// The length a message's 4-byte prefix gives its type and body; `Err` with it when no agent
+/// message can be that long (or empty).
+fn body_length(prefix: &[u8; 4]) -> Result<usize, usize> {
+    let length = u32::from_be_bytes(*prefix) as usize;
+    if length == 0 || length > MAX_MESSAGE_BYTES {
+        return Err(length);
+    }
+    Ok(length)
 }
 
 fn agent_gone(e: std::io::Error) -> Status {
