@@ -77,9 +77,10 @@ pub struct BuildArgs {
     load: bool,
     /// `type=oci|docker|tar,dest=FILE` or `type=local,dest=DIR`; `dest=-` writes the tarball to
     /// standard output, `-o -` is a tar there and `-o DIR` a local output; `type=registry` (or
-    /// `type=image,push=true`) pushes, `type=docker` loads, `type=cacheonly`, as in buildx.
-    #[arg(short = 'o', long)]
-    output: Option<String>,
+    /// `type=image,push=true`) pushes, `type=docker` loads, `type=cacheonly`, as in buildx. Give
+    /// it again for each further output, all made by one build.
+    #[arg(short = 'o', long = "output")]
+    outputs: Vec<String>,
     #[arg(long)]
     no_cache: bool,
     /// Always pull referenced images.
@@ -126,8 +127,8 @@ pub struct BuildArgs {
 
 #[derive(Debug, thiserror::Error)]
 enum ArgsError {
-    #[error("Buildlane builds one output, or pushes and loads (--push --load): give --output alone")]
-    TooManyOutputs,
+    #[error("multiple outputs configured to write to stdout")]
+    StdoutTwice,
     #[error("invalid --output \"{0}\": expected type=oci|docker|tar,dest=FILE, type=local,dest=DIR, type=registry, type=docker or type=cacheonly")]
     Output(String),
     #[error("dest file is required for {0} exporter. refusing to write to console")]
@@ -159,7 +160,7 @@ enum ArgsError {
 impl Coded for ArgsError {
     fn code(&self) -> ErrorCode {
         match self {
-            ArgsError::TooManyOutputs
+            ArgsError::StdoutTwice
             | ArgsError::Output(_)
             | ArgsError::OutputConsole(_)
             | ArgsError::DockerfileStdin(_)
@@ -186,27 +187,32 @@ struct Flags {
     _dockerfile_from_stdin: Option<tempfile::TempDir>,
 }
 
-/// The output the flags name. `-o` reads as buildx reads it: a value without `=` is a local
-/// output's folder, or with `-` a tar on standard output; a tarball's `dest=-` is standard output
-/// (refused on a terminal, as buildx refuses it), written to a scratch file first.
-/// `--push` and `--load` add to what `-o` names, as buildx adds them: a push to a registry
-/// output, a load to a docker one (without `dest`), both to each other.
-fn output(args: &BuildArgs) -> Result<(BuildOutput, Option<ToStdout>), ArgsError> {
-    use BuildOutput::{Load, Push, PushAndLoad};
-    let (named, to_stdout) = match &args.output {
-        Some(spec) => output_flag(spec).map(|(output, to_stdout)| (Some(output), to_stdout))?,
-        None => (None, None),
-    };
-    let output = match (named, args.push, args.load) {
-        // Until the builder's driver is known (`Target::default_output`).
-        (None, false, false) => BuildOutput::CacheOnly,
-        (None, true, false) | (Some(Push), _, false) => Push,
-        (None, false, true) | (Some(Load), false, _) => Load,
-        (None, true, true) | (Some(Push), _, true) | (Some(Load), true, _) => PushAndLoad,
-        (Some(named), false, false) => named,
-        _ => return Err(ArgsError::TooManyOutputs),
-    };
-    Ok((output, to_stdout))
+/// The outputs the flags name, in buildx's order. Each `-o` reads as buildx reads it: a value
+/// without `=` is a local output's folder, or with `-` a tar on standard output; a tarball's
+/// `dest=-` is standard output (refused on a terminal, or for a second output, as buildx refuses
+/// them), written to a scratch file first. `--push` and `--load` add to what `-o` names, as buildx
+/// adds them: a push unless an output pushes already, a load unless one loads (`type=docker`
+/// without `dest`).
+fn outputs(args: &BuildArgs) -> Result<(Vec<BuildOutput>, Option<ToStdout>), ArgsError> {
+    let mut outputs = Vec::new();
+    let mut to_stdout = None;
+    for spec in &args.outputs {
+        let (output, stdout) = output_flag(spec)?;
+        if let Some(stdout) = stdout {
+            if to_stdout.is_some() {
+                return Err(ArgsError::StdoutTwice);
+            }
+            to_stdout = Some(stdout);
+        }
+        outputs.push(output);
+    }
+    for (asked, output) in [(args.push, BuildOutput::Push), (args.load, BuildOutput::Load)] {
+        if asked && !outputs.contains(&output) {
+            outputs.push(output);
+        }
+    }
+    // `Target::default_output` fills it when the builder's driver is known.
+    Ok((outputs, to_stdout))
 }
 
 /// What one `--output` names.
@@ -284,13 +290,14 @@ fn key_values(items: &[String], from_environment: bool) -> Vec<String> {
 }
 
 fn flags(args: &BuildArgs) -> Result<Flags, ArgsError> {
-    let (output, to_stdout) = output(args)?;
+    let (outputs, to_stdout) = outputs(args)?;
     let (dockerfile, dockerfile_from_stdin) = dockerfile(args.file.as_deref())?;
-    if args.iidfile.is_some() && matches!(output, BuildOutput::Local { .. } | BuildOutput::Tar { .. }) {
+    let filesystem = |o: &BuildOutput| matches!(o, BuildOutput::Local { .. } | BuildOutput::Tar { .. });
+    if args.iidfile.is_some() && outputs.iter().any(filesystem) {
         return Err(ArgsError::ImageIdFileWithoutImage);
     }
-    let request = request(args, output, dockerfile)?;
-    let output_unset = !args.push && !args.load && args.output.is_none();
+    let output_unset = outputs.is_empty();
+    let request = request(args, outputs, dockerfile)?;
     Ok(Flags { request, output_unset, to_stdout, _dockerfile_from_stdin: dockerfile_from_stdin })
 }
 
@@ -338,7 +345,7 @@ fn with_source_date_epoch(mut build_args: Vec<String>) -> Vec<String> {
     build_args
 }
 
-fn request(args: &BuildArgs, output: BuildOutput, dockerfile: String) -> Result<BuildRequest, ArgsError> {
+fn request(args: &BuildArgs, outputs: Vec<BuildOutput>, dockerfile: String) -> Result<BuildRequest, ArgsError> {
     let given = match args.provenance.as_deref() {
         Some(given) => given,
         None => default_provenance()?,
@@ -401,7 +408,7 @@ fn request(args: &BuildArgs, output: BuildOutput, dockerfile: String) -> Result<
         target: args.target.clone().unwrap_or_default(),
         no_cache: args.no_cache,
         pull: args.pull,
-        output,
+        outputs,
         provenance,
         sbom,
         sbom_generator,
@@ -526,7 +533,7 @@ pub fn run(env: Environment, args: BuildArgs) -> ExitCode {
         let target = builds::resolve_target(&builders, &flags.request.builder, context).await.map_err(|e| fail(&e))?;
         if flags.output_unset {
             let (output, warning) = target.default_output();
-            flags.request.output = output;
+            flags.request.outputs = vec![output];
             if let Some(warning) = warning {
                 eprintln!("WARNING: {warning}");
             }
@@ -693,10 +700,18 @@ mod tests {
         }
     }
 
+    /// The one output `args` name.
+    fn output(args: &[&str]) -> BuildOutput {
+        match &requested(args).outputs[..] {
+            [output] => output.clone(),
+            several => panic!("{args:?}: {several:?}"),
+        }
+    }
+
     #[test]
     fn an_output_without_a_type_is_a_local_folder_and_a_dash_a_tar() {
-        assert_eq!(requested(&["-o", "out/dir"]).output, BuildOutput::Local { dest: "out/dir".into() });
-        assert_eq!(requested(&["-o", "type=oci,dest=a.tar"]).output, BuildOutput::Oci { dest: "a.tar".into() });
+        assert_eq!(output(&["-o", "out/dir"]), BuildOutput::Local { dest: "out/dir".into() });
+        assert_eq!(output(&["-o", "type=oci,dest=a.tar"]), BuildOutput::Oci { dest: "a.tar".into() });
         let parsed = Command::parse_from(["build", ".", "-o", "type=tar,dest=-"]);
         match flags(&parsed.args) {
             // Standard output here is the test harness's: a terminal when run by hand.
@@ -704,32 +719,73 @@ mod tests {
             Err(other) => panic!("{other}"),
             Ok(flags) => {
                 let scratch = flags.to_stdout.expect("a scratch file bound for standard output");
-                assert_eq!(flags.request.output, BuildOutput::Tar { dest: scratch.path().to_string_lossy().into() });
+                let dest = scratch.path().to_string_lossy().into();
+                assert_eq!(flags.request.outputs, [BuildOutput::Tar { dest }]);
             }
         }
         assert!(matches!(
             flags(&Command::parse_from(["build", ".", "-o", "type=nope,dest=x"]).args),
             Err(ArgsError::Output(_))
         ));
-        let tagged = |output: &str| requested(&["-t", "r/a:1", "-o", output]).output;
+        let tagged = |spec: &str| output(&["-t", "r/a:1", "-o", spec]);
         assert_eq!(tagged("type=registry"), BuildOutput::Push);
         assert_eq!(tagged("type=image,push=true"), BuildOutput::Push);
         assert_eq!(tagged("type=docker"), BuildOutput::Load);
         assert_eq!(tagged("type=cacheonly"), BuildOutput::CacheOnly);
         let kept_in_the_builder = Command::parse_from(["build", ".", "-o", "type=image"]);
         assert!(matches!(flags(&kept_in_the_builder.args), Err(ArgsError::Output(_))), "not said which store");
+        assert!(requested(&[]).outputs.is_empty(), "the driver's default, once the builder is known");
     }
 
     #[test]
-    fn push_and_load_add_to_each_other_and_to_the_output_they_extend() {
-        let outputs = |args: &[&str]| requested(&[&["-t", "r/a:1"][..], args].concat()).output;
-        assert_eq!(outputs(&["--push", "--load"]), BuildOutput::PushAndLoad);
-        assert_eq!(outputs(&["-o", "type=registry", "--load"]), BuildOutput::PushAndLoad);
-        assert_eq!(outputs(&["-o", "type=docker", "--push"]), BuildOutput::PushAndLoad);
-        assert_eq!(outputs(&["-o", "type=registry", "--push"]), BuildOutput::Push);
-        assert_eq!(outputs(&["-o", "type=docker", "--load"]), BuildOutput::Load);
-        let both = Command::parse_from(["build", ".", "-o", "type=local,dest=out", "--push"]);
-        assert!(matches!(flags(&both.args), Err(ArgsError::TooManyOutputs)));
+    fn push_and_load_add_to_the_outputs_unless_one_already_pushes_or_loads() {
+        use BuildOutput::{Load, Local, Push};
+        let outputs = |args: &[&str]| requested(&[&["-t", "r/a:1"][..], args].concat()).outputs;
+        assert_eq!(outputs(&["--push", "--load"]), [Push, Load]);
+        assert_eq!(outputs(&["--load", "--push"]), [Push, Load], "buildx adds the push first");
+        assert_eq!(outputs(&["-o", "type=registry", "--load"]), [Push, Load]);
+        assert_eq!(outputs(&["-o", "type=docker", "--push"]), [Load, Push]);
+        assert_eq!(outputs(&["-o", "type=registry", "--push"]), [Push]);
+        assert_eq!(outputs(&["-o", "type=docker", "--load"]), [Load]);
+        assert_eq!(outputs(&["-o", "type=local,dest=out", "--push"]), [Local { dest: "out".into() }, Push]);
+    }
+
+    #[test]
+    fn each_output_flag_is_one_more_output_in_the_order_given() {
+        use BuildOutput::{CacheOnly, Local, Oci, Tar};
+        let request = requested(&[
+            "-o",
+            "type=local,dest=a",
+            "-o",
+            "type=tar,dest=b.tar",
+            "-o",
+            "c",
+            "-o",
+            "type=oci,dest=d.tar",
+        ]);
+        assert_eq!(
+            request.outputs,
+            [
+                Local { dest: "a".into() },
+                Tar { dest: "b.tar".into() },
+                Local { dest: "c".into() },
+                Oci { dest: "d.tar".into() }
+            ]
+        );
+        // Kept as given; no exporter runs for it (buildx drops it before the solve).
+        assert_eq!(
+            requested(&["-o", "type=cacheonly", "-o", "out"]).outputs,
+            [CacheOnly, Local { dest: "out".into() }]
+        );
+        let image_id = Command::parse_from(["build", ".", "--iidfile", "id", "--load", "-o", "type=tar,dest=b.tar"]);
+        assert!(matches!(flags(&image_id.args), Err(ArgsError::ImageIdFileWithoutImage)), "any filesystem output");
+        let twice = Command::parse_from(["build", ".", "-o", "-", "-o", "type=oci,dest=-"]);
+        match flags(&twice.args) {
+            // A terminal refuses the first already, as buildx's does.
+            Err(ArgsError::OutputConsole(_)) => assert!(std::io::stdout().is_terminal()),
+            Err(e) => assert_eq!(e.to_string(), "multiple outputs configured to write to stdout"),
+            Ok(_) => panic!("two outputs on standard output"),
+        }
     }
 
     #[test]

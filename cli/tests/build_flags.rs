@@ -2,7 +2,8 @@
 //! from the current folder (not the context), `--build-arg KEY` takes KEY's value from the
 //! environment, `-o -` writes the result as a tar to standard output, nothing else with it, and
 //! without an output the docker driver's image goes into the engine, its ID and metadata written;
-//! named contexts (`--build-context`) and a failed step's Dockerfile lines are buildx's too.
+//! named contexts (`--build-context`) and a failed step's Dockerfile lines are buildx's too, and so
+//! are several `-o` on one build, each written where it names.
 //! Both tools build the same folder from the same place; what each wrote is unpacked and compared.
 //! Needs the project's engine and registry (`eval "$(scripts/engine.sh env)"`).
 
@@ -31,7 +32,7 @@ fn built_by_both(folder: &Path, config: &Path, flags: &[&str]) -> (Vec<u8>, Vec<
     (ours, theirs)
 }
 
-/// The files of a tar, as `name: contents`.
+/// The files of a tar, as `path: contents`.
 fn unpacked(tar: &[u8]) -> Vec<String> {
     let folder = tempfile::tempdir().unwrap();
     let archive = folder.path().join("out.tar");
@@ -39,11 +40,24 @@ fn unpacked(tar: &[u8]) -> Vec<String> {
     let status = Command::new("tar").arg("-xf").arg(&archive).current_dir(folder.path()).status().unwrap();
     assert!(status.success(), "a tar on standard output");
     std::fs::remove_file(&archive).unwrap();
-    let mut files: Vec<String> = std::fs::read_dir(folder.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .map(|p| format!("{}: {}", p.file_name().unwrap().to_string_lossy(), std::fs::read_to_string(&p).unwrap()))
-        .collect();
+    files_under(folder.path())
+}
+
+/// Every regular file under `folder`, as `path: contents`, sorted.
+fn files_under(folder: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut pending = vec![folder.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().map(Result::unwrap) {
+            let path = entry.path();
+            if entry.file_type().unwrap().is_dir() {
+                pending.push(path);
+            } else if entry.file_type().unwrap().is_file() {
+                let name = path.strip_prefix(folder).unwrap().display().to_string();
+                files.push(format!("{name}: {}", String::from_utf8_lossy(&std::fs::read(&path).unwrap())));
+            }
+        }
+    }
     files.sort();
     files
 }
@@ -272,6 +286,55 @@ fn an_output_path_of_the_wrong_kind_is_refused_before_building_in_buildx_words()
         assert_eq!(ours, refusal(&buildx, &["buildx", "build"], "ERROR: "), "{output}");
         assert!(ours.starts_with("destination "), "{ours}");
     }
+}
+
+#[test]
+fn several_outputs_of_one_build_are_each_written_where_named_as_buildx_writes_them() {
+    let config = docker_config();
+    let work = tempfile::tempdir().unwrap();
+    let dockerfile = format!(
+        "FROM {}/busybox:latest AS made\nRUN echo written > /marker && mkdir /sub && echo deep > /sub/deep\n\
+         FROM scratch\nCOPY --from=made /marker /out/\nCOPY --from=made /sub /out/sub/\n",
+        required("BUILDLANE_REGISTRY")
+    );
+    std::fs::write(work.path().join("Dockerfile"), dockerfile).unwrap();
+    let buildx = Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker");
+    let buildlane = Path::new(env!("CARGO_BIN_EXE_buildlane"));
+    // What each tool wrote into a folder of its own: the folder's files, the tar's, and the image
+    // the OCI tarball names.
+    let built = |program: &Path, command: &[&str], into: &str| {
+        std::fs::create_dir(work.path().join(into)).unwrap();
+        let outputs = [
+            format!("type=local,dest={into}/fs"),
+            format!("type=tar,dest={into}/fs.tar"),
+            format!("type=oci,dest={into}/image.tar"),
+        ];
+        let flags = ["-o", &outputs[0], "-o", &outputs[1], "-o", &outputs[2], "-t", "buildlane-test/several:1", "."];
+        run_from(work.path(), config.path(), program, &[command, &flags].concat());
+        let tar = std::fs::read(work.path().join(into).join("fs.tar")).unwrap();
+        let (index, manifest) = oci_index_and_manifest(&work.path().join(into).join("image.tar"));
+        let image = &index["manifests"][0]["annotations"]["io.containerd.image.name"];
+        (files_under(&work.path().join(into).join("fs")), unpacked(&tar), image.clone(), manifest["mediaType"].clone())
+    };
+
+    let ours = built(buildlane, &["build"], "buildlane");
+
+    assert_eq!(ours.0, ["out/marker: written\n", "out/sub/deep: deep\n"]);
+    assert_eq!(ours.1, ours.0, "the tar holds what the folder holds");
+    assert_eq!(ours.2, "docker.io/buildlane-test/several:1");
+    assert_eq!(ours, built(&buildx, &["buildx", "build", "-q"], "buildx"));
+    // Two outputs cannot both take standard output, in buildx's words.
+    let refusal = |program: &Path, command: &[&str], prefix: &str| {
+        let mut run = Command::new(program);
+        run.args([command, &["-o", "-", "-o", "type=oci,dest=-", "."]].concat()).current_dir(work.path());
+        let out = support::output(run, config.path());
+        assert!(!out.status.success(), "{program:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        stderr.strip_prefix(prefix).unwrap_or_else(|| panic!("{stderr}")).to_owned()
+    };
+    let ours = refusal(buildlane, &["build"], "buildlane: ");
+    assert_eq!(ours, "multiple outputs configured to write to stdout");
+    assert_eq!(ours, refusal(&buildx, &["buildx", "build"], "ERROR: "));
 }
 
 #[test]

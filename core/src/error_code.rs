@@ -208,7 +208,7 @@ impl Coded for BuildError {
             | BuildError::Ssh(_)
             | BuildError::LoadMultiPlatform { .. }
             | BuildError::SplitDockerOutput { .. }
-            | BuildError::SplitPushAndLoad { .. }
+            | BuildError::SplitOutputs { .. }
             | BuildError::OutputUnwritable { .. }
             | BuildError::KeepGoingOutput { .. }
             | BuildError::PushPartialNeeds(_)

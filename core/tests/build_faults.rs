@@ -50,7 +50,7 @@ async fn requests_that_cannot_build_are_refused_before_anything_runs() {
     assert!(refused(&world, bad_tag).await.starts_with("invalid tag \"Not A Tag\""));
     let bad_arg = BuildRequest { build_args: vec!["NOEQUALS".into()], ..request(&ctx) };
     assert_eq!(refused(&world, bad_arg).await, "invalid build arg \"NOEQUALS\": expected KEY=VALUE");
-    let untagged_push = BuildRequest { output: BuildOutput::Push, ..request(&ctx) };
+    let untagged_push = BuildRequest { outputs: vec![BuildOutput::Push], ..request(&ctx) };
     assert_eq!(refused(&world, untagged_push).await, "push needs at least one tag (-t)");
 }
 
@@ -174,7 +174,11 @@ async fn an_unreachable_registry_fails_the_push_with_the_reason() {
     let ctx = context(&[("Dockerfile", &busybox(&world, "RUN true\n"))]);
     let outcome = build(
         &world,
-        BuildRequest { tags: vec!["127.0.0.1:1/nowhere/app:1".into()], output: BuildOutput::Push, ..request(&ctx) },
+        BuildRequest {
+            tags: vec!["127.0.0.1:1/nowhere/app:1".into()],
+            outputs: vec![BuildOutput::Push],
+            ..request(&ctx)
+        },
         &Seen::default(),
     )
     .await;
@@ -190,7 +194,11 @@ async fn a_push_refused_for_lack_of_credentials_says_so() {
     let ctx = context(&[("Dockerfile", &busybox(&world, "RUN true\n"))]);
     let outcome = build(
         &world,
-        BuildRequest { tags: vec![format!("{registry}/locked/app:1")], output: BuildOutput::Push, ..request(&ctx) },
+        BuildRequest {
+            tags: vec![format!("{registry}/locked/app:1")],
+            outputs: vec![BuildOutput::Push],
+            ..request(&ctx)
+        },
         &Seen::default(),
     )
     .await;

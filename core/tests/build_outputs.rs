@@ -1,5 +1,5 @@
-//! Build options and outputs: args, target, labels, load into the engine (and push too), OCI tarball, a large
-//! context, and the local build record.
+//! Build options and outputs: args, target, labels, load into the engine (and push too), OCI tarball,
+//! several outputs of one build, a large context, and the local build record.
 
 mod support;
 
@@ -7,6 +7,7 @@ use buildlane_core::builds::records::Records;
 use buildlane_core::builds::{self, BuildOutput, BuildRequest, BuildState};
 use support::build::{build, context, request, Seen};
 use support::own_cache::prune_marked;
+use support::written::Written;
 use support::World;
 use tokio_util::sync::CancellationToken;
 
@@ -30,7 +31,7 @@ async fn args_target_and_labels_reach_the_image_loaded_into_the_engine() {
             labels: vec!["org.example.team=builds".into()],
             target: "base".into(),
             no_cache: true,
-            output: BuildOutput::Load,
+            outputs: vec![BuildOutput::Load],
             ..request(&ctx)
         },
         &seen,
@@ -56,7 +57,7 @@ async fn an_oci_tarball_is_written_where_asked() {
         &world,
         BuildRequest {
             platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
-            output: BuildOutput::Oci { dest: dest.to_string_lossy().into_owned() },
+            outputs: vec![BuildOutput::Oci { dest: dest.to_string_lossy().into_owned() }],
             ..request(&ctx)
         },
         &Seen::default(),
@@ -76,10 +77,46 @@ async fn a_tar_output_holds_the_result_filesystem() {
     let out = tempfile::tempdir().unwrap();
     let dest = out.path().join("rootfs.tar");
     let output = BuildOutput::Tar { dest: dest.to_string_lossy().into_owned() };
-    let outcome = build(&world, BuildRequest { output, ..request(&ctx) }, &Seen::default()).await;
+    let outcome = build(&world, BuildRequest { outputs: vec![output], ..request(&ctx) }, &Seen::default()).await;
     assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
     let marker = std::process::Command::new("tar").arg("-xOf").arg(&dest).arg("marker").output().unwrap();
     assert_eq!(String::from_utf8_lossy(&marker.stdout).trim(), "in-the-tar");
+}
+
+#[tokio::test]
+async fn one_build_writes_a_folder_a_filesystem_tar_and_an_oci_tarball_each_where_asked() {
+    let world = World::new();
+    let ctx =
+        context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo thrice > /marker\n", world.registry))]);
+    let out = tempfile::tempdir().unwrap();
+    let at = |name: &str| out.path().join(name).to_string_lossy().into_owned();
+    let folder = BuildOutput::Local { dest: at("rootfs") };
+    let tar = BuildOutput::Tar { dest: at("rootfs.tar") };
+    let oci = BuildOutput::Oci { dest: at("image.tar") };
+    let tag = format!("{}/buildlane-test/three-outputs:{}", world.registry, std::process::id());
+
+    // Three exporters of one solve, each sending its files back under its own id.
+    let outcome = build(
+        &world,
+        BuildRequest {
+            tags: vec![tag.clone()],
+            outputs: vec![folder.clone(), tar.clone(), oci.clone()],
+            ..request(&ctx)
+        },
+        &Seen::default(),
+    )
+    .await;
+
+    assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
+    let (folder, tar, oci) = (Written::read(&folder), Written::read(&tar), Written::read(&oci));
+    assert_eq!(folder.text("marker"), "thrice");
+    assert_eq!(folder.0, tar.0, "the folder and the tar hold the same filesystem");
+    let index = oci.json("index.json");
+    assert_eq!(index["manifests"][0]["annotations"]["io.containerd.image.name"], tag.as_str(), "{index}");
+    assert_eq!(outcome.tags, [tag], "the OCI tarball's image is named by the tags");
+    let mut left: Vec<_> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    left.sort();
+    assert_eq!(left, ["image.tar", "rootfs", "rootfs.tar"], "no partial file left beside them");
 }
 
 #[tokio::test]
@@ -94,7 +131,7 @@ async fn a_local_output_writes_the_result_into_a_folder() {
     let out = tempfile::tempdir().unwrap();
     let dest = out.path().join("result");
     let output = BuildOutput::Local { dest: dest.to_string_lossy().into_owned() };
-    let outcome = build(&world, BuildRequest { output, ..request(&ctx) }, &Seen::default()).await;
+    let outcome = build(&world, BuildRequest { outputs: vec![output], ..request(&ctx) }, &Seen::default()).await;
     assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
     assert_eq!(std::fs::read_to_string(dest.join("top.txt")).unwrap(), "top");
     assert_eq!(std::fs::read_to_string(dest.join("sub/deep.txt")).unwrap(), "deep");
@@ -152,7 +189,7 @@ async fn a_push_to_a_registry_that_needs_a_login_uses_the_docker_config() {
     let tag = format!("{registry}/private/app:{}", std::process::id());
     let outcome = build(
         &world,
-        BuildRequest { tags: vec![tag.clone()], output: BuildOutput::Push, ..request(&ctx) },
+        BuildRequest { tags: vec![tag.clone()], outputs: vec![BuildOutput::Push], ..request(&ctx) },
         &Seen::default(),
     )
     .await;
@@ -169,7 +206,7 @@ async fn push_and_load_puts_the_image_in_the_registry_and_the_engine() {
     let tag = format!("{}/buildlane-test/pushed-and-loaded:{}", world.registry, std::process::id());
     let outcome = build(
         &world,
-        BuildRequest { tags: vec![tag.clone()], output: BuildOutput::PushAndLoad, ..request(&ctx) },
+        BuildRequest { tags: vec![tag.clone()], outputs: vec![BuildOutput::Push, BuildOutput::Load], ..request(&ctx) },
         &Seen::default(),
     )
     .await;
@@ -268,7 +305,7 @@ async fn fake_scanner_an_sbom_is_attached_to_every_platform_and_readable_in_the_
         BuildRequest {
             platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
             tags: vec![tag.clone()],
-            output: BuildOutput::Push,
+            outputs: vec![BuildOutput::Push],
             sbom: true,
             sbom_generator: scanner.clone(),
             ..request(&ctx)

@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, SystemTime};
 
 use buildlane_core::builds::records::{BuildRecord, Records, Retention};
-use buildlane_core::builds::{self, BuildOutcome, BuildRequest, BuildState};
+use buildlane_core::builds::{self, BuildOutcome, BuildOutput, BuildRequest, BuildState};
 use buildlane_core::docker_config::Environment;
 use buildlane_core::progress::LogChunk;
 use support::build::{context, request, Seen};
@@ -70,6 +70,30 @@ fn a_record_written_before_steps_carried_their_dockerfile_line_still_loads() {
     let old = records.iter().find(|r| r.outcome.build_ref == "old").expect("the old record loads");
     assert_eq!(old.outcome.steps[0].dockerfile_line, None);
     assert_eq!(old.outcome.failure.as_ref().and_then(|f| f.dockerfile_line), Some(2));
+}
+
+#[test]
+fn a_record_of_one_output_written_before_builds_had_several_loads_as_a_list_of_it() {
+    let world = World::new();
+    let history = Records::new(&world.env());
+    write(&history, "new", SystemTime::now());
+    // As the version before kept its request: one `output`, push and load being one of them.
+    for (build_ref, output) in [
+        ("both", serde_json::json!({ "type": "pushAndLoad" })),
+        ("folder", serde_json::json!({ "type": "local", "dest": "out" })),
+        ("cache", serde_json::json!({ "type": "cacheOnly" })),
+    ] {
+        let mut json = serde_json::to_value(record(build_ref, SystemTime::now())).unwrap();
+        let request = json["request"].as_object_mut().unwrap();
+        request.remove("outputs");
+        request.insert("output".into(), output);
+        std::fs::write(history.dir().join(format!("{build_ref}.json")), json.to_string()).unwrap();
+    }
+    let outputs = |build_ref: &str| history.get(build_ref).expect(build_ref).request.outputs;
+    assert_eq!(outputs("both"), [BuildOutput::Push, BuildOutput::Load]);
+    assert_eq!(outputs("folder"), [BuildOutput::Local { dest: "out".into() }]);
+    assert_eq!(outputs("cache"), [BuildOutput::CacheOnly]);
+    assert_eq!(history.recent(10).len(), 4, "listed too");
 }
 
 #[test]

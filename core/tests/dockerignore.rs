@@ -39,7 +39,8 @@ async fn sent_by_both(world: &World, dockerignore: &str, files: &[&str]) -> (BTr
 
     let ours = out.path().join("buildlane");
     let output = BuildOutput::Local { dest: ours.to_string_lossy().into_owned() };
-    let outcome = build(world, BuildRequest { output, no_cache: true, ..request(&ctx) }, &Seen::default()).await;
+    let outcome =
+        build(world, BuildRequest { outputs: vec![output], no_cache: true, ..request(&ctx) }, &Seen::default()).await;
     assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
 
     let theirs = out.path().join("buildx");

@@ -53,7 +53,7 @@ fn pushing(ctx: &tempfile::TempDir, tag: &str) -> BuildRequest {
         builder: "solo".into(),
         platforms: BOTH.iter().map(|p| p.to_string()).collect(),
         tags: vec![tag.to_owned()],
-        output: BuildOutput::Push,
+        outputs: vec![BuildOutput::Push],
         keep_going: true,
         ..request(ctx)
     }
@@ -285,7 +285,7 @@ async fn pushing_what_succeeded_needs_keep_going_and_a_push() {
     let tag = format!("{}:1", repository(&world, "refused"));
     for (request, needs) in [
         (BuildRequest { keep_going: false, push_partial: true, ..pushing(&ctx, &tag) }, "--keep-going"),
-        (BuildRequest { output: BuildOutput::CacheOnly, push_partial: true, ..pushing(&ctx, &tag) }, "--push"),
+        (BuildRequest { outputs: vec![BuildOutput::CacheOnly], push_partial: true, ..pushing(&ctx, &tag) }, "--push"),
     ] {
         let (builders, mut recording) = (world.builders(), Records::new(&world.env()).recording());
         let run = builds::run(&builders, &request, None, &|_| {}, CancellationToken::new(), &mut recording);

@@ -7,6 +7,7 @@
 
 mod support;
 
+use std::collections::HashMap;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
@@ -14,6 +15,7 @@ use bollard::fsutil::types::packet::PacketType;
 use bollard::fsutil::types::{Packet, Stat};
 use bollard::moby::filesync::packet::file_send_client::FileSendClient;
 use buildlane_core::builders::CreateBuilderRequest;
+use buildlane_core::buildkit::session::filesend::OutputDestination;
 use buildlane_core::buildkit::session::SessionServices;
 use buildlane_core::builds::BuildOutput;
 use support::hostile_builder::{fake_hostile_builder, fake_hostile_remote_builder, Outcome};
@@ -84,7 +86,8 @@ async fn send_entries(channel: Channel, entries: Vec<Entry>) -> Outcome {
 /// Attaches a real session whose local output goes to `dest` to a hostile builder that sends
 /// `entries`, and returns how the transfer ended.
 async fn fake_hostile_builder_sends(dest: &Path, entries: Vec<Entry>) -> Outcome {
-    let services = SessionServices { folder: Some(dest.to_path_buf()), ..Default::default() };
+    let output = OutputDestination::Folder(dest.to_path_buf());
+    let services = SessionServices { outputs: HashMap::from([(0, output)]), ..Default::default() };
     fake_hostile_builder(services, move |channel| Box::pin(send_entries(channel, entries))).await
 }
 
@@ -143,7 +146,7 @@ async fn fake_hostile_builder_a_build_that_writes_through_its_own_symlink_fails_
     let ctx = support::build::context(&[("Dockerfile", "FROM scratch\n")]);
     let mut request = support::build::request(&ctx);
     request.builder = "hostile".into();
-    request.output = BuildOutput::Local { dest: f.dest.to_string_lossy().into_owned() };
+    request.outputs = vec![BuildOutput::Local { dest: f.dest.to_string_lossy().into_owned() }];
     let outcome = support::build::build(&world, request, &support::build::Seen::default()).await;
     assert_eq!(outcome.state, buildlane_core::builds::BuildState::Failed);
     let message = outcome.failure.expect("a failure to show").message;
@@ -222,7 +225,7 @@ async fn a_real_build_writes_over_a_symlink_in_the_destination_instead_of_throug
     symlink(&f.outside, f.dest.join("etc")).unwrap();
     let ctx = support::build::context(&[("Dockerfile", "FROM scratch\nCOPY passwd /etc/passwd\n"), ("passwd", "root")]);
     let mut request = support::build::request(&ctx);
-    request.output = BuildOutput::Local { dest: f.dest.to_string_lossy().into_owned() };
+    request.outputs = vec![BuildOutput::Local { dest: f.dest.to_string_lossy().into_owned() }];
     let seen = support::build::Seen::default();
     let outcome = support::build::build(&world, request, &seen).await;
     assert_eq!(outcome.failure.map(|x| x.message), None);
@@ -268,7 +271,7 @@ async fn build_into_both(world: &support::World, ctx: &tempfile::TempDir, by_bui
     let ctx_path = ctx.path().to_string_lossy().into_owned();
     world.docker_ok(&["buildx", "build", "--output", &format!("type=local,dest={}", by_buildx.display()), &ctx_path]);
     let mut request = support::build::request(ctx);
-    request.output = BuildOutput::Local { dest: by_buildlane.to_string_lossy().into_owned() };
+    request.outputs = vec![BuildOutput::Local { dest: by_buildlane.to_string_lossy().into_owned() }];
     let outcome = support::build::build(world, request, &support::build::Seen::default()).await;
     assert_eq!(outcome.failure.map(|f| f.message), None);
 }

@@ -43,7 +43,7 @@ async fn each_platform_is_solved_on_its_node_and_the_lanes_say_which() {
         BuildRequest {
             builder: "farm".into(),
             platforms: PLATFORMS.map(String::from).to_vec(),
-            output: output.clone(),
+            outputs: vec![output.clone()],
             no_cache: true,
             ..request(&ctx)
         },

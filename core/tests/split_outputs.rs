@@ -41,7 +41,12 @@ async fn two_node_farm(world: &World) -> ([CountingNode; 2], tempfile::TempDir) 
 
 /// A build of `ctx` on the farm, for both platforms, into `output`.
 fn split(ctx: &tempfile::TempDir, output: BuildOutput) -> BuildRequest {
-    BuildRequest { builder: "farm".into(), platforms: PLATFORMS.map(String::from).to_vec(), output, ..request(ctx) }
+    BuildRequest {
+        builder: "farm".into(),
+        platforms: PLATFORMS.map(String::from).to_vec(),
+        outputs: vec![output],
+        ..request(ctx)
+    }
 }
 
 /// A build the builders of `env` refuse before it starts.
@@ -159,6 +164,20 @@ async fn a_split_build_writes_one_tar_with_each_platforms_folder_and_refuses_a_d
     assert!(matches!(error, BuildError::SplitDockerOutput { .. }), "{error}");
     assert!(error.to_string().contains("docker exporter does not support exporting manifest lists"), "{error}");
     assert_eq!(solves_per_node(&nodes).concat().len(), 2, "only the tar build was solved");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_split_build_of_several_outputs_is_refused_by_name_before_anything_is_built() {
+    let world = World::new();
+    let (nodes, ctx) = two_node_farm(&world).await;
+    let out = tempfile::tempdir().unwrap();
+    let at = |name: &str| out.path().join(name).to_string_lossy().into_owned();
+    let outputs = vec![BuildOutput::Local { dest: at("fs") }, BuildOutput::Tar { dest: at("fs.tar") }];
+    let error = refused(&world.env(), &BuildRequest { outputs, ..split(&ctx, BuildOutput::CacheOnly) }).await;
+    assert!(matches!(error, BuildError::SplitOutputs { .. }), "{error}");
+    let named = format!("(--output type=local,dest={} --output type=tar,dest={})", at("fs"), at("fs.tar"));
+    assert!(error.to_string().contains(&named), "{error}");
+    assert!(solves_per_node(&nodes).concat().is_empty(), "no node was asked to build");
 }
 
 #[tokio::test(flavor = "multi_thread")]

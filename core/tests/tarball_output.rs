@@ -5,12 +5,13 @@
 
 mod support;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bollard::moby::filesync::v1::file_send_client::FileSendClient;
 use bollard::moby::filesync::v1::BytesMessage;
-use buildlane_core::buildkit::session::filesend::TarballDestination;
+use buildlane_core::buildkit::session::filesend::{OutputDestination, TarballDestination};
 use buildlane_core::buildkit::session::SessionServices;
 use buildlane_core::builds::records::Records;
 use buildlane_core::builds::{self, BuildOutput, BuildState};
@@ -27,7 +28,8 @@ fn entries(folder: &Path) -> Vec<String> {
 }
 
 fn tarball_to(dest: &Path) -> SessionServices {
-    SessionServices { tarball: Some(TarballDestination::File(dest.to_path_buf())), ..Default::default() }
+    let output = OutputDestination::Tarball(TarballDestination::File(dest.to_path_buf()));
+    SessionServices { outputs: HashMap::from([(0, output)]), ..Default::default() }
 }
 
 #[tokio::test]
@@ -112,7 +114,7 @@ async fn a_build_cancelled_while_its_tarball_streams_in_leaves_no_temporary_file
     let folder = tempfile::tempdir().unwrap();
     let dest = folder.path().join("image.tar");
     let mut request = support::build::request(&ctx);
-    request.output = BuildOutput::Tar { dest: dest.to_string_lossy().into_owned() };
+    request.outputs = vec![BuildOutput::Tar { dest: dest.to_string_lossy().into_owned() }];
     let cancel = CancellationToken::new();
     let watcher = {
         let (cancel, watched) = (cancel.clone(), folder.path().to_path_buf());

@@ -67,18 +67,29 @@ pub fn command_line(request: &BuildRequest) -> String {
         let generator = request.sbom_generator.trim();
         push(&["--sbom", &if generator.is_empty() { "true".to_owned() } else { format!("generator={generator}") }]);
     }
-    match &request.output {
-        BuildOutput::CacheOnly => {}
-        BuildOutput::Push => push(&["--push"]),
-        BuildOutput::Load => push(&["--load"]),
-        BuildOutput::PushAndLoad => push(&["--push", "--load"]),
-        BuildOutput::Oci { dest } => push(&["--output", &format!("type=oci,dest={dest}")]),
-        BuildOutput::Docker { dest } => push(&["--output", &format!("type=docker,dest={dest}")]),
-        BuildOutput::Tar { dest } => push(&["--output", &format!("type=tar,dest={dest}")]),
-        BuildOutput::Local { dest } => push(&["--output", &format!("type=local,dest={dest}")]),
+    for flag in outputs(request) {
+        push(&[&flag]);
     }
     push(&[if request.context.trim().is_empty() { "." } else { request.context.trim() }]);
     shell_words::join(args)
+}
+
+/// The flags of the request's outputs, in order: `--push` and `--load` for what buildx names so,
+/// an `--output` for each file or folder.
+pub(super) fn outputs(request: &BuildRequest) -> Vec<String> {
+    let output = |spec: String| vec!["--output".to_owned(), spec];
+    request
+        .exported()
+        .flat_map(|o| match o {
+            BuildOutput::Push => vec!["--push".to_owned()],
+            BuildOutput::Load => vec!["--load".to_owned()],
+            BuildOutput::Oci { dest } => output(format!("type=oci,dest={dest}")),
+            BuildOutput::Docker { dest } => output(format!("type=docker,dest={dest}")),
+            BuildOutput::Tar { dest } => output(format!("type=tar,dest={dest}")),
+            BuildOutput::Local { dest } => output(format!("type=local,dest={dest}")),
+            BuildOutput::CacheOnly => Vec::new(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -93,7 +104,7 @@ mod tests {
             tags: vec!["127.0.0.1:5055/app:1".into()],
             build_args: vec!["GREETING=hi there".into()],
             target: "final".into(),
-            output: BuildOutput::Push,
+            outputs: vec![BuildOutput::Push],
             ..Default::default()
         };
         assert_eq!(

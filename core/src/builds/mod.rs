@@ -158,8 +158,8 @@ pub enum BuildError {
     RetryRegistry { repository: String, source: crate::images::registry::RegistryError },
     #[error("builder {builder} splits this build across its nodes, and a docker tarball holds one platform's image: docker exporter does not support exporting manifest lists, use the oci exporter instead")]
     SplitDockerOutput { builder: String },
-    #[error("builder {builder} splits this build across its nodes, and Buildlane pushes or loads such a build, not both yet: push it, then pull it")]
-    SplitPushAndLoad { builder: String },
+    #[error("builder {builder} builds this in several solves (one per node, or per platform to keep going), and Buildlane gives such a build one output, not several yet ({outputs}): build once per output, or push it, then pull it")]
+    SplitOutputs { builder: String, outputs: String },
     #[error("cannot write beside {path}: {reason}")]
     OutputUnwritable { path: PathBuf, reason: String },
     #[error(transparent)]

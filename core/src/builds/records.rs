@@ -146,9 +146,9 @@ impl Records {
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .filter_map(|p| match std::fs::read(&p).map(|b| serde_json::from_slice::<BuildRecord>(&b)) {
-                Ok(Ok(record)) => Some(record),
-                _ => {
+            .filter_map(|p| match std::fs::read(&p).ok().and_then(|b| read_record(&b)) {
+                Some(record) => Some(record),
+                None => {
                     warn!(path = %p.display(), "skipping unreadable build record");
                     None
                 }
@@ -164,7 +164,7 @@ impl Records {
         if !valid_ref(build_ref) {
             return None;
         }
-        serde_json::from_slice(&std::fs::read(self.dir.join(format!("{build_ref}.json"))).ok()?).ok()
+        read_record(&std::fs::read(self.dir.join(format!("{build_ref}.json"))).ok()?)
     }
 
     /// Every log chunk a recorded build printed.
@@ -184,9 +184,25 @@ impl Records {
     }
 }
 
+/// A record as written now, or before a build had several outputs: its request's one `output`
+/// (`pushAndLoad` naming two) is read as its `outputs`.
+fn read_record(bytes: &[u8]) -> Option<BuildRecord> {
+    let mut record: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    if let Some(request) = record.get_mut("request").and_then(serde_json::Value::as_object_mut) {
+        if let Some(output) = request.remove("output") {
+            let outputs = match output["type"].as_str() {
+                Some("pushAndLoad") => serde_json::json!([{ "type": "push" }, { "type": "load" }]),
+                _ => serde_json::json!([output]),
+            };
+            request.entry("outputs").or_insert(outputs);
+        }
+    }
+    serde_json::from_value(record).ok()
+}
+
 /// When a recorded build started, from its record.
 fn started_at(path: &Path) -> Option<SystemTime> {
-    let record: BuildRecord = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    let record = read_record(&std::fs::read(path).ok()?)?;
     let started = chrono::DateTime::parse_from_rfc3339(&record.started_at).ok()?;
     Some(SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(started.timestamp_millis()).ok()?))
 }

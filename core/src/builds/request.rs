@@ -15,18 +15,17 @@ use crate::buildkit::solve::CacheEntry;
 use crate::images::reference::ImageReference;
 use crate::platform::Platform;
 
-/// Where the result goes (`--push`, `--load`, `--output type=oci,dest=…`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+/// One place the result goes (`--push`, `--load`, each `--output`); a build has a list of them,
+/// each one exporter of its solve, as buildx 0.13 lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "type")]
 #[ts(export)]
 pub enum BuildOutput {
-    /// Build only; the result stays in BuildKit's cache.
-    #[default]
+    /// Build only, the result staying in BuildKit's cache (buildx's `type=cacheonly`, which no
+    /// exporter runs: it only says not to load by default).
     CacheOnly,
     Push,
     Load,
-    /// Pushed and loaded into the engine's images (`--push --load`), as two exporters of one solve.
-    PushAndLoad,
     Oci {
         dest: String,
     },
@@ -44,9 +43,10 @@ pub enum BuildOutput {
 }
 
 impl BuildOutput {
-    /// Whether the result goes to a registry (`--push`, alone or with `--load`).
-    pub fn pushes(&self) -> bool {
-        matches!(self, BuildOutput::Push | BuildOutput::PushAndLoad)
+    /// Whether the image this output makes is named by the tags (buildx fills `name` on its image,
+    /// oci and docker exporters); a filesystem tar or folder, or nothing, has no name.
+    pub(super) fn named(&self) -> bool {
+        matches!(self, BuildOutput::Push | BuildOutput::Load | BuildOutput::Oci { .. } | BuildOutput::Docker { .. })
     }
 }
 
@@ -81,7 +81,8 @@ pub struct BuildRequest {
     /// Always pull referenced images (`--pull`): each base image is resolved in its registry,
     /// not taken from what the builder already has.
     pub pull: bool,
-    pub output: BuildOutput,
+    /// Where the result goes, in order; none, or only `CacheOnly`: build only.
+    pub outputs: Vec<BuildOutput>,
     pub provenance: ProvenanceMode,
     /// An SBOM attestation per platform (`--sbom`), made by running a scanner image on the result.
     pub sbom: bool,
@@ -116,6 +117,19 @@ pub struct BuildRequest {
     /// `--ssh default|ID[=SOCKET]`: the ssh-agents `RUN --mount=type=ssh` may use (`default`:
     /// `$SSH_AUTH_SOCK`).
     pub ssh: Vec<String>,
+}
+
+impl BuildRequest {
+    /// The outputs that export something, in order (each exporter's index is its id in the
+    /// session): `CacheOnly` runs none, and buildx drops it from the list too.
+    pub fn exported(&self) -> impl Iterator<Item = &BuildOutput> {
+        self.outputs.iter().filter(|o| **o != BuildOutput::CacheOnly)
+    }
+
+    /// Whether the result goes to a registry.
+    pub fn pushes(&self) -> bool {
+        self.outputs.contains(&BuildOutput::Push)
+    }
 }
 
 /// A request that passed validation.
@@ -185,26 +199,30 @@ pub(crate) fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
     if request.push_partial && !request.keep_going {
         return Err(BuildError::PushPartialNeeds("--keep-going"));
     }
-    if request.push_partial && request.output != BuildOutput::Push {
+    if request.push_partial && request.exported().ne([&BuildOutput::Push]) {
         return Err(BuildError::PushPartialNeeds("--push"));
     }
-    match &request.output {
-        output if output.pushes() && tags(request).is_empty() => return Err(BuildError::TagRequired("push")),
-        // A local output's folder is made with its parents when the files arrive, as buildx makes it;
-        // a file in its place is refused before the build, as buildx refuses it.
-        BuildOutput::Local { dest } if Path::new(dest).exists() && !Path::new(dest).is_dir() => {
-            return Err(BuildError::OutputIsFile(PathBuf::from(dest)))
-        }
-        BuildOutput::Oci { dest } | BuildOutput::Docker { dest } | BuildOutput::Tar { dest } => {
-            if Path::new(dest).is_dir() {
-                return Err(BuildError::OutputIsFolder(PathBuf::from(dest)));
+    if request.pushes() && tags(request).is_empty() {
+        return Err(BuildError::TagRequired("push"));
+    }
+    for output in &request.outputs {
+        match output {
+            // A local output's folder is made with its parents when the files arrive, as buildx
+            // makes it; a file in its place is refused before the build, as buildx refuses it.
+            BuildOutput::Local { dest } if Path::new(dest).exists() && !Path::new(dest).is_dir() => {
+                return Err(BuildError::OutputIsFile(PathBuf::from(dest)))
             }
-            let parent = Path::new(dest).parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            if !parent.is_dir() {
-                return Err(BuildError::OutputFolderMissing(PathBuf::from(dest)));
+            BuildOutput::Oci { dest } | BuildOutput::Docker { dest } | BuildOutput::Tar { dest } => {
+                if Path::new(dest).is_dir() {
+                    return Err(BuildError::OutputIsFolder(PathBuf::from(dest)));
+                }
+                let parent = Path::new(dest).parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                if !parent.is_dir() {
+                    return Err(BuildError::OutputFolderMissing(PathBuf::from(dest)));
+                }
             }
+            _ => {}
         }
-        _ => {}
     }
     Ok(Checked {
         dockerfile_dir: dockerfile.parent().map(Path::to_path_buf).unwrap_or_else(|| context.clone()),
@@ -368,15 +386,11 @@ pub(super) fn tags(request: &BuildRequest) -> Vec<String> {
     request.tags.iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect()
 }
 
-/// The tags this build's output gives an image: none when it makes no image (build only, a
+/// The tags this build's outputs give an image: none when none makes an image (build only, a
 /// filesystem tar or folder), however many the form still holds from an earlier build.
 pub(super) fn image_names(request: &BuildRequest) -> Vec<String> {
-    match request.output {
-        BuildOutput::Push
-        | BuildOutput::Load
-        | BuildOutput::PushAndLoad
-        | BuildOutput::Oci { .. }
-        | BuildOutput::Docker { .. } => tags(request),
-        BuildOutput::CacheOnly | BuildOutput::Tar { .. } | BuildOutput::Local { .. } => Vec::new(),
+    if request.outputs.iter().any(BuildOutput::named) {
+        return tags(request);
     }
+    Vec::new()
 }

@@ -2,7 +2,7 @@
 //! secrets and caches, run BuildKit's Solve while folding its status into lanes, and say how it
 //! ended.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -20,7 +20,7 @@ use super::split::run_split;
 use super::{BuildError, BuildOutcome, BuildState, Target, Watch};
 use crate::builders::{routing, BuilderError, Builders};
 use crate::buildkit::session::content::{self, LayoutError, OciLayout};
-use crate::buildkit::session::filesend::TarballDestination;
+use crate::buildkit::session::filesend::{OutputDestination, TarballDestination};
 use crate::buildkit::session::{self, SessionServices};
 use crate::buildkit::solve::{CacheEntry, DockerfileSolve, Exporter};
 use crate::buildkit::BuildkitError;
@@ -89,31 +89,22 @@ pub(super) async fn run_checked(
     // `--load` elsewhere than on the engine's own BuildKit, as buildx does it: a docker tarball (an
     // OCI one when the engine keeps images in containerd, which takes multi-platform images too)
     // streamed into the image load API of the engine of the build's docker context.
-    let load = match &request.output {
-        BuildOutput::Load | BuildOutput::PushAndLoad if !engine_buildkit => {
+    let load = match request.exported().any(|o| *o == BuildOutput::Load) {
+        true if !engine_buildkit => {
             let context = builders.contexts().resolve(docker_context).map_err(BuilderError::from)?;
             let engine = Engine::connect(&context).await?;
             let oci = engine.containerd_image_store().await?;
             if !oci && checked.platforms.len() > 1 {
                 return Err(BuildError::LoadMultiPlatform { host: engine.host().to_owned() });
             }
-            Some((engine, if oci { "oci" } else { "docker" }))
+            Some(Load { engine, format: if oci { "oci" } else { "docker" } })
         }
         _ => None,
     };
-    let (tarball, folder) = match &request.output {
-        BuildOutput::Oci { dest } | BuildOutput::Docker { dest } | BuildOutput::Tar { dest } => {
-            (Some(TarballDestination::File(PathBuf::from(dest))), None)
-        }
-        BuildOutput::Local { dest } => (None, Some(PathBuf::from(dest))),
-        BuildOutput::Load | BuildOutput::PushAndLoad => {
-            (load.as_ref().map(|(engine, _)| TarballDestination::Engine(Box::new(engine.clone()))), None)
-        }
-        _ => (None, None),
-    };
+    let (exporters, destinations) = exporters(request, engine_buildkit, load.as_ref())?;
     let cache_imports = cache_entries(&request.cache_from, "import")?;
     let cache_exports = cache_entries(&request.cache_to, "export")?;
-    let services = session_services(builders, request, &checked, &cache_imports, &cache_exports, tarball, folder)?;
+    let services = session_services(builders, request, &checked, &cache_imports, &cache_exports, destinations)?;
     let session = builder.attach(&checked.context, services).await?;
 
     let platforms: Vec<String> = checked.platforms.iter().map(ToString::to_string).collect();
@@ -121,7 +112,7 @@ pub(super) async fn run_checked(
         build_ref: session::new_id(),
         session_id: session.id().to_owned(),
         frontend_attrs: frontend_attrs(request, &checked)?,
-        exporters: exporters(request, engine_buildkit, load.as_ref().map(|(_, format)| *format))?,
+        exporters,
         entitlements: network(request)?.entitlements(),
         cache_imports,
         cache_exports,
@@ -297,43 +288,61 @@ pub(super) fn frontend_attrs(
     Ok(attrs)
 }
 
-/// The exporters, as buildx 0.13 lists them: for the docker driver the engine's own `moby` exporter
+/// `--load` elsewhere than on the engine's own BuildKit: the engine the tarball is streamed into,
+/// and the tarball's format (`oci` or `docker`).
+pub(super) struct Load {
+    pub engine: Engine,
+    pub format: &'static str,
+}
+
+/// The exporters, one per output in order, as buildx 0.13 lists them, and where the session sends
+/// each one's files, by its id (its index): for the docker driver the engine's own `moby` exporter
 /// for images (as buildx rewrites `image` and a load to it), BuildKit's `image` exporter elsewhere,
-/// its tarball exporters for files. `--load` on other drivers is a tarball (`loaded_as`: `oci` or
-/// `docker`) streamed into the engine; `--push --load` is the pushing exporter, then the loading
-/// one (on the engine's own BuildKit the pushing one alone, which keeps the image). Every exporter
-/// carries the annotations, as buildx hands them to every output.
+/// its tarball and folder exporters for files. `--load` on other drivers is a tarball streamed into
+/// the engine (`load`; without it, the image exporter). Every exporter carries the annotations, as
+/// buildx hands them to every output, and those that make an image the tags as its `name`.
 pub(super) fn exporters(
     request: &BuildRequest,
     engine_buildkit: bool,
-    loaded_as: Option<&str>,
-) -> Result<Vec<Exporter>, BuildError> {
+    load: Option<&Load>,
+) -> Result<(Vec<Exporter>, HashMap<usize, OutputDestination>), BuildError> {
     let image = if engine_buildkit { "moby" } else { "image" };
     let names = image_names(request).join(",");
     let annotations = super::annotations::exporter_attrs(&request.annotations)?;
-    let with = |kind: &str, pairs: &[(&str, &str)]| {
+    let file = |dest: &str| Some(OutputDestination::Tarball(TarballDestination::File(PathBuf::from(dest))));
+    let mut exporters = Vec::new();
+    let mut destinations = HashMap::new();
+    for output in request.exported() {
+        let (kind, destination) = match output {
+            // The engine's `moby` exporter keeps what it pushes: a second one naming the same image
+            // races the first in its image store ("already exists"), as buildx 0.13's two do.
+            BuildOutput::Load if engine_buildkit && request.pushes() => continue,
+            BuildOutput::CacheOnly => continue,
+            BuildOutput::Push => (image, None),
+            BuildOutput::Load => match load {
+                Some(Load { engine, format }) => {
+                    (*format, Some(OutputDestination::Tarball(TarballDestination::Engine(Box::new(engine.clone())))))
+                }
+                None => (image, None),
+            },
+            BuildOutput::Oci { dest } => ("oci", file(dest)),
+            BuildOutput::Docker { dest } => ("docker", file(dest)),
+            BuildOutput::Tar { dest } => ("tar", file(dest)),
+            BuildOutput::Local { dest } => ("local", Some(OutputDestination::Folder(PathBuf::from(dest)))),
+        };
         let mut attrs = annotations.clone();
-        attrs.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        if !names.is_empty() {
+        if *output == BuildOutput::Push {
+            attrs.insert("push".into(), "true".into());
+        }
+        if output.named() && !names.is_empty() {
             attrs.insert("name".into(), names.clone());
         }
-        Exporter { kind: kind.into(), attrs }
-    };
-    let pushed = || with(image, &[("push", "true")]);
-    let loaded = || with(loaded_as.unwrap_or(image), &[]);
-    Ok(match &request.output {
-        BuildOutput::CacheOnly => Vec::new(),
-        BuildOutput::Push => vec![pushed()],
-        BuildOutput::Load => vec![loaded()],
-        // The engine's `moby` exporter keeps what it pushes: a second one naming the same image
-        // races the first in its image store ("already exists"), as buildx 0.13's two do.
-        BuildOutput::PushAndLoad if engine_buildkit => vec![pushed()],
-        BuildOutput::PushAndLoad => vec![pushed(), loaded()],
-        BuildOutput::Oci { .. } => vec![with("oci", &[])],
-        BuildOutput::Docker { .. } => vec![with("docker", &[])],
-        BuildOutput::Tar { .. } => vec![with("tar", &[])],
-        BuildOutput::Local { .. } => vec![with("local", &[])],
-    })
+        if let Some(destination) = destination {
+            destinations.insert(exporters.len(), destination);
+        }
+        exporters.push(Exporter { kind: kind.into(), attrs });
+    }
+    Ok((exporters, destinations))
 }
 
 /// Platforms a worker can run: the ones it lists, and 32-bit arm where it lists arm64 (arm64
@@ -347,7 +356,7 @@ pub(super) fn runnable(workers: &[crate::buildkit::WorkerInfo], wanted: &Platfor
     })
 }
 
-/// What a build's session serves BuildKit: the context and Dockerfile folders, where an exported
+/// What a build's session serves BuildKit: the context and Dockerfile folders, where each exported
 /// tarball or folder goes, registry credentials, secrets, ssh-agents, and the local cache folders to import
 /// from and export to.
 pub(super) fn session_services(
@@ -356,10 +365,9 @@ pub(super) fn session_services(
     checked: &Checked,
     cache_imports: &[CacheEntry],
     cache_exports: &[CacheEntry],
-    tarball: Option<TarballDestination>,
-    folder: Option<PathBuf>,
+    outputs: HashMap<usize, OutputDestination>,
 ) -> Result<SessionServices, BuildError> {
-    let mut dirs = std::collections::HashMap::from([
+    let mut dirs = HashMap::from([
         ("context".to_owned(), checked.context.clone()),
         ("dockerfile".to_owned(), checked.dockerfile_dir.clone()),
     ]);
@@ -370,8 +378,7 @@ pub(super) fn session_services(
     }
     Ok(SessionServices {
         dirs,
-        tarball,
-        folder,
+        outputs,
         credentials: Some(CredentialStore::new(builders.contexts().environment())),
         secrets: secrets(&request.secrets)?,
         ssh: ssh_agents(request)?,
@@ -395,6 +402,43 @@ mod tests {
             dockerfile: PathBuf::from("/src/Dockerfile"),
             platforms: platforms.iter().map(|p| p.parse().unwrap()).collect(),
         }
+    }
+
+    #[test]
+    fn each_output_is_one_exporter_in_order_and_its_files_go_to_its_own_destination() {
+        let request = BuildRequest {
+            tags: vec!["127.0.0.1:5055/app:1".into()],
+            outputs: vec![
+                BuildOutput::CacheOnly,
+                BuildOutput::Local { dest: "out".into() },
+                BuildOutput::Tar { dest: "fs.tar".into() },
+                BuildOutput::Push,
+            ],
+            ..Default::default()
+        };
+        let (exporters, destinations) = exporters(&request, false, None).unwrap();
+        let kinds: Vec<_> = exporters.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["local", "tar", "image"], "cacheonly runs no exporter, as buildx drops it");
+        assert!(!exporters[0].attrs.contains_key("name") && !exporters[1].attrs.contains_key("name"));
+        assert_eq!(exporters[2].attrs.get("name").map(String::as_str), Some("127.0.0.1:5055/app:1"));
+        assert_eq!(exporters[2].attrs.get("push").map(String::as_str), Some("true"));
+        assert_eq!(destinations.len(), 2, "the pushed image comes back to no one");
+        assert!(matches!(&destinations[&0], OutputDestination::Folder(p) if p == Path::new("out")));
+        assert!(matches!(
+            &destinations[&1],
+            OutputDestination::Tarball(TarballDestination::File(p)) if p == Path::new("fs.tar")
+        ));
+    }
+
+    #[test]
+    fn on_the_engine_a_push_keeps_the_image_so_a_load_beside_it_adds_no_exporter() {
+        let outputs = |outputs: Vec<BuildOutput>| {
+            let request = BuildRequest { tags: vec!["r/a:1".into()], outputs, ..Default::default() };
+            let (exporters, _) = exporters(&request, true, None).unwrap();
+            exporters.into_iter().map(|e| (e.kind, e.attrs.get("push").cloned())).collect::<Vec<_>>()
+        };
+        assert_eq!(outputs(vec![BuildOutput::Load, BuildOutput::Push]), [("moby".into(), Some("true".into()))]);
+        assert_eq!(outputs(vec![BuildOutput::Load]), [("moby".into(), None)]);
     }
 
     #[test]

@@ -20,6 +20,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::command_line;
 use super::connect::connect;
 use super::failure::{failure, BuildFailure};
 use super::keep_going::{self, PlatformResult};
@@ -34,7 +35,7 @@ use crate::builders::routing::{Route, RouteNode};
 use crate::builders::Builders;
 use crate::buildkit::error_details::ErrorDetails;
 use crate::buildkit::session;
-use crate::buildkit::session::filesend::TarballDestination;
+use crate::buildkit::session::filesend::{OutputDestination, TarballDestination};
 use crate::buildkit::solve::DockerfileSolve;
 use crate::buildkit::BuildkitError;
 use crate::docker_config::credentials::CredentialStore;
@@ -118,12 +119,12 @@ pub(super) struct PushTargets {
 
 pub(super) fn push_targets(request: &BuildRequest) -> Result<PushTargets, BuildError> {
     let tags = image_names(request);
-    let pushed_to: Vec<ImageReference> = match &request.output {
-        BuildOutput::Push => tags
+    let pushed_to: Vec<ImageReference> = match request.pushes() {
+        true => tags
             .iter()
             .map(|t| t.parse().map_err(|source| BuildError::Tag { tag: t.clone(), source }))
             .collect::<Result<_, _>>()?,
-        _ => Vec::new(),
+        false => Vec::new(),
     };
     let mut repositories: Vec<String> = Vec::new();
     for name in pushed_to.iter().map(ImageReference::name) {
@@ -150,18 +151,18 @@ pub(super) async fn run_split(
     watch: Watch<'_>,
 ) -> Result<BuildOutcome, BuildError> {
     let Watch { progress, cancel, observer } = watch;
-    let kind = match &request.output {
+    let merged = |output: &BuildOutput| match output {
         BuildOutput::CacheOnly | BuildOutput::Local { .. } | BuildOutput::Push => None,
-        BuildOutput::Load | BuildOutput::PushAndLoad => Some("load"),
+        BuildOutput::Load => Some("load"),
         BuildOutput::Oci { .. } => Some("oci"),
         BuildOutput::Docker { .. } => Some("docker"),
         BuildOutput::Tar { .. } => Some("tar"),
     };
-    if let (Some(output), true) = (kind, request.keep_going) {
+    if let (Some(output), true) = (request.exported().find_map(merged), request.keep_going) {
         return Err(BuildError::KeepGoingOutput { output });
     }
-    if request.output == BuildOutput::PushAndLoad {
-        return Err(BuildError::SplitPushAndLoad { builder });
+    if request.exported().nth(1).is_some() {
+        return Err(BuildError::SplitOutputs { builder, outputs: command_line::outputs(request).join(" ") });
     }
     let push = push_targets(request)?;
     let parts = parts(nodes, routes, request.keep_going);
@@ -465,23 +466,19 @@ impl Solving<'_> {
                     available,
                 });
             }
-            let folder = match &request.output {
-                BuildOutput::Local { dest } => Some(dest.into()),
-                _ => None,
-            };
-            let tarball_file = tarball.as_ref().map(|(file, _)| TarballDestination::File(file.clone()));
             let cache_imports = cache_entries(&request.cache_from, "import")?;
             let cache_exports = cache_entries(&request.cache_to, "export")?;
-            let services =
-                session_services(builders, request, checked, &cache_imports, &cache_exports, tarball_file, folder)?;
+            // One exporter at most: a split build has one output (`run_split`). A tarball or load
+            // is this node's file, merged with the others' afterwards.
+            let (mut exporters, mut destinations) = exporters(request, connected.driver.is_engine_buildkit(), None)?;
+            if let (Some((file, kind)), Some(export)) = (&tarball, exporters.first_mut()) {
+                export.kind = kind.to_string();
+                destinations.insert(0, OutputDestination::Tarball(TarballDestination::File(file.clone())));
+            }
+            let services = session_services(builders, request, checked, &cache_imports, &cache_exports, destinations)?;
             let session = connected.attach(&checked.context, services).await?;
             let mut attrs = frontend_attrs(request, &Checked { platforms: platforms.to_vec(), ..checked.clone() })?;
             attrs.insert("multi-platform".into(), "true".into());
-            // One exporter at most: a split build pushes or loads, not both (`run_split`).
-            let mut exporters = exporters(request, connected.driver.is_engine_buildkit(), None)?;
-            if let (Some((_, kind)), Some(export)) = (&tarball, exporters.first_mut()) {
-                export.kind = kind.to_string();
-            }
             if let (Some(names), Some(image)) = (&self.repositories, exporters.first_mut()) {
                 // The engine's `moby` exporter names its image `repo:latest`, which cannot be pushed
                 // by digest; BuildKit's own image exporter, which the engine also runs, can.

@@ -87,11 +87,14 @@ impl SplitTarballs {
                 BuildError::OutputUnwritable { path: PathBuf::from(dest), reason: crate::io_error::reason(&e) }
             })
         };
-        let (merged, staging) = match &request.output {
-            BuildOutput::Oci { dest } => (Merged::Oci(PathBuf::from(dest)), beside(dest)?),
-            BuildOutput::Tar { dest } => (Merged::Tar(PathBuf::from(dest)), beside(dest)?),
-            BuildOutput::Docker { .. } => return Err(BuildError::SplitDockerOutput { builder: builder.to_owned() }),
-            BuildOutput::Load => {
+        // A split build has one output (`run_split`).
+        let (merged, staging) = match request.exported().next() {
+            Some(BuildOutput::Oci { dest }) => (Merged::Oci(PathBuf::from(dest)), beside(dest)?),
+            Some(BuildOutput::Tar { dest }) => (Merged::Tar(PathBuf::from(dest)), beside(dest)?),
+            Some(BuildOutput::Docker { .. }) => {
+                return Err(BuildError::SplitDockerOutput { builder: builder.to_owned() })
+            }
+            Some(BuildOutput::Load) => {
                 let context = builders.contexts().resolve(docker_context).map_err(BuilderError::from)?;
                 let engine = Engine::connect(&context).await?;
                 if !engine.containerd_image_store().await? {
@@ -102,10 +105,7 @@ impl SplitTarballs {
                 })?;
                 (Merged::Load(Box::new(engine)), staging)
             }
-            // Refused before this (`run_split`): a split build pushes or loads, not both.
-            BuildOutput::CacheOnly | BuildOutput::Push | BuildOutput::PushAndLoad | BuildOutput::Local { .. } => {
-                return Ok(None)
-            }
+            None | Some(BuildOutput::CacheOnly | BuildOutput::Push | BuildOutput::Local { .. }) => return Ok(None),
         };
         Ok(Some(SplitTarballs { merged, staging, nodes }))
     }

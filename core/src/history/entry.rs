@@ -346,12 +346,15 @@ impl HistoryEntry {
         let pushing = |o: &HistoryOutput| o.attrs.get("push").is_some_and(|p| p == "true");
         let pushed = self.outputs.iter().any(|o| matches!(o.kind.as_str(), "image" | "moby") && pushing(o));
         let loaded = self.outputs.iter().any(|o| o.kind == "moby" && !pushing(o));
-        let output = match (pushed, loaded) {
-            (true, true) => BuildOutput::PushAndLoad,
-            (true, false) => BuildOutput::Push,
-            (false, true) => BuildOutput::Load,
-            (false, false) => BuildOutput::CacheOnly,
-        };
+        // Files and folders were written where the record does not say: building again only pushes
+        // and loads what it did, else builds only.
+        let mut outputs: Vec<BuildOutput> = [(pushed, BuildOutput::Push), (loaded, BuildOutput::Load)]
+            .into_iter()
+            .filter_map(|(b, o)| b.then_some(o))
+            .collect();
+        if outputs.is_empty() {
+            outputs.push(BuildOutput::CacheOnly);
+        }
         BuildRequest {
             context: self.context.clone(),
             dockerfile: self.dockerfile.clone(),
@@ -375,7 +378,7 @@ impl HistoryEntry {
                 .get("add-hosts")
                 .map(|hosts| hosts.split(',').filter(|h| !h.is_empty()).map(str::to_owned).collect())
                 .unwrap_or_default(),
-            output,
+            outputs,
             builder: self.builder.clone(),
             ..Default::default()
         }
@@ -441,7 +444,7 @@ fn pinned(name: &str, digest: &str) -> Option<String> {
 
 /// The image Buildlane's record of a build says it pushed: its first tag, by the digest it answered.
 fn recorded_image(record: &BuildRecord) -> Option<String> {
-    let digest = record.outcome.digest.as_deref().filter(|_| record.request.output.pushes())?;
+    let digest = record.outcome.digest.as_deref().filter(|_| record.request.pushes())?;
     pinned(record.request.tags.first()?, digest)
 }
 

@@ -1,24 +1,110 @@
-//! The FileSend service: BuildKit sends an output back to the client, either a tarball (oci, docker,
-//! tar exporters) as raw bytes, into a file or the engine's image load, or a folder (local
-//! exporter) as fsutil packets.
+//! The FileSend service: BuildKit sends each exporter's output back to the client, either a
+//! tarball (oci, docker, tar exporters) as raw bytes, into a file or the engine's image load, or a
+//! folder (local exporter) as fsutil packets, on the same method. A build of several outputs has
+//! one destination per exporter, told apart by the exporter's id BuildKit sends with the call.
 
+use std::collections::HashMap;
+use std::convert::Infallible;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use bollard::fsutil::types::Packet;
-use bollard::moby::filesync::packet::file_send_server::FileSend as PacketFileSend;
-use bollard::moby::filesync::v1::file_send_server::FileSend;
+use bollard::moby::filesync::packet::file_send_server::{
+    FileSend as PacketFileSend, FileSendServer as PacketFileSendServer,
+};
+use bollard::moby::filesync::v1::file_send_server::{FileSend, FileSendServer, SERVICE_NAME};
 use bollard::moby::filesync::v1::BytesMessage;
 use bollard::query_parameters::ImportImageOptions;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio_stream::wrappers::ReceiverStream;
+use tonic::codegen::{http, Body, BoxFuture, Service, StdError};
+use tonic::server::NamedService;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::{instrument, Instrument};
 
 use super::receiver;
+use crate::buildkit::transport::MAX_MESSAGE_BYTES;
 use crate::engine::{Engine, EngineError};
+
+/// The gRPC metadata key BuildKit 0.13 names the exporter by on each FileSend call (its index in
+/// the Solve's exporters); daemons before it send none, and export once: exporter 0.
+const EXPORTER_ID: &str = "buildkit-attachable-exporter-id";
+
+/// Where one exporter's output goes.
+#[derive(Debug, Clone)]
+pub enum OutputDestination {
+    Tarball(TarballDestination),
+    Folder(PathBuf),
+}
+
+/// The session's FileSend service: each call to the destination of the exporter it names.
+#[derive(Clone)]
+pub struct Outputs(Arc<HashMap<usize, Receiving>>);
+
+#[derive(Clone)]
+enum Receiving {
+    Tarball(FileSendServer<TarballDestination>),
+    Folder(PacketFileSendServer<FolderDestination>),
+}
+
+impl Outputs {
+    /// `destinations` by exporter id.
+    pub fn new(destinations: HashMap<usize, OutputDestination>) -> Self {
+        let receiving = destinations.into_iter().map(|(id, destination)| {
+            let receiving = match destination {
+                OutputDestination::Tarball(dest) => {
+                    Receiving::Tarball(FileSendServer::new(dest).max_decoding_message_size(MAX_MESSAGE_BYTES))
+                }
+                OutputDestination::Folder(dest) => Receiving::Folder(
+                    PacketFileSendServer::new(FolderDestination(dest)).max_decoding_message_size(MAX_MESSAGE_BYTES),
+                ),
+            };
+            (id, receiving)
+        });
+        Outputs(Arc::new(receiving.collect()))
+    }
+}
+
+impl NamedService for Outputs {
+    const NAME: &'static str = SERVICE_NAME;
+}
+
+impl<B> Service<http::Request<B>> for Outputs
+where
+    B: Body + Send + 'static,
+    B::Error: Into<StdError> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        // As BuildKit's client chooses: an id that is missing or not a number is exporter 0.
+        let id = request
+            .headers()
+            .get(EXPORTER_ID)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        tracing::debug!(exporter = id, "the builder sends an output");
+        match self.0.get(&id).cloned() {
+            Some(Receiving::Tarball(mut server)) => server.call(request),
+            Some(Receiving::Folder(mut server)) => server.call(request),
+            None => {
+                let refused = Status::not_found(format!("exporter {id} not found")).into_http();
+                Box::pin(async move { Ok(refused) })
+            }
+        }
+    }
+}
 
 /// Where a tarball output goes.
 #[derive(Debug, Clone)]

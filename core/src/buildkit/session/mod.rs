@@ -24,10 +24,8 @@ use bollard::health::health_server::{Health, HealthServer};
 use bollard::health::{HealthCheckRequest, HealthCheckResponse, HealthListRequest, HealthListResponse};
 use bollard::moby::buildkit::secrets::v1::secrets_server::SecretsServer;
 use bollard::moby::buildkit::v1::BytesMessage;
-use bollard::moby::filesync::packet::file_send_server::FileSendServer as PacketFileSendServer;
 use bollard::moby::filesync::packet::file_sync_server::FileSyncServer;
 use bollard::moby::filesync::v1::auth_server::AuthServer;
-use bollard::moby::filesync::v1::file_send_server::FileSendServer;
 use bollard::moby::sshforward::v1::ssh_server::SshServer;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
@@ -41,7 +39,7 @@ use tracing::{instrument, warn};
 use crate::buildkit::transport::{self, BoxedConnection, TransportError, MAX_MESSAGE_BYTES};
 use crate::buildkit::{BuildkitError, Control};
 use crate::docker_config::credentials::CredentialStore;
-use filesend::{FolderDestination, TarballDestination};
+use filesend::{OutputDestination, Outputs};
 use filesync::LocalDirs;
 use secrets::SecretStore;
 use ssh_agent::SshAgents;
@@ -67,10 +65,9 @@ const SESSION_STREAM_WINDOW: u32 = 16 << 20;
 pub struct SessionServices {
     /// Local folders by name (`context`, `dockerfile`).
     pub dirs: HashMap<String, PathBuf>,
-    /// Where a tarball output goes (a file, or the engine's image store), if the build has one.
-    pub tarball: Option<TarballDestination>,
-    /// Where a folder (`local`) output goes, if the build has one.
-    pub folder: Option<PathBuf>,
+    /// Where each exporter's tarball or folder goes, by its id (its index in the Solve's
+    /// exporters); exporters that push or load in the builder send nothing back.
+    pub outputs: HashMap<usize, OutputDestination>,
     /// Registry credentials to answer BuildKit's Auth requests with.
     pub credentials: Option<CredentialStore>,
     /// Secrets `RUN --mount=type=secret` may read.
@@ -181,7 +178,7 @@ fn exposed_methods(services: &SessionServices) -> Vec<&'static str> {
     // "unset ssh forward key default" rather than that the client forwards none.
     let mut methods = vec![HEALTH_CHECK, FILESYNC_DIFFCOPY];
     methods.extend(SSH_METHODS);
-    if services.tarball.is_some() || services.folder.is_some() {
+    if !services.outputs.is_empty() {
         methods.push(FILESEND_DIFFCOPY);
     }
     if services.credentials.is_some() {
@@ -217,12 +214,7 @@ async fn serve(connection: BoxedConnection, services: SessionServices, stop: Can
             (!services.content.is_empty()).then(|| content::ContentStores(Arc::new(services.content)).server()),
         )
         .add_optional_service(services.credentials.map(|store| AuthServer::new(auth::Credentials(store))))
-        .add_optional_service(services.folder.map(|dest| {
-            PacketFileSendServer::new(FolderDestination(dest)).max_decoding_message_size(MAX_MESSAGE_BYTES)
-        }))
-        .add_optional_service(
-            services.tarball.map(|dest| FileSendServer::new(dest).max_decoding_message_size(MAX_MESSAGE_BYTES)),
-        );
+        .add_optional_service((!services.outputs.is_empty()).then(|| Outputs::new(services.outputs)));
     // One connection, then nothing: the server must not read the end of `incoming` as its own end.
     let incoming = tokio_stream::StreamExt::chain(
         tokio_stream::once(Ok::<_, std::io::Error>(SessionIo(connection))),

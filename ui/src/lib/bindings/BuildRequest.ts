@@ -26,7 +26,11 @@ labels: Array<string>, target: string, noCache: boolean,
  * Always pull referenced images (`--pull`): each base image is resolved in its registry,
  * not taken from what the builder already has.
  */
-pull: boolean, output: BuildOutput, provenance: ProvenanceMode, 
+pull: boolean, 
+/**
+ * Where the result goes, in order; none, or only `CacheOnly`: build only.
+ */
+outputs: Array<BuildOutput>, provenance: ProvenanceMode, 
 /**
  * An SBOM attestation per platform (`--sbom`), made by running a scanner image on the result.
  */

@@ -52,7 +52,7 @@ describe('build form', () => {
       buildContexts: [],
       network: '',
       addHosts: [],
-      output: { type: 'push' },
+      outputs: [{ type: 'push' }],
       provenance: 'min',
       sbom: false,
       sbomGenerator: '',
@@ -61,9 +61,22 @@ describe('build form', () => {
       pushPartial: false,
     });
     expect(toBuildRequest({ ...form, sbomGenerator: 'ignored/while/off' }).sbomGenerator).toBe('');
-    expect(toBuildRequest({ ...form, output: 'oci', dest: ' /tmp/a.tar ' }).output).toEqual({ type: 'oci', dest: '/tmp/a.tar' });
-    expect(toBuildRequest({ ...form, output: 'tar', dest: '/tmp/fs.tar' }).output).toEqual({ type: 'tar', dest: '/tmp/fs.tar' });
-    expect(toBuildRequest({ ...form, output: 'load', dest: '/ignored' }).output).toEqual({ type: 'load' });
+    expect(toBuildRequest({ ...form, output: 'oci', dest: ' /tmp/a.tar ' }).outputs).toEqual([{ type: 'oci', dest: '/tmp/a.tar' }]);
+    expect(toBuildRequest({ ...form, output: 'tar', dest: '/tmp/fs.tar' }).outputs).toEqual([{ type: 'tar', dest: '/tmp/fs.tar' }]);
+    expect(toBuildRequest({ ...form, output: 'load', dest: '/ignored' }).outputs).toEqual([{ type: 'load' }]);
+    expect(toBuildRequest({ ...form, output: 'pushAndLoad' }).outputs).toEqual([{ type: 'push' }, { type: 'load' }]);
+  });
+
+  it('keeps the outputs of a re-run CLI build the one choice does not hold, and builds them all again', () => {
+    const request = toBuildRequest({ ...emptyBuildForm(), context: '/c', output: 'local', dest: '/tmp/out' });
+    request.outputs.push({ type: 'tar', dest: '/tmp/fs.tar' }, { type: 'push' });
+    const form = fromBuildRequest(request);
+    expect(form).toMatchObject({ output: 'local', dest: '/tmp/out', moreOutputs: [{ type: 'tar', dest: '/tmp/fs.tar' }, { type: 'push' }] });
+    expect(toBuildRequest(form)).toEqual(request);
+    // Push and load are the form's one choice; what follows them is kept.
+    const both = fromBuildRequest({ ...request, outputs: [{ type: 'push' }, { type: 'load' }, { type: 'local', dest: '/o' }] });
+    expect(both).toMatchObject({ output: 'pushAndLoad', moreOutputs: [{ type: 'local', dest: '/o' }] });
+    expect(fromBuildRequest({ ...request, outputs: [] })).toMatchObject({ output: 'cacheOnly', moreOutputs: [] });
   });
 
   it('asks to push what succeeded only of a build that keeps going and pushes', () => {

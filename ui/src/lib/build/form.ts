@@ -4,7 +4,8 @@
 import { COMMON_PLATFORMS } from '../platforms';
 import type { BuildOutput, BuildRequest, DockerfileOutline, NodePlatform, ProvenanceMode } from '../types';
 
-export type OutputKind = BuildOutput['type'];
+/** The form's one output choice: one of the core's outputs, or push and load together. */
+export type OutputKind = BuildOutput['type'] | 'pushAndLoad';
 /** The outputs that write to a file or folder (`dest`). */
 type DestKind = Extract<BuildOutput, { dest: string }>['type'];
 // A Record, so a new file output in the core's BuildOutput fails the type check until listed here.
@@ -50,6 +51,11 @@ export interface BuildForm {
   output: OutputKind;
   /** The file of an oci/docker output. */
   dest: string;
+  /**
+   * Outputs of a re-run request that the one choice above does not hold (a CLI build of several
+   * `-o`): built again as they were, after it.
+   */
+  moreOutputs: BuildOutput[];
   noCache: boolean;
   /** Always pull referenced images (`--pull`). */
   pull: boolean;
@@ -83,6 +89,7 @@ export function emptyBuildForm(): BuildForm {
     target: '',
     output: 'cacheOnly',
     dest: '',
+    moreOutputs: [],
     noCache: false,
     pull: false,
     provenance: 'min',
@@ -101,10 +108,23 @@ export function lines(text: string): string[] {
     .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
-export function outputOf(form: BuildForm): BuildOutput {
+/** The outputs the form asks for: its choice, then the ones a re-run brought. */
+export function outputsOf(form: BuildForm): BuildOutput[] {
   const kind = form.output;
-  if (needsDest(kind)) return { type: kind, dest: form.dest.trim() };
-  return { type: kind } as BuildOutput;
+  const chosen: BuildOutput[] = needsDest(kind)
+    ? [{ type: kind, dest: form.dest.trim() }]
+    : kind === 'pushAndLoad'
+      ? [{ type: 'push' }, { type: 'load' }]
+      : [{ type: kind } as BuildOutput];
+  return [...chosen, ...form.moreOutputs];
+}
+
+/** The form's choice for a request's outputs (push and load together are one), and the rest. */
+function outputChoice(outputs: BuildOutput[]): { output: OutputKind; dest: string; moreOutputs: BuildOutput[] } {
+  const [first, second, ...rest] = outputs;
+  if (!first) return { output: 'cacheOnly', dest: '', moreOutputs: [] };
+  if (first.type === 'push' && second?.type === 'load') return { output: 'pushAndLoad', dest: '', moreOutputs: rest };
+  return { output: first.type, dest: 'dest' in first ? first.dest : '', moreOutputs: outputs.slice(1) };
 }
 
 export function toBuildRequest(form: BuildForm): BuildRequest {
@@ -126,7 +146,7 @@ export function toBuildRequest(form: BuildForm): BuildRequest {
     target: form.target.trim(),
     noCache: form.noCache,
     pull: form.pull,
-    output: outputOf(form),
+    outputs: outputsOf(form),
     provenance: form.provenance,
     sbom: form.sbom,
     sbomGenerator: form.sbom ? form.sbomGenerator.trim() : '',
@@ -138,7 +158,6 @@ export function toBuildRequest(form: BuildForm): BuildRequest {
 
 /** The form that makes `request` again (re-run). */
 export function fromBuildRequest(request: BuildRequest): BuildForm {
-  const dest = 'dest' in request.output ? request.output.dest : '';
   return {
     context: request.context,
     dockerfile: request.dockerfile,
@@ -156,8 +175,7 @@ export function fromBuildRequest(request: BuildRequest): BuildForm {
     cacheFrom: request.cacheFrom.join('\n'),
     cacheTo: request.cacheTo.join('\n'),
     target: request.target,
-    output: request.output.type,
-    dest,
+    ...outputChoice(request.outputs),
     noCache: request.noCache,
     pull: request.pull,
     provenance: request.provenance,

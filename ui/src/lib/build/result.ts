@@ -14,7 +14,6 @@ export interface ResultImage {
 /** The outputs that give the image a name (the others keep it in the cache or write files). */
 const NAMED: Record<BuildOutput['type'], boolean> = {
   push: true,
-  pushAndLoad: true,
   load: true,
   oci: true,
   docker: true,
@@ -23,10 +22,26 @@ const NAMED: Record<BuildOutput['type'], boolean> = {
   local: false,
 };
 
-/** The tags the build gave its image: none when its output makes no image. */
-export function producedTags(outcome: BuildOutcome, output: BuildOutput): string[] {
+/** The tags the build gave its image: none when none of its outputs makes an image. */
+export function producedTags(outcome: BuildOutcome, outputs: BuildOutput[]): string[] {
   // Records written before the core named only what the exporter made still carry the form's tags.
-  return NAMED[output.type] ? outcome.tags : [];
+  return outputs.some((o) => NAMED[o.type]) ? outcome.tags : [];
+}
+
+const LABELS: Record<BuildOutput['type'], string> = {
+  cacheOnly: 'build cache only',
+  push: 'pushed',
+  load: 'loaded into the engine',
+  oci: 'OCI tarball',
+  docker: 'Docker tarball',
+  tar: 'filesystem tar',
+  local: 'folder',
+};
+
+/** Where the build's result went, one entry per output in order (none: build only). */
+export function outputLabels(outputs: BuildOutput[]): string[] {
+  const labels = outputs.map((o) => ('dest' in o ? `${LABELS[o.type]} ${o.dest}` : LABELS[o.type]));
+  return labels.length ? labels : [LABELS.cacheOnly];
 }
 
 /**
@@ -38,11 +53,11 @@ export function missingPlatforms(outcome: BuildOutcome): string[] {
   return outcome.platformResults.filter((r) => r.state !== 'succeeded').map((r) => r.platform);
 }
 
-export function resultImage(outcome: BuildOutcome, output: BuildOutput): ResultImage | null {
+export function resultImage(outcome: BuildOutcome, outputs: BuildOutput[]): ResultImage | null {
   // A build that failed made no image under its tags, unless it pushed the platforms that succeeded.
   if (outcome.state !== 'succeeded' && missingPlatforms(outcome).length === 0) return null;
-  const tag = producedTags(outcome, output)[0];
+  const tag = producedTags(outcome, outputs)[0];
   if (!tag) return null;
   const reference = outcome.digest ? `${tag.replace(/@.*$/, '')}@${outcome.digest}` : tag;
-  return { reference, label: outcome.digest ? 'Image' : 'Tag', openable: output.type === 'push' || output.type === 'pushAndLoad' };
+  return { reference, label: outcome.digest ? 'Image' : 'Tag', openable: outputs.some((o) => o.type === 'push') };
 }

@@ -48,7 +48,7 @@ export function entry(buildRef: string, partial: Partial<HistoryEntry> = {}): Hi
       addHosts: [],
       annotations: [],
       ssh: [],
-      output: { type: 'cacheOnly' },
+      outputs: [{ type: 'cacheOnly' }],
       provenance: 'min',
       sbom: false,
       sbomGenerator: '',
