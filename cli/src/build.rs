@@ -10,7 +10,8 @@ use buildlane_core::builders::Builders;
 use buildlane_core::builds::keep_going::{self, PlatformResult};
 use buildlane_core::builds::records::{BuildRecord, Records};
 use buildlane_core::builds::{
-    self, metadata, BuildOutcome, BuildOutput, BuildRequest, BuildState, PlatformRetry, ProvenanceMode,
+    self, metadata, BuildOutcome, BuildOutput, BuildRequest, BuildState, OutputFlag, OutputFlagError, PlatformRetry,
+    ProvenanceMode,
 };
 use buildlane_core::docker_config::Environment;
 use buildlane_core::error_code::{Coded, ErrorCode};
@@ -75,10 +76,13 @@ pub struct BuildArgs {
     push: bool,
     #[arg(long)]
     load: bool,
-    /// `type=oci|docker|tar,dest=FILE` or `type=local,dest=DIR`; `dest=-` writes the tarball to
-    /// standard output, `-o -` is a tar there and `-o DIR` a local output; `type=registry` (or
-    /// `type=image,push=true`) pushes, `type=docker` loads, `type=cacheonly`, as in buildx. Give
-    /// it again for each further output, all made by one build.
+    /// `type=oci|docker|tar[,dest=FILE]` (standard output without `dest`, or with `dest=-`),
+    /// `type=local,dest=DIR`, `type=oci|docker,dest=DIR,tar=false` (an OCI layout folder);
+    /// `-o -` is a tar on standard output and `-o DIR` a local output; `type=registry` (or
+    /// `type=image,push=true`) pushes, `type=image` keeps the image in the builder, `type=docker`
+    /// loads, `type=cacheonly`, as in buildx. Every other field (`name=`, `compression=zstd`,
+    /// `oci-mediatypes=true`, `annotation.KEY=`, …) goes to the exporter as written. Give it
+    /// again for each further output, all made by one build.
     #[arg(short = 'o', long = "output")]
     outputs: Vec<String>,
     #[arg(long)]
@@ -129,8 +133,14 @@ pub struct BuildArgs {
 enum ArgsError {
     #[error("multiple outputs configured to write to stdout")]
     StdoutTwice,
-    #[error("invalid --output \"{0}\": expected type=oci|docker|tar,dest=FILE, type=local,dest=DIR, type=registry, type=docker or type=cacheonly")]
+    #[error("invalid --output \"{0}\": Buildlane makes type=image, registry, docker, oci, tar, local or cacheonly")]
     Output(String),
+    #[error(transparent)]
+    OutputFlag(OutputFlagError),
+    #[error("dest is required for {0} exporter")]
+    DestRequired(String),
+    #[error("dest cannot be stdout for {0} exporter")]
+    DestStdout(String),
     #[error("dest file is required for {0} exporter. refusing to write to console")]
     OutputConsole(String),
     #[error("cannot read the Dockerfile from standard input: {0}")]
@@ -162,6 +172,9 @@ impl Coded for ArgsError {
         match self {
             ArgsError::StdoutTwice
             | ArgsError::Output(_)
+            | ArgsError::OutputFlag(_)
+            | ArgsError::DestRequired(_)
+            | ArgsError::DestStdout(_)
             | ArgsError::OutputConsole(_)
             | ArgsError::DockerfileStdin(_)
             | ArgsError::DockerfilePath { .. }
@@ -187,68 +200,93 @@ struct Flags {
     _dockerfile_from_stdin: Option<tempfile::TempDir>,
 }
 
-/// The outputs the flags name, in buildx's order. Each `-o` reads as buildx reads it: a value
-/// without `=` is a local output's folder, or with `-` a tar on standard output; a tarball's
-/// `dest=-` is standard output (refused on a terminal, or for a second output, as buildx refuses
-/// them), written to a scratch file first. `--push` and `--load` add to what `-o` names, as buildx
-/// adds them: a push unless an output pushes already, a load unless one loads (`type=docker`
-/// without `dest`).
+/// The outputs the flags name, in buildx's order. Each `-o` reads as buildx reads it
+/// ([`OutputFlag`]), every field but `type` and `dest` going to its exporter; a tarball without
+/// `dest`, or with `dest=-`, is standard output (refused on a terminal, or for a second output, as
+/// buildx refuses them), written to a scratch file first. `--push` and `--load` add to what `-o`
+/// names, as buildx adds them: `--push` makes every image output push, or adds one; `--load` adds
+/// one unless a `type=docker` output is there (with a `dest` too: buildx 0.13.1 looks for `dest`
+/// among the attributes after it took it out of them).
 fn outputs(args: &BuildArgs) -> Result<(Vec<BuildOutput>, Option<ToStdout>), ArgsError> {
     let mut outputs = Vec::new();
     let mut to_stdout = None;
     for spec in &args.outputs {
-        let (output, stdout) = output_flag(spec)?;
-        if let Some(stdout) = stdout {
-            if to_stdout.is_some() {
-                return Err(ArgsError::StdoutTwice);
-            }
-            to_stdout = Some(stdout);
-        }
+        let (output, stdout) = output_flag(spec, to_stdout.is_some())?;
+        to_stdout = to_stdout.or(stdout);
         outputs.push(output);
     }
-    for (asked, output) in [(args.push, BuildOutput::Push), (args.load, BuildOutput::Load)] {
-        if asked && !outputs.contains(&output) {
-            outputs.push(output);
+    if args.push {
+        for output in outputs.iter_mut() {
+            if let BuildOutput::Image { attrs } = output {
+                *output = BuildOutput::Push { attrs: std::mem::take(attrs) };
+            }
         }
+        if !outputs.iter().any(BuildOutput::is_push) {
+            outputs.push(BuildOutput::push());
+        }
+    }
+    let docker = |o: &BuildOutput| matches!(o, BuildOutput::Load { .. } | BuildOutput::Docker { .. });
+    if args.load && !outputs.iter().any(docker) {
+        outputs.push(BuildOutput::load());
     }
     // `Target::default_output` fills it when the builder's driver is known.
     Ok((outputs, to_stdout))
 }
 
-/// What one `--output` names.
-fn output_flag(spec: &str) -> Result<(BuildOutput, Option<ToStdout>), ArgsError> {
-    let (kind, dest) = match spec.trim() {
-        "-" => ("tar", "-"),
-        folder if !folder.contains('=') => ("local", folder),
-        _ => {
-            let fields: HashMap<&str, &str> = spec.split(',').filter_map(|kv| kv.split_once('=')).collect();
-            let push = fields.get("push").is_some_and(|v| parse_bool(v) == Some(true));
-            match (fields.get("type").copied(), fields.get("dest")) {
-                (Some(kind), Some(dest)) => (kind, *dest),
-                // The outputs buildx names by type alone: pushed, loaded into docker, or cache only.
-                (Some("registry"), None) => return Ok((BuildOutput::Push, None)),
-                (Some("image"), None) if push => return Ok((BuildOutput::Push, None)),
-                (Some("docker"), None) => return Ok((BuildOutput::Load, None)),
-                (Some("cacheonly"), None) => return Ok((BuildOutput::CacheOnly, None)),
-                _ => return Err(ArgsError::Output(spec.to_owned())),
-            }
-        }
+/// What one `--output` names, with buildx's rules for where it goes (`controller/pb.CreateExports`):
+/// `local` and a `tar=false` oci or docker output need a folder, a tarball a file or standard
+/// output (its default; a docker one without `dest` loads into the engine), and the image
+/// exporter pushes when `push` says so. `stdout_taken`: an earlier output took standard output.
+fn output_flag(spec: &str, stdout_taken: bool) -> Result<(BuildOutput, Option<ToStdout>), ArgsError> {
+    let OutputFlag { kind, dest, mut attrs } = spec.parse().map_err(ArgsError::OutputFlag)?;
+    let folder = |dest: Option<String>| match dest.as_deref() {
+        None | Some("") => Err(ArgsError::DestRequired(kind.clone())),
+        Some("-") => Err(ArgsError::DestStdout(kind.clone())),
+        Some(_) => Ok(dest.unwrap_or_default()),
     };
-    let tarball = |dest: &str| -> Result<(String, Option<ToStdout>), ArgsError> {
+    let tarball = |dest: Option<String>| -> Result<(String, Option<ToStdout>), ArgsError> {
+        let dest = dest.filter(|d| !d.is_empty()).unwrap_or_else(|| "-".into());
         if dest != "-" {
-            return Ok((dest.to_owned(), None));
+            return Ok((dest, None));
+        }
+        if stdout_taken {
+            return Err(ArgsError::StdoutTwice);
         }
         if std::io::stdout().is_terminal() {
-            return Err(ArgsError::OutputConsole(kind.to_owned()));
+            return Err(ArgsError::OutputConsole(kind.clone()));
         }
         let scratch = ToStdout::new(&format!("output.{kind}")).map_err(|e| ArgsError::Scratch(e.to_string()))?;
         Ok((scratch.path().to_string_lossy().into_owned(), Some(scratch)))
     };
-    Ok(match kind {
-        "oci" => tarball(dest).map(|(dest, out)| (BuildOutput::Oci { dest }, out))?,
-        "docker" => tarball(dest).map(|(dest, out)| (BuildOutput::Docker { dest }, out))?,
-        "tar" => tarball(dest).map(|(dest, out)| (BuildOutput::Tar { dest }, out))?,
-        "local" => (BuildOutput::Local { dest: dest.to_owned() }, None),
+    let tar = attrs.get("tar").and_then(|t| parse_bool(t)).unwrap_or(true);
+    Ok(match kind.as_str() {
+        "cacheonly" => (BuildOutput::CacheOnly, None),
+        "image" => {
+            // A push that is not a boolean stays for the exporter to refuse in BuildKit's words.
+            let push = attrs.get("push").and_then(|p| parse_bool(p));
+            if push.is_some() {
+                attrs.remove("push");
+            }
+            let output = if push == Some(true) { BuildOutput::Push { attrs } } else { BuildOutput::Image { attrs } };
+            (output, None)
+        }
+        "local" => (BuildOutput::Local { dest: folder(dest)?, attrs }, None),
+        "oci" | "docker" if !tar => {
+            let dest = folder(dest)?;
+            let output =
+                if kind == "oci" { BuildOutput::Oci { dest, attrs } } else { BuildOutput::Docker { dest, attrs } };
+            (output, None)
+        }
+        "docker" if dest.as_deref().is_none_or(str::is_empty) => (BuildOutput::Load { attrs }, None),
+        "oci" | "docker" | "tar" => {
+            let (dest, stdout) = tarball(dest)?;
+            let output = match kind.as_str() {
+                "oci" => BuildOutput::Oci { dest, attrs },
+                "docker" => BuildOutput::Docker { dest, attrs },
+                _ => BuildOutput::Tar { dest, attrs },
+            };
+            (output, stdout)
+        }
         _ => return Err(ArgsError::Output(spec.to_owned())),
     })
 }
@@ -708,19 +746,36 @@ mod tests {
         }
     }
 
+    fn attrs(pairs: &[(&str, &str)]) -> buildlane_core::builds::ExporterAttrs {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    /// Why `args` are refused.
+    fn refused(args: &[&str]) -> String {
+        match flags(&Command::parse_from([&["build", "."][..], args].concat()).args) {
+            Err(e) => e.to_string(),
+            Ok(flags) => panic!("{args:?} taken: {:?}", flags.request.outputs),
+        }
+    }
+
     #[test]
     fn an_output_without_a_type_is_a_local_folder_and_a_dash_a_tar() {
-        assert_eq!(output(&["-o", "out/dir"]), BuildOutput::Local { dest: "out/dir".into() });
-        assert_eq!(output(&["-o", "type=oci,dest=a.tar"]), BuildOutput::Oci { dest: "a.tar".into() });
-        let parsed = Command::parse_from(["build", ".", "-o", "type=tar,dest=-"]);
-        match flags(&parsed.args) {
-            // Standard output here is the test harness's: a terminal when run by hand.
-            Err(ArgsError::OutputConsole(kind)) => assert_eq!(kind, "tar"),
-            Err(other) => panic!("{other}"),
-            Ok(flags) => {
-                let scratch = flags.to_stdout.expect("a scratch file bound for standard output");
-                let dest = scratch.path().to_string_lossy().into();
-                assert_eq!(flags.request.outputs, [BuildOutput::Tar { dest }]);
+        assert_eq!(output(&["-o", "out/dir"]), BuildOutput::local("out/dir"));
+        assert_eq!(output(&["-o", "type=oci,dest=a.tar"]), BuildOutput::oci("a.tar"));
+        // Without `dest` too, a tarball goes to standard output, as buildx sends it.
+        for spec in ["type=tar,dest=-", "type=tar", "type=oci"] {
+            let parsed = Command::parse_from(["build", ".", "-o", spec]);
+            match flags(&parsed.args) {
+                // Standard output here is the test harness's: a terminal when run by hand.
+                Err(ArgsError::OutputConsole(kind)) => assert!(spec.contains(&kind)),
+                Err(other) => panic!("{other}"),
+                Ok(flags) => {
+                    let scratch = flags.to_stdout.expect("a scratch file bound for standard output");
+                    let dest = scratch.path().to_string_lossy().into_owned();
+                    assert!(
+                        matches!(&flags.request.outputs[..], [BuildOutput::Tar { dest: d, .. } | BuildOutput::Oci { dest: d, .. }] if *d == dest)
+                    );
+                }
             }
         }
         assert!(matches!(
@@ -728,31 +783,74 @@ mod tests {
             Err(ArgsError::Output(_))
         ));
         let tagged = |spec: &str| output(&["-t", "r/a:1", "-o", spec]);
-        assert_eq!(tagged("type=registry"), BuildOutput::Push);
-        assert_eq!(tagged("type=image,push=true"), BuildOutput::Push);
-        assert_eq!(tagged("type=docker"), BuildOutput::Load);
+        assert_eq!(tagged("type=registry"), BuildOutput::push());
+        assert_eq!(tagged("type=image,push=true"), BuildOutput::push());
+        assert_eq!(tagged("type=docker"), BuildOutput::load());
         assert_eq!(tagged("type=cacheonly"), BuildOutput::CacheOnly);
-        let kept_in_the_builder = Command::parse_from(["build", ".", "-o", "type=image"]);
-        assert!(matches!(flags(&kept_in_the_builder.args), Err(ArgsError::Output(_))), "not said which store");
+        assert_eq!(tagged("type=image"), BuildOutput::image(), "kept in the builder");
+        assert_eq!(tagged("type=registry,push=false"), BuildOutput::image());
         assert!(requested(&[]).outputs.is_empty(), "the driver's default, once the builder is known");
     }
 
     #[test]
+    fn every_attribute_of_an_output_goes_to_its_exporter() {
+        assert_eq!(
+            output(&["-o", "type=image,name=127.0.0.1:5055/app:1,push=true,compression=zstd,oci-mediatypes=true"]),
+            BuildOutput::push().with_attrs(attrs(&[
+                ("name", "127.0.0.1:5055/app:1"),
+                ("compression", "zstd"),
+                ("oci-mediatypes", "true")
+            ]))
+        );
+        assert_eq!(
+            output(&["-o", "type=oci,dest=layout,tar=false"]),
+            BuildOutput::oci("layout").with_attrs(attrs(&[("tar", "false")]))
+        );
+        assert_eq!(
+            output(&["-o", "type=docker,context=other"]),
+            BuildOutput::load().with_attrs(attrs(&[("context", "other")]))
+        );
+        assert_eq!(
+            output(&["-o", "type=local,dest=out,platform-split=false"]),
+            BuildOutput::local("out").with_attrs(attrs(&[("platform-split", "false")]))
+        );
+        // Not a boolean: BuildKit's exporter refuses it in its own words.
+        assert_eq!(
+            output(&["-o", "type=image,push=maybe"]),
+            BuildOutput::image().with_attrs(attrs(&[("push", "maybe")]))
+        );
+    }
+
+    #[test]
+    fn a_folder_output_needs_a_folder_in_buildx_words() {
+        assert_eq!(refused(&["-o", "type=local"]), "dest is required for local exporter");
+        assert_eq!(refused(&["-o", "type=oci,tar=false"]), "dest is required for oci exporter");
+        assert_eq!(refused(&["-o", "type=docker,tar=0,dest=-"]), "dest cannot be stdout for docker exporter");
+        assert_eq!(refused(&["-o", "type=oci,dest"]), "invalid value dest");
+        assert_eq!(refused(&["-o", "dest=x.tar,compression=gzip"]), "type is required for output");
+    }
+
+    #[test]
     fn push_and_load_add_to_the_outputs_unless_one_already_pushes_or_loads() {
-        use BuildOutput::{Load, Local, Push};
+        let (push, load) = (BuildOutput::push, BuildOutput::load);
         let outputs = |args: &[&str]| requested(&[&["-t", "r/a:1"][..], args].concat()).outputs;
-        assert_eq!(outputs(&["--push", "--load"]), [Push, Load]);
-        assert_eq!(outputs(&["--load", "--push"]), [Push, Load], "buildx adds the push first");
-        assert_eq!(outputs(&["-o", "type=registry", "--load"]), [Push, Load]);
-        assert_eq!(outputs(&["-o", "type=docker", "--push"]), [Load, Push]);
-        assert_eq!(outputs(&["-o", "type=registry", "--push"]), [Push]);
-        assert_eq!(outputs(&["-o", "type=docker", "--load"]), [Load]);
-        assert_eq!(outputs(&["-o", "type=local,dest=out", "--push"]), [Local { dest: "out".into() }, Push]);
+        assert_eq!(outputs(&["--push", "--load"]), [push(), load()]);
+        assert_eq!(outputs(&["--load", "--push"]), [push(), load()], "buildx adds the push first");
+        assert_eq!(outputs(&["-o", "type=registry", "--load"]), [push(), load()]);
+        assert_eq!(outputs(&["-o", "type=docker", "--push"]), [load(), push()]);
+        assert_eq!(outputs(&["-o", "type=registry", "--push"]), [push()]);
+        assert_eq!(outputs(&["-o", "type=docker", "--load"]), [load()]);
+        assert_eq!(outputs(&["-o", "type=local,dest=out", "--push"]), [BuildOutput::local("out"), push()]);
+        // --push makes the image outputs push, keeping what they were given.
+        let zstd = attrs(&[("compression", "zstd")]);
+        assert_eq!(outputs(&["-o", "type=image,compression=zstd", "--push"]), [push().with_attrs(zstd)]);
+        // buildx 0.13.1 takes any docker output for the load --load asks, a tarball's too.
+        assert_eq!(outputs(&["-o", "type=docker,dest=i.tar", "--load"]), [BuildOutput::docker("i.tar")]);
     }
 
     #[test]
     fn each_output_flag_is_one_more_output_in_the_order_given() {
-        use BuildOutput::{CacheOnly, Local, Oci, Tar};
+        use BuildOutput::CacheOnly;
         let request = requested(&[
             "-o",
             "type=local,dest=a",
@@ -765,18 +863,10 @@ mod tests {
         ]);
         assert_eq!(
             request.outputs,
-            [
-                Local { dest: "a".into() },
-                Tar { dest: "b.tar".into() },
-                Local { dest: "c".into() },
-                Oci { dest: "d.tar".into() }
-            ]
+            [BuildOutput::local("a"), BuildOutput::tar("b.tar"), BuildOutput::local("c"), BuildOutput::oci("d.tar")]
         );
         // Kept as given; no exporter runs for it (buildx drops it before the solve).
-        assert_eq!(
-            requested(&["-o", "type=cacheonly", "-o", "out"]).outputs,
-            [CacheOnly, Local { dest: "out".into() }]
-        );
+        assert_eq!(requested(&["-o", "type=cacheonly", "-o", "out"]).outputs, [CacheOnly, BuildOutput::local("out")]);
         let image_id = Command::parse_from(["build", ".", "--iidfile", "id", "--load", "-o", "type=tar,dest=b.tar"]);
         assert!(matches!(flags(&image_id.args), Err(ArgsError::ImageIdFileWithoutImage)), "any filesystem output");
         let twice = Command::parse_from(["build", ".", "-o", "-", "-o", "type=oci,dest=-"]);

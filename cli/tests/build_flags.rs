@@ -3,7 +3,8 @@
 //! environment, `-o -` writes the result as a tar to standard output, nothing else with it, and
 //! without an output the docker driver's image goes into the engine, its ID and metadata written;
 //! named contexts (`--build-context`) and a failed step's Dockerfile lines are buildx's too, and so
-//! are several `-o` on one build, each written where it names.
+//! are several `-o` on one build, each written where it names, and what an `-o` gives its exporter
+//! (`name`, `push`, `compression`, `oci-mediatypes`, `tar=false`).
 //! Both tools build the same folder from the same place; what each wrote is unpacked and compared.
 //! Needs the project's engine and registry (`eval "$(scripts/engine.sh env)"`).
 
@@ -374,4 +375,115 @@ fn source_date_epoch_and_no_default_attestations_are_read_from_the_environment_a
         String::from_utf8_lossy(&out.stderr).trim(),
         "buildlane: invalid BUILDX_NO_DEFAULT_ATTESTATIONS: strconv.ParseBool: parsing \"maybe\": invalid syntax"
     );
+}
+
+/// `program command… flags…` run from `folder` with a fixed SOURCE_DATE_EPOCH (so two tools
+/// building from one cache make the same bytes); it must succeed.
+fn built_at_epoch(folder: &Path, config: &Path, program: &Path, command: &[&str], flags: &[&str]) {
+    let mut run = Command::new(program);
+    run.args([command, flags].concat()).current_dir(folder);
+    let out = support::output_with(run, config, &[("SOURCE_DATE_EPOCH", "1700000000")]);
+    assert!(out.status.success(), "{program:?} {flags:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A context whose Dockerfile makes a layer no other test made.
+fn fresh_context(tag: &str) -> tempfile::TempDir {
+    let work = tempfile::tempdir().unwrap();
+    let nonce = format!("{tag}-{}-{}", std::process::id(), std::time::UNIX_EPOCH.elapsed().unwrap().as_nanos());
+    let dockerfile = format!("FROM {}/busybox:latest\nRUN echo {nonce} > /nonce\n", required("BUILDLANE_REGISTRY"));
+    std::fs::write(work.path().join("Dockerfile"), dockerfile).unwrap();
+    work
+}
+
+#[test]
+fn an_image_output_named_by_its_own_name_is_pushed_with_the_attributes_given_as_buildx_pushes_it() {
+    let config = docker_config();
+    let work = fresh_context("pushed-by-name");
+    let registry = required("BUILDLANE_REGISTRY");
+    let buildx = Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker");
+    let buildlane = Path::new(env!("CARGO_BIN_EXE_buildlane"));
+    let pid = std::process::id();
+    // The manifest each tool pushed under the name its output gave, no tag: its bytes, its media
+    // type and its layer's.
+    let pushed = |program: &Path, command: &[&str], tool: &str, spec: &str| {
+        let name = format!("{registry}/cli-output-{tool}:{pid}");
+        let output = format!("type=image,name={name},push=true{spec}");
+        built_at_epoch(work.path(), config.path(), program, command, &["--provenance", "false", "-o", &output, "."]);
+        let raw = support::buildx(config.path(), &["imagetools", "inspect", "--raw", &name]);
+        let manifest: serde_json::Value = serde_json::from_str(&raw).unwrap();
+        support::docker_output(config.path(), &["image", "rm", &name]);
+        (raw, manifest["mediaType"].clone(), manifest["layers"][1]["mediaType"].clone())
+    };
+
+    for spec in ["", ",oci-mediatypes=true", ",compression=zstd,force-compression=true"] {
+        let ours = pushed(buildlane, &["build"], "buildlane", spec);
+        let theirs = pushed(&buildx, &["buildx", "build", "-q"], "buildx", spec);
+        assert_eq!(ours.1, theirs.1, "{spec}: the manifest's media type");
+        assert_eq!(ours.2, theirs.2, "{spec}: the layer's media type");
+        assert_eq!(ours.0, theirs.0, "{spec}: the same manifest, so the same digest");
+        match spec {
+            "" => assert_eq!(ours.1, "application/vnd.docker.distribution.manifest.v2+json"),
+            ",oci-mediatypes=true" => assert_eq!(ours.1, "application/vnd.oci.image.manifest.v1+json"),
+            // BuildKit 0.13 keeps docker media types and names a zstd layer in them.
+            _ => assert_eq!(ours.2, "application/vnd.docker.image.rootfs.diff.tar.zstd"),
+        }
+    }
+}
+
+#[test]
+fn an_image_output_without_push_lands_in_the_engine_under_its_name_or_the_tags_as_buildx_puts_it() {
+    let config = docker_config();
+    let work = fresh_context("image-in-engine");
+    let buildx = Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker");
+    let buildlane = Path::new(env!("CARGO_BIN_EXE_buildlane"));
+    let pid = std::process::id();
+    let id = |name: &str| {
+        let out = support::docker_output(config.path(), &["image", "inspect", "--format", "{{.Id}}", name]);
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    };
+
+    let mut ids = Vec::new();
+    for (tool, program, command) in
+        [("buildlane", buildlane, &["build"][..]), ("buildx", buildx.as_path(), &["buildx", "build", "-q"][..])]
+    {
+        let (named, tagged) = (format!("cli-image-{tool}:{pid}"), format!("cli-image-{tool}-tagged:{pid}"));
+        let output = format!("type=image,name={named}");
+        built_at_epoch(work.path(), config.path(), program, command, &["--provenance", "false", "-o", &output, "."]);
+        ids.push(id(&named).unwrap_or_else(|| panic!("{tool}: {named} is in the engine")));
+        // The tags name it instead.
+        let flags = ["--provenance", "false", "-o", &output, "-t", &tagged, "."];
+        built_at_epoch(work.path(), config.path(), program, command, &flags);
+        assert!(id(&tagged).is_some(), "{tool}: {tagged} is in the engine");
+        for name in [&named, &tagged] {
+            support::docker_output(config.path(), &["image", "rm", name]);
+        }
+    }
+    assert_eq!(ids[0], ids[1], "the same image");
+}
+
+#[test]
+fn an_oci_output_with_tar_false_is_a_layout_folder_as_buildx_writes_it() {
+    let config = docker_config();
+    let work = fresh_context("layout-folder");
+    let buildx = Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker");
+    let buildlane = Path::new(env!("CARGO_BIN_EXE_buildlane"));
+    // Each file of the layout, index.json's text in full.
+    let written = |program: &Path, command: &[&str], into: &str| {
+        let output = format!("type=oci,dest={into},tar=false");
+        let flags = ["--provenance", "false", "-o", &output, "-t", "buildlane-test/layout:1", "."];
+        built_at_epoch(work.path(), config.path(), program, command, &flags);
+        let folder = work.path().join(into);
+        let index: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(folder.join("index.json")).unwrap()).unwrap();
+        let files: Vec<String> = files_under(&folder).iter().map(|f| f.split(':').next().unwrap().to_owned()).collect();
+        (index, files)
+    };
+
+    let ours = written(buildlane, &["build"], "ours");
+    let theirs = written(&buildx, &["buildx", "build", "-q"], "theirs");
+
+    let descriptor = &ours.0["manifests"][0];
+    assert_eq!(descriptor["annotations"]["org.opencontainers.image.ref.name"], "docker.io/buildlane-test/layout:1");
+    assert!(ours.1.contains(&"oci-layout".to_owned()) && ours.1.iter().any(|f| f.starts_with("blobs/sha256/")));
+    assert_eq!(ours, theirs, "the same index and files");
 }

@@ -209,6 +209,9 @@ impl Coded for BuildError {
             | BuildError::LoadMultiPlatform { .. }
             | BuildError::SplitDockerOutput { .. }
             | BuildError::SplitOutputs { .. }
+            | BuildError::SplitOutputAttrs { .. }
+            | BuildError::OutputLayout(_)
+            | BuildError::LayoutFolders
             | BuildError::OutputUnwritable { .. }
             | BuildError::KeepGoingOutput { .. }
             | BuildError::PushPartialNeeds(_)

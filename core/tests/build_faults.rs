@@ -50,7 +50,7 @@ async fn requests_that_cannot_build_are_refused_before_anything_runs() {
     assert!(refused(&world, bad_tag).await.starts_with("invalid tag \"Not A Tag\""));
     let bad_arg = BuildRequest { build_args: vec!["NOEQUALS".into()], ..request(&ctx) };
     assert_eq!(refused(&world, bad_arg).await, "invalid build arg \"NOEQUALS\": expected KEY=VALUE");
-    let untagged_push = BuildRequest { outputs: vec![BuildOutput::Push], ..request(&ctx) };
+    let untagged_push = BuildRequest { outputs: vec![BuildOutput::push()], ..request(&ctx) };
     assert_eq!(refused(&world, untagged_push).await, "push needs at least one tag (-t)");
 }
 
@@ -176,7 +176,7 @@ async fn an_unreachable_registry_fails_the_push_with_the_reason() {
         &world,
         BuildRequest {
             tags: vec!["127.0.0.1:1/nowhere/app:1".into()],
-            outputs: vec![BuildOutput::Push],
+            outputs: vec![BuildOutput::push()],
             ..request(&ctx)
         },
         &Seen::default(),
@@ -196,7 +196,7 @@ async fn a_push_refused_for_lack_of_credentials_says_so() {
         &world,
         BuildRequest {
             tags: vec![format!("{registry}/locked/app:1")],
-            outputs: vec![BuildOutput::Push],
+            outputs: vec![BuildOutput::push()],
             ..request(&ctx)
         },
         &Seen::default(),

@@ -31,7 +31,7 @@ async fn args_target_and_labels_reach_the_image_loaded_into_the_engine() {
             labels: vec!["org.example.team=builds".into()],
             target: "base".into(),
             no_cache: true,
-            outputs: vec![BuildOutput::Load],
+            outputs: vec![BuildOutput::load()],
             ..request(&ctx)
         },
         &seen,
@@ -57,7 +57,7 @@ async fn an_oci_tarball_is_written_where_asked() {
         &world,
         BuildRequest {
             platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
-            outputs: vec![BuildOutput::Oci { dest: dest.to_string_lossy().into_owned() }],
+            outputs: vec![BuildOutput::oci(dest.to_string_lossy().into_owned())],
             ..request(&ctx)
         },
         &Seen::default(),
@@ -76,7 +76,7 @@ async fn a_tar_output_holds_the_result_filesystem() {
         context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo in-the-tar > /marker\n", world.registry))]);
     let out = tempfile::tempdir().unwrap();
     let dest = out.path().join("rootfs.tar");
-    let output = BuildOutput::Tar { dest: dest.to_string_lossy().into_owned() };
+    let output = BuildOutput::tar(dest.to_string_lossy().into_owned());
     let outcome = build(&world, BuildRequest { outputs: vec![output], ..request(&ctx) }, &Seen::default()).await;
     assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
     let marker = std::process::Command::new("tar").arg("-xOf").arg(&dest).arg("marker").output().unwrap();
@@ -90,9 +90,9 @@ async fn one_build_writes_a_folder_a_filesystem_tar_and_an_oci_tarball_each_wher
         context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo thrice > /marker\n", world.registry))]);
     let out = tempfile::tempdir().unwrap();
     let at = |name: &str| out.path().join(name).to_string_lossy().into_owned();
-    let folder = BuildOutput::Local { dest: at("rootfs") };
-    let tar = BuildOutput::Tar { dest: at("rootfs.tar") };
-    let oci = BuildOutput::Oci { dest: at("image.tar") };
+    let folder = BuildOutput::local(at("rootfs"));
+    let tar = BuildOutput::tar(at("rootfs.tar"));
+    let oci = BuildOutput::oci(at("image.tar"));
     let tag = format!("{}/buildlane-test/three-outputs:{}", world.registry, std::process::id());
 
     // Three exporters of one solve, each sending its files back under its own id.
@@ -130,7 +130,7 @@ async fn a_local_output_writes_the_result_into_a_folder() {
     std::os::unix::fs::symlink("top.txt", ctx.path().join("tree/link")).unwrap();
     let out = tempfile::tempdir().unwrap();
     let dest = out.path().join("result");
-    let output = BuildOutput::Local { dest: dest.to_string_lossy().into_owned() };
+    let output = BuildOutput::local(dest.to_string_lossy().into_owned());
     let outcome = build(&world, BuildRequest { outputs: vec![output], ..request(&ctx) }, &Seen::default()).await;
     assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
     assert_eq!(std::fs::read_to_string(dest.join("top.txt")).unwrap(), "top");
@@ -189,7 +189,7 @@ async fn a_push_to_a_registry_that_needs_a_login_uses_the_docker_config() {
     let tag = format!("{registry}/private/app:{}", std::process::id());
     let outcome = build(
         &world,
-        BuildRequest { tags: vec![tag.clone()], outputs: vec![BuildOutput::Push], ..request(&ctx) },
+        BuildRequest { tags: vec![tag.clone()], outputs: vec![BuildOutput::push()], ..request(&ctx) },
         &Seen::default(),
     )
     .await;
@@ -206,7 +206,11 @@ async fn push_and_load_puts_the_image_in_the_registry_and_the_engine() {
     let tag = format!("{}/buildlane-test/pushed-and-loaded:{}", world.registry, std::process::id());
     let outcome = build(
         &world,
-        BuildRequest { tags: vec![tag.clone()], outputs: vec![BuildOutput::Push, BuildOutput::Load], ..request(&ctx) },
+        BuildRequest {
+            tags: vec![tag.clone()],
+            outputs: vec![BuildOutput::push(), BuildOutput::load()],
+            ..request(&ctx)
+        },
         &Seen::default(),
     )
     .await;
@@ -305,7 +309,7 @@ async fn fake_scanner_an_sbom_is_attached_to_every_platform_and_readable_in_the_
         BuildRequest {
             platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
             tags: vec![tag.clone()],
-            outputs: vec![BuildOutput::Push],
+            outputs: vec![BuildOutput::push()],
             sbom: true,
             sbom_generator: scanner.clone(),
             ..request(&ctx)

@@ -90,10 +90,32 @@ fn a_record_of_one_output_written_before_builds_had_several_loads_as_a_list_of_i
         std::fs::write(history.dir().join(format!("{build_ref}.json")), json.to_string()).unwrap();
     }
     let outputs = |build_ref: &str| history.get(build_ref).expect(build_ref).request.outputs;
-    assert_eq!(outputs("both"), [BuildOutput::Push, BuildOutput::Load]);
-    assert_eq!(outputs("folder"), [BuildOutput::Local { dest: "out".into() }]);
+    assert_eq!(outputs("both"), [BuildOutput::push(), BuildOutput::load()]);
+    assert_eq!(outputs("folder"), [BuildOutput::local("out")]);
     assert_eq!(outputs("cache"), [BuildOutput::CacheOnly]);
     assert_eq!(history.recent(10).len(), 4, "listed too");
+}
+
+#[test]
+fn a_records_outputs_keep_what_they_gave_their_exporters_for_a_re_run() {
+    let world = World::new();
+    let history = Records::new(&world.env());
+    let given = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let outputs = vec![
+        BuildOutput::push().with_attrs(given(&[("name", "127.0.0.1:5055/app:1"), ("compression", "zstd")])),
+        BuildOutput::oci("layout").with_attrs(given(&[("tar", "false")])),
+        BuildOutput::image(),
+    ];
+    let mut built = record("attrs", SystemTime::now());
+    built.request.outputs = outputs.clone();
+    history.start("attrs").unwrap().finish(&built).unwrap();
+
+    assert_eq!(history.get("attrs").unwrap().request.outputs, outputs);
+    assert_eq!(
+        buildlane_core::builds::command_line(&history.get("attrs").unwrap().request),
+        "docker buildx build --output 'type=registry,compression=zstd,name=127.0.0.1:5055/app:1' \
+         --output 'type=oci,dest=layout,tar=false' --output 'type=image' /src/app"
+    );
 }
 
 #[test]

@@ -13,7 +13,7 @@ async fn a_build_only_run_after_a_push_names_no_tag_and_no_image() {
     let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let ctx = context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo {nonce}\n", world.registry))]);
     let tag = format!("{}/buildlane-test/build-result:{}", world.registry, std::process::id());
-    let pushed = BuildRequest { tags: vec![tag.clone()], outputs: vec![BuildOutput::Push], ..request(&ctx) };
+    let pushed = BuildRequest { tags: vec![tag.clone()], outputs: vec![BuildOutput::push()], ..request(&ctx) };
 
     let push = build(&world, pushed.clone(), &Seen::default()).await;
     assert_eq!(push.state, BuildState::Succeeded, "{:?}", push.failure);
@@ -29,10 +29,8 @@ async fn a_build_only_run_after_a_push_names_no_tag_and_no_image() {
 
     // A folder output writes files, not an image: no tag either.
     let folder = tempfile::tempdir().unwrap();
-    let local = BuildRequest {
-        outputs: vec![BuildOutput::Local { dest: folder.path().to_string_lossy().into_owned() }],
-        ..pushed
-    };
+    let local =
+        BuildRequest { outputs: vec![BuildOutput::local(folder.path().to_string_lossy().into_owned())], ..pushed };
     let local = build(&world, local, &Seen::default()).await;
     assert_eq!(local.state, BuildState::Succeeded, "{:?}", local.failure);
     assert_eq!(local.tags, Vec::<String>::new(), "a folder output names no tag");

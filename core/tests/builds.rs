@@ -23,7 +23,7 @@ async fn the_first_tutorial_builds_three_platforms_and_pushes_an_index() {
         BuildRequest {
             platforms: THREE.map(String::from).to_vec(),
             tags: vec![tag.clone()],
-            outputs: vec![BuildOutput::Push],
+            outputs: vec![BuildOutput::push()],
             ..request(&ctx)
         },
         &seen,
@@ -80,7 +80,7 @@ async fn the_cross_compiling_tutorial_runs_its_builder_stage_natively() {
         BuildRequest {
             platforms: THREE.map(String::from).to_vec(),
             tags: vec![tag.clone()],
-            outputs: vec![BuildOutput::Push],
+            outputs: vec![BuildOutput::push()],
             no_cache: true,
             ..request(&ctx)
         },

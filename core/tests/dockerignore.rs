@@ -38,7 +38,7 @@ async fn sent_by_both(world: &World, dockerignore: &str, files: &[&str]) -> (BTr
     let out = tempfile::tempdir().unwrap();
 
     let ours = out.path().join("buildlane");
-    let output = BuildOutput::Local { dest: ours.to_string_lossy().into_owned() };
+    let output = BuildOutput::local(ours.to_string_lossy().into_owned());
     let outcome =
         build(world, BuildRequest { outputs: vec![output], no_cache: true, ..request(&ctx) }, &Seen::default()).await;
     assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);

@@ -167,8 +167,11 @@ async fn the_bundle_is_laid_out_as_buildx_writes_it() {
             context(&[("Dockerfile", &format!("FROM {}/busybox:latest\nRUN echo {} {i}\n", registry(), nonce()))]);
         // Pushed, so the record has a result: the image's manifest, which goes in as JSON.
         let tag = format!("{}/bundle-layout:{}-{i}", registry(), nonce());
-        let req =
-            buildlane_core::builds::BuildRequest { tags: vec![tag], outputs: vec![BuildOutput::Push], ..request(&ctx) };
+        let req = buildlane_core::builds::BuildRequest {
+            tags: vec![tag],
+            outputs: vec![BuildOutput::push()],
+            ..request(&ctx)
+        };
         let outcome = build(&world, req, &Seen::default()).await;
         assert_eq!(outcome.state, BuildState::Succeeded, "{outcome:#?}");
         built.push((ctx, outcome.build_ref));

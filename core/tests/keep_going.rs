@@ -53,7 +53,7 @@ fn pushing(ctx: &tempfile::TempDir, tag: &str) -> BuildRequest {
         builder: "solo".into(),
         platforms: BOTH.iter().map(|p| p.to_string()).collect(),
         tags: vec![tag.to_owned()],
-        outputs: vec![BuildOutput::Push],
+        outputs: vec![BuildOutput::push()],
         keep_going: true,
         ..request(ctx)
     }

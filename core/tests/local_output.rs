@@ -146,7 +146,7 @@ async fn fake_hostile_builder_a_build_that_writes_through_its_own_symlink_fails_
     let ctx = support::build::context(&[("Dockerfile", "FROM scratch\n")]);
     let mut request = support::build::request(&ctx);
     request.builder = "hostile".into();
-    request.outputs = vec![BuildOutput::Local { dest: f.dest.to_string_lossy().into_owned() }];
+    request.outputs = vec![BuildOutput::local(f.dest.to_string_lossy().into_owned())];
     let outcome = support::build::build(&world, request, &support::build::Seen::default()).await;
     assert_eq!(outcome.state, buildlane_core::builds::BuildState::Failed);
     let message = outcome.failure.expect("a failure to show").message;
@@ -225,7 +225,7 @@ async fn a_real_build_writes_over_a_symlink_in_the_destination_instead_of_throug
     symlink(&f.outside, f.dest.join("etc")).unwrap();
     let ctx = support::build::context(&[("Dockerfile", "FROM scratch\nCOPY passwd /etc/passwd\n"), ("passwd", "root")]);
     let mut request = support::build::request(&ctx);
-    request.outputs = vec![BuildOutput::Local { dest: f.dest.to_string_lossy().into_owned() }];
+    request.outputs = vec![BuildOutput::local(f.dest.to_string_lossy().into_owned())];
     let seen = support::build::Seen::default();
     let outcome = support::build::build(&world, request, &seen).await;
     assert_eq!(outcome.failure.map(|x| x.message), None);
@@ -271,7 +271,7 @@ async fn build_into_both(world: &support::World, ctx: &tempfile::TempDir, by_bui
     let ctx_path = ctx.path().to_string_lossy().into_owned();
     world.docker_ok(&["buildx", "build", "--output", &format!("type=local,dest={}", by_buildx.display()), &ctx_path]);
     let mut request = support::build::request(ctx);
-    request.outputs = vec![BuildOutput::Local { dest: by_buildlane.to_string_lossy().into_owned() }];
+    request.outputs = vec![BuildOutput::local(by_buildlane.to_string_lossy().into_owned())];
     let outcome = support::build::build(world, request, &support::build::Seen::default()).await;
     assert_eq!(outcome.failure.map(|f| f.message), None);
 }

@@ -36,7 +36,7 @@ async fn each_platform_is_solved_on_its_node_and_the_lanes_say_which() {
         ("note.txt", "one context, two sessions"),
     ]);
     let out = tempfile::tempdir().unwrap();
-    let output = BuildOutput::Local { dest: out.path().to_string_lossy().into_owned() };
+    let output = BuildOutput::local(out.path().to_string_lossy().into_owned());
     let seen = Seen::default();
     let outcome = build(
         &world,

@@ -534,7 +534,7 @@ async fn fake_faulty_proxy_a_500_on_the_manifest_push_fails_the_build_with_the_r
     let tag = format!("{}/push-fault/app:{}", proxy.address, std::process::id());
     let outcome = build(
         &world,
-        BuildRequest { tags: vec![tag.clone()], outputs: vec![BuildOutput::Push], ..request(&ctx) },
+        BuildRequest { tags: vec![tag.clone()], outputs: vec![BuildOutput::push()], ..request(&ctx) },
         &Seen::default(),
     )
     .await;

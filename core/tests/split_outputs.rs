@@ -63,7 +63,7 @@ async fn a_split_build_writes_one_oci_layout_whose_index_holds_every_nodes_platf
     let out = tempfile::tempdir().unwrap();
     let dest = out.path().join("farm.tar");
     let tag = format!("{}/buildlane-test/split-oci:{}", world.registry, std::process::id());
-    let output = BuildOutput::Oci { dest: dest.to_string_lossy().into_owned() };
+    let output = BuildOutput::oci(dest.to_string_lossy().into_owned());
     let outcome =
         build(&world, BuildRequest { tags: vec![tag.clone()], ..split(&ctx, output.clone()) }, &Seen::default()).await;
     assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
@@ -135,7 +135,7 @@ async fn a_split_build_loads_one_image_of_every_nodes_platforms_into_the_engine(
     let world = World::new();
     let (nodes, ctx) = two_node_farm(&world).await;
     let tag = format!("buildlane-test/split-load:{}", std::process::id());
-    let load = BuildRequest { tags: vec![tag.clone()], ..split(&ctx, BuildOutput::Load) };
+    let load = BuildRequest { tags: vec![tag.clone()], ..split(&ctx, BuildOutput::load()) };
     let outcome = build(&world, load, &Seen::default()).await;
     assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
     assert_eq!(solves_per_node(&nodes), [["linux/amd64"], ["linux/arm64"]]);
@@ -150,7 +150,7 @@ async fn a_split_build_writes_one_tar_with_each_platforms_folder_and_refuses_a_d
     let world = World::new();
     let (nodes, ctx) = two_node_farm(&world).await;
     let out = tempfile::tempdir().unwrap();
-    let output = BuildOutput::Tar { dest: out.path().join("rootfs.tar").to_string_lossy().into_owned() };
+    let output = BuildOutput::tar(out.path().join("rootfs.tar").to_string_lossy().into_owned());
     let outcome = build(&world, split(&ctx, output.clone()), &Seen::default()).await;
     assert_eq!(outcome.state, BuildState::Succeeded, "{:?}", outcome.failure);
     let rootfs = Written::read(&output);
@@ -159,7 +159,7 @@ async fn a_split_build_writes_one_tar_with_each_platforms_folder_and_refuses_a_d
     assert!(rootfs.0.contains_key("linux_arm64/bin/busybox"), "each platform's whole filesystem");
 
     // A docker tarball holds one image, never a manifest list: refused before any node is asked.
-    let docker = BuildOutput::Docker { dest: out.path().join("docker.tar").to_string_lossy().into_owned() };
+    let docker = BuildOutput::docker(out.path().join("docker.tar").to_string_lossy().into_owned());
     let error = refused(&world.env(), &split(&ctx, docker)).await;
     assert!(matches!(error, BuildError::SplitDockerOutput { .. }), "{error}");
     assert!(error.to_string().contains("docker exporter does not support exporting manifest lists"), "{error}");
@@ -172,7 +172,7 @@ async fn a_split_build_of_several_outputs_is_refused_by_name_before_anything_is_
     let (nodes, ctx) = two_node_farm(&world).await;
     let out = tempfile::tempdir().unwrap();
     let at = |name: &str| out.path().join(name).to_string_lossy().into_owned();
-    let outputs = vec![BuildOutput::Local { dest: at("fs") }, BuildOutput::Tar { dest: at("fs.tar") }];
+    let outputs = vec![BuildOutput::local(at("fs")), BuildOutput::tar(at("fs.tar"))];
     let error = refused(&world.env(), &BuildRequest { outputs, ..split(&ctx, BuildOutput::CacheOnly) }).await;
     assert!(matches!(error, BuildError::SplitOutputs { .. }), "{error}");
     let named = format!("(--output type=local,dest={} --output type=tar,dest={})", at("fs"), at("fs.tar"));
@@ -187,7 +187,7 @@ async fn loading_a_split_build_into_a_classic_image_store_is_refused_before_anyt
     // An engine without the containerd image store, as the current context's.
     let classic = GcEngine::start();
     let env = buildlane_core::docker_config::Environment { docker_host: Some(classic.host()), ..world.env() };
-    let load = BuildRequest { tags: vec!["buildlane-test/split-classic:1".into()], ..split(&ctx, BuildOutput::Load) };
+    let load = BuildRequest { tags: vec!["buildlane-test/split-classic:1".into()], ..split(&ctx, BuildOutput::load()) };
     let error = refused(&env, &load).await;
     assert!(matches!(error, BuildError::LoadMultiPlatform { .. }), "{error}");
     assert_eq!(

@@ -105,7 +105,7 @@ async fn a_build_on_the_default_builder_through_ssh_lands_in_the_engine() {
     let mut recording = buildlane_core::builds::records::Records::new(&env).recording();
     let outcome = builds::run(
         &buildlane_core::builders::Builders::new(env.clone()),
-        &BuildRequest { tags: vec![tag.clone()], outputs: vec![BuildOutput::Load], ..request(&ctx) },
+        &BuildRequest { tags: vec![tag.clone()], outputs: vec![BuildOutput::load()], ..request(&ctx) },
         None,
         &seen.record(),
         tokio_util::sync::CancellationToken::new(),

@@ -114,7 +114,7 @@ async fn a_build_cancelled_while_its_tarball_streams_in_leaves_no_temporary_file
     let folder = tempfile::tempdir().unwrap();
     let dest = folder.path().join("image.tar");
     let mut request = support::build::request(&ctx);
-    request.outputs = vec![BuildOutput::Tar { dest: dest.to_string_lossy().into_owned() }];
+    request.outputs = vec![BuildOutput::tar(dest.to_string_lossy().into_owned())];
     let cancel = CancellationToken::new();
     let watcher = {
         let (cancel, watched) = (cancel.clone(), folder.path().to_path_buf());

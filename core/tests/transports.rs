@@ -74,7 +74,7 @@ async fn a_remote_builder_on_a_unix_socket_is_listed_and_builds_through_its_sess
             builder: "remote-test".into(),
             platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
             tags: vec![tag.clone()],
-            outputs: vec![BuildOutput::Push],
+            outputs: vec![BuildOutput::push()],
             no_cache: true,
             ..request(&ctx)
         },
@@ -139,7 +139,7 @@ async fn a_remote_builder_over_tls_with_a_client_certificate_is_created_listed_a
         BuildRequest {
             builder: "remote-tls".into(),
             tags: vec![tag.clone()],
-            outputs: vec![BuildOutput::Push],
+            outputs: vec![BuildOutput::push()],
             no_cache: true,
             ..request(&ctx)
         },
@@ -245,7 +245,7 @@ async fn a_build_on_a_remote_builder_is_loaded_into_the_engine() {
             // The engine keeps images in containerd: an OCI tarball, both platforms in one image.
             platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
             tags: vec![tag.clone()],
-            outputs: vec![BuildOutput::Load],
+            outputs: vec![BuildOutput::load()],
             no_cache: true,
             ..request(&ctx)
         },
@@ -279,7 +279,7 @@ async fn a_build_on_a_remote_builder_is_pushed_and_loaded_into_the_engine() {
         BuildRequest {
             builder: "remote-both".into(),
             tags: vec![tag.clone()],
-            outputs: vec![BuildOutput::Push, BuildOutput::Load],
+            outputs: vec![BuildOutput::push(), BuildOutput::load()],
             ..request(&ctx)
         },
         &Seen::default(),

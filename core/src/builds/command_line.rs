@@ -1,6 +1,7 @@
 //! Copy as CLI: the `docker buildx build` command equivalent to a request.
 
-use super::request::{tags, BuildOutput, BuildRequest, ProvenanceMode};
+use super::output_flag;
+use super::request::{tags, BuildRequest, ProvenanceMode};
 
 /// The `docker buildx build …` command equivalent to a request.
 pub fn command_line(request: &BuildRequest) -> String {
@@ -75,26 +76,15 @@ pub fn command_line(request: &BuildRequest) -> String {
 }
 
 /// The flags of the request's outputs, in order: `--push` and `--load` for what buildx names so,
-/// an `--output` for each file or folder.
+/// an `--output` for each other one, with its attributes.
 pub(super) fn outputs(request: &BuildRequest) -> Vec<String> {
-    let output = |spec: String| vec!["--output".to_owned(), spec];
-    request
-        .exported()
-        .flat_map(|o| match o {
-            BuildOutput::Push => vec!["--push".to_owned()],
-            BuildOutput::Load => vec!["--load".to_owned()],
-            BuildOutput::Oci { dest } => output(format!("type=oci,dest={dest}")),
-            BuildOutput::Docker { dest } => output(format!("type=docker,dest={dest}")),
-            BuildOutput::Tar { dest } => output(format!("type=tar,dest={dest}")),
-            BuildOutput::Local { dest } => output(format!("type=local,dest={dest}")),
-            BuildOutput::CacheOnly => Vec::new(),
-        })
-        .collect()
+    request.exported().flat_map(output_flag::flags).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::builds::BuildOutput;
 
     #[test]
     fn the_cli_equivalent_names_every_option() {
@@ -104,7 +94,7 @@ mod tests {
             tags: vec!["127.0.0.1:5055/app:1".into()],
             build_args: vec!["GREETING=hi there".into()],
             target: "final".into(),
-            outputs: vec![BuildOutput::Push],
+            outputs: vec![BuildOutput::push()],
             ..Default::default()
         };
         assert_eq!(

@@ -59,7 +59,7 @@ impl Target {
     pub fn default_output(&self) -> (BuildOutput, Option<String>) {
         let no_default_load = std::env::var("BUILDX_NO_DEFAULT_LOAD").is_ok_and(|v| parse_bool(&v) == Some(true));
         if self.driver == "docker" && !no_default_load {
-            return (BuildOutput::Load, None);
+            return (BuildOutput::load(), None);
         }
         let warning = format!(
             "No output specified with {} driver. Build result will only remain in the build cache. \

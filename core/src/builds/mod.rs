@@ -11,6 +11,7 @@ mod failure;
 pub mod keep_going;
 pub mod metadata;
 mod named_contexts;
+mod output_flag;
 pub mod records;
 mod request;
 mod retry;
@@ -33,8 +34,9 @@ pub use connect::{resolve_target, Target};
 pub(crate) use failure::failure;
 pub use failure::BuildFailure;
 pub use keep_going::PlatformResult;
+pub use output_flag::{OutputFlag, OutputFlagError};
 pub(crate) use request::{check, Checked};
-pub use request::{BuildOutput, BuildRequest, ProvenanceMode};
+pub use request::{BuildOutput, BuildRequest, ExporterAttrs, ProvenanceMode};
 pub use retry::{retry, PlatformRetry};
 use solve::run_checked;
 pub use solve::PROGRESS_INTERVAL;
@@ -160,6 +162,12 @@ pub enum BuildError {
     SplitDockerOutput { builder: String },
     #[error("builder {builder} builds this in several solves (one per node, or per platform to keep going), and Buildlane gives such a build one output, not several yet ({outputs}): build once per output, or push it, then pull it")]
     SplitOutputs { builder: String, outputs: String },
+    #[error("builder {builder} builds this in several solves (one per node, or per platform to keep going), and Buildlane does not yet pass output attributes to such a build ({attrs}): build on one node without keep-going, or leave them out")]
+    SplitOutputAttrs { builder: String, attrs: String },
+    #[error("cannot write the OCI layout folder: {0}")]
+    OutputLayout(LayoutError),
+    #[error("BuildKit's client writes one OCI layout folder (tar=false) per build: give the others tar=true, or build once per folder")]
+    LayoutFolders,
     #[error("cannot write beside {path}: {reason}")]
     OutputUnwritable { path: PathBuf, reason: String },
     #[error(transparent)]

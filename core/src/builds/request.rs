@@ -12,11 +12,18 @@ use crate::buildkit::session::content::{self, OciLayout};
 use crate::buildkit::session::secrets::{SecretSource, SecretStore, MAX_SECRET_BYTES};
 use crate::buildkit::session::ssh_agent::SshAgents;
 use crate::buildkit::solve::CacheEntry;
+use crate::go_text::parse_bool::parse_bool;
 use crate::images::reference::ImageReference;
 use crate::platform::Platform;
 
+/// What `--output` gives an exporter besides `type` and `dest` (`compression=zstd`,
+/// `oci-mediatypes=true`, `name=…`, `annotation.*=…`, `tar=false`, …): buildx passes each to
+/// BuildKit's exporter as written, and so does Buildlane.
+pub type ExporterAttrs = BTreeMap<String, String>;
+
 /// One place the result goes (`--push`, `--load`, each `--output`); a build has a list of them,
-/// each one exporter of its solve, as buildx 0.13 lists them.
+/// each one exporter of its solve, as buildx 0.13 lists them. Each exporter's further attributes
+/// are `attrs`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "type")]
 #[ts(export)]
@@ -24,29 +31,147 @@ pub enum BuildOutput {
     /// Build only, the result staying in BuildKit's cache (buildx's `type=cacheonly`, which no
     /// exporter runs: it only says not to load by default).
     CacheOnly,
-    Push,
-    Load,
+    /// The image exporter, pushing (`--push`, `type=registry`, `type=image,push=true`).
+    Push {
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        attrs: ExporterAttrs,
+    },
+    /// The image exporter without a push (`type=image`): the image stays in the builder's own
+    /// store; on the docker driver the engine's, as with a load.
+    Image {
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        attrs: ExporterAttrs,
+    },
+    /// Into the engine's images (`--load`, `type=docker` without `dest`).
+    Load {
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        attrs: ExporterAttrs,
+    },
+    /// An OCI image as a tarball, or as a layout folder with `tar=false`.
     Oci {
         dest: String,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        attrs: ExporterAttrs,
     },
+    /// A docker image as a tarball, or as a layout folder with `tar=false`.
     Docker {
         dest: String,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        attrs: ExporterAttrs,
     },
     /// The result's filesystem as a tarball.
     Tar {
         dest: String,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        attrs: ExporterAttrs,
     },
     /// The result's filesystem written into a folder.
     Local {
         dest: String,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        attrs: ExporterAttrs,
     },
 }
 
 impl BuildOutput {
+    pub fn push() -> Self {
+        BuildOutput::Push { attrs: ExporterAttrs::new() }
+    }
+
+    pub fn image() -> Self {
+        BuildOutput::Image { attrs: ExporterAttrs::new() }
+    }
+
+    pub fn load() -> Self {
+        BuildOutput::Load { attrs: ExporterAttrs::new() }
+    }
+
+    pub fn oci(dest: impl Into<String>) -> Self {
+        BuildOutput::Oci { dest: dest.into(), attrs: ExporterAttrs::new() }
+    }
+
+    pub fn docker(dest: impl Into<String>) -> Self {
+        BuildOutput::Docker { dest: dest.into(), attrs: ExporterAttrs::new() }
+    }
+
+    pub fn tar(dest: impl Into<String>) -> Self {
+        BuildOutput::Tar { dest: dest.into(), attrs: ExporterAttrs::new() }
+    }
+
+    pub fn local(dest: impl Into<String>) -> Self {
+        BuildOutput::Local { dest: dest.into(), attrs: ExporterAttrs::new() }
+    }
+
+    /// The same output with these exporter attributes (build only has none).
+    pub fn with_attrs(self, attrs: ExporterAttrs) -> Self {
+        match self {
+            BuildOutput::CacheOnly => BuildOutput::CacheOnly,
+            BuildOutput::Push { .. } => BuildOutput::Push { attrs },
+            BuildOutput::Image { .. } => BuildOutput::Image { attrs },
+            BuildOutput::Load { .. } => BuildOutput::Load { attrs },
+            BuildOutput::Oci { dest, .. } => BuildOutput::Oci { dest, attrs },
+            BuildOutput::Docker { dest, .. } => BuildOutput::Docker { dest, attrs },
+            BuildOutput::Tar { dest, .. } => BuildOutput::Tar { dest, attrs },
+            BuildOutput::Local { dest, .. } => BuildOutput::Local { dest, attrs },
+        }
+    }
+
+    /// The exporter attributes given with it (none for `CacheOnly`, which no exporter runs).
+    pub fn attrs(&self) -> Option<&ExporterAttrs> {
+        match self {
+            BuildOutput::CacheOnly => None,
+            BuildOutput::Push { attrs }
+            | BuildOutput::Image { attrs }
+            | BuildOutput::Load { attrs }
+            | BuildOutput::Oci { attrs, .. }
+            | BuildOutput::Docker { attrs, .. }
+            | BuildOutput::Tar { attrs, .. }
+            | BuildOutput::Local { attrs, .. } => Some(attrs),
+        }
+    }
+
+    /// The file or folder it writes.
+    pub fn dest(&self) -> Option<&str> {
+        match self {
+            BuildOutput::Oci { dest, .. }
+            | BuildOutput::Docker { dest, .. }
+            | BuildOutput::Tar { dest, .. }
+            | BuildOutput::Local { dest, .. } => Some(dest),
+            _ => None,
+        }
+    }
+
+    /// Whether it has exporter attributes.
+    pub fn has_attrs(&self) -> bool {
+        self.attrs().is_some_and(|a| !a.is_empty())
+    }
+
     /// Whether the image this output makes is named by the tags (buildx fills `name` on its image,
     /// oci and docker exporters); a filesystem tar or folder, or nothing, has no name.
     pub(super) fn named(&self) -> bool {
-        matches!(self, BuildOutput::Push | BuildOutput::Load | BuildOutput::Oci { .. } | BuildOutput::Docker { .. })
+        matches!(
+            self,
+            BuildOutput::Push { .. }
+                | BuildOutput::Image { .. }
+                | BuildOutput::Load { .. }
+                | BuildOutput::Oci { .. }
+                | BuildOutput::Docker { .. }
+        )
+    }
+
+    pub fn is_push(&self) -> bool {
+        matches!(self, BuildOutput::Push { .. })
+    }
+
+    pub fn is_load(&self) -> bool {
+        matches!(self, BuildOutput::Load { .. })
+    }
+
+    /// An oci or docker output written as an OCI layout folder (`tar=false`, read as Go's
+    /// `strconv.ParseBool`, anything else being a tarball, as buildx reads it).
+    pub fn is_layout_folder(&self) -> bool {
+        matches!(self, BuildOutput::Oci { attrs, .. } | BuildOutput::Docker { attrs, .. }
+            if attrs.get("tar").and_then(|t| parse_bool(t)) == Some(false))
     }
 }
 
@@ -128,7 +253,7 @@ impl BuildRequest {
 
     /// Whether the result goes to a registry.
     pub fn pushes(&self) -> bool {
-        self.outputs.contains(&BuildOutput::Push)
+        self.outputs.iter().any(BuildOutput::is_push)
     }
 }
 
@@ -199,30 +324,36 @@ pub(crate) fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
     if request.push_partial && !request.keep_going {
         return Err(BuildError::PushPartialNeeds("--keep-going"));
     }
-    if request.push_partial && request.exported().ne([&BuildOutput::Push]) {
+    if request.push_partial && !matches!(request.exported().collect::<Vec<_>>()[..], [only] if only.is_push()) {
         return Err(BuildError::PushPartialNeeds("--push"));
     }
-    if request.pushes() && tags(request).is_empty() {
+    // buildx asks for a tag only where a pushing output has no `name` of its own.
+    let unnamed = |o: &&BuildOutput| o.attrs().and_then(|a| a.get("name")).is_none_or(|n| n.is_empty());
+    if tags(request).is_empty() && request.outputs.iter().filter(|o| o.is_push()).any(|o| unnamed(&o)) {
         return Err(BuildError::TagRequired("push"));
     }
     for output in &request.outputs {
-        match output {
-            // A local output's folder is made with its parents when the files arrive, as buildx
-            // makes it; a file in its place is refused before the build, as buildx refuses it.
-            BuildOutput::Local { dest } if Path::new(dest).exists() && !Path::new(dest).is_dir() => {
-                return Err(BuildError::OutputIsFile(PathBuf::from(dest)))
+        let Some(dest) = output.dest() else { continue };
+        let path = Path::new(dest);
+        if matches!(output, BuildOutput::Local { .. }) || output.is_layout_folder() {
+            // A local output's folder (or an OCI layout's) is made with its parents when the files
+            // arrive, as buildx makes it; a file in its place is refused before the build, as
+            // buildx refuses it.
+            if path.exists() && !path.is_dir() {
+                return Err(BuildError::OutputIsFile(path.to_path_buf()));
             }
-            BuildOutput::Oci { dest } | BuildOutput::Docker { dest } | BuildOutput::Tar { dest } => {
-                if Path::new(dest).is_dir() {
-                    return Err(BuildError::OutputIsFolder(PathBuf::from(dest)));
-                }
-                let parent = Path::new(dest).parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-                if !parent.is_dir() {
-                    return Err(BuildError::OutputFolderMissing(PathBuf::from(dest)));
-                }
+        } else {
+            if path.is_dir() {
+                return Err(BuildError::OutputIsFolder(path.to_path_buf()));
             }
-            _ => {}
+            let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            if !parent.is_dir() {
+                return Err(BuildError::OutputFolderMissing(path.to_path_buf()));
+            }
         }
+    }
+    if request.exported().filter(|o| o.is_layout_folder()).nth(1).is_some() {
+        return Err(BuildError::LayoutFolders);
     }
     Ok(Checked {
         dockerfile_dir: dockerfile.parent().map(Path::to_path_buf).unwrap_or_else(|| context.clone()),
@@ -386,11 +517,78 @@ pub(super) fn tags(request: &BuildRequest) -> Vec<String> {
     request.tags.iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect()
 }
 
-/// The tags this build's outputs give an image: none when none makes an image (build only, a
-/// filesystem tar or folder), however many the form still holds from an earlier build.
+/// The names this build's outputs give an image: none when none makes an image (build only, a
+/// filesystem tar or folder), however many the form still holds from an earlier build. The tags,
+/// or without tags the `name` each output was given (`-o type=image,name=…`), as the exporters
+/// name it.
 pub(super) fn image_names(request: &BuildRequest) -> Vec<String> {
-    if request.outputs.iter().any(BuildOutput::named) {
-        return tags(request);
+    if !request.outputs.iter().any(BuildOutput::named) {
+        return Vec::new();
     }
-    Vec::new()
+    let tags = tags(request);
+    if !tags.is_empty() {
+        return tags;
+    }
+    let mut names: Vec<String> = Vec::new();
+    let given = request.exported().filter(|o| o.named()).filter_map(|o| o.attrs()?.get("name"));
+    for name in given.flat_map(|n| n.split(',')).map(str::trim).filter(|n| !n.is_empty()) {
+        if !names.iter().any(|known| known == name) {
+            names.push(name.to_owned());
+        }
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn given(pairs: &[(&str, &str)]) -> ExporterAttrs {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    /// Why a request of a context with a Dockerfile and these outputs (and tags) is refused.
+    fn checked(outputs: Vec<BuildOutput>, tags: &[&str]) -> Result<(), BuildError> {
+        let context = tempfile::tempdir().unwrap();
+        std::fs::write(context.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        let request = BuildRequest {
+            context: context.path().to_string_lossy().into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            outputs,
+            ..Default::default()
+        };
+        check(&request).map(|_| ())
+    }
+
+    #[test]
+    fn a_push_is_named_by_the_tags_or_by_its_own_name_as_buildx_asks() {
+        let named = BuildOutput::push().with_attrs(given(&[("name", "127.0.0.1:5055/app:1")]));
+        assert!(checked(vec![named.clone()], &[]).is_ok());
+        assert!(matches!(checked(vec![BuildOutput::push()], &[]), Err(BuildError::TagRequired("push"))));
+        assert!(checked(vec![BuildOutput::image()], &[]).is_ok(), "kept in the builder, unnamed");
+        let request = BuildRequest { outputs: vec![named, BuildOutput::local("out")], ..Default::default() };
+        assert_eq!(image_names(&request), ["127.0.0.1:5055/app:1"]);
+        let tagged = BuildRequest { tags: vec!["r/a:2".into()], ..request };
+        assert_eq!(image_names(&tagged), ["r/a:2"], "the tags name every image output");
+    }
+
+    #[test]
+    fn one_oci_layout_folder_per_build_as_buildkits_client_offers_one_store() {
+        let folder = |dest: &str| BuildOutput::oci(dest).with_attrs(given(&[("tar", "false")]));
+        assert!(folder("a").is_layout_folder() && !BuildOutput::oci("a.tar").is_layout_folder());
+        assert!(checked(vec![folder("a")], &[]).is_ok());
+        assert!(matches!(checked(vec![folder("a"), folder("b")], &[]), Err(BuildError::LayoutFolders)));
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let on_a_file = folder(&file.path().to_string_lossy());
+        assert!(matches!(checked(vec![on_a_file], &[]), Err(BuildError::OutputIsFile(_))));
+    }
+
+    #[test]
+    fn outputs_written_before_attributes_read_as_outputs_without_them() {
+        let old: Vec<BuildOutput> =
+            serde_json::from_str(r#"[{"type":"push"},{"type":"load"},{"type":"oci","dest":"a.tar"}]"#).unwrap();
+        assert_eq!(old, [BuildOutput::push(), BuildOutput::load(), BuildOutput::oci("a.tar")]);
+        let written = serde_json::to_string(&[BuildOutput::push()]).unwrap();
+        assert_eq!(written, r#"[{"type":"push"}]"#, "an output without attributes is written as before");
+    }
 }

@@ -13,8 +13,8 @@ use super::connect::connect;
 use super::failure::failure;
 use super::named_contexts::{self, NamedContext};
 use super::request::{
-    cache_entries, image_names, key_values, local_caches, network, secrets, ssh_agents, BuildOutput, BuildRequest,
-    Checked, ProvenanceMode,
+    cache_entries, image_names, key_values, local_caches, network, secrets, ssh_agents, tags, BuildOutput,
+    BuildRequest, Checked, ProvenanceMode,
 };
 use super::split::run_split;
 use super::{BuildError, BuildOutcome, BuildState, Target, Watch};
@@ -88,10 +88,12 @@ pub(super) async fn run_checked(
 
     // `--load` elsewhere than on the engine's own BuildKit, as buildx does it: a docker tarball (an
     // OCI one when the engine keeps images in containerd, which takes multi-platform images too)
-    // streamed into the image load API of the engine of the build's docker context.
-    let load = match request.exported().any(|o| *o == BuildOutput::Load) {
-        true if !engine_buildkit => {
-            let context = builders.contexts().resolve(docker_context).map_err(BuilderError::from)?;
+    // streamed into the image load API of the engine of the build's docker context, or of the
+    // one the output names (`-o type=docker,context=NAME`).
+    let load = match request.exported().find(|o| o.is_load()) {
+        Some(output) if !engine_buildkit => {
+            let named = output.attrs().and_then(|a| a.get("context")).map(String::as_str).filter(|c| !c.is_empty());
+            let context = builders.contexts().resolve(named.or(docker_context)).map_err(BuilderError::from)?;
             let engine = Engine::connect(&context).await?;
             let oci = engine.containerd_image_store().await?;
             if !oci && checked.platforms.len() > 1 {
@@ -183,9 +185,13 @@ pub(super) async fn run_checked(
         Some(Ok(response)) => {
             // Tagging takes index.json's lock, which may wait on another writer (buildx): off the runtime.
             let (entries, answer) = (solve.cache_exports.clone(), response.clone());
-            tokio::task::spawn_blocking(move || tag_local_caches(&entries, &answer))
-                .await
-                .expect("cache tagging does not panic")?;
+            let exported = request.clone();
+            tokio::task::spawn_blocking(move || {
+                tag_local_caches(&entries, &answer)?;
+                tag_layout_folder(&exported, &answer)
+            })
+            .await
+            .expect("cache tagging does not panic")?;
             outcome.digest = response.get("containerimage.digest").cloned();
             outcome.exporter_response = response;
         }
@@ -307,7 +313,7 @@ pub(super) fn exporters(
     load: Option<&Load>,
 ) -> Result<(Vec<Exporter>, HashMap<usize, OutputDestination>), BuildError> {
     let image = if engine_buildkit { "moby" } else { "image" };
-    let names = image_names(request).join(",");
+    let names = tags(request).join(",");
     let annotations = super::annotations::exporter_attrs(&request.annotations)?;
     let file = |dest: &str| Some(OutputDestination::Tarball(TarballDestination::File(PathBuf::from(dest))));
     let mut exporters = Vec::new();
@@ -316,22 +322,29 @@ pub(super) fn exporters(
         let (kind, destination) = match output {
             // The engine's `moby` exporter keeps what it pushes: a second one naming the same image
             // races the first in its image store ("already exists"), as buildx 0.13's two do.
-            BuildOutput::Load if engine_buildkit && request.pushes() => continue,
+            BuildOutput::Load { .. } if engine_buildkit && request.pushes() => continue,
             BuildOutput::CacheOnly => continue,
-            BuildOutput::Push => (image, None),
-            BuildOutput::Load => match load {
+            BuildOutput::Push { .. } | BuildOutput::Image { .. } => (image, None),
+            BuildOutput::Load { .. } => match load {
                 Some(Load { engine, format }) => {
                     (*format, Some(OutputDestination::Tarball(TarballDestination::Engine(Box::new(engine.clone())))))
                 }
                 None => (image, None),
             },
-            BuildOutput::Oci { dest } => ("oci", file(dest)),
-            BuildOutput::Docker { dest } => ("docker", file(dest)),
-            BuildOutput::Tar { dest } => ("tar", file(dest)),
-            BuildOutput::Local { dest } => ("local", Some(OutputDestination::Folder(PathBuf::from(dest)))),
+            // An OCI layout folder is written through the session's content store (`export`),
+            // not sent back as files.
+            BuildOutput::Oci { .. } if output.is_layout_folder() => ("oci", None),
+            BuildOutput::Docker { .. } if output.is_layout_folder() => ("docker", None),
+            BuildOutput::Oci { dest, .. } => ("oci", file(dest)),
+            BuildOutput::Docker { dest, .. } => ("docker", file(dest)),
+            BuildOutput::Tar { dest, .. } => ("tar", file(dest)),
+            BuildOutput::Local { dest, .. } => ("local", Some(OutputDestination::Folder(PathBuf::from(dest)))),
         };
-        let mut attrs = annotations.clone();
-        if *output == BuildOutput::Push {
+        // In buildx's order: what `-o` gave is the base, `--annotation` and `--push` set theirs
+        // over it, and the tags name the image.
+        let mut attrs = output.attrs().cloned().unwrap_or_default();
+        attrs.extend(annotations.clone());
+        if output.is_push() {
             attrs.insert("push".into(), "true".into());
         }
         if output.named() && !names.is_empty() {
@@ -343,6 +356,35 @@ pub(super) fn exporters(
         exporters.push(Exporter { kind: kind.into(), attrs });
     }
     Ok((exporters, destinations))
+}
+
+/// The OCI layout folder an output writes through the session's content store (`tar=false`):
+/// BuildKit 0.13's client offers one such store, named `export`, so a build has one at most.
+pub(super) fn layout_folder(request: &BuildRequest) -> Result<Option<OciLayout>, BuildError> {
+    let mut folders = request.exported().filter(|o| o.is_layout_folder());
+    let Some(BuildOutput::Oci { dest, .. } | BuildOutput::Docker { dest, .. }) = folders.next() else {
+        return Ok(None);
+    };
+    if folders.next().is_some() {
+        return Err(BuildError::LayoutFolders);
+    }
+    OciLayout::create(Path::new(dest)).map(Some).map_err(BuildError::OutputLayout)
+}
+
+/// After a solve, tags the image an OCI layout folder received in its `index.json` with the
+/// exporter's `image.name` (else `latest`), as BuildKit's client does.
+pub(super) fn tag_layout_folder(request: &BuildRequest, response: &BTreeMap<String, String>) -> Result<(), BuildError> {
+    let (Some(layout), Some(encoded)) = (layout_folder(request)?, response.get(content::IMAGE_DESCRIPTOR_KEY)) else {
+        return Ok(());
+    };
+    let bad = |reason: String| BuildError::OutputLayout(LayoutError::Io { path: layout.root().to_path_buf(), reason });
+    let decoded = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded)
+        .map_err(|e| bad(format!("bad {}: {e}", content::IMAGE_DESCRIPTOR_KEY)))?;
+    let descriptor: serde_json::Value =
+        serde_json::from_slice(&decoded).map_err(|e| bad(format!("bad {}: {e}", content::IMAGE_DESCRIPTOR_KEY)))?;
+    layout.require_blob(descriptor["digest"].as_str().unwrap_or_default()).map_err(BuildError::OutputLayout)?;
+    let tag = response.get("image.name").map(String::as_str).unwrap_or("latest");
+    layout.put_tag(tag, &descriptor).map_err(BuildError::OutputLayout)
 }
 
 /// Platforms a worker can run: the ones it lists, and 32-bit arm where it lists arm64 (arm64
@@ -385,6 +427,7 @@ pub(super) fn session_services(
         content: local_caches(cache_imports, "import")?
             .into_iter()
             .chain(local_caches(cache_exports, "export")?)
+            .chain(layout_folder(request)?.map(|layout| (content::EXPORT_STORE_ID.to_owned(), layout)))
             .collect(),
     })
 }
@@ -410,9 +453,9 @@ mod tests {
             tags: vec!["127.0.0.1:5055/app:1".into()],
             outputs: vec![
                 BuildOutput::CacheOnly,
-                BuildOutput::Local { dest: "out".into() },
-                BuildOutput::Tar { dest: "fs.tar".into() },
-                BuildOutput::Push,
+                BuildOutput::local("out"),
+                BuildOutput::tar("fs.tar"),
+                BuildOutput::push(),
             ],
             ..Default::default()
         };
@@ -437,8 +480,38 @@ mod tests {
             let (exporters, _) = exporters(&request, true, None).unwrap();
             exporters.into_iter().map(|e| (e.kind, e.attrs.get("push").cloned())).collect::<Vec<_>>()
         };
-        assert_eq!(outputs(vec![BuildOutput::Load, BuildOutput::Push]), [("moby".into(), Some("true".into()))]);
-        assert_eq!(outputs(vec![BuildOutput::Load]), [("moby".into(), None)]);
+        assert_eq!(outputs(vec![BuildOutput::load(), BuildOutput::push()]), [("moby".into(), Some("true".into()))]);
+        assert_eq!(outputs(vec![BuildOutput::load()]), [("moby".into(), None)]);
+    }
+
+    #[test]
+    fn what_an_output_was_given_is_its_exporters_base_and_the_request_sets_its_own_over_it_as_buildx_does() {
+        let given = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let pushed = BuildOutput::push().with_attrs(given(&[
+            ("name", "r/from-output:1"),
+            ("compression", "zstd"),
+            ("annotation.org.opencontainers.image.title", "given"),
+        ]));
+        let layout = BuildOutput::oci("layout").with_attrs(given(&[("tar", "false")]));
+        let request = BuildRequest {
+            outputs: vec![pushed, layout, BuildOutput::image()],
+            annotations: vec!["org.opencontainers.image.title=annotated".into()],
+            ..Default::default()
+        };
+        let (exporters, destinations) = exporters(&request, false, None).unwrap();
+        let attrs = |i: usize, key: &str| exporters[i].attrs.get(key).map(String::as_str);
+        assert_eq!(attrs(0, "compression"), Some("zstd"));
+        assert_eq!(attrs(0, "push"), Some("true"));
+        assert_eq!(attrs(0, "annotation.org.opencontainers.image.title"), Some("annotated"), "--annotation wins");
+        assert_eq!(attrs(0, "name"), Some("r/from-output:1"), "without tags, the output's own name");
+        assert_eq!((exporters[1].kind.as_str(), attrs(1, "tar")), ("oci", Some("false")));
+        assert!(destinations.is_empty(), "a layout folder is written through the content store, an image stays");
+        assert_eq!((exporters[2].kind.as_str(), attrs(2, "push")), ("image", None), "kept in the builder");
+
+        let tagged = BuildRequest { tags: vec!["r/tagged:2".into()], ..request };
+        let (on_the_engine, _) = super::exporters(&tagged, true, None).unwrap();
+        assert_eq!(on_the_engine[0].attrs.get("name").map(String::as_str), Some("r/tagged:2"), "the tags name it");
+        assert_eq!(on_the_engine[2].kind, "moby", "the engine keeps it in its images");
     }
 
     #[test]

@@ -152,8 +152,10 @@ pub(super) async fn run_split(
 ) -> Result<BuildOutcome, BuildError> {
     let Watch { progress, cancel, observer } = watch;
     let merged = |output: &BuildOutput| match output {
-        BuildOutput::CacheOnly | BuildOutput::Local { .. } | BuildOutput::Push => None,
-        BuildOutput::Load => Some("load"),
+        BuildOutput::CacheOnly | BuildOutput::Local { .. } | BuildOutput::Push { .. } | BuildOutput::Image { .. } => {
+            None
+        }
+        BuildOutput::Load { .. } => Some("load"),
         BuildOutput::Oci { .. } => Some("oci"),
         BuildOutput::Docker { .. } => Some("docker"),
         BuildOutput::Tar { .. } => Some("tar"),
@@ -163,6 +165,13 @@ pub(super) async fn run_split(
     }
     if request.exported().nth(1).is_some() {
         return Err(BuildError::SplitOutputs { builder, outputs: command_line::outputs(request).join(" ") });
+    }
+    // Each solve's exporter is Buildlane's own (pushed by digest, tarballs merged after): what
+    // `--output` adds to it is not carried to the merged result yet.
+    let given: Vec<&str> =
+        request.exported().filter_map(BuildOutput::attrs).flatten().map(|(k, _)| k.as_str()).collect();
+    if !given.is_empty() {
+        return Err(BuildError::SplitOutputAttrs { builder, attrs: given.join(", ") });
     }
     let push = push_targets(request)?;
     let parts = parts(nodes, routes, request.keep_going);

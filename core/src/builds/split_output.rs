@@ -89,12 +89,12 @@ impl SplitTarballs {
         };
         // A split build has one output (`run_split`).
         let (merged, staging) = match request.exported().next() {
-            Some(BuildOutput::Oci { dest }) => (Merged::Oci(PathBuf::from(dest)), beside(dest)?),
-            Some(BuildOutput::Tar { dest }) => (Merged::Tar(PathBuf::from(dest)), beside(dest)?),
+            Some(BuildOutput::Oci { dest, .. }) => (Merged::Oci(PathBuf::from(dest)), beside(dest)?),
+            Some(BuildOutput::Tar { dest, .. }) => (Merged::Tar(PathBuf::from(dest)), beside(dest)?),
             Some(BuildOutput::Docker { .. }) => {
                 return Err(BuildError::SplitDockerOutput { builder: builder.to_owned() })
             }
-            Some(BuildOutput::Load) => {
+            Some(BuildOutput::Load { .. }) => {
                 let context = builders.contexts().resolve(docker_context).map_err(BuilderError::from)?;
                 let engine = Engine::connect(&context).await?;
                 if !engine.containerd_image_store().await? {
@@ -105,7 +105,13 @@ impl SplitTarballs {
                 })?;
                 (Merged::Load(Box::new(engine)), staging)
             }
-            None | Some(BuildOutput::CacheOnly | BuildOutput::Push | BuildOutput::Local { .. }) => return Ok(None),
+            None
+            | Some(
+                BuildOutput::CacheOnly
+                | BuildOutput::Push { .. }
+                | BuildOutput::Image { .. }
+                | BuildOutput::Local { .. },
+            ) => return Ok(None),
         };
         Ok(Some(SplitTarballs { merged, staging, nodes }))
     }

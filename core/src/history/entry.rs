@@ -348,7 +348,7 @@ impl HistoryEntry {
         let loaded = self.outputs.iter().any(|o| o.kind == "moby" && !pushing(o));
         // Files and folders were written where the record does not say: building again only pushes
         // and loads what it did, else builds only.
-        let mut outputs: Vec<BuildOutput> = [(pushed, BuildOutput::Push), (loaded, BuildOutput::Load)]
+        let mut outputs: Vec<BuildOutput> = [(pushed, BuildOutput::push()), (loaded, BuildOutput::load())]
             .into_iter()
             .filter_map(|(b, o)| b.then_some(o))
             .collect();

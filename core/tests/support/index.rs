@@ -31,7 +31,7 @@ impl MachineImage {
             builder: builder.into(),
             platforms: platforms.iter().map(|p| p.to_string()).collect(),
             tags: vec![self.ours.clone()],
-            outputs: vec![BuildOutput::Push],
+            outputs: vec![BuildOutput::push()],
             ..request(&self.context)
         };
         let outcome = build(world, pushed, &Seen::default()).await;

@@ -13,10 +13,10 @@ pub struct Written(pub BTreeMap<String, Vec<u8>>);
 impl Written {
     pub fn read(output: &BuildOutput) -> Self {
         match output {
-            BuildOutput::Oci { dest } | BuildOutput::Docker { dest } | BuildOutput::Tar { dest } => {
+            BuildOutput::Oci { dest, .. } | BuildOutput::Docker { dest, .. } | BuildOutput::Tar { dest, .. } => {
                 Self::tarball(Path::new(dest))
             }
-            BuildOutput::Local { dest } => {
+            BuildOutput::Local { dest, .. } => {
                 let mut files = BTreeMap::new();
                 folder(Path::new(dest), "", &mut files);
                 Written(files)

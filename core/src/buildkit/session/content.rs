@@ -42,6 +42,11 @@ pub const STORE_ID_HEADER: &str = "buildkit-attachable-store-id";
 pub const STORE_ID_PREFIX: &str = "local:";
 /// The exporter response key holding the cache manifest's descriptor (JSON).
 pub const CACHE_MANIFEST_KEY: &str = "cache.manifest";
+/// The store id an oci or docker exporter writing an OCI layout folder (`tar=false`) asks for
+/// (BuildKit's client offers one such store per session).
+pub const EXPORT_STORE_ID: &str = "export";
+/// The exporter response key holding the exported image's descriptor (base64 of its JSON).
+pub const IMAGE_DESCRIPTOR_KEY: &str = "containerimage.descriptor";
 /// The annotation `index.json` tags manifests with.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 /// Every method, for the session's announcement.
