@@ -2,6 +2,7 @@
 
 /**
  * One place the result goes (`--push`, `--load`, each `--output`); a build has a list of them,
- * each one exporter of its solve, as buildx 0.13 lists them.
+ * each one exporter of its solve, as buildx 0.13 lists them. Each exporter's further attributes
+ * are `attrs`.
  */
-export type BuildOutput = { "type": "cacheOnly" } | { "type": "push" } | { "type": "load" } | { "type": "oci", dest: string, } | { "type": "docker", dest: string, } | { "type": "tar", dest: string, } | { "type": "local", dest: string, };
+export type BuildOutput = { "type": "cacheOnly" } | { "type": "push", attrs?: { [key in string]: string }, } | { "type": "image", attrs?: { [key in string]: string }, } | { "type": "load", attrs?: { [key in string]: string }, } | { "type": "oci", dest: string, attrs?: { [key in string]: string }, } | { "type": "docker", dest: string, attrs?: { [key in string]: string }, } | { "type": "tar", dest: string, attrs?: { [key in string]: string }, } | { "type": "local", dest: string, attrs?: { [key in string]: string }, };

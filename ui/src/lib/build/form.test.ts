@@ -79,6 +79,21 @@ describe('build form', () => {
     expect(fromBuildRequest({ ...request, outputs: [] })).toMatchObject({ output: 'cacheOnly', moreOutputs: [] });
   });
 
+  it('keeps the attributes a re-run gave its outputs while the choice stays that output', () => {
+    const zstd = { name: '127.0.0.1:5055/app:1', compression: 'zstd' };
+    const request = toBuildRequest({ ...emptyBuildForm(), context: '/c', output: 'push' });
+    request.outputs = [{ type: 'push', attrs: zstd }, { type: 'oci', dest: '/o', attrs: { tar: 'false' } }];
+    const form = fromBuildRequest(request);
+    expect(form).toMatchObject({ output: 'push', chosenAttrs: { kind: 'push', attrs: zstd } });
+    expect(toBuildRequest(form)).toEqual(request);
+    // Another choice is another exporter: the attributes were the first one's.
+    expect(toBuildRequest({ ...form, output: 'load' }).outputs[0]).toEqual({ type: 'load' });
+    expect(toBuildRequest({ ...form, chosenAttrs: null }).outputs[0]).toEqual({ type: 'push' });
+    // A load with attributes of its own is not folded into push-and-load.
+    const loadAttrs = fromBuildRequest({ ...request, outputs: [{ type: 'push' }, { type: 'load', attrs: { context: 'other' } }] });
+    expect(loadAttrs).toMatchObject({ output: 'push', chosenAttrs: null, moreOutputs: [{ type: 'load', attrs: { context: 'other' } }] });
+  });
+
   it('asks to push what succeeded only of a build that keeps going and pushes', () => {
     const form = { ...emptyBuildForm(), context: '/c', output: 'push' as const, keepGoing: true, pushPartial: true };
     expect(toBuildRequest(form)).toMatchObject({ keepGoing: true, pushPartial: true });

@@ -15,6 +15,7 @@ export const OUTPUT_KINDS: ReadonlyArray<{ kind: OutputKind; label: string; note
   { kind: 'cacheOnly', label: 'Build only', note: 'result stays in the build cache' },
   { kind: 'push', label: 'Push', note: 'to the registry of each tag' },
   { kind: 'load', label: 'Load', note: 'into the engine’s images' },
+  { kind: 'image', label: 'Keep in builder', note: 'the image stays in the builder’s own store (the engine’s images on the docker driver)' },
   { kind: 'pushAndLoad', label: 'Push and load', note: 'to the registry and into the engine’s images' },
   { kind: 'oci', label: 'OCI tarball', note: 'to a file' },
   { kind: 'docker', label: 'Docker tarball', note: 'to a file' },
@@ -56,6 +57,11 @@ export interface BuildForm {
    * `-o`): built again as they were, after it.
    */
   moreOutputs: BuildOutput[];
+  /**
+   * The exporter attributes a re-run request gave its first output (`--output` fields such as
+   * `compression=zstd`), kept on the choice while it is still that output's kind.
+   */
+  chosenAttrs: { kind: OutputKind; attrs: Record<string, string> } | null;
   noCache: boolean;
   /** Always pull referenced images (`--pull`). */
   pull: boolean;
@@ -90,6 +96,7 @@ export function emptyBuildForm(): BuildForm {
     output: 'cacheOnly',
     dest: '',
     moreOutputs: [],
+    chosenAttrs: null,
     noCache: false,
     pull: false,
     provenance: 'min',
@@ -108,23 +115,41 @@ export function lines(text: string): string[] {
     .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
-/** The outputs the form asks for: its choice, then the ones a re-run brought. */
+/** An output's exporter attributes; none for build only. */
+function attrsOf(output: BuildOutput): Record<string, string> {
+  return ('attrs' in output && output.attrs) || {};
+}
+
+/** The outputs the form asks for: its choice (with a re-run's attributes), then the ones a re-run brought. */
 export function outputsOf(form: BuildForm): BuildOutput[] {
   const kind = form.output;
+  const given = form.chosenAttrs?.kind === kind ? form.chosenAttrs.attrs : {};
+  const attrs = Object.keys(given).length ? { attrs: { ...given } } : {};
   const chosen: BuildOutput[] = needsDest(kind)
-    ? [{ type: kind, dest: form.dest.trim() }]
+    ? [{ type: kind, dest: form.dest.trim(), ...attrs }]
     : kind === 'pushAndLoad'
-      ? [{ type: 'push' }, { type: 'load' }]
-      : [{ type: kind } as BuildOutput];
+      ? [{ type: 'push', ...attrs }, { type: 'load' }]
+      : kind === 'cacheOnly'
+        ? [{ type: kind }]
+        : [{ type: kind, ...attrs }];
   return [...chosen, ...form.moreOutputs];
 }
 
+type OutputChoice = Pick<BuildForm, 'output' | 'dest' | 'moreOutputs' | 'chosenAttrs'>;
+
 /** The form's choice for a request's outputs (push and load together are one), and the rest. */
-function outputChoice(outputs: BuildOutput[]): { output: OutputKind; dest: string; moreOutputs: BuildOutput[] } {
+function outputChoice(outputs: BuildOutput[]): OutputChoice {
   const [first, second, ...rest] = outputs;
-  if (!first) return { output: 'cacheOnly', dest: '', moreOutputs: [] };
-  if (first.type === 'push' && second?.type === 'load') return { output: 'pushAndLoad', dest: '', moreOutputs: rest };
-  return { output: first.type, dest: 'dest' in first ? first.dest : '', moreOutputs: outputs.slice(1) };
+  if (!first) return { output: 'cacheOnly', dest: '', moreOutputs: [], chosenAttrs: null };
+  const bothOnce = first.type === 'push' && second?.type === 'load' && Object.keys(attrsOf(second)).length === 0;
+  const output: OutputKind = bothOnce ? 'pushAndLoad' : first.type;
+  const attrs = attrsOf(first);
+  return {
+    output,
+    dest: 'dest' in first ? first.dest : '',
+    moreOutputs: bothOnce ? rest : outputs.slice(1),
+    chosenAttrs: Object.keys(attrs).length ? { kind: output, attrs: { ...attrs } } : null,
+  };
 }
 
 export function toBuildRequest(form: BuildForm): BuildRequest {

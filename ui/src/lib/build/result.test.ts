@@ -84,4 +84,14 @@ describe('the result card’s outputs', () => {
     ]);
     expect(outputLabels([])).toEqual(['build cache only']);
   });
+
+  it('says what each output gave its exporter, as --output writes it', () => {
+    expect(
+      outputLabels([
+        { type: 'push', attrs: { compression: 'zstd', name: '127.0.0.1:5055/app:1' } },
+        { type: 'oci', dest: '/tmp/layout', attrs: { tar: 'false' } },
+        { type: 'image' },
+      ]),
+    ).toEqual(['pushed (compression=zstd, name=127.0.0.1:5055/app:1)', 'OCI tarball /tmp/layout (tar=false)', 'kept in the builder']);
+  });
 });

@@ -14,6 +14,7 @@ export interface ResultImage {
 /** The outputs that give the image a name (the others keep it in the cache or write files). */
 const NAMED: Record<BuildOutput['type'], boolean> = {
   push: true,
+  image: true,
   load: true,
   oci: true,
   docker: true,
@@ -31,6 +32,7 @@ export function producedTags(outcome: BuildOutcome, outputs: BuildOutput[]): str
 const LABELS: Record<BuildOutput['type'], string> = {
   cacheOnly: 'build cache only',
   push: 'pushed',
+  image: 'kept in the builder',
   load: 'loaded into the engine',
   oci: 'OCI tarball',
   docker: 'Docker tarball',
@@ -38,9 +40,20 @@ const LABELS: Record<BuildOutput['type'], string> = {
   local: 'folder',
 };
 
-/** Where the build's result went, one entry per output in order (none: build only). */
+/** What an output gave its exporter, as `--output` writes it: `compression=zstd, name=…`. */
+export function attrsLabel(attrs: Record<string, string> | undefined): string {
+  return Object.entries(attrs ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+}
+
+/** Where the build's result went, one entry per output in order (none: build only), with its exporter's attributes. */
 export function outputLabels(outputs: BuildOutput[]): string[] {
-  const labels = outputs.map((o) => ('dest' in o ? `${LABELS[o.type]} ${o.dest}` : LABELS[o.type]));
+  const labels = outputs.map((o) => {
+    const where = 'dest' in o ? `${LABELS[o.type]} ${o.dest}` : LABELS[o.type];
+    const attrs = attrsLabel('attrs' in o ? o.attrs : undefined);
+    return attrs ? `${where} (${attrs})` : where;
+  });
   return labels.length ? labels : [LABELS.cacheOnly];
 }
 
