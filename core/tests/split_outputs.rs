@@ -167,7 +167,7 @@ async fn a_split_build_writes_one_tar_with_each_platforms_folder_and_refuses_a_d
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_split_build_of_several_outputs_is_refused_by_name_before_anything_is_built() {
+async fn a_split_build_of_several_outputs_or_output_attributes_is_refused_by_name_before_anything_is_built() {
     let world = World::new();
     let (nodes, ctx) = two_node_farm(&world).await;
     let out = tempfile::tempdir().unwrap();
@@ -177,6 +177,12 @@ async fn a_split_build_of_several_outputs_is_refused_by_name_before_anything_is_
     assert!(matches!(error, BuildError::SplitOutputs { .. }), "{error}");
     let named = format!("(--output type=local,dest={} --output type=tar,dest={})", at("fs"), at("fs.tar"));
     assert!(error.to_string().contains(&named), "{error}");
+    // What an output gives its exporter does not reach a split build's own exporters yet.
+    let zstd = [("compression".to_owned(), "zstd".to_owned()), ("oci-mediatypes".to_owned(), "true".to_owned())];
+    let given = BuildOutput::local(at("fs")).with_attrs(zstd.into_iter().collect());
+    let error = refused(&world.env(), &split(&ctx, given)).await;
+    assert!(matches!(error, BuildError::SplitOutputAttrs { .. }), "{error}");
+    assert!(error.to_string().contains("(compression, oci-mediatypes)"), "{error}");
     assert!(solves_per_node(&nodes).concat().is_empty(), "no node was asked to build");
 }
 
