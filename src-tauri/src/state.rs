@@ -14,9 +14,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::launch::{Ahead, PARTIAL_AFTER};
 
-/// How long the page takes to ask for what it shows once an operation ended.
-const AFTER_THE_PAGE_READ: std::time::Duration = std::time::Duration::from_secs(2);
-
 pub struct AppState {
     pub builders: Builders,
     /// The docker CLI's context's builders, listed while the page loads (first as they stand after
@@ -99,10 +96,7 @@ impl AppState {
     fn finish(&self, operation: &str) {
         self.operations.lock().expect("lock is never poisoned").remove(operation);
         crate::memory::return_freed_memory();
-        tauri::async_runtime::spawn(async {
-            tokio::time::sleep(AFTER_THE_PAGE_READ).await;
-            crate::memory::return_freed_memory();
-        });
+        crate::memory::return_freed_memory_once_the_page_read();
     }
 
     /// Runs `work` as the long operation `operation`: `cancel` reaches it through the token it is
