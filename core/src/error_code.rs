@@ -197,7 +197,8 @@ impl Coded for BuildError {
             | BuildError::Cache { .. }
             | BuildError::CacheDest(_)
             | BuildError::CacheSource(_)
-            | BuildError::TagRequired(_)
+            | BuildError::TagRequired
+            | BuildError::DockerTarballList
             | BuildError::OutputFolderMissing(_)
             | BuildError::OutputIsFile(_)
             | BuildError::OutputIsFolder(_)

@@ -51,7 +51,7 @@ async fn requests_that_cannot_build_are_refused_before_anything_runs() {
     let bad_arg = BuildRequest { build_args: vec!["NOEQUALS".into()], ..request(&ctx) };
     assert_eq!(refused(&world, bad_arg).await, "invalid build arg \"NOEQUALS\": expected KEY=VALUE");
     let untagged_push = BuildRequest { outputs: vec![BuildOutput::push()], ..request(&ctx) };
-    assert_eq!(refused(&world, untagged_push).await, "push needs at least one tag (-t)");
+    assert_eq!(refused(&world, untagged_push).await, "tag is needed when pushing to registry");
 }
 
 #[tokio::test]

@@ -172,8 +172,11 @@ pub enum BuildError {
     OutputUnwritable { path: PathBuf, reason: String },
     #[error(transparent)]
     Routing(#[from] crate::builders::routing::RoutingError),
-    #[error("{0} needs at least one tag (-t)")]
-    TagRequired(&'static str),
+    #[error("docker exporter does not support exporting manifest lists, use the oci exporter instead")]
+    DockerTarballList,
+    /// buildx's words: a push without a tag, nor a name given to its output.
+    #[error("tag is needed when pushing to registry")]
+    TagRequired,
     #[error("output path {0} is in a folder that does not exist")]
     OutputFolderMissing(PathBuf),
     #[error("destination directory {} is a file", .0.display())]

@@ -330,7 +330,7 @@ pub(crate) fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
     // buildx asks for a tag only where a pushing output has no `name` of its own.
     let unnamed = |o: &&BuildOutput| o.attrs().and_then(|a| a.get("name")).is_none_or(|n| n.is_empty());
     if tags(request).is_empty() && request.outputs.iter().filter(|o| o.is_push()).any(|o| unnamed(&o)) {
-        return Err(BuildError::TagRequired("push"));
+        return Err(BuildError::TagRequired);
     }
     for output in &request.outputs {
         let Some(dest) = output.dest() else { continue };
@@ -354,6 +354,12 @@ pub(crate) fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
     }
     if request.exported().filter(|o| o.is_layout_folder()).nth(1).is_some() {
         return Err(BuildError::LayoutFolders);
+    }
+    // A docker tarball holds one image, not a list of them (several platforms, or an SBOM beside
+    // each): refused before building, as buildx refuses it, where BuildKit would fail the export.
+    let docker_tarball = |o: &BuildOutput| matches!(o, BuildOutput::Docker { .. }) && !o.is_layout_folder();
+    if (platforms.len() > 1 || request.sbom) && request.outputs.iter().any(docker_tarball) {
+        return Err(BuildError::DockerTarballList);
     }
     Ok(Checked {
         dockerfile_dir: dockerfile.parent().map(Path::to_path_buf).unwrap_or_else(|| context.clone()),
@@ -564,12 +570,36 @@ mod tests {
     fn a_push_is_named_by_the_tags_or_by_its_own_name_as_buildx_asks() {
         let named = BuildOutput::push().with_attrs(given(&[("name", "127.0.0.1:5055/app:1")]));
         assert!(checked(vec![named.clone()], &[]).is_ok());
-        assert!(matches!(checked(vec![BuildOutput::push()], &[]), Err(BuildError::TagRequired("push"))));
+        assert!(matches!(checked(vec![BuildOutput::push()], &[]), Err(BuildError::TagRequired)));
         assert!(checked(vec![BuildOutput::image()], &[]).is_ok(), "kept in the builder, unnamed");
         let request = BuildRequest { outputs: vec![named, BuildOutput::local("out")], ..Default::default() };
         assert_eq!(image_names(&request), ["127.0.0.1:5055/app:1"]);
         let tagged = BuildRequest { tags: vec!["r/a:2".into()], ..request };
         assert_eq!(image_names(&tagged), ["r/a:2"], "the tags name every image output");
+    }
+
+    #[test]
+    fn a_docker_tarball_of_several_platforms_or_with_an_sbom_is_refused_as_buildx_refuses_it() {
+        let context = tempfile::tempdir().unwrap();
+        std::fs::write(context.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        let request = |platforms: &[&str], sbom: bool, output: BuildOutput| BuildRequest {
+            context: context.path().to_string_lossy().into(),
+            platforms: platforms.iter().map(|p| p.to_string()).collect(),
+            sbom,
+            outputs: vec![output],
+            ..Default::default()
+        };
+        let docker = BuildOutput::Docker { dest: "image.tar".into(), attrs: ExporterAttrs::new() };
+        let two = ["linux/amd64", "linux/arm64"];
+        assert!(check(&request(&["linux/amd64"], false, docker.clone())).is_ok());
+        for refused in [request(&two, false, docker.clone()), request(&["linux/amd64"], true, docker)] {
+            let error = check(&refused).map(|_| ()).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                "docker exporter does not support exporting manifest lists, use the oci exporter instead"
+            );
+        }
+        assert!(check(&request(&two, true, BuildOutput::oci("image.tar"))).is_ok(), "an OCI tarball holds an index");
     }
 
     #[test]
