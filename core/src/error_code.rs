@@ -208,7 +208,6 @@ impl Coded for BuildError {
             | BuildError::Annotation(_)
             | BuildError::Ssh(_)
             | BuildError::LoadMultiPlatform { .. }
-            | BuildError::SplitDockerOutput { .. }
             | BuildError::SplitOutputs { .. }
             | BuildError::SplitOutputAttrs { .. }
             | BuildError::OutputLayout(_)

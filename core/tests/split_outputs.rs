@@ -161,8 +161,11 @@ async fn a_split_build_writes_one_tar_with_each_platforms_folder_and_refuses_a_d
     // A docker tarball holds one image, never a manifest list: refused before any node is asked.
     let docker = BuildOutput::docker(out.path().join("docker.tar").to_string_lossy().into_owned());
     let error = refused(&world.env(), &split(&ctx, docker)).await;
-    assert!(matches!(error, BuildError::SplitDockerOutput { .. }), "{error}");
-    assert!(error.to_string().contains("docker exporter does not support exporting manifest lists"), "{error}");
+    assert!(matches!(error, BuildError::DockerTarballList), "{error}");
+    assert_eq!(
+        error.to_string(),
+        "docker exporter does not support exporting manifest lists, use the oci exporter instead"
+    );
     assert_eq!(solves_per_node(&nodes).concat().len(), 2, "only the tar build was solved");
 }
 

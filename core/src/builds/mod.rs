@@ -158,8 +158,6 @@ pub enum BuildError {
     RetryImageGone { retried: String, platform: String, digest: String, repository: String },
     #[error("cannot retry: the build's images in {repository} cannot be checked: {source}")]
     RetryRegistry { repository: String, source: crate::images::registry::RegistryError },
-    #[error("builder {builder} splits this build across its nodes, and a docker tarball holds one platform's image: docker exporter does not support exporting manifest lists, use the oci exporter instead")]
-    SplitDockerOutput { builder: String },
     #[error("builder {builder} builds this in several solves (one per node, or per platform to keep going), and Buildlane gives such a build one output, not several yet ({outputs}): build once per output, or push it, then pull it")]
     SplitOutputs { builder: String, outputs: String },
     #[error("builder {builder} builds this in several solves (one per node, or per platform to keep going), and Buildlane does not yet pass output attributes to such a build ({attrs}): build on one node without keep-going, or leave them out")]

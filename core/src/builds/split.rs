@@ -177,7 +177,7 @@ pub(super) async fn run_split(
     let parts = parts(nodes, routes, request.keep_going);
     // Tarball and load outputs: each solve exports into a file of its own, merged once all are done.
     let names = parts.iter().map(|p| p.node.clone()).collect();
-    let tarballs = SplitTarballs::prepare(builders, request, docker_context, &builder, names).await?;
+    let tarballs = SplitTarballs::prepare(builders, request, docker_context, names).await?;
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let build_ref = session::new_id();

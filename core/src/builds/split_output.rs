@@ -78,7 +78,6 @@ impl SplitTarballs {
         builders: &Builders,
         request: &BuildRequest,
         docker_context: Option<&str>,
-        builder: &str,
         nodes: Vec<String>,
     ) -> Result<Option<Self>, BuildError> {
         let beside = |dest: &str| -> Result<tempfile::TempDir, BuildError> {
@@ -91,9 +90,8 @@ impl SplitTarballs {
         let (merged, staging) = match request.exported().next() {
             Some(BuildOutput::Oci { dest, .. }) => (Merged::Oci(PathBuf::from(dest)), beside(dest)?),
             Some(BuildOutput::Tar { dest, .. }) => (Merged::Tar(PathBuf::from(dest)), beside(dest)?),
-            Some(BuildOutput::Docker { .. }) => {
-                return Err(BuildError::SplitDockerOutput { builder: builder.to_owned() })
-            }
+            // Refused by the request's check already: a docker tarball holds one image.
+            Some(BuildOutput::Docker { .. }) => return Err(BuildError::DockerTarballList),
             Some(BuildOutput::Load { .. }) => {
                 let context = builders.contexts().resolve(docker_context).map_err(BuilderError::from)?;
                 let engine = Engine::connect(&context).await?;
