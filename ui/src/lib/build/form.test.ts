@@ -132,6 +132,16 @@ describe('build form', () => {
     expect(hints({ ...emptyBuildForm(), context: '/c', output: 'oci' })).toEqual(['Name the file to write.']);
   });
 
+  it('hints no tag for a push its output names, and one image for a docker tarball', () => {
+    const named = { kind: 'push' as const, attrs: { name: '127.0.0.1:5055/app:1' } };
+    expect(hints({ ...emptyBuildForm(), context: '/c', output: 'push', chosenAttrs: named })).toEqual([]);
+    const docker = { ...emptyBuildForm(), context: '/c', output: 'docker' as const, dest: 'image.tar' };
+    expect(hints(docker)).toEqual([]);
+    const oneImage = ['A docker tarball holds one image: write an OCI tarball for several platforms or an SBOM.'];
+    expect(hints({ ...docker, platforms: ['linux/amd64', 'linux/arm64'] })).toEqual(oneImage);
+    expect(hints({ ...docker, sbom: true })).toEqual(oneImage);
+  });
+
   it('offers the outline’s ARGs not set yet, once each, and its named stages as targets', () => {
     const outline: DockerfileOutline = {
       ...OUTLINE,

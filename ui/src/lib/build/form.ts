@@ -224,9 +224,13 @@ export function hints(form: BuildForm): string[] {
   if (bad.length) out.push(`Build args need KEY=VALUE: ${bad.join(', ')}`);
   const badLabels = lines(form.labels).filter((a) => !a.includes('='));
   if (badLabels.length) out.push(`Labels need KEY=VALUE: ${badLabels.join(', ')}`);
-  if ((form.output === 'push' || form.output === 'pushAndLoad') && lines(form.tags).length === 0)
+  // A re-run's push may be named by its output's own `name` (`-o type=image,name=…,push=true`).
+  const named = form.chosenAttrs?.kind === form.output && (form.chosenAttrs.attrs.name ?? '').trim() !== '';
+  if ((form.output === 'push' || form.output === 'pushAndLoad') && lines(form.tags).length === 0 && !named)
     out.push('Pushing needs at least one tag.');
   if (needsDest(form.output) && form.dest.trim() === '') out.push('Name the file to write.');
+  if (form.output === 'docker' && (form.platforms.length > 1 || form.sbom))
+    out.push('A docker tarball holds one image: write an OCI tarball for several platforms or an SBOM.');
   if ((form.output === 'load' || form.output === 'pushAndLoad') && form.platforms.length > 1)
     out.push('The engine may not load a multi-platform result; push or write a tarball instead.');
   return out;
