@@ -106,7 +106,9 @@ pub(super) async fn run_checked(
     let (exporters, destinations) = exporters(request, engine_buildkit, load.as_ref())?;
     let cache_imports = cache_entries(&request.cache_from, "import")?;
     let cache_exports = cache_entries(&request.cache_to, "export")?;
-    let services = session_services(builders, request, &checked, &cache_imports, &cache_exports, destinations)?;
+    let layout = layout_folder(request)?;
+    let services =
+        session_services(builders, request, &checked, &cache_imports, &cache_exports, destinations, layout.clone())?;
     let session = builder.attach(&checked.context, services).await?;
 
     let platforms: Vec<String> = checked.platforms.iter().map(ToString::to_string).collect();
@@ -185,10 +187,9 @@ pub(super) async fn run_checked(
         Some(Ok(response)) => {
             // Tagging takes index.json's lock, which may wait on another writer (buildx): off the runtime.
             let (entries, answer) = (solve.cache_exports.clone(), response.clone());
-            let exported = request.clone();
             tokio::task::spawn_blocking(move || {
                 tag_local_caches(&entries, &answer)?;
-                tag_layout_folder(&exported, &answer)
+                tag_layout_folder(layout.as_ref(), &answer)
             })
             .await
             .expect("cache tagging does not panic")?;
@@ -358,23 +359,22 @@ pub(super) fn exporters(
     Ok((exporters, destinations))
 }
 
-/// The OCI layout folder an output writes through the session's content store (`tar=false`):
-/// BuildKit 0.13's client offers one such store, named `export`, so a build has one at most.
-pub(super) fn layout_folder(request: &BuildRequest) -> Result<Option<OciLayout>, BuildError> {
-    let mut folders = request.exported().filter(|o| o.is_layout_folder());
-    let Some(BuildOutput::Oci { dest, .. } | BuildOutput::Docker { dest, .. }) = folders.next() else {
+/// The OCI layout folder an output writes through the session's content store (`tar=false`),
+/// made ready: BuildKit 0.13's client offers one such store, named `export`, so the request's check
+/// allows one at most.
+fn layout_folder(request: &BuildRequest) -> Result<Option<OciLayout>, BuildError> {
+    let Some(BuildOutput::Oci { dest, .. } | BuildOutput::Docker { dest, .. }) =
+        request.exported().find(|o| o.is_layout_folder())
+    else {
         return Ok(None);
     };
-    if folders.next().is_some() {
-        return Err(BuildError::LayoutFolders);
-    }
     OciLayout::create(Path::new(dest)).map(Some).map_err(BuildError::OutputLayout)
 }
 
 /// After a solve, tags the image an OCI layout folder received in its `index.json` with the
 /// exporter's `image.name` (else `latest`), as BuildKit's client does.
-pub(super) fn tag_layout_folder(request: &BuildRequest, response: &BTreeMap<String, String>) -> Result<(), BuildError> {
-    let (Some(layout), Some(encoded)) = (layout_folder(request)?, response.get(content::IMAGE_DESCRIPTOR_KEY)) else {
+fn tag_layout_folder(layout: Option<&OciLayout>, response: &BTreeMap<String, String>) -> Result<(), BuildError> {
+    let (Some(layout), Some(encoded)) = (layout, response.get(content::IMAGE_DESCRIPTOR_KEY)) else {
         return Ok(());
     };
     let bad = |reason: String| BuildError::OutputLayout(LayoutError::Io { path: layout.root().to_path_buf(), reason });
@@ -400,7 +400,7 @@ pub(super) fn runnable(workers: &[crate::buildkit::WorkerInfo], wanted: &Platfor
 
 /// What a build's session serves BuildKit: the context and Dockerfile folders, where each exported
 /// tarball or folder goes, registry credentials, secrets, ssh-agents, and the local cache folders to import
-/// from and export to.
+/// from and export to, with the OCI layout folder an output writes (`layout`).
 pub(super) fn session_services(
     builders: &Builders,
     request: &BuildRequest,
@@ -408,6 +408,7 @@ pub(super) fn session_services(
     cache_imports: &[CacheEntry],
     cache_exports: &[CacheEntry],
     outputs: HashMap<usize, OutputDestination>,
+    layout: Option<OciLayout>,
 ) -> Result<SessionServices, BuildError> {
     let mut dirs = HashMap::from([
         ("context".to_owned(), checked.context.clone()),
@@ -427,7 +428,7 @@ pub(super) fn session_services(
         content: local_caches(cache_imports, "import")?
             .into_iter()
             .chain(local_caches(cache_exports, "export")?)
-            .chain(layout_folder(request)?.map(|layout| (content::EXPORT_STORE_ID.to_owned(), layout)))
+            .chain(layout.map(|layout| (content::EXPORT_STORE_ID.to_owned(), layout)))
             .collect(),
     })
 }

@@ -484,7 +484,9 @@ impl Solving<'_> {
                 export.kind = kind.to_string();
                 destinations.insert(0, OutputDestination::Tarball(TarballDestination::File(file.clone())));
             }
-            let services = session_services(builders, request, checked, &cache_imports, &cache_exports, destinations)?;
+            // No OCI layout folder: a split build refuses output attributes (`tar=false`) up front.
+            let services =
+                session_services(builders, request, checked, &cache_imports, &cache_exports, destinations, None)?;
             let session = connected.attach(&checked.context, services).await?;
             let mut attrs = frontend_attrs(request, &Checked { platforms: platforms.to_vec(), ..checked.clone() })?;
             attrs.insert("multi-platform".into(), "true".into());
