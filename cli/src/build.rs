@@ -10,8 +10,8 @@ use buildlane_core::builders::Builders;
 use buildlane_core::builds::keep_going::{self, PlatformResult};
 use buildlane_core::builds::records::{BuildRecord, Records};
 use buildlane_core::builds::{
-    self, metadata, BuildOutcome, BuildOutput, BuildRequest, BuildState, OutputFlag, OutputFlagError, PlatformRetry,
-    ProvenanceMode,
+    self, metadata, AttestError, Attestations, BuildOutcome, BuildOutput, BuildRequest, BuildState, OutputFlag,
+    OutputFlagError, PlatformRetry, ProvenanceAttest,
 };
 use buildlane_core::docker_config::Environment;
 use buildlane_core::error_code::{Coded, ErrorCode};
@@ -102,14 +102,17 @@ pub struct BuildArgs {
     /// failed, and put the index of every platform under the tags.
     #[arg(long, value_name = "PLATFORM")]
     retry_platform: Option<String>,
-    /// `min` (default, unless BUILDX_NO_DEFAULT_ATTESTATIONS is true), `max` or `false`.
-    #[arg(long)]
-    provenance: Option<String>,
-    /// `true`, `false` (default) or `generator=IMAGE`.
-    #[arg(long, default_value = "false")]
+    /// Shorthand for `--attest type=provenance,VALUE` (`true`/`false`: `disabled=false`/`true`), e.g.
+    /// `mode=max`. Asked for, BuildKit's mode is max unless named, and the provenance goes with
+    /// every output; not given, buildx's default is a min one kept with images only (none when
+    /// BUILDX_NO_DEFAULT_ATTESTATIONS is true).
+    #[arg(long, default_value = "")]
+    provenance: String,
+    /// Shorthand for `--attest type=sbom,VALUE`: `true`, `false` or `generator=IMAGE`.
+    #[arg(long, default_value = "")]
     sbom: String,
-    /// `type=provenance[,mode=min|max][,disabled=true]` or `type=sbom[,generator=IMAGE][,disabled=true]`,
-    /// what `--provenance` and `--sbom` say.
+    /// `type=provenance[,mode=min|max][,builder-id=…][,disabled=BOOL]` or
+    /// `type=sbom[,generator=IMAGE][,disabled=BOOL]`, as buildx reads them.
     #[arg(long = "attest")]
     attests: Vec<String>,
     /// `plain` (default) or `json`.
@@ -153,14 +156,10 @@ enum ArgsError {
     ImageIdFileWithoutImage,
     #[error("cannot write {path}: {reason}")]
     ResultFile { path: String, reason: String },
-    #[error("invalid --provenance \"{0}\": expected min, max or false")]
-    Provenance(String),
     #[error("invalid BUILDX_NO_DEFAULT_ATTESTATIONS: strconv.ParseBool: parsing {}: invalid syntax", quote(.0))]
     NoDefaultAttestations(String),
-    #[error("invalid --sbom \"{0}\": expected true, false or generator=IMAGE")]
-    Sbom(String),
-    #[error("invalid --attest \"{0}\": expected type=provenance[,mode=min|max][,disabled=true] or type=sbom[,generator=IMAGE][,disabled=true]")]
-    Attest(String),
+    #[error(transparent)]
+    Attest(AttestError),
     #[error("invalid --progress \"{0}\": expected plain or json")]
     Progress(String),
     #[error("the newest recorded build of these flags did not fail on {0}: a platform can be retried when it failed in a build that ran with --keep-going (or was split across nodes)")]
@@ -179,9 +178,7 @@ impl Coded for ArgsError {
             | ArgsError::DockerfileStdin(_)
             | ArgsError::DockerfilePath { .. }
             | ArgsError::ImageIdFileWithoutImage
-            | ArgsError::Provenance(_)
             | ArgsError::NoDefaultAttestations(_)
-            | ArgsError::Sbom(_)
             | ArgsError::Attest(_)
             | ArgsError::Progress(_) => ErrorCode::InvalidInput,
             ArgsError::NothingToRetry(_) => ErrorCode::NotFound,
@@ -359,14 +356,13 @@ fn write_result_files(args: &BuildArgs, outcome: &BuildOutcome, node: &str) -> R
     Ok(())
 }
 
-/// Without `--provenance`, buildx attests a minimal provenance unless `BUILDX_NO_DEFAULT_ATTESTATIONS`
-/// says not to.
-fn default_provenance() -> Result<&'static str, ArgsError> {
+/// Without a provenance named, buildx's default one unless `BUILDX_NO_DEFAULT_ATTESTATIONS` says not to.
+fn default_provenance() -> Result<ProvenanceAttest, ArgsError> {
     match std::env::var("BUILDX_NO_DEFAULT_ATTESTATIONS") {
-        Err(_) => Ok("min"),
+        Err(_) => Ok(ProvenanceAttest::Default),
         Ok(value) => match parse_bool(&value) {
-            Some(true) => Ok("false"),
-            Some(false) => Ok("min"),
+            Some(true) => Ok(ProvenanceAttest::Off),
+            Some(false) => Ok(ProvenanceAttest::Default),
             None => Err(ArgsError::NoDefaultAttestations(value)),
         },
     }
@@ -384,47 +380,11 @@ fn with_source_date_epoch(mut build_args: Vec<String>) -> Vec<String> {
 }
 
 fn request(args: &BuildArgs, outputs: Vec<BuildOutput>, dockerfile: String) -> Result<BuildRequest, ArgsError> {
-    let given = match args.provenance.as_deref() {
-        Some(given) => given,
+    let asked = Attestations::parse(&args.attests, &args.provenance, &args.sbom).map_err(ArgsError::Attest)?;
+    let provenance = match asked.provenance {
+        Some(provenance) => provenance,
         None => default_provenance()?,
     };
-    let mut provenance = match given {
-        "min" | "mode=min" | "true" => ProvenanceMode::Min,
-        "max" | "mode=max" => ProvenanceMode::Max,
-        "false" | "off" => ProvenanceMode::Off,
-        other => return Err(ArgsError::Provenance(other.to_owned())),
-    };
-    let (mut sbom, mut sbom_generator) = match args.sbom.trim() {
-        "false" => (false, String::new()),
-        "true" => (true, String::new()),
-        other => match other.strip_prefix("generator=").map(str::trim).filter(|g| !g.is_empty()) {
-            Some(generator) => (true, generator.to_owned()),
-            None => return Err(ArgsError::Sbom(args.sbom.clone())),
-        },
-    };
-    for attest in &args.attests {
-        let invalid = || ArgsError::Attest(attest.clone());
-        let fields: Vec<(&str, &str)> =
-            attest.split(',').map(|f| f.trim().split_once('=').ok_or_else(invalid)).collect::<Result<_, _>>()?;
-        let disabled = fields.iter().any(|(k, v)| *k == "disabled" && *v == "true");
-        let field = |key: &str| fields.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
-        let known = |keys: &[&str]| fields.iter().all(|(k, _)| ["type", "disabled"].contains(k) || keys.contains(k));
-        match field("type") {
-            Some("provenance") if known(&["mode"]) => {
-                provenance = match (disabled, field("mode")) {
-                    (true, _) => ProvenanceMode::Off,
-                    (false, None | Some("min")) => ProvenanceMode::Min,
-                    (false, Some("max")) => ProvenanceMode::Max,
-                    _ => return Err(invalid()),
-                }
-            }
-            Some("sbom") if known(&["generator"]) => {
-                sbom = !disabled;
-                sbom_generator = field("generator").filter(|_| !disabled).unwrap_or_default().to_owned();
-            }
-            _ => return Err(invalid()),
-        }
-    }
     if !matches!(args.progress.as_str(), "plain" | "json") {
         return Err(ArgsError::Progress(args.progress.clone()));
     }
@@ -448,8 +408,8 @@ fn request(args: &BuildArgs, outputs: Vec<BuildOutput>, dockerfile: String) -> R
         pull: args.pull,
         outputs,
         provenance,
-        sbom,
-        sbom_generator,
+        sbom: asked.sbom.is_some(),
+        sbom_generator: asked.sbom.unwrap_or_default(),
         builder: args.builder.clone().unwrap_or_default(),
         keep_going: args.keep_going,
         push_partial: args.push_partial,
@@ -719,22 +679,36 @@ mod tests {
     }
 
     #[test]
-    fn attest_says_what_provenance_and_sbom_say() {
+    fn attest_says_what_provenance_and_sbom_say_and_is_passed_on_as_given() {
         let max = requested(&[
             "--attest",
-            "type=provenance,mode=max",
+            "type=provenance,mode=max,builder-id=ci",
             "--attest",
             "type=sbom,generator=127.0.0.1:5055/scanner:1",
         ]);
         assert_eq!(
             (max.provenance, max.sbom, max.sbom_generator.as_str()),
-            (ProvenanceMode::Max, true, "127.0.0.1:5055/scanner:1")
+            (
+                ProvenanceAttest::Attrs("type=provenance,mode=max,builder-id=ci".into()),
+                true,
+                "127.0.0.1:5055/scanner:1"
+            )
         );
         let off = requested(&["--attest", "type=provenance,disabled=true", "--attest", "type=sbom"]);
-        assert_eq!((off.provenance, off.sbom, off.sbom_generator.as_str()), (ProvenanceMode::Off, true, ""));
-        for wrong in ["type=provenance,mode=most", "type=unknown", "mode=max", "type=sbom,builder-id=x"] {
-            let parsed = Command::parse_from(["build", ".", "--attest", wrong]);
-            assert!(matches!(flags(&parsed.args), Err(ArgsError::Attest(_))), "{wrong}");
+        assert_eq!((off.provenance, off.sbom, off.sbom_generator.as_str()), (ProvenanceAttest::Off, true, ""));
+        let shorthand = requested(&["--provenance", "true", "--sbom", "false"]);
+        assert_eq!(
+            (shorthand.provenance, shorthand.sbom),
+            (ProvenanceAttest::Attrs("type=provenance,disabled=false".into()), false)
+        );
+        assert_eq!(requested(&[]).provenance, ProvenanceAttest::Default, "none named: buildx's default");
+        for (wrong, words) in [
+            (&["--provenance", "min"][..], "invalid value min"),
+            (&["--attest", "mode=max"], "attestation type not specified"),
+            (&["--attest", "type=provenance", "--provenance", "mode=max"], "duplicate attestation field provenance"),
+            (&["--attest", "type=unknown"], "unknown attestation type \"unknown\""),
+        ] {
+            assert_eq!(refused(wrong), words, "{wrong:?}");
         }
     }
 

@@ -199,6 +199,7 @@ impl Coded for BuildError {
             | BuildError::CacheSource(_)
             | BuildError::TagRequired
             | BuildError::DockerTarballList
+            | BuildError::Attest(_)
             | BuildError::OutputFolderMissing(_)
             | BuildError::OutputIsFile(_)
             | BuildError::OutputIsFolder(_)

@@ -97,6 +97,25 @@ fn a_record_of_one_output_written_before_builds_had_several_loads_as_a_list_of_i
 }
 
 #[test]
+fn a_record_kept_before_provenance_was_an_attestation_re_runs_as_buildx_would_run_its_flags() {
+    let world = World::new();
+    let history = Records::new(&world.env());
+    write(&history, "new", SystemTime::now());
+    // As the version before kept its request: a mode, `min` being buildx's default too.
+    for (build_ref, mode) in [("min", "min"), ("max", "max"), ("off", "off")] {
+        let mut json = serde_json::to_value(record(build_ref, SystemTime::now())).unwrap();
+        json["request"]["provenance"] = mode.into();
+        std::fs::write(history.dir().join(format!("{build_ref}.json")), json.to_string()).unwrap();
+    }
+    let rerun = |build_ref: &str| builds::command_line(&history.get(build_ref).expect(build_ref).request);
+    assert_eq!(rerun("min"), "docker buildx build /src/app");
+    assert_eq!(rerun("max"), "docker buildx build --provenance 'mode=max' /src/app");
+    assert_eq!(rerun("off"), "docker buildx build --provenance false /src/app");
+    let max = history.get("max").unwrap().request.provenance;
+    assert_eq!(max, builds::ProvenanceAttest::Attrs("type=provenance,mode=max".into()));
+}
+
+#[test]
 fn a_records_outputs_keep_what_they_gave_their_exporters_for_a_re_run() {
     let world = World::new();
     let history = Records::new(&world.env());

@@ -1,5 +1,5 @@
 //! A build record's attachments opened in the Images view's inspector, used as a person would: a
-//! build pushed from a terminal (`buildlane build --push --provenance max`) opens its provenance from
+//! build pushed from a terminal (`buildlane build --push --provenance mode=max`) opens its provenance from
 //! the registry, on the pushed image's attestations; a build whose image was never pushed
 //! (`docker buildx build --provenance=mode=max`) opens the provenance BuildKit recorded from the
 //! builder's content store, summarised the same way.
@@ -36,7 +36,7 @@ async fn a_pushed_builds_provenance_opens_in_the_inspector_from_the_registry() {
     // exporter, so what was pushed where is known from Buildlane's record of the build.
     let cli = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/buildlane");
     let built = Command::new(cli)
-        .args(["build", "--push", "--provenance", "max", "-t", &image])
+        .args(["build", "--push", "--provenance", "mode=max", "-t", &image])
         .arg(context.path())
         .env("DOCKER_CONFIG", app.config_dir())
         .env("DOCKER_HOST", env("DOCKER_HOST"))

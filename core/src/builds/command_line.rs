@@ -1,7 +1,7 @@
 //! Copy as CLI: the `docker buildx build` command equivalent to a request.
 
 use super::output_flag;
-use super::request::{tags, BuildRequest, ProvenanceMode};
+use super::request::{tags, BuildRequest};
 
 /// The `docker buildx build …` command equivalent to a request.
 pub fn command_line(request: &BuildRequest) -> String {
@@ -59,10 +59,8 @@ pub fn command_line(request: &BuildRequest) -> String {
     for host in request.add_hosts.iter().filter(|h| !h.trim().is_empty()) {
         push(&["--add-host", host.trim()]);
     }
-    match request.provenance {
-        ProvenanceMode::Min => {}
-        ProvenanceMode::Max => push(&["--provenance", "mode=max"]),
-        ProvenanceMode::Off => push(&["--provenance", "false"]),
+    for flag in request.provenance.flags() {
+        push(&[&flag]);
     }
     if request.sbom {
         let generator = request.sbom_generator.trim();

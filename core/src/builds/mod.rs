@@ -5,6 +5,7 @@
 //! follows it as a [`BuildObserver`].
 
 mod annotations;
+mod attest;
 mod command_line;
 mod connect;
 mod failure;
@@ -28,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::instrument;
 use ts_rs::TS;
 
+pub use attest::{AttestError, Attestations, ProvenanceAttest};
 pub use command_line::command_line;
 pub(crate) use connect::{connect, target};
 pub use connect::{resolve_target, Target};
@@ -36,7 +38,7 @@ pub use failure::BuildFailure;
 pub use keep_going::PlatformResult;
 pub use output_flag::{OutputFlag, OutputFlagError};
 pub(crate) use request::{check, Checked};
-pub use request::{BuildOutput, BuildRequest, ExporterAttrs, ProvenanceMode};
+pub use request::{BuildOutput, BuildRequest, ExporterAttrs};
 pub use retry::{retry, PlatformRetry};
 use solve::run_checked;
 pub use solve::PROGRESS_INTERVAL;
@@ -172,6 +174,8 @@ pub enum BuildError {
     Routing(#[from] crate::builders::routing::RoutingError),
     #[error("docker exporter does not support exporting manifest lists, use the oci exporter instead")]
     DockerTarballList,
+    #[error(transparent)]
+    Attest(#[from] AttestError),
     /// buildx's words: a push without a tag, nor a name given to its output.
     #[error("tag is needed when pushing to registry")]
     TagRequired,

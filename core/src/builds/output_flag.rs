@@ -55,7 +55,7 @@ impl std::str::FromStr for OutputFlag {
 }
 
 /// The fields of one CSV record, as Go's `csv.Reader.Read` returns the first.
-fn csv_record(text: &str) -> Result<Vec<String>, OutputFlagError> {
+pub(super) fn csv_record(text: &str) -> Result<Vec<String>, OutputFlagError> {
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     match reader.records().next() {
         Some(Ok(record)) => Ok(record.iter().map(str::to_owned).collect()),

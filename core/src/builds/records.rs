@@ -185,7 +185,9 @@ impl Records {
 }
 
 /// A record as written now, or before a build had several outputs: its request's one `output`
-/// (`pushAndLoad` naming two) is read as its `outputs`.
+/// (`pushAndLoad` naming two) is read as its `outputs`; or before a provenance was an attestation:
+/// its `min` (buildx's default, or that mode asked for) is the default, its `max` what
+/// `--provenance mode=max` asks buildx for.
 fn read_record(bytes: &[u8]) -> Option<BuildRecord> {
     let mut record: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     if let Some(request) = record.get_mut("request").and_then(serde_json::Value::as_object_mut) {
@@ -195,6 +197,13 @@ fn read_record(bytes: &[u8]) -> Option<BuildRecord> {
                 _ => serde_json::json!([output]),
             };
             request.entry("outputs").or_insert(outputs);
+        }
+        if let Some(provenance) = request.get_mut("provenance") {
+            match provenance.as_str() {
+                Some("min") => *provenance = serde_json::json!("default"),
+                Some("max") => *provenance = serde_json::json!({ "attrs": "type=provenance,mode=max" }),
+                _ => {}
+            }
         }
     }
     serde_json::from_value(record).ok()

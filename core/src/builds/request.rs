@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::BuildError;
+use super::{BuildError, ProvenanceAttest};
 use crate::buildkit::session::content::{self, OciLayout};
 use crate::buildkit::session::secrets::{SecretSource, SecretStore, MAX_SECRET_BYTES};
 use crate::buildkit::session::ssh_agent::SshAgents;
@@ -175,17 +175,6 @@ impl BuildOutput {
     }
 }
 
-/// Provenance attestation mode (`--provenance`); buildx's default is `min`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub enum ProvenanceMode {
-    #[default]
-    Min,
-    Max,
-    Off,
-}
-
 /// The Build view's form, and `buildlane build`'s flags.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
@@ -208,7 +197,8 @@ pub struct BuildRequest {
     pub pull: bool,
     /// Where the result goes, in order; none, or only `CacheOnly`: build only.
     pub outputs: Vec<BuildOutput>,
-    pub provenance: ProvenanceMode,
+    /// `--provenance`, `--attest type=provenance,…`.
+    pub provenance: ProvenanceAttest,
     /// An SBOM attestation per platform (`--sbom`), made by running a scanner image on the result.
     pub sbom: bool,
     /// The scanner image (`--sbom generator=IMAGE`); empty: BuildKit's default
@@ -321,6 +311,7 @@ pub(crate) fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
     super::annotations::exporter_attrs(&request.annotations)?;
     cache_entries(&request.cache_from, "import")?;
     cache_entries(&request.cache_to, "export")?;
+    request.provenance.check()?;
     if request.push_partial && !request.keep_going {
         return Err(BuildError::PushPartialNeeds("--keep-going"));
     }
@@ -355,10 +346,12 @@ pub(crate) fn check(request: &BuildRequest) -> Result<Checked, BuildError> {
     if request.exported().filter(|o| o.is_layout_folder()).nth(1).is_some() {
         return Err(BuildError::LayoutFolders);
     }
-    // A docker tarball holds one image, not a list of them (several platforms, or an SBOM beside
-    // each): refused before building, as buildx refuses it, where BuildKit would fail the export.
+    // A docker tarball holds one image, not a list of them (several platforms, or attestations
+    // asked for beside each: an SBOM, a provenance other than buildx's default): refused before
+    // building, as buildx refuses it, where BuildKit would fail the export.
     let docker_tarball = |o: &BuildOutput| matches!(o, BuildOutput::Docker { .. }) && !o.is_layout_folder();
-    if (platforms.len() > 1 || request.sbom) && request.outputs.iter().any(docker_tarball) {
+    let attested = request.sbom || request.provenance.is_explicit();
+    if (platforms.len() > 1 || attested) && request.outputs.iter().any(docker_tarball) {
         return Err(BuildError::DockerTarballList);
     }
     Ok(Checked {
@@ -579,7 +572,7 @@ mod tests {
     }
 
     #[test]
-    fn a_docker_tarball_of_several_platforms_or_with_an_sbom_is_refused_as_buildx_refuses_it() {
+    fn a_docker_tarball_of_several_platforms_or_with_attestations_is_refused_as_buildx_refuses_it() {
         let context = tempfile::tempdir().unwrap();
         std::fs::write(context.path().join("Dockerfile"), "FROM scratch\n").unwrap();
         let request = |platforms: &[&str], sbom: bool, output: BuildOutput| BuildRequest {
@@ -591,8 +584,13 @@ mod tests {
         };
         let docker = BuildOutput::Docker { dest: "image.tar".into(), attrs: ExporterAttrs::new() };
         let two = ["linux/amd64", "linux/arm64"];
-        assert!(check(&request(&["linux/amd64"], false, docker.clone())).is_ok());
-        for refused in [request(&two, false, docker.clone()), request(&["linux/amd64"], true, docker)] {
+        let one = ["linux/amd64"];
+        let provenance =
+            |provenance: ProvenanceAttest| BuildRequest { provenance, ..request(&one, false, docker.clone()) };
+        assert!(check(&request(&one, false, docker.clone())).is_ok(), "buildx's default provenance is no list");
+        assert!(check(&provenance(ProvenanceAttest::Off)).is_ok());
+        let explicit = provenance(ProvenanceAttest::Attrs("type=provenance,mode=min".into()));
+        for refused in [request(&two, false, docker.clone()), request(&one, true, docker), explicit] {
             let error = check(&refused).map(|_| ()).unwrap_err();
             assert_eq!(
                 error.to_string(),

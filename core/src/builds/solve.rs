@@ -14,7 +14,7 @@ use super::failure::failure;
 use super::named_contexts::{self, NamedContext};
 use super::request::{
     cache_entries, image_names, key_values, local_caches, network, secrets, ssh_agents, tags, BuildOutput,
-    BuildRequest, Checked, ProvenanceMode,
+    BuildRequest, Checked,
 };
 use super::split::run_split;
 use super::{BuildError, BuildOutcome, BuildState, Target, Watch};
@@ -274,11 +274,9 @@ pub(super) fn frontend_attrs(
     }
     attrs.extend(named.iter().map(NamedContext::attr));
     attrs.extend(network(request)?.attrs());
-    match request.provenance {
-        ProvenanceMode::Min => attrs.insert("attest:provenance".into(), "mode=min,inline-only=true".into()),
-        ProvenanceMode::Max => attrs.insert("attest:provenance".into(), "mode=max,inline-only=true".into()),
-        ProvenanceMode::Off => None,
-    };
+    if let Some(provenance) = request.provenance.frontend_attr() {
+        attrs.insert("attest:provenance".into(), provenance);
+    }
     if request.sbom {
         let generator = request.sbom_generator.trim();
         let value = if generator.is_empty() { String::new() } else { format!("generator={generator}") };
@@ -436,7 +434,7 @@ pub(super) fn session_services(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::builds::command_line;
+    use crate::builds::{command_line, ProvenanceAttest};
 
     fn checked(platforms: &[&str]) -> Checked {
         Checked {
@@ -552,5 +550,20 @@ mod tests {
         assert_eq!(command_line(&request), "docker buildx build --sbom 'generator=127.0.0.1:5055/scanner:1' .");
         request.sbom = false;
         assert!(!frontend_attrs(&request, &checked).unwrap().contains_key("attest:sbom"));
+    }
+
+    #[test]
+    fn a_provenance_asked_for_reaches_the_frontend_whole_and_the_cli_as_buildx_reads_it() {
+        let provenance =
+            |request: &BuildRequest| frontend_attrs(request, &checked(&[])).unwrap().remove("attest:provenance");
+        let mut request = BuildRequest::default();
+        assert_eq!(provenance(&request).as_deref(), Some("mode=min,inline-only=true"), "buildx's default");
+        assert_eq!(command_line(&request), "docker buildx build .");
+        request.provenance = ProvenanceAttest::Attrs("type=provenance,disabled=false".into());
+        assert_eq!(provenance(&request).as_deref(), Some("type=provenance,disabled=false"), "BuildKit's max");
+        assert_eq!(command_line(&request), "docker buildx build --provenance 'disabled=false' .");
+        request.provenance = ProvenanceAttest::Off;
+        assert_eq!(provenance(&request), None);
+        assert_eq!(command_line(&request), "docker buildx build --provenance false .");
     }
 }

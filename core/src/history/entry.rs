@@ -13,7 +13,7 @@ use ts_rs::TS;
 use super::name::{build_name, LocalState};
 use crate::buildkit::error_details::ErrorDetails;
 use crate::builds::records::BuildRecord;
-use crate::builds::{BuildOutput, BuildRequest};
+use crate::builds::{BuildOutput, BuildRequest, ProvenanceAttest};
 
 /// gRPC's code for a cancelled call, which BuildKit records for a cancelled build.
 const CANCELED: i32 = 1;
@@ -379,9 +379,24 @@ impl HistoryEntry {
                 .map(|hosts| hosts.split(',').filter(|h| !h.is_empty()).map(str::to_owned).collect())
                 .unwrap_or_default(),
             outputs,
+            provenance: ProvenanceAttest::from_frontend_attr(
+                self.frontend_attrs.get("attest:provenance").map(String::as_str),
+            ),
+            sbom: self.frontend_attrs.contains_key("attest:sbom"),
+            sbom_generator: self.sbom_generator(),
             builder: self.builder.clone(),
             ..Default::default()
         }
+    }
+
+    /// The SBOM scanner a recorded `attest:sbom` named (empty: BuildKit's default).
+    fn sbom_generator(&self) -> String {
+        let fields = self.frontend_attrs.get("attest:sbom").map(|attrs| attrs.split(',')).into_iter().flatten();
+        fields
+            .filter_map(|field| field.split_once('='))
+            .find(|(key, _)| *key == "generator")
+            .map(|(_, image)| image.to_owned())
+            .unwrap_or_default()
     }
 
     /// The names the build gave its image (its image exporters' `name`).
@@ -531,6 +546,26 @@ mod tests {
             (request.network.as_str(), request.add_hosts),
             ("host", vec!["db=10.0.0.5".to_owned(), "cache=10.0.0.6".to_owned()])
         );
+    }
+
+    #[test]
+    fn a_re_run_asks_for_the_attestations_the_record_sent() {
+        let rerun = |attrs: &[(&str, &str)]| {
+            let record = BuildHistoryRecord {
+                frontend_attrs: attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                ..Default::default()
+            };
+            let origin = Origin { builder: "b", node: "n", local: None, recorded: None, server_time: None };
+            let request = HistoryEntry::from_record(&record, origin).request;
+            (request.provenance, request.sbom, request.sbom_generator)
+        };
+        let defaulted = rerun(&[("attest:provenance", "mode=min,inline-only=true")]);
+        assert_eq!(defaulted, (ProvenanceAttest::Default, false, String::new()), "buildx's default");
+        let max = ProvenanceAttest::Attrs("type=provenance,mode=max".into());
+        let asked =
+            rerun(&[("attest:provenance", "type=provenance,mode=max"), ("attest:sbom", "type=sbom,generator=s:1")]);
+        assert_eq!(asked, (max, true, "s:1".to_owned()));
+        assert_eq!(rerun(&[]), (ProvenanceAttest::Off, false, String::new()), "none sent: none asked for");
     }
 
     #[test]

@@ -76,7 +76,7 @@ export type { OutlineMount } from './bindings/OutlineMount';
 export type { OutlineOrigin } from './bindings/OutlineOrigin';
 export type { OutlineStage } from './bindings/OutlineStage';
 export type { ProgressUpdate } from './bindings/ProgressUpdate';
-export type { ProvenanceMode } from './bindings/ProvenanceMode';
+export type { ProvenanceAttest } from './bindings/ProvenanceAttest';
 export type { Step } from './bindings/Step';
 export type { StepState } from './bindings/StepState';
 

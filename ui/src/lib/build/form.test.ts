@@ -53,7 +53,7 @@ describe('build form', () => {
       network: '',
       addHosts: [],
       outputs: [{ type: 'push' }],
-      provenance: 'min',
+      provenance: 'default',
       sbom: false,
       sbomGenerator: '',
       builder: '',
@@ -124,6 +124,18 @@ describe('build form', () => {
     expect(toBuildRequest(fromBuildRequest(request))).toEqual(request);
   });
 
+  it('asks for buildx’s default provenance, min or max beside every output, none, or what a re-run asked for', () => {
+    const form = { ...emptyBuildForm(), context: '/c' };
+    expect(toBuildRequest(form).provenance).toBe('default');
+    expect(toBuildRequest({ ...form, provenance: 'off' }).provenance).toBe('off');
+    expect(toBuildRequest({ ...form, provenance: 'max' }).provenance).toEqual({ attrs: 'type=provenance,mode=max' });
+    expect(fromBuildRequest(toBuildRequest({ ...form, provenance: 'min' }))).toMatchObject({ provenance: 'min', provenanceGiven: '' });
+    // A CLI build's attestation that no choice says is kept whole, and asked for again.
+    const given = { ...toBuildRequest(form), provenance: { attrs: 'type=provenance,mode=max,builder-id=ci' } };
+    expect(fromBuildRequest(given)).toMatchObject({ provenance: 'given', provenanceGiven: 'type=provenance,mode=max,builder-id=ci' });
+    expect(toBuildRequest(fromBuildRequest(given))).toEqual(given);
+  });
+
   it('hints without refusing anything', () => {
     expect(hints({ ...emptyBuildForm(), context: '/c' })).toEqual([]);
     const h = hints({ ...emptyBuildForm(), buildArgs: 'A\nB=2', output: 'push' });
@@ -137,9 +149,13 @@ describe('build form', () => {
     expect(hints({ ...emptyBuildForm(), context: '/c', output: 'push', chosenAttrs: named })).toEqual([]);
     const docker = { ...emptyBuildForm(), context: '/c', output: 'docker' as const, dest: 'image.tar' };
     expect(hints(docker)).toEqual([]);
-    const oneImage = ['A docker tarball holds one image: write an OCI tarball for several platforms or an SBOM.'];
+    const oneImage = [
+      'A docker tarball holds one image: write an OCI tarball for several platforms or attestations asked for (SBOM, provenance).',
+    ];
     expect(hints({ ...docker, platforms: ['linux/amd64', 'linux/arm64'] })).toEqual(oneImage);
     expect(hints({ ...docker, sbom: true })).toEqual(oneImage);
+    expect(hints({ ...docker, provenance: 'min' })).toEqual(oneImage);
+    expect(hints({ ...docker, provenance: 'off' })).toEqual([]);
   });
 
   it('offers the outline’s ARGs not set yet, once each, and its named stages as targets', () => {

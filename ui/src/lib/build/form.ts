@@ -2,7 +2,20 @@
 // build). Only parsing happens here: the hints are cosmetic, the core validates and its
 // invalidInput message is what counts.
 import { COMMON_PLATFORMS } from '../platforms';
-import type { BuildOutput, BuildRequest, DockerfileOutline, NodePlatform, ProvenanceMode } from '../types';
+import type { BuildOutput, BuildRequest, DockerfileOutline, NodePlatform, ProvenanceAttest } from '../types';
+
+/**
+ * The form's provenance: buildx's default, min or max asked for (an attestation beside every
+ * output, as `--provenance mode=…` asks), none, or the attestation a re-run asked for as it was.
+ */
+export type ProvenanceChoice = 'default' | 'min' | 'max' | 'off' | 'given';
+
+export const PROVENANCE_CHOICES: ReadonlyArray<{ choice: Exclude<ProvenanceChoice, 'given'>; label: string }> = [
+  { choice: 'default', label: 'min, on images only (buildx’s default)' },
+  { choice: 'min', label: 'min, with every output' },
+  { choice: 'max', label: 'max, with every output' },
+  { choice: 'off', label: 'off' },
+];
 
 /** The form's one output choice: one of the core's outputs, or push and load together. */
 export type OutputKind = BuildOutput['type'] | 'pushAndLoad';
@@ -65,7 +78,9 @@ export interface BuildForm {
   noCache: boolean;
   /** Always pull referenced images (`--pull`). */
   pull: boolean;
-  provenance: ProvenanceMode;
+  provenance: ProvenanceChoice;
+  /** The attestation a re-run asked for (`type=provenance,builder-id=…`) when no other choice says it. */
+  provenanceGiven: string;
   sbom: boolean;
   /** The scanner image; blank: BuildKit's default. */
   sbomGenerator: string;
@@ -99,7 +114,8 @@ export function emptyBuildForm(): BuildForm {
     chosenAttrs: null,
     noCache: false,
     pull: false,
-    provenance: 'min',
+    provenance: 'default',
+    provenanceGiven: '',
     sbom: false,
     sbomGenerator: '',
     keepGoing: false,
@@ -172,7 +188,7 @@ export function toBuildRequest(form: BuildForm): BuildRequest {
     noCache: form.noCache,
     pull: form.pull,
     outputs: outputsOf(form),
-    provenance: form.provenance,
+    provenance: provenanceAttest(form),
     sbom: form.sbom,
     sbomGenerator: form.sbom ? form.sbomGenerator.trim() : '',
     builder: form.builder,
@@ -203,12 +219,33 @@ export function fromBuildRequest(request: BuildRequest): BuildForm {
     ...outputChoice(request.outputs),
     noCache: request.noCache,
     pull: request.pull,
-    provenance: request.provenance,
+    ...provenanceChoice(request.provenance),
     sbom: request.sbom,
     sbomGenerator: request.sbomGenerator,
     keepGoing: request.keepGoing,
     pushPartial: request.pushPartial,
   };
+}
+
+/** The attestation the form's provenance choice asks for. */
+function provenanceAttest(form: BuildForm): ProvenanceAttest {
+  switch (form.provenance) {
+    case 'default':
+    case 'off':
+      return form.provenance;
+    case 'min':
+    case 'max':
+      return { attrs: `type=provenance,mode=${form.provenance}` };
+    case 'given':
+      return { attrs: form.provenanceGiven };
+  }
+}
+
+/** The choice that asks for `provenance` again. */
+function provenanceChoice(provenance: ProvenanceAttest): Pick<BuildForm, 'provenance' | 'provenanceGiven'> {
+  if (provenance === 'default' || provenance === 'off') return { provenance, provenanceGiven: '' };
+  const mode = /^type=provenance,mode=(min|max)$/.exec(provenance.attrs)?.[1] as 'min' | 'max' | undefined;
+  return mode ? { provenance: mode, provenanceGiven: '' } : { provenance: 'given', provenanceGiven: provenance.attrs };
 }
 
 /** Whether the output writes a file and so needs `dest`. */
@@ -229,8 +266,9 @@ export function hints(form: BuildForm): string[] {
   if ((form.output === 'push' || form.output === 'pushAndLoad') && lines(form.tags).length === 0 && !named)
     out.push('Pushing needs at least one tag.');
   if (needsDest(form.output) && form.dest.trim() === '') out.push('Name the file to write.');
-  if (form.output === 'docker' && (form.platforms.length > 1 || form.sbom))
-    out.push('A docker tarball holds one image: write an OCI tarball for several platforms or an SBOM.');
+  const attested = form.sbom || !['default', 'off'].includes(form.provenance);
+  if (form.output === 'docker' && (form.platforms.length > 1 || attested))
+    out.push('A docker tarball holds one image: write an OCI tarball for several platforms or attestations asked for (SBOM, provenance).');
   if ((form.output === 'load' || form.output === 'pushAndLoad') && form.platforms.length > 1)
     out.push('The engine may not load a multi-platform result; push or write a tarball instead.');
   return out;

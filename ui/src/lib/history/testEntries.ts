@@ -49,7 +49,7 @@ export function entry(buildRef: string, partial: Partial<HistoryEntry> = {}): Hi
       annotations: [],
       ssh: [],
       outputs: [{ type: 'cacheOnly' }],
-      provenance: 'min',
+      provenance: 'default',
       sbom: false,
       sbomGenerator: '',
       builder: '',
