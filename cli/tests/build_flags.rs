@@ -4,7 +4,8 @@
 //! without an output the docker driver's image goes into the engine, its ID and metadata written;
 //! named contexts (`--build-context`) and a failed step's Dockerfile lines are buildx's too, and so
 //! are several `-o` on one build, each written where it names, and what an `-o` gives its exporter
-//! (`name`, `push`, `compression`, `oci-mediatypes`, `tar=false`).
+//! (`name`, `push`, `compression`, `oci-mediatypes`, `tar=false`); `--provenance`, `--sbom` and
+//! `--attest` are read, refused and passed on as buildx does.
 //! Both tools build the same folder from the same place; what each wrote is unpacked and compared.
 //! Needs the project's engine and registry (`eval "$(scripts/engine.sh env)"`).
 
@@ -314,6 +315,95 @@ fn a_docker_tarball_of_several_platforms_is_refused_before_building_in_buildx_wo
     let (ours, theirs) = refused_by_both(work.path(), config.path(), &flags);
     assert_eq!(ours, "docker exporter does not support exporting manifest lists, use the oci exporter instead");
     assert_eq!(ours, theirs);
+}
+
+/// What a local output folder holds: its files' names, and the mode of the provenance written
+/// beside them (`max` when it keeps the build's steps, BuildKit's `buildConfig`).
+fn local_output(folder: &Path) -> (Vec<String>, Option<&'static str>) {
+    let mut names: Vec<String> =
+        std::fs::read_dir(folder).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    let mode = std::fs::read(folder.join("provenance.json")).ok().map(|bytes| {
+        let statement: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        if statement["predicate"].get("buildConfig").is_some() {
+            "max"
+        } else {
+            "min"
+        }
+    });
+    (names, mode)
+}
+
+#[test]
+fn a_provenance_asked_for_is_written_beside_a_local_outputs_files_in_the_mode_buildx_asks_for() {
+    let config = docker_config();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("Dockerfile"), "FROM scratch\nCOPY Dockerfile /\n").unwrap();
+    let buildx = Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker");
+    let buildlane = Path::new(env!("CARGO_BIN_EXE_buildlane"));
+    // Each tool writes into a folder of its own, with the same flags.
+    let built = |program: &Path, command: &[&str], flags: &[&str], into: &str| {
+        let dest = format!("type=local,dest={into}");
+        run_from(work.path(), config.path(), program, &[command, flags, &["-o", &dest, "."]].concat());
+        local_output(&work.path().join(into))
+    };
+    for (n, (flags, mode)) in [
+        // buildx's default provenance goes with images only: none beside the files.
+        (&[][..], None),
+        (&["--provenance=mode=max"], Some("max")),
+        // Asked for without a mode, BuildKit makes max.
+        (&["--provenance=true"], Some("max")),
+        (&["--provenance=mode=min"], Some("min")),
+        (&["--attest", "type=provenance,mode=min,builder-id=ci"], Some("min")),
+        (&["--provenance=false"], None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let ours = built(buildlane, &["build"], flags, &format!("buildlane-{n}"));
+        let files: &[&str] = if mode.is_some() { &["Dockerfile", "provenance.json"] } else { &["Dockerfile"] };
+        assert_eq!(
+            (ours.0.iter().map(String::as_str).collect::<Vec<_>>(), ours.1),
+            (files.to_vec(), mode),
+            "{flags:?}"
+        );
+        assert_eq!(ours, built(&buildx, &["buildx", "build", "-q"], flags, &format!("buildx-{n}")), "{flags:?}");
+    }
+}
+
+#[test]
+fn a_docker_tarball_beside_a_provenance_asked_for_is_refused_before_building_in_buildx_words() {
+    let config = docker_config();
+    let work = fresh_context("docker-provenance");
+    for asked in [&["--provenance=mode=min"][..], &["--provenance=true"], &["--attest", "type=provenance"]] {
+        let flags = [asked, &["-o", "type=docker,dest=image.tar", "."]].concat();
+        let (ours, theirs) = refused_by_both(work.path(), config.path(), &flags);
+        assert_eq!(ours, "docker exporter does not support exporting manifest lists, use the oci exporter instead");
+        assert_eq!(ours, theirs, "{asked:?}");
+    }
+}
+
+#[test]
+fn provenance_sbom_and_attest_values_buildx_refuses_are_refused_in_its_words() {
+    let config = docker_config();
+    let work = fresh_context("attest-values");
+    for flags in [
+        // Not a boolean as Go reads one, and no key=value field.
+        &["--provenance", "min"][..],
+        &["--provenance", "yes"],
+        &["--sbom", "x"],
+        &["--attest", "mode=max"],
+        &["--attest", "type=provenance,disabled=maybe"],
+        &["--attest", "type=provenance", "--provenance", "mode=max"],
+        &["--attest", "type=sbom", "--sbom", "true"],
+    ] {
+        let (ours, theirs) = refused_by_both(work.path(), config.path(), &[flags, &["."]].concat());
+        assert_eq!(ours, theirs, "{flags:?}");
+    }
+    // A mode BuildKit does not make is refused by BuildKit, in its words for both.
+    let (ours, theirs) = refused_by_both(work.path(), config.path(), &["-q", "--provenance", "mode=most", "."]);
+    assert_eq!(ours.strip_prefix("build failed: "), theirs.strip_prefix("failed to solve: "), "{ours} / {theirs}");
+    assert_eq!(ours, "build failed: invalid mode \"most\"");
 }
 
 #[test]
