@@ -369,6 +369,19 @@ fn a_provenance_asked_for_is_written_beside_a_local_outputs_files_in_the_mode_bu
         );
         assert_eq!(ours, built(&buildx, &["buildx", "build", "-q"], flags, &format!("buildx-{n}")), "{flags:?}");
     }
+    // An OCI tarball holds the image's manifests: the image's alone under buildx's default, an
+    // attestation manifest beside it when one is asked for.
+    let manifests = |program: &Path, command: &[&str], flags: &[&str], into: &str| {
+        let dest = format!("type=oci,dest={into}");
+        run_from(work.path(), config.path(), program, &[command, flags, &["-o", &dest, "."]].concat());
+        let (_, image) = oci_index_and_manifest(&work.path().join(into));
+        image["manifests"].as_array().map_or(1, Vec::len)
+    };
+    for (flags, count) in [(&[][..], 1), (&["--provenance=mode=min"], 2)] {
+        let ours = manifests(buildlane, &["build"], flags, "buildlane.tar");
+        assert_eq!(ours, count, "{flags:?}");
+        assert_eq!(ours, manifests(&buildx, &["buildx", "build", "-q"], flags, "buildx.tar"), "{flags:?}");
+    }
 }
 
 #[test]
