@@ -57,8 +57,27 @@ const COMMANDS: &[&str] = &[
 ];
 
 fn main() {
+    link_startup_order();
     let attributes = tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
     if let Err(e) = tauri_build::try_build(attributes) {
         panic!("tauri-build: {e:#}");
+    }
+}
+
+/// Release builds link the functions the window runs from launch to idle (startup-order.txt, written
+/// by scripts/startup-order.sh) ahead of the rest of its code: the kernel reads code in 64 KiB blocks
+/// around each page touched, and scattered through the binary the 2 MB the launch runs kept 10 MB
+/// resident (README, the window's cost). Only where rustc links with its own lld (x86_64 Linux, since
+/// Rust 1.90), whose `--symbol-ordering-file` this is; names the binary no longer has are skipped.
+fn link_startup_order() {
+    let order = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("startup-order.txt");
+    println!("cargo:rerun-if-changed={}", order.display());
+    let release = std::env::var("PROFILE").is_ok_and(|profile| profile == "release");
+    let rust_lld = std::env::var("TARGET").is_ok_and(|target| target == "x86_64-unknown-linux-gnu");
+    if release && rust_lld {
+        // -Xlinker passes the path whole, where -Wl would split it at a comma.
+        println!("cargo:rustc-link-arg-bins=-Xlinker");
+        println!("cargo:rustc-link-arg-bins=--symbol-ordering-file={}", order.display());
+        println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
     }
 }
