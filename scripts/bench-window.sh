@@ -19,13 +19,29 @@ scripts/engine.sh start
 eval "$(scripts/engine.sh env)"
 (cd ui && npm run build >/dev/null)
 cargo build -p buildlane-e2e --bin window-frames --bin window-cost --quiet
+# How much of src-tauri/startup-order.txt the binary still has (its names carry crate hashes that a
+# new rustc or dependency changes), and whether it was linked in that order: then those functions
+# lie together, spanning about their own size.
+startup_order() {
+  nm -S --radix=d --defined-only "$1" | awk '
+    NR == FNR { want[$0] = 1; listed++; next }
+    NF == 4 && ($4 in want) && !seen[$4]++ {
+      addr = $1 + 0; size = $2 + 0; found++; code += size
+      if (!lo || addr < lo) lo = addr
+      if (addr + size > hi) hi = addr + size
+    }
+    END { printf "startup order: %d of %d functions found, %.1f MB of code over %.1f MB of the binary\n", found, listed, code / 1e6, (hi - lo) / 1e6 }
+  ' src-tauri/startup-order.txt -
+}
 # tauri-driver listens on fixed ports: one window at a time, across benchmarks and e2e tests.
 e2e() { flock /tmp/buildlane-e2e.lock xvfb-run -a -s "-screen 0 1280x800x24" "$@"; }
 for part in "${parts[@]}"; do
   case $part in
     cost)
       [ -n "${BUILDLANE_APP:-}" ] || cargo build --release -p buildlane --quiet
-      BUILDLANE_APP=${BUILDLANE_APP:-$root/target/release/buildlane-window} e2e target/debug/window-cost ;;
+      app=${BUILDLANE_APP:-$root/target/release/buildlane-window}
+      startup_order "$app"
+      BUILDLANE_APP=$app e2e target/debug/window-cost ;;
     frames)
       [ -n "${BUILDLANE_APP:-}" ] || cargo build -p buildlane --quiet
       e2e target/debug/window-frames build ;;
