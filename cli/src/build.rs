@@ -45,7 +45,8 @@ pub struct BuildArgs {
     /// `id=NAME,src=FILE` or `id=NAME,env=VARIABLE`.
     #[arg(long = "secret")]
     secrets: Vec<String>,
-    /// `default` (the agent at $SSH_AUTH_SOCK) or `ID=SOCKET`: an ssh-agent RUN --mount=type=ssh may use.
+    /// `default|ID=SOCKET|ID=KEYFILE[,KEYFILE]`: an ssh-agent (`default` is $SSH_AUTH_SOCK) or private
+    /// key files that RUN --mount=type=ssh may use.
     #[arg(long = "ssh")]
     ssh: Vec<String>,
     /// `NAME=PATH` (a folder), or `NAME=docker-image://REF`, `NAME=target:STAGE`, a git or HTTP URL.

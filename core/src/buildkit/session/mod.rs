@@ -11,6 +11,7 @@ pub mod patterns;
 pub mod receiver;
 pub mod secrets;
 pub mod ssh_agent;
+pub mod ssh_keyring;
 pub mod walk;
 
 use std::collections::HashMap;

@@ -50,7 +50,7 @@ export interface BuildForm {
   annotations: string;
   /** One `id=NAME,src=FILE` or `id=NAME,env=VARIABLE` per line. */
   secrets: string;
-  /** One `default` or `ID=SOCKET` per line (`--ssh`): ssh-agents RUN steps may use. */
+  /** One `default`, `ID=SOCKET` or `ID=KEYFILE[,KEYFILE]` per line (`--ssh`): ssh-agents or key files RUN steps may use. */
   ssh: string;
   /** One `NAME=PATH` or `NAME=docker-image://REF` (…) per line. */
   buildContexts: string;
