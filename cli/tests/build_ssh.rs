@@ -1,7 +1,9 @@
-//! `buildlane build --ssh` lends a build step the user's ssh-agent as `docker buildx build --ssh`
-//! does: the step lists the agent's keys and has it sign, cannot remove them, and a step that
-//! requires an agent the build was not given fails in buildx's words. A real `ssh-agent` holds a
-//! fresh key; the step runs the machine's own `ssh-add`, copied with its libraries onto busybox.
+//! `buildlane build --ssh` lends a build step the user's ssh-agent, or private key files, as
+//! `docker buildx build --ssh` does: the step lists the keys and has them sign, cannot remove them
+//! from an agent, and a step that requires an agent the build was not given, or a key file buildx
+//! cannot read, fails in buildx's words. A real `ssh-agent` holds a fresh key, and `ssh-keygen`
+//! makes the key files; the step runs the machine's own `ssh-add`, copied with its libraries onto
+//! busybox.
 //! Needs the project's engine and registry (`eval "$(scripts/engine.sh env)"`).
 
 mod support;
@@ -60,6 +62,11 @@ impl Drop for Agent {
 /// A context whose image has `ssh-add` (the machine's, with the libraries it links) and the key's
 /// public half at /key.pub.
 fn context(folder: &Path, agent: &Agent) -> PathBuf {
+    context_with(folder, &agent.public_key)
+}
+
+/// A context whose image has `ssh-add` and `public_key` at /key.pub.
+fn context_with(folder: &Path, public_key: &Path) -> PathBuf {
     let ctx = folder.join("ctx");
     let tools = ctx.join("tools");
     let ssh_add = Path::new("/usr/bin/ssh-add");
@@ -71,7 +78,7 @@ fn context(folder: &Path, agent: &Agent) -> PathBuf {
         std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
         std::fs::copy(file, copy).unwrap();
     }
-    std::fs::copy(&agent.public_key, ctx.join("key.pub")).unwrap();
+    std::fs::copy(public_key, ctx.join("key.pub")).unwrap();
     ctx
 }
 
@@ -144,4 +151,119 @@ fn a_step_that_requires_an_agent_the_build_was_not_given_fails_in_buildx_words()
         String::from_utf8_lossy(&out.stderr).trim(),
         "buildlane: invalid empty ssh agent socket: make sure SSH_AUTH_SOCK is set"
     );
+}
+
+/// A new private key from `ssh-keygen -t KIND` at `folder/NAME`, with `passphrase`.
+fn keygen(folder: &Path, name: &str, kind: &str, passphrase: &str) -> PathBuf {
+    let key = folder.join(name);
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", kind, "-N", passphrase, "-C", &format!("{name} comment"), "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(made.success(), "ssh-keygen -t {kind}");
+    key
+}
+
+/// `ssh-keygen -l`'s fingerprint of a key (`SHA256:…`).
+fn fingerprint(key: &Path) -> String {
+    let out = Command::new("ssh-keygen").arg("-lf").arg(key.with_extension("pub")).output().unwrap();
+    String::from_utf8(out.stdout).unwrap().split_whitespace().nth(1).unwrap().to_owned()
+}
+
+#[test]
+fn a_step_lists_and_signs_with_key_files_as_with_buildx() {
+    let config = docker_config();
+    let work = tempfile::tempdir().unwrap();
+    let keys = [
+        keygen(work.path(), "id_ed25519", "ed25519", ""),
+        keygen(work.path(), "id_rsa", "rsa", ""),
+        keygen(work.path(), "id_ecdsa", "ecdsa", ""),
+    ];
+    let ctx = context_with(work.path(), &keys[0].with_extension("pub"));
+    std::fs::copy(keys[1].with_extension("pub"), ctx.join("rsa.pub")).unwrap();
+    let steps = "COPY rsa.pub /\n\
+                 RUN --mount=type=ssh (ssh-add -l; ssh-add -T /key.pub && echo signed) > /out 2>&1\n\
+                 RUN --mount=type=ssh,id=deploy (ssh-add -l; ssh-add -T /rsa.pub && echo signed) >> /out 2>&1\n\
+                 RUN --mount=type=ssh (ssh-add -D; echo \"removing: $?\"; ssh-add -l; true) >> /out 2>&1";
+    std::fs::write(ctx.join("Dockerfile"), dockerfile(steps)).unwrap();
+    let buildx = Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker");
+    let buildlane = Path::new(env!("CARGO_BIN_EXE_buildlane"));
+    let all = format!("default={},{},{}", keys[0].display(), keys[1].display(), keys[2].display());
+    let deploy = format!("deploy={}", keys[1].display());
+    let flags = ["--ssh", &all, "--ssh", &deploy];
+    let no_agent = Path::new("");
+
+    let ours = built(work.path(), config.path(), buildlane, &[&["build"][..], &flags].concat(), no_agent, "ours");
+    let theirs =
+        built(work.path(), config.path(), &buildx, &[&["buildx", "build"][..], &flags].concat(), no_agent, "theirs");
+
+    let mut lines = ours.lines();
+    for key in &keys {
+        let line = lines.next().unwrap();
+        assert!(line.contains(&fingerprint(key)), "{ours}");
+        assert!(!line.contains("comment"), "listed without the file's comment, as buildx lists it: {ours}");
+    }
+    assert_eq!(lines.next(), Some("signed"), "{ours}");
+    let rsa = lines.next().unwrap();
+    assert!(rsa.contains(&fingerprint(&keys[1])) && rsa.ends_with("(RSA)"), "{ours}");
+    assert_eq!(lines.next(), Some("signed"), "{ours}");
+    // buildx hands a step its keyring of key files as it is, so the step may empty it; Buildlane
+    // refuses, as it refuses it for an agent's socket. Up to that step, the two agree.
+    let (before, removing) = ours.split_at(ours.find("Failed to remove all identities.").expect(&ours));
+    let their_removing = theirs.find("All identities removed.").expect(&theirs);
+    assert_eq!(before, &theirs[..their_removing]);
+    assert_eq!(
+        removing,
+        format!(
+            "Failed to remove all identities.\nremoving: 1\n{before_listing}",
+            before_listing = &before[..before.find("signed").unwrap()]
+        )
+    );
+    assert_eq!(&theirs[their_removing..], "All identities removed.\nremoving: 0\nThe agent has no identities.\n");
+}
+
+/// How `buildlane build FLAGS ctx` and `docker buildx build FLAGS ctx`, run from `folder`,
+/// refused: each one's message without its prefix, ours then buildx's.
+fn refused_by_both(folder: &Path, config: &Path, flags: &[&str]) -> (String, String) {
+    let refusal = |program: &Path, command: &[&str], prefix: &str| {
+        let mut run = Command::new(program);
+        run.args([command, flags, &["ctx"]].concat()).current_dir(folder);
+        let out = support::output(run, config);
+        assert!(!out.status.success(), "{program:?} {flags:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        stderr.strip_prefix(prefix).unwrap_or_else(|| panic!("{flags:?}: {stderr}")).to_owned()
+    };
+    let buildx = Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker");
+    let ours = refusal(Path::new(env!("CARGO_BIN_EXE_buildlane")), &["build"], "buildlane: ");
+    (ours, refusal(&buildx, &["buildx", "build"], "ERROR: "))
+}
+
+#[test]
+fn key_files_buildx_cannot_use_are_refused_in_its_words() {
+    let config = docker_config();
+    let work = tempfile::tempdir().unwrap();
+    let ctx = work.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM scratch\n").unwrap();
+    let key = keygen(work.path(), "id_ed25519", "ed25519", "");
+    let locked = keygen(work.path(), "id_locked", "ed25519", "pass");
+    let socket = work.path().join("agent.sock");
+    let _listening = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let (key, locked, socket) = (key.display(), locked.display(), socket.display());
+
+    let cases = [
+        (
+            format!("default={locked}"),
+            format!("failed to parse {locked}: ssh: this private key is passphrase protected"),
+        ),
+        (format!("default={key}.pub"), format!("failed to parse {key}.pub: ssh: no key found")),
+        (format!("default={key},{socket}"), "invalid combination of keys and sockets".to_owned()),
+        (format!("default={socket},{key}"), "only single socket allowed".to_owned()),
+    ];
+    for (spec, expected) in cases {
+        let (ours, theirs) = refused_by_both(work.path(), config.path(), &["--ssh", &spec]);
+        assert_eq!(ours, theirs, "--ssh {spec}");
+        assert_eq!(ours, expected, "--ssh {spec}");
+    }
 }
