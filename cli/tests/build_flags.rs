@@ -34,22 +34,6 @@ fn built_by_both(folder: &Path, config: &Path, flags: &[&str]) -> (Vec<u8>, Vec<
     (ours, theirs)
 }
 
-/// How `buildlane build FLAGS` and `docker buildx build FLAGS`, run from `folder`, refused: each
-/// one's message without its prefix (`buildlane: `, `ERROR: `), ours then buildx's.
-fn refused_by_both(folder: &Path, config: &Path, flags: &[&str]) -> (String, String) {
-    let refusal = |program: &Path, command: &[&str], prefix: &str| {
-        let mut run = Command::new(program);
-        run.args([command, flags].concat()).current_dir(folder);
-        let out = support::output(run, config);
-        assert!(!out.status.success(), "{program:?} {flags:?}");
-        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-        stderr.strip_prefix(prefix).unwrap_or_else(|| panic!("{flags:?}: {stderr}")).to_owned()
-    };
-    let buildx = Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker");
-    let ours = refusal(Path::new(env!("CARGO_BIN_EXE_buildlane")), &["build"], "buildlane: ");
-    (ours, refusal(&buildx, &["buildx", "build"], "ERROR: "))
-}
-
 /// The files of a tar, as `path: contents`.
 fn unpacked(tar: &[u8]) -> Vec<String> {
     let folder = tempfile::tempdir().unwrap();
@@ -290,7 +274,7 @@ fn an_output_path_of_the_wrong_kind_is_refused_before_building_in_buildx_words()
     std::fs::write(work.path().join("a-file"), "").unwrap();
     std::fs::create_dir(work.path().join("a-folder")).unwrap();
     for output in ["type=local,dest=a-file", "type=tar,dest=a-folder", "type=oci,dest=a-folder"] {
-        let (ours, theirs) = refused_by_both(work.path(), config.path(), &["-o", output, "."]);
+        let (ours, theirs) = support::refused_by_both(work.path(), config.path(), &["-o", output, "."]);
         assert_eq!(ours, theirs, "{output}");
         assert!(ours.starts_with("destination "), "{ours}");
     }
@@ -301,7 +285,7 @@ fn a_push_without_a_tag_or_a_name_is_refused_in_buildx_words() {
     let config = docker_config();
     let work = fresh_context("untagged-push");
     for flags in [&["--push", "."][..], &["-o", "type=registry", "."], &["-o", "type=image,push=true", "."]] {
-        let (ours, theirs) = refused_by_both(work.path(), config.path(), flags);
+        let (ours, theirs) = support::refused_by_both(work.path(), config.path(), flags);
         assert_eq!(ours, "tag is needed when pushing to registry", "{flags:?}");
         assert_eq!(ours, theirs, "{flags:?}");
     }
@@ -312,7 +296,7 @@ fn a_docker_tarball_of_several_platforms_is_refused_before_building_in_buildx_wo
     let config = docker_config();
     let work = fresh_context("docker-list");
     let flags = ["--platform", "linux/amd64,linux/arm64", "-o", "type=docker,dest=image.tar", "."];
-    let (ours, theirs) = refused_by_both(work.path(), config.path(), &flags);
+    let (ours, theirs) = support::refused_by_both(work.path(), config.path(), &flags);
     assert_eq!(ours, "docker exporter does not support exporting manifest lists, use the oci exporter instead");
     assert_eq!(ours, theirs);
 }
@@ -390,7 +374,7 @@ fn a_docker_tarball_beside_a_provenance_asked_for_is_refused_before_building_in_
     let work = fresh_context("docker-provenance");
     for asked in [&["--provenance=mode=min"][..], &["--provenance=true"], &["--attest", "type=provenance"]] {
         let flags = [asked, &["-o", "type=docker,dest=image.tar", "."]].concat();
-        let (ours, theirs) = refused_by_both(work.path(), config.path(), &flags);
+        let (ours, theirs) = support::refused_by_both(work.path(), config.path(), &flags);
         assert_eq!(ours, "docker exporter does not support exporting manifest lists, use the oci exporter instead");
         assert_eq!(ours, theirs, "{asked:?}");
     }
@@ -410,11 +394,12 @@ fn provenance_sbom_and_attest_values_buildx_refuses_are_refused_in_its_words() {
         &["--attest", "type=provenance", "--provenance", "mode=max"],
         &["--attest", "type=sbom", "--sbom", "true"],
     ] {
-        let (ours, theirs) = refused_by_both(work.path(), config.path(), &[flags, &["."]].concat());
+        let (ours, theirs) = support::refused_by_both(work.path(), config.path(), &[flags, &["."]].concat());
         assert_eq!(ours, theirs, "{flags:?}");
     }
     // A mode BuildKit does not make is refused by BuildKit, in its words for both.
-    let (ours, theirs) = refused_by_both(work.path(), config.path(), &["-q", "--provenance", "mode=most", "."]);
+    let (ours, theirs) =
+        support::refused_by_both(work.path(), config.path(), &["-q", "--provenance", "mode=most", "."]);
     assert_eq!(ours.strip_prefix("build failed: "), theirs.strip_prefix("failed to solve: "), "{ours} / {theirs}");
     assert_eq!(ours, "build failed: invalid mode \"most\"");
 }
@@ -455,7 +440,8 @@ fn several_outputs_of_one_build_are_each_written_where_named_as_buildx_writes_th
     assert_eq!(ours.2, "docker.io/buildlane-test/several:1");
     assert_eq!(ours, built(&buildx, &["buildx", "build", "-q"], "buildx"));
     // Two outputs cannot both take standard output, in buildx's words.
-    let (ours, theirs) = refused_by_both(work.path(), config.path(), &["-o", "-", "-o", "type=oci,dest=-", "."]);
+    let (ours, theirs) =
+        support::refused_by_both(work.path(), config.path(), &["-o", "-", "-o", "type=oci,dest=-", "."]);
     assert_eq!(ours, "multiple outputs configured to write to stdout");
     assert_eq!(ours, theirs);
 }

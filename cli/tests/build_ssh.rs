@@ -223,22 +223,6 @@ fn a_step_lists_and_signs_with_key_files_as_with_buildx() {
     assert_eq!(&theirs[their_removing..], "All identities removed.\nremoving: 0\nThe agent has no identities.\n");
 }
 
-/// How `buildlane build FLAGS ctx` and `docker buildx build FLAGS ctx`, run from `folder`,
-/// refused: each one's message without its prefix, ours then buildx's.
-fn refused_by_both(folder: &Path, config: &Path, flags: &[&str]) -> (String, String) {
-    let refusal = |program: &Path, command: &[&str], prefix: &str| {
-        let mut run = Command::new(program);
-        run.args([command, flags, &["ctx"]].concat()).current_dir(folder);
-        let out = support::output(run, config);
-        assert!(!out.status.success(), "{program:?} {flags:?}");
-        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-        stderr.strip_prefix(prefix).unwrap_or_else(|| panic!("{flags:?}: {stderr}")).to_owned()
-    };
-    let buildx = Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker");
-    let ours = refusal(Path::new(env!("CARGO_BIN_EXE_buildlane")), &["build"], "buildlane: ");
-    (ours, refusal(&buildx, &["buildx", "build"], "ERROR: "))
-}
-
 #[test]
 fn key_files_buildx_cannot_use_are_refused_in_its_words() {
     let config = docker_config();
@@ -262,7 +246,7 @@ fn key_files_buildx_cannot_use_are_refused_in_its_words() {
         (format!("default={socket},{key}"), "only single socket allowed".to_owned()),
     ];
     for (spec, expected) in cases {
-        let (ours, theirs) = refused_by_both(work.path(), config.path(), &["--ssh", &spec]);
+        let (ours, theirs) = support::refused_by_both(work.path(), config.path(), &["--ssh", &spec, "ctx"]);
         assert_eq!(ours, theirs, "--ssh {spec}");
         assert_eq!(ours, expected, "--ssh {spec}");
     }

@@ -93,3 +93,19 @@ pub fn buildlane(config: &Path, args: &[&str]) -> String {
 pub fn buildlane_output(config: &Path, args: &[&str]) -> Output {
     output(buildlane_command(args), config)
 }
+
+/// How `buildlane build FLAGS` and `docker buildx build FLAGS`, run from `folder`, refused: each
+/// one's message without its prefix (`buildlane: `, `ERROR: `), ours then buildx's.
+pub fn refused_by_both(folder: &Path, config: &Path, flags: &[&str]) -> (String, String) {
+    let refusal = |program: &Path, command: &[&str], prefix: &str| {
+        let mut run = Command::new(program);
+        run.args([command, flags].concat()).current_dir(folder);
+        let out = output(run, config);
+        assert!(!out.status.success(), "{program:?} {flags:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        stderr.strip_prefix(prefix).unwrap_or_else(|| panic!("{flags:?}: {stderr}")).to_owned()
+    };
+    let buildx = Path::new(&required("BUILDLANE_ENGINE_BIN")).join("docker");
+    let ours = refusal(Path::new(env!("CARGO_BIN_EXE_buildlane")), &["build"], "buildlane: ");
+    (ours, refusal(&buildx, &["buildx", "build"], "ERROR: "))
+}
