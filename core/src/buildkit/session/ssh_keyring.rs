@@ -94,22 +94,14 @@ impl std::fmt::Debug for Keyring {
 }
 
 impl Keyring {
-    /// Reads each file as buildx does: at most 100 KiB of it, parsed as one private key.
-    pub fn load(paths: &[PathBuf]) -> Result<Keyring, KeyFileError> {
-        let mut keyring = Keyring::default();
-        for path in paths {
-            keyring.add_file(path)?;
-        }
-        Ok(keyring)
-    }
-
-    /// Adds the key in the file at `path` after those already held (a key given twice is held,
-    /// and listed, twice, as Go's keyring holds it).
+    /// Adds the key in the file at `path` (at most 100 KiB of it read, as buildx reads it) after
+    /// those already held (a key given twice is held, and listed, twice, as Go's keyring holds it).
     pub fn add_file(&mut self, path: &Path) -> Result<(), KeyFileError> {
         self.keys.push(load_key(path)?);
         Ok(())
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.keys.len()
     }
@@ -339,6 +331,15 @@ fn pem_block(bytes: &[u8]) -> Option<PemBlock> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The keyring holding the keys of `paths`, in order.
+    fn loaded(paths: &[PathBuf]) -> Result<Keyring, KeyFileError> {
+        let mut keyring = Keyring::default();
+        for path in paths {
+            keyring.add_file(path)?;
+        }
+        Ok(keyring)
+    }
     use rsa::signature::Verifier as _;
     use signature::Verifier as _;
 
@@ -420,7 +421,7 @@ mod tests {
             keygen(folder.path(), "ecdsa", Some("384"), ""),
         ];
         files.extend((0..8).map(|_| keygen(folder.path(), "ecdsa", Some("521"), "")));
-        let keyring = Keyring::load(&files).unwrap();
+        let keyring = loaded(&files).unwrap();
         let keys = listed(&keyring.answer(&message(REQUEST_IDENTITIES, &[])));
         let expected: Vec<_> = files.iter().map(|f| (public_half(f).key_data().clone(), String::new())).collect();
         let got: Vec<_> = keys.iter().map(|(k, c)| (k.key_data().clone(), c.clone())).collect();
@@ -442,7 +443,7 @@ mod tests {
     fn an_rsa_key_signs_sha1_by_default_and_sha2_when_the_flags_ask() {
         let folder = tempfile::tempdir().unwrap();
         let file = keygen(folder.path(), "rsa", Some("2048"), "");
-        let keyring = Keyring::load(std::slice::from_ref(&file)).unwrap();
+        let keyring = loaded(std::slice::from_ref(&file)).unwrap();
         let public = public_half(&file);
         let rsa_public = public.key_data().rsa().unwrap();
         let uint = |m: &ssh_key::Mpint| rsa::BoxedUint::from_be_slice_vartime(m.as_positive_bytes().unwrap());
@@ -471,7 +472,7 @@ mod tests {
     #[test]
     fn only_listing_and_signing_with_held_keys_are_answered() {
         let folder = tempfile::tempdir().unwrap();
-        let keyring = Keyring::load(&[keygen(folder.path(), "ed25519", None, "")]).unwrap();
+        let keyring = loaded(&[keygen(folder.path(), "ed25519", None, "")]).unwrap();
         let failure = vec![0, 0, 0, 1, FAILURE];
         // Add an identity, remove one, remove all, lock, unlock, an extension: refused.
         for kind in [17, 18, 19, 22, 23, 27] {
@@ -486,7 +487,7 @@ mod tests {
     fn files_that_are_not_usable_keys_are_refused_in_gos_words() {
         let folder = tempfile::tempdir().unwrap();
         let refused = |path: PathBuf| {
-            let message = Keyring::load(std::slice::from_ref(&path)).unwrap_err().to_string();
+            let message = loaded(std::slice::from_ref(&path)).unwrap_err().to_string();
             let prefix = format!("failed to parse {}: ", path.display());
             message.strip_prefix(&prefix).unwrap_or_else(|| panic!("{message}")).to_owned()
         };
@@ -505,9 +506,9 @@ mod tests {
         assert_eq!(refused(written("cert", certificate)), "ssh: unsupported key type \"CERTIFICATE\"");
 
         let key = std::fs::read_to_string(keygen(folder.path(), "ed25519", None, "")).unwrap();
-        assert!(Keyring::load(&[written("lead", &format!("text before the key\n{key}"))]).is_ok());
+        assert!(loaded(&[written("lead", &format!("text before the key\n{key}"))]).is_ok());
         let absent = folder.path().join("absent");
-        let opened = Keyring::load(std::slice::from_ref(&absent)).unwrap_err().to_string();
+        let opened = loaded(std::slice::from_ref(&absent)).unwrap_err().to_string();
         assert_eq!(opened, format!("failed to open {0}: open {0}: no such file or directory", absent.display()));
     }
 }
